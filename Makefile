@@ -1,0 +1,53 @@
+# The two commands of the README: `make lab` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# On a machine without an NVIDIA GPU, torch comes from PyTorch's CPU index (about 200 MB)
+# rather than PyPI's CUDA build (several GB). With a GPU, PyPI's default build is right.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
+
+.PHONY: lab test test-unit test-interpreter test-notebooks test-browser bench gpu-check site clean help
+
+help:
+	@echo "make lab    - set up .venv and open the course in JupyterLab"
+	@echo "make test   - the whole test suite (unit, Triton interpreter, notebooks)"
+	@echo "make bench SUITE=scan|sru|mingru|deer|all - run a benchmark suite"
+	@echo "make gpu-check - on a GPU machine: GPU tests + benchmarks, results under \$$OUT"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# torch first, from the right place; then the package with its extras.
+$(VENV)/.torch: | $(PY)
+ifeq ($(HAS_GPU),1)
+	$(PIP) install -q torch
+else
+	$(PIP) install -q --retries 1 --timeout 20 torch --index-url $(TORCH_CPU_INDEX)
+endif
+	@touch $@
+
+$(VENV)/.installed-%: pyproject.toml setup.py $(VENV)/.torch
+	$(PIP) install -q -e ".[$*]"
+	@touch $@
+
+lab: $(VENV)/.installed-lab
+	$(VENV)/bin/jupyter lab notebooks/00_welcome.ipynb --notebook-dir=.
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -m "not interpreter and not browser" tests
+	TRITON_INTERPRET=1 $(PY) -m pytest -m interpreter tests
+	$(PY) -m pytest --nbmake --nbmake-timeout=600 notebooks
+
+bench: $(VENV)/.installed-test
+	$(PY) -m rnnviz.bench $(or $(SUITE),all)
+
+# On the GPU machine (device tool): its python3 has torch and triton; nothing is downloaded.
+gpu-check:
+	bash scripts/gpu_check.sh
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

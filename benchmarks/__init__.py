@@ -1,0 +1,1 @@
+"""Results measured on GPUs, shipped with the package as ``rnnviz.results`` (JSON files)."""

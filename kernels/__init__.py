@@ -1,0 +1,6 @@
+"""Triton kernels of rnnviz, installed as ``rnnviz.kernels``.
+
+Compute only: this package imports torch and triton and nothing of rnnviz. One folder per
+operation (``linear_scan/``, ``sru/``, ...), one strategy per file, in the manner of
+flash-linear-attention. The public, checked, differentiable ops live in ``rnnviz.ops``.
+"""

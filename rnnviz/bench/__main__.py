@@ -1,0 +1,38 @@
+"""``python -m rnnviz.bench SUITE [--quick] [--out DIR]``: run a benchmark suite.
+
+Each suite is a module ``rnnviz.bench.<SUITE>`` with ``run(quick: bool) -> (rows, extra)``.
+Results go to benchmarks/<suite>-<gpu|cpu>.json with their provenance.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+
+import rnnviz.bench as bench_pkg
+from rnnviz.bench.core import write_result
+
+NOT_SUITES = {"core", "__main__"}
+
+
+def suites() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(bench_pkg.__path__) if m.name not in NOT_SUITES)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m rnnviz.bench", description=__doc__)
+    p.add_argument("suite", choices=suites() + ["all"])
+    p.add_argument("--quick", action="store_true", help="small shapes (a CPU smoke run)")
+    p.add_argument("--out", default=None, help="directory for the JSON (default: benchmarks/)")
+    args = p.parse_args(argv)
+    for name in suites() if args.suite == "all" else [args.suite]:
+        mod = importlib.import_module(f"rnnviz.bench.{name}")
+        rows, extra = mod.run(quick=args.quick)
+        path = write_result(name, rows, extra, args.out)
+        print(f"{name}: {len(rows)} rows -> {path}")
+        if hasattr(mod, "table"):
+            print(mod.table(rows))
+
+
+if __name__ == "__main__":
+    main()

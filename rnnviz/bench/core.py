@@ -1,0 +1,141 @@
+"""What every benchmark suite shares: timing, the copy-bandwidth ceiling, provenance, JSON.
+
+Timings are medians: CUDA events after warm-up on a GPU (``triton.testing.do_bench``-style,
+inputs made once per shape, random, never zeros); ``time.perf_counter`` on a CPU.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_ms(fn: Callable[[], Any], device: torch.device | str, *, warmup: int = 3,
+            reps: int | None = None, budget_ms: float = 400.0) -> float:
+    """Median milliseconds of ``fn()`` on ``device``.
+
+    ``reps`` defaults to as many as fit in ``budget_ms`` (at least 3, at most 100), measured
+    from the warm-up. On CUDA each repetition is bracketed by events; the L2 is flushed
+    between repetitions so repeated runs do not measure the cache.
+    """
+    device = torch.device(device)
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    t0 = time.perf_counter()
+    fn()
+    _sync(device)
+    once = max((time.perf_counter() - t0) * 1e3, 1e-3)
+    n = reps or int(min(100, max(3, budget_ms / once)))
+    times = []
+    if device.type == "cuda":
+        flush = torch.empty(64 * 1024 * 1024, dtype=torch.int8, device=device)
+        for _ in range(n):
+            flush.zero_()
+            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            s.record()
+            fn()
+            e.record()
+            e.synchronize()
+            times.append(s.elapsed_time(e))
+    else:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
+    return float(statistics.median(times))
+
+
+def copy_bandwidth_gbs(device: torch.device | str, nbytes: int = 1 << 30) -> float:
+    """The device's measured copy bandwidth in GB/s, counting bytes read plus bytes written."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        nbytes = min(nbytes, 1 << 27)
+    src = torch.randn(nbytes // 4, device=device)
+    dst = torch.empty_like(src)
+    ms = time_ms(lambda: dst.copy_(src), device)
+    return 2 * nbytes / (ms * 1e-3) / 1e9
+
+
+def provenance(suite: str) -> dict[str, Any]:
+    """Where, when and with what a result was measured."""
+    info: dict[str, Any] = {
+        "suite": suite,
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([os.path.basename(sys.executable), "-m", "rnnviz.bench"] + sys.argv[1:]),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "host": platform.node(),
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_threads": torch.get_num_threads(),
+    }
+    try:
+        import triton
+
+        info["triton"] = triton.__version__
+    except ImportError:
+        info["triton"] = None
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+        try:
+            info["driver"] = subprocess.run(
+                ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                capture_output=True, text=True, timeout=20).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            info["driver"] = None
+        info["tf32"] = torch.backends.cuda.matmul.allow_tf32
+    else:
+        info["gpu"] = None
+    return info
+
+
+def write_result(suite: str, rows: list[dict[str, Any]], extra: dict[str, Any] | None = None,
+                 out_dir: str | os.PathLike | None = None) -> Path:
+    """Write ``{"provenance": ..., "rows": ...}`` to ``<out_dir>/<suite>-<gpu or cpu>.json``."""
+    prov = provenance(suite)
+    prov.update(extra or {})
+    where = "cpu" if prov["gpu"] is None else prov["gpu"].replace("NVIDIA ", "").split()[0].lower()
+    out = Path(out_dir or RESULTS_DIR)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{suite}-{where}.json"
+    path.write_text(json.dumps({"provenance": prov, "rows": rows}, indent=1))
+    return path
+
+
+def load_result(path: str | os.PathLike) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+def shipped_results() -> dict[str, Path]:
+    """The GPU results shipped with the package (``rnnviz.results``), by file stem."""
+    from importlib import resources
+
+    root = resources.files("rnnviz.results")
+    return {p.name[:-5]: Path(str(p)) for p in root.iterdir() if p.name.endswith(".json")}
+
+
+def record_failure(fn: Callable[[], Any]) -> str | None:
+    """Run ``fn`` once; None if it worked, else the error as one line (baselines that fail
+    are recorded, not hidden)."""
+    try:
+        fn()
+        return None
+    except Exception as e:  # noqa: BLE001 - a baseline's failure is data here
+        return f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"

@@ -1,0 +1,1 @@
+"""DEER: evaluate a nonlinear RNN over all time steps at once with Newton's method."""

@@ -1,0 +1,68 @@
+"""Which device and which backend will run: the device policy of DESIGN.md in one place."""
+from __future__ import annotations
+
+import importlib.util
+
+import torch
+
+BACKENDS = ("auto", "triton", "torch", "reference")
+
+
+def default_device() -> torch.device:
+    """CUDA when there is a GPU, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def triton_available() -> bool:
+    return importlib.util.find_spec("triton") is not None
+
+
+def interpreting() -> bool:
+    """True when Triton kernels run under its interpreter (TRITON_INTERPRET=1)."""
+    import os
+
+    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+
+def resolve_backend(backend: str, device: torch.device, dtype: torch.dtype | None = None) -> str:
+    """Turn a user's ``backend`` into the one that runs: "triton", "torch" or "reference".
+
+    "auto" is Triton on CUDA (float64 excepted: the kernels accumulate in float32), and the
+    vectorised torch path elsewhere. Asking for "triton" on a CPU tensor is an error unless
+    the Triton interpreter is on (that is how the kernels are tested without a GPU).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "auto":
+        if device.type == "cuda" and dtype != torch.float64 and triton_available():
+            return "triton"
+        return "torch"
+    if backend == "triton":
+        if not triton_available():
+            raise RuntimeError("backend='triton' needs the triton package (pip install triton)")
+        if device.type != "cuda" and not interpreting():
+            raise ValueError(
+                f"backend='triton' needs CUDA tensors, got tensors on {device}; use "
+                "backend='auto' or 'torch' on a CPU (or set TRITON_INTERPRET=1 before "
+                "importing triton to run the kernels in Triton's interpreter)")
+        if dtype == torch.float64:
+            raise TypeError("backend='triton' computes in float32; for float64 use backend='torch' "
+                            "or 'reference'")
+    return backend
+
+
+def backend_report() -> dict:
+    """What this machine will run: versions, the device, and which backend "auto" picks."""
+    dev = default_device()
+    info = {
+        "torch": torch.__version__,
+        "triton": None,
+        "device": str(dev),
+        "gpu": torch.cuda.get_device_name(0) if dev.type == "cuda" else None,
+        "auto_backend": resolve_backend("auto", dev, torch.float32),
+    }
+    if triton_available():
+        import triton
+
+        info["triton"] = triton.__version__
+    return info

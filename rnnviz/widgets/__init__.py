@@ -1,0 +1,1 @@
+"""ipywidgets apps (the speed lab): figures plus controls that run new computation."""
