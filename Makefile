@@ -7,6 +7,8 @@ PIP := $(PY) -m pip
 # On a machine without an NVIDIA GPU, torch comes from PyTorch's CPU index (about 200 MB)
 # rather than PyPI's CUDA build (several GB). With a GPU, PyPI's default build is right.
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+# Jupyter refuses to run as root without --allow-root (containers, Binder-like boxes run as root).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
 
 .PHONY: lab test test-unit test-interpreter test-notebooks test-browser bench gpu-check site clean help
@@ -34,8 +36,9 @@ $(VENV)/.installed-%: pyproject.toml setup.py $(VENV)/.torch
 	$(PIP) install -q -e ".[$*]"
 	@touch $@
 
+# LAB_ARGS: extra arguments for jupyter lab (the tests pass --no-browser, a port and a token).
 lab: $(VENV)/.installed-lab
-	$(VENV)/bin/jupyter lab notebooks/00_welcome.ipynb --notebook-dir=.
+	cd notebooks && ../$(VENV)/bin/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS) 00_welcome.ipynb
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -m "not interpreter and not browser" tests
