@@ -1,0 +1,7 @@
+"""SRU recurrence (Lei et al. 2017): ``naive.py`` is the float64 loop from the equations,
+``recurrent.py`` the CPU torch path, ``scan.py`` the linear-scan route (no peephole),
+``function.py`` the public, differentiable, traced op. Kernels: ``rnnviz.kernels.sru``."""
+from .function import RECURRENCES, sru_recurrence
+from .naive import sru_recurrence_reference
+
+__all__ = ["sru_recurrence", "sru_recurrence_reference", "RECURRENCES"]
