@@ -14,7 +14,6 @@ CPU where it replaces a Python loop over t; else the kernel.
 """
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 
 import torch
@@ -45,6 +44,7 @@ class _Cfg:
     tanh: bool
     batch_first: bool
     backend: str  # "triton" | "torch"
+    need_grad: bool  # decided outside forward (autograd turns grad mode off inside it)
 
 
 def _fwd_impl(cfg: _Cfg):
@@ -69,7 +69,7 @@ class SRURecurrence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, U, x, weight_c, bias, c0, mask_pad, cfg: _Cfg, sink: dict | None):
-        need_grad = any(ctx.needs_input_grad[:5])
+        need_grad = cfg.need_grad
         h, c_n, c_all, f, r = _fwd_impl(cfg)(
             U, x, weight_c, bias, c0, mask_pad, D=cfg.D, H=cfg.H, K=cfg.K, scale_x=cfg.scale_x,
             tanh=cfg.tanh, batch_first=cfg.batch_first, store_c=need_grad or sink is not None,
@@ -99,11 +99,19 @@ class SRURecurrence(torch.autograd.Function):
                 None, None, None)
 
 
-def _linear_scan_available() -> bool:
-    try:
-        return importlib.util.find_spec("rnnviz.ops.linear_scan") is not None
-    except ModuleNotFoundError:
-        return False
+def linear_scan_available() -> bool:
+    """Whether rnnviz.ops.linear_scan can be imported (checked once)."""
+    global _HAS_SCAN
+    if _HAS_SCAN is None:
+        try:
+            from rnnviz.ops.linear_scan import linear_scan  # noqa: F401
+            _HAS_SCAN = True
+        except ImportError:
+            _HAS_SCAN = False
+    return _HAS_SCAN
+
+
+_HAS_SCAN: bool | None = None
 
 
 def choose_recurrence(recurrence: str, peephole: bool, device: torch.device, units: int,
@@ -115,11 +123,11 @@ def choose_recurrence(recurrence: str, peephole: bool, device: torch.device, uni
         if peephole:
             raise ValueError("recurrence='scan' needs peephole=False (weight_c=None): with the "
                              "peephole v * c_{t-1} inside the gates c is not a linear recurrence")
-        if not _linear_scan_available():
+        if not linear_scan_available():
             raise RuntimeError("recurrence='scan' needs rnnviz.ops.linear_scan, which is not "
                                "available in this installation")
         return "scan"
-    if recurrence == "kernel" or peephole or not _linear_scan_available():
+    if recurrence == "kernel" or peephole or not linear_scan_available():
         return "kernel"
     if device.type != "cuda":
         return "scan"
@@ -232,7 +240,9 @@ def sru_recurrence(U: torch.Tensor, weight_c: torch.Tensor | None, bias: torch.T
             return h, c_n.to(U.dtype)
         U_ = U if U.stride(-1) == 1 else U.contiguous()
         x_ = None if x is None else (x if x.stride(-1) == 1 else x.contiguous())
-        cfg = _Cfg(D, H, K, float(scale_x), tanh, batch_first, be)
+        need_grad = torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad for t in (U, x, weight_c, bias, c0))
+        cfg = _Cfg(D, H, K, float(scale_x), tanh, batch_first, be, need_grad)
         sink: dict | None = {} if rec else None
         h, c_n = SRURecurrence.apply(U_, x_, weight_c, bias.contiguous(), None if c0 is None else c0.contiguous(),
                                      mask_tm, cfg, sink)

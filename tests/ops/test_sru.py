@@ -1,0 +1,250 @@
+"""sru_recurrence against the float64 loop written from the equations (rnnviz.ops.sru.naive):
+the CPU torch path, the scan route, and the Triton kernel (interpreter / GPU), forward and
+gradients, every option; bad inputs; what a trace records."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rnnviz
+from rnnviz.ops.sru import sru_recurrence, sru_recurrence_reference
+from rnnviz.ops.sru.function import linear_scan_available
+
+HAS_SCAN = linear_scan_available()
+
+
+def make_case(T, B, H, D, K, peephole, mask, c0, dtype=torch.float64, device="cpu", seed=0):
+    g = torch.Generator().manual_seed(seed)
+
+    def rnd(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float64).to(device=device, dtype=dtype).requires_grad_()
+
+    case = {
+        "U": rnd(T, B, D * H * K),
+        "x": rnd(T, B, D * H) if K == 3 else None,
+        "weight_c": rnd(2 * D * H) if peephole else None,
+        "bias": rnd(2 * D * H),
+        "c0": rnd(B, D * H) if c0 else None,
+        "mask_pad": (torch.rand(T, B, generator=g) < 0.3).to(device) if mask else None,
+    }
+    return case
+
+
+def run(case, *, D, activation="tanh", scale_x=1.0, batch_first=False, seed=1, **kw):
+    """Forward, then the gradients of a random projection of (h, c_n) w.r.t. every input."""
+    tm = (lambda t: t.transpose(0, 1)) if batch_first else (lambda t: t)
+    U, x, m = case["U"], case["x"], case["mask_pad"]
+    h, c = sru_recurrence(tm(U), case["weight_c"], case["bias"], case["c0"],
+                          x=None if x is None else tm(x), scale_x=scale_x, activation=activation,
+                          mask_pad=None if m is None else tm(m), num_directions=D,
+                          batch_first=batch_first, **kw)
+    h = tm(h)
+    g = torch.Generator().manual_seed(seed)
+    gh = torch.randn(h.shape, generator=g, dtype=torch.float64).to(h)
+    gc = torch.randn(c.shape, generator=g, dtype=torch.float64).to(c)
+    ins = [t for t in (case["U"], case["x"], case["weight_c"], case["bias"], case["c0"]) if t is not None]
+    grads = torch.autograd.grad((h * gh).sum() + (c * gc).sum(), ins)
+    return [h, c, *grads]
+
+
+def reference(case, *, D, activation="tanh", scale_x=1.0, seed=1):
+    return run(case, D=D, activation=activation, scale_x=scale_x, seed=seed, backend="reference")
+
+
+def assert_close(got, want, atol, rtol=0.0):
+    for i, (a, b) in enumerate(zip(got, want)):
+        torch.testing.assert_close(a.double().cpu(), b.double().cpu(), atol=atol, rtol=rtol,
+                                   msg=lambda m: f"output {i} (h, c_n, then grads): {m}")
+
+
+# -- the CPU torch path (the kernel's algorithm) ------------------------------------------
+@settings(max_examples=25, deadline=None)
+@given(T=st.sampled_from([1, 2, 5, 7, 13]), B=st.integers(1, 3), H=st.sampled_from([1, 3, 8]),
+       D=st.sampled_from([1, 2]), K=st.sampled_from([3, 4]), peephole=st.booleans(),
+       activation=st.sampled_from(["tanh", "identity"]), mask=st.booleans(), c0=st.booleans(),
+       batch_first=st.booleans())
+def test_torch_path_matches_reference(T, B, H, D, K, peephole, activation, mask, c0, batch_first):
+    case = make_case(T, B, H, D, K, peephole, mask, c0)
+    got = run(case, D=D, activation=activation, scale_x=1.7, batch_first=batch_first,
+              backend="torch", recurrence="kernel")
+    assert_close(got, reference(case, D=D, activation=activation, scale_x=1.7), atol=1e-10)
+
+
+def test_torch_path_float32():
+    case = make_case(9, 2, 6, 2, 3, True, True, True, dtype=torch.float32)
+    got = run(case, D=2, backend="torch", recurrence="kernel")
+    assert got[0].dtype == torch.float32
+    assert_close(got, reference(case, D=2), atol=1e-5)
+
+
+def test_reference_by_hand():
+    """One unit, one step, numbers worked out from the equations."""
+    U = torch.tensor([[[0.5, 0.1, -0.2, 0.3]]], dtype=torch.float64)  # x~, f, r, x'
+    wc = torch.tensor([0.4, -0.6], dtype=torch.float64)
+    b = torch.tensor([0.2, 0.1], dtype=torch.float64)
+    c0 = torch.tensor([[0.7]], dtype=torch.float64)
+    h, c = sru_recurrence_reference(U, wc, b, c0)
+    f = torch.sigmoid(torch.tensor(0.1 + 0.4 * 0.7 + 0.2, dtype=torch.float64))
+    r = torch.sigmoid(torch.tensor(-0.2 - 0.6 * 0.7 + 0.1, dtype=torch.float64))
+    c_want = f * 0.7 + (1 - f) * 0.5
+    assert torch.allclose(c, c_want.reshape(1, 1))
+    assert torch.allclose(h, (r * torch.tanh(c_want) + (1 - r) * 0.3).reshape(1, 1, 1))
+
+
+def test_padding_carries_state_and_zeroes_output():
+    case = make_case(6, 2, 4, 2, 4, True, False, True)
+    case["mask_pad"] = torch.zeros(6, 2, dtype=torch.bool)
+    case["mask_pad"][3:, 1] = True  # sequence 1 has length 3
+    h, c = sru_recurrence(case["U"], case["weight_c"], case["bias"], case["c0"],
+                          mask_pad=case["mask_pad"], num_directions=2, backend="torch",
+                          recurrence="kernel")
+    assert torch.all(h[3:, 1] == 0)
+    short = {k: (v[:3, 1:2] if k in ("U", "mask_pad") else v) for k, v in case.items()}
+    short["c0"] = case["c0"][1:2]
+    h3, c3 = sru_recurrence(short["U"], case["weight_c"], case["bias"], short["c0"],
+                            num_directions=2, backend="torch", recurrence="kernel")
+    torch.testing.assert_close(h[:3, 1:2], h3)
+    torch.testing.assert_close(c[1:2], c3)
+
+
+# -- the scan route (no peephole) -----------------------------------------------------------
+@pytest.mark.skipif(not HAS_SCAN, reason="rnnviz.ops.linear_scan is not in this tree yet")
+@pytest.mark.parametrize("D,K,mask,c0,batch_first", [(1, 3, False, False, False), (2, 4, True, True, False),
+                                                     (2, 3, True, True, True), (1, 4, False, True, True)])
+def test_scan_route_matches_reference(D, K, mask, c0, batch_first):
+    case = make_case(11, 3, 5, D, K, False, mask, c0)
+    got = run(case, D=D, scale_x=1.3, batch_first=batch_first, backend="torch", recurrence="scan")
+    assert_close(got, reference(case, D=D, scale_x=1.3), atol=1e-8)
+
+
+def test_scan_needs_no_peephole():
+    case = make_case(4, 2, 3, 1, 4, True, False, False)
+    with pytest.raises(ValueError, match="peephole"):
+        sru_recurrence(case["U"], case["weight_c"], case["bias"], recurrence="scan")
+
+
+# -- the Triton kernel: interpreter on the CPU, the same tests on a GPU ------------------------
+KERNEL_CASES = [  # T, B, H, D, K, peephole, activation, mask, c0, batch_first
+    (1, 1, 1, 1, 4, True, "tanh", False, False, False),
+    (6, 2, 5, 2, 3, True, "tanh", True, True, False),
+    (7, 3, 4, 1, 3, False, "identity", True, True, True),
+    (9, 2, 3, 2, 4, False, "tanh", False, True, True),
+    (5, 2, 4, 2, 4, True, "identity", True, False, False),
+]
+
+
+@pytest.mark.interpreter
+@pytest.mark.gpu
+@pytest.mark.parametrize("T,B,H,D,K,peephole,activation,mask,c0,batch_first", KERNEL_CASES)
+def test_kernel_matches_reference(kernel_device, T, B, H, D, K, peephole, activation, mask, c0,
+                                  batch_first):
+    case = make_case(T, B, H, D, K, peephole, mask, c0, dtype=torch.float32, device=kernel_device)
+    got = run(case, D=D, activation=activation, scale_x=1.3, batch_first=batch_first,
+              backend="triton", recurrence="kernel")
+    assert_close(got, reference(case, D=D, activation=activation, scale_x=1.3), atol=2e-5, rtol=1e-5)
+
+
+@pytest.mark.interpreter
+@pytest.mark.gpu
+def test_kernel_records_gates(kernel_device):
+    """With a trace on, the kernel writes its real f, r, c (RECORD); they satisfy the
+    equations with the reference's states."""
+    T, B, H = 5, 2, 3
+    case = make_case(T, B, H, 1, 4, True, False, True, dtype=torch.float32, device=kernel_device)
+    with rnnviz.trace() as tr:
+        sru_recurrence(case["U"], case["weight_c"], case["bias"], case["c0"], backend="triton",
+                       recurrence="kernel", layer=0)
+    (rec,) = tr.filter(op="sru", kind="gates")
+    assert rec.layer == 0 and rec.meta == {"direction": 0, "T": T}
+    c = rec.data["c"].double()
+    assert c.shape == (B, T, H)
+    u = case["U"].detach().double().cpu().view(T, B, H, 4).transpose(0, 1)
+    v = case["weight_c"].detach().double().cpu().view(2, H)
+    b = case["bias"].detach().double().cpu().view(2, H)
+    c_prev = torch.cat([case["c0"].detach().double().cpu()[:, None], c[:, :-1]], 1)
+    torch.testing.assert_close(rec.data["f"].double(), torch.sigmoid(u[..., 1] + v[0] * c_prev + b[0]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(rec.data["r"].double(), torch.sigmoid(u[..., 2] + v[1] * c_prev + b[1]), atol=1e-5, rtol=0)
+    # and c_T is the reference's
+    _, c_ref = sru_recurrence_reference(case["U"].detach().cpu(), case["weight_c"].detach().cpu(),
+                                        case["bias"].detach().cpu(), case["c0"].detach().cpu())
+    torch.testing.assert_close(c[:, -1], c_ref, atol=1e-5, rtol=0)
+
+
+@pytest.mark.gpu
+def test_kernel_bf16_and_large(gpu):
+    """Many blocks, long T, bf16 U (autocast's dtype): float32 math inside the kernel."""
+    case = make_case(300, 4, 300, 2, 4, True, True, True, dtype=torch.float32, device=gpu)
+    got = run(case, D=2, backend="triton", recurrence="kernel")
+    assert_close(got, reference(case, D=2), atol=1e-4, rtol=1e-4)
+    U16 = case["U"].detach().bfloat16()
+    h, c = sru_recurrence(U16, case["weight_c"], case["bias"], case["c0"], num_directions=2,
+                          mask_pad=case["mask_pad"], backend="triton")
+    assert h.dtype == torch.bfloat16
+    h_ref, _ = sru_recurrence_reference(U16, case["weight_c"], case["bias"], case["c0"],
+                                        mask_pad=case["mask_pad"], num_directions=2)
+    torch.testing.assert_close(h.double(), h_ref, atol=2e-2, rtol=2e-2)
+
+
+# -- what a trace sees, and what it costs without one -----------------------------------------
+def test_trace_layers_and_subsample():
+    case = make_case(40, 2, 3, 2, 4, True, False, False)
+    with rnnviz.trace(layers=[1], every=4) as tr:
+        sru_recurrence(case["U"], case["weight_c"], case["bias"], num_directions=2,
+                       backend="torch", recurrence="kernel", layer=0)
+        sru_recurrence(case["U"], case["weight_c"], case["bias"], num_directions=2,
+                       backend="torch", recurrence="kernel", layer=1)
+    recs = tr.filter(op="sru", kind="gates")
+    assert [(r.layer, r.meta["direction"]) for r in recs] == [(1, 0), (1, 1)]
+    assert recs[0].data["f"].shape == (2, 10, 3)
+    assert {r.meta["stage"] for r in tr.stages()} == {"recurrence"}
+
+
+def test_no_trace_no_gate_buffers(monkeypatch):
+    """Without a trace the forward asks for no gate buffer, and in inference for no c buffer."""
+    import rnnviz.ops.sru.function as fn
+
+    seen = {}
+    real = fn.sru_fwd_torch
+
+    def spy(*a, **kw):
+        seen.update(store_c=kw["store_c"], record=kw["record"])
+        return real(*a, **kw)
+
+    monkeypatch.setattr(fn, "sru_fwd_torch", spy)
+    case = make_case(4, 2, 3, 1, 4, True, False, False)
+    with torch.no_grad():
+        sru_recurrence(case["U"], case["weight_c"], case["bias"], backend="torch", recurrence="kernel")
+    assert seen == {"store_c": False, "record": False}
+
+
+# -- bad inputs ----------------------------------------------------------------------------
+def test_bad_inputs_raise_clear_errors():
+    case = make_case(4, 2, 3, 1, 4, True, False, False)
+    U, wc, b = case["U"], case["weight_c"], case["bias"]
+    with pytest.raises(ValueError, match="3\\*D\\*H = 9 or 4\\*D\\*H = 12"):
+        sru_recurrence(U[..., :10], wc, b)
+    with pytest.raises(ValueError, match="skip input x"):
+        sru_recurrence(U[..., :9], wc, b)
+    with pytest.raises(ValueError, match=r"c0 of shape \[2, 3\]"):
+        sru_recurrence(U, wc, b, torch.zeros(3, 3, dtype=torch.float64))
+    with pytest.raises(TypeError, match="mask_pad must be a bool"):
+        sru_recurrence(U, wc, b, mask_pad=torch.zeros(4, 2))
+    with pytest.raises(ValueError, match=r"mask_pad of shape \[T, B\]"):
+        sru_recurrence(U, wc, b, mask_pad=torch.zeros(2, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match="weight_c of shape"):
+        sru_recurrence(U, wc[:4], b)
+    with pytest.raises(ValueError, match="recurrence must be one of"):
+        sru_recurrence(U, wc, b, recurrence="fast")
+    with pytest.raises(ValueError, match="activation must be one of"):
+        sru_recurrence(U, wc, b, activation="relu")
+
+
+def test_every_option_combination_runs_on_cpu_auto():
+    """backend='auto' on a CPU: every combination runs and agrees with the reference."""
+    for D, K, peep, mask in itertools.product([1, 2], [3, 4], [True, False], [True, False]):
+        case = make_case(3, 2, 2, D, K, peep, mask, True)
+        assert_close(run(case, D=D), reference(case, D=D), atol=1e-8)
