@@ -1,0 +1,123 @@
+"""The linear scan in vectorised PyTorch, for CPUs: the same chunked algorithm as the kernels.
+
+    h_t = a_t * h_{t-1} + b_t
+
+Pairs (a, b) compose associatively: applying (a1, b1) then (a2, b2) to h gives
+a2 * (a1 * h + b1) + b2, i.e. the pair (a1 * a2, a2 * b1 + b2). So T is cut into chunks of C
+steps and
+
+1. chunk-local scan: every chunk is scanned from a zero state, all chunks at once, by
+   doubling (Hillis-Steele: log2 C vectorised steps). It gives A_t = a_{c0} ... a_t and the
+   local scan L_t (h_t if the chunk had started from h = 0);
+2. carries: the chunk summaries (A_last, L_last) are themselves a linear scan over n = T / C
+   chunks; it is solved by this same function (recursively), starting from h0;
+3. apply: h_t = A_t * carry_c + L_t, carry_c = the state entering chunk c.
+
+The Triton kernels compute the same three things (see ``rnnviz.kernels.linear_scan``), so a
+trace on a CPU shows the same chunks and carries as one on a GPU. No Python loop runs over T:
+the loops run over log2 C doubling steps and log_C T recursion levels.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+DEFAULT_CHUNK = 64
+
+
+class ScanParts(NamedTuple):
+    """A scan and its intermediates: h and the chunk-local scans ``local`` [B, T, D] (in
+    physical time order), the ``carries`` entering each chunk [B, n_chunks, D] (in the order
+    the chunks are processed: for reverse=True chunk 0 is the one at the end), ``chunk`` C."""
+
+    h: torch.Tensor
+    local: torch.Tensor
+    carries: torch.Tensor
+    chunk: int
+
+
+def doubling_scan(a: torch.Tensor, b: torch.Tensor, dim: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inclusive scan of the pairs (a, b) along ``dim`` by doubling (Hillis-Steele).
+
+    Returns (A, L) with A_t = prod_{s<=t} a_s and L_t = the scan of h_t = a_t h_{t-1} + b_t
+    from h = 0. log2(n) steps, each one vectorised over the whole tensor.
+    """
+    n = a.shape[dim]
+    A, L = a, b
+    k = 1
+    while k < n:
+        a_hi, a_lo = A.narrow(dim, k, n - k), A.narrow(dim, 0, n - k)
+        l_hi, l_lo = L.narrow(dim, k, n - k), L.narrow(dim, 0, n - k)
+        L = torch.cat([L.narrow(dim, 0, k), torch.addcmul(l_hi, a_hi, l_lo)], dim)
+        A = torch.cat([A.narrow(dim, 0, k), a_hi * a_lo], dim)
+        k *= 2
+    return A, L
+
+
+def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def chunked_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *,
+                 reverse: bool = False, chunk: int = DEFAULT_CHUNK) -> ScanParts:
+    """h_t = a_t h_{t-1} + b_t over dim 1 of [B, T, D] (reverse: h_t = a_t h_{t+1} + b_t).
+
+    Computes in float32 (float64 for float64 inputs) and returns h in the input dtype; the
+    intermediates stay in the compute dtype.
+    """
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
+    out_dtype = a.dtype
+    cd = _compute_dtype(out_dtype)
+    a, b = a.to(cd), b.to(cd)
+    if reverse:  # a reversed scan is the forward scan of the time-reversed sequence
+        a, b = a.flip(1), b.flip(1)
+    Bn, T, D = a.shape
+    h0 = a.new_zeros(Bn, D) if h0 is None else h0.to(cd)
+    C = max(1, min(chunk, T))
+    n = -(-T // C)
+    pad = n * C - T
+    if pad:  # identity steps (a = 1, b = 0) carry the state through the padding
+        a = torch.cat([a, a.new_ones(Bn, pad, D)], 1)
+        b = torch.cat([b, b.new_zeros(Bn, pad, D)], 1)
+    A, L = doubling_scan(a.reshape(Bn, n, C, D), b.reshape(Bn, n, C, D), dim=2)
+    if n == 1:
+        carries = h0[:, None]
+    else:  # the state leaving chunk c is the scan of the chunk summaries
+        ends = chunked_scan(A[:, :-1, -1], L[:, :-1, -1], h0, chunk=chunk).h
+        carries = torch.cat([h0[:, None], ends], 1)
+    h = torch.addcmul(L, A, carries[:, :, None]).reshape(Bn, n * C, D)[:, :T]
+    local = L.reshape(Bn, n * C, D)[:, :T]
+    if reverse:
+        h, local = h.flip(1), local.flip(1)
+    return ScanParts(h.to(out_dtype), local, carries, C)
+
+
+def chunked_scan_backward(a: torch.Tensor, h: torch.Tensor, h0: torch.Tensor | None,
+                          grad_h: torch.Tensor, *, reverse: bool = False,
+                          chunk: int = DEFAULT_CHUNK
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Gradients of h = scan(a, b, h0) given dL/dh: itself a scan, run the other way.
+
+    With g_t = dL/dh_t in total (through all later steps):
+        g_t = grad_h_t + a_{t+1} g_{t+1}      (a reverse scan whose a is shifted by one)
+        grad_b_t = g_t,   grad_a_t = g_t h_{t-1},   grad_h0 = a_0 g_0
+    (for reverse=True read t+1 as t-1 and h_{-1} = h0 as h_T = h0).
+    """
+    z = a.new_zeros(a.shape[0], 1, a.shape[2])
+    hz = h.new_zeros(h.shape[0], 1, h.shape[2]) if h0 is None else h0[:, None].to(h.dtype)
+    if not reverse:
+        a_next = torch.cat([a[:, 1:], z], 1)
+        h_prev = torch.cat([hz, h[:, :-1]], 1)
+    else:
+        a_next = torch.cat([z, a[:, :-1]], 1)
+        h_prev = torch.cat([h[:, 1:], hz], 1)
+    cd = _compute_dtype(a.dtype)
+    g = chunked_scan(a_next, grad_h, None, reverse=not reverse, chunk=chunk).h.to(cd)
+    grad_a = (g * h_prev.to(cd)).to(a.dtype)
+    grad_h0 = None
+    if h0 is not None:
+        first = 0 if not reverse else -1
+        grad_h0 = (a[:, first].to(cd) * g[:, first]).to(h0.dtype)
+    return grad_a, g.to(a.dtype), grad_h0

@@ -1,0 +1,211 @@
+"""rnnviz.ops.linear_scan against the float64 loop (the oracle), forward and backward.
+
+Torch-path tests run in the normal pytest process; the Triton kernel tests (marked
+interpreter + gpu) run under TRITON_INTERPRET=1 on small shapes and on the GPU.
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rnnviz
+from rnnviz.ops.linear_scan import (chunked_scan, linear_scan, linear_scan_reference,
+                                    doubling_scan)
+
+# Relative to max(1, max |h|): what each dtype can promise after rounding inputs and output.
+TOL = {torch.float64: 1e-12, torch.float32: 2e-5, torch.float16: 4e-3, torch.bfloat16: 2e-2}
+T_VALUES = [1, 2, 3, 5, 7, 13, 31, 63, 64, 65, 127, 128, 257, 509, 1024]
+
+
+def make(B, T, D, dtype=torch.float32, growth=False, device="cpu", seed=0):
+    """a in (0, 1) (decay), or |a| up to 1.05 with either sign (growth); b normal."""
+    g = torch.Generator().manual_seed(seed)
+    if growth:
+        a = (torch.rand(B, T, D, generator=g, dtype=torch.float64) * 2 - 1) * 1.05
+    else:
+        a = torch.rand(B, T, D, generator=g, dtype=torch.float64)
+    b = torch.randn(B, T, D, generator=g, dtype=torch.float64)
+    h0 = torch.randn(B, D, generator=g, dtype=torch.float64)
+    return a.to(device, dtype), b.to(device, dtype), h0.to(device, dtype)
+
+
+def rel_err(x, ref):
+    ref = ref.double().cpu()
+    return ((x.double().cpu() - ref).abs().max() / ref.abs().max().clamp_min(1.0)).item()
+
+
+# ---------------------------------------------------------------------------------------
+# the torch path (and the public op on the CPU)
+# ---------------------------------------------------------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(B=st.integers(1, 3), T=st.sampled_from(T_VALUES), D=st.sampled_from([1, 3, 8, 17]),
+       use_h0=st.booleans(), reverse=st.booleans(), growth=st.booleans(),
+       dtype=st.sampled_from([torch.float32, torch.float64]),
+       chunk=st.sampled_from([1, 2, 7, 16, 64]))
+def test_torch_path_matches_reference(B, T, D, use_h0, reverse, growth, dtype, chunk):
+    a, b, h0 = make(B, T, D, dtype, growth)
+    h0 = h0 if use_h0 else None
+    ref = linear_scan_reference(a, b, h0, reverse)
+    parts = chunked_scan(a, b, h0, reverse=reverse, chunk=chunk)
+    assert parts.h.dtype == dtype and parts.h.shape == (B, T, D)
+    assert rel_err(parts.h, ref) < TOL[dtype]
+    assert rel_err(linear_scan(a, b, h0, reverse=reverse), ref) < TOL[dtype]
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_half_dtypes_accumulate_in_float32(dtype, reverse):
+    a, b, h0 = make(2, 300, 5, dtype)
+    h = linear_scan(a, b, h0, reverse=reverse)
+    assert h.dtype == dtype
+    # the oracle sees the same (rounded) inputs: the error left is the output rounding
+    assert rel_err(h, linear_scan_reference(a, b, h0, reverse)) < TOL[dtype]
+
+
+def test_long_sequence_torch_path():
+    """T = 2^16 + 3 (not a power of two, three recursion levels of chunks)."""
+    a, b, h0 = make(1, 2 ** 16 + 3, 2, torch.float32, growth=False)
+    a = 0.9 + 0.1 * a  # long memory: the carries matter over thousands of steps
+    for reverse in (False, True):
+        ref = linear_scan_reference(a, b, h0, reverse)
+        assert rel_err(linear_scan(a, b, h0, reverse=reverse, backend="torch"), ref) < 1e-4
+
+
+def test_doubling_scan_is_the_scan():
+    a, b, _ = make(2, 37, 3, torch.float64)
+    A, L = doubling_scan(a, b, dim=1)
+    assert torch.allclose(L, linear_scan_reference(a, b))
+    assert torch.allclose(A, torch.cumprod(a, 1))
+
+
+def test_non_contiguous_inputs():
+    a, b, h0 = make(3, 40, 6, torch.float32)
+    at = a.transpose(0, 2).contiguous().transpose(0, 2)  # same values, other strides
+    bt = b[:, :, ::1].clone().permute(2, 1, 0).contiguous().permute(2, 1, 0)
+    h0t = h0.t().contiguous().t()
+    assert not at.is_contiguous() and not bt.is_contiguous()
+    ref = linear_scan_reference(a, b, h0)
+    assert rel_err(linear_scan(at, bt, h0t), ref) < TOL[torch.float32]
+    step = make(2, 80, 6, torch.float32)[0][:, ::2]  # a strided time axis
+    assert rel_err(linear_scan(step, step), linear_scan_reference(step, step)) < 1e-5
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("use_h0", [False, True])
+@pytest.mark.parametrize("T", [1, 5, 19])
+def test_gradcheck_torch_path(reverse, use_h0, T):
+    a, b, h0 = make(2, T, 3, torch.float64, growth=True)
+    args = (a.requires_grad_(), b.requires_grad_(), h0.requires_grad_() if use_h0 else None)
+    fn = lambda a, b, h0: linear_scan(a, b, h0, reverse=reverse, backend="torch")  # noqa: E731
+    assert torch.autograd.gradcheck(fn, args)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_grads_match_autograd_through_reference(reverse):
+    a, b, h0 = make(2, 150, 4, torch.float32)
+    g = torch.randn(2, 150, 4, dtype=torch.float64)
+    leaves = [x.double().requires_grad_() for x in (a, b, h0)]
+    linear_scan_reference(*leaves, reverse=reverse).backward(g)
+    mine = [x.clone().requires_grad_() for x in (a, b, h0)]
+    linear_scan(*mine, reverse=reverse).backward(g.float())
+    for m, r in zip(mine, leaves):
+        assert rel_err(m.grad, r.grad) < 1e-4
+
+
+def test_reference_backend_is_the_loop():
+    a, b, h0 = make(2, 9, 3, torch.float32)
+    assert torch.equal(linear_scan(a, b, h0, backend="reference"),
+                       linear_scan_reference(a, b, h0).float())
+
+
+# ---------------------------------------------------------------------------------------
+# bad inputs: each error names the argument, the expected and the actual
+# ---------------------------------------------------------------------------------------
+def test_error_wrong_rank():
+    with pytest.raises(ValueError, match=r"a of shape \[B, T, D\], got \[4, 5\]"):
+        linear_scan(torch.rand(4, 5), torch.rand(4, 5))
+
+
+def test_error_shape_mismatch():
+    with pytest.raises(ValueError, match=r"b of shape \[2, 5, 3\].*got \[2, 5, 4\]"):
+        linear_scan(torch.rand(2, 5, 3), torch.rand(2, 5, 4))
+
+
+def test_error_h0_shape():
+    with pytest.raises(ValueError, match=r"h0 of shape \[2, 3\].*got \[3, 2\]"):
+        linear_scan(torch.rand(2, 5, 3), torch.rand(2, 5, 3), torch.rand(3, 2))
+    with pytest.raises(ValueError, match=r"h0 of shape \[B, D\]"):
+        linear_scan(torch.rand(2, 5, 3), torch.rand(2, 5, 3), torch.rand(2, 1, 3))
+
+
+def test_error_device_mismatch():
+    with pytest.raises(ValueError, match="b is on meta but a is on cpu"):
+        linear_scan(torch.rand(2, 5, 3), torch.empty(2, 5, 3, device="meta"))
+
+
+def test_error_dtype():
+    with pytest.raises(TypeError, match="a must have dtype .*; got int64"):
+        linear_scan(torch.ones(2, 5, 3, dtype=torch.long), torch.ones(2, 5, 3, dtype=torch.long))
+    with pytest.raises(TypeError, match="b has dtype torch.float64 but a has torch.float32"):
+        linear_scan(torch.rand(2, 5, 3), torch.rand(2, 5, 3, dtype=torch.float64))
+
+
+def test_error_empty_time():
+    with pytest.raises(ValueError, match=r"T >= 1.*got shape \[2, 0, 3\]"):
+        linear_scan(torch.rand(2, 0, 3), torch.rand(2, 0, 3))
+
+
+def test_error_not_a_tensor_backend_reverse():
+    with pytest.raises(TypeError, match="a must be a torch.Tensor, got list"):
+        linear_scan([[[1.0]]], torch.rand(1, 1, 1))
+    with pytest.raises(ValueError, match="backend must be one of"):
+        linear_scan(torch.rand(1, 2, 1), torch.rand(1, 2, 1), backend="cuda")
+    with pytest.raises(TypeError, match="reverse must be a bool, got int"):
+        linear_scan(torch.rand(1, 2, 1), torch.rand(1, 2, 1), reverse=1)
+
+
+# ---------------------------------------------------------------------------------------
+# instrumentation
+# ---------------------------------------------------------------------------------------
+def check_chunk_record(rec, a, b, h0, reverse, path):
+    """The recorded intermediates are consistent with the scan they came from."""
+    B, T, D = a.shape
+    C = rec.meta["chunk"]
+    n = -(-T // C)
+    assert rec.op == "linear_scan" and rec.kind == "chunks"
+    assert rec.meta["path"] == path and rec.meta["reverse"] == reverse and rec.meta["T"] == T
+    local, carries, h = rec.data["local"], rec.data["carries"], rec.data["h"]
+    assert carries.shape == (B, n, D) and local.shape == (B, T, D) and h.shape == (B, T, D)
+    ref = linear_scan_reference(a, b, h0, reverse)
+    assert rel_err(h, ref) < 1e-4
+    order = torch.arange(T - 1, -1, -1) if reverse else torch.arange(T)
+    for c in range(n):
+        steps = order[c * C:(c + 1) * C]
+        # the carry entering chunk c is h at the last step of chunk c - 1 (h0 for c = 0)
+        before = (h0.double() if h0 is not None else torch.zeros(B, D, dtype=torch.float64)) \
+            if c == 0 else ref[:, order[c * C - 1]]
+        assert rel_err(carries[:, c], before) < 1e-4
+        # the local scan restarts from zero at each chunk
+        loc = linear_scan_reference(a[:, steps.sort().values], b[:, steps.sort().values],
+                                    None, reverse)
+        assert rel_err(local[:, steps.sort().values], loc) < 1e-4
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_trace_records_chunks_and_carries_torch(reverse):
+    a, b, h0 = make(2, 150, 3, torch.float32)
+    with rnnviz.trace() as tr:
+        linear_scan(a, b, h0, reverse=reverse, backend="torch")
+    (rec,) = tr.filter(op="linear_scan", kind="chunks")
+    check_chunk_record(rec, a, b, h0, reverse, "torch")
+    assert rec.meta["backend"] == "torch"
+    assert [s.meta["stage"] for s in tr.stages()] == ["forward"]
+
+
+def test_no_trace_records_nothing():
+    a, b, h0 = make(2, 20, 3, torch.float32)
+    with rnnviz.trace(what={"deer"}) as tr:
+        linear_scan(a, b, h0)
+    assert tr.records == []
