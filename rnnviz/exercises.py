@@ -31,3 +31,24 @@ def check_memory_steps(answer: Any) -> bool:
     """00_welcome: steps until 0.9**t < 0.01."""
     expected = math.ceil(math.log(0.01) / math.log(0.9))
     return _check(answer, expected, "solve 0.9**t < 0.01 for t: t > log(0.01) / log(0.9).")
+
+
+def _check_word(answer: Any, accepted: set[str], hint: str) -> bool:
+    if answer is None:
+        print(f"Replace None with your answer. Hint: {hint}")
+        return False
+    if not isinstance(answer, str):
+        return _verdict(False, f"expected a string, got {answer!r}. {hint}")
+    return _verdict(answer.strip().lower().replace("_", "-") in accepted, hint)
+
+
+def check_loop_doubling(answer: Any) -> bool:
+    """06_speed_lab: doubling T multiplies a sequential loop's time by 2."""
+    return _check(answer, 2.0, "each of the T steps costs the same and none can start before the "
+                  "previous one ends: time = T x (cost of one step).", cast=float, close=0.01)
+
+
+def check_bandwidth_floor(answer: Any) -> bool:
+    """06_speed_lab: the copy is the floor of any memory-bound method."""
+    return _check_word(answer, {"copy"}, "a scan must at least read its inputs once and write its "
+                       "output once: which method does exactly that and nothing else?")

@@ -1,0 +1,98 @@
+""""Your machine" beside "H100, measured on DATE": one figure, two line styles, so that a
+number measured now is never mistaken for a shipped GPU number.
+
+Solid lines and filled markers: measured here, now. Dashed lines and open markers: loaded
+from ``rnnviz.results``, with the GPU and date in the legend. Same colour per method as in
+every figure of the course.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import plotly.graph_objects as go
+
+from rnnviz.course.methods import METHODS
+from rnnviz.course.reference import Reference, series
+from rnnviz.course.sizes import where
+
+__all__ = ["colour", "here_trace", "reference_trace", "here_vs_reference"]
+
+_FALLBACK = ["#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692",
+             "#b6e880", "#ff97ff", "#fecb52", "#1f77b4", "#8c564b", "#7f7f7f"]
+
+
+def colour(method: str) -> str:
+    """The course's colour for ``method`` (rnnviz.viz's theme when it knows the method)."""
+    try:
+        from rnnviz.viz import theme
+
+        c = theme.method_colour(method)  # type: ignore[attr-defined]
+        if c:
+            return c
+    except Exception:  # noqa: BLE001 - the theme is optional here
+        pass
+    names = list(METHODS)
+    i = names.index(method) if method in names else sum(map(ord, method))
+    return _FALLBACK[i % len(_FALLBACK)]
+
+
+def _label(method: str) -> str:
+    m = METHODS.get(method)
+    return m.label if m else method
+
+
+def here_trace(method: str, xs: Sequence[float] = (), ms: Sequence[float] = (),
+               who: str | None = None) -> go.Scatter:
+    """A "measured here" curve (possibly empty, to be filled as measurements arrive)."""
+    return go.Scatter(x=list(xs), y=list(ms), mode="lines+markers",
+                      name=f"{_label(method)} · {who or where()}",
+                      line=dict(color=colour(method), width=2.5),
+                      marker=dict(size=8, symbol="circle"),
+                      meta={"method": method, "source": "here"})
+
+
+def reference_trace(method: str, refs: Iterable[Reference], x: str = "T", *,
+                    near: dict[str, int] | None = None, pass_: str | None = None,
+                    dtype: str | None = None) -> go.Scatter | None:
+    """The shipped GPU curve of ``method`` closest to ``near`` (None if none is shipped)."""
+    s = series(refs, method, x, near=near, pass_=pass_, dtype=dtype)
+    if s is None:
+        return None
+    xs, ms, fixed, ref = s
+    where_ = ", ".join(f"{k}={v}" for k, v in fixed.items() if k not in ("pass",))
+    return go.Scatter(x=xs, y=ms, mode="lines+markers",
+                      name=f"{_label(method)} · {ref.label} ({where_})",
+                      line=dict(color=colour(method), dash="dash", width=1.5),
+                      marker=dict(size=7, symbol="circle-open"),
+                      meta={"method": method, "source": ref.name, "caption": ref.caption})
+
+
+def here_vs_reference(rows: Iterable[dict[str, Any]], refs: Iterable[Reference] = (),
+                      x: str = "T", *, title: str | None = None,
+                      methods: Sequence[str] | None = None, height: int = 430) -> go.Figure:
+    """Time against size ``x`` (log-log): rows measured here, solid; shipped results, dashed."""
+    rows = [r for r in rows if r.get("ms") is not None]
+    refs = list(refs)
+    methods = list(methods or dict.fromkeys(r["method"] for r in rows))
+    fig = go.Figure()
+    near = {k: rows[-1][k] for k in ("B", "T", "D") if rows and k in rows[-1]}
+    for m in methods:
+        mine = sorted((r for r in rows if r["method"] == m), key=lambda r: r[x])
+        if mine:
+            fig.add_trace(here_trace(m, [r[x] for r in mine], [r["ms"] for r in mine]))
+        if refs:
+            p = mine[0]["pass"] if mine else None
+            ref = reference_trace(m, refs, x, near=near, pass_=p)
+            if ref is not None:
+                fig.add_trace(ref)
+    captions = sorted({t.meta["caption"] for t in fig.data if t.meta and "caption" in t.meta})
+    note = "solid: measured on " + where() + ", now" + (
+        "<br>dashed: " + "<br>".join(captions) if captions else
+        "<br>(no GPU reference for these methods is shipped with this install)" if refs else "")
+    fig.update_layout(title=title or f"Time against {x}", xaxis_title=f"{x} (log scale)",
+                      yaxis_title="milliseconds (log scale)", xaxis_type="log",
+                      yaxis_type="log", height=height, legend=dict(font=dict(size=10)),
+                      margin=dict(l=60, r=20, t=60, b=90 + 14 * len(captions)))
+    fig.add_annotation(text=note, xref="paper", yref="paper", x=0, y=-0.18, showarrow=False,
+                       align="left", xanchor="left", yanchor="top", font=dict(size=10))
+    return fig

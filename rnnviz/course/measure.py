@@ -1,0 +1,122 @@
+"""Measure methods on this machine, one bounded measurement at a time.
+
+Each measurement is a row in the benchmarks' format (``method``, ``pass``, ``dtype``, ``B``,
+``T``, ``D``, ``ms``, ``error``) with ``device`` added. Rows are produced one by one
+(:func:`measure_iter`), so a caller can draw each as it arrives and stop between two.
+
+Two guards keep a notebook or the speed lab responsive:
+- memory: a size whose estimate exceeds a fraction of the free memory is refused with a
+  message (:func:`fits`), before anything is allocated;
+- time: sizes are measured small to large, and a method whose last measurement predicts more
+  than ``max_s`` seconds for the next one is skipped with the prediction as its reason.
+"""
+from __future__ import annotations
+
+import gc
+import threading
+from typing import Any, Iterable, Iterator
+
+import torch
+
+from rnnviz.bench.core import time_ms
+from rnnviz.course.methods import METHODS, available, build, memory_bytes
+
+__all__ = ["free_memory_bytes", "fits", "measure_iter", "measure", "sweep"]
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16,
+          "float64": torch.float64}
+MEMORY_FRACTION = 0.5  # of what is free now: leave room for the notebook and the allocator
+CALLS_PER_MEASUREMENT = 6  # time_ms's warm-up (1) + probe (1) + at least 3 reps, rounded up
+
+
+def free_memory_bytes(device: torch.device | str) -> int:
+    """Free memory on ``device`` now: the GPU's free memory, or the host's available RAM."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        import os
+
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def _gb(n: float) -> str:
+    if n >= 1e12:
+        return f"{n / 1e12:,.0f} TB"
+    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
+
+
+def fits(method: str, B: int, T: int, D: int, dtype: str, device: torch.device | str,
+         backward: bool, free: int | None = None) -> str | None:
+    """None if the measurement fits in memory, else a message saying what it needs."""
+    need = memory_bytes(method, B, T, D, DTYPES[dtype], backward)
+    free = free_memory_bytes(device) if free is None else free
+    if need <= MEMORY_FRACTION * free:
+        return None
+    return (f"{method} at B={B}, T={T}, D={D} ({dtype}, {'fwd+bwd' if backward else 'fwd'}) "
+            f"would need about {_gb(need)}; {torch.device(device).type} has {_gb(free)} free "
+            f"and the lab uses at most {MEMORY_FRACTION:.0%} of it. Lower T, B or D.")
+
+
+def sweep(top: int, points: int, bottom: int = 1) -> list[int]:
+    """``points`` sizes halving down from ``top`` (at least ``bottom``), smallest first."""
+    vals = sorted({max(bottom, int(top) >> k) for k in range(points)})
+    return vals
+
+
+def measure_iter(methods: Iterable[str], sizes: Iterable[dict[str, int]], *,
+                 dtype: str = "float32", device: torch.device | str = "cpu",
+                 backward: bool = False, budget_ms: float = 200.0, max_s: float = 10.0,
+                 stop: threading.Event | None = None,
+                 free: int | None = None) -> Iterator[dict[str, Any]]:
+    """Yield one row per (size, method), sizes in the order given (give them small to large).
+
+    A row's ``error`` says why it has no ``ms``: unavailable here, too big for memory,
+    predicted too slow, or the exception the method raised (a failure is data, not a crash).
+    """
+    device = torch.device(device)
+    methods, sizes = list(methods), list(sizes)
+    last: dict[str, tuple[float, int]] = {}  # method -> (ms, B*T*D) of its last measurement
+    for size in sizes:
+        B, T, D = int(size["B"]), int(size["T"]), int(size["D"])
+        for name in methods:
+            if stop is not None and stop.is_set():
+                return
+            row: dict[str, Any] = {"method": name, "pass": "fwd+bwd" if backward else "fwd",
+                                   "dtype": dtype, "device": str(device), "B": B, "T": T,
+                                   "D": D, "ms": None, "error": None}
+            row["error"] = available(name) or fits(name, B, T, D, dtype, device, backward, free)
+            if row["error"] is None and name in last:
+                ms0, n0 = last[name]
+                predicted = ms0 * (B * T * D) / n0 * CALLS_PER_MEASUREMENT / 1e3
+                if predicted > max_s:
+                    row["error"] = (f"skipped: predicted {predicted:.0f} s from the last size "
+                                    f"(limit {max_s:g} s)")
+            if row["error"] is None:
+                try:
+                    fn = build(name, B, T, D, DTYPES[dtype], device, backward)
+                    row["ms"] = time_ms(fn, device, warmup=1, budget_ms=budget_ms)
+                    last[name] = (row["ms"], B * T * D)
+                except Exception as e:  # noqa: BLE001 - shown in the table, not raised
+                    msg = str(e).splitlines()[0][:200] if str(e) else ""
+                    row["error"] = f"{type(e).__name__}: {msg}"
+                finally:
+                    fn = None
+                    gc.collect()
+                    if device.type == "cuda":
+                        torch.cuda.empty_cache()
+            yield row
+
+
+def measure(methods: Iterable[str], sizes: Iterable[dict[str, int]], **kw: Any) -> list[dict[str, Any]]:
+    """All rows of :func:`measure_iter` as a list."""
+    return list(measure_iter(methods, sizes, **kw))
+
+
+def labels() -> dict[str, str]:
+    """Method name -> readable label."""
+    return {k: m.label for k, m in METHODS.items()}

@@ -1,0 +1,38 @@
+"""Every exercise check: right answers pass, wrong ones get a hint (never a stack trace)."""
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+import rnnviz.exercises as ex
+
+# check name -> (a right answer, a wrong answer)
+ANSWERS = {
+    "check_memory_steps": (44, 10),
+    "check_loop_doubling": (2, 4),
+    "check_bandwidth_floor": ("copy", "conv1d"),
+}
+
+
+def checks():
+    return sorted(n for n, f in inspect.getmembers(ex, inspect.isfunction)
+                  if n.startswith("check_") and f.__module__ == ex.__name__)
+
+
+def test_every_check_has_answers_here():
+    assert set(checks()) == set(ANSWERS)
+
+
+@pytest.mark.parametrize("name", sorted(ANSWERS))
+def test_right_wrong_missing_and_silly_answers(name, capsys):
+    check = getattr(ex, name)
+    right, wrong = ANSWERS[name]
+    assert check(right) is True
+    assert "Correct" in capsys.readouterr().out
+    assert check(wrong) is False
+    assert "Hint" in capsys.readouterr().out
+    assert check(None) is False
+    assert "Replace None" in capsys.readouterr().out
+    assert check(object()) is False  # nonsense: a hint, not an exception
+    assert "Hint" in capsys.readouterr().out
