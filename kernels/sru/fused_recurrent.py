@@ -188,7 +188,7 @@ def _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s, T, d, sUt, sXt, sMt,
 
 
 @triton.jit
-def _bwd_step(gc, gvf, gvr, u0, u1, u2, xp, keep, cp, gh, s, T, d, vf, vr, bf, br, cmask,
+def _bwd_step(gc, gvf, gvr, gbf, gbr, u0, u1, u2, xp, keep, cp, gh, s, T, d, vf, vr, bf, br, cmask,
               gu_ptr, sGUt, gx_ptr, sGXt, scale_x,
               K: tl.constexpr, SKIP_X: tl.constexpr, PEEPHOLE: tl.constexpr, TANH: tl.constexpr):
     t, live = _time(s, T, d)
@@ -216,6 +216,8 @@ def _bwd_step(gc, gvf, gvr, u0, u1, u2, xp, keep, cp, gh, s, T, d, vf, vr, bf, b
     guf = gct * (cp - u0) * f * (1.0 - f)
     gur = gr * r * (1.0 - r)
     gcp = gct * f
+    gbf += guf
+    gbr += gur
     if PEEPHOLE:
         gcp += guf * vf + gur * vr
         gvf += guf * cp
@@ -229,11 +231,11 @@ def _bwd_step(gc, gvf, gvr, u0, u1, u2, xp, keep, cp, gh, s, T, d, vf, vr, bf, b
         tl.store(gx_ptr + t * sGXt, (gxp * scale_x).to(gx_ptr.dtype.element_ty), mask=lm)
     else:
         tl.store(gp + 3, gxp.to(gu_ptr.dtype.element_ty), mask=lm)
-    return gcp, gvf, gvr
+    return gcp, gvf, gvr, gbf, gbr
 
 
 @triton.jit
-def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GWC,
+def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
                    T, B, Hd, sUt, sUb, sXt, sXb, sGHt, sGHb, sMt, sMb, sGUt, sGUb, sGXt, sGXb,
                    scale_x,
                    K: tl.constexpr, SKIP_X: tl.constexpr, PEEPHOLE: tl.constexpr,
@@ -264,8 +266,10 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GWC,
         gc = tl.load(GCN + b * DH + col, mask=cmask, other=0.0).to(tl.float32)
     else:
         gc = bf * 0.0
-    gvf = bf * 0.0
+    gvf = bf * 0.0  # per (batch row, unit) sums over t; summed over batch afterwards
     gvr = bf * 0.0
+    gbf = bf * 0.0
+    gbr = bf * 0.0
 
     u_ptr = U + b * sUb + col * K
     x_ptr = X + b * sXb + col
@@ -288,22 +292,25 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GWC,
         nb0, nb1, nb2, nbx, nbk, nbc, nbg = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 5, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
         ne0, ne1, ne2, nex, nek, nec, neg = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 6, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
         ng0, ng1, ng2, ngx, ngk, ngc, ngg = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 7, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        gc, gvf, gvr = _bwd_step(gc, gvf, gvr, a0, a1, a2, ax, ak, ac, ag, s0, T, d, vf, vr, bf, br, cmask,
+        gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, a0, a1, a2, ax, ak, ac, ag, s0, T, d, vf, vr, bf, br, cmask,
                                  gu_ptr, sGUt, gx_ptr, sGXt, scale_x, K, SKIP_X, PEEPHOLE, TANH)
-        gc, gvf, gvr = _bwd_step(gc, gvf, gvr, b0, b1, b2, bx, bk, bc, bg, s0 - 1, T, d, vf, vr, bf, br, cmask,
+        gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, b0, b1, b2, bx, bk, bc, bg, s0 - 1, T, d, vf, vr, bf, br, cmask,
                                  gu_ptr, sGUt, gx_ptr, sGXt, scale_x, K, SKIP_X, PEEPHOLE, TANH)
-        gc, gvf, gvr = _bwd_step(gc, gvf, gvr, e0, e1, e2, ex, ek, ec, eg, s0 - 2, T, d, vf, vr, bf, br, cmask,
+        gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, e0, e1, e2, ex, ek, ec, eg, s0 - 2, T, d, vf, vr, bf, br, cmask,
                                  gu_ptr, sGUt, gx_ptr, sGXt, scale_x, K, SKIP_X, PEEPHOLE, TANH)
-        gc, gvf, gvr = _bwd_step(gc, gvf, gvr, g0, g1, g2, gx, gk, gcc, gg, s0 - 3, T, d, vf, vr, bf, br, cmask,
+        gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, g0, g1, g2, gx, gk, gcc, gg, s0 - 3, T, d, vf, vr, bf, br, cmask,
                                  gu_ptr, sGUt, gx_ptr, sGXt, scale_x, K, SKIP_X, PEEPHOLE, TANH)
         a0, a1, a2, ax, ak, ac, ag = na0, na1, na2, nax, nak, nac, nag
         b0, b1, b2, bx, bk, bc, bg = nb0, nb1, nb2, nbx, nbk, nbc, nbg
         e0, e1, e2, ex, ek, ec, eg = ne0, ne1, ne2, nex, nek, nec, neg
         g0, g1, g2, gx, gk, gcc, gg = ng0, ng1, ng2, ngx, ngk, ngc, ngg
     tl.store(GC0 + b * DH + col, gc, mask=cmask)
+    # GVB [B, 4, D*H]: (v_f, v_r, b_f, b_r) gradients of this batch row
+    tl.store(GVB + b * 4 * DH + 2 * DH + col, gbf, mask=cmask)
+    tl.store(GVB + b * 4 * DH + 3 * DH + col, gbr, mask=cmask)
     if PEEPHOLE:
-        tl.store(GWC + b * 2 * DH + col, gvf, mask=cmask)
-        tl.store(GWC + b * 2 * DH + DH + col, gvr, mask=cmask)
+        tl.store(GVB + b * 4 * DH + col, gvf, mask=cmask)
+        tl.store(GVB + b * 4 * DH + DH + col, gvr, mask=cmask)
 
 
 # ---------------------------------------------------------------------------------------
@@ -366,7 +373,7 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     gx = torch.empty(x.shape, device=dev, dtype=x.dtype) if x is not None else None
     gc0 = torch.empty(B, D * H, device=dev, dtype=torch.float32)
     peep = weight_c is not None
-    gwc = torch.empty(B, 2 * D * H, device=dev, dtype=torch.float32) if peep else gc0
+    gvb = torch.zeros(B, 4 * D * H, device=dev, dtype=torch.float32)
     sUt, sUb = _tb_strides(U, batch_first)
     sXt, sXb = _tb_strides(x, batch_first) if x is not None else (0, 0)
     sGHt, sGHb = _tb_strides(grad_h, batch_first)
@@ -379,14 +386,10 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
         U, x if x is not None else U, weight_c if peep else bias, bias,
         c0 if c0 is not None else gc0, mask_pad if mask_pad is not None else gc0,
         c_all, grad_h, grad_cn if grad_cn is not None else gc0,
-        gU, gx if gx is not None else gU, gc0, gwc,
+        gU, gx if gx is not None else gU, gc0, gvb,
         T, B, H, sUt, sUb, sXt, sXb, sGHt, sGHb, sMt, sMb, sGUt, sGUb, sGXt, sGXb,
         float(scale_x),
         K=K, SKIP_X=x is not None, PEEPHOLE=peep, TANH=tanh, HAS_MASK=mask_pad is not None,
         HAS_C0=c0 is not None, HAS_GCN=grad_cn is not None, BLOCK=BLOCK, num_warps=warps)
-    # b_f, b_r enter exactly where U_f, U_r do: their gradients are sums of those of U
-    gUv = gU.view(*gU.shape[:-1], D, H, K)
-    gbias = torch.stack([gUv[..., 1].sum(dim=(0, 1), dtype=torch.float32),
-                         gUv[..., 2].sum(dim=(0, 1), dtype=torch.float32)]).reshape(-1)
-    gwc_sum = gwc.sum(0) if peep else None
-    return gU, gx, gc0, gwc_sum, gbias
+    gvb = gvb.sum(0)
+    return gU, gx, gc0, (gvb[:2 * D * H] if peep else None), gvb[2 * D * H:]

@@ -1,0 +1,279 @@
+"""``python -m rnnviz.bench sru``: SRU forward+backward beside its baselines, and the fused
+recurrence kernel alone against the device's copy bandwidth.
+
+Side by side, in one process, same inputs, same precision settings (tf32 off for all):
+rnnviz-sru (cuBLAS GEMM + the fused Triton recurrence), lstm-cudnn and gru-cudnn (nn.LSTM,
+nn.GRU), conv1d (nn.Conv1d, width 3: the paper's "as fast as a convolution"), sru-loop (the
+same SRU as a GEMM + a Python loop over t of torch ops, autograd through it) and sru-pkg
+(the official ``sru`` package, where it imports and runs; its failure is recorded where not).
+
+Settings: the paper's figure 1 (batch 32, l in {32, 128}, d in {256, 512}) and l = d = 1024,
+with 1 and 4 layers, float32 and bfloat16 autocast. ``--quick``: tiny shapes on the CPU.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any, Callable
+
+import torch
+import torch.nn as nn
+
+from rnnviz.bench.core import copy_bandwidth_gbs, record_failure, time_ms
+
+BATCH = 32
+SHAPES = [(32, 256), (32, 512), (128, 256), (128, 512), (1024, 1024)]  # (l, d)
+LAYERS = [1, 4]
+DTYPES = ["fp32", "bf16"]
+METHODS = ["rnnviz-sru", "lstm-cudnn", "gru-cudnn", "conv1d", "sru-loop", "sru-pkg"]
+
+
+class SRULoop(nn.Module):
+    """The SRU as one would write it in plain PyTorch: a GEMM per layer, then a Python loop
+    over t of elementwise ops, autograd recording every step."""
+
+    def __init__(self, d: int, num_layers: int):
+        super().__init__()
+        self.weight = nn.ParameterList(nn.Parameter(torch.randn(d, 3 * d) / d ** 0.5) for _ in range(num_layers))
+        self.weight_c = nn.ParameterList(nn.Parameter(torch.randn(2, d) * 0.5) for _ in range(num_layers))
+        self.bias = nn.ParameterList(nn.Parameter(torch.zeros(2, d)) for _ in range(num_layers))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x [T, B, d]
+        for W, v, b in zip(self.weight, self.weight_c, self.bias):
+            U = (x @ W).view(x.shape[0], x.shape[1], -1, 3)
+            c = torch.zeros(x.shape[1], x.shape[2], device=x.device, dtype=U.dtype)
+            hs = []
+            for t in range(x.shape[0]):
+                f = torch.sigmoid(U[t, ..., 1] + v[0] * c + b[0])
+                r = torch.sigmoid(U[t, ..., 2] + v[1] * c + b[1])
+                c = f * c + (1 - f) * U[t, ..., 0]
+                hs.append(r * torch.tanh(c) + (1 - r) * x[t])
+            x = torch.stack(hs)
+        return x
+
+
+class Conv1dStack(nn.Module):
+    """num_layers nn.Conv1d(d, d, 3, padding=1) on [T, B, d] (transposed to [B, d, T] once)."""
+
+    def __init__(self, d: int, num_layers: int):
+        super().__init__()
+        self.convs = nn.Sequential(*[nn.Conv1d(d, d, 3, padding=1) for _ in range(num_layers)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.convs(x.permute(1, 2, 0))
+
+
+def _first(out: Any) -> torch.Tensor:
+    return out[0] if isinstance(out, tuple) else out
+
+
+def _model(method: str, d: int, layers: int, device: torch.device) -> nn.Module:
+    if method == "rnnviz-sru":
+        from rnnviz.models import SRU
+
+        return SRU(d, d, layers).to(device)
+    if method == "lstm-cudnn":
+        return nn.LSTM(d, d, layers).to(device)
+    if method == "gru-cudnn":
+        return nn.GRU(d, d, layers).to(device)
+    if method == "conv1d":
+        return Conv1dStack(d, layers).to(device)
+    if method == "sru-loop":
+        return SRULoop(d, layers).to(device)
+    if method == "sru-pkg":
+        import sru  # noqa: PLC0415 - optional baseline
+
+        return sru.SRU(d, d, num_layers=layers).to(device)
+    raise ValueError(method)
+
+
+def _fwd_bwd(model: nn.Module, x: torch.Tensor, dtype: str) -> Callable[[], Any]:
+    params = [p for p in model.parameters() if p.requires_grad]
+    ctx = (torch.autocast(x.device.type, dtype=torch.bfloat16) if dtype == "bf16"
+           else torch.autocast(x.device.type, enabled=False))
+    grad = {}
+
+    def fn():
+        with ctx:
+            out = _first(model(x))
+        if "g" not in grad:  # the output gradient: random, made once
+            grad["g"] = torch.randn_like(out)
+        return torch.autograd.grad(out, params + [x], grad["g"])
+
+    return fn
+
+
+def probe_sru_pkg(device: torch.device, timeout_s: float) -> str | None:
+    """Import the official ``sru`` package and run one forward+backward in a subprocess (its
+    import JIT-compiles C++/CUDA extensions, which can take long or fail). None if it works."""
+    import importlib.util
+
+    if importlib.util.find_spec("sru") is None:
+        return "ModuleNotFoundError: No module named 'sru'"
+    code = ("import torch, sru; d=torch.device(%r); m=sru.SRU(64, 64, num_layers=1).to(d); "
+            "x=torch.randn(8, 2, 64, device=d, requires_grad=True); m(x)[0].sum().backward(); "
+            "print('ok')" % str(device))
+    try:
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return f"TimeoutExpired: import + one forward/backward took over {timeout_s:.0f} s"
+    if p.returncode == 0 and "ok" in p.stdout:
+        return None
+    lines = [ln for ln in (p.stderr or p.stdout).splitlines() if ln.strip()]
+    errs = [ln for ln in lines if "Error" in ln or "error" in ln]
+    return " | ".join((errs[:1] + lines[-1:]) if errs else lines[-2:])[:600]
+
+
+def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list[dict]:
+    shapes, layers, dtypes, batch = SHAPES, LAYERS, DTYPES, BATCH
+    if quick:
+        shapes, layers, dtypes, batch = [(16, 32)], [1], ["fp32"], 4
+    rows = []
+    for (T, d), L, dt in ((s, l, t) for t in dtypes for l in layers for s in shapes):
+        x = torch.randn(T, batch, d, device=device, requires_grad=True)
+        base = {"pass": "fwd+bwd", "dtype": dt, "B": batch, "T": T, "D": d, "L": L}
+        for method in METHODS:
+            row = dict(base, method=method, ms=None, error=None)
+            if method == "sru-pkg" and pkg_error is not None:
+                row["error"] = pkg_error
+            elif method == "sru-loop" and T * L > 1024 and not quick:
+                # 4 layers x 1024 steps of a Python loop: seconds per call; timed at 1 layer
+                row["error"] = "skipped: Python loop over 4096 steps (see the 1-layer row)"
+            else:
+                fn = {}
+                err = record_failure(lambda: fn.setdefault("f", _fwd_bwd(_model(method, d, L, device), x, dt))())
+                if err is None:
+                    row["ms"] = time_ms(fn["f"], device, warmup=2, budget_ms=150.0)
+                else:
+                    row["error"] = err
+                fn.clear()
+            rows.append(row)
+        _derive(rows[-len(METHODS):])
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    return rows
+
+
+def _derive(group: list[dict]) -> None:
+    ms = {r["method"]: r["ms"] for r in group}
+    for r in group:
+        for other in ("lstm-cudnn", "conv1d"):
+            if r["ms"] and ms.get(other):
+                r[f"speedup_vs_{other}"] = ms[other] / r["ms"]
+
+
+def kernel_rows(quick: bool, device: torch.device, copy_gbs: float) -> list[dict]:
+    """The recurrence alone at l = d = 1024 (B = 32): bytes it must move / time, vs copy."""
+    T, B, H = (64, 4, 64) if quick else (1024, BATCH, 1024)
+    rows = []
+    if device.type == "cuda":
+        from rnnviz.kernels.sru import sru_bwd, sru_fwd
+
+        fwd, bwd, backend = sru_fwd, sru_bwd, "triton"
+    else:
+        from rnnviz.ops.sru.recurrent import sru_bwd_torch, sru_fwd_torch
+
+        fwd, bwd, backend = sru_fwd_torch, sru_bwd_torch, "torch"
+    for dt in (["fp32"] if quick else ["fp32", "bf16"]):
+        tdt = torch.float32 if dt == "fp32" else torch.bfloat16
+        U = torch.randn(T, B, 3 * H, device=device, dtype=tdt)
+        x = torch.randn(T, B, H, device=device, dtype=tdt)
+        wc = torch.randn(2 * H, device=device) * 0.5
+        bias = torch.randn(2 * H, device=device)
+        kw = dict(D=1, H=H, K=3, scale_x=1.0, tanh=True, batch_first=False)
+        e, n = torch.tensor([], dtype=tdt).element_size(), T * B * H
+        _, _, c_all, _, _ = fwd(U, x, wc, bias, None, None, store_c=True, record=False, **kw)
+        gh = torch.randn(T, B, H, device=device, dtype=tdt)
+        gcn = torch.randn(B, H, device=device)
+        cases = [  # (pass, what, call, bytes moved)
+            ("fwd", "inference (reads U, x; writes h)",
+             lambda: fwd(U, x, wc, bias, None, None, store_c=False, record=False, **kw), n * (4 * e + e)),
+            ("fwd", "training (reads U, x; writes h, c)",
+             lambda: fwd(U, x, wc, bias, None, None, store_c=True, record=False, **kw), n * (5 * e + 4)),
+            ("bwd", "reads U, x, c, dh; writes dU, dx",
+             lambda: bwd(U, x, wc, bias, None, None, c_all, gh, gcn, **kw), n * (5 * e + 4 + 4 * e)),
+        ]
+        for ps, what, call, nbytes in cases:
+            ms = time_ms(call, device, warmup=2, budget_ms=150.0)
+            gbs = nbytes / (ms * 1e-3) / 1e9
+            rows.append({"method": "rnnviz-sru", "scope": "recurrence kernel", "what": what,
+                         "backend": backend, "pass": ps, "dtype": dt, "B": B, "T": T, "H": H,
+                         "ms": ms, "error": None, "bytes": nbytes, "gbs": gbs,
+                         "frac_copy": gbs / copy_gbs})
+    rows.append({"method": "copy", "pass": "fwd", "dtype": "fp32", "ms": None, "error": None,
+                 "gbs": copy_gbs, "frac_copy": 1.0})
+    return rows
+
+
+def scan_rows(quick: bool, device: torch.device) -> list[dict]:
+    """Without peephole: the fused kernel vs the linear-scan route, small batch x hidden."""
+    from rnnviz.models import SRU
+
+    T, H = (64, 16) if quick else (4096, 256)
+    rows = []
+    for B in ([1, 4] if quick else [1, 4, 32]):
+        x = torch.randn(T, B, H, device=device, requires_grad=True)
+        for rec in ("kernel", "scan"):
+            row = {"method": "rnnviz-sru", "recurrence": rec, "peephole": False, "pass": "fwd+bwd",
+                   "dtype": "fp32", "B": B, "T": T, "D": H, "L": 1, "ms": None, "error": None}
+            fn = {}
+            err = record_failure(lambda: fn.setdefault(
+                "f", _fwd_bwd(SRU(H, H, peephole=False, recurrence=rec).to(device), x, "fp32"))())
+            if err is None:
+                row["ms"] = time_ms(fn["f"], device, warmup=2, budget_ms=150.0)
+            else:
+                row["error"] = err
+            rows.append(row)
+    return rows
+
+
+def run(quick: bool) -> tuple[list[dict], dict]:
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":  # the same precision for every method: no tf32
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    torch.manual_seed(0)
+    pkg_error = probe_sru_pkg(device, timeout_s=30 if quick else 100)
+    copy_gbs = copy_bandwidth_gbs(device)
+    rows = kernel_rows(quick, device, copy_gbs)
+    rows += model_rows(quick, device, pkg_error)
+    rows += scan_rows(quick, device)
+    extra = {"tf32": False if device.type == "cuda" else None, "copy_gbs": copy_gbs,
+             "sru_pkg_error": pkg_error, "targets": targets(rows)}
+    return rows, extra
+
+
+def targets(rows: list[dict]) -> dict:
+    """The issue's targets, read off the rows (l = 128 settings; the kernel at l = d = 1024)."""
+    out: dict[str, Any] = {}
+    paper = [r for r in rows if r["method"] == "rnnviz-sru" and r.get("T") == 128 and r.get("pass") == "fwd+bwd"]
+    for key in ("speedup_vs_lstm-cudnn", "speedup_vs_conv1d"):
+        vals = {f"{r['dtype']} d={r['D']} L={r['L']}": round(r[key], 3) for r in paper if key in r}
+        if vals:
+            out[key + " (l=128)"] = vals
+    k = [r for r in rows if r.get("scope") == "recurrence kernel"]
+    if k:
+        out["kernel_frac_copy"] = {f"{r['pass']} {r['dtype']} {r['what'].split(' (')[0]}": round(r["frac_copy"], 3) for r in k}
+    return out
+
+
+def table(rows: list[dict]) -> str:
+    lines = [f"{'method':<12} {'pass':<8} {'dtype':<5} {'B':>3} {'T':>5} {'D/H':>5} {'L':>2} {'ms':>9}  notes"]
+    for r in rows:
+        ms = "-" if r["ms"] is None else f"{r['ms']:.3f}"
+        notes = []
+        if r.get("scope"):
+            notes.append(f"{r['what']}: {r['gbs']:.0f} GB/s = {r['frac_copy']:.0%} of copy")
+        elif r["method"] == "copy":
+            notes.append(f"copy {r['gbs']:.0f} GB/s")
+        if r.get("recurrence"):
+            notes.append(f"recurrence={r['recurrence']}, no peephole")
+        for k in ("speedup_vs_lstm-cudnn", "speedup_vs_conv1d"):
+            if k in r and r["method"] == "rnnviz-sru":
+                notes.append(f"{k[11:]} x{r[k]:.2f}")
+        if r["error"]:
+            notes.append(f"error: {r['error'][:90]}")
+        d = r.get("D", r.get("H", ""))
+        lines.append(f"{r['method']:<12} {r['pass']:<8} {r['dtype']:<5} {r.get('B', ''):>3} {r.get('T', ''):>5} "
+                     f"{d:>5} {r.get('L', ''):>2} {ms:>9}  {'; '.join(notes)}")
+    return "\n".join(lines)
