@@ -1,0 +1,193 @@
+"""The dense-matrix linear recurrence h_t = J_t h_{t-1} + b_t as a chunked Triton scan.
+
+Elements of the scan are pairs (J_t, b_t) with the associative combine
+(J2, b2) o (J1, b1) = (J2 J1, J2 b1 + b2). The sequence is cut into chunks of C steps and
+solved in three launches, the structure of the chunked linear scan:
+
+1. ``_chunk_summary``: one program per (chunk, batch row) folds its chunk from the identity,
+   P_c = J_{end} ... J_{start} and e_c = the chunk's local scan from h = 0 (C products D x D;
+   ``tl.dot`` on tensor cores when D >= 16, a broadcast-and-sum in registers below).
+2. ``_chunk_carries``: one program per batch row walks the chunks in order,
+   carry_{c+1} = P_c carry_c + e_c (n_chunks matrix-vector products).
+3. ``_chunk_apply``: one program per (chunk, batch row) re-runs its chunk from its carry,
+   h_t = J_t h_{t-1} + b_t (matrix-vector products, exact in float32), and writes h.
+
+``REVERSE`` runs time backwards: h_t = J_t h_{t+1} + b_t from h_T = h0. J may be any
+strided view (a transposed ``J.mT`` costs no copy), which the DEER backward uses for the
+adjoint recurrence lambda_t = g_t + J_{t+1}^T lambda_{t+1}. The next step's J_t and b_t are
+loaded one step ahead so that the loads overlap the recurrence.
+
+Compute only: this module imports torch and triton, nothing of rnnviz.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def _matvec(A, v):
+    """A @ v for a [BD, BD] tile and a [BD] vector."""
+    return tl.sum(A * v[None, :], axis=1)
+
+
+@triton.jit
+def _matmul(A, B, USE_DOT: tl.constexpr, PREC: tl.constexpr):
+    """A @ B for [BD, BD] tiles: tensor cores when USE_DOT (BD >= 16), registers otherwise."""
+    if USE_DOT:
+        return tl.dot(A, B, input_precision=PREC)
+    else:
+        return tl.sum(A[:, :, None] * B[None, :, :], axis=1)
+
+
+@triton.jit
+def _time(s, T, REVERSE: tl.constexpr):
+    # tl.cast, not .to: under the interpreter a loop index is a plain int
+    if REVERSE:
+        return tl.cast(T - 1 - s, tl.int64)
+    else:
+        return tl.cast(s, tl.int64)
+
+
+@triton.jit
+def _load_step(j_ptr, b_ptr, s, n_end, T, sJt, sJi, sJj, sbt, sbd, i, mi, mij,
+               REVERSE: tl.constexpr):
+    # a vector, not a scalar, so that the interpreter can combine it with the masks
+    live = (i * 0 + s) < n_end
+    t = _time(tl.minimum(s, T - 1), T, REVERSE)
+    Jt = tl.load(j_ptr + t * sJt + i[:, None] * sJi + i[None, :] * sJj, mask=mij & live[:, None],
+                 other=0.0).to(tl.float32)
+    bt = tl.load(b_ptr + t * sbt + i * sbd, mask=mi & live, other=0.0).to(tl.float32)
+    return Jt, bt
+
+
+@triton.jit
+def _chunk_summary(j_ptr, b_ptr, p_ptr, e_ptr, T, C, NC,
+                   sJb, sJt, sJi, sJj, sbb, sbt, sbd,
+                   D: tl.constexpr, BD: tl.constexpr, REVERSE: tl.constexpr,
+                   USE_DOT: tl.constexpr, PREC: tl.constexpr):
+    c = tl.program_id(0)
+    bb = tl.program_id(1).to(tl.int64)
+    i = tl.arange(0, BD)
+    mi = i < D
+    mij = mi[:, None] & mi[None, :]
+    ii = i[:, None]
+    jj = i[None, :]
+    j_base = j_ptr + bb * sJb
+    b_base = b_ptr + bb * sbb
+    P = (ii == jj).to(tl.float32)
+    e = tl.zeros([BD], dtype=tl.float32)
+    s0 = c * C
+    s1 = tl.minimum(s0 + C, T)
+    Jn, bn = _load_step(j_base, b_base, s0, s1, T, sJt, sJi, sJj, sbt, sbd, i, mi, mij, REVERSE)
+    for s in range(s0, s1):
+        Jt = Jn
+        bt = bn
+        Jn, bn = _load_step(j_base, b_base, s + 1, s1, T, sJt, sJi, sJj, sbt, sbd, i, mi, mij,
+                            REVERSE)
+        e = _matvec(Jt, e) + bt
+        P = _matmul(Jt, P, USE_DOT, PREC)
+    out = (bb * NC + c) * BD
+    tl.store(p_ptr + out * BD + ii * BD + jj, P)
+    tl.store(e_ptr + out + i, e)
+
+
+@triton.jit
+def _chunk_carries(p_ptr, e_ptr, h0_ptr, carry_ptr, NC,
+                   D: tl.constexpr, BD: tl.constexpr, HAS_H0: tl.constexpr):
+    bb = tl.program_id(0).to(tl.int64)
+    i = tl.arange(0, BD)
+    mi = i < D
+    ii = i[:, None]
+    jj = i[None, :]
+    if HAS_H0:
+        h = tl.load(h0_ptr + bb * D + i, mask=mi, other=0.0).to(tl.float32)
+    else:
+        h = tl.zeros([BD], dtype=tl.float32)
+    for c in range(0, NC):
+        k = bb * NC + c
+        tl.store(carry_ptr + k * BD + i, h)
+        if c + 1 < NC:
+            P = tl.load(p_ptr + k * BD * BD + ii * BD + jj)
+            e = tl.load(e_ptr + k * BD + i)
+            h = _matvec(P, h) + e
+
+
+@triton.jit
+def _chunk_apply(j_ptr, b_ptr, carry_ptr, h_ptr, T, C, NC,
+                 sJb, sJt, sJi, sJj, sbb, sbt, sbd, shb, sht,
+                 D: tl.constexpr, BD: tl.constexpr, REVERSE: tl.constexpr):
+    c = tl.program_id(0)
+    bb = tl.program_id(1).to(tl.int64)
+    i = tl.arange(0, BD)
+    mi = i < D
+    mij = mi[:, None] & mi[None, :]
+    jj = i[None, :]
+    j_base = j_ptr + bb * sJb
+    b_base = b_ptr + bb * sbb
+    h_base = h_ptr + bb * shb
+    h = tl.load(carry_ptr + (bb * NC + c) * BD + i)
+    s0 = c * C
+    s1 = tl.minimum(s0 + C, T)
+    Jn, bn = _load_step(j_base, b_base, s0, s1, T, sJt, sJi, sJj, sbt, sbd, i, mi, mij, REVERSE)
+    for s in range(s0, s1):
+        Jt = Jn
+        bt = bn
+        Jn, bn = _load_step(j_base, b_base, s + 1, s1, T, sJt, sJi, sJj, sbt, sbd, i, mi, mij,
+                            REVERSE)
+        h = _matvec(Jt, h) + bt
+        t = _time(s, T, REVERSE)
+        tl.store(h_base + t * sht + i, h.to(h_ptr.dtype.element_ty), mask=mi)
+
+
+def default_chunk(T: int, B: int) -> int:
+    """Chunk length: about sqrt(T) (balances the in-chunk walks against the carry walk),
+    smaller when the batch is small so that enough programs run at once."""
+    c = 2 ** max(4, round(math.log2(max(1.0, math.sqrt(T / 2)))))
+    while c > 16 and B * triton.cdiv(T, c) < 264:
+        c //= 2
+    return int(c)
+
+
+def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *,
+                   reverse: bool = False, chunk: int | None = None,
+                   precision: str = "ieee") -> torch.Tensor:
+    """h [B, T, D] with h_t = J_t h_{t-1} + b_t (``reverse``: h_t = J_t h_{t+1} + b_t).
+
+    J [B, T, D, D] (any strides), b [B, T, D] (any strides), h0 [B, D] or None (zeros).
+    Computes in float32; h has b's dtype. ``precision`` is the ``tl.dot`` input precision of
+    the chunk products when D >= 16 ("ieee" exact float32, "tf32" tensor-core fast).
+    """
+    B, T, D = b.shape
+    if D > 64:
+        raise ValueError(f"the Triton dense scan holds D x D in registers: D <= 64, got D={D}")
+    BD = max(2, triton.next_power_of_2(D))
+    use_dot = BD >= 16
+    if use_dot:
+        BD = max(BD, 16)
+    C = int(chunk or default_chunk(T, B))
+    NC = triton.cdiv(T, C)
+    dev = b.device
+    h = torch.empty(B, T, D, device=dev, dtype=b.dtype)
+    if T == 0:
+        return h
+    carries = torch.empty(B, NC, BD, device=dev, dtype=torch.float32)
+    warps = 1 if BD <= 8 else (2 if BD <= 16 else 4)
+    h0c = h0.contiguous() if h0 is not None else carries
+    if NC > 1:
+        P = torch.empty(B, NC, BD, BD, device=dev, dtype=torch.float32)
+        e = torch.empty(B, NC, BD, device=dev, dtype=torch.float32)
+        _chunk_summary[(NC - 1, B)](J, b, P, e, T, C, NC, *J.stride(), *b.stride(),
+                                    D=D, BD=BD, REVERSE=reverse, USE_DOT=use_dot, PREC=precision,
+                                    num_warps=warps)
+    else:
+        P = e = carries
+    _chunk_carries[(B,)](P, e, h0c, carries, NC, D=D, BD=BD, HAS_H0=h0 is not None,
+                         num_warps=warps)
+    _chunk_apply[(NC, B)](J, b, carries, h, T, C, NC, *J.stride(), *b.stride(),
+                          h.stride(0), h.stride(1), D=D, BD=BD, REVERSE=reverse,
+                          num_warps=warps)
+    return h

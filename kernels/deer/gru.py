@@ -1,0 +1,138 @@
+"""GRU cell value, Jacobian and DEER right-hand side for all time steps in one fused kernel.
+
+After two GEMMs for all rows (b, t) at once, gx = x W_ih^T + b_ih and gh = h_{t-1} W_hh^T +
+b_hh (gate order r, z, n as in torch.nn.GRUCell), each program takes BR rows and computes
+
+    r = sigmoid(gx_r + gh_r),  z = sigmoid(gx_z + gh_z),  n = tanh(gx_n + r * gh_n)
+    f = (1 - z) n + z h_{t-1}
+    J = df/dh_{t-1} = diag(z) + diag(c_z) W_z + diag(c_n) W_n + diag(c_r) W_r
+        c_z = (h_{t-1} - n) z (1 - z),  c_n = (1 - z)(1 - n^2) r,
+        c_r = (1 - z)(1 - n^2) gh_n r (1 - r)     (gh_n includes b_hn, as in torch.nn.GRUCell)
+    b = f - J h_{t-1}   (J h_{t-1} from the GEMM: W_k h_{t-1} = gh_k - b_hh_k, no matvec)
+
+and the residual max |h_t - f(h_{t-1})| of the current iterate (one atomic max per program;
+NaN counts as +inf so divergence is never hidden). MODE selects what is written:
+0 the dense J [R, D, D]; 1 its diagonal a [R, D] (quasi-DEER: a = z + c_z diag W_z + ...);
+2 the dense J scaled by min(1, rho / ||J||_inf) per row (the damped method's trust region).
+RECORD also writes f (a trace wants the residual per t).
+
+Compute only: this module imports torch and triton, nothing of rnnviz.
+"""
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def _tanh(x):
+    e = tl.exp(-2.0 * tl.abs(x))
+    y = (1.0 - e) / (1.0 + e)
+    return tl.where(x < 0, -y, y)
+
+
+@triton.jit
+def _gru_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, bhh_ptr, w_ptr, wd_ptr,
+                   j_ptr, b_ptr, f_ptr, res_ptr, R, rho,
+                   S: tl.constexpr, BS: tl.constexpr, BR: tl.constexpr,
+                   MODE: tl.constexpr, RECORD: tl.constexpr):
+    pid = tl.program_id(0)
+    rows = pid * BR + tl.arange(0, BR)
+    mr = rows < R
+    cols = tl.arange(0, BS)
+    mc = cols < S
+    m2 = mr[:, None] & mc[None, :]
+    r64 = rows.to(tl.int64)[:, None]
+    g_off = r64 * (3 * S) + cols[None, :]
+    s_off = r64 * S + cols[None, :]
+    gx_r = tl.load(gx_ptr + g_off, mask=m2, other=0.0).to(tl.float32)
+    gx_z = tl.load(gx_ptr + g_off + S, mask=m2, other=0.0).to(tl.float32)
+    gx_n = tl.load(gx_ptr + g_off + 2 * S, mask=m2, other=0.0).to(tl.float32)
+    gh_r = tl.load(gh_ptr + g_off, mask=m2, other=0.0).to(tl.float32)
+    gh_z = tl.load(gh_ptr + g_off + S, mask=m2, other=0.0).to(tl.float32)
+    gh_n = tl.load(gh_ptr + g_off + 2 * S, mask=m2, other=0.0).to(tl.float32)
+    hp = tl.load(hp_ptr + s_off, mask=m2, other=0.0).to(tl.float32)
+    h = tl.load(h_ptr + s_off, mask=m2, other=0.0).to(tl.float32)
+    b_r = tl.load(bhh_ptr + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
+    b_z = tl.load(bhh_ptr + S + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
+    b_n = tl.load(bhh_ptr + 2 * S + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
+
+    r = tl.sigmoid(gx_r + gh_r)
+    z = tl.sigmoid(gx_z + gh_z)
+    n = _tanh(gx_n + r * gh_n)
+    f = (1.0 - z) * n + z * hp
+    a_n = (1.0 - z) * (1.0 - n * n)
+    c_z = (hp - n) * z * (1.0 - z)
+    c_n = a_n * r
+    c_r = a_n * gh_n * r * (1.0 - r)
+    Jhp = z * hp + c_z * (gh_z - b_z) + c_n * (gh_n - b_n) + c_r * (gh_r - b_r)
+
+    d = tl.abs(h - f)
+    d = tl.where(d == d, d, float("inf"))  # NaN -> inf: a diverged iterate must show
+    d = tl.where(m2, d, 0.0)
+    tl.atomic_max(res_ptr, tl.max(tl.max(d, axis=1), axis=0))
+    if RECORD:
+        tl.store(f_ptr + s_off, f, mask=m2)
+
+    if MODE == 1:
+        d_r = tl.load(wd_ptr + cols, mask=mc, other=0.0)[None, :]
+        d_z = tl.load(wd_ptr + S + cols, mask=mc, other=0.0)[None, :]
+        d_n = tl.load(wd_ptr + 2 * S + cols, mask=mc, other=0.0)[None, :]
+        a = z + c_z * d_z + c_n * d_n + c_r * d_r
+        tl.store(j_ptr + s_off, a, mask=m2)
+        tl.store(b_ptr + s_off, f - a * hp, mask=m2)
+    else:
+        ii = cols[:, None]
+        jj = cols[None, :]
+        mw = (ii < S) & (jj < S)
+        w_off = ii * S + jj
+        W_r = tl.load(w_ptr + w_off, mask=mw, other=0.0).to(tl.float32)
+        W_z = tl.load(w_ptr + S * S + w_off, mask=mw, other=0.0).to(tl.float32)
+        W_n = tl.load(w_ptr + 2 * S * S + w_off, mask=mw, other=0.0).to(tl.float32)
+        eye = (ii == jj).to(tl.float32)
+        J = (z[:, :, None] * eye[None, :, :] + c_z[:, :, None] * W_z[None, :, :]
+             + c_n[:, :, None] * W_n[None, :, :] + c_r[:, :, None] * W_r[None, :, :])
+        if MODE == 2:
+            norm = tl.max(tl.sum(tl.abs(J), axis=2), axis=1)  # ||J_t||_inf per row
+            scale = tl.minimum(1.0, rho / tl.maximum(norm, 1e-30))
+            J = J * scale[:, None, None]
+            Jhp = Jhp * scale[:, None]
+        j_off = r64[:, :, None] * (S * S) + ii[None, :, :] * S + jj[None, :, :]
+        m3 = mr[:, None, None] & mw[None, :, :]
+        tl.store(j_ptr + j_off, J, mask=m3)
+        tl.store(b_ptr + s_off, f - Jhp, mask=m2)
+
+
+MODES = {"dense": 0, "diag": 1, "clip": 2}
+
+
+def gru_linearize(gx: torch.Tensor, gh: torch.Tensor, hp: torch.Tensor, h: torch.Tensor,
+                  b_hh: torch.Tensor, W_hh: torch.Tensor, mode: str = "dense", rho: float = 1.0,
+                  record: bool = False):
+    """(J or a, b, residual [1], f or None) for rows R = B*T.
+
+    gx, gh: [R, 3D] contiguous; hp (h_{t-1}), h (the iterate h_t): [R, D] contiguous;
+    b_hh: [3D]; W_hh: [3D, D]. J is [R, D, D] (modes "dense", "clip"), a is [R, D] ("diag").
+    """
+    R, S = hp.shape
+    if S > 64:
+        raise ValueError(f"the fused GRU kernel holds D x D in registers: D <= 64, got D={S}")
+    m = MODES[mode]
+    BS = max(2, triton.next_power_of_2(S))
+    if m == 1:
+        BR = max(1, min(256, 2048 // BS))
+    else:
+        BR = max(1, min(128, 4096 // (BS * BS)))
+    dev = hp.device
+    out = torch.empty((R, S) if m == 1 else (R, S, S), device=dev, dtype=torch.float32)
+    b = torch.empty(R, S, device=dev, dtype=torch.float32)
+    f = torch.empty(R, S, device=dev, dtype=torch.float32) if record else b
+    res = torch.zeros(1, device=dev, dtype=torch.float32)
+    W = W_hh.contiguous()
+    wd = W.view(3, S, S).diagonal(dim1=1, dim2=2).contiguous().float()
+    warps = 4 if BS >= 32 else (2 if BS >= 16 else 1)
+    _gru_linearize[(triton.cdiv(R, BR),)](gx, gh, hp, h, b_hh.contiguous(), W, wd, out, b, f, res,
+                                        R, float(rho), S=S, BS=BS, BR=BR, MODE=m, RECORD=record,
+                                        num_warps=warps)
+    return out, b, res, (f if record else None)

@@ -1,0 +1,233 @@
+"""A cell's value f(h_{t-1}, x_t) and Jacobian J_t = df/dh_{t-1} for all t at once.
+
+DEER linearises the recurrence h_t = f(h_{t-1}, x_t) around the current iterate; every
+Newton step needs, for all t, the value f_t, the Jacobian J_t and the right-hand side
+b_t = f_t - J_t h_{t-1} of the linear recurrence h_t = J_t h_{t-1} + b_t.
+
+For torch.nn.GRUCell, RNNCell and LSTMCell the Jacobian is structured,
+J_t = diag(d_t) + sum_k diag(c_{k,t}) M_k with fixed matrices M_k (blocks of W_hh), so it
+costs one GEMM for the x part (once per solve), one for the h part (once per step) and
+elementwise work: on CUDA a fused Triton kernel for the GRU (``rnnviz.kernels.deer.gru``),
+torch ops elsewhere. Any other cell gets torch.func: ``vmap(jacrev(cell))`` over all (b, t).
+
+What is produced depends on the solver's mode: "dense" (J [B, T, S, S]), "diag" (the
+diagonal a [B, T, S], quasi-DEER) or "clip" (J scaled by min(1, rho / ||J_t||_inf): the
+damped method's trust region). The LSTM state (h, c) is flattened to S = 2H, h first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["Linearization", "CellSpec", "make_spec"]
+
+
+@dataclass
+class Linearization:
+    """J (or its diagonal a), b, the residual max|h - f| (a 0-dim tensor, not synced) and f."""
+
+    J: torch.Tensor
+    b: torch.Tensor
+    residual: torch.Tensor
+    f: torch.Tensor | None = None
+
+
+def _assemble(f, hp, h, mode, rho, d=None, terms=(), J=None) -> Linearization:
+    """From J = diag(d) + sum_k diag(c_k) M_k (``terms`` = [(c_k, M_k)]), or a given dense J,
+    the requested form of the linear recurrence (torch path)."""
+    res = (h - f).abs().amax()
+    if mode == "diag":
+        if J is not None:
+            a = J.diagonal(dim1=-2, dim2=-1)
+        else:
+            a = torch.zeros_like(f) if d is None else d.clone()
+            for c, M in terms:
+                a = a + c * M.diagonal()
+        return Linearization(a, f - a * hp, res, f)
+    if J is None:
+        J = torch.diag_embed(d) if d is not None else None
+        for c, M in terms:
+            J = c[..., :, None] * M if J is None else J.add_(c[..., :, None] * M)
+    if mode == "clip":
+        norm = J.abs().sum(-1).amax(-1)
+        scale = torch.clamp(rho / norm.clamp_min(1e-30), max=1.0)
+        J = J * scale[..., None, None]
+    b = f - (J @ hp[..., None])[..., 0]
+    return Linearization(J, b, res, f)
+
+
+class CellSpec:
+    """How to run one cell under DEER. Subclasses: GRU, RNN, LSTM, Generic.
+
+    ``S``: the state size. ``prepare(x)`` precomputes what does not depend on h (the x GEMM).
+    ``linearize(pre, hp, h, mode, rho, record, fused)`` -> Linearization at h_{t-1} = hp.
+    ``call(x, s)`` is the cell on a batch of rows (differentiable; the sequential loop and the
+    implicit backward's vector-Jacobian products use it). ``params`` are the tensors the
+    gradient flows to.
+    """
+
+    S: int
+    kind = "generic"
+
+    def __init__(self, module: nn.Module | None):
+        self.module = module
+        self.params = [p for p in module.parameters()] if isinstance(module, nn.Module) else []
+
+    def prepare(self, x: torch.Tensor):
+        return x
+
+    def linearize(self, pre, hp, h, mode="dense", rho=1.0, record=False, fused=False):
+        raise NotImplementedError
+
+    def call(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class GRUSpec(CellSpec):
+    kind = "gru"
+
+    def __init__(self, cell: nn.GRUCell):
+        super().__init__(cell)
+        self.S = cell.hidden_size
+
+    def _bias(self, name, n, ref):
+        b = getattr(self.module, name)
+        return b if b is not None else torch.zeros(n, dtype=ref.dtype, device=ref.device)
+
+    def prepare(self, x):
+        c = self.module
+        return F.linear(x, c.weight_ih, c.bias_ih)
+
+    def linearize(self, gx, hp, h, mode="dense", rho=1.0, record=False, fused=False):
+        c, S = self.module, self.S
+        b_hh = self._bias("bias_hh", 3 * S, hp)
+        gh = F.linear(hp, c.weight_hh, b_hh)
+        if fused:
+            from rnnviz.kernels.deer import gru_linearize
+
+            B, T = hp.shape[:2]
+            J, b, res, f = gru_linearize(gx.reshape(B * T, 3 * S), gh.reshape(B * T, 3 * S),
+                                         hp.reshape(B * T, S), h.reshape(B * T, S), b_hh,
+                                         c.weight_hh, mode, rho, record)
+            shape = (B, T, S) if mode == "diag" else (B, T, S, S)
+            return Linearization(J.view(shape), b.view(B, T, S), res[0],
+                                 None if f is None else f.view(B, T, S))
+        gx_r, gx_z, gx_n = gx.chunk(3, -1)
+        gh_r, gh_z, gh_n = gh.chunk(3, -1)
+        W_r, W_z, W_n = c.weight_hh.chunk(3, 0)
+        r = torch.sigmoid(gx_r + gh_r)
+        z = torch.sigmoid(gx_z + gh_z)
+        n = torch.tanh(gx_n + r * gh_n)
+        f = (1 - z) * n + z * hp
+        a_n = (1 - z) * (1 - n * n)
+        terms = [((hp - n) * z * (1 - z), W_z), (a_n * r, W_n), (a_n * gh_n * r * (1 - r), W_r)]
+        return _assemble(f, hp, h, mode, rho, d=z, terms=terms)
+
+    def call(self, x, s):
+        return self.module(x, s)
+
+
+class RNNSpec(CellSpec):
+    kind = "rnn"
+
+    def __init__(self, cell: nn.RNNCell):
+        super().__init__(cell)
+        self.S = cell.hidden_size
+
+    def prepare(self, x):
+        return F.linear(x, self.module.weight_ih, self.module.bias_ih)
+
+    def linearize(self, gx, hp, h, mode="dense", rho=1.0, record=False, fused=False):
+        c = self.module
+        pre = gx + F.linear(hp, c.weight_hh, c.bias_hh)
+        if c.nonlinearity == "tanh":
+            f = torch.tanh(pre)
+            slope = 1 - f * f
+        else:
+            f = torch.relu(pre)
+            slope = (pre > 0).to(pre.dtype)
+        return _assemble(f, hp, h, mode, rho, terms=[(slope, c.weight_hh)])
+
+    def call(self, x, s):
+        return self.module(x, s)
+
+
+class LSTMSpec(CellSpec):
+    """State s = [h, c] (S = 2H). With gates i, f, g, o (torch order) from gx + h W_hh^T + b_hh:
+    c' = s_f c + s_i t_g, h' = s_o tanh(c'), and
+        dc'/dh = sum_k diag(q_k) W_k  (q_i = t_g s_i(1-s_i), q_f = c s_f(1-s_f), q_g = s_i(1-t_g^2))
+        dh'/dh = diag(tanh(c') s_o(1-s_o)) W_o + diag(s_o(1-tanh^2 c')) dc'/dh
+        dc'/dc = diag(s_f),  dh'/dc = diag(s_o(1-tanh^2 c') s_f).
+    """
+
+    kind = "lstm"
+
+    def __init__(self, cell: nn.LSTMCell):
+        super().__init__(cell)
+        H = self.H = cell.hidden_size
+        self.S = 2 * H
+        W = cell.weight_hh.detach()
+        Z = torch.zeros(H, H, dtype=W.dtype, device=W.device)
+        I = torch.eye(H, dtype=W.dtype, device=W.device)
+        # M_k = [[W_k, 0], [W_k, 0]] for the gates, [[0, I], [0, I]] for the c columns
+        self.M = [torch.cat([torch.cat([Wk, Z], 1)] * 2, 0) for Wk in W.chunk(4, 0)]
+        self.M.append(torch.cat([torch.cat([Z, I], 1)] * 2, 0))
+
+    def prepare(self, x):
+        return F.linear(x, self.module.weight_ih, self.module.bias_ih)
+
+    def linearize(self, gx, hp, h, mode="dense", rho=1.0, record=False, fused=False):
+        c, H = self.module, self.H
+        hprev, cprev = hp[..., :H], hp[..., H:]
+        gi, gf, gg, go = (gx + F.linear(hprev, c.weight_hh, c.bias_hh)).chunk(4, -1)
+        si, sf, tg, so = torch.sigmoid(gi), torch.sigmoid(gf), torch.tanh(gg), torch.sigmoid(go)
+        cn = sf * cprev + si * tg
+        tc = torch.tanh(cn)
+        f = torch.cat([so * tc, cn], -1)
+        k = so * (1 - tc * tc)
+        q = [tg * si * (1 - si), cprev * sf * (1 - sf), si * (1 - tg * tg)]
+        coef = [torch.cat([k * qk, qk], -1) for qk in q]
+        coef.append(torch.cat([tc * so * (1 - so), torch.zeros_like(so)], -1))
+        coef.append(torch.cat([k * sf, sf], -1))
+        return _assemble(f, hp, h, mode, rho, terms=list(zip(coef, self.M)))
+
+    def call(self, x, s):
+        H = self.H
+        hn, cn = self.module(x, (s[..., :H], s[..., H:]))
+        return torch.cat([hn, cn], -1)
+
+
+class GenericSpec(CellSpec):
+    """Any cell(x_t, h_prev) -> h_t batched over rows: Jacobians by torch.func.vmap(jacrev)."""
+
+    def __init__(self, cell: Callable, S: int):
+        super().__init__(cell if isinstance(cell, nn.Module) else None)
+        self.fn = cell
+        self.S = S
+
+    def linearize(self, x, hp, h, mode="dense", rho=1.0, record=False, fused=False):
+        from torch.func import jacrev, vmap
+
+        B, T, S = hp.shape
+        xf, hf = x.reshape(B * T, -1), hp.reshape(B * T, S)
+        f = self.fn(xf, hf).reshape(B, T, S)
+        one = lambda xt, ht: self.fn(xt[None], ht[None])[0]  # noqa: E731
+        J = vmap(jacrev(one, argnums=1))(xf, hf).reshape(B, T, S, S)
+        return _assemble(f, hp, h, mode, rho, J=J)
+
+    def call(self, x, s):
+        return self.fn(x, s)
+
+
+def make_spec(cell: Callable, S: int) -> CellSpec:
+    if type(cell) is nn.GRUCell:
+        return GRUSpec(cell)
+    if type(cell) is nn.RNNCell:
+        return RNNSpec(cell)
+    if type(cell) is nn.LSTMCell:
+        return LSTMSpec(cell)
+    return GenericSpec(cell, S)

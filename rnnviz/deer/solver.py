@@ -1,0 +1,242 @@
+"""The DEER iteration: Newton's method on the whole sequence at once.
+
+Write the recurrence h_t = f(h_{t-1}, x_t), t = 0..T-1, h_{-1} = h0, as the root of
+r(h)_t = h_t - f(h_{t-1}, x_t). Around the iterate h^(i) (Lim et al. 2023, DEER):
+
+    h^(i+1)_t = J_t h^(i+1)_{t-1} + b_t,   J_t = df/dh (h^(i)_{t-1}, x_t),
+    b_t = f(h^(i)_{t-1}, x_t) - J_t h^(i)_{t-1},
+
+a linear recurrence solved for all t by a parallel scan. Each iteration first evaluates f
+and J at h^(i); the residual max_t |h^(i)_t - f(h^(i)_{t-1})| is then known, and the
+iteration stops when it is <= tol (so no extra evaluation is spent on the check). Every
+variant below has the same fixed point, and each makes h^(i)_0..h^(i)_{i-1} exact after i
+iterations (the recurrence is causal), so in exact arithmetic all converge within T steps.
+
+Methods (``J~`` is the matrix used in the scan; f is always exact):
+
+- "newton": J~ = J (dense D x D, ``rnnviz.ops.dense_scan``); quadratic convergence.
+- "quasi":  J~ = diag(J) (Gonzalez et al. 2024, quasi-DEER): an elementwise linear
+  recurrence (``rnnviz.ops.linear_scan``), O(T D) memory; linear convergence.
+- "damped": a trust region on the linear model (in the spirit of ELK, Gonzalez et al. 2024):
+  J~_t = s_t J_t with s_t = min(1, rho / ||J_t||_inf). The scan then cannot amplify the
+  correction by more than rho per step, so a chaotic RNN (||J_t|| >> 1, where Newton's
+  products of Jacobians overflow and its iterates diverge) stays finite, while the first
+  unconverged step is still solved exactly (h_t = f(h_{t-1}) there). rho adapts like a
+  Levenberg-Marquardt damping parameter: it starts at ``damping`` (default 1.0); after an
+  iteration whose residual is larger than the previous one, rho <- rho / 2 (down to 1e-3,
+  where the step is essentially the Picard step h_t = f(h_{t-1})); after one that lowered
+  it, rho <- min(2 rho, ``damping``). Where ||J_t||_inf <= rho (a contractive GRU) it is
+  exactly Newton. ELK proper damps with a Kalman smoother; this keeps DEER's dense scan.
+
+Not converged within ``max_iters`` (or a non-finite residual, i.e. divergence): a warning
+with the residual, then ``fallback``: "sequential" (the exact loop, the default),
+"raise" (:class:`DeerConvergenceError`) or "return" (the last iterate, converged False).
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from rnnviz.deer.cells import CellSpec
+from rnnviz.trace import active
+
+__all__ = ["Options", "DeerConvergenceError", "solve", "sequential_states", "default_tol",
+           "default_max_iters", "TOL", "MAX_ITERS"]
+
+# Default tolerance on max|h_t - f(h_{t-1}, x_t)|: a few hundred ulps of O(1) states, which
+# an exact Newton step reaches from 1e-3 in one or two iterations.
+TOL = {torch.float64: 1e-11, torch.float32: 2e-6}
+# Default iteration caps (also capped at T + 1: every method is exact after T iterations).
+MAX_ITERS = {"newton": 100, "quasi": 300, "damped": 300}
+TRACE_MAX_CHANNELS = 64  # channels of the iterate kept per trace record
+RHO_MIN = 1e-3
+
+
+class DeerConvergenceError(RuntimeError):
+    """DEER did not converge and fallback="raise" was asked for."""
+
+
+def default_tol(dtype: torch.dtype) -> float:
+    return TOL.get(dtype, 1e-3)
+
+
+def default_max_iters(method: str, T: int) -> int:
+    return min(MAX_ITERS[method], T + 1)
+
+
+@dataclass
+class Options:
+    method: str = "newton"
+    tol: float = 2e-6
+    max_iters: int = 100
+    damping: float = 1.0
+    fallback: str = "sequential"
+    backend: str = "torch"          # the resolved backend of the scans
+    fused: bool = False             # the fused Triton GRU linearisation
+    precision: str = "ieee"         # tl.dot precision of the dense scan's chunk products
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def sequential_states(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
+    """The plain loop h_t = cell(x_t, h_{t-1}): the oracle and the fallback."""
+    s = h0
+    out = []
+    for t in range(x.shape[1]):
+        s = spec.call(x[:, t], s)
+        out.append(s)
+    return torch.stack(out, 1) if out else x.new_zeros(x.shape[0], 0, h0.shape[-1])
+
+
+def _scan(lin, h0, opt: Options) -> torch.Tensor:
+    if opt.method == "quasi":
+        from rnnviz.ops.linear_scan import linear_scan
+
+        return linear_scan(lin.J, lin.b, h0, backend=opt.backend)
+    from rnnviz.ops.dense_scan.function import run_scan
+
+    return run_scan(lin.J, lin.b, h0, False, opt.backend, opt.precision)
+
+
+def _sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
+class _Recorder:
+    """Per-iteration trace records (only built when a trace is active and wants them)."""
+
+    def __init__(self, T: int, S: int, t_offset: int, method: str):
+        tr = active()
+        self.tr = tr if tr is not None and tr.wants("deer", "iteration") else None
+        if self.tr is None:
+            return
+        self.idx = self.tr.time_index(T)
+        self.ch = torch.linspace(0, S - 1, min(S, TRACE_MAX_CHANNELS)).round().long()
+        self.records, self.iterates = [], []
+        self.t_offset, self.method = t_offset, method
+
+    def add(self, i, h, f, residual, ms, rho):
+        if self.tr is None:
+            return
+        idx = self.idx.to(h.device)
+        hs = h.detach().index_select(1, idx)[..., self.ch.to(h.device)].cpu()
+        res_t = (h - f).detach().abs().amax(dim=(0, 2)).index_select(0, idx).cpu()
+        data = {"h": hs, "residual_t": res_t, "residual": float(residual), "ms": float(ms)}
+        if rho is not None:
+            data["damping"] = float(rho)
+        meta = {"iteration": i, "method": self.method, "T": int(h.shape[1]),
+                "t": (self.idx + self.t_offset).tolist(), "channels": self.ch.tolist(),
+                "t_offset": self.t_offset}
+        rec = self.tr.add("deer", "iteration", data, meta)
+        if rec is not None:
+            self.records.append(rec)
+            self.iterates.append(hs)
+
+    def finish(self, h_final: torch.Tensor, converged: bool):
+        """err_t: each iterate's error against the converged solution, max over b and d."""
+        if self.tr is None or not converged:
+            return
+        ref = h_final.detach().index_select(1, self.idx.to(h_final.device))[
+            ..., self.ch.to(h_final.device)].cpu()
+        for rec, hs in zip(self.records, self.iterates):
+            rec.data["err_t"] = (hs - ref).abs().amax(dim=(0, 2))
+
+
+def _solve_chunk(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.Tensor | None,
+                 opt: Options, t_offset: int) -> tuple[torch.Tensor, dict[str, Any]]:
+    B, T, _ = x.shape
+    S = spec.S
+    dev = x.device
+    mode = {"newton": "dense", "quasi": "diag", "damped": "clip"}[opt.method]
+    rec = _Recorder(T, S, t_offset, opt.method)
+    record = rec.tr is not None
+    h = torch.zeros(B, T, S, dtype=x.dtype, device=dev) if init is None else init.to(x.dtype)
+    rho = float(opt.damping) if opt.method == "damped" else None
+    residuals: list[float] = []
+    times: list[float] = []
+    converged = diverged = False
+    t_last = time.perf_counter()
+    pre = spec.prepare(x)
+    best = None
+    for i in range(opt.max_iters + 1):
+        hp = torch.cat([h0[:, None].to(h.dtype), h[:, :-1]], 1)
+        lin = spec.linearize(pre, hp, h, mode, rho if rho is not None else 1.0,
+                             record, opt.fused)
+        r = float(lin.residual)  # the one synchronisation per iteration
+        now = time.perf_counter()
+        times.append((now - t_last) * 1e3)
+        t_last = now
+        residuals.append(r)
+        if record:
+            rec.add(i, h, lin.f, r, times[-1], rho)  # record=True: every path returns f
+        if r <= opt.tol:
+            converged = True
+            break
+        if not math.isfinite(r):
+            diverged = True
+            break
+        if i == opt.max_iters:
+            break
+        if rho is not None and len(residuals) > 1:
+            rho = (max(rho / 2, RHO_MIN) if r > residuals[-2]
+                   else min(2 * rho, float(opt.damping)))
+        h = _scan(lin, h0, opt)
+        del lin
+    iters = len(residuals) - 1
+    info = {"iterations": iters, "converged": converged, "diverged": diverged,
+            "residuals": residuals, "ms": times, "fallback": None}
+    if rho is not None:
+        info["damping"] = rho
+    rec.finish(h, converged)
+    if not converged:
+        why = "diverged (non-finite residual)" if diverged else f"did not converge in {iters} iterations"
+        msg = (f"DEER method={opt.method!r} {why} on time steps {t_offset}..{t_offset + T - 1}: "
+               f"residual max|h_t - f(h_(t-1), x_t)| = {residuals[-1]:.3g} > tol = {opt.tol:.3g}")
+        if opt.fallback == "raise":
+            raise DeerConvergenceError(msg + "; fallback='raise'. Try method='damped', a larger "
+                                       "max_iters, or fallback='sequential'.")
+        if opt.fallback == "sequential":
+            warnings.warn(msg + "; falling back to the sequential loop (exact).", RuntimeWarning,
+                          stacklevel=4)
+            h = sequential_states(spec, x, h0.to(x.dtype))
+            info["fallback"] = "sequential"
+        else:
+            warnings.warn(msg + "; returning the last iterate (fallback='return').",
+                          RuntimeWarning, stacklevel=4)
+    return h, info
+
+
+def solve(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.Tensor | None,
+          opt: Options, chunk_T: int) -> tuple[torch.Tensor, dict[str, Any]]:
+    """Solve over all of T, in time chunks of ``chunk_T`` steps (each starting from the last
+    state of the one before). Returns h [B, T, S] and the info dict."""
+    B, T, _ = x.shape
+    if T == 0:
+        return x.new_zeros(B, 0, spec.S), {"iterations": 0, "converged": True, "residuals": [],
+                                           "ms": [], "fallback": None, "chunks": 1}
+    parts, infos = [], []
+    start = h0
+    for s in range(0, T, chunk_T):
+        e = min(T, s + chunk_T)
+        h_c, info_c = _solve_chunk(spec, x[:, s:e], start, None if init is None else init[:, s:e],
+                                   opt, s)
+        parts.append(h_c)
+        infos.append(info_c)
+        start = h_c[:, -1]
+    h = parts[0] if len(parts) == 1 else torch.cat(parts, 1)
+    info = dict(infos[0]) if len(infos) == 1 else {
+        "iterations": sum(i["iterations"] for i in infos),
+        "converged": all(i["converged"] for i in infos),
+        "diverged": any(i["diverged"] for i in infos),
+        "residuals": [r for i in infos for r in i["residuals"]],
+        "ms": [m for i in infos for m in i["ms"]],
+        "fallback": next((i["fallback"] for i in infos if i["fallback"]), None),
+        "per_chunk": infos}
+    info.update(method=opt.method, tol=opt.tol, max_iters=opt.max_iters, chunks=len(infos),
+                chunk_T=chunk_T, backend=opt.backend, fused=opt.fused)
+    return h, info
