@@ -10,9 +10,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import rnnviz
-from rnnviz.ops.linear_scan import (chunked_scan, linear_scan, linear_scan_reference,
-                                    doubling_scan)
+triton = pytest.importorskip("triton")
+import triton.language as tl  # noqa: E402
+
+import rnnviz  # noqa: E402
+from rnnviz.kernels.linear_scan.seqpar import lookback_carry, pack_status  # noqa: E402
+from rnnviz.ops.linear_scan import (chunked_scan, doubling_scan, linear_scan,  # noqa: E402
+                                    linear_scan_reference)
 
 # Relative to max(1, max |h|): what each dtype can promise after rounding inputs and output.
 TOL = {torch.float64: 1e-12, torch.float32: 2e-5, torch.float16: 4e-3, torch.bfloat16: 2e-2}
@@ -209,3 +213,181 @@ def test_no_trace_records_nothing():
     with rnnviz.trace(what={"deer"}) as tr:
         linear_scan(a, b, h0)
     assert tr.records == []
+
+
+# ---------------------------------------------------------------------------------------
+# the Triton kernels: under the interpreter on the CPU (small shapes) and on the GPU
+# ---------------------------------------------------------------------------------------
+def kernel_test(f):
+    """Marks a Triton kernel test: run under the interpreter and on the GPU."""
+    return pytest.mark.interpreter(pytest.mark.gpu(f))
+
+
+PATHS = ["channel", "sequence"]
+
+
+def small_config(path, block_t=8, block_d=4):
+    from rnnviz.kernels.linear_scan import ScanConfig
+
+    return ScanConfig(path, block_t=block_t, block_d=block_d, num_warps=4)
+
+
+def reference_grads(a, b, h0, g, reverse):
+    leaves = [x.detach().double().requires_grad_() for x in (a, b, h0)]
+    linear_scan_reference(*leaves, reverse=reverse).backward(g.double())
+    return [x.grad for x in leaves]
+
+
+@kernel_test
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("use_h0", [False, True])
+@pytest.mark.parametrize("shape", [(2, 37, 5), (1, 1, 3), (3, 16, 1)])
+def test_kernel_forward_backward(kernel_device, path, reverse, use_h0, shape):
+    """Several chunks (block_t=8) and channel tiles (block_d=4), both directions."""
+    from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
+
+    a, b, h0 = make(*shape, torch.float32, growth=True, device=kernel_device)
+    h0 = h0 if use_h0 else None
+    cfg = small_config(path)
+    h = scan_fwd(a, b, h0, reverse=reverse, config=cfg).h
+    ref = linear_scan_reference(a.cpu(), b.cpu(), None if h0 is None else h0.cpu(), reverse)
+    assert rel_err(h, ref) < 1e-5
+    g = torch.randn(shape, device=kernel_device)
+    grad_a, grad_b, grad_h0 = scan_bwd(a, h, h0, g, reverse=reverse, config=cfg)
+    ra, rb, rh0 = reference_grads(a.cpu(), b.cpu(),
+                                  h0.cpu() if h0 is not None else torch.zeros(shape[0], shape[2]),
+                                  g.cpu(), reverse)
+    assert rel_err(grad_b, rb) < 1e-5 and rel_err(grad_a, ra) < 1e-5
+    if use_h0:
+        assert rel_err(grad_h0, rh0) < 1e-5
+    else:
+        assert grad_h0 is None
+
+
+@pytest.mark.parametrize("path", PATHS)
+@settings(max_examples=6, deadline=None)
+@given(B=st.integers(1, 2), T=st.sampled_from([1, 2, 7, 16, 31, 64]), D=st.sampled_from([1, 3, 8]),
+       block_t=st.sampled_from([1, 4, 16]), block_d=st.sampled_from([1, 4, 8]),
+       reverse=st.booleans())
+def test_kernel_block_sizes(path, B, T, D, block_t, block_d, reverse):
+    from rnnviz.kernels.linear_scan import scan_fwd
+
+    if not torch.cuda.is_available() and not _interpreting():
+        pytest.skip("needs the Triton interpreter or a GPU")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    a, b, h0 = make(B, T, D, torch.float32, device=device)
+    h = scan_fwd(a, b, h0, reverse=reverse, config=small_config(path, block_t, block_d)).h
+    assert rel_err(h, linear_scan_reference(a.cpu(), b.cpu(), h0.cpu(), reverse)) < 1e-5
+
+
+def _interpreting():
+    import os
+
+    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+
+test_kernel_block_sizes = kernel_test(test_kernel_block_sizes)
+
+
+@kernel_test
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_kernel_half_dtypes(kernel_device, dtype):
+    a, b, h0 = make(2, 40, 8, dtype, device=kernel_device)
+    h = linear_scan(a, b, h0, backend="triton")
+    assert h.dtype == dtype
+    assert rel_err(h, linear_scan_reference(a.cpu(), b.cpu(), h0.cpu())) < TOL[dtype]
+
+
+@kernel_test
+@pytest.mark.parametrize("reverse", [False, True])
+def test_kernel_through_op_autograd(kernel_device, reverse):
+    """The public op on the Triton backend with the automatic config, non-contiguous input."""
+    a, b, h0 = make(2, 30, 6, torch.float32, device=kernel_device)
+    a = a.transpose(1, 2).contiguous().transpose(1, 2)  # D is not the innermost dim
+    g = torch.randn(2, 30, 6, device=kernel_device)
+    leaves = [x.clone().requires_grad_() for x in (a, b, h0)]
+    h = linear_scan(*leaves, reverse=reverse, backend="triton")
+    h.backward(g)
+    ref = linear_scan_reference(a.cpu(), b.cpu(), h0.cpu(), reverse)
+    assert rel_err(h, ref) < 1e-5
+    for mine, r in zip(leaves, reference_grads(a.cpu(), b.cpu(), h0.cpu(), g.cpu(), reverse)):
+        assert rel_err(mine.grad, r) < 1e-5
+
+
+@kernel_test
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("reverse", [False, True])
+def test_kernel_records_its_chunks(kernel_device, path, reverse, monkeypatch):
+    """With a trace the kernel itself writes the local scans and carries it used."""
+    import rnnviz.kernels.linear_scan.launch as launch
+
+    monkeypatch.setattr(launch, "choose_config", lambda *args: small_config(path))
+    a, b, h0 = make(2, 37, 5, torch.float32, device=kernel_device)
+    with rnnviz.trace() as tr:
+        linear_scan(a, b, h0, reverse=reverse, backend="triton")
+    (rec,) = tr.filter(op="linear_scan", kind="chunks")
+    assert rec.meta["chunk"] == 8 and rec.meta["backend"] == "triton"
+    check_chunk_record(rec, a.cpu(), b.cpu(), h0.cpu(), reverse, path)
+
+
+@triton.jit
+def _probe_lookback(ST, H0, OUT, c, BLOCK_D: tl.constexpr):
+    offs = tl.arange(0, BLOCK_D)
+    carry = lookback_carry(ST, c, 3 * BLOCK_D, offs, tl.load(H0 + offs), BLOCK_D)
+    tl.store(OUT + offs, carry)
+
+
+@triton.jit
+def _pack(X, W, N, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK)
+    tl.store(W + offs, pack_status(tl.load(X + offs, mask=offs < N)), mask=offs < N)
+
+
+@kernel_test
+def test_lookback_composes_aggregates(kernel_device):
+    """Chunks whose inclusive state is not yet published are passed by composing their
+    aggregates (on a GPU the race decides; here the status words are laid out by hand)."""
+    BD, n = 4, 5
+    agg_a = torch.rand(n, BD, device=kernel_device)
+    agg_l = torch.randn(n, BD, device=kernel_device)
+    h0 = torch.randn(BD, device=kernel_device)
+    incl, h = [], h0.clone()
+    for j in range(n):
+        h = agg_a[j] * h + agg_l[j]
+        incl.append(h)
+    vals = torch.stack([agg_a, agg_l, torch.stack(incl)], 1).reshape(-1).contiguous()
+    words = torch.empty(vals.numel(), dtype=torch.int64, device=kernel_device)
+    _pack[(1,)](vals, words, vals.numel(), BLOCK=64)
+    words = words.view(n, 3, BD)
+    words[1:, 2] = 0  # only chunk 0 has published its inclusive state
+    words[0, :2] = 0  # (chunk 0 never publishes an aggregate)
+    out = torch.empty(BD, device=kernel_device)
+    for c in range(n):
+        _probe_lookback[(1,)](words, h0, out, c, BLOCK_D=BD)
+        expect = h0 if c == 0 else incl[c - 1]
+        assert torch.allclose(out, expect, atol=1e-5), c
+
+
+# ---------------------------------------------------------------------------------------
+# GPU only: shapes where programs really run concurrently (the look-back races)
+# ---------------------------------------------------------------------------------------
+@pytest.mark.gpu
+@pytest.mark.parametrize("shape", [(1, 2 ** 16 + 3, 16), (1, 65536, 64), (3, 5000, 33),
+                                   (16, 1027, 4096)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_gpu_auto_paths_large(gpu, shape, dtype):
+    a, b, h0 = make(*shape, torch.float32, device=gpu)
+    a = 0.9 + 0.1 * a
+    for reverse in (False, True):
+        ref = linear_scan(a.double(), b.double(), h0.double(), reverse=reverse, backend="torch")
+        leaves = [x.to(dtype).requires_grad_() for x in (a, b, h0)]
+        h = linear_scan(*leaves, reverse=reverse)
+        tol = 1e-4 if dtype == torch.float32 else 3e-2
+        assert rel_err(h, ref) < tol
+        g = torch.randn(shape, device=gpu, dtype=torch.float64)
+        h.backward(g.to(dtype))
+        rg = [x.double().requires_grad_() for x in (a, b, h0)]
+        linear_scan(*rg, reverse=reverse, backend="torch").backward(g)
+        for mine, r in zip(leaves, rg):
+            assert rel_err(mine.grad, r.grad) < tol * 10

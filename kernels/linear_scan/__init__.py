@@ -1,0 +1,11 @@
+"""The linear scan h_t = a_t h_{t-1} + b_t as Triton kernels.
+
+- ``blocks.py``: reusable ``@triton.jit`` pieces (the pair combine, scan of one chunk tile
+  from an incoming carry, tile loads/stores); other kernels (fused minGRU) import these.
+- ``chunk.py``: channel-parallel kernel (many channels).
+- ``seqpar.py``: sequence-parallel kernel with decoupled look-back (few channels, long T).
+- ``launch.py``: path and block sizes from (B * D, T); ``scan_fwd`` / ``scan_bwd``.
+"""
+from .launch import CHANNEL_MIN_BD, ScanConfig, ScanResult, choose_config, scan_bwd, scan_fwd
+
+__all__ = ["scan_fwd", "scan_bwd", "choose_config", "ScanConfig", "ScanResult", "CHANNEL_MIN_BD"]

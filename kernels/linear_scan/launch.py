@@ -1,0 +1,149 @@
+"""Choosing and launching the scan kernels: path and block sizes from (B * D, T).
+
+Two paths (see ``chunk.py`` and ``seqpar.py``):
+- "channel": one program per (batch row, BLOCK_D channels), walking T. Right when B * D is
+  large enough to fill the GPU with programs and loads in flight.
+- "sequence": one program per (chunk of BLOCK_T steps, channel tile), chained by decoupled
+  look-back. Right for few channels and long T.
+
+The choice is a formula, not an autotuner, so small problems pay no tuning launches and
+the first call is as fast as the next; the constants come from a block-size sweep on an
+H100 (``scripts/scan_sweep.py``).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+import triton
+
+from .chunk import scan_channel_kernel
+from .seqpar import scan_seqpar_kernel, status_buffers
+
+# Below this many channels (B * D) the channel grid leaves the GPU idle and long sequences
+# go sequence-parallel.
+CHANNEL_MIN_BD = 16384
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    path: str  # "channel" | "sequence"
+    block_t: int
+    block_d: int
+    num_warps: int = 4
+
+    def __post_init__(self):
+        if self.path not in ("channel", "sequence"):
+            raise ValueError(f"path must be 'channel' or 'sequence', got {self.path!r}")
+        for name in ("block_t", "block_d"):
+            v = getattr(self, name)
+            if v < 1 or v & (v - 1):
+                raise ValueError(f"{name} must be a power of two, got {v}")
+
+
+class ScanResult(NamedTuple):
+    """h, and (with record=True) the chunk-local scans [B, T, D], the carries entering each
+    chunk [B, n_chunks, D] (processing order), the chunk length and the path."""
+
+    h: torch.Tensor
+    local: torch.Tensor | None
+    carries: torch.Tensor | None
+    chunk: int
+    path: str
+
+
+@functools.lru_cache(maxsize=None)
+def _n_sm(device_index: int) -> int:
+    return torch.cuda.get_device_properties(device_index).multi_processor_count
+
+
+def _pow2_at_most(x: int, cap: int) -> int:
+    return min(triton.next_power_of_2(max(1, x)), cap)
+
+
+def choose_config(B: int, T: int, D: int, elem_size: int = 4) -> ScanConfig:
+    """Path and block sizes for a [B, T, D] scan of ``elem_size``-byte elements."""
+    vec = max(1, 16 // elem_size)  # elements in a 16-byte load
+    if B * D >= CHANNEL_MIN_BD or T <= 256:
+        block_d = max(_pow2_at_most(D, 16 * vec), 1)
+        return ScanConfig("channel", block_t=_pow2_at_most(T, 32), block_d=block_d, num_warps=4)
+    block_d = _pow2_at_most(D, 64)
+    block_t = _pow2_at_most(T, max(16, 8192 // block_d))
+    return ScanConfig("sequence", block_t=block_t, block_d=block_d, num_warps=8)
+
+
+def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg):
+    """Run the scan of (a, b) into ``out`` (and grad_a into ``grad_a_out``); returns
+    (local, carries) when recording."""
+    B, T, D = a.shape
+    n_chunks = triton.cdiv(T, cfg.block_t)
+    loc = car = None
+    if record:
+        loc = torch.empty(B, T, D, device=a.device, dtype=torch.float32)
+        car = torch.empty(B, n_chunks, D, device=a.device, dtype=torch.float32)
+    dummy = out
+    hf_ = hf if hf is not None else dummy
+    args = [a, b, h0 if h0 is not None else dummy, out,
+            grad_a_out if grad_a_out is not None else dummy, hf_,
+            hf0 if hf0 is not None else dummy,
+            loc if record else dummy, car if record else dummy]
+    strides = [*a.stride(), *b.stride(), *hf_.stride()]
+    flags = dict(HAS_H0=h0 is not None, HAS_HF0=hf0 is not None, REVERSE=reverse,
+                 SHIFT_A=shift_a, GRAD_A=grad_a_out is not None, RECORD=record,
+                 BLOCK_T=cfg.block_t, BLOCK_D=cfg.block_d, num_warps=cfg.num_warps)
+    n_dt = triton.cdiv(D, cfg.block_d)
+    if cfg.path == "channel":
+        scan_channel_kernel[(n_dt, B)](*args, T, D, *strides, **flags)
+    else:
+        status, counter = status_buffers(n_chunks, B * n_dt, cfg.block_d, a.device)
+        scan_seqpar_kernel[(n_chunks * B * n_dt,)](*args, status, counter, T, D, n_dt, B * n_dt,
+                                                   *strides, **flags)
+    return loc, car
+
+
+def _config(a: torch.Tensor, config: ScanConfig | None) -> ScanConfig:
+    B, T, D = a.shape
+    return config or choose_config(B, T, D, a.element_size())
+
+
+def scan_fwd(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *,
+             reverse: bool = False, record: bool = False,
+             config: ScanConfig | None = None) -> ScanResult:
+    """h_t = a_t h_{t-1} + b_t over dim 1 of [B, T, D] (reverse: from t = T-1 down).
+
+    a, b any strides; h0 [B, D] contiguous or None; h is contiguous, in a's dtype.
+    """
+    cfg = _config(a, config)
+    h = torch.empty(a.shape, device=a.device, dtype=a.dtype)
+    if a.numel() == 0:
+        return ScanResult(h, None, None, cfg.block_t, cfg.path)
+    h0c = h0.contiguous() if h0 is not None else None
+    loc, car = _launch(a, b, h0c, h, reverse=reverse, shift_a=False, grad_a_out=None,
+                       hf=None, hf0=None, record=record, cfg=cfg)
+    return ScanResult(h, loc, car, cfg.block_t, cfg.path)
+
+
+def scan_bwd(a: torch.Tensor, h: torch.Tensor, h0: torch.Tensor | None, grad_h: torch.Tensor, *,
+             reverse: bool = False, config: ScanConfig | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Gradients of h = scan(a, b, h0): one scan the other way, fused with grad_a.
+
+        g_t = grad_h_t + a_{t+1} g_{t+1}   (a read shifted by one step inside the kernel)
+        grad_b = g,  grad_a_t = g_t h_{t-1},  grad_h0 = a_0 g_0
+    (for reverse=True, t+1 and t-1 swap and h_T = h0). Returns (grad_a, grad_b, grad_h0).
+    """
+    cfg = _config(a, config)
+    grad_b = torch.empty(a.shape, device=a.device, dtype=a.dtype)
+    grad_a = torch.empty_like(grad_b)
+    if a.numel() == 0:
+        return grad_a, grad_b, None if h0 is None else torch.zeros_like(h0)
+    h0c = h0.contiguous() if h0 is not None else None
+    _launch(a, grad_h, None, grad_b, reverse=not reverse, shift_a=True, grad_a_out=grad_a,
+            hf=h, hf0=h0c, record=False, cfg=cfg)
+    grad_h0 = None
+    if h0 is not None:
+        first = 0 if not reverse else a.shape[1] - 1
+        grad_h0 = (a[:, first].float() * grad_b[:, first].float()).to(h0.dtype)
+    return grad_a, grad_b, grad_h0
