@@ -52,3 +52,29 @@ def check_bandwidth_floor(answer: Any) -> bool:
     """06_speed_lab: the copy is the floor of any memory-bound method."""
     return _check_word(answer, {"copy"}, "a scan must at least read its inputs once and write its "
                        "output once: which method does exactly that and nothing else?")
+
+
+def check_stacked_critical_path(answer: Any) -> bool:
+    """01: an L-layer LSTM over T steps: cell (l, t) waits for (l, t-1) and (l-1, t), so the
+    longest chain visits T + L - 1 cells (a wavefront)."""
+    return _check(answer, 100 + 3 - 1, "walk from layer 1, step 1 to layer 3, step 100: each move "
+                  "goes one step right or one layer up, and every cell on the way must wait for "
+                  "the one before it.")
+
+
+def check_conv_layers_for_receptive_field(answer: Any) -> bool:
+    """01: L causal width-3 layers see 2L + 1 inputs; 2L + 1 >= 64 needs L = 32."""
+    return _check(answer, math.ceil((64 - 1) / 2), "each layer extends how far back an output "
+                  "sees by 2 steps: L layers see 1 + 2L inputs. Solve 1 + 2L >= 64.")
+
+
+def check_sru_gemms(answer: Any) -> bool:
+    """02: one GEMM per SRU layer, whatever T (the gates do not read h_{t-1})."""
+    return _check(answer, 1, "the gates read x_t (and c_{t-1} only elementwise), never h_{t-1}: "
+                  "so all the products W x_t can be done before the recurrence starts.")
+
+
+def check_sru_c10(answer: Any) -> bool:
+    """02: c_t = 0.9 c_{t-1} + 0.1, c_0 = 0 -> c_10 = 1 - 0.9**10."""
+    return _check(answer, 1 - 0.9 ** 10, "c_t = 0.9 c_(t-1) + (1 - 0.9) * 1; unrolled, "
+                  "c_t = 1 - 0.9**t.", cast=float, close=0.005)

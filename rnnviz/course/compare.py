@@ -64,13 +64,19 @@ def reference_trace(method: str, refs: Iterable[Reference], x: str = "T", *,
                       name=f"{_label(method)} · {ref.label} ({where_})",
                       line=dict(color=colour(method), dash="dash", width=1.5),
                       marker=dict(size=7, symbol="circle-open"),
-                      meta={"method": method, "source": ref.name, "caption": ref.caption})
+                      meta={"method": method, "source": ref.name, "caption": ref.caption,
+                            "fixed": fixed})
 
 
 def here_vs_reference(rows: Iterable[dict[str, Any]], refs: Iterable[Reference] = (),
                       x: str = "T", *, title: str | None = None,
-                      methods: Sequence[str] | None = None, height: int = 430) -> go.Figure:
-    """Time against size ``x`` (log-log): rows measured here, solid; shipped results, dashed."""
+                      methods: Sequence[str] | None = None, height: int = 430,
+                      per_step: bool = False) -> go.Figure:
+    """Time against size ``x`` (log-log): rows measured here, solid; shipped results, dashed.
+
+    ``per_step`` divides every time by its T: the cost of one time step, flat for a method
+    whose steps cost the same however long the sequence, falling for one that runs the steps
+    in parallel."""
     rows = [r for r in rows if r.get("ms") is not None]
     refs = list(refs)
     methods = list(methods or dict.fromkeys(r["method"] for r in rows))
@@ -79,18 +85,23 @@ def here_vs_reference(rows: Iterable[dict[str, Any]], refs: Iterable[Reference] 
     for m in methods:
         mine = sorted((r for r in rows if r["method"] == m), key=lambda r: r[x])
         if mine:
-            fig.add_trace(here_trace(m, [r[x] for r in mine], [r["ms"] for r in mine]))
+            fig.add_trace(here_trace(m, [r[x] for r in mine],
+                                     [r["ms"] / (r["T"] if per_step else 1) for r in mine]))
         if refs:
-            p = mine[0]["pass"] if mine else None
-            ref = reference_trace(m, refs, x, near=near, pass_=p)
+            p, dt = (mine[0]["pass"], mine[0]["dtype"]) if mine else (None, None)
+            ref = reference_trace(m, refs, x, near=near, pass_=p, dtype=dt)
             if ref is not None:
+                if per_step:
+                    ts = ref.x if x == "T" else [ref.meta["fixed"].get("T", 1)] * len(ref.x)
+                    ref.y = [y / t for y, t in zip(ref.y, ts)]
                 fig.add_trace(ref)
     captions = sorted({t.meta["caption"] for t in fig.data if t.meta and "caption" in t.meta})
     note = "solid: measured on " + where() + ", now" + (
         "<br>dashed: " + "<br>".join(captions) if captions else
         "<br>(no GPU reference for these methods is shipped with this install)" if refs else "")
     fig.update_layout(title=title or f"Time against {x}", xaxis_title=f"{x} (log scale)",
-                      yaxis_title="milliseconds (log scale)", xaxis_type="log",
+                      yaxis_title=("milliseconds per time step" if per_step else "milliseconds")
+                      + " (log scale)", xaxis_type="log",
                       yaxis_type="log", height=height, legend=dict(font=dict(size=10)),
                       margin=dict(l=60, r=20, t=60, b=90 + 14 * len(captions)))
     fig.add_annotation(text=note, xref="paper", yref="paper", x=0, y=-0.18, showarrow=False,

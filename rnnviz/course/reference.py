@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -17,9 +17,17 @@ from rnnviz.bench.core import shipped_results
 
 __all__ = ["Reference", "shipped", "series"]
 
-SIZE_KEYS = ("B", "T", "D")
+SIZE_KEYS = ("B", "T", "D", "L")  # L: layers
 # Suites name the hidden size H or D; the course calls it D.
-_ALIASES = {"H": "D", "L": "T"}
+_ALIASES = {"H": "D"}
+_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "fp64": "float64"}
+# what a row measured, not how it was set up: never a reason to draw two curves
+# course method -> (the suites' method, the settings its rows carry)
+VARIANTS = {
+    "rnnviz-sru-nopeephole-kernel": ("rnnviz-sru", {"recurrence": "kernel", "peephole": False}),
+    "rnnviz-sru-nopeephole-scan": ("rnnviz-sru", {"recurrence": "scan", "peephole": False}),
+}
+_MEASURED = {"ms", "error", "gbs", "frac_copy", "bytes", "iterations", "max_error"}
 
 
 @dataclass
@@ -27,8 +35,8 @@ class Reference:
     """One shipped result file: its stem (``sru-h100``), provenance and rows."""
 
     name: str
-    provenance: dict[str, Any]
-    rows: list[dict[str, Any]]
+    provenance: dict[str, Any] = field(repr=False)
+    rows: list[dict[str, Any]] = field(repr=False)
 
     @property
     def gpu(self) -> str:
@@ -54,7 +62,9 @@ def _normalise(row: dict[str, Any]) -> dict[str, Any]:
     out = dict(row)
     for k, v in _ALIASES.items():
         if k in row and v not in row:
-            out[v] = row[k]
+            out[v] = out.pop(k)
+    if isinstance(out.get("dtype"), str):
+        out["dtype"] = _DTYPES.get(out["dtype"], out["dtype"])
     return out
 
 
@@ -86,26 +96,36 @@ def series(refs: Iterable[Reference], method: str, x: str = "T", *,
            dtype: str | None = None) -> tuple[list[float], list[float], dict[str, Any], Reference] | None:
     """One curve of shipped results: ``ms`` against size ``x`` for ``method``.
 
-    Rows are grouped by everything except ``x``; the group whose other sizes are closest
-    (in log scale) to ``near`` wins, ties to the longer curve. Returns (xs, ms, the fixed
-    sizes of that curve, its Reference), or None when nothing matches.
+    Rows are grouped by everything they were set up with except ``x`` (sizes, layers,
+    options); the group whose sizes are closest (in log scale) to ``near`` wins (one layer
+    unless ``near`` says otherwise; a group with extra options such as a different
+    ``recurrence`` only when nothing plainer is as close), ties to the longer curve. Returns
+    (xs, ms, the fixed settings of that curve, its Reference), or None when nothing matches.
     """
+    near = {"L": 1, **(near or {})}
+    method, required = VARIANTS.get(method, (method, {}))
     best = None
     for ref in refs:
         groups: dict[tuple, list[dict[str, Any]]] = {}
         for r in ref.rows:
             if r.get("method") != method or r.get("ms") is None or x not in r:
                 continue
+            if any(r.get(k) != v for k, v in required.items()):
+                continue
             if pass_ is not None and r.get("pass") != pass_:
                 continue
             if dtype is not None and r.get("dtype") != dtype:
                 continue
-            fixed = tuple((k, r.get(k)) for k in SIZE_KEYS + ("pass", "dtype", "layers")
-                          if k != x and k in r)
+            fixed = tuple(sorted((k, v) for k, v in r.items()
+                                 if k != x and k != "method" and k not in _MEASURED
+                                 and not k.startswith("speedup_") and isinstance(v, (int, float, str, bool))))
             groups.setdefault(fixed, []).append(r)
         for fixed, rows in groups.items():
             dist = sum(abs(math.log2(max(v, 1)) - math.log2(max(near[k], 1)))
-                       for k, v in fixed if near and k in near and isinstance(v, (int, float)))
+                       for k, v in fixed if k in SIZE_KEYS and k in near
+                       and isinstance(v, (int, float)))
+            dist += 0.5 * sum(k not in SIZE_KEYS + ("pass", "dtype") and k not in required
+                              for k, _ in fixed)
             key = (dist, -len(rows))
             if best is None or key < best[0]:
                 rows = sorted(rows, key=lambda r: r[x])

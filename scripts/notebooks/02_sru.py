@@ -1,0 +1,178 @@
+# %% [markdown]
+# # 2 · SRU: keep the recurrence, make it cheap
+#
+# Notebook 1 showed that an LSTM has $T$ matrix products on its critical path. The **Simple Recurrent Unit**
+# (Lei et al., 2017/2018) removes $h_{t-1}$ from every product, so all products run at once, and keeps only a
+# cheap elementwise recurrence in sequence.
+#
+# **What you will see:**
+#
+# 1. the SRU equations beside the lines of rnnviz's code that compute them;
+# 2. the gates $f_t, r_t$ and the cell state $c_t$ of a real run, recorded by a trace;
+# 3. where the time goes: the one big matrix product (GEMM) against the recurrence;
+# 4. SRU against `nn.LSTM`, `nn.GRU` and a convolution, measured here, beside the H100 results shipped with
+#    rnnviz;
+# 5. the peephole switch, and the **scan** option it unlocks when turned off.
+
+# %%
+import torch
+import rnnviz
+from rnnviz.models import SRU
+from rnnviz.viz import gates, timeline
+from rnnviz.course.sizes import pick, where
+from rnnviz.course.measure import measure, sweep
+from rnnviz.course.compare import here_vs_reference
+from rnnviz.course.reference import shipped
+from rnnviz.course.source import equations_beside_code
+
+device = rnnviz.default_device()
+print("measuring on:", where())
+
+# %% [markdown]
+# ## 1. The equations and the code
+#
+# For an input $x_t$, one SRU layer computes (version 2 of the paper, with the "peephole" weights
+# $v_f, v_r$):
+#
+# $$ U = x\,W \qquad \text{(one GEMM for all } t\text{: } \tilde x_t,\ W_f x_t,\ W_r x_t) $$
+# $$ f_t = \sigma(W_f x_t + v_f \odot c_{t-1} + b_f), \qquad r_t = \sigma(W_r x_t + v_r \odot c_{t-1} + b_r) $$
+# $$ c_t = f_t \odot c_{t-1} + (1 - f_t) \odot \tilde x_t, \qquad h_t = r_t \odot \tanh(c_t) + (1 - r_t) \odot x_t $$
+#
+# The only use of the past is $c_{t-1}$, and only through elementwise products. Here is the reference
+# implementation that every rnnviz SRU kernel is tested against, line by line:
+
+# %%
+from rnnviz.ops.sru.naive import sru_recurrence_reference
+from rnnviz.models.sru import SRULayer
+
+equations_beside_code(SRULayer.forward, [(r"U = x\,W", "U = x_in @ self.weight")])
+
+# %%
+equations_beside_code(sru_recurrence_reference, [
+    (r"W_f x_t + v_f \odot c_{t-1} + b_f", "pf ="),
+    (r"W_r x_t + v_r \odot c_{t-1} + b_r", "pr ="),
+    (r"f_t = \sigma(\cdot),\ r_t = \sigma(\cdot)", "torch.sigmoid(pf)"),
+    (r"c_t = f_t \odot c_{t-1} + (1 - f_t) \odot \tilde x_t", "c_new = f * c"),
+    (r"g(c_t) = \tanh(c_t)", "torch.tanh(c_new)"),
+    (r"h_t = r_t \odot g(c_t) + (1 - r_t) \odot x'_t", "h = r * g"),
+])
+
+# %% [markdown]
+# rnnviz's SRU (`rnnviz.models.SRU`) is a drop-in for `nn.LSTM`: same constructor arguments, same
+# `(output, state)` return. On a GPU the recurrence above runs as one fused Triton kernel: each thread owns
+# one unit of one sequence and walks all $T$ steps, reading $U$ once and writing $h$ and $c$ once.
+#
+# ## 2. Inside a run: the gates
+#
+# `rnnviz.trace()` records what the kernel really computed: $f_t$, $r_t$ and $c_t$ for every step (subsampled
+# for long sequences). A forget gate near 1 keeps the cell state, near 0 overwrites it with $\tilde x_t$;
+# the reset gate mixes the cell's output with the input (the highway).
+
+# %%
+torch.manual_seed(0)
+sru = SRU(32, 32, batch_first=True).to(device)
+x = torch.randn(2, 64, 32, device=device)
+with rnnviz.trace() as tr:
+    out, c_n = sru(x)
+print(tr.summary())
+
+# %%
+gates(tr)
+
+# %% [markdown]
+# ## 3. Where the time goes
+#
+# The same trace timed each stage: the GEMM (cuBLAS on a GPU) and the recurrence. The GEMM does almost all
+# the arithmetic but runs at full speed in parallel; the recurrence does little arithmetic but is sequential
+# in $t$. At a larger size:
+
+# %%
+B, D, T = pick(cpu=8, gpu=32), pick(cpu=128, gpu=1024), pick(cpu=256, gpu=1024)
+big = SRU(D, D, batch_first=True).to(device)
+xb = torch.randn(B, T, D, device=device)
+with torch.no_grad():
+    big(xb)  # warm-up: the first call compiles kernels on a GPU
+    with rnnviz.trace(what={"stage"}) as tr_time:
+        big(xb)
+timeline(tr_time)
+
+# %% [markdown]
+# ## 4. SRU against LSTM, GRU and a convolution
+#
+# A training step (forward and backward) of one layer, for growing $T$, measured now on this machine. The
+# paper's claim is that SRU is "as fast as a convolution" and 5 to 10 times faster than cuDNN's LSTM; the
+# dashed lines are what rnnviz measured on an H100 (if shipped with your install), with the date. On a CPU,
+# the peephole SRU's recurrence is a loop of small torch operations (there is no fused CPU kernel), so here it
+# can be *slower* than `nn.LSTM`, whose CPU kernel is fused: speed is a property of a kernel on a machine,
+# not of an equation.
+
+# %%
+B, D = pick(cpu=4, gpu=32), pick(cpu=64, gpu=512)
+Ts = sweep(pick(cpu=256, gpu=1024), points=4, bottom=16)
+rows = measure(["rnnviz-sru", "lstm-cudnn", "gru-cudnn", "conv1d"],
+               [dict(B=B, T=T, D=D) for T in Ts], device=device, backward=True, budget_ms=100)
+here_vs_reference(rows, shipped(["sru"]), title=f"One training step, B={B}, D={D}")
+
+# %% [markdown]
+# ## 5. The peephole, and the scan it rules out
+#
+# With the peephole, the gates depend on $c_{t-1}$, so $c_t$ is a *nonlinear* function of $c_{t-1}$: the
+# recurrence must be walked step by step. The 2017 SRU (`peephole=False`) has gates that depend on $x_t$
+# only, and then
+#
+# $$ c_t = \underbrace{f_t}_{a_t} \odot c_{t-1} + \underbrace{(1 - f_t) \odot \tilde x_t}_{b_t} $$
+#
+# is a **linear recurrence**: a parallel scan solves it in $\log_2 T$ levels (notebook 3). rnnviz offers both
+# algorithms, `recurrence="kernel"` (sequential in $t$, parallel over units) and `recurrence="scan"`, and
+# `"auto"` picks the scan when there are too few units to fill the machine. Both give the same answer:
+
+# %%
+torch.manual_seed(0)
+seq = SRU(32, 32, batch_first=True, peephole=False, recurrence="kernel").to(device)
+par = SRU(32, 32, batch_first=True, peephole=False, recurrence="scan").to(device)
+par.load_state_dict(seq.state_dict())
+with torch.no_grad():
+    diff = (seq(x)[0] - par(x)[0]).abs().max().item()
+print(f"max |kernel - scan| = {diff:.2e}")
+
+# %% [markdown]
+# Which is faster depends on how many units run side by side: batch × hidden size. Few units leave a GPU idle
+# while each thread walks $T$ steps; the scan then wins, because it is parallel over $t$ too. With many units the
+# sequential kernel is already parallel enough and reads memory once, so it wins. A training step, for a growing
+# batch, measured here (and, dashed, on the H100 if shipped):
+
+# %%
+T, D = pick(cpu=256, gpu=4096), pick(cpu=64, gpu=256)
+Bs = sweep(pick(cpu=8, gpu=32), points=pick(cpu=4, gpu=6))
+rows = measure(["rnnviz-sru", "rnnviz-sru-nopeephole-kernel", "rnnviz-sru-nopeephole-scan"],
+               [dict(B=B, T=T, D=D) for B in Bs], device=device, backward=True, budget_ms=100)
+here_vs_reference(rows, shipped(["sru"]), x="B",
+                  title=f"Peephole on/off, kernel or scan (T={T}, D={D}, one training step)")
+
+# %% [markdown]
+# ## Summary
+#
+# * SRU moves every matrix product out of the recurrence: **one GEMM for all $t$**, then an elementwise chain.
+# * The trace shows the real gates and the real split of time between the GEMM and the recurrence.
+# * How fast it is depends on the kernel: fused on a GPU, SRU runs near a convolution's speed; as a loop of
+#   small operations on a CPU, it does not.
+# * Without the peephole the recurrence is linear, and a parallel scan can replace the sequential walk.
+#
+# **Exercise 1.** How many matrix multiplications (GEMM calls) does one SRU layer make for a batch of
+# sequences of length $T = 1000$?
+
+# %%
+from rnnviz.exercises import check_sru_gemms
+
+answer = None  # an integer
+check_sru_gemms(answer)
+
+# %% [markdown]
+# **Exercise 2.** Without the peephole, take a constant forget gate $f_t = 0.9$, a constant input
+# $\tilde x_t = 1$ and $c_0 = 0$. What is $c_{10}$? (Unroll the linear recurrence, or compute it with a loop.)
+
+# %%
+from rnnviz.exercises import check_sru_c10
+
+answer = None  # a number
+check_sru_c10(answer)
