@@ -88,6 +88,12 @@ class Trace:
         self.max_steps = max_steps
         self.layers = None if layers is None else set(layers)
         self.records: list[Record] = []
+        # stage timelines: starts are measured from the trace's opening (perf_counter on a
+        # CPU; on a GPU from an event recorded before the first timed stage), and nesting
+        # depth is counted so that a figure can draw stages inside stages.
+        self._origin = time.perf_counter()
+        self._origin_event: "torch.cuda.Event | None" = None
+        self._stage_depth = 0
 
     # -- asked by ops -------------------------------------------------------------------
     def wants(self, op: str, kind: str, layer: int | None = None) -> bool:
@@ -135,6 +141,9 @@ class Trace:
             t = r.data.get("ms")
             if isinstance(t, _PendingTime):
                 r.data["ms"] = t.ms()
+            s = r.meta.get("start_ms")
+            if isinstance(s, _PendingTime):
+                r.meta["start_ms"] = s.ms()
 
     def summary(self) -> str:
         """A readable table: one line per record, with its shapes or its time."""
@@ -189,14 +198,26 @@ def stage(op: str, name: str, device: torch.device | str | None = None,
             yield
             return
         cuda = device is not None and torch.device(device).type == "cuda"
-        if cuda:
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            yield
-            end.record()
-            ms: Any = _PendingTime(start, end)
-        else:
-            t0 = time.perf_counter()
-            yield
-            ms = (time.perf_counter() - t0) * 1e3
-        tr.add(op, "stage", {"ms": ms}, {"stage": name, "device": str(device)}, layer)
+        depth = tr._stage_depth
+        tr._stage_depth += 1
+        try:
+            if cuda:
+                if tr._origin_event is None:
+                    tr._origin_event = torch.cuda.Event(enable_timing=True)
+                    tr._origin_event.record()
+                start, end = (torch.cuda.Event(enable_timing=True),
+                              torch.cuda.Event(enable_timing=True))
+                start.record()
+                yield
+                end.record()
+                ms: Any = _PendingTime(start, end)
+                start_ms: Any = _PendingTime(tr._origin_event, start)
+            else:
+                t0 = time.perf_counter()
+                yield
+                ms = (time.perf_counter() - t0) * 1e3
+                start_ms = (t0 - tr._origin) * 1e3
+        finally:
+            tr._stage_depth -= 1
+        tr.add(op, "stage", {"ms": ms}, {"stage": name, "device": str(device),
+                                         "start_ms": start_ms, "depth": depth}, layer)

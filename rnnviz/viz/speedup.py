@@ -1,0 +1,163 @@
+"""Measured speed, from a benchmark JSON: time against sequence length (or width), and speedup.
+
+A result file is ``{"provenance": {gpu, date, torch, triton, command, ...}, "rows": [...]}``
+with one row per (method, shape, pass, dtype): ``{"method", "ms", "T" or "D"/"H"/"L", "B",
+"pass", "dtype", "error", ...}``. Left: ms against the size on log-log axes. Right: the
+speedup over ``baseline`` at the same size (baseline ms / method ms; above 1 is faster).
+A method that failed (``ms`` None) is said so in the legend and in a note under the figure,
+never dropped in silence. The caption says where and when it was measured.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any, Mapping
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from rnnviz.viz import theme
+
+__all__ = ["speedup", "load_results", "caption"]
+
+SIZE_KEYS = ("T", "D", "H", "L", "B")
+BASELINE_ORDER = ("sequential", "lstmcell-loop", "grucell-loop", "sru-loop", "lstm-cudnn",
+                  "gru-cudnn")
+
+
+def load_results(results: Mapping[str, Any] | str | os.PathLike) -> dict[str, Any]:
+    """A result dict, from itself or from the path of its JSON file."""
+    if isinstance(results, (str, os.PathLike)):
+        results = json.loads(Path(results).read_text())
+    if not isinstance(results, Mapping) or not isinstance(results.get("rows"), list):
+        raise ValueError("results must be a benchmark result {'provenance': ..., 'rows': [...]} "
+                         "or the path of its JSON file")
+    return dict(results)
+
+
+def caption(prov: Mapping[str, Any]) -> str:
+    """One line of provenance: where, when, with what."""
+    where = prov.get("gpu") or f"CPU ({prov.get('cpu', '?')}, {prov.get('cpu_threads', '?')} threads)"
+    return (f"Measured on {where}, {str(prov.get('date', 'date unknown'))[:19]} · "
+            f"torch {prov.get('torch', '?')} · triton {prov.get('triton', '?')}"
+            + (f" · driver {prov['driver']}" if prov.get("driver") else "")
+            + f" · {prov.get('command', '')}")
+
+
+def _most_common(rows: list[dict[str, Any]], key: str) -> Any:
+    vals = [r.get(key) for r in rows if key in r]
+    return Counter(vals).most_common(1)[0][0] if vals else None
+
+
+def _pick_x(rows: list[dict[str, Any]], x: str | None) -> str:
+    if x is not None:
+        if not any(x in r for r in rows):
+            raise ValueError(f"x={x!r} is not a key of the rows (keys: "
+                             f"{sorted({k for r in rows for k in r})})")
+        return x
+    counts = {k: len({r[k] for r in rows if k in r}) for k in SIZE_KEYS}
+    best = max(counts, key=lambda k: (counts[k], -SIZE_KEYS.index(k)))
+    if counts[best] == 0:
+        raise ValueError(f"the rows have none of the size keys {SIZE_KEYS}")
+    return best
+
+
+def _fallback_colour(method: str) -> str:
+    way = list(theme.TEMPLATE.layout.colorway)
+    return way[sum(map(ord, method)) % len(way)]
+
+
+def speedup(results: Mapping[str, Any] | str | os.PathLike, baseline: str | None = None, *,
+            x: str | None = None, pass_: str | None = None, dtype: str | None = None
+            ) -> go.Figure:
+    """Time vs size (log-log) and speedup vs ``baseline``, from a benchmark result.
+
+    Args:
+        results: the result dict or the path of its JSON.
+        baseline: the method the speedups are relative to (default: the first of
+            ``BASELINE_ORDER`` present, else the first method of the rows).
+        x: the size along x ("T", "D", ...; default: the one that varies most).
+        pass_, dtype: which rows ("fwd" / "fwd+bwd", "float32", ...); default: the most
+            common value in the file.
+    """
+    res = load_results(results)
+    prov = res.get("provenance", {})
+    rows = [r for r in res["rows"] if isinstance(r, Mapping) and "method" in r]
+    if not rows:
+        raise ValueError("results has no rows with a 'method'")
+    pass_ = pass_ if pass_ is not None else _most_common(rows, "pass")
+    dtype = dtype if dtype is not None else _most_common(rows, "dtype")
+    rows = [r for r in rows if r.get("pass", pass_) == pass_ and r.get("dtype", dtype) == dtype]
+    if not rows:
+        raise ValueError(f"no rows with pass={pass_!r} and dtype={dtype!r}")
+    x = _pick_x(rows, x)
+    rows = [r for r in rows if x in r]
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    if baseline is None:
+        baseline = next((m for m in BASELINE_ORDER if m in methods), methods[0])
+    elif baseline not in methods:
+        raise ValueError(f"baseline must be one of the methods in the results {methods}, "
+                         f"got {baseline!r}")
+    fixed_keys = [k for k in SIZE_KEYS if k != x and any(k in r for r in rows)]
+
+    def fixed(r: Mapping[str, Any]) -> tuple:
+        return tuple(r.get(k) for k in fixed_keys)
+
+    groups: dict[tuple[str, tuple], list[Mapping[str, Any]]] = defaultdict(list)
+    for r in rows:
+        groups[(r["method"], fixed(r))].append(r)
+    per_method = Counter(m for m, _ in groups)
+    base_ms = {(fixed(r), r[x]): r["ms"] for r in rows
+               if r["method"] == baseline and r.get("ms") is not None}
+
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+                        subplot_titles=(f"time vs {x} (log-log)", f"speedup over {baseline}"))
+    failures: list[str] = []
+    for (method, fx), grp in groups.items():
+        grp = sorted(grp, key=lambda r: r[x])
+        ok = [r for r in grp if r.get("ms") is not None]
+        bad = [r for r in grp if r.get("ms") is None]
+        shape = ", ".join(f"{k}={v}" for k, v in zip(fixed_keys, fx) if v is not None)
+        name = method + (f" ({shape})" if per_method[method] > 1 else "")
+        if bad:
+            name += f" · failed at {x}=" + ",".join(str(r[x]) for r in bad)
+            failures += [f"{method} at {x}={r[x]}: {r.get('error') or 'no time recorded'}"
+                         for r in bad]
+        colour = theme.method_colour(method) or _fallback_colour(method)
+        line = dict(color=colour, width=3 if method == baseline else 2,
+                    dash=theme.method_dash(method))
+        fig.add_trace(go.Scatter(
+            x=[r[x] for r in ok], y=[r["ms"] for r in ok], mode="lines+markers", name=name,
+            legendgroup=name, line=line, meta={"method": method, "failed": len(bad)},
+            hovertemplate=f"{method}: {x}=%{{x}}, %{{y:.4g}} ms<extra></extra>"), row=1, col=1)
+        pts = [(r[x], base_ms[(fx, r[x])] / r["ms"]) for r in ok
+               if (fx, r[x]) in base_ms and r["ms"] > 0]
+        fig.add_trace(go.Scatter(
+            x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers", name=name,
+            legendgroup=name, showlegend=False, line=line,
+            hovertemplate=f"{method}: {x}=%{{x}}, %{{y:.3g}}x<extra></extra>"), row=1, col=2)
+    fig.add_hline(y=1, line=dict(color="#888", dash="dot", width=1), row=1, col=2)
+    notes = [caption(prov)]
+    if failures:
+        notes.append("Failed: " + "; ".join(f[:160] for f in failures[:6])
+                     + (f"; and {len(failures) - 6} more" if len(failures) > 6 else ""))
+    fig.add_annotation(text="<br>".join(notes), xref="paper", yref="paper", x=0, y=-0.2,
+                       xanchor="left", yanchor="top", showarrow=False, align="left",
+                       font=dict(size=11, color="#555"))
+    unit = {"T": "sequence length T", "D": "hidden size D", "H": "hidden size H",
+            "L": "sequence length L", "B": "batch B"}.get(x, x)
+    fig.update_xaxes(type="log", title_text=f"{unit} (log scale)")
+    fig.update_yaxes(type="log", title_text="ms (log scale)", row=1, col=1)
+    fig.update_yaxes(type="log", title_text=f"x faster than {baseline} (log scale)", row=1, col=2)
+    fixed_all = {k: _most_common(rows, k) for k in fixed_keys}
+    fig.update_layout(
+        title_text=f"{prov.get('suite', 'benchmark')}: {pass_}, {dtype}"
+                   + "".join(f", {k}={v}" for k, v in fixed_all.items()
+                             if len({r.get(k) for r in rows}) == 1 and v is not None),
+        height=560, margin=dict(b=150 + 14 * len(notes)),
+        meta={"x": x, "baseline": baseline, "pass": pass_, "dtype": dtype,
+              "methods": methods, "failures": failures, "provenance": dict(prov)},
+    )
+    return theme.apply(fig)

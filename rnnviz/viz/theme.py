@@ -1,0 +1,167 @@
+"""The one visual language of the course: fonts, the plotly template, and a colour per method.
+
+Every figure of rnnviz (and the speed lab) takes its colours from here, so "the scan" is the
+same green in the scan-tree notebook, in the dependency graph and in the speedup plot.
+
+Methods are grouped in families, one hue per family; methods of a family get shades of it:
+
+- sequential: Python loops over a cell (``grucell-loop``, ``lstmcell-loop``, ``sequential``,
+  ``sru-loop``): the slow baseline, grey;
+- cudnn: ``lstm-cudnn``, ``gru-cudnn``: the fused library RNNs, still sequential in t;
+- conv: ``conv1d``, the "as fast as a CNN" yardstick;
+- sru: ``rnnviz-sru``, ``sru-pkg``;
+- scan: the linear recurrence by a parallel scan (``rnnviz-scan``, ``rnnviz-mingru``,
+  ``rnnviz-minlstm``, ``doubling``, ``accelerated-scan``);
+- log-space: the scan in log space (``log-space``, ``mingru-log``);
+- deer: Newton's method (``deer-newton``, ``deer-quasi``, ``deer-damped``);
+- copy: ``copy``, the memory-bandwidth floor.
+"""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+__all__ = ["FONT", "FAMILIES", "METHOD_FAMILY", "TEMPLATE", "method_colour", "method_dash",
+           "family_colour", "family_of", "op_colour", "OP_FAMILY", "apply", "CRITICAL", "OP_COLOURS", "GATE_SCALE",
+           "STATE_SCALE", "ERROR_SCALE", "animation_controls"]
+
+FONT = dict(family="Inter, 'Helvetica Neue', Arial, sans-serif", size=14, color="#222")
+MONO = "'JetBrains Mono', Menlo, Consolas, monospace"
+
+# family -> shades, darkest first (the first method of a family gets the first shade)
+FAMILIES: dict[str, list[str]] = {
+    "sequential": ["#6b6b6b", "#9a9a9a", "#474747", "#b8b8b8"],
+    "cudnn": ["#d62728", "#ff7f7f"],
+    "conv": ["#8c564b", "#c49c94"],
+    "sru": ["#1f77b4", "#6baed6"],
+    "scan": ["#2ca02c", "#74c476", "#006d2c", "#a1d99b", "#41ab5d"],
+    "log-space": ["#bcbd22", "#dbdb8d"],
+    "deer": ["#9467bd", "#c5b0d5", "#6a3d9a"],
+    "copy": ["#17becf"],
+}
+
+# the method names of the benchmarks (see the house brief) -> (family, shade index)
+METHOD_FAMILY: dict[str, tuple[str, int]] = {
+    "sequential": ("sequential", 0),
+    "grucell-loop": ("sequential", 1),
+    "lstmcell-loop": ("sequential", 2),
+    "sru-loop": ("sequential", 3),
+    "lstm-cudnn": ("cudnn", 0),
+    "gru-cudnn": ("cudnn", 1),
+    "conv1d": ("conv", 0),
+    "rnnviz-sru": ("sru", 0),
+    "sru-pkg": ("sru", 1),
+    "rnnviz-scan": ("scan", 0),
+    "rnnviz-mingru": ("scan", 1),
+    "rnnviz-minlstm": ("scan", 2),
+    "doubling": ("scan", 3),
+    "accelerated-scan": ("scan", 4),
+    "log-space": ("log-space", 0),
+    "mingru-log": ("log-space", 1),
+    "deer-newton": ("deer", 0),
+    "deer-quasi": ("deer", 1),
+    "deer-damped": ("deer", 2),
+    "copy": ("copy", 0),
+}
+
+# the ops of rnnviz (trace records) -> the family whose colour they take
+OP_FAMILY: dict[str, str] = {
+    "sru": "sru",
+    "linear_scan": "scan",
+    "mingru": "scan",
+    "minlstm": "scan",
+    "deer": "deer",
+    "dense_scan": "deer",
+    "lstm": "cudnn",
+    "gru": "cudnn",
+}
+
+# line styles tell apart methods that share a family colour at a glance
+_DASHES = ["solid", "dash", "dot", "dashdot", "longdash"]
+
+# figures of computations (graphs, trees) colour operations by what they cost
+OP_COLOURS = {
+    "input": "#bdbdbd",
+    "matmul": FAMILIES["cudnn"][0],  # a dense product: the expensive step
+    "elementwise": FAMILIES["sru"][0],  # cheap, memory-bound
+    "combine": FAMILIES["scan"][0],  # one associative combine of a scan
+    "carry": FAMILIES["log-space"][0],
+    "copy": FAMILIES["copy"][0],
+}
+CRITICAL = "#e6550d"  # the critical path, everywhere
+GATE_SCALE = "Viridis"  # gates in [0, 1]
+STATE_SCALE = "RdBu_r"  # signed states (c, h), centred on 0
+ERROR_SCALE = "Magma"  # log10 errors
+
+TEMPLATE = go.layout.Template(
+    layout=go.Layout(
+        font=FONT,
+        title=dict(font=dict(size=18), x=0.02, xanchor="left"),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        colorway=[FAMILIES[f][0] for f in FAMILIES],
+        xaxis=dict(showgrid=True, gridcolor="#eeeeee", zeroline=False, linecolor="#888",
+                   ticks="outside", mirror=False),
+        yaxis=dict(showgrid=True, gridcolor="#eeeeee", zeroline=False, linecolor="#888",
+                   ticks="outside", mirror=False),
+        legend=dict(bgcolor="rgba(255,255,255,0.8)", bordercolor="#ddd", borderwidth=1),
+        hoverlabel=dict(font=dict(family=MONO, size=12)),
+        margin=dict(l=70, r=30, t=80, b=70),
+    )
+)
+pio.templates["rnnviz"] = TEMPLATE
+
+
+def family_of(method: str) -> str | None:
+    """The family of a benchmark method name, or None for a method the course does not know."""
+    entry = METHOD_FAMILY.get(method)
+    return entry[0] if entry else None
+
+
+def family_colour(family: str) -> str:
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {sorted(FAMILIES)}, got {family!r}")
+    return FAMILIES[family][0]
+
+
+def op_colour(op: str) -> str:
+    """The colour of an rnnviz op ("sru", "linear_scan", "deer", ...) in stage figures."""
+    return FAMILIES[OP_FAMILY.get(op, "sequential")][0]
+
+
+def method_colour(method: str) -> str | None:
+    """The course's colour for a benchmark method ("lstm-cudnn", ...); None if unknown."""
+    entry = METHOD_FAMILY.get(method)
+    if entry is None:
+        return None
+    shades = FAMILIES[entry[0]]
+    return shades[entry[1] % len(shades)]
+
+
+def method_dash(method: str) -> str:
+    """A line style: solid for the first method of a family, then dashes."""
+    entry = METHOD_FAMILY.get(method)
+    return _DASHES[entry[1] % len(_DASHES)] if entry else "solid"
+
+
+def animation_controls(names: list[str], active: int, prefix: str,
+                       duration_ms: int = 700) -> dict:
+    """Layout for a figure with frames ``names``: a slider (starting at ``active``) and a play
+    button. Works in static HTML: plotly.js animates the frames, no kernel involved."""
+    steps = [dict(method="animate", label=n,
+                  args=[[n], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                                  transition=dict(duration=0))]) for n in names]
+    return dict(
+        sliders=[dict(active=active, steps=steps, currentvalue=dict(prefix=prefix),
+                      pad=dict(t=50))],
+        updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.1, xanchor="left",
+                          buttons=[dict(label="\u25b6 play", method="animate",
+                                        args=[None, dict(frame=dict(duration=duration_ms,
+                                                                    redraw=True),
+                                                         fromcurrent=True)])])])
+
+
+def apply(fig: go.Figure, **layout) -> go.Figure:
+    """Give ``fig`` the course template (and any further layout), return it."""
+    fig.update_layout(template=TEMPLATE, **layout)
+    return fig

@@ -1,0 +1,79 @@
+"""speedup from a benchmark result (a hand-made one here; a real --quick one in test_real.py)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rnnviz.viz import speedup, theme
+
+from .records import check_serialises
+
+PROV = {"suite": "scan", "date": "2026-11-23T08:00:00+00:00", "gpu": "NVIDIA H100 80GB HBM3",
+        "torch": "2.11.0", "triton": "3.6.0", "driver": "570.1",
+        "command": "python -m rnnviz.bench scan"}
+
+
+def result():
+    rows = []
+    for T in (256, 1024, 4096):
+        for method, ms in [("sequential", T * 0.01), ("rnnviz-scan", T * 1e-4 + 0.01),
+                           ("copy", T * 5e-5)]:
+            rows.append({"method": method, "pass": "fwd", "dtype": "float32", "B": 8, "T": T,
+                         "D": 256, "ms": ms, "error": None})
+        rows.append({"method": "rnnviz-scan", "pass": "fwd+bwd", "dtype": "float32", "B": 8,
+                     "T": T, "D": 256, "ms": 1.0, "error": None})
+    rows.append({"method": "accelerated-scan", "pass": "fwd", "dtype": "float32", "B": 8,
+                 "T": 4096, "D": 256, "ms": None, "error": "ImportError: no accelerated_scan"})
+    return {"provenance": PROV, "rows": rows}
+
+
+def test_time_and_speedup_panels(tmp_path):
+    path = tmp_path / "scan-h100.json"
+    path.write_text(json.dumps(result()))
+    fig = speedup(path)  # a path works as well as the dict
+    meta = fig.layout.meta
+    assert meta["x"] == "T" and meta["baseline"] == "sequential" and meta["pass"] == "fwd"
+    # one time trace and one speedup trace per method (fwd rows only)
+    names = [d.name for d in fig.data if d.showlegend is not False]
+    assert names[:3] == ["sequential", "rnnviz-scan", "copy"]
+    time_scan, speed_scan = fig.data[2], fig.data[3]
+    assert list(time_scan.x) == [256, 1024, 4096]
+    assert speed_scan.y[-1] == pytest.approx(40.96 / (0.4096 + 0.01))
+    assert list(fig.data[1].y) == [1.0, 1.0, 1.0]  # the baseline against itself
+    assert time_scan.line.color == theme.method_colour("rnnviz-scan")
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+    check_serialises(fig)
+
+
+def test_failures_are_shown_and_provenance_captioned():
+    fig = speedup(result(), baseline="copy")
+    failed = [d for d in fig.data if d.name and "failed" in d.name]
+    assert failed and failed[0].name == "accelerated-scan · failed at T=4096"
+    assert len(failed[0].x) == 0
+    note = fig.layout.annotations[-1].text
+    assert "H100" in note and "2026-11-23" in note and "torch 2.11.0" in note
+    assert "triton 3.6.0" in note and "ImportError: no accelerated_scan" in note
+    assert fig.layout.meta["failures"] == ["accelerated-scan at T=4096: ImportError: no "
+                                           "accelerated_scan"]
+
+
+def test_pass_and_x_choices():
+    fig = speedup(result(), "rnnviz-scan", pass_="fwd+bwd")
+    assert fig.layout.meta["methods"] == ["rnnviz-scan"]
+    rows = [{"method": "lstm-cudnn", "pass": "fwd", "dtype": "bf16", "T": 1024, "D": D, "ms": D / 10}
+            for D in (64, 128, 256)] + [
+            {"method": "rnnviz-sru", "pass": "fwd", "dtype": "bf16", "T": 1024, "D": D, "ms": 1.0}
+            for D in (64, 128, 256)]
+    fig = speedup({"provenance": {}, "rows": rows})
+    assert fig.layout.meta["x"] == "D" and fig.layout.meta["baseline"] == "lstm-cudnn"
+    assert "CPU" in fig.layout.annotations[-1].text  # no gpu in the provenance: said so
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="baseline must be one of"):
+        speedup(result(), baseline="lstm-cudnn")
+    with pytest.raises(ValueError, match="results must be a benchmark result"):
+        speedup({"rows": "nope"})
+    with pytest.raises(ValueError, match="x='Q' is not a key"):
+        speedup(result(), x="Q")
