@@ -1,0 +1,207 @@
+"""``python -m rnnviz.bench scan``: the linear scan h_t = a_t h_{t-1} + b_t against its
+baselines and the device's copy bandwidth, in one process.
+
+Methods (same inputs: a in (0.5, 1), b in (0, 1), positive so that the log-space baseline
+applies; [B, T, D], accelerated-scan gets its own [B, D, T] layout made beforehand):
+- rnnviz-scan: ``rnnviz.ops.linear_scan`` (Triton on a GPU, the chunked torch scan on a CPU);
+- log-space: cumsum + logcumsumexp, the minGRU paper's appendix (Feng et al. 2024);
+- doubling: a Hillis-Steele scan in torch (log2 T passes over the data);
+- accelerated-scan: the PyPI package's Triton ("scalar") and CUDA ("warp") kernels, where
+  they import and accept the shape (the failure is recorded otherwise);
+- copy: ``dst.copy_(src)`` of 1 GiB, the bandwidth ceiling, measured in the same run.
+
+Bytes: forward reads a and b and writes h (3 N elements); the backward reads a, dL/dh and h
+and writes dL/da and dL/db (5 N), so forward+backward counts 8 N. GB/s is that count over
+the measured time for every method (its own traffic may be larger), and ``frac_copy`` is
+GB/s over the copy bandwidth.
+
+Shapes: B * D in {64, 1024, 65536} (B, D = (1, 64), (4, 256), (16, 4096)) x T in {1024,
+16384, 131072}, plus B = 1, D = 16, T = 2^20; float32 and bfloat16; forward and
+forward+backward. A run that would not fit in the GPU's free memory is recorded as skipped.
+``--quick``: tiny shapes (a CPU smoke run).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+from rnnviz.bench.core import copy_bandwidth_gbs, record_failure, time_ms
+
+FULL_SHAPES = [(B, T, D) for (B, D) in [(1, 64), (4, 256), (16, 4096)]
+               for T in (1024, 16384, 131072)] + [(1, 2 ** 20, 16)]
+QUICK_SHAPES = [(1, 256, 16), (2, 512, 32)]
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+METHODS = ["rnnviz-scan", "log-space", "doubling", "accelerated-scan"]
+PASSES = ["fwd", "fwd+bwd"]
+# Peak memory of each method in units of N = B*T*D input-dtype elements (measured shapes of
+# the autograd graphs: the doubling scan keeps log2 T levels for its backward).
+MEMORY_UNITS = {("rnnviz-scan", "fwd"): 3, ("rnnviz-scan", "fwd+bwd"): 7,
+                ("log-space", "fwd"): 8, ("log-space", "fwd+bwd"): 16,
+                ("doubling", "fwd"): 8, ("accelerated-scan", "fwd"): 3,
+                ("accelerated-scan", "fwd+bwd"): 7}
+
+
+def log_space_scan(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """h_t = a_t h_{t-1} + b_t for a, b > 0 in log space (minGRU, appendix B):
+    log h_t = a*_t + logcumsumexp_s(log b_s - a*_s), a*_t = sum_{s<=t} log a_s."""
+    a_star = torch.cumsum(torch.log(a), dim=1)
+    return torch.exp(a_star + torch.logcumsumexp(torch.log(b) - a_star, dim=1))
+
+
+def doubling(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    from rnnviz.ops.linear_scan import doubling_scan
+
+    return doubling_scan(a, b, dim=1)[1]
+
+
+def _accelerated(variant: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    if variant == "warp":
+        from accelerated_scan.warp import scan
+    else:
+        from accelerated_scan.scalar import scan
+    return scan
+
+
+def _bytes(B: int, T: int, D: int, elem: int, pss: str) -> int:
+    return (3 if pss == "fwd" else 8) * B * T * D * elem
+
+
+def _timed(fn: Callable[[], Any], device: torch.device, quick: bool) -> float:
+    if device.type == "cuda":
+        return time_ms(fn, device, warmup=2, budget_ms=150.0)
+    return time_ms(fn, device, warmup=1, budget_ms=40.0 if quick else 200.0)
+
+
+def _make(B: int, T: int, D: int, dtype: torch.dtype, device: torch.device, grad: bool):
+    a = (torch.rand(B, T, D, device=device) * 0.5 + 0.5).to(dtype).requires_grad_(grad)
+    b = torch.rand(B, T, D, device=device).clamp_min(1e-3).to(dtype).requires_grad_(grad)
+    return a, b
+
+
+def _step(method: str, pss: str, a: torch.Tensor, b: torch.Tensor, variant: str | None
+          ) -> Callable[[], Any]:
+    """A closure running one method once (forward, or forward + backward with autograd)."""
+    if method == "rnnviz-scan":
+        from rnnviz.ops import linear_scan
+
+        f = lambda: linear_scan(a, b)  # noqa: E731
+    elif method == "log-space":
+        f = lambda: log_space_scan(a, b)  # noqa: E731
+    elif method == "doubling":
+        f = lambda: doubling(a, b)  # noqa: E731
+    else:  # accelerated-scan wants [B, D, T], contiguous: made here, outside the timing
+        scan = _accelerated(variant or "scalar")
+        at = a.detach().transpose(1, 2).contiguous().requires_grad_(a.requires_grad)
+        bt = b.detach().transpose(1, 2).contiguous().requires_grad_(b.requires_grad)
+        a, b = at, bt
+        f = lambda: scan(at, bt)  # noqa: E731
+    if pss == "fwd":
+        def run():
+            with torch.no_grad():
+                return f()
+        return run
+    g = torch.ones_like(a) * 0.01
+
+    def run_bwd():
+        return torch.autograd.grad(f(), (a, b), g)
+    return run_bwd
+
+
+def _fits(method: str, pss: str, n_bytes: int, device: torch.device) -> str | None:
+    """None if the run should fit in the free GPU memory, else why it is skipped."""
+    if device.type != "cuda":
+        return None
+    units = MEMORY_UNITS.get((method, pss), 40)  # doubling fwd+bwd keeps every level
+    free, _ = torch.cuda.mem_get_info(device)
+    need = units * n_bytes
+    if need > 0.85 * free:
+        return f"skipped: needs about {need / 2**30:.0f} GiB, {free / 2**30:.0f} GiB free"
+    return None
+
+
+def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    from rnnviz.kernels.linear_scan import choose_config
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.manual_seed(0)
+    copy_gbs = copy_bandwidth_gbs(device)
+    rows: list[dict[str, Any]] = [{"method": "copy", "pass": "copy", "dtype": "fp32", "ms": None,
+                                   "gbs": copy_gbs, "frac_copy": 1.0, "error": None}]
+    shapes = QUICK_SHAPES if quick else FULL_SHAPES
+    variants = {"accelerated-scan": ["scalar", "warp"]}
+    for (B, T, D) in shapes:
+        for dname, dtype in DTYPES.items():
+            elem = torch.tensor([], dtype=dtype).element_size()
+            n_bytes = B * T * D * elem
+            for pss in PASSES:
+                base: dict[str, float] = {}
+                for method in METHODS:
+                    for variant in variants.get(method, [None]):
+                        row: dict[str, Any] = {"method": method, "pass": pss, "dtype": dname,
+                                               "B": B, "T": T, "D": D, "ms": None, "error": None}
+                        if variant:
+                            row["variant"] = variant
+                        if method == "rnnviz-scan" and device.type == "cuda":
+                            cfg = choose_config(B, T, D, elem)
+                            row.update(path=cfg.path, block_t=cfg.block_t, block_d=cfg.block_d)
+                        row["error"] = _fits(method, pss, n_bytes, device)
+                        if row["error"] is None:
+                            row["error"] = _measure(row, method, pss, B, T, D, dtype, device,
+                                                    quick, variant)
+                        if row["ms"]:
+                            row["gbs"] = _bytes(B, T, D, elem, pss) / (row["ms"] * 1e-3) / 1e9
+                            row["frac_copy"] = row["gbs"] / copy_gbs
+                            key = method if not variant else f"{method}-{variant}"
+                            base[key] = row["ms"]
+                        rows.append(row)
+                        if device.type == "cuda":
+                            torch.cuda.empty_cache()
+                _speedups(rows, base, pss, dname, B, T, D)
+    extra = {"copy_gbs": copy_gbs, "bytes": "fwd: 3 N elements (read a, b; write h); "
+             "fwd+bwd: 8 N (+ read a, dh, h; write da, db)"}
+    return rows, extra
+
+
+def _measure(row, method, pss, B, T, D, dtype, device, quick, variant) -> str | None:
+    """Time one method into row["ms"]; the error as a line if it fails."""
+    state: dict[str, Any] = {}
+
+    def go():
+        a, b = _make(B, T, D, dtype, device, grad=pss != "fwd")
+        step = _step(method, pss, a, b, variant)
+        step()  # compile / check once before timing
+        state["ms"] = _timed(step, device, quick)
+
+    err = record_failure(go)
+    row["ms"] = state.get("ms")
+    return err
+
+
+def _speedups(rows, base: dict[str, float], pss: str, dname: str, B: int, T: int, D: int) -> None:
+    mine = base.get("rnnviz-scan")
+    if not mine:
+        return
+    for r in rows:
+        if (r["method"], r["pass"], r["dtype"], r.get("B"), r.get("T"), r.get("D")) == \
+                ("rnnviz-scan", pss, dname, B, T, D):
+            for k, ms in base.items():
+                if k != "rnnviz-scan":
+                    r[f"speedup_vs_{k}"] = ms / mine
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = f"{'method':<24} {'pass':<8} {'dtype':<5} {'B':>3} {'T':>8} {'D':>5} {'ms':>9} " \
+           f"{'GB/s':>8} {'copy%':>6}  note"
+    lines = [head]
+    for r in rows:
+        name = r["method"] + (f"-{r['variant']}" if r.get("variant") else "")
+        ms = f"{r['ms']:.4f}" if r.get("ms") else "-"
+        gbs = f"{r['gbs']:.0f}" if r.get("gbs") else "-"
+        frac = f"{100 * r['frac_copy']:.0f}" if r.get("frac_copy") else "-"
+        note = r.get("error") or (f"{r['path']} bt={r['block_t']} bd={r['block_d']}"
+                                  if r.get("path") else "")
+        lines.append(f"{name:<24} {r['pass']:<8} {r['dtype']:<5} {r.get('B', ''):>3} "
+                     f"{r.get('T', ''):>8} {r.get('D', ''):>5} {ms:>9} {gbs:>8} {frac:>6}  "
+                     f"{(note or '')[:70]}")
+    return "\n".join(lines)
