@@ -78,3 +78,16 @@ def check_sru_c10(answer: Any) -> bool:
     """02: c_t = 0.9 c_{t-1} + 0.1, c_0 = 0 -> c_10 = 1 - 0.9**10."""
     return _check(answer, 1 - 0.9 ** 10, "c_t = 0.9 c_(t-1) + (1 - 0.9) * 1; unrolled, "
                   "c_t = 1 - 0.9**t.", cast=float, close=0.005)
+
+
+def check_hillis_steele_depth(answer: Any) -> bool:
+    """03: Hillis-Steele over n = 1024 elements has log2(1024) = 10 levels."""
+    return _check(answer, 10, "at level d every element combines with the one 2**d to its left; "
+                  "after d levels each element covers 2**d steps. When does 2**d reach 1024?")
+
+
+def check_scan_floor_ms(answer: Any) -> bool:
+    """03: 3 tensors x 16*4096*4096 float32 at 3000 GB/s = 1.07 ms."""
+    expected = 3 * 16 * 4096 * 4096 * 4 / 3000e9 * 1e3
+    return _check(answer, expected, "bytes = 3 tensors x B*T*D elements x 4 bytes; time = bytes / "
+                  "(3000e9 bytes per second); answer in milliseconds.", cast=float, close=0.03)

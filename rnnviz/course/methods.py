@@ -90,6 +90,24 @@ def _scan(B, T, D, dtype, device):
     return lambda x: linear_scan(a, x)
 
 
+def _log_space(B, T, D, dtype, device):
+    """The minGRU paper's log-space scan; it needs b > 0, so b is its own positive input
+    (a leaf that takes gradients) instead of x."""
+    from rnnviz.course.scan_formulas import log_space_scan
+
+    a = torch.rand(B, T, D, device=device).mul_(0.5).add_(0.45).to(dtype)
+    b = torch.rand(B, T, D, device=device).add_(0.1).to(dtype).requires_grad_(True)
+    return lambda x: log_space_scan(a, b)
+
+
+def _doubling(B, T, D, dtype, device):
+    """A plain doubling (Hillis-Steele) scan in torch over the whole sequence."""
+    from rnnviz.ops.linear_scan import doubling_scan
+
+    a = torch.rand(B, T, D, device=device).mul_(0.5).add_(0.45).to(dtype)
+    return lambda x: doubling_scan(a, x)[1]
+
+
 def _copy(B, T, D, dtype, device):
     """Read x, write a copy: the memory-bandwidth floor under every scan."""
     return lambda x: x.clone()
@@ -122,6 +140,8 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     Method("mingru-log", "MinGRU, log-space (the paper's)",
            _rnnviz_model("MinGRU", mode="log", positive=True), 8, "rnnviz.models.mingru"),
     Method("rnnviz-scan", "rnnviz linear_scan", _scan, 3, "rnnviz.ops.linear_scan"),
+    Method("log-space", "log-space scan (cumsum + logcumsumexp)", _log_space, 10),
+    Method("doubling", "doubling scan in torch", _doubling, 12, "rnnviz.ops.linear_scan"),
     Method("copy", "copy (bandwidth floor)", _copy, 2),
     Method("deer-quasi", "DEER quasi-Newton, GRU cell", _deer("quasi"), 12, "rnnviz.deer"),
     Method("deer-newton", "DEER Newton, GRU cell", _deer("newton"), 12, "rnnviz.deer", per_d=True),

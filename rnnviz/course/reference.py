@@ -93,8 +93,8 @@ def shipped(suites: Iterable[str] | None = None,
 
 def series(refs: Iterable[Reference], method: str, x: str = "T", *,
            near: dict[str, int] | None = None, pass_: str | None = None,
-           dtype: str | None = None) -> tuple[list[float], list[float], dict[str, Any], Reference] | None:
-    """One curve of shipped results: ``ms`` against size ``x`` for ``method``.
+           dtype: str | None = None, y: str = "ms") -> tuple[list[float], list[float], dict[str, Any], Reference] | None:
+    """One curve of shipped results: ``y`` (``ms``, or ``gbs``...) against size ``x`` for ``method``.
 
     Rows are grouped by everything they were set up with except ``x`` (sizes, layers,
     options); the group whose sizes are closest (in log scale) to ``near`` wins (one layer
@@ -108,7 +108,7 @@ def series(refs: Iterable[Reference], method: str, x: str = "T", *,
     for ref in refs:
         groups: dict[tuple, list[dict[str, Any]]] = {}
         for r in ref.rows:
-            if r.get("method") != method or r.get("ms") is None or x not in r:
+            if r.get("method") != method or r.get(y) is None or x not in r:
                 continue
             if any(r.get(k) != v for k, v in required.items()):
                 continue
@@ -129,5 +129,5 @@ def series(refs: Iterable[Reference], method: str, x: str = "T", *,
             key = (dist, -len(rows))
             if best is None or key < best[0]:
                 rows = sorted(rows, key=lambda r: r[x])
-                best = (key, [r[x] for r in rows], [r["ms"] for r in rows], dict(fixed), ref)
+                best = (key, [r[x] for r in rows], [r[y] for r in rows], dict(fixed), ref)
     return None if best is None else best[1:]
