@@ -107,13 +107,19 @@ def _chunk_carries(p_ptr, e_ptr, h0_ptr, carry_ptr, NC,
         h = tl.load(h0_ptr + bb * D + i, mask=mi, other=0.0).to(tl.float32)
     else:
         h = tl.zeros([BD], dtype=tl.float32)
+    # chunk summaries are loaded one chunk ahead: the loads do not depend on h
+    k0 = bb * NC
+    Pn = tl.load(p_ptr + k0 * BD * BD + ii * BD + jj)
+    en = tl.load(e_ptr + k0 * BD + i)
     for c in range(0, NC):
         k = bb * NC + c
         tl.store(carry_ptr + k * BD + i, h)
-        if c + 1 < NC:
-            P = tl.load(p_ptr + k * BD * BD + ii * BD + jj)
-            e = tl.load(e_ptr + k * BD + i)
-            h = _matvec(P, h) + e
+        P = Pn
+        e = en
+        kn = bb * NC + tl.minimum(c + 1, NC - 1)
+        Pn = tl.load(p_ptr + kn * BD * BD + ii * BD + jj)
+        en = tl.load(e_ptr + kn * BD + i)
+        h = _matvec(P, h) + e
 
 
 @triton.jit
@@ -178,13 +184,15 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
     warps = 1 if BD <= 8 else (2 if BD <= 16 else 4)
     h0c = h0.contiguous() if h0 is not None else carries
     if NC > 1:
+        # NC entries: the last chunk's summary is never used but is read ahead
         P = torch.empty(B, NC, BD, BD, device=dev, dtype=torch.float32)
         e = torch.empty(B, NC, BD, device=dev, dtype=torch.float32)
         _chunk_summary[(NC - 1, B)](J, b, P, e, T, C, NC, *J.stride(), *b.stride(),
                                     D=D, BD=BD, REVERSE=reverse, USE_DOT=use_dot, PREC=precision,
                                     num_warps=warps)
     else:
-        P = e = carries
+        P = torch.empty(B, 1, BD, BD, device=dev, dtype=torch.float32)
+        e = carries
     _chunk_carries[(B,)](P, e, h0c, carries, NC, D=D, BD=BD, HAS_H0=h0 is not None,
                          num_warps=warps)
     _chunk_apply[(NC, B)](J, b, carries, h, T, C, NC, *J.stride(), *b.stride(),

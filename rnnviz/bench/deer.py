@@ -1,0 +1,307 @@
+"""``python -m rnnviz.bench deer``: DEER on a GRU cell against the sequential loop and cuDNN.
+
+For D in {1, 2, 4, 8, 16, 32, 64}, T in {1e3, 1e4, 1e5, 1e6}, batch 1 and 16, float32, tf32
+off for every GEMM (the dense scan's chunk products use tf32 tensor cores at D >= 32, which
+only slows Newton's convergence; f is always exact):
+
+- "deer-newton", "deer-quasi", "deer-damped": ``rnnviz.deer.evaluate`` forward ("fwd") and
+  forward + implicit backward of sum(h * w) ("fwd+bwd"), with iterations, converged and the
+  max error against the reference solution (cuDNN nn.GRU with the same weights, tf32 off; run
+  in time pieces carrying the state where cuDNN refuses the whole length).
+- "sequential": a Python loop over nn.GRUCell (autograd through it for fwd+bwd).
+- "gru-cudnn": nn.GRU (cuDNN), its failures recorded as they come.
+
+Trimmed, so that the suite fits its time budget (recorded in extra["trimmed"]):
+- newton/damped where B*T*D^3 > ``DENSE_WORK_CAP`` (their chunk products cost T D^3).
+- the sequential loop (launch-bound, about the same time per step at every D and B) is
+  measured at T = 1e3 and 1e4 for every (D, B) and once (reps = 1) at T = 1e5 for D = 8; its
+  fwd+bwd at T <= 1e4. Elsewhere a row's "sequential_ms" is None and its
+  "speedup_vs_sequential" uses the per-step time measured at the largest measured T for that
+  (D, B, pass) times T, with "sequential_basis" saying exactly that ("estimated: ...").
+
+``--quick``: a CPU smoke run on small shapes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Callable
+
+import torch
+import torch.nn as nn
+
+from rnnviz.bench.core import record_failure, time_ms
+
+DS = [1, 2, 4, 8, 16, 32, 64]
+TS = [1_000, 10_000, 100_000, 1_000_000]
+BS = [1, 16]
+METHODS = ["newton", "quasi", "damped"]
+DENSE_WORK_CAP = 3e11        # B*T*D^3 above which newton/damped are not run
+SEQ_T = [1_000, 10_000]      # sequential loop measured at every (D, B) for these T
+SEQ_ONCE = {100_000: [8]}    # ... and once (reps=1) at these T for these D
+SEQ_BWD_T = [1_000]
+QUICK = dict(DS=[2, 8], TS=[256, 1024], BS=[1, 4], SEQ_T=[256, 1024], SEQ_ONCE={},
+             SEQ_BWD_T=[256])
+
+
+def _grid_from_env(g: dict[str, Any]) -> None:
+    """RNNVIZ_DEER_GRID="DS=2,8;TS=1000,100000;BS=1" narrows the grid (a partial run)."""
+    spec = os.environ.get("RNNVIZ_DEER_GRID")
+    for part in filter(None, (spec or "").split(";")):
+        k, v = part.split("=")
+        g[k.strip()] = [int(float(a)) for a in v.split(",")]
+
+
+def _partial(rows: list[dict[str, Any]]) -> None:
+    """With RNNVIZ_BENCH_PARTIAL=path, rows so far are written there after every shape (a
+    run cut off by a time limit still leaves its measurements)."""
+    path = os.environ.get("RNNVIZ_BENCH_PARTIAL")
+    if path:
+        with open(path, "w") as fh:
+            json.dump(rows, fh)
+
+
+def _sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
+def _once_ms(fn: Callable[[], Any], dev: torch.device) -> float:
+    _sync(dev)
+    t0 = time.perf_counter()
+    fn()
+    _sync(dev)
+    return (time.perf_counter() - t0) * 1e3
+
+
+def _time(fn: Callable[[], Any], dev: torch.device, warm: bool = True) -> tuple[float, int]:
+    """(median ms, reps): one warm-up (compiles), then one timed run; if that took over
+    50 ms it is the answer (reps=1), else the median of ``time_ms`` (reps 0 means
+    "as many as fit in 150 ms, at least 3")."""
+    if warm:
+        fn()
+    first = _once_ms(fn, dev)
+    if first > 50:
+        return first, 1
+    return time_ms(fn, dev, warmup=0, budget_ms=150), 0
+
+
+def _reference(cell: nn.GRUCell, x: torch.Tensor) -> tuple[torch.Tensor, str | None]:
+    """cuDNN nn.GRU with the cell's weights (tf32 off); in time pieces if it refuses T."""
+    D = cell.hidden_size
+    gru = nn.GRU(cell.input_size, D, batch_first=True).to(x.device)
+    with torch.no_grad():
+        for a, b in (("weight_ih_l0", "weight_ih"), ("weight_hh_l0", "weight_hh"),
+                     ("bias_ih_l0", "bias_ih"), ("bias_hh_l0", "bias_hh")):
+            getattr(gru, a).copy_(getattr(cell, b))
+    prev = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        with torch.no_grad():
+            try:
+                return gru(x)[0], None
+            except RuntimeError as e:
+                note = f"whole-T cuDNN failed ({str(e).splitlines()[0][:120]}); pieces of 65536"
+                outs, h = [], None
+                for s in range(0, x.shape[1], 65536):
+                    o, h = gru(x[:, s:s + 65536], h)
+                    outs.append(o)
+                return torch.cat(outs, 1), note
+    finally:
+        torch.backends.cudnn.allow_tf32 = prev
+
+
+def _seq_fwd(cell, x):
+    from rnnviz.deer import sequential
+
+    with torch.no_grad():
+        return sequential(cell, x)
+
+
+def _seq_fwd_bwd(cell, x, w):
+    from rnnviz.deer import sequential
+
+    (sequential(cell, x) * w).sum().backward()
+
+
+def _deer_fwd(cell, x, method):
+    from rnnviz.deer import evaluate
+
+    with torch.no_grad():
+        return evaluate(cell, x, method=method)
+
+
+def _deer_fwd_bwd(cell, x, w, method):
+    from rnnviz.deer import evaluate
+
+    h, info = evaluate(cell, x, method=method)
+    (h * w).sum().backward()
+    return info
+
+
+def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    g = dict(DS=DS, TS=TS, BS=BS, SEQ_T=SEQ_T, SEQ_ONCE=SEQ_ONCE, SEQ_BWD_T=SEQ_BWD_T)
+    if quick or dev.type != "cuda":
+        g.update(QUICK)
+    _grid_from_env(g)
+    rows: list[dict[str, Any]] = []
+    trimmed: list[str] = []
+    seq_per_step: dict[tuple, tuple[float, int]] = {}  # (D, B, pass) -> (ms per step, at T)
+    t_start = time.perf_counter()
+    for D in g["DS"]:
+        for B in g["BS"]:
+            torch.manual_seed(0)
+            cell = nn.GRUCell(D, D).to(dev)
+            for T in g["TS"]:
+                x = torch.randn(B, T, D, device=dev)
+                w = torch.randn(B, T, D, device=dev)
+                shape = {"B": B, "T": T, "D": D, "dtype": "fp32"}
+                ref, ref_note = _reference(cell, x) if dev.type == "cuda" else (None, None)
+                # -- baselines -------------------------------------------------------------
+                seq_ms: dict[str, float | None] = {"fwd": None, "fwd+bwd": None}
+                for pas, Tlist, fn in (("fwd", g["SEQ_T"], lambda: _seq_fwd(cell, x)),
+                                       ("fwd+bwd", g["SEQ_BWD_T"], lambda: _seq_fwd_bwd(cell, x, w))):
+                    once = T in g["SEQ_ONCE"] and D in g["SEQ_ONCE"][T] and pas == "fwd"
+                    if T not in Tlist and not once:
+                        continue
+                    _seq_fwd(cell, x[:, :100])  # warm-up on a few steps, not the whole T
+                    if once:
+                        ms, reps = _once_ms(fn, dev), 1
+                    else:
+                        ms, reps = _time(fn, dev, warm=False)
+                    seq_ms[pas] = ms
+                    seq_per_step[(D, B, pas)] = (ms / T, T)
+                    if ref is None and pas == "fwd":
+                        ref, ref_note = _seq_fwd(cell, x), "reference: the sequential loop"
+                    rows.append({"method": "sequential", "pass": pas, **shape, "ms": ms,
+                                 "reps": reps, "error": None})
+                for pas in ("fwd", "fwd+bwd"):
+                    if dev.type != "cuda":
+                        break
+                    gru = nn.GRU(D, D, batch_first=True).to(dev)
+                    if pas == "fwd":
+                        fn = lambda: gru(x)  # noqa: E731
+                    else:
+                        xr = x.clone().requires_grad_()
+                        fn = lambda: (gru(xr)[0] * w).sum().backward()  # noqa: E731
+                    err = record_failure(fn)
+                    ms = reps = None
+                    if err is None:
+                        with torch.no_grad() if pas == "fwd" else torch.enable_grad():
+                            ms, reps = _time(fn, dev)
+                    rows.append({"method": "gru-cudnn", "pass": pas, **shape, "ms": ms,
+                                 "reps": reps, "error": err})
+                    del gru
+                if ref is None:
+                    ref, ref_note = _seq_fwd(cell, x), "reference: the sequential loop"
+                # -- DEER ------------------------------------------------------------------
+                for method in METHODS:
+                    if method != "quasi" and B * T * D ** 3 > DENSE_WORK_CAP:
+                        trimmed.append(f"deer-{method} B={B} T={T} D={D}: B*T*D^3 = "
+                                       f"{B * T * D ** 3:.2g} > {DENSE_WORK_CAP:.2g}")
+                        continue
+                    for pas in ("fwd", "fwd+bwd"):
+                        row: dict[str, Any] = {"method": f"deer-{method}", "pass": pas, **shape}
+                        holder: dict[str, Any] = {}
+                        if pas == "fwd":
+                            def fn(m=method):
+                                holder["h"], holder["info"] = _deer_fwd(cell, x, m)
+                        else:
+                            def fn(m=method):
+                                holder["info"] = _deer_fwd_bwd(cell, x, w, m)
+                        err = record_failure(fn)
+                        row["error"] = err
+                        row["ms"] = row["reps"] = None
+                        if err is None:
+                            row["ms"], row["reps"] = _time(fn, dev)
+                            info = holder["info"]
+                            row.update(iterations=info["iterations"], converged=info["converged"],
+                                       fallback=info["fallback"], chunks=info["chunks"])
+                            if pas == "fwd":
+                                row["max_err"] = float((holder["h"] - ref).abs().max())
+                                row["reference"] = ref_note or "gru-cudnn"
+                        _speedups(row, seq_ms[pas], seq_per_step.get((D, B, pas)), rows, T)
+                        rows.append(row)
+                        holder.clear()
+                del x, w, ref
+                if dev.type == "cuda":
+                    torch.cuda.empty_cache()
+                _partial(rows)
+                print(f"deer bench: D={D} B={B} T={T} done at {time.perf_counter() - t_start:.0f} s",
+                      flush=True)
+    extra = {"trimmed": trimmed, "wall_s": round(time.perf_counter() - t_start, 1),
+             "grid": {k: (v if not isinstance(v, dict) else {str(a): b for a, b in v.items()})
+                      for k, v in g.items()},
+             "dense_work_cap": DENSE_WORK_CAP, "figure2": figure2_data(rows)}
+    return rows, extra
+
+
+def _speedups(row, seq_ms, per_step, rows, T) -> None:
+    if row["ms"] is None:
+        return
+    if seq_ms is not None:
+        row["sequential_ms"] = seq_ms
+        row["sequential_basis"] = "measured"
+        row["speedup_vs_sequential"] = seq_ms / row["ms"]
+    elif per_step is not None:
+        row["sequential_ms"] = None
+        row["sequential_basis"] = (f"estimated: per-step time measured at T={per_step[1]} "
+                                   f"times T={T} (the loop runs T identical steps); not measured")
+        row["speedup_vs_sequential_est"] = per_step[0] * T / row["ms"]
+    cud = [r for r in rows if r["method"] == "gru-cudnn" and r["pass"] == row["pass"]
+           and r["B"] == row["B"] and r["T"] == row["T"] and r["D"] == row["D"]]
+    if cud and cud[0]["ms"]:
+        row["speedup_vs_gru-cudnn"] = cud[0]["ms"] / row["ms"]
+
+
+def figure2_data(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The paper's figure 2: forward speedup of DEER over the sequential loop by D and T."""
+    out = []
+    for r in rows:
+        if r["method"].startswith("deer-") and r["pass"] == "fwd" and r.get("ms"):
+            s = r.get("speedup_vs_sequential", r.get("speedup_vs_sequential_est"))
+            if s is not None:
+                out.append({"method": r["method"], "B": r["B"], "D": r["D"], "T": r["T"],
+                            "speedup": s, "estimated": "speedup_vs_sequential" not in r})
+    return out
+
+
+def figure2(result: dict[str, Any], method: str = "deer-newton", B: int = 1):
+    """Plotly figure of ``figure2_data`` from a result JSON (``rnnviz.bench.core.load_result``):
+    speedup over the sequential loop against T, one line per D (estimated points hollow)."""
+    import plotly.graph_objects as go
+
+    pts = [p for p in figure2_data(result["rows"]) if p["method"] == method and p["B"] == B]
+    fig = go.Figure()
+    for D in sorted({p["D"] for p in pts}):
+        ps = sorted((p for p in pts if p["D"] == D), key=lambda p: p["T"])
+        fig.add_trace(go.Scatter(
+            x=[p["T"] for p in ps], y=[p["speedup"] for p in ps], mode="lines+markers",
+            name=f"D={D}", marker=dict(symbol=["circle-open" if p["estimated"] else "circle"
+                                               for p in ps], size=9)))
+    fig.update_layout(title=f"{method} forward, batch {B}: speedup over the sequential loop",
+                      xaxis=dict(type="log", title="sequence length T (log scale)"),
+                      yaxis=dict(type="log", title="speedup (log scale)"))
+    return fig
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{'method':<14}{'pass':<9}{'B':>3}{'T':>9}{'D':>4}{'ms':>11}{'iters':>6}"
+             f"{'max_err':>10}{'x seq':>10}{'x cudnn':>9}  note"]
+    for r in rows:
+        ms = "-" if r.get("ms") is None else f"{r['ms']:.3f}"
+        sp = r.get("speedup_vs_sequential")
+        est = sp is None and r.get("speedup_vs_sequential_est") is not None
+        sp = r.get("speedup_vs_sequential_est") if est else sp
+        sps = "-" if sp is None else f"{sp:.0f}{'~' if est else ''}"
+        cu = r.get("speedup_vs_gru-cudnn")
+        me = r.get("max_err")
+        note = r.get("error") or ("not converged" if r.get("converged") is False else "")
+        lines.append(f"{r['method']:<14}{r['pass']:<9}{r['B']:>3}{r['T']:>9}{r['D']:>4}{ms:>11}"
+                     f"{r.get('iterations', ''):>6}{'' if me is None else f'{me:.1e}':>10}"
+                     f"{sps:>10}{'-' if cu is None else f'{cu:.2f}':>9}  {note}")
+    lines.append("(~ : speedup against a sequential time estimated from a shorter measured T)")
+    return "\n".join(lines)
