@@ -91,3 +91,22 @@ def check_scan_floor_ms(answer: Any) -> bool:
     expected = 3 * 16 * 4096 * 4096 * 4 / 3000e9 * 1e3
     return _check(answer, expected, "bytes = 3 tensors x B*T*D elements x 4 bytes; time = bytes / "
                   "(3000e9 bytes per second); answer in milliseconds.", cast=float, close=0.03)
+
+
+def check_quadratic_error(answer: Any) -> bool:
+    """05: 1e-2 squared three times: 1e-4, 1e-8, 1e-16."""
+    if answer is None:
+        print("Replace None with your answer. Hint: square 1e-2, then square the result, then "
+              "once more.")
+        return False
+    try:
+        ok = float(answer) > 0 and abs(math.log10(float(answer)) + 16) < 0.5
+    except (TypeError, ValueError):
+        ok = False
+    return _verdict(ok, "quadratic convergence squares the error each step: 1e-2 -> 1e-4 -> ...")
+
+
+def check_deer_worst_case(answer: Any) -> bool:
+    """05: after T iterations all T steps are exact."""
+    return _check(answer, 1000, "each iteration makes (at least) one more time step exact, "
+                  "starting from the first one.")
