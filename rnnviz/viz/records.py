@@ -28,8 +28,11 @@ def select(trace: TraceLike, op: str | Sequence[str] | None, kind: str,
 
 
 def time_axis(trace: TraceLike, rec: Record, kept: int) -> list[int]:
-    """The time steps of a per-step tensor with ``kept`` steps: the trace's own subsampling
-    of meta["T"] when it applies, else 0 .. kept-1."""
+    """The time steps of a per-step tensor with ``kept`` steps: meta["t"] where the op
+    recorded them, else the trace's own subsampling of meta["T"], else 0 .. kept-1."""
+    t = rec.meta.get("t")
+    if isinstance(t, (list, tuple)) and len(t) == kept:
+        return [int(v) for v in t]
     T = rec.meta.get("T")
     if isinstance(trace, Trace) and isinstance(T, int):
         idx = trace.time_index(T)

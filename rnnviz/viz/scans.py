@@ -254,11 +254,20 @@ def _trace_values(rec: Record, net: ScanNetwork, batch: int, channel: int
     for i, li in last_local.items():
         vals[(li, i)] = f"local L_{i} = {loc[i]:.4g}"
     C = net.chunk or 1
+    n_chunks = -(-net.n // C)
+
+    def leaving(k: int, end: int) -> str:  # the state leaving chunk k is the next carry
+        if k + 1 < n_chunks and k + 1 < len(car):
+            return f"leaves chunk {k}: carry into chunk {k + 1} = {car[k + 1]:.4g}"
+        return f"h_{end} = {hh[end]:.4g}"
+
+    end0 = min(C, net.n) - 1
+    key0 = (last_local[end0], end0)
+    vals[key0] = vals[key0] + "<br>" + leaving(0, end0)
     for li, lv in enumerate(net.levels, start=1):
         if lv.name.startswith("carry"):
-            k = (lv.ops[0].dst // C) + 1  # the chain leaves chunk k-1: the carry entering k
-            v = car[k] if k < len(car) else hh[lv.ops[0].dst]
-            vals[(li, lv.ops[0].dst)] = f"carry into chunk {k} = {v:.4g}"
+            end = lv.ops[0].dst
+            vals[(li, end)] = leaving(end // C, end)
         elif lv.name.startswith("apply"):
             for op in lv.ops:
                 vals[(li, op.dst)] = f"h_{op.dst} = {hh[op.dst]:.4g}"

@@ -51,15 +51,35 @@ def _most_common(rows: list[dict[str, Any]], key: str) -> Any:
     return Counter(vals).most_common(1)[0][0] if vals else None
 
 
-def _pick_x(rows: list[dict[str, Any]], x: str | None) -> str:
+MEASURED = {"ms", "error", "gbs", "frac_copy", "bytes", "what", "note", "pass", "dtype"}
+
+
+def _group_keys(rows: list[Mapping[str, Any]], x: str) -> list[str]:
+    """The keys that tell series apart: every key that is not a measurement, not x, and
+    not the same in all rows (a "scope", a "recurrence", the other sizes, ...)."""
+    keys = {k for r in rows for k in r} - MEASURED - {x, "method"}
+    keys = {k for k in keys if not k.startswith("speedup_vs_")}
+    return sorted(k for k in keys if len({repr(r.get(k)) for r in rows}) > 1)
+
+
+def _pick_x(rows: list[Mapping[str, Any]], x: str | None) -> str:
+    """x as asked, else the size key whose series have the most points (ties: T first)."""
     if x is not None:
         if not any(x in r for r in rows):
             raise ValueError(f"x={x!r} is not a key of the rows (keys: "
                              f"{sorted({k for r in rows for k in r})})")
         return x
-    counts = {k: len({r[k] for r in rows if k in r}) for k in SIZE_KEYS}
-    best = max(counts, key=lambda k: (counts[k], -SIZE_KEYS.index(k)))
-    if counts[best] == 0:
+    best, score = None, (-1.0, 0)
+    for i, k in enumerate(SIZE_KEYS):
+        have = [r for r in rows if k in r]
+        if not have:
+            continue
+        gk = _group_keys(have, k)
+        groups = Counter((r["method"],) + tuple(repr(r.get(g)) for g in gk) for r in have)
+        cand = (len(have) / len(groups), -i)
+        if cand > score:
+            best, score = k, cand
+    if best is None:
         raise ValueError(f"the rows have none of the size keys {SIZE_KEYS}")
     return best
 
@@ -100,7 +120,7 @@ def speedup(results: Mapping[str, Any] | str | os.PathLike, baseline: str | None
     elif baseline not in methods:
         raise ValueError(f"baseline must be one of the methods in the results {methods}, "
                          f"got {baseline!r}")
-    fixed_keys = [k for k in SIZE_KEYS if k != x and any(k in r for r in rows)]
+    fixed_keys = _group_keys(rows, x)
 
     def fixed(r: Mapping[str, Any]) -> tuple:
         return tuple(r.get(k) for k in fixed_keys)
@@ -108,9 +128,16 @@ def speedup(results: Mapping[str, Any] | str | os.PathLike, baseline: str | None
     groups: dict[tuple[str, tuple], list[Mapping[str, Any]]] = defaultdict(list)
     for r in rows:
         groups[(r["method"], fixed(r))].append(r)
-    per_method = Counter(m for m, _ in groups)
-    base_ms = {(fixed(r), r[x]): r["ms"] for r in rows
-               if r["method"] == baseline and r.get("ms") is not None}
+    # in a method's legend name, the keys that differ between that method's series
+    varies = {m: [i for i, k in enumerate(fixed_keys)
+                  if len({fx[i] for mm, fx in groups if mm == m}) > 1] for m in methods}
+    def sizes(r: Mapping[str, Any]) -> tuple:
+        return tuple(r.get(k) for k in SIZE_KEYS if k != x) + (r[x],)
+
+    base_ms: dict[tuple, float] = {}
+    for r in rows:  # the baseline at each size (its first series where it has several)
+        if r["method"] == baseline and r.get("ms") is not None:
+            base_ms.setdefault(sizes(r), r["ms"])
 
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=(f"time vs {x} (log-log)", f"speedup over {baseline}"))
@@ -119,8 +146,9 @@ def speedup(results: Mapping[str, Any] | str | os.PathLike, baseline: str | None
         grp = sorted(grp, key=lambda r: r[x])
         ok = [r for r in grp if r.get("ms") is not None]
         bad = [r for r in grp if r.get("ms") is None]
-        shape = ", ".join(f"{k}={v}" for k, v in zip(fixed_keys, fx) if v is not None)
-        name = method + (f" ({shape})" if per_method[method] > 1 else "")
+        shape = ", ".join(f"{fixed_keys[i]}={fx[i]}" for i in varies[method]
+                          if fx[i] is not None)
+        name = method + (f" ({shape})" if shape else "")
         if bad:
             name += f" · failed at {x}=" + ",".join(str(r[x]) for r in bad)
             failures += [f"{method} at {x}={r[x]}: {r.get('error') or 'no time recorded'}"
@@ -132,8 +160,8 @@ def speedup(results: Mapping[str, Any] | str | os.PathLike, baseline: str | None
             x=[r[x] for r in ok], y=[r["ms"] for r in ok], mode="lines+markers", name=name,
             legendgroup=name, line=line, meta={"method": method, "failed": len(bad)},
             hovertemplate=f"{method}: {x}=%{{x}}, %{{y:.4g}} ms<extra></extra>"), row=1, col=1)
-        pts = [(r[x], base_ms[(fx, r[x])] / r["ms"]) for r in ok
-               if (fx, r[x]) in base_ms and r["ms"] > 0]
+        pts = [(r[x], base_ms[sizes(r)] / r["ms"]) for r in ok
+               if sizes(r) in base_ms and r["ms"] > 0]
         fig.add_trace(go.Scatter(
             x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers", name=name,
             legendgroup=name, showlegend=False, line=line,
@@ -151,11 +179,11 @@ def speedup(results: Mapping[str, Any] | str | os.PathLike, baseline: str | None
     fig.update_xaxes(type="log", title_text=f"{unit} (log scale)")
     fig.update_yaxes(type="log", title_text="ms (log scale)", row=1, col=1)
     fig.update_yaxes(type="log", title_text=f"x faster than {baseline} (log scale)", row=1, col=2)
-    fixed_all = {k: _most_common(rows, k) for k in fixed_keys}
+    same = {k: rows[0][k] for k in SIZE_KEYS if k != x and k in rows[0]
+            and all(r.get(k) == rows[0][k] for r in rows)}
     fig.update_layout(
         title_text=f"{prov.get('suite', 'benchmark')}: {pass_}, {dtype}"
-                   + "".join(f", {k}={v}" for k, v in fixed_all.items()
-                             if len({r.get(k) for r in rows}) == 1 and v is not None),
+                   + "".join(f", {k}={v}" for k, v in same.items()),
         height=560, margin=dict(b=150 + 14 * len(notes)),
         meta={"x": x, "baseline": baseline, "pass": pass_, "dtype": dtype,
               "methods": methods, "failures": failures, "provenance": dict(prov)},

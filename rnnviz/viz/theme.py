@@ -112,9 +112,18 @@ TEMPLATE = go.layout.Template(
 pio.templates["rnnviz"] = TEMPLATE
 
 
+def _entry(method: str) -> tuple[str, int] | None:
+    """A method's (family, shade); a variant ("accelerated-scan-warp",
+    "rnnviz-sru-nopeephole-scan") takes the entry of its longest known prefix."""
+    if method in METHOD_FAMILY:
+        return METHOD_FAMILY[method]
+    base = max((m for m in METHOD_FAMILY if method.startswith(m + "-")), key=len, default=None)
+    return METHOD_FAMILY[base] if base else None
+
+
 def family_of(method: str) -> str | None:
     """The family of a benchmark method name, or None for a method the course does not know."""
-    entry = METHOD_FAMILY.get(method)
+    entry = _entry(method)
     return entry[0] if entry else None
 
 
@@ -131,7 +140,7 @@ def op_colour(op: str) -> str:
 
 def method_colour(method: str) -> str | None:
     """The course's colour for a benchmark method ("lstm-cudnn", ...); None if unknown."""
-    entry = METHOD_FAMILY.get(method)
+    entry = _entry(method)
     if entry is None:
         return None
     shades = FAMILIES[entry[0]]
@@ -139,9 +148,14 @@ def method_colour(method: str) -> str | None:
 
 
 def method_dash(method: str) -> str:
-    """A line style: solid for the first method of a family, then dashes."""
-    entry = METHOD_FAMILY.get(method)
-    return _DASHES[entry[1] % len(_DASHES)] if entry else "solid"
+    """A line style: solid for the first method of a family, then dashes; a variant of a
+    method gets a dash of its own, so it shares its method's colour but not its line."""
+    entry = _entry(method)
+    if entry is None:
+        return "solid"
+    if method not in METHOD_FAMILY:  # a variant: offset by its suffix
+        return _DASHES[1 + (entry[1] + sum(map(ord, method))) % (len(_DASHES) - 1)]
+    return _DASHES[entry[1] % len(_DASHES)]
 
 
 def animation_controls(names: list[str], active: int, prefix: str,

@@ -113,6 +113,8 @@ def test_chunked_scan_from_a_hand_made_record():
     texts = [t for tr_ in fig.data[3:] for t in tr_.text]
     assert any(f"h_{T - 2} = {h[T - 2]:.4g}" in t for t in texts)
     assert any(f"carry into chunk 2 = {h[2 * C - 1]:.4g}" in t for t in texts)
+    assert any(f"carry into chunk 1 = {h[C - 1]:.4g}" in t for t in texts)
+    assert any(f"h_{T - 1} = {h[T - 1]:.4g}" in t for t in texts)
     assert any(f"local L_5 = {local[5]:.4g}" in t for t in texts)
     check_serialises(fig)
 
