@@ -191,3 +191,25 @@ def test_sru_model_records_only_inside_a_trace():
             sru(x)
     assert {r.kind for r in tr.records} == {"gates", "stage"}
     assert rnnviz.trace is trace
+
+
+def test_deer_records_only_inside_a_trace():
+    from torch import nn
+
+    from rnnviz.deer import evaluate
+
+    cell = nn.GRUCell(3, 4).double()
+    x = torch.randn(1, 12, 3, dtype=torch.float64)
+    with torch.no_grad():
+        evaluate(cell, x)
+        off_ops, _, off_alloc = _profile(lambda: evaluate(cell, x))
+
+        def wants_nothing():
+            with trace(what={"nothing"}):
+                evaluate(cell, x)
+
+        idle_ops, _, idle_alloc = _profile(wants_nothing)
+        with trace(what={"deer"}) as tr:
+            _, info = evaluate(cell, x)
+    assert idle_ops == off_ops and idle_alloc == off_alloc
+    assert len(tr.filter(op="deer", kind="iteration")) == info["iterations"] + 1

@@ -34,12 +34,12 @@ __all__ = ["CELLS", "Node", "Graph", "dependency_data", "dependency_graph"]
 CELLS = ("lstm", "gru", "conv", "sru", "mingru", "deer")
 
 _STEP_WORDS = {
-    "lstm": "matrix products h_{t-1} -> U h_{t-1}",
-    "gru": "matrix products h_{t-1} -> U h_{t-1}",
-    "conv": "matrix product (whatever T)",
-    "sru": "cheap elementwise steps c_t = f_t c_{t-1} + (1-f_t) Wx_t",
-    "mingru": "scan combine steps (ceil(log2 T))",
-    "deer": "scan combine steps (iterations x ceil(log2 T))",
+    "lstm": "sequential matrix products U h_(t-1)",
+    "gru": "sequential matrix products U h_(t-1)",
+    "conv": "matrix product, whatever T",
+    "sru": "cheap elementwise steps c_t = f_t c_(t-1) + (1-f_t) U_t",
+    "mingru": "scan combines = ceil(log2 T)",
+    "deer": "scan combines = iterations x ceil(log2 T)",
 }
 
 
@@ -247,7 +247,7 @@ def _title(g: Graph) -> str:
     names = {"lstm": "LSTM", "gru": "GRU", "conv": "causal Conv1d (width 3)", "sru": "SRU",
              "mingru": "minGRU", "deer": f"DEER ({g.iterations} Newton iterations)"}
     kinds = ", ".join(f"{v} {k}" for k, v in sorted(g.work_by_kind().items()))
-    return (f"{names[g.cell]}, T = {g.T}: critical path {g.critical_steps} "
+    return (f"{names[g.cell]}, T = {g.T}: critical path = {g.critical_steps} "
             f"{_STEP_WORDS[g.cell]} ({g.depth} operations deep)"
             f"<br><sup>total work {g.work} operations ({kinds}); "
             f"everything off the orange path can run in parallel</sup>")

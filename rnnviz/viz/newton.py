@@ -150,5 +150,6 @@ def _title(meth: str, recs: list[Record], k: int, residual: list[float]) -> str:
     digits: Any = "-"
     if k > 0 and residual[k] > 0 and residual[k - 1] > 0:
         digits = f"{-math.log10(residual[k]):.1f} digits (was {-math.log10(residual[k - 1]):.1f})"
-    return (f"DEER ({meth}): iteration {recs[k].meta.get('iteration', k)} of "
-            f"{len(recs)}, residual {residual[k]:.2e}<br><sup>correct digits: {digits}</sup>")
+    last = recs[-1].meta.get("iteration", len(recs) - 1)
+    return (f"DEER ({meth}): iteration {recs[k].meta.get('iteration', k)} / {last}, "
+            f"residual {residual[k]:.2e}<br><sup>correct digits: {digits}</sup>")

@@ -316,10 +316,8 @@ def scan_tree(kind: str, n: int = 16, trace: TraceLike | None = None, *,
                      "copy": f"x[{op.dst}] = x[{op.left}]",
                      "identity": f"x[{op.dst}] = identity"}[op.kind]
             nodes.append((li, op.dst, op.kind, label))
-            for src in op.reads():
+            for src in op.reads():  # data edges only: a copy discards the old value
                 edges.append((li, (src, prev[src]), (op.dst, li), op.kind))
-            if op.dst not in op.reads():  # the element's own column continues
-                edges.append((li, (op.dst, prev[op.dst]), (op.dst, li), "self"))
 
     def edge_xy(sel):
         xs, ys = [], []
@@ -339,6 +337,13 @@ def scan_tree(kind: str, n: int = 16, trace: TraceLike | None = None, *,
                   for li, i, _, lab in sel],
             hovertemplate="%{text}<extra></extra>")
 
+    n_levels = len(net.levels)
+    # one faint wire per element, top to bottom: where its value lives between updates
+    wires = go.Scatter(x=[v for i in range(n) for v in (i, i, None)],
+                       y=[v for _ in range(n) for v in (0, n_levels, None)], mode="lines",
+                       name="element i", line=dict(color="#f0f0f0", width=1),
+                       hoverinfo="skip", showlegend=False)
+
     def frame_data(k: int) -> list[go.Scatter]:
         done_e = [e for e in edges if e[0] < k]
         cur_e = [e for e in edges if e[0] == k]
@@ -347,6 +352,7 @@ def scan_tree(kind: str, n: int = 16, trace: TraceLike | None = None, *,
         cur_n = [nd for nd in nodes if nd[0] == k]
         fut_n = [nd for nd in nodes if nd[0] > k]
         return [
+            wires,
             go.Scatter(x=edge_xy(fut_e)[0], y=edge_xy(fut_e)[1], mode="lines", name="later",
                        line=dict(color="#e5e5e5", width=1), hoverinfo="skip"),
             go.Scatter(x=edge_xy(done_e)[0], y=edge_xy(done_e)[1], mode="lines", name="done",
@@ -359,7 +365,6 @@ def scan_tree(kind: str, n: int = 16, trace: TraceLike | None = None, *,
             node_trace(cur_n, "computed at this level", 1.0, 14, theme.CRITICAL),
         ]
 
-    n_levels = len(net.levels)
     frames = [go.Frame(data=frame_data(k), name=str(k),
                        layout=dict(title_text=_title(net, k))) for k in range(n_levels + 1)]
     fig = go.Figure(data=frame_data(n_levels), frames=frames)

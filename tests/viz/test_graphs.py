@@ -86,7 +86,7 @@ def test_node_counts_and_work():
 
 def test_figure_shows_the_path_and_says_its_length():
     fig = dependency_graph("lstm", T=6)
-    assert "critical path 6 matrix products" in fig.layout.title.text
+    assert "critical path = 6 sequential matrix products" in fig.layout.title.text
     assert "total work 30 operations" in fig.layout.title.text
     assert fig.layout.meta["critical_steps"] == 6
     g = dependency_data("lstm", 6)

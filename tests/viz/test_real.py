@@ -30,7 +30,7 @@ def test_scan_tree_shows_the_real_chunks_and_carries():
     net = scan_network("chunked", T, C)
     assert fig.layout.meta["n"] == T and fig.layout.meta["chunk"] == C
     assert len(fig.frames) == len(net.levels) + 1
-    texts = [t for trace_ in fig.data[3:] for t in trace_.text]
+    texts = [t for trace_ in fig.data[4:] for t in trace_.text]
     # h at the apply level is the op's output; the carries are the states leaving each chunk
     assert any(f"h_{T - 2} = {float(h[0, T - 2, 1]):.4g}" in t for t in texts)
     n_chunks = -(-T // C)

@@ -84,9 +84,9 @@ def test_figure_has_one_frame_per_level(kind):
     # every frame holds all n inputs and all operations, split into done / now / later
     ops = sum(len(lv.ops) for lv in net.levels)
     for k, fr in enumerate(fig.frames):
-        nodes = sum(len(tr.x) for tr in fr.data[3:])
+        nodes = sum(len(tr.x) for tr in fr.data[4:])
         assert nodes == n + ops
-        assert len(fr.data[5].x) == (n if k == 0 else len(net.levels[k - 1].ops))
+        assert len(fr.data[6].x) == (n if k == 0 else len(net.levels[k - 1].ops))
     check_serialises(fig)
 
 
@@ -110,7 +110,7 @@ def test_chunked_scan_from_a_hand_made_record():
            {"chunk": C, "path": "torch", "reverse": False, "T": T, "backend": "torch"})
     fig = scan_tree("chunked", trace=tr)
     assert fig.layout.meta["n"] == T and fig.layout.meta["chunk"] == C
-    texts = [t for tr_ in fig.data[3:] for t in tr_.text]
+    texts = [t for tr_ in fig.data[4:] for t in tr_.text]
     assert any(f"h_{T - 2} = {h[T - 2]:.4g}" in t for t in texts)
     assert any(f"carry into chunk 2 = {h[2 * C - 1]:.4g}" in t for t in texts)
     assert any(f"carry into chunk 1 = {h[C - 1]:.4g}" in t for t in texts)
