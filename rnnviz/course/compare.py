@@ -73,10 +73,13 @@ def here_vs_reference(rows: Iterable[dict[str, Any]], refs: Iterable[Reference] 
                       methods: Sequence[str] | None = None, height: int = 430,
                       per_step: bool = False) -> go.Figure:
     """Time against size ``x`` (log-log): rows measured here, solid; shipped results, dashed.
+    Rows without a time are named under the plot with their reason.
 
     ``per_step`` divides every time by its T: the cost of one time step, flat for a method
     whose steps cost the same however long the sequence, falling for one that runs the steps
     in parallel."""
+    rows = list(rows)
+    failed = [r for r in rows if r.get("ms") is None]
     rows = [r for r in rows if r.get("ms") is not None]
     refs = list(refs)
     methods = list(methods or dict.fromkeys(r["method"] for r in rows))
@@ -99,6 +102,11 @@ def here_vs_reference(rows: Iterable[dict[str, Any]], refs: Iterable[Reference] 
     note = "solid: measured on " + where() + ", now" + (
         "<br>dashed: " + "<br>".join(captions) if captions else
         "<br>(no GPU reference for these methods is shipped with this install)" if refs else "")
+    if failed:
+        why = {f"{r['method']}: {r.get('error')}" for r in failed}
+        note += "<br>not timed: " + "<br>".join(sorted(why)[:3]) + (
+            f" (+{len(why) - 3} more)" if len(why) > 3 else "")
+        captions = captions + sorted(why)[:3]  # room for the lines below the plot
     fig.update_layout(title=title or f"Time against {x}", xaxis_title=f"{x} (log scale)",
                       yaxis_title=("milliseconds per time step" if per_step else "milliseconds")
                       + " (log scale)", xaxis_type="log",

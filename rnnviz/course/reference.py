@@ -27,6 +27,8 @@ VARIANTS = {
     "rnnviz-sru-nopeephole-kernel": ("rnnviz-sru", {"recurrence": "kernel", "peephole": False}),
     "rnnviz-sru-nopeephole-scan": ("rnnviz-sru", {"recurrence": "scan", "peephole": False}),
 }
+# rows that measured a part of a method (e.g. "scope": "recurrence kernel"), not the whole
+_PARTIAL = ("scope",)
 _MEASURED = {"ms", "error", "gbs", "frac_copy", "bytes", "iterations", "max_error"}
 
 
@@ -93,12 +95,13 @@ def shipped(suites: Iterable[str] | None = None,
 
 def series(refs: Iterable[Reference], method: str, x: str = "T", *,
            near: dict[str, int] | None = None, pass_: str | None = None,
-           dtype: str | None = None, y: str = "ms") -> tuple[list[float], list[float], dict[str, Any], Reference] | None:
+           dtype: str | None = None, y: str = "ms", min_points: int = 2) -> tuple[list[float], list[float], dict[str, Any], Reference] | None:
     """One curve of shipped results: ``y`` (``ms``, or ``gbs``...) against size ``x`` for ``method``.
 
     Rows are grouped by everything they were set up with except ``x`` (sizes, layers,
     options); the group whose sizes are closest (in log scale) to ``near`` wins (one layer
-    unless ``near`` says otherwise; a group with extra options such as a different
+    unless ``near`` says otherwise; at least ``min_points`` points; rows that timed only a
+    part of the method (a ``scope``) are left out; a group with extra options such as a different
     ``recurrence`` only when nothing plainer is as close), ties to the longer curve. Returns
     (xs, ms, the fixed settings of that curve, its Reference), or None when nothing matches.
     """
@@ -112,6 +115,8 @@ def series(refs: Iterable[Reference], method: str, x: str = "T", *,
                 continue
             if any(r.get(k) != v for k, v in required.items()):
                 continue
+            if any(k in r and k not in required for k in _PARTIAL):
+                continue
             if pass_ is not None and r.get("pass") != pass_:
                 continue
             if dtype is not None and r.get("dtype") != dtype:
@@ -121,6 +126,8 @@ def series(refs: Iterable[Reference], method: str, x: str = "T", *,
                                  and not k.startswith("speedup_") and isinstance(v, (int, float, str, bool))))
             groups.setdefault(fixed, []).append(r)
         for fixed, rows in groups.items():
+            if len(rows) < min_points:
+                continue
             dist = sum(abs(math.log2(max(v, 1)) - math.log2(max(near[k], 1)))
                        for k, v in fixed if k in SIZE_KEYS and k in near
                        and isinstance(v, (int, float)))

@@ -14,8 +14,9 @@ from typing import Callable, Sequence
 __all__ = ["find_lines", "equations_beside_code", "EquationsBesideCode"]
 
 
-def find_lines(fn: Callable, snippets: Sequence[str]) -> list[tuple[int, str]]:
-    """(line number in the file, the line) for each snippet, searched in order."""
+def find_lines(fn: Callable, snippets: Sequence[str], strict: bool = True) -> list[tuple[int, str]]:
+    """(line number in the file, the line) for each snippet, searched in order. A snippet
+    not found raises (``strict``) or gives (0, a note saying so)."""
     lines, first = inspect.getsourcelines(fn)
     out, start = [], 0
     for snip in snippets:
@@ -25,6 +26,9 @@ def find_lines(fn: Callable, snippets: Sequence[str]) -> list[tuple[int, str]]:
                 start = i + 1
                 break
         else:
+            if not strict:
+                out.append((0, f"(not found in the current source: {snip!r})"))
+                continue
             raise ValueError(f"{snip!r} is not in the source of {fn.__qualname__} "
                              f"(after line {first + start}); the code changed?")
     return out
@@ -54,5 +58,5 @@ class EquationsBesideCode:
 
 def equations_beside_code(fn: Callable, pairs: Sequence[tuple[str, str]]) -> EquationsBesideCode:
     """Pair each (LaTeX equation, code snippet) with the source line that has the snippet."""
-    found = find_lines(fn, [snip for _, snip in pairs])
+    found = find_lines(fn, [snip for _, snip in pairs], strict=False)
     return EquationsBesideCode(fn, [(eq, n, line) for (eq, _), (n, line) in zip(pairs, found)])

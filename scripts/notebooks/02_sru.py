@@ -43,9 +43,9 @@ print("measuring on:", where())
 
 # %%
 from rnnviz.ops.sru.naive import sru_recurrence_reference
-from rnnviz.models.sru import SRULayer
+from rnnviz.ops.sru.layer import sru_layer
 
-equations_beside_code(SRULayer.forward, [(r"U = x\,W", "U = x_in @ self.weight")])
+equations_beside_code(sru_layer, [(r"U = x\,W", "@ weight")])
 
 # %%
 equations_beside_code(sru_recurrence_reference, [

@@ -68,3 +68,43 @@ def test_here_vs_reference_keeps_the_two_apart():
     fig = here_vs_reference(rows, [])
     assert len(fig.data) == 2 and all("your machine" in t.name for t in fig.data)
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+
+
+def test_equations_beside_code_finds_lines_in_order_and_notes_missing_ones():
+    from rnnviz.course.source import equations_beside_code, find_lines
+    from rnnviz.course.measure import sweep as fn
+
+    (n1, l1), (n2, l2) = find_lines(fn, ["def sweep", "return vals"])
+    assert n1 < n2 and "def sweep" in l1 and "return vals" in l2
+    table = equations_beside_code(fn, [("x", "def sweep"), ("y", "no such line")])
+    html = table._repr_html_()
+    assert "$$x$$" in html and "not found in the current source" in html
+
+
+def test_reference_series_skips_partial_rows_and_single_points(tmp_path):
+    import json
+
+    from rnnviz.course.reference import series, shipped
+
+    rows = [{"method": "rnnviz-sru", "scope": "recurrence kernel", "pass": "fwd", "dtype": "fp32",
+             "B": 4, "T": t, "H": 8, "ms": 1.0} for t in (8, 16)]
+    rows += [{"method": "rnnviz-sru", "pass": "fwd", "dtype": "fp32", "B": 4, "T": 8, "D": 8,
+              "ms": 2.0}]
+    rows += [{"method": "rnnviz-sru", "recurrence": "scan", "peephole": False, "pass": "fwd",
+              "dtype": "bf16", "B": b, "T": 64, "D": 8, "ms": 3.0 * b} for b in (1, 4)]
+    path = tmp_path / "sru-h100.json"
+    path.write_text(json.dumps({"provenance": {"gpu": "NVIDIA H100", "date": "2026-11-23"},
+                                "rows": rows}))
+    refs = shipped(paths={"sru-h100": path})
+    assert series(refs, "rnnviz-sru", "T") is None  # kernel-only rows, and a single point
+    xs, ms, fixed, ref = series(refs, "rnnviz-sru-nopeephole-scan", "B", dtype="bfloat16")
+    assert xs == [1, 4] and ms == [3.0, 12.0] and fixed["D"] == 8 and ref.label.startswith("H100")
+
+
+def test_failed_rows_are_named_under_the_figure():
+    rows = [{"method": "copy", "pass": "fwd", "dtype": "float32", "B": 1, "T": 8, "D": 2,
+             "ms": 0.1, "error": None},
+            {"method": "conv1d", "pass": "fwd", "dtype": "float32", "B": 1, "T": 8, "D": 2,
+             "ms": None, "error": "RuntimeError: boom"}]
+    fig = here_vs_reference(rows)
+    assert len(fig.data) == 1 and "conv1d: RuntimeError: boom" in fig.layout.annotations[0].text
