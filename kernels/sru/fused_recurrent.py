@@ -18,9 +18,10 @@ batch-first tensor needs no transpose. weight_c and bias are [2, D, H] (f part, 
 
 One program owns BLOCK hidden units of one (batch row, direction) and walks t sequentially,
 so the grid is parallel over batch x hidden x direction. It reads U once and writes h (and
-c, when the backward or a trace needs it) once. Memory latency is hidden by loading the
-inputs of the next STEPS time steps before computing the current ones (the loads do not
-depend on c, so they can be in flight while the recurrence runs).
+c, when the backward or a trace needs it) once. Each step's own work is a few dozen cycles,
+so the kernel is bound by memory latency unless loads run far ahead of the recurrence: the
+loads do not depend on c, so CHUNKS chunks of CHUNK steps are kept in flight, each chunk
+reloaded (CHUNKS * CHUNK steps ahead) right after the recurrence has consumed it.
 
 The backward walks t in reverse and recomputes f, r and g(c_t) from U and the stored c_{t-1}
 instead of storing gates. With ``RECORD`` (a trace asked for it) the forward also writes f
@@ -34,7 +35,7 @@ import torch
 import triton
 import triton.language as tl
 
-STEPS = 4  # time steps loaded ahead (the kernels below are written out for 4)
+CHUNK, CHUNKS = 4, 4  # steps per chunk, chunks in flight (written out below)
 
 
 @triton.jit
@@ -107,6 +108,34 @@ def _fwd_step(c, u0, u1, u2, xp, keep, s, T, d, vf, vr, bf, br, cmask,
 
 
 @triton.jit
+def _fwd_load4(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask, scale_x,
+               K: tl.constexpr, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
+    """The inputs of steps s .. s+3: (x~, f, r, x', keep) each."""
+    v0, v1, v2, v3, v4 = _fwd_load(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    v5, v6, v7, v8, v9 = _fwd_load(u_ptr, x_ptr, m_ptr, s + 1, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    v10, v11, v12, v13, v14 = _fwd_load(u_ptr, x_ptr, m_ptr, s + 2, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    v15, v16, v17, v18, v19 = _fwd_load(u_ptr, x_ptr, m_ptr, s + 3, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    return v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19
+
+
+@triton.jit
+def _fwd_chunk(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19,
+               s, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr,
+               PEEPHOLE: tl.constexpr, TANH: tl.constexpr, STORE_C: tl.constexpr,
+               RECORD: tl.constexpr):
+    """Steps s .. s+3 of the recurrence."""
+    c = _fwd_step(c, v0, v1, v2, v3, v4, s, T, d, vf, vr, bf, br, cmask, h_ptr, sHt,
+                  call_ptr, sCt, f_ptr, r_ptr, PEEPHOLE, TANH, STORE_C, RECORD)
+    c = _fwd_step(c, v5, v6, v7, v8, v9, s + 1, T, d, vf, vr, bf, br, cmask, h_ptr, sHt,
+                  call_ptr, sCt, f_ptr, r_ptr, PEEPHOLE, TANH, STORE_C, RECORD)
+    c = _fwd_step(c, v10, v11, v12, v13, v14, s + 2, T, d, vf, vr, bf, br, cmask, h_ptr, sHt,
+                  call_ptr, sCt, f_ptr, r_ptr, PEEPHOLE, TANH, STORE_C, RECORD)
+    c = _fwd_step(c, v15, v16, v17, v18, v19, s + 3, T, d, vf, vr, bf, br, cmask, h_ptr, sHt,
+                  call_ptr, sCt, f_ptr, r_ptr, PEEPHOLE, TANH, STORE_C, RECORD)
+    return c
+
+
+@triton.jit
 def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
                    T, B, Hd, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, scale_x,
                    K: tl.constexpr, SKIP_X: tl.constexpr, PEEPHOLE: tl.constexpr,
@@ -144,30 +173,39 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
     r_ptr = R_REC + b * DH + col
 
     z = pid_h * 0  # a runtime zero: step indices stay tensors inside the helpers
-    # inputs of the first STEPS steps
-    a0, a1, a2, ax, ak = _fwd_load(u_ptr, x_ptr, m_ptr, z, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    b0, b1, b2, bx, bk = _fwd_load(u_ptr, x_ptr, m_ptr, z + 1, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    e0, e1, e2, ex, ek = _fwd_load(u_ptr, x_ptr, m_ptr, z + 2, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    g0, g1, g2, gx, gk = _fwd_load(u_ptr, x_ptr, m_ptr, z + 3, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    for s1 in range(0, T, 4):
+    # four chunks of 4 steps in flight: while one chunk's recurrence runs, the loads of the
+    # next three are outstanding. Each chunk is reloaded right after its last use, so its
+    # registers are reused in place (no copies that would wait for the loads).
+    p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19 = _fwd_load4(
+        u_ptr, x_ptr, m_ptr, z, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19 = _fwd_load4(
+        u_ptr, x_ptr, m_ptr, z + 4, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19 = _fwd_load4(
+        u_ptr, x_ptr, m_ptr, z + 8, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    y0, y1, y2, y3, y4, y5, y6, y7, y8, y9, y10, y11, y12, y13, y14, y15, y16, y17, y18, y19 = _fwd_load4(
+        u_ptr, x_ptr, m_ptr, z + 12, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    for s1 in range(0, T, 16):
         s0 = z + s1
-        # issue the loads of the next 4 steps before the recurrence of these 4 runs
-        na0, na1, na2, nax, nak = _fwd_load(u_ptr, x_ptr, m_ptr, s0 + 4, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        nb0, nb1, nb2, nbx, nbk = _fwd_load(u_ptr, x_ptr, m_ptr, s0 + 5, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        ne0, ne1, ne2, nex, nek = _fwd_load(u_ptr, x_ptr, m_ptr, s0 + 6, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        ng0, ng1, ng2, ngx, ngk = _fwd_load(u_ptr, x_ptr, m_ptr, s0 + 7, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        c = _fwd_step(c, a0, a1, a2, ax, ak, s0, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt,
-                      f_ptr, r_ptr, PEEPHOLE, TANH, STORE_C, RECORD)
-        c = _fwd_step(c, b0, b1, b2, bx, bk, s0 + 1, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt,
-                      f_ptr, r_ptr, PEEPHOLE, TANH, STORE_C, RECORD)
-        c = _fwd_step(c, e0, e1, e2, ex, ek, s0 + 2, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt,
-                      f_ptr, r_ptr, PEEPHOLE, TANH, STORE_C, RECORD)
-        c = _fwd_step(c, g0, g1, g2, gx, gk, s0 + 3, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt,
-                      f_ptr, r_ptr, PEEPHOLE, TANH, STORE_C, RECORD)
-        a0, a1, a2, ax, ak = na0, na1, na2, nax, nak
-        b0, b1, b2, bx, bk = nb0, nb1, nb2, nbx, nbk
-        e0, e1, e2, ex, ek = ne0, ne1, ne2, nex, nek
-        g0, g1, g2, gx, gk = ng0, ng1, ng2, ngx, ngk
+        c = _fwd_chunk(c, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19,
+                       s0, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr,
+                       PEEPHOLE, TANH, STORE_C, RECORD)
+        p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19 = _fwd_load4(
+            u_ptr, x_ptr, m_ptr, s0 + 16, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        c = _fwd_chunk(c, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19,
+                       s0 + 4, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr,
+                       PEEPHOLE, TANH, STORE_C, RECORD)
+        q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19 = _fwd_load4(
+            u_ptr, x_ptr, m_ptr, s0 + 20, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        c = _fwd_chunk(c, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19,
+                       s0 + 8, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr,
+                       PEEPHOLE, TANH, STORE_C, RECORD)
+        w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19 = _fwd_load4(
+            u_ptr, x_ptr, m_ptr, s0 + 24, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        c = _fwd_chunk(c, y0, y1, y2, y3, y4, y5, y6, y7, y8, y9, y10, y11, y12, y13, y14, y15, y16, y17, y18, y19,
+                       s0 + 12, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr,
+                       PEEPHOLE, TANH, STORE_C, RECORD)
+        y0, y1, y2, y3, y4, y5, y6, y7, y8, y9, y10, y11, y12, y13, y14, y15, y16, y17, y18, y19 = _fwd_load4(
+            u_ptr, x_ptr, m_ptr, s0 + 28, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
     tl.store(C_N + b * DH + col, c, mask=cmask)
 
 
@@ -235,6 +273,37 @@ def _bwd_step(gc, gvf, gvr, gbf, gbr, u0, u1, u2, xp, keep, cp, gh, s, T, d, vf,
 
 
 @triton.jit
+def _bwd_load4(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s, T, d, sUt, sXt, sMt, sCt, sGHt,
+               cmask, scale_x, K: tl.constexpr, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
+    """The inputs of steps s, s-1, s-2, s-3 (x~, f, r, x', keep, c_prev, dh each)."""
+    v0, v1, v2, v3, v4, v5, v6 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    v7, v8, v9, v10, v11, v12, v13 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s - 1, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    v14, v15, v16, v17, v18, v19, v20 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s - 2, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    v21, v22, v23, v24, v25, v26, v27 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s - 3, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    return v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, v20, v21, v22, v23, v24, v25, v26, v27
+
+
+@triton.jit
+def _bwd_chunk(gc, gvf, gvr, gbf, gbr, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, v20, v21, v22, v23, v24, v25, v26, v27,
+               s, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x,
+               K: tl.constexpr, SKIP_X: tl.constexpr, PEEPHOLE: tl.constexpr, TANH: tl.constexpr):
+    """Steps s, s-1, s-2, s-3 of the backward recurrence."""
+    gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v0, v1, v2, v3, v4, v5, v6,
+                                       s, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt,
+                                       scale_x, K, SKIP_X, PEEPHOLE, TANH)
+    gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v7, v8, v9, v10, v11, v12, v13,
+                                       s - 1, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt,
+                                       scale_x, K, SKIP_X, PEEPHOLE, TANH)
+    gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v14, v15, v16, v17, v18, v19, v20,
+                                       s - 2, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt,
+                                       scale_x, K, SKIP_X, PEEPHOLE, TANH)
+    gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v21, v22, v23, v24, v25, v26, v27,
+                                       s - 3, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt,
+                                       scale_x, K, SKIP_X, PEEPHOLE, TANH)
+    return gc, gvf, gvr, gbf, gbr
+
+
+@triton.jit
 def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
                    T, B, Hd, sUt, sUb, sXt, sXb, sGHt, sGHb, sMt, sMb, sGUt, sGUb, sGXt, sGXb,
                    scale_x,
@@ -281,36 +350,43 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
     gx_ptr = GX + b * sGXb + col
 
     z = pid_h * 0  # a runtime zero: step indices stay tensors inside the helpers
-    # direction-local steps s = T-1, T-2, ..., 0 (i counts them)
-    a0, a1, a2, ax, ak, ac, ag = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 1, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    b0, b1, b2, bx, bk, bc, bg = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 2, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    e0, e1, e2, ex, ek, ec, eg = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 3, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    g0, g1, g2, gx, gk, gcc, gg = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 4, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    for i0 in range(0, T, 4):
-        s0 = z + T - 1 - i0
-        na0, na1, na2, nax, nak, nac, nag = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 4, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        nb0, nb1, nb2, nbx, nbk, nbc, nbg = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 5, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        ne0, ne1, ne2, nex, nek, nec, neg = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 6, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        ng0, ng1, ng2, ngx, ngk, ngc, ngg = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 7, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, a0, a1, a2, ax, ak, ac, ag, s0, T, d, vf, vr, bf, br, cmask,
-                                 gu_ptr, sGUt, gx_ptr, sGXt, scale_x, K, SKIP_X, PEEPHOLE, TANH)
-        gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, b0, b1, b2, bx, bk, bc, bg, s0 - 1, T, d, vf, vr, bf, br, cmask,
-                                 gu_ptr, sGUt, gx_ptr, sGXt, scale_x, K, SKIP_X, PEEPHOLE, TANH)
-        gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, e0, e1, e2, ex, ek, ec, eg, s0 - 2, T, d, vf, vr, bf, br, cmask,
-                                 gu_ptr, sGUt, gx_ptr, sGXt, scale_x, K, SKIP_X, PEEPHOLE, TANH)
-        gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, g0, g1, g2, gx, gk, gcc, gg, s0 - 3, T, d, vf, vr, bf, br, cmask,
-                                 gu_ptr, sGUt, gx_ptr, sGXt, scale_x, K, SKIP_X, PEEPHOLE, TANH)
-        a0, a1, a2, ax, ak, ac, ag = na0, na1, na2, nax, nak, nac, nag
-        b0, b1, b2, bx, bk, bc, bg = nb0, nb1, nb2, nbx, nbk, nbc, nbg
-        e0, e1, e2, ex, ek, ec, eg = ne0, ne1, ne2, nex, nek, nec, neg
-        g0, g1, g2, gx, gk, gcc, gg = ng0, ng1, ng2, ngx, ngk, ngc, ngg
+    # direction-local steps s = T-1, T-2, ..., 0; four chunks of 4 steps in flight (as forward)
+    p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19, p20, p21, p22, p23, p24, p25, p26, p27 = _bwd_load4(
+        u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 1, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19, q20, q21, q22, q23, q24, q25, q26, q27 = _bwd_load4(
+        u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 5, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19, w20, w21, w22, w23, w24, w25, w26, w27 = _bwd_load4(
+        u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 9, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    y0, y1, y2, y3, y4, y5, y6, y7, y8, y9, y10, y11, y12, y13, y14, y15, y16, y17, y18, y19, y20, y21, y22, y23, y24, y25, y26, y27 = _bwd_load4(
+        u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 13, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    for i1 in range(0, T, 16):
+        s0 = z + T - 1 - i1
+        gc, gvf, gvr, gbf, gbr = _bwd_chunk(gc, gvf, gvr, gbf, gbr, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19, p20, p21, p22, p23, p24, p25, p26, p27,
+                                            s0, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt,
+                                            scale_x, K, SKIP_X, PEEPHOLE, TANH)
+        p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19, p20, p21, p22, p23, p24, p25, p26, p27 = _bwd_load4(
+            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 16, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        gc, gvf, gvr, gbf, gbr = _bwd_chunk(gc, gvf, gvr, gbf, gbr, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19, q20, q21, q22, q23, q24, q25, q26, q27,
+                                            s0 - 4, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt,
+                                            scale_x, K, SKIP_X, PEEPHOLE, TANH)
+        q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19, q20, q21, q22, q23, q24, q25, q26, q27 = _bwd_load4(
+            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 20, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        gc, gvf, gvr, gbf, gbr = _bwd_chunk(gc, gvf, gvr, gbf, gbr, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19, w20, w21, w22, w23, w24, w25, w26, w27,
+                                            s0 - 8, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt,
+                                            scale_x, K, SKIP_X, PEEPHOLE, TANH)
+        w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19, w20, w21, w22, w23, w24, w25, w26, w27 = _bwd_load4(
+            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 24, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        gc, gvf, gvr, gbf, gbr = _bwd_chunk(gc, gvf, gvr, gbf, gbr, y0, y1, y2, y3, y4, y5, y6, y7, y8, y9, y10, y11, y12, y13, y14, y15, y16, y17, y18, y19, y20, y21, y22, y23, y24, y25, y26, y27,
+                                            s0 - 12, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt,
+                                            scale_x, K, SKIP_X, PEEPHOLE, TANH)
+        y0, y1, y2, y3, y4, y5, y6, y7, y8, y9, y10, y11, y12, y13, y14, y15, y16, y17, y18, y19, y20, y21, y22, y23, y24, y25, y26, y27 = _bwd_load4(
+            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 28, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
     tl.store(GC0 + b * DH + col, gc, mask=cmask)
     # GVB [B, 4, D*H]: (v_f, v_r, b_f, b_r) gradients of this batch row
     tl.store(GVB + b * 4 * DH + 2 * DH + col, gbf, mask=cmask)
     tl.store(GVB + b * 4 * DH + 3 * DH + col, gbr, mask=cmask)
-    if PEEPHOLE:
-        tl.store(GVB + b * 4 * DH + col, gvf, mask=cmask)
-        tl.store(GVB + b * 4 * DH + DH + col, gvr, mask=cmask)
+    tl.store(GVB + b * 4 * DH + col, gvf, mask=cmask)  # zeros without peephole
+    tl.store(GVB + b * 4 * DH + DH + col, gvr, mask=cmask)
 
 
 # ---------------------------------------------------------------------------------------
@@ -373,7 +449,7 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     gx = torch.empty(x.shape, device=dev, dtype=x.dtype) if x is not None else None
     gc0 = torch.empty(B, D * H, device=dev, dtype=torch.float32)
     peep = weight_c is not None
-    gvb = torch.zeros(B, 4 * D * H, device=dev, dtype=torch.float32)
+    gvb = torch.empty(B, 4 * D * H, device=dev, dtype=torch.float32)
     sUt, sUb = _tb_strides(U, batch_first)
     sXt, sXb = _tb_strides(x, batch_first) if x is not None else (0, 0)
     sGHt, sGHb = _tb_strides(grad_h, batch_first)

@@ -119,9 +119,10 @@ def probe_sru_pkg(device: torch.device, timeout_s: float) -> str | None:
         return f"TimeoutExpired: import + one forward/backward took over {timeout_s:.0f} s"
     if p.returncode == 0 and "ok" in p.stdout:
         return None
-    lines = [ln for ln in (p.stderr or p.stdout).splitlines() if ln.strip()]
-    errs = [ln for ln in lines if "Error" in ln or "error" in ln]
-    return " | ".join((errs[:1] + lines[-1:]) if errs else lines[-2:])[:600]
+    lines = [ln.strip() for ln in (p.stderr + p.stdout).splitlines() if ln.strip()]
+    # the compiler's own complaint (nvcc/gcc "error:"), then the exception that surfaced
+    compiler = [ln for ln in lines if "error:" in ln or "error " in ln.lower()[:20]]
+    return " | ".join(compiler[:2] + lines[-1:])[:800]
 
 
 def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list[dict]:
@@ -144,6 +145,7 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list
                 err = record_failure(lambda: fn.setdefault("f", _fwd_bwd(_model(method, d, L, device), x, dt))())
                 if err is None:
                     row["ms"] = time_ms(fn["f"], device, warmup=2, budget_ms=150.0)
+                    row["host_ms"] = host_ms(fn["f"], device)
                 else:
                     row["error"] = err
                 fn.clear()
@@ -152,6 +154,24 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list
         if device.type == "cuda":
             torch.cuda.empty_cache()
     return rows
+
+
+def host_ms(fn: Callable[[], Any], device: torch.device, reps: int = 5) -> float:
+    """Median host-side milliseconds to issue one call (the GPU work is queued, not waited
+    for): where it is close to ``ms``, the method is bound by launches, not by the GPU."""
+    import statistics
+    import time
+
+    times = []
+    for _ in range(reps):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return float(statistics.median(times))
 
 
 def _derive(group: list[dict]) -> None:
@@ -266,6 +286,8 @@ def table(rows: list[dict]) -> str:
             notes.append(f"{r['what']}: {r['gbs']:.0f} GB/s = {r['frac_copy']:.0%} of copy")
         elif r["method"] == "copy":
             notes.append(f"copy {r['gbs']:.0f} GB/s")
+        if r.get("host_ms") is not None and r["method"] == "rnnviz-sru":
+            notes.append(f"host {r['host_ms']:.2f} ms")
         if r.get("recurrence"):
             notes.append(f"recurrence={r['recurrence']}, no peephole")
         for k in ("speedup_vs_lstm-cudnn", "speedup_vs_conv1d"):

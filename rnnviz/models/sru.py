@@ -25,9 +25,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from rnnviz.ops.sru import sru_recurrence
 from rnnviz.ops.sru.function import ACTIVATIONS, RECURRENCES
-from rnnviz.trace import stage
+from rnnviz.ops.sru.layer import sru_layer
 
 __all__ = ["SRU", "SRULayer"]
 
@@ -91,15 +90,11 @@ class SRULayer(nn.Module):
                 recurrence: str = "auto", backend: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
         """x: [T, B, input_size] ([B, T, ...] if batch_first); c0: [B, D*H] or None;
         input_mask: a variational dropout mask [B, input_size] (shared over time)."""
-        x_in = x if input_mask is None else x * input_mask.unsqueeze(1 if batch_first else 0)
-        with stage("sru", "gemm", x.device, layer):
-            U = x_in @ self.weight
-        return sru_recurrence(
-            U, self.weight_c if self.peephole else None, self.bias, c0,
-            x=x if self.num_matrices == 3 else None,
-            scale_x=self._scale() if self.rescale else 1.0, activation=self.activation,
-            mask_pad=mask_pad, num_directions=self.num_directions, batch_first=batch_first,
-            recurrence=recurrence, backend=backend, layer=layer)
+        return sru_layer(
+            x, self.weight, self.weight_c if self.peephole else None, self.bias, c0,
+            input_mask=input_mask, scale_x=self._scale() if self.rescale else 1.0,
+            activation=self.activation, mask_pad=mask_pad, num_directions=self.num_directions,
+            batch_first=batch_first, recurrence=recurrence, backend=backend, layer=layer)
 
     def _scale(self) -> float:
         # scale_x as a Python float without a device sync per forward: re-read only when the
@@ -213,8 +208,12 @@ class SRU(nn.Module):
         return [c0[i * D:(i + 1) * D].permute(1, 0, 2).reshape(B, D * H) for i in range(L)]
 
     def _join_c(self, cs: list, B: int) -> torch.Tensor:
+        """Per layer [B, D*H] -> [L*D, B, H], in as few calls as possible."""
         D, H = self.num_directions, self.hidden_size
-        return torch.cat([c.reshape(B, D, H).permute(1, 0, 2) for c in cs], 0)
+        c = cs[0].unsqueeze(0) if len(cs) == 1 else torch.stack(cs, 0)  # [L, B, D*H]
+        if D == 1:
+            return c
+        return c.view(len(cs), B, D, H).transpose(1, 2).reshape(len(cs) * D, B, H)
 
     # -- forward ----------------------------------------------------------------------------
     def forward(self, input: torch.Tensor, c0: torch.Tensor | None = None, *,

@@ -134,6 +134,7 @@ KERNEL_CASES = [  # T, B, H, D, K, peephole, activation, mask, c0, batch_first
     (7, 3, 4, 1, 3, False, "identity", True, True, True),
     (9, 2, 3, 2, 4, False, "tanh", False, True, True),
     (5, 2, 4, 2, 4, True, "identity", True, False, False),
+    (37, 1, 2, 2, 4, True, "tanh", True, True, False),  # more than one loop turn (16 steps)
 ]
 
 

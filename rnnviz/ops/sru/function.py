@@ -14,6 +14,7 @@ CPU where it replaces a Python loop over t; else the kernel.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -29,9 +30,9 @@ __all__ = ["sru_recurrence", "RECURRENCES"]
 
 RECURRENCES = ("auto", "kernel", "scan")
 ACTIVATIONS = ("tanh", "identity")
-# One thread per unit: fewer than 2 warps' worth of units per SM leaves the GPU idle while
+# One thread per unit: fewer than half a warp of units per SM leaves the GPU idle while
 # each thread walks T steps; the scan then wins for long sequences. A heuristic threshold.
-SCAN_BELOW_UNITS_PER_SM = 64
+SCAN_BELOW_UNITS_PER_SM = 16
 SCAN_MIN_T = 256
 
 
@@ -45,6 +46,7 @@ class _Cfg:
     batch_first: bool
     backend: str  # "triton" | "torch"
     need_grad: bool  # decided outside forward (autograd turns grad mode off inside it)
+    skip_is_input: bool  # (fused layer, K = 3) the skip term x' is the GEMM's own input
 
 
 def _fwd_impl(cfg: _Cfg):
@@ -135,8 +137,10 @@ def choose_recurrence(recurrence: str, peephole: bool, device: torch.device, uni
     return "scan" if (units < SCAN_BELOW_UNITS_PER_SM * sms and T >= SCAN_MIN_T) else "kernel"
 
 
-def _check(U, weight_c, bias, c0, x, mask_pad, num_directions, batch_first, activation):
-    check_tensor("U", U, 3, dims="[T, B, D*H*K]" if not batch_first else "[B, T, D*H*K]")
+def _check(U_shape, device, weight_c, bias, c0, x, mask_pad, num_directions, batch_first,
+           activation, U_name="U"):
+    """Checks everything but U itself (given by its shape and device: the fused layer path
+    checks before its GEMM has made U). Returns D, H, K, T, B."""
     check_tensor("bias", bias, 1, dims="[2*D*H]")
     if num_directions not in (1, 2):
         raise ValueError(f"num_directions must be 1 or 2, got {num_directions}")
@@ -146,16 +150,16 @@ def _check(U, weight_c, bias, c0, x, mask_pad, num_directions, batch_first, acti
     if bias.numel() % (2 * D) or bias.numel() == 0:
         raise ValueError(f"bias must have 2*D*H elements (D={D}), got {bias.numel()}")
     H = bias.numel() // (2 * D)
-    if U.shape[-1] not in (3 * D * H, 4 * D * H):
-        raise ValueError(f"expected U's last dimension to be 3*D*H = {3 * D * H} or 4*D*H = "
-                         f"{4 * D * H} (D={D}, H={H} from bias), got {U.shape[-1]}")
-    K = U.shape[-1] // (D * H)
+    if U_shape[-1] not in (3 * D * H, 4 * D * H):
+        raise ValueError(f"expected {U_name}'s last dimension to be 3*D*H = {3 * D * H} or 4*D*H = "
+                         f"{4 * D * H} (D={D}, H={H} from bias), got {U_shape[-1]}")
+    K = U_shape[-1] // (D * H)
     if weight_c is not None:
         check_tensor("weight_c", weight_c, 1, dims="[2*D*H]")
         if weight_c.numel() != 2 * D * H:
             raise ValueError(f"expected weight_c of shape [{2 * D * H}], got {list(weight_c.shape)}")
-    T, B = (U.shape[1], U.shape[0]) if batch_first else (U.shape[0], U.shape[1])
-    lead = list(U.shape[:2])
+    T, B = (U_shape[1], U_shape[0]) if batch_first else (U_shape[0], U_shape[1])
+    lead = list(U_shape[:2])
     if K == 3:
         if x is None:
             raise ValueError("U has 3 parts per unit (x~, f, r): the skip input x (x'_t = "
@@ -177,9 +181,24 @@ def _check(U, weight_c, bias, c0, x, mask_pad, num_directions, batch_first, acti
             want = "[B, T]" if batch_first else "[T, B]"
             raise ValueError(f"expected mask_pad of shape {want} = {lead}, got {list(mask_pad.shape)}")
     for name, t in (("x", x), ("weight_c", weight_c), ("bias", bias), ("c0", c0), ("mask_pad", mask_pad)):
-        if t is not None and t.device != U.device:
-            raise ValueError(f"{name} is on {t.device} but U is on {U.device}; move them to one device")
+        if t is not None and t.device != device:
+            raise ValueError(f"{name} is on {t.device} but {U_name} is on {device}; move them to one device")
     return D, H, K, T, B
+
+
+def _time_major_mask(mask_pad: torch.Tensor | None, batch_first: bool) -> torch.Tensor | None:
+    if mask_pad is None:
+        return None
+    mask_tm = mask_pad.t() if batch_first else mask_pad  # a view, no copy
+    return mask_tm.view(torch.uint8) if mask_tm.dtype == torch.bool else mask_tm
+
+
+def _stage(name: str, device: torch.device, layer: int | None):
+    """``rnnviz.trace.stage`` while a trace or the profiler is on; otherwise nothing at all
+    (a record_function range costs dispatcher calls on every forward)."""
+    if active() is None and not torch.autograd.profiler._is_profiler_enabled:
+        return contextlib.nullcontext()
+    return stage("sru", name, device, layer)
 
 
 def _record(tr, layer: int | None, f, r, c, D: int, H: int, T: int) -> None:
@@ -219,19 +238,18 @@ def sru_recurrence(U: torch.Tensor, weight_c: torch.Tensor | None, bias: torch.T
     Returns:
         h ([T, B, D*H], or [B, T, D*H]) and c_n [B, D*H], in U's dtype.
     """
-    D, H, K, T, B = _check(U, weight_c, bias, c0, x, mask_pad, num_directions, batch_first, activation)
+    check_tensor("U", U, 3, dims="[T, B, D*H*K]" if not batch_first else "[B, T, D*H*K]")
+    D, H, K, T, B = _check(U.shape, U.device, weight_c, bias, c0, x, mask_pad, num_directions,
+                           batch_first, activation)
     tanh = activation == "tanh"
     be = resolve_backend(backend, U.device, U.dtype)
-    mask_tm = None
-    if mask_pad is not None:
-        mask_tm = mask_pad.t() if batch_first else mask_pad  # time-major view, no copy
-        mask_tm = mask_tm.view(torch.uint8) if mask_tm.dtype == torch.bool else mask_tm
+    mask_tm = _time_major_mask(mask_pad, batch_first)
     tr = active()
     rec = tr is not None and tr.wants("sru", "gates", layer)
     if be == "reference":
         return _reference(U, weight_c, bias, c0, x, scale_x, activation, mask_tm, D, batch_first)
     algo = choose_recurrence(recurrence, weight_c is not None, U.device, B * D * H, T)
-    with stage("sru", "recurrence", U.device, layer):
+    with _stage("recurrence", U.device, layer):
         if algo == "scan":
             h, c_n, f, r, c = _scan_route(U, x, bias, c0, mask_tm, D, H, K, scale_x, tanh,
                                           batch_first, be)
@@ -242,7 +260,7 @@ def sru_recurrence(U: torch.Tensor, weight_c: torch.Tensor | None, bias: torch.T
         x_ = None if x is None else (x if x.stride(-1) == 1 else x.contiguous())
         need_grad = torch.is_grad_enabled() and any(
             t is not None and t.requires_grad for t in (U, x, weight_c, bias, c0))
-        cfg = _Cfg(D, H, K, float(scale_x), tanh, batch_first, be, need_grad)
+        cfg = _Cfg(D, H, K, float(scale_x), tanh, batch_first, be, need_grad, False)
         sink: dict | None = {} if rec else None
         h, c_n = SRURecurrence.apply(U_, x_, weight_c, bias.contiguous(), None if c0 is None else c0.contiguous(),
                                      mask_tm, cfg, sink)
