@@ -22,13 +22,14 @@ _FALLBACK = ["#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "
 
 
 def colour(method: str) -> str:
-    """The course's colour for ``method`` (rnnviz.viz's theme when it knows the method)."""
+    """The course's colour for ``method`` (rnnviz.viz's theme for the benchmarks' method
+    names). The theme gives a variant (``rnnviz-sru-nopeephole-scan``) its method's colour
+    and a dash; here dashes mean "shipped GPU result", so a variant gets a colour of its own."""
     try:
         from rnnviz.viz import theme
 
-        c = theme.method_colour(method)  # type: ignore[attr-defined]
-        if c:
-            return c
+        if method in theme.METHOD_FAMILY:
+            return theme.method_colour(method)
     except Exception:  # noqa: BLE001 - the theme is optional here
         pass
     names = list(METHODS)
