@@ -84,6 +84,6 @@ def check_serialises(fig) -> dict:
     html = fig.to_html(include_plotlyjs=True, full_html=True)
     assert "<html>" in html[:200] and "Plotly.newPlot" in html
     assert len(html) > 1_000_000  # plotly.js itself is inside: works offline
-    if fig.frames:
-        assert "addFrames" in html or '"frames"' in html
+    if fig.frames:  # the frames travel inside the page: the slider works without a kernel
+        assert "Plotly.addFrames" in html
     return data

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rnnviz.viz import dependency_data, dependency_graph
 from rnnviz.viz.graphs import CELLS
@@ -42,6 +44,14 @@ def test_critical_path_matches_the_formula(cell, T):
     assert [layers[i] for i in path] == sorted(layers[i] for i in path)
     assert layers[path[-1]] == g.depth == max(layers)
     assert sum(g.nodes[i].kind != "input" for i in path) == g.depth
+
+
+@settings(max_examples=25, deadline=None)
+@given(cell=st.sampled_from(CELLS), T=st.integers(1, 40), K=st.integers(1, 4))
+def test_critical_path_formula_for_any_T(cell, T, K):
+    g = dependency_data(cell, T, iterations=K)
+    assert g.critical_steps == FORMULA[cell](T, K)
+    assert g.depth == len(g.critical_path()) - 1  # the path starts at an input
 
 
 @pytest.mark.parametrize("K", [1, 2, 5])
