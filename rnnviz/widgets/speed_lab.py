@@ -228,7 +228,7 @@ class SpeedLab:
         with self.fig.batch_update():
             self.fig.data = []
             for m in methods:
-                self.fig.add_trace(here_trace(m, who=f"{where()}, {self.device.value}"))
+                self.fig.add_trace(here_trace(m, who=self._who()))
             self._relabel()
         self.draw_reference()
 
@@ -236,8 +236,13 @@ class SpeedLab:
         for t in self.fig.data:
             if t.meta and t.meta.get("method") == method and t.meta.get("source") == "here":
                 return t
-        self.fig.add_trace(here_trace(method, who=f"{where()}, {self.device.value}"))
+        self.fig.add_trace(here_trace(method, who=self._who()))
         return self.fig.data[-1]
+
+    def _who(self) -> str:
+        """"your machine (...)" for the default device; name the device when it is another."""
+        return where() if self.device.value == default_device().type else \
+            f"your machine ({self.device.value})"
 
     def draw_reference(self) -> int:
         """Add (overlay on) or remove (off) the shipped GPU curves; returns how many are shown."""

@@ -43,15 +43,18 @@ lab = speed_lab()
 lab
 
 # %% [markdown]
-# The cell below presses **Run** for you once, with small sizes on a CPU and larger ones on a GPU, so the
-# figure above is not empty. (It calls `lab.run()`, which measures in the foreground; the button runs the same
-# code in a thread.) Then it is your turn: move the sliders and press **Run**.
+# The cell below presses **Run** for you once, timing a training step (`fwd+bwd`) with small sizes on a CPU and
+# larger ones on a GPU, with the shipped GPU results overlaid, so the figure above is not empty. (It calls
+# `lab.run()`, which measures in the foreground; the button runs the same code in a thread.) Then it is your
+# turn: move the sliders and press **Run**.
 
 # %%
-lab.T.value = pick(cpu=512, gpu=16384)
-lab.B.value = pick(cpu=4, gpu=16)
-lab.D.value = pick(cpu=64, gpu=256)
+lab.T.value = pick(cpu=256, gpu=1024)
+lab.B.value = pick(cpu=4, gpu=32)
+lab.D.value = pick(cpu=64, gpu=512)
 lab.points.value = 4
+lab.pass_.value = "fwd+bwd"
+lab.overlay.value = bool(shipped())
 rows = lab.run()
 print(f"{len(rows)} measurements, {sum(r['ms'] is None for r in rows)} without a time")
 
