@@ -213,3 +213,41 @@ def test_deer_records_only_inside_a_trace():
             _, info = evaluate(cell, x)
     assert idle_ops == off_ops and idle_alloc == off_alloc
     assert len(tr.filter(op="deer", kind="iteration")) == info["iterations"] + 1
+
+
+@pytest.mark.gpu
+def test_linear_scan_hooks_free_on_the_gpu(gpu):
+    """On CUDA: with no trace the op launches exactly the kernels of the bare Triton scan and
+    needs the same memory; recording adds buffers (local, carries) and copies."""
+    from rnnviz.kernels.linear_scan import scan_fwd
+    from rnnviz.ops import linear_scan
+
+    a = torch.rand(4, 8192, 256, device=gpu) * 0.5 + 0.5
+    b = torch.randn(4, 8192, 256, device=gpu)
+
+    def recorded():
+        with trace():
+            linear_scan(a, b)
+
+    runs = {"bare": lambda: scan_fwd(a, b, None, reverse=False).h,
+            "off": lambda: linear_scan(a, b), "on": recorded}
+    for fn in runs.values():  # compile every variant first
+        fn()
+    torch.cuda.synchronize()
+    kernels, peak = {}, {}
+    for name, fn in runs.items():
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            fn()
+            torch.cuda.synchronize()
+        kernels[name] = collections.Counter(
+            e.name for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA)
+        torch.cuda.reset_peak_memory_stats(gpu)
+        base = torch.cuda.memory_allocated(gpu)
+        fn()
+        torch.cuda.synchronize()
+        peak[name] = torch.cuda.max_memory_allocated(gpu) - base
+    assert kernels["bare"], "the profiler saw no CUDA kernel (is CUPTI available?)"
+    assert kernels["off"] == kernels["bare"]
+    assert peak["off"] == peak["bare"]
+    assert peak["on"] > peak["off"]
+    assert sum(kernels["on"].values()) > sum(kernels["off"].values())
