@@ -73,17 +73,31 @@ def test_gates_and_timeline_from_a_real_sru():
     check_serialises(tl)
 
 
-def test_gates_from_a_real_mingru():
+@pytest.mark.parametrize("name,op,gate_names", [("MinGRU", "mingru", ["z"]),
+                                                ("MinLSTM", "minlstm", ["f", "i"])])
+def test_gates_scan_and_timeline_from_a_real_mingru(name, op, gate_names):
     models = pytest.importorskip("rnnviz.models.mingru",
                                  reason="rnnviz.models.mingru has not landed yet")
-    m = models.MinGRU(6, 6, batch_first=True)
-    with rnnviz.trace() as tr:
+    m = getattr(models, name)(6, 6, batch_first=True, num_layers=2)
+    with rnnviz.trace(max_steps=None) as tr:
         m(torch.randn(2, 16, 6))
-    recs = tr.filter(kind="gates")
-    assert recs and recs[0].op == "mingru"
-    fig = gates(tr, "mingru")
-    assert fig.layout.meta["gates"] == ["z"] and len(fig.data) == len(recs)
+    recs = tr.filter(op=op, kind="gates")
+    assert [r.layer for r in recs] == [0, 1]
+    fig = gates(tr, op)
+    assert fig.layout.meta["gates"] == gate_names
+    assert len(fig.data) == len(recs) * len(gate_names)
+    v = recs[1].data[gate_names[0]]
+    assert fig.data[len(gate_names)].z[4][9] == pytest.approx(float(v[0, 9, 4]))
     check_serialises(fig)
+    # the layers' scans are real linear_scan runs: their chunks draw as a scan tree
+    assert len(tr.filter(op="linear_scan", kind="chunks")) == 2
+    tree = scan_tree("chunked", trace=tr, record=1)
+    assert tree.layout.meta["n"] == 16
+    # and the scan's stage sits inside the layer's stage on the timeline
+    tl = timeline(tr)
+    scan_stage = tr.filter(op="linear_scan", kind="stage")[0]
+    assert scan_stage.meta["depth"] >= 1
+    assert tl.layout.meta["stages"] == len(tr.stages())
 
 
 @pytest.mark.parametrize("method", ["newton", "quasi", "damped"])
