@@ -1,0 +1,120 @@
+"""Launching the fused minGRU / minLSTM kernels: one direction of one layer per launch.
+
+The path and block sizes come from the scan's own formula
+(``rnnviz.kernels.linear_scan.choose_config``): channel-parallel for many channels,
+sequence-parallel (decoupled look-back) for few channels and long T.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import triton
+
+from ..linear_scan.launch import ScanConfig, choose_config
+from ..linear_scan.seqpar import status_buffers
+from .fused import min_rnn_bwd_kernel, min_rnn_fwd_kernel
+
+KINDS = {"mingru": 0, "minlstm": 1}
+
+
+class MinRNNRecord(NamedTuple):
+    """What a RECORD forward wrote (float32, contiguous): the input weight w (z for minGRU,
+    i' for minLSTM) [B, T, H], a (f' for minLSTM, else None), the chunk-local scans
+    [B, T, H], the carries entering each chunk [B, n_chunks, H] (processing order), the
+    chunk length and the path."""
+
+    w: torch.Tensor
+    a: torch.Tensor | None
+    local: torch.Tensor
+    carries: torch.Tensor
+    chunk: int
+    path: str
+
+
+def config_for(B: int, T: int, H: int, elem_size: int, config: ScanConfig | None = None) -> ScanConfig:
+    return config or choose_config(B, T, H, elem_size)
+
+
+def _check_views(name: str, x: torch.Tensor) -> None:
+    if x.dim() != 3 or x.stride(2) != 1:
+        raise ValueError(f"{name} must be a [B, T, H] view with contiguous channels, got shape "
+                         f"{list(x.shape)} strides {x.stride()}")
+
+
+def _grid_args(B: int, T: int, H: int, cfg: ScanConfig, device: torch.device):
+    n_dt = triton.cdiv(H, cfg.block_d)
+    n_tiles = B * n_dt
+    n_chunks = triton.cdiv(T, cfg.block_t)
+    if cfg.path == "sequence":
+        flags, vals, counter = status_buffers(n_chunks, n_tiles, cfg.block_d, device)
+        grid = (n_chunks * n_tiles,)
+    else:
+        flags = counter = torch.empty(1, dtype=torch.int32, device=device)
+        vals = torch.empty(1, dtype=torch.float32, device=device)
+        grid = (n_tiles,)
+    return grid, n_dt, n_tiles, n_chunks, (flags, vals, counter)
+
+
+def min_rnn_fwd(g1: torch.Tensor, g2: torch.Tensor | None, c: torch.Tensor, h0: torch.Tensor | None,
+                out: torch.Tensor, *, kind: str, positive: bool, reverse: bool,
+                record: bool = False, config: ScanConfig | None = None) -> MinRNNRecord | None:
+    """Write h of one direction into ``out`` [B, T, H] (any batch/time strides).
+
+    g1, g2, c: the pre-activations [B, T, H] (k, None, hc for minGRU; kf, ki, hc for
+    minLSTM), views of one tensor (same strides); h0 [B, H] or None. Returns the recorded
+    intermediates when ``record``.
+    """
+    for name, x in (("g1", g1), ("c", c), ("out", out)):
+        _check_views(name, x)
+    g2 = g1 if g2 is None else g2
+    if g1.stride() != c.stride() or g2.stride() != c.stride():
+        raise ValueError("the pre-activation views must share one layout (strides)")
+    B, T, H = c.shape
+    cfg = config_for(B, T, H, c.element_size(), config)
+    grid, n_dt, n_tiles, n_chunks, status = _grid_args(B, T, H, cfg, c.device)
+    rec = None
+    if record:
+        f32 = dict(device=c.device, dtype=torch.float32)
+        rec = MinRNNRecord(torch.empty(B, T, H, **f32),
+                           torch.empty(B, T, H, **f32) if kind == "minlstm" else None,
+                           torch.empty(B, T, H, **f32), torch.empty(B, n_chunks, H, **f32),
+                           cfg.block_t, cfg.path)
+    dummy = out
+    h0c = h0.contiguous() if h0 is not None else None
+    min_rnn_fwd_kernel[grid](
+        g1, g2, c, h0c if h0c is not None else dummy, out,
+        rec.w if rec else dummy, rec.a if rec is not None and rec.a is not None else dummy,
+        rec.local if rec else dummy, rec.carries if rec else dummy, *status,
+        T, H, n_dt, n_tiles, c.stride(0), c.stride(1), out.stride(0), out.stride(1),
+        KIND=KINDS[kind], POSITIVE=positive, REVERSE=reverse, HAS_H0=h0 is not None,
+        RECORD=record, SEQPAR=cfg.path == "sequence", R=cfg.rows, S=cfg.block_s,
+        BLOCK_D=cfg.block_d, num_warps=cfg.num_warps)
+    return rec
+
+
+def min_rnn_bwd(g1: torch.Tensor, g2: torch.Tensor | None, c: torch.Tensor, h0: torch.Tensor | None,
+                out: torch.Tensor, grad_out: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor | None,
+                dc: torch.Tensor, *, kind: str, positive: bool, reverse: bool,
+                config: ScanConfig | None = None) -> torch.Tensor | None:
+    """Gradients of one direction: writes dL/d(pre-activations) into d1, d2, dc (views of
+    one tensor shaped like the pre-activations) from the forward's ``out`` and dL/dout
+    ``grad_out``; returns dL/dh0 [B, H] (float32) when h0 is given."""
+    for name, x in (("g1", g1), ("c", c), ("out", out), ("grad_out", grad_out), ("d1", d1), ("dc", dc)):
+        _check_views(name, x)
+    g2 = g1 if g2 is None else g2
+    d2 = d1 if d2 is None else d2
+    B, T, H = c.shape
+    cfg = config_for(B, T, H, c.element_size(), config)
+    grid, n_dt, n_tiles, _, status = _grid_args(B, T, H, cfg, c.device)
+    dh0 = torch.empty(B, H, device=c.device, dtype=torch.float32) if h0 is not None else None
+    h0c = h0.contiguous() if h0 is not None else None
+    min_rnn_bwd_kernel[grid](
+        g1, g2, c, h0c if h0c is not None else out, out, grad_out, d1, d2, dc,
+        dh0 if dh0 is not None else out, *status,
+        T, H, n_dt, n_tiles, c.stride(0), c.stride(1), out.stride(0), out.stride(1),
+        grad_out.stride(0), grad_out.stride(1), dc.stride(0), dc.stride(1),
+        KIND=KINDS[kind], POSITIVE=positive, REVERSE=not reverse, HAS_H0=h0 is not None,
+        SEQPAR=cfg.path == "sequence", R=cfg.rows, S=cfg.block_s, BLOCK_D=cfg.block_d,
+        num_warps=cfg.num_warps)
+    return dh0

@@ -1,0 +1,238 @@
+"""``MinGRU`` and ``MinLSTM``: the minimal RNNs of Feng et al. 2024 ("Were RNNs All We
+Needed?"), shaped like ``nn.GRU``.
+
+Per layer and direction, with x_t the layer's input (one GEMM for all t):
+
+    minGRU    z_t  = sigmoid(Linear_z(x_t))          h~_t = Linear_h(x_t)
+              h_t  = (1 - z_t) * h_{t-1} + z_t * h~_t
+    minLSTM   f_t  = sigmoid(Linear_f(x_t)),  i_t = sigmoid(Linear_i(x_t))
+              f'_t = f_t / (f_t + i_t),  i'_t = i_t / (f_t + i_t)
+              h_t  = f'_t * h_{t-1} + i'_t * h~_t
+
+The gates do not read h_{t-1}, so h is a linear recurrence h_t = a_t h_{t-1} + b_t, solved
+over all t at once by a parallel scan. ``positive=True`` uses the paper's g(h~_t), g(x) =
+x + 0.5 (x >= 0), sigmoid(x) (x < 0), in every mode, as the paper's log-space model does.
+
+Modes (same parameters, same results within rounding):
+- "parallel": rnnviz's fused kernel on CUDA (gates + scan in one pass); a vectorised torch
+  scan on a CPU;
+- "log": the paper's log-space formulation (cumsum and logcumsumexp); needs positive=True;
+- "sequential": a loop over t, for teaching and as an oracle.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from rnnviz.ops.mingru import MODES, min_recurrence
+from rnnviz.ops.mingru.gates import candidate, coefficients
+from rnnviz.trace import stage
+
+__all__ = ["MinGRU", "MinLSTM", "MinRNNLayer"]
+
+
+class MinRNNLayer(nn.Module):
+    """One layer, both directions: ``linear_z``, ``linear_h`` (minGRU) or ``linear_f``,
+    ``linear_i``, ``linear_h`` (minLSTM), each ``nn.Linear(input_size, D * hidden_size)``
+    with direction d's units at rows d*H .. (d+1)*H. The forward concatenates their weights
+    into one matrix and runs one GEMM for all time steps and gates."""
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, *, bidirectional: bool,
+                 bias: bool):
+        super().__init__()
+        self.cell, self.hidden_size = cell, hidden_size
+        self.num_directions = 2 if bidirectional else 1
+        out = self.num_directions * hidden_size
+        names = ("linear_z", "linear_h") if cell == "mingru" else ("linear_f", "linear_i", "linear_h")
+        for n in names:
+            setattr(self, n, nn.Linear(input_size, out, bias=bias))
+        self.names = names
+
+    def linears(self) -> list[nn.Linear]:
+        return [getattr(self, n) for n in self.names]
+
+    def preactivations(self, x: torch.Tensor) -> torch.Tensor:
+        """x [..., input_size] -> P [..., K*D*H]: [k | hc] or [kf | ki | hc], one GEMM."""
+        lins = self.linears()
+        W = torch.cat([lin.weight for lin in lins])
+        b = torch.cat([lin.bias for lin in lins]) if lins[0].bias is not None else None
+        return F.linear(x, W, b)
+
+    def extra_repr(self) -> str:
+        return f"{self.cell}, num_directions={self.num_directions}"
+
+
+class _MinRNN(nn.Module):
+    CELL = "mingru"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
+                 mode: str = "parallel", positive: bool = False, backend: str = "auto"):
+        super().__init__()
+        for name, v in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if mode == "log" and not positive:
+            raise ValueError("mode='log' computes log(h~_t) and needs positive candidates: pass "
+                             "positive=True (the paper's g), or use mode='parallel', which works "
+                             "for any sign")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional = bidirectional
+        self.num_directions = 2 if bidirectional else 1
+        self.mode, self.positive, self.backend = mode, bool(positive), backend
+        out = self.num_directions * hidden_size
+        self.layers = nn.ModuleList(
+            MinRNNLayer(self.CELL, input_size if i == 0 else out, hidden_size,
+                        bidirectional=bidirectional, bias=bias) for i in range(num_layers))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """As nn.GRU: every weight and bias uniform in +-1/sqrt(hidden_size)."""
+        k = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            p.uniform_(-k, k)
+
+    # -- shapes ---------------------------------------------------------------------------
+    def _check_input(self, input: torch.Tensor) -> None:
+        if not isinstance(input, torch.Tensor):
+            raise TypeError(f"input must be a torch.Tensor, got {type(input).__name__}")
+        want = "[B, T, input_size]" if self.batch_first else "[T, B, input_size]"
+        if input.dim() not in (2, 3):
+            raise ValueError(f"expected input of shape {want} (or [T, input_size] unbatched), "
+                             f"got {list(input.shape)}")
+        if input.shape[-1] != self.input_size:
+            hint = ""
+            if input.dim() == 3 and self.input_size in input.shape[:2]:
+                hint = "; the features must be the last dimension"
+            raise ValueError(f"expected input with {self.input_size} features (input_size) in its "
+                             f"last dimension, got shape {list(input.shape)}{hint}")
+        if not input.is_floating_point():
+            raise TypeError(f"input must be a floating-point tensor, got {input.dtype}")
+        if input.shape[-2 if input.dim() == 2 else (1 if self.batch_first else 0)] == 0:
+            raise ValueError(f"expected at least one time step, got input of shape {list(input.shape)}")
+
+    def _check_h0(self, h0: torch.Tensor | None, B: int, ref: torch.Tensor) -> None:
+        if h0 is None:
+            return
+        if not isinstance(h0, torch.Tensor):
+            raise TypeError(f"h0 must be a torch.Tensor or None, got {type(h0).__name__}")
+        want = [self.num_layers * self.num_directions, B, self.hidden_size]
+        if list(h0.shape) != want:
+            raise ValueError(f"expected h0 of shape [num_layers * num_directions, B, hidden_size] = "
+                             f"{want}, got {list(h0.shape)}")
+        if h0.device != ref.device:
+            raise ValueError(f"h0 is on {h0.device} but input is on {ref.device}; move them to the "
+                             "same device")
+
+    # -- forward --------------------------------------------------------------------------
+    def forward(self, input: torch.Tensor, h0: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """input [T, B, input_size] ([B, T, ...] if batch_first; [T, input_size] unbatched),
+        h0 [L*D, B, H] or None -> (output [T, B, D*H], h_n [L*D, B, H]) as nn.GRU."""
+        self._check_input(input)
+        unbatched = input.dim() == 2
+        if unbatched:
+            input = input.unsqueeze(0 if self.batch_first else 1)
+            h0 = None if h0 is None else h0.unsqueeze(1)
+        B = input.shape[0] if self.batch_first else input.shape[1]
+        self._check_h0(h0, B, input)
+        D, H = self.num_directions, self.hidden_size
+        x, h_n = input, []
+        for i, layer in enumerate(self.layers):
+            with stage(self.CELL, "gemm", x.device, i):
+                P = layer.preactivations(x)
+            Pb = P if self.batch_first else P.transpose(0, 1)  # [B, T, N] view, no copy
+            h0_i = None if h0 is None else h0[i * D:(i + 1) * D].to(P.dtype)
+            h = min_recurrence(Pb, h0_i, cell=self.CELL, hidden_size=H, num_directions=D,
+                               positive=self.positive, mode=self.mode, backend=self.backend, layer=i)
+            T = h.shape[1]
+            h_n.append(h[:, T - 1, :H])
+            if D == 2:
+                h_n.append(h[:, 0, H:])  # the backward direction ends at t = 0
+            x = h if self.batch_first else h.transpose(0, 1)
+            if self.dropout > 0 and i + 1 < self.num_layers:
+                x = F.dropout(x, self.dropout, self.training)
+        h_n = torch.stack(h_n, 0)
+        if unbatched:
+            x, h_n = x.squeeze(0 if self.batch_first else 1), h_n.squeeze(1)
+        return x, h_n
+
+    @torch.no_grad()
+    def step(self, x_t: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        """One time step in O(1) memory, for token-by-token inference: x_t [B, input_size],
+        h [L, B, H] (None: zeros) -> the new h [L, B, H]; the output is h[-1].
+        Unidirectional models only."""
+        if self.bidirectional:
+            raise ValueError("step() needs a unidirectional model: a bidirectional layer's "
+                             "backward direction reads the whole sequence")
+        if not isinstance(x_t, torch.Tensor) or x_t.dim() != 2 or x_t.shape[-1] != self.input_size:
+            got = list(x_t.shape) if isinstance(x_t, torch.Tensor) else type(x_t).__name__
+            raise ValueError(f"expected x_t of shape [B, {self.input_size}], got {got}")
+        B, H = x_t.shape[0], self.hidden_size
+        if h is None:
+            h = x_t.new_zeros(self.num_layers, B, H)
+        self._check_h0(h, B, x_t)
+        x, new = x_t, []
+        for i, layer in enumerate(self.layers):
+            P = layer.preactivations(x)
+            k1, *rest = P.split(H, -1)
+            k2 = rest[0] if self.CELL == "minlstm" else None
+            a, w = coefficients(self.CELL, k1, k2)
+            x = a * h[i].to(P.dtype) + w * candidate(rest[-1], self.positive)
+            new.append(x)
+        return torch.stack(new, 0)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        return s + f", mode={self.mode!r}, positive={self.positive}"
+
+
+class MinGRU(_MinRNN):
+    """minGRU, a drop-in for ``nn.GRU``: ``(output, h_n) = model(input, h0)``.
+
+        z_t = sigmoid(Linear_z(x_t)),  h~_t = Linear_h(x_t)   (g(Linear_h(x_t)) if positive)
+        h_t = (1 - z_t) * h_{t-1} + z_t * h~_t
+
+    Args:
+        input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional: as
+            nn.GRU (dropout on the outputs of every layer but the last).
+        mode: "parallel" (fused scan kernel on CUDA, vectorised torch scan on CPU), "log"
+            (the paper's log-space form; needs positive=True), "sequential" (loop over t).
+        positive: use g(h~) > 0, g(x) = x + 0.5 (x >= 0), sigmoid(x) (x < 0).
+        backend: "auto" | "triton" | "torch" | "reference" (for mode="parallel").
+
+    Parameters: ``layers[i].linear_z`` and ``layers[i].linear_h``, ``nn.Linear(in, D*H)``
+    (direction d's units at rows d*H .. (d+1)*H); one GEMM computes both for all t.
+    Shapes as nn.GRU: output [T, B, D*H] (batch_first: [B, T, D*H]), h_n [L*D, B, H].
+    """
+
+    CELL = "mingru"
+
+
+class MinLSTM(_MinRNN):
+    """minLSTM, shaped like ``nn.GRU`` (one state, no cell): ``(output, h_n) = model(input, h0)``.
+
+        f_t = sigmoid(Linear_f(x_t)), i_t = sigmoid(Linear_i(x_t)), h~_t = Linear_h(x_t)
+        f'_t = f_t / (f_t + i_t),  i'_t = i_t / (f_t + i_t)
+        h_t = f'_t * h_{t-1} + i'_t * h~_t
+
+    Arguments and shapes as :class:`MinGRU`; parameters ``layers[i].linear_f``,
+    ``.linear_i``, ``.linear_h``.
+    """
+
+    CELL = "minlstm"
