@@ -13,7 +13,8 @@ from rnnviz.course.reference import Reference, series
 from rnnviz.course.sizes import where
 from rnnviz.viz.scans import scan_network
 
-__all__ = ["work_depth_figure", "record_chunks", "chunks_figure", "scan_gbs", "bandwidth_figure"]
+__all__ = ["work_depth_figure", "record_chunks", "tree_trace", "chunks_figure", "scan_gbs",
+           "bandwidth_figure"]
 
 KIND_NAMES = {"hillis_steele": "Hillis-Steele", "blelloch": "Blelloch", "brent_kung": "Brent-Kung",
               "sklansky": "Sklansky", "chunked": "chunked (the kernel's)"}
@@ -48,9 +49,11 @@ def work_depth_figure(kinds: Sequence[str] = ("hillis_steele", "blelloch", "bren
 
 def record_chunks(T: int = 256, D: int = 4, B: int = 1, *, min_chunks: int = 4,
                   max_T: int = 1 << 16, device: torch.device | str | None = None,
-                  seed: int = 0) -> tuple[rnnviz.Trace, torch.Tensor, torch.Tensor]:
+                  backend: str = "auto", seed: int = 0
+                  ) -> tuple[rnnviz.Trace, torch.Tensor, torch.Tensor]:
     """Run ``linear_scan`` once inside a trace, with T long enough for ``min_chunks`` chunks
-    of whatever chunk size the backend picks here (it is read from the first run's record).
+    of whatever chunk size the backend picks here (it is read from the first run's record;
+    the GPU kernel picks longer chunks for longer sequences, up to its tile size).
     Returns (trace, a, b)."""
     from rnnviz.ops import linear_scan
 
@@ -60,13 +63,27 @@ def record_chunks(T: int = 256, D: int = 4, B: int = 1, *, min_chunks: int = 4,
         a = (torch.rand(B, T, D, generator=g) * 0.3 + 0.65).to(device)
         b = torch.randn(B, T, D, generator=g).to(device)
         with rnnviz.trace(what={"chunks"}) as tr:
-            linear_scan(a, b)
+            linear_scan(a, b, backend=backend)
         rec = tr.filter(kind="chunks")[0]
         n = rec.data["carries"].shape[1]
         if n >= min_chunks or T * 2 > max_T:
             return tr, a, b
-        T = max(T * 2, rec.meta["chunk"] * min_chunks)
-        T = min(T, max_T)
+        T = min(max(T * 2, rec.meta["chunk"] * min_chunks), max_T)
+
+
+def tree_trace(trace: rnnviz.Trace, max_n: int = 256) -> tuple[rnnviz.Trace, str]:
+    """A trace small enough to draw as a tree (at most ``max_n`` elements): ``trace`` itself
+    if its run is that short, else a run of the same chunked algorithm on the CPU path
+    (chunks of 64). Returns (trace, a sentence saying which it is)."""
+    rec = trace.filter(op="linear_scan", kind="chunks")[0]
+    if int(rec.meta["T"]) <= max_n:
+        return trace, (f"the run above: {rec.meta['backend']} backend, chunks of "
+                       f"{rec.meta['chunk']}")
+    small, _, _ = record_chunks(T=max_n, D=4, device="cpu", backend="torch", min_chunks=1)
+    c = small.filter(kind="chunks")[0].meta["chunk"]
+    return small, (f"the run above (T = {rec.meta['T']} in chunks of {rec.meta['chunk']}, "
+                   f"{rec.meta['backend']} backend) has too many nodes to draw; this tree is the "
+                   f"same algorithm on the CPU path, T = {max_n} in chunks of {c}")
 
 
 def chunks_figure(trace: rnnviz.Trace, channel: int = 0, batch: int = 0) -> go.Figure:

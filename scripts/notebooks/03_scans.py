@@ -91,7 +91,9 @@ scans.work_depth_figure()
 # %%
 tr, a, b = scans.record_chunks(T=256, D=4, device=device)
 print(tr.summary())
-scan_tree("chunked", trace=tr)
+tr_tree, which = scans.tree_trace(tr)
+print("the tree below shows", which)
+scan_tree("chunked", trace=tr_tree)
 
 # %% [markdown]
 # The same run, one channel over time: the dotted local scans restart from 0 in each chunk; the carries

@@ -108,3 +108,43 @@ def test_failed_rows_are_named_under_the_figure():
              "ms": None, "error": "RuntimeError: boom"}]
     fig = here_vs_reference(rows)
     assert len(fig.data) == 1 and "conv1d: RuntimeError: boom" in fig.layout.annotations[0].text
+
+
+def test_scan_helpers_draw_real_runs():
+    from rnnviz.course import scans
+    from rnnviz.course.scan_formulas import accuracy_figure, accuracy_rows
+
+    tr, a, b = scans.record_chunks(T=32, D=2, device="cpu", min_chunks=4)
+    rec = tr.filter(kind="chunks")[0]
+    assert rec.data["carries"].shape[1] >= 4 and a.shape[1] == rec.meta["T"]
+    fig = scans.chunks_figure(tr)
+    assert len(fig.data[0].x) == rec.meta["T"] and len(fig.data[2].x) == rec.data["carries"].shape[1]
+    small, which = scans.tree_trace(tr, max_n=64)
+    assert small.filter(kind="chunks")[0].meta["T"] <= 64 and "CPU path" in which
+
+    fig = scans.work_depth_figure(ns=[4, 16])
+    hs_work = fig.data[0].y
+    assert list(hs_work) == [5, 49]  # n log2 n - n + 1
+
+    rows = accuracy_rows([8, 1024], D=2, B=1)
+    err = {(r["method"], r["T"]): r["error"] for r in rows}
+    assert err[("cumprod / cumsum", 1024)] == float("inf")
+    assert err[("rnnviz linear_scan", 1024)] < 1e-5 < err[("log-space", 1024)]
+    assert len(accuracy_figure(rows).data) == 3
+
+    rows = M.measure(["rnnviz-scan"], [{"B": 1, "T": 64, "D": 4}], budget_ms=1)
+    fig = scans.bandwidth_figure(rows, copy_gbs=10.0)
+    assert fig.data[0].y[0] == scans.scan_gbs(rows[0]) > 0
+
+
+def test_newton_helpers():
+    from rnnviz.course import newton
+
+    errs = newton.scalar_errors(iters=8)
+    fp, nt = errs["fixed-point iteration h <- f(h)"], errs["Newton"]
+    assert nt[-1] < 1e-14 and fp[-1] > 1e-6  # quadratic beats linear
+    fig = newton.residuals_figure({"newton": [1.0, float("nan")], "damped": [1.0, 0.1]})
+    assert "diverged" in fig.data[0].name and fig.data[0].marker.symbol[1] == "x"
+    g = [torch.ones(3), torch.zeros(2)]
+    fig = newton.gradient_figure(g, g, ["a", "b"])
+    assert "max difference 0.0e+00" in fig.data[0].name
