@@ -12,12 +12,13 @@ only slows Newton's convergence; f is always exact):
 - "gru-cudnn": nn.GRU (cuDNN), its failures recorded as they come.
 
 Trimmed, so that the suite fits its time budget (recorded in extra["trimmed"]):
-- newton/damped where B*T*D^3 > ``DENSE_WORK_CAP`` (their chunk products cost T D^3).
-- the sequential loop (launch-bound, about the same time per step at every D and B) is
-  measured at T = 1e3 and 1e4 for every (D, B) and once (reps = 1) at T = 1e5 for D = 8; its
-  fwd+bwd at T <= 1e4. Elsewhere a row's "sequential_ms" is None and its
-  "speedup_vs_sequential" uses the per-step time measured at the largest measured T for that
-  (D, B, pass) times T, with "sequential_basis" saying exactly that ("estimated: ...").
+- newton/damped, and every fwd+bwd, where B*T*D^3 > ``DENSE_WORK_CAP`` (dense chunk products
+  cost T D^3; the implicit backward solves with the dense Jacobians for every method).
+- the sequential loop (launch-bound: about the same time per step at every D and B) is
+  measured at T = 1e3 and 1e4 for every (D, B) and once (reps = 1) at T = 1e5 for D = 8;
+  its fwd+bwd at T = 1e3. Elsewhere a row's "sequential_ms" is None and its
+  "speedup_vs_sequential_est" uses the per-step time measured at the largest measured T for
+  that (D, B, pass) times T, with "sequential_basis" saying exactly that ("estimated: ...").
 
 ``--quick``: a CPU smoke run on small shapes.
 """
@@ -58,8 +59,10 @@ def _partial(rows: list[dict[str, Any]]) -> None:
     run cut off by a time limit still leaves its measurements)."""
     path = os.environ.get("RNNVIZ_BENCH_PARTIAL")
     if path:
+        from rnnviz.bench.core import provenance
+
         with open(path, "w") as fh:
-            json.dump(rows, fh)
+            json.dump({"provenance": {**provenance("deer"), "partial": True}, "rows": rows}, fh)
 
 
 def _sync(dev: torch.device) -> None:
@@ -84,11 +87,12 @@ def _time(fn: Callable[[], Any], dev: torch.device, warm: bool = True) -> tuple[
     first = _once_ms(fn, dev)
     if first > 50:
         return first, 1
-    return time_ms(fn, dev, warmup=0, budget_ms=150), 0
+    return time_ms(fn, dev, warmup=0, budget_ms=100), 0
 
 
-def _reference(cell: nn.GRUCell, x: torch.Tensor) -> tuple[torch.Tensor, str | None]:
-    """cuDNN nn.GRU with the cell's weights (tf32 off); in time pieces if it refuses T."""
+def _reference(cell: nn.GRUCell, x: torch.Tensor) -> tuple[torch.Tensor | None, str | None]:
+    """cuDNN nn.GRU with the cell's weights (tf32 off); in time pieces carrying the state if
+    it refuses the whole length; (None, why) if it refuses every piece size."""
     D = cell.hidden_size
     gru = nn.GRU(cell.input_size, D, batch_first=True).to(x.device)
     with torch.no_grad():
@@ -97,17 +101,22 @@ def _reference(cell: nn.GRUCell, x: torch.Tensor) -> tuple[torch.Tensor, str | N
             getattr(gru, a).copy_(getattr(cell, b))
     prev = torch.backends.cudnn.allow_tf32
     torch.backends.cudnn.allow_tf32 = False
+    notes = []
     try:
         with torch.no_grad():
-            try:
-                return gru(x)[0], None
-            except RuntimeError as e:
-                note = f"whole-T cuDNN failed ({str(e).splitlines()[0][:120]}); pieces of 65536"
-                outs, h = [], None
-                for s in range(0, x.shape[1], 65536):
-                    o, h = gru(x[:, s:s + 65536], h)
-                    outs.append(o)
-                return torch.cat(outs, 1), note
+            for piece in (x.shape[1], 65536, 8192, 1024):
+                if piece > x.shape[1]:
+                    continue
+                try:
+                    outs, h = [], None
+                    for s in range(0, x.shape[1], piece):
+                        o, h = gru(x[:, s:s + piece].contiguous(), h)
+                        outs.append(o)
+                    note = "gru-cudnn" if piece == x.shape[1] else f"gru-cudnn in pieces of {piece} steps"
+                    return torch.cat(outs, 1), "; ".join(notes + [note])
+                except RuntimeError as e:
+                    notes.append(f"cuDNN refused pieces of {piece} ({str(e).splitlines()[0][:80]})")
+        return None, "; ".join(notes)
     finally:
         torch.backends.cudnn.allow_tf32 = prev
 
@@ -160,9 +169,10 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                 w = torch.randn(B, T, D, device=dev)
                 shape = {"B": B, "T": T, "D": D, "dtype": "fp32"}
                 ref, ref_note = _reference(cell, x) if dev.type == "cuda" else (None, None)
+                seq_h: dict[str, torch.Tensor] = {}
                 # -- baselines -------------------------------------------------------------
                 seq_ms: dict[str, float | None] = {"fwd": None, "fwd+bwd": None}
-                for pas, Tlist, fn in (("fwd", g["SEQ_T"], lambda: _seq_fwd(cell, x)),
+                for pas, Tlist, fn in (("fwd", g["SEQ_T"], lambda: seq_h.update(h=_seq_fwd(cell, x))),
                                        ("fwd+bwd", g["SEQ_BWD_T"], lambda: _seq_fwd_bwd(cell, x, w))):
                     once = T in g["SEQ_ONCE"] and D in g["SEQ_ONCE"][T] and pas == "fwd"
                     if T not in Tlist and not once:
@@ -175,7 +185,7 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                     seq_ms[pas] = ms
                     seq_per_step[(D, B, pas)] = (ms / T, T)
                     if ref is None and pas == "fwd":
-                        ref, ref_note = _seq_fwd(cell, x), "reference: the sequential loop"
+                        ref, ref_note = seq_h["h"], "the sequential loop"
                     rows.append({"method": "sequential", "pass": pas, **shape, "ms": ms,
                                  "reps": reps, "error": None})
                 for pas in ("fwd", "fwd+bwd"):
@@ -195,15 +205,14 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                     rows.append({"method": "gru-cudnn", "pass": pas, **shape, "ms": ms,
                                  "reps": reps, "error": err})
                     del gru
-                if ref is None:
-                    ref, ref_note = _seq_fwd(cell, x), "reference: the sequential loop"
                 # -- DEER ------------------------------------------------------------------
                 for method in METHODS:
-                    if method != "quasi" and B * T * D ** 3 > DENSE_WORK_CAP:
-                        trimmed.append(f"deer-{method} B={B} T={T} D={D}: B*T*D^3 = "
-                                       f"{B * T * D ** 3:.2g} > {DENSE_WORK_CAP:.2g}")
-                        continue
                     for pas in ("fwd", "fwd+bwd"):
+                        # dense D x D work: newton/damped, and every method's backward
+                        if (method != "quasi" or pas == "fwd+bwd") and B * T * D ** 3 > DENSE_WORK_CAP:
+                            trimmed.append(f"deer-{method} {pas} B={B} T={T} D={D}: B*T*D^3 = "
+                                           f"{B * T * D ** 3:.2g} > {DENSE_WORK_CAP:.2g}")
+                            continue
                         row: dict[str, Any] = {"method": f"deer-{method}", "pass": pas, **shape}
                         holder: dict[str, Any] = {}
                         if pas == "fwd":
@@ -221,8 +230,12 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                             row.update(iterations=info["iterations"], converged=info["converged"],
                                        fallback=info["fallback"], chunks=info["chunks"])
                             if pas == "fwd":
-                                row["max_err"] = float((holder["h"] - ref).abs().max())
-                                row["reference"] = ref_note or "gru-cudnn"
+                                row["max_err"] = (None if ref is None else
+                                                  float((holder["h"] - ref).abs().max()))
+                                row["reference"] = ref_note
+                                if "h" in seq_h:
+                                    row["max_err_vs_sequential"] = float(
+                                        (holder["h"] - seq_h["h"]).abs().max())
                         _speedups(row, seq_ms[pas], seq_per_step.get((D, B, pas)), rows, T)
                         rows.append(row)
                         holder.clear()
