@@ -128,9 +128,23 @@ def speedup(results: Mapping[str, Any] | str | os.PathLike, baseline: str | None
     groups: dict[tuple[str, tuple], list[Mapping[str, Any]]] = defaultdict(list)
     for r in rows:
         groups[(r["method"], fixed(r))].append(r)
-    # in a method's legend name, the keys that differ between that method's series
-    varies = {m: [i for i, k in enumerate(fixed_keys)
-                  if len({fx[i] for mm, fx in groups if mm == m}) > 1] for m in methods}
+    # A series' legend name: its method and the non-size keys that tell that method's series
+    # apart ("variant=warp", "recurrence=scan"); series that differ only in their other sizes
+    # (B, D, ...) share the entry and colour, their sizes are in the hover.
+    def label(method: str, fx: tuple) -> str:
+        keys = [i for i, k in enumerate(fixed_keys) if k not in SIZE_KEYS and fx[i] is not None
+                and len({f[i] for m, f in groups if m == method}) > 1]
+        return method + (" (" + ", ".join(f"{fixed_keys[i]}={fx[i]}" for i in keys) + ")"
+                         if keys else "")
+
+    variants: dict[str, list[str]] = defaultdict(list)  # each method's labels, in order
+    for method, fx in groups:
+        if label(method, fx) not in variants[method]:
+            variants[method].append(label(method, fx))
+    failed_at: dict[str, list[Any]] = defaultdict(list)
+    for (method, fx), grp in groups.items():
+        failed_at[label(method, fx)] += sorted(r[x] for r in grp if r.get("ms") is None)
+
     def sizes(r: Mapping[str, Any]) -> tuple:
         return tuple(r.get(k) for k in SIZE_KEYS if k != x) + (r[x],)
 
@@ -142,30 +156,33 @@ def speedup(results: Mapping[str, Any] | str | os.PathLike, baseline: str | None
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=(f"time vs {x} (log-log)", f"speedup over {baseline}"))
     failures: list[str] = []
+    shown: set[str] = set()
     for (method, fx), grp in groups.items():
         grp = sorted(grp, key=lambda r: r[x])
         ok = [r for r in grp if r.get("ms") is not None]
-        bad = [r for r in grp if r.get("ms") is None]
-        shape = ", ".join(f"{fixed_keys[i]}={fx[i]}" for i in varies[method]
-                          if fx[i] is not None)
-        name = method + (f" ({shape})" if shape else "")
-        if bad:
-            name += f" · failed at {x}=" + ",".join(str(r[x]) for r in bad)
-            failures += [f"{method} at {x}={r[x]}: {r.get('error') or 'no time recorded'}"
-                         for r in bad]
+        failures += [f"{method} at {x}={r[x]}: {r.get('error') or 'no time recorded'}"
+                     for r in grp if r.get("ms") is None]
+        key = label(method, fx)
+        name = key + (f" · failed at {x}=" + ",".join(map(str, sorted(set(failed_at[key]))))
+                      if failed_at[key] else "")
         colour = theme.method_colour(method) or _fallback_colour(method)
         line = dict(color=colour, width=3 if method == baseline else 2,
-                    dash=theme.method_dash(method))
+                    dash=theme.variant_dash(method, variants[method].index(key)))
+        where = ", ".join(f"{k}={v}" for k, v in zip(fixed_keys, fx) if v is not None)
         fig.add_trace(go.Scatter(
             x=[r[x] for r in ok], y=[r["ms"] for r in ok], mode="lines+markers", name=name,
-            legendgroup=name, line=line, meta={"method": method, "failed": len(bad)},
-            hovertemplate=f"{method}: {x}=%{{x}}, %{{y:.4g}} ms<extra></extra>"), row=1, col=1)
+            legendgroup=key, showlegend=key not in shown, line=line,
+            meta={"method": method, "failed": len(grp) - len(ok)},
+            hovertemplate=f"{method} ({where}): {x}=%{{x}}, %{{y:.4g}} ms<extra></extra>"),
+            row=1, col=1)
+        shown.add(key)
         pts = [(r[x], base_ms[sizes(r)] / r["ms"]) for r in ok
                if sizes(r) in base_ms and r["ms"] > 0]
         fig.add_trace(go.Scatter(
             x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers", name=name,
-            legendgroup=name, showlegend=False, line=line,
-            hovertemplate=f"{method}: {x}=%{{x}}, %{{y:.3g}}x<extra></extra>"), row=1, col=2)
+            legendgroup=key, showlegend=False, line=line,
+            hovertemplate=f"{method} ({where}): {x}=%{{x}}, %{{y:.3g}}x<extra></extra>"),
+            row=1, col=2)
     fig.add_hline(y=1, line=dict(color="#888", dash="dot", width=1), row=1, col=2)
     notes = [caption(prov)]
     if failures:

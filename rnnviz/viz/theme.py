@@ -23,7 +23,7 @@ import plotly.io as pio
 
 __all__ = ["FONT", "FAMILIES", "METHOD_FAMILY", "TEMPLATE", "method_colour", "method_dash",
            "family_colour", "family_of", "op_colour", "OP_FAMILY", "apply", "CRITICAL", "OP_COLOURS", "GATE_SCALE",
-           "STATE_SCALE", "ERROR_SCALE", "animation_controls"]
+           "STATE_SCALE", "ERROR_SCALE", "animation_controls", "DASHES", "variant_dash"]
 
 FONT = dict(family="Inter, 'Helvetica Neue', Arial, sans-serif", size=14, color="#222")
 MONO = "'JetBrains Mono', Menlo, Consolas, monospace"
@@ -77,7 +77,7 @@ OP_FAMILY: dict[str, str] = {
 }
 
 # line styles tell apart methods that share a family colour at a glance
-_DASHES = ["solid", "dash", "dot", "dashdot", "longdash"]
+DASHES = ["solid", "dash", "dot", "dashdot", "longdash"]
 
 # figures of computations (graphs, trees) colour operations by what they cost
 OP_COLOURS = {
@@ -154,8 +154,8 @@ def method_dash(method: str) -> str:
     if entry is None:
         return "solid"
     if method not in METHOD_FAMILY:  # a variant: offset by its suffix
-        return _DASHES[1 + (entry[1] + sum(map(ord, method))) % (len(_DASHES) - 1)]
-    return _DASHES[entry[1] % len(_DASHES)]
+        return DASHES[1 + (entry[1] + sum(map(ord, method))) % (len(DASHES) - 1)]
+    return DASHES[entry[1] % len(DASHES)]
 
 
 def animation_controls(names: list[str], active: int, prefix: str,
@@ -173,6 +173,13 @@ def animation_controls(names: list[str], active: int, prefix: str,
                                         args=[None, dict(frame=dict(duration=duration_ms,
                                                                     redraw=True),
                                                          fromcurrent=True)])])])
+
+
+def variant_dash(method: str, k: int) -> str:
+    """The line style of the k-th variant of ``method`` in one figure (k = 0: the method's
+    own style), so variants that share a colour are told apart by their lines."""
+    base = DASHES.index(method_dash(method))
+    return DASHES[(base + k) % len(DASHES)]
 
 
 def apply(fig: go.Figure, **layout) -> go.Figure:

@@ -58,6 +58,21 @@ def test_failures_are_shown_and_provenance_captioned():
                                            "accelerated_scan"]
 
 
+def test_variants_share_a_legend_entry_per_label_and_sizes_go_to_the_hover():
+    rows = [{"method": "accelerated-scan", "variant": v, "pass": "fwd", "dtype": "fp32",
+             "B": B, "T": T, "D": 16, "ms": None if v == "warp" else T / 1e3,
+             "error": "ImportError: x" if v == "warp" else None}
+            for v in ("scalar", "warp") for B, T in ((1, 256), (2, 512))]
+    fig = speedup({"provenance": {}, "rows": rows})
+    legend = [d.name for d in fig.data if d.showlegend is not False]
+    assert legend == ["accelerated-scan (variant=scalar)",
+                      "accelerated-scan (variant=warp) · failed at T=256,512"]
+    scalar = [d for d in fig.data if d.legendgroup == "accelerated-scan (variant=scalar)"]
+    assert len(scalar) == 4  # two shapes (B=1 / B=2) x two panels
+    assert "B=2" in scalar[2].hovertemplate
+    assert scalar[0].line.dash != fig.data[-1].line.dash  # the other variant: another dash
+
+
 def test_pass_and_x_choices():
     fig = speedup(result(), "rnnviz-scan", pass_="fwd+bwd")
     assert fig.layout.meta["methods"] == ["rnnviz-scan"]
