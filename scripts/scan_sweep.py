@@ -16,7 +16,8 @@ import time
 import torch
 
 from rnnviz.bench.core import copy_bandwidth_gbs, provenance, record_failure, time_ms
-from rnnviz.kernels.linear_scan import ScanConfig, choose_config, scan_bwd, scan_fwd
+from rnnviz.ops.linear_scan import chunked_scan
+from rnnviz.kernels.linear_scan import ScanConfig, choose_config, scan_bwd, scan_fwd, tile_config
 
 # in order of importance (the sweep stops when its time budget is spent)
 SHAPES = [((16, 4096, 4096), torch.float32), ((1, 65536, 64), torch.float32),
@@ -27,16 +28,18 @@ SHAPES = [((16, 4096, 4096), torch.float32), ((1, 65536, 64), torch.float32),
 
 
 def candidates(B, T, D, elem):
-    out = []
+    """Tiles whose rows sit in one thread (see kernels/linear_scan/blocks.py)."""
+    vec = 16 // elem
+    out = set()
     if B * D >= 1024:
-        for bd, bt, w in itertools.product([32, 64, 128, 256], [16, 32, 64], [4, 8]):
-            if bd <= max(triton_pow2(D), 16 // elem) and 32 * w <= bd * bt <= 8192:
-                out.append(ScanConfig("channel", bt, bd, w))
+        for w, k, rows in itertools.product([1, 2, 4, 8], [1, 2], [4, 8, 16]):
+            if rows * vec <= 128 and (k == 1 or w == 4):
+                out.add(tile_config("channel", T, D, elem, rows, w, 32 * vec * w // k))
     if B * D <= 16384:
-        for bd, bt, w in itertools.product([16, 32, 64], [128, 256, 512, 1024, 2048], [4, 8]):
-            if bd <= triton_pow2(D) and 4096 <= bd * bt <= 32768:
-                out.append(ScanConfig("sequence", bt, bd, w))
-    return out
+        for w, bd, rows in itertools.product([4, 8], [16, 32, 64], [4, 8, 16]):
+            if bd <= max(triton_pow2(D), 16):
+                out.add(tile_config("sequence", T, D, elem, rows, w, bd))
+    return sorted(out, key=lambda c: (c.path, c.num_warps, c.block_d, c.block_t))
 
 
 def triton_pow2(x):
@@ -67,7 +70,7 @@ def main():
         a = (torch.rand(B, T, D, device=dev) * 0.5 + 0.5).to(dtype)
         b = torch.randn(B, T, D, device=dev).to(dtype)
         nbytes = 3 * B * T * D * elem
-        ref = scan_fwd(a, b, config=choose_config(B, T, D, elem)).h.float()
+        ref = chunked_scan(a.double(), b.double()).h.float()  # the torch path, float64
         timed = []
         for cfg in candidates(B, T, D, elem):
             if time.time() - t_start > args.budget:
@@ -96,13 +99,15 @@ def main():
         print(f"B={B} T={T} D={D} {str(dtype)[6:]}: auto {auto} {nbytes / ams / 1e6:.0f} GB/s "
               f"({nbytes / ams / 1e6 / copy:.0%})", flush=True)
         for r in best:
-            print(f"   best {r['path']} bt={r['block_t']} bd={r['block_d']} w={r['num_warps']}: "
+            print(f"   best {r['path']} bt={r['block_t']} bs={r['block_s']} bd={r['block_d']} "
+                  f"w={r['num_warps']}: "
                   f"{r['gbs']:.0f} GB/s ({r['frac_copy']:.0%})", flush=True)
         if args.bwd:
             g = torch.randn_like(a)
             h = scan_fwd(a, b).h
             for r in best[:2] + [None]:
-                cfg = ScanConfig(r["path"], r["block_t"], r["block_d"], r["num_warps"]) if r else None
+                cfg = ScanConfig(r["path"], r["block_t"], r["block_d"], r["num_warps"],
+                                 r["block_s"]) if r else None
                 ms = time_ms(lambda: scan_bwd(a, h, None, g, config=cfg), dev, warmup=1, budget_ms=40)
                 gb = 5 * B * T * D * elem / ms / 1e6
                 print(f"   bwd {cfg or 'auto'}: {gb:.0f} GB/s ({gb / copy:.0%})", flush=True)

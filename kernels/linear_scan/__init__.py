@@ -6,6 +6,8 @@
 - ``seqpar.py``: sequence-parallel kernel with decoupled look-back (few channels, long T).
 - ``launch.py``: path and block sizes from (B * D, T); ``scan_fwd`` / ``scan_bwd``.
 """
-from .launch import CHANNEL_MIN_BD, ScanConfig, ScanResult, choose_config, scan_bwd, scan_fwd
+from .launch import (CHANNEL_MIN_BD, ScanConfig, ScanResult, choose_config, scan_bwd, scan_fwd,
+                     tile_config)
 
-__all__ = ["scan_fwd", "scan_bwd", "choose_config", "ScanConfig", "ScanResult", "CHANNEL_MIN_BD"]
+__all__ = ["scan_fwd", "scan_bwd", "choose_config", "tile_config", "ScanConfig", "ScanResult",
+           "CHANNEL_MIN_BD"]

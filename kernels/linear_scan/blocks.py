@@ -1,18 +1,23 @@
 """Reusable ``@triton.jit`` pieces of the linear scan h_t = a_t h_{t-1} + b_t.
 
-Other kernels build on these: a fused minGRU kernel computes (a, b) in registers and calls
-:func:`scan_chunk` on them; the channel- and sequence-parallel scan kernels share the tile
-loads and stores below.
+Other kernels build on these: a fused minGRU kernel computes (a, b) in registers in the
+tile shape below and calls :func:`scan_chunk` on them; the channel- and sequence-parallel
+scan kernels share the tile loads and stores.
 
 The algebra: a step is the affine map h -> a h + b. Doing (a1, b1) then (a2, b2) is
 h -> a2 (a1 h + b1) + b2, the pair (a1 a2, a2 b1 + b2): :func:`scan_combine`, associative,
-so ``tl.associative_scan`` runs it as a tree. Scanning a tile of BLOCK_T steps gives, for each
-step, A_t = a_0 ... a_t and the local scan L_t (h_t from a zero state); the state the tile
-hands on is then h_t = A_t carry + L_t.
+so ``tl.associative_scan`` can run it as a tree.
 
-Tiles are [BLOCK_T, BLOCK_D]: time down the rows, channels along the columns, so each row
-is a contiguous run of channels and the loads are wide and coalesced along D. Padding
-steps (past T) are the identity (a = 1, b = 0): they carry the state through unchanged.
+The tile. A chunk of R * S time steps and BLOCK_D channels is held as a [R, S, BLOCK_D]
+tile: sub-chunk s covers the R consecutive steps s*R .. s*R + R - 1. Triton lays the
+channels (16-byte vectors) and then the sub-chunks across the lanes and warps, so with
+S * BLOCK_D / vec = 32 * num_warps the R steps of a sub-chunk sit in ONE thread: the scan
+along them is a plain sequential loop in registers (no shuffles, no shared memory), and
+the loads along D are wide and coalesced. Only the S sub-chunk summaries are scanned
+across lanes (:func:`chunk_summary`). With few channels (D = 16) S is large; with many
+(D = 4096) S = 1 and the tile is simply [R, 1, BLOCK_D].
+
+Padding steps (past T) are the identity (a = 1, b = 0): they carry the state unchanged.
 
 Compute only: imports triton, nothing of rnnviz.
 """
@@ -29,28 +34,70 @@ def scan_combine(a_l, b_l, a_r, b_r):
 
 
 @triton.jit
-def last_row(x, BLOCK_T: tl.constexpr):
-    """Row BLOCK_T - 1 of a [BLOCK_T, BLOCK_D] tile, as a [BLOCK_D] vector."""
-    rows = tl.arange(0, BLOCK_T)[:, None]
-    return tl.sum(tl.where(rows == BLOCK_T - 1, x, 0.0), axis=0)
+def segment_combine(xa_l, xb_l, ia_l, ib_l, xa_r, xb_r, ia_r, ib_r):
+    """Summaries (all steps but the last, all steps) of two adjacent segments, combined.
+
+    Scanning these from (identity, step) gives at each position both the inclusive prefix
+    and the exclusive one (the state entering it): an exclusive scan with no shift."""
+    return ia_l * xa_r, xa_r * ib_l + xb_r, ia_l * ia_r, ia_r * ib_l + ib_r
 
 
 @triton.jit
-def chunk_local_scan(a, b):
-    """(A, L): the inclusive scan of a tile's steps along axis 0 from a zero state."""
-    return tl.associative_scan((a, b), 0, scan_combine)
+def last_of_rows(x, N: tl.constexpr):
+    """x[N - 1] of a [N, S, BLOCK_D] tile, as [S, BLOCK_D] (in-thread when N is)."""
+    idx = tl.arange(0, N)[:, None, None]
+    return tl.sum(tl.where(idx == N - 1, x, 0.0), axis=0)
 
 
 @triton.jit
-def scan_chunk(a, b, carry, BLOCK_T: tl.constexpr):
-    """Scan one [BLOCK_T, BLOCK_D] float32 tile that starts from state ``carry`` [BLOCK_D].
+def last_of_subchunks(x, N: tl.constexpr):
+    """x[N - 1] of a [N, BLOCK_D] tile, as [BLOCK_D]."""
+    idx = tl.arange(0, N)[:, None]
+    return tl.sum(tl.where(idx == N - 1, x, 0.0), axis=0)
 
-    Returns (h, L, carry_out): the states h_t = A_t carry + L_t, the chunk-local scan L
-    (what a trace shows as "local") and the state leaving the tile (its last row of h).
+
+@triton.jit
+def chunk_steps(c, R: tl.constexpr, S: tl.constexpr):
+    """Processing-step indices [R, S, 1] of chunk c (R * S steps; sub-chunk s = steps
+    c*R*S + s*R .. + R - 1)."""
+    r = tl.arange(0, R)[:, None, None]
+    s = tl.arange(0, S)[None, :, None]
+    return c * (R * S) + s * R + r
+
+
+@triton.jit
+def chunk_summary(a, b, R: tl.constexpr, S: tl.constexpr):
+    """Everything about a [R, S, BLOCK_D] chunk that does not depend on its carry.
+
+    Returns (A, L, xa, xb, ca, cb): A, L the scan within each sub-chunk from a zero state
+    (A_t = product of a, L_t = state), (xa, xb) [S, BLOCK_D] the map from the chunk's
+    entering state to each sub-chunk's entering state, (ca, cb) [BLOCK_D] the whole chunk
+    as one step h -> ca h + cb (its "aggregate").
     """
-    A, L = chunk_local_scan(a, b)
-    h = A * carry[None, :] + L
-    return h, L, last_row(h, BLOCK_T)
+    A, L = tl.associative_scan((a, b), 0, scan_combine)  # along R: inside each thread
+    a_end = last_of_rows(A, R)
+    b_end = last_of_rows(L, R)
+    one = tl.zeros_like(a_end) + 1.0
+    xa, xb, ia, ib = tl.associative_scan((one, tl.zeros_like(b_end), a_end, b_end), 0,
+                                         segment_combine)  # along S: across lanes
+    return A, L, xa, xb, last_of_subchunks(ia, S), last_of_subchunks(ib, S)
+
+
+@triton.jit
+def chunk_apply(A, L, xa, xb, carry):
+    """States of the chunk given the state ``carry`` [BLOCK_D] entering it."""
+    enter = xa * carry[None, :] + xb  # [S, BLOCK_D]: state entering each sub-chunk
+    return A * enter[None, :, :] + L
+
+
+@triton.jit
+def scan_chunk(a, b, carry, R: tl.constexpr, S: tl.constexpr):
+    """Scan one [R, S, BLOCK_D] float32 chunk (see the module doc) from state ``carry``.
+
+    Returns (h, carry_out): the states, and the state leaving the chunk.
+    """
+    A, L, xa, xb, ca, cb = chunk_summary(a, b, R, S)
+    return chunk_apply(A, L, xa, xb, carry), ca * carry + cb
 
 
 @triton.jit
@@ -69,7 +116,7 @@ def step_time(s, T, REVERSE: tl.constexpr):
 @triton.jit
 def load_step_tile(a_base, b_base, s, T, s_at, s_bt, dmask, REVERSE: tl.constexpr,
                    SHIFT_A: tl.constexpr):
-    """Load the (a, b) tile of steps ``s`` [BLOCK_T] as float32 (identity where s >= T).
+    """Load the (a, b) chunk of steps ``s`` [R, S, 1] as float32 (identity where s >= T).
 
     ``a_base``/``b_base`` are [BLOCK_D] pointers to the channels at t = 0. With SHIFT_A the
     coefficient of step s is a at the previous step s - 1 (0 for s = 0): that is the
@@ -77,29 +124,28 @@ def load_step_tile(a_base, b_base, s, T, s_at, s_bt, dmask, REVERSE: tl.constexp
     Returns (a, b, t, mask).
     """
     t, live = step_time(s, T, REVERSE)
-    m = live[:, None] & dmask[None, :]
+    dm = dmask[None, None, :]
+    m = live & dm
     if SHIFT_A:
         tp, lp = step_time(s - 1, T, REVERSE)
-        a = tl.load(a_base[None, :] + tp[:, None] * s_at, mask=lp[:, None] & dmask[None, :],
-                    other=0.0).to(tl.float32)
-        a = tl.where(live[:, None], a, 1.0)
+        a = tl.load(a_base[None, None, :] + tp * s_at, mask=lp & dm, other=0.0).to(tl.float32)
+        a = tl.where(live, a, 1.0)
     else:
-        a = tl.load(a_base[None, :] + t[:, None] * s_at, mask=m, other=1.0).to(tl.float32)
-    b = tl.load(b_base[None, :] + t[:, None] * s_bt, mask=m, other=0.0).to(tl.float32)
+        a = tl.load(a_base[None, None, :] + t * s_at, mask=m, other=1.0).to(tl.float32)
+    b = tl.load(b_base[None, None, :] + t * s_bt, mask=m, other=0.0).to(tl.float32)
     return a, b, t, m
 
 
 @triton.jit
 def store_step_tile(h, s, t, m, T, h_base, s_ht, ga_base, hf_base, s_hft, hf0,
                     REVERSE: tl.constexpr, GRAD_A: tl.constexpr):
-    """Store the tile h; with GRAD_A (the backward, where h is g = dL/dh in total) also
+    """Store the chunk h; with GRAD_A (the backward, where h is g = dL/dh in total) also
     grad_a_t = g_t h_{t-1}, reading the forward's states ``hf`` one step the other way
     (``hf0``, the forward's initial state, where that step is before the start)."""
-    tl.store(h_base[None, :] + t[:, None] * s_ht, h.to(h_base.dtype.element_ty), mask=m)
+    tl.store(h_base[None, None, :] + t * s_ht, h.to(h_base.dtype.element_ty), mask=m)
     if GRAD_A:
         tn, ln = step_time(s + 1, T, REVERSE)
-        hp = tl.load(hf_base[None, :] + tn[:, None] * s_hft, mask=m & ln[:, None],
-                     other=0.0).to(tl.float32)
-        hp = tl.where((s + 1 == T)[:, None], hf0[None, :], hp)
-        tl.store(ga_base[None, :] + t[:, None] * s_ht, (h * hp).to(ga_base.dtype.element_ty),
+        hp = tl.load(hf_base[None, None, :] + tn * s_hft, mask=m & ln, other=0.0).to(tl.float32)
+        hp = tl.where(s + 1 == T, hf0[None, None, :], hp)
+        tl.store(ga_base[None, None, :] + t * s_ht, (h * hp).to(ga_base.dtype.element_ty),
                  mask=m)

@@ -29,18 +29,28 @@ CHANNEL_MIN_BD = 16384
 
 @dataclass(frozen=True)
 class ScanConfig:
+    """A chunk is ``block_t`` steps x ``block_d`` channels, held as a [R, S, block_d] tile
+    with S = ``block_s`` sub-chunks of R = block_t / block_s steps (see ``blocks.py``)."""
+
     path: str  # "channel" | "sequence"
     block_t: int
     block_d: int
     num_warps: int = 4
+    block_s: int = 1
 
     def __post_init__(self):
         if self.path not in ("channel", "sequence"):
             raise ValueError(f"path must be 'channel' or 'sequence', got {self.path!r}")
-        for name in ("block_t", "block_d"):
+        for name in ("block_t", "block_d", "block_s", "num_warps"):
             v = getattr(self, name)
             if v < 1 or v & (v - 1):
                 raise ValueError(f"{name} must be a power of two, got {v}")
+        if self.block_s > self.block_t:
+            raise ValueError(f"block_s ({self.block_s}) must be <= block_t ({self.block_t})")
+
+    @property
+    def rows(self) -> int:
+        return self.block_t // self.block_s
 
 
 class ScanResult(NamedTuple):
@@ -63,15 +73,30 @@ def _pow2_at_most(x: int, cap: int) -> int:
     return min(triton.next_power_of_2(max(1, x)), cap)
 
 
+def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps: int,
+                block_d: int) -> ScanConfig:
+    """The config whose [rows, S, block_d] tile puts each sub-chunk's rows in one thread:
+    S = (32 * num_warps lanes) / (lanes one row of block_d channels takes), capped by T."""
+    vec = max(1, 16 // elem_size)  # elements in a 16-byte load
+    block_d = _pow2_at_most(D, block_d)
+    lanes_per_row = max(1, block_d // vec)
+    S = max(1, 32 * num_warps // lanes_per_row)
+    R = rows
+    cap = triton.next_power_of_2(T)
+    while R * S > cap and R > 1:
+        R //= 2
+    while R * S > cap and S > 1:
+        S //= 2
+    return ScanConfig(path, block_t=R * S, block_d=block_d, num_warps=num_warps, block_s=S)
+
+
 def choose_config(B: int, T: int, D: int, elem_size: int = 4) -> ScanConfig:
     """Path and block sizes for a [B, T, D] scan of ``elem_size``-byte elements."""
-    vec = max(1, 16 // elem_size)  # elements in a 16-byte load
+    vec = max(1, 16 // elem_size)
     if B * D >= CHANNEL_MIN_BD or T <= 256:
-        block_d = max(_pow2_at_most(D, 16 * vec), 1)
-        return ScanConfig("channel", block_t=_pow2_at_most(T, 32), block_d=block_d, num_warps=4)
-    block_d = _pow2_at_most(D, 64)
-    block_t = _pow2_at_most(T, max(16, 8192 // block_d))
-    return ScanConfig("sequence", block_t=block_t, block_d=block_d, num_warps=8)
+        w = 4
+        return tile_config("channel", T, D, elem_size, rows=8, num_warps=w, block_d=32 * vec * w)
+    return tile_config("sequence", T, D, elem_size, rows=8, num_warps=4, block_d=64)
 
 
 def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg):
@@ -92,14 +117,14 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg
     strides = [*a.stride(), *b.stride(), *hf_.stride()]
     flags = dict(HAS_H0=h0 is not None, HAS_HF0=hf0 is not None, REVERSE=reverse,
                  SHIFT_A=shift_a, GRAD_A=grad_a_out is not None, RECORD=record,
-                 BLOCK_T=cfg.block_t, BLOCK_D=cfg.block_d, num_warps=cfg.num_warps)
+                 R=cfg.rows, S=cfg.block_s, BLOCK_D=cfg.block_d, num_warps=cfg.num_warps)
     n_dt = triton.cdiv(D, cfg.block_d)
     if cfg.path == "channel":
         scan_channel_kernel[(n_dt, B)](*args, T, D, *strides, **flags)
     else:
-        status, counter = status_buffers(n_chunks, B * n_dt, cfg.block_d, a.device)
-        scan_seqpar_kernel[(n_chunks * B * n_dt,)](*args, status, counter, T, D, n_dt, B * n_dt,
-                                                   *strides, **flags)
+        flag_buf, vals, counter = status_buffers(n_chunks, B * n_dt, cfg.block_d, a.device)
+        scan_seqpar_kernel[(n_chunks * B * n_dt,)](*args, flag_buf, vals, counter, T, D, n_dt,
+                                                   B * n_dt, *strides, **flags)
     return loc, car
 
 

@@ -1,24 +1,25 @@
 """Sequence-parallel linear scan for few channels and long T: one pass, decoupled look-back.
 
 With B * D small (one sequence of 16 channels, say) the channel-parallel kernel has a handful
-of programs and the GPU idles. Here T is cut into chunks of BLOCK_T steps and every
+of programs and the GPU idles. Here T is cut into chunks of R * S steps and every
 (chunk, channel tile) is a program of its own, so a T = 2^20 scan has thousands of them.
 Each program, in a single pass over its data (read a and b once, write h once):
 
-1. loads its chunk and scans it locally: (A_t, L_t), the chunk summary (A_last, L_last);
-2. publishes the summary ("aggregate") for later chunks to use;
+1. loads its chunk and summarises it (``blocks.chunk_summary``): the local scans and the
+   chunk as one affine step h -> ca h + cb (its "aggregate");
+2. publishes the aggregate for later chunks to use;
 3. looks back over earlier chunks of the same channel tile until it finds one that has
    published its *inclusive* state (h at its end), composing the aggregates it passes on
    the way: that gives the carry entering this chunk (chunk 0 starts from h0);
-4. writes h_t = A_t carry + L_t, then publishes its own inclusive state h_last.
+4. publishes its own inclusive state ca * carry + cb, then writes h.
 
 This is the decoupled look-back of Merrill & Garland ("Single-pass Parallel Prefix Scan
 with Decoupled Look-back", 2016) applied to the affine pairs (a, b). Chunks take their
-index from an atomic ticket, so a program only ever waits for programs that have already
-started (no deadlock however the hardware schedules them). Each published value is one
-64-bit word holding the float32 bits and a "written" mark, so a reader never sees a flag
-without its value and no memory fence is needed. The status words are zeroed before each
-launch.
+index from an atomic ticket, so a program only waits for programs that have already
+started (no deadlock however the hardware schedules them). Values are published before
+their flag (a CTA barrier, then an atomic exchange, acq_rel); a reader takes the flag with
+an atomic (one thread, broadcast: every thread of the program sees the same state) and
+only then loads the values. The flags and the ticket counter are zeroed before each launch.
 
 The backward and RECORD work as in ``chunk.py`` (same tile loads and stores).
 """
@@ -28,59 +29,65 @@ import torch
 import triton
 import triton.language as tl
 
-from .blocks import chunk_local_scan, last_row, load_step_tile, store_step_tile
+from .blocks import chunk_apply, chunk_steps, chunk_summary, load_step_tile, store_step_tile
 
-_MARK = tl.constexpr(8589934592)  # 2^33: added to the sign-extended float bits, so a written word != 0
-
-
-@triton.jit
-def pack_status(x):
-    """A float32 vector as 64-bit status words (never 0 once written)."""
-    return x.to(tl.int32, bitcast=True).to(tl.int64) + _MARK
+AGGREGATE = tl.constexpr(1)  # flag values: the chunk's aggregate (ca, cb) is published,
+INCLUSIVE = tl.constexpr(2)  # ... or its inclusive state (h at its end)
 
 
 @triton.jit
-def unpack_status(w):
-    """(value, written) of status words."""
-    return w.to(tl.int32).to(tl.float32, bitcast=True), w != 0
+def publish(FLAGS, VALS, idx, x, y, offs, FLAG: tl.constexpr, BLOCK_D: tl.constexpr):
+    """Write the values of chunk-slot ``idx`` (x, y: [BLOCK_D]), then raise its flag."""
+    base = VALS + idx * 3 * BLOCK_D
+    if FLAG == 1:
+        tl.store(base + offs, x)
+        tl.store(base + BLOCK_D + offs, y)
+    else:
+        tl.store(base + 2 * BLOCK_D + offs, x)
+    tl.debug_barrier()  # every thread's values are written before the flag goes up
+    tl.atomic_xchg(FLAGS + idx, FLAG)
 
 
 @triton.jit
-def lookback_carry(st_tile, c, chunk_stride, offs, carry0, BLOCK_D: tl.constexpr):
-    """The state entering chunk ``c`` of one channel tile, from the published status.
+def lookback_carry(FLAGS, VALS, tile, n_tiles, c, offs, carry0, BLOCK_D: tl.constexpr):
+    """The state entering chunk ``c`` of channel tile ``tile``.
 
-    ``st_tile`` points at this tile's words of chunk 0; each chunk has 3 * BLOCK_D words:
-    aggregate A, aggregate L, inclusive h. Walks back from chunk c - 1, composing aggregates
-    (acc_A, acc_L) until an inclusive state h_j is found: carry = acc_A h_j + acc_L.
+    Walks back from chunk c - 1: an inclusive state h_j ends the walk (carry = acc_a h_j +
+    acc_b); an aggregate (a_j, b_j) is composed into (acc_a, acc_b) and the walk goes on;
+    nothing yet: poll again. Chunk 0 starts from ``carry0`` (h0).
     """
     acc_a = tl.full([BLOCK_D], 1.0, tl.float32)
-    acc_l = tl.zeros([BLOCK_D], dtype=tl.float32)
+    acc_b = tl.zeros([BLOCK_D], dtype=tl.float32)
     carry = carry0
     j = c - 1
     pending = (c > 0).to(tl.int32)
     while pending > 0:
-        base = st_tile + j.to(tl.int64) * chunk_stride
-        inc, inc_w = unpack_status(tl.load(base + 2 * BLOCK_D + offs, volatile=True))
-        agg_a, agg_a_w = unpack_status(tl.load(base + offs, volatile=True))
-        agg_l, agg_l_w = unpack_status(tl.load(base + BLOCK_D + offs, volatile=True))
-        inc_ok = tl.min(inc_w.to(tl.int32), axis=0)
-        agg_ok = tl.min((agg_a_w & agg_l_w).to(tl.int32), axis=0)
-        carry = tl.where(inc_ok > 0, acc_a * inc + acc_l, carry)
-        take = (inc_ok == 0) & (agg_ok > 0)  # compose (agg_j then acc)
-        acc_l = tl.where(take, acc_a * agg_l + acc_l, acc_l)
-        acc_a = tl.where(take, acc_a * agg_a, acc_a)
-        j = j - take.to(tl.int32)
-        pending = 1 - inc_ok
+        idx = j.to(tl.int64) * n_tiles + tile
+        flag = tl.atomic_add(FLAGS + idx, 0)  # one thread reads, all threads see it
+        base = VALS + idx * 3 * BLOCK_D
+        inc_ready = flag == INCLUSIVE
+        agg_ready = flag == AGGREGATE
+        flags = tl.zeros_like(offs) + flag  # the flag as a [BLOCK_D] mask
+        inc = tl.load(base + 2 * BLOCK_D + offs, mask=flags == INCLUSIVE, other=0.0,
+                      volatile=True)
+        agg_a = tl.load(base + offs, mask=flags == AGGREGATE, other=1.0, volatile=True)
+        agg_b = tl.load(base + BLOCK_D + offs, mask=flags == AGGREGATE, other=0.0,
+                        volatile=True)
+        carry = tl.where(inc_ready, acc_a * inc + acc_b, carry)
+        acc_b = tl.where(agg_ready, acc_a * agg_b + acc_b, acc_b)  # (agg_j, then acc)
+        acc_a = tl.where(agg_ready, acc_a * agg_a, acc_a)
+        j = j - agg_ready.to(tl.int32)
+        pending = (flag != INCLUSIVE).to(tl.int32)
     return carry
 
 
 @triton.jit
 def scan_seqpar_kernel(
-    A, Bv, H0, H, GA, HF, HF0, LOC, CAR, STATUS, COUNTER,
+    A, Bv, H0, H, GA, HF, HF0, LOC, CAR, FLAGS, VALS, COUNTER,
     T, D, n_dt, n_tiles, s_ab, s_at, s_ad, s_bb, s_bt, s_bd, s_hfb, s_hft, s_hfd,
     HAS_H0: tl.constexpr, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
-    BLOCK_T: tl.constexpr, BLOCK_D: tl.constexpr,
+    R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr,
 ):
     ticket = tl.atomic_add(COUNTER, 1)  # chunk-major order: chunk c of every tile, then c+1
     c = ticket // n_tiles
@@ -89,29 +96,24 @@ def scan_seqpar_kernel(
     offs = tl.arange(0, BLOCK_D)
     d = (tile % n_dt) * BLOCK_D + offs
     dmask = d < D
-    n_chunks = tl.cdiv(T, BLOCK_T)
+    n_chunks = tl.cdiv(T, R * S)
 
-    s = c * BLOCK_T + tl.arange(0, BLOCK_T)
+    s = chunk_steps(c, R, S)
     a, b, t, m = load_step_tile(A + pid_b * s_ab + d * s_ad, Bv + pid_b * s_bb + d * s_bd,
                                 s, T, s_at, s_bt, dmask, REVERSE, SHIFT_A)
-    a_cum, L = chunk_local_scan(a, b)
-    a_tot = last_row(a_cum, BLOCK_T)
-    l_tot = last_row(L, BLOCK_T)
+    A_, L, xa, xb, ca, cb = chunk_summary(a, b, R, S)
 
-    chunk_stride = n_tiles * 3 * BLOCK_D
-    st_tile = STATUS + tile.to(tl.int64) * 3 * BLOCK_D
-    st_own = st_tile + c.to(tl.int64) * chunk_stride
-    if c > 0:
-        tl.store(st_own + offs, pack_status(a_tot))
-        tl.store(st_own + BLOCK_D + offs, pack_status(l_tot))
+    own = c.to(tl.int64) * n_tiles + tile
     if HAS_H0:
         carry0 = tl.load(H0 + pid_b * D + d, mask=dmask, other=0.0).to(tl.float32)
     else:
         carry0 = tl.zeros([BLOCK_D], dtype=tl.float32)
-    carry = lookback_carry(st_tile, c, chunk_stride, offs, carry0, BLOCK_D)
-    tl.store(st_own + 2 * BLOCK_D + offs, pack_status(a_tot * carry + l_tot))
+    if c > 0:
+        publish(FLAGS, VALS, own, ca, cb, offs, AGGREGATE, BLOCK_D)
+    carry = lookback_carry(FLAGS, VALS, tile, n_tiles, c, offs, carry0, BLOCK_D)
+    publish(FLAGS, VALS, own, ca * carry + cb, cb, offs, INCLUSIVE, BLOCK_D)
 
-    h = a_cum * carry[None, :] + L
+    h = chunk_apply(A_, L, xa, xb, carry)
     out_off = pid_b * T * D + d  # H, GA, LOC are contiguous [B, T, D]
     hf0 = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_HF0:
@@ -120,11 +122,13 @@ def scan_seqpar_kernel(
                     HF + pid_b * s_hfb + d * s_hfd, s_hft, hf0, REVERSE, GRAD_A)
     if RECORD:
         tl.store(CAR + (pid_b * n_chunks + c) * D + d, carry, mask=dmask)
-        tl.store(LOC + out_off[None, :] + t[:, None] * D, L, mask=m)
+        local = A_ * xb[None, :, :] + L  # the states had the chunk started from 0
+        tl.store(LOC + out_off[None, None, :] + t * D, local, mask=m)
 
 
 def status_buffers(n_chunks: int, n_tiles: int, block_d: int, device: torch.device
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Zeroed (status words, ticket counter): one allocation, one memset."""
-    buf = torch.zeros(2 + n_chunks * n_tiles * 3 * block_d, dtype=torch.int64, device=device)
-    return buf[2:], buf[:1].view(torch.int32)
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(flags, values, ticket counter). Only flags and counter need zeros (one memset)."""
+    flags = torch.zeros(1 + n_chunks * n_tiles, dtype=torch.int32, device=device)
+    vals = torch.empty(n_chunks * n_tiles * 3 * block_d, dtype=torch.float32, device=device)
+    return flags[1:], vals, flags[:1]
