@@ -24,12 +24,7 @@ import torch
 import triton
 import triton.language as tl
 
-
-@triton.jit
-def _tanh(x):
-    e = tl.exp(-2.0 * tl.abs(x))
-    y = (1.0 - e) / (1.0 + e)
-    return tl.where(x < 0, -y, y)
+from ..sru.fused_recurrent import _tanh  # overflow-free float32 tanh, shared with the SRU
 
 
 @triton.jit
