@@ -34,8 +34,8 @@ __all__ = ["CELLS", "Node", "Graph", "dependency_data", "dependency_graph"]
 CELLS = ("lstm", "gru", "conv", "sru", "mingru", "deer")
 
 _STEP_WORDS = {
-    "lstm": "sequential matrix products U h_(t-1)",
-    "gru": "sequential matrix products U h_(t-1)",
+    "lstm": "sequential matrix products (U h_(t-1); stacked, also W h from below)",
+    "gru": "sequential matrix products (U h_(t-1); stacked, also W h from below)",
     "conv": "matrix product, whatever T",
     "sru": "cheap elementwise steps c_t = f_t c_(t-1) + (1-f_t) U_t",
     "mingru": "scan combines = ceil(log2 T)",
@@ -65,6 +65,7 @@ class Graph:
     nodes: list[Node] = field(default_factory=list)
     edges: list[tuple[int, int]] = field(default_factory=list)
     iterations: int | None = None
+    n_layers: int = 1  # stacked layers (the method layers() is the depth layering)
 
     def add(self, label: str, kind: str, t: float, after: tuple[int, ...] = (),
             step: bool = False) -> int:
@@ -124,45 +125,55 @@ class Graph:
         return dict(out)
 
 
-def _lstm(g: Graph) -> None:
-    h = g.add("h_{-1} = h0", "input", -1)
-    c = g.add("c_{-1} = c0", "input", -1)
-    for t in range(g.T):
-        x = g.add(f"x_{t}", "input", t)
-        wx = g.add(f"W x_{t} (input projection, parallel over t)", "matmul", t, (x,))
-        uh = g.add(f"U h_{t - 1}", "matmul", t, (h,), step=True)
-        gates = g.add(f"i, f, g, o at t={t} = act(W x + U h + b)", "elementwise", t, (uh, wx))
-        c = g.add(f"c_{t} = f c_{t - 1} + i g", "elementwise", t, (gates, c))
-        h = g.add(f"h_{t} = o tanh(c_{t})", "elementwise", t, (c, gates))
+# Each layer builder takes the ids of its inputs (one per t: x_t, or the layer below's h_t)
+# and returns the ids of its outputs h_t. ``k`` is the layer index, for the labels; a layer
+# above the first reads h from below, so its input product is on the dependency chain too.
 
 
-def _gru(g: Graph) -> None:
-    h = g.add("h_{-1} = h0", "input", -1)
-    for t in range(g.T):
-        x = g.add(f"x_{t}", "input", t)
-        wx = g.add(f"W x_{t} (input projection, parallel over t)", "matmul", t, (x,))
-        uh = g.add(f"U h_{t - 1}", "matmul", t, (h,), step=True)
-        gates = g.add(f"z, r, n at t={t} (n = tanh(W_n x + r * U_n h))", "elementwise", t,
+def _lstm(g: Graph, xs: list[int], k: int) -> list[int]:
+    h = g.add(f"h^{k}_(-1) = h0", "input", -1)
+    c = g.add(f"c^{k}_(-1) = c0", "input", -1)
+    out = []
+    for t, x in enumerate(xs):
+        wx = g.add(f"layer {k}: W x_{t} (input projection)", "matmul", t, (x,), step=k > 0)
+        uh = g.add(f"layer {k}: U h_{t - 1}", "matmul", t, (h,), step=True)
+        gates = g.add(f"layer {k}: i, f, g, o at t={t} = act(W x + U h + b)", "elementwise", t,
                       (uh, wx))
-        h = g.add(f"h_{t} = (1 - z) n + z h_{t - 1}", "elementwise", t, (gates, h))
+        c = g.add(f"layer {k}: c_{t} = f c_{t - 1} + i g", "elementwise", t, (gates, c))
+        h = g.add(f"layer {k}: h_{t} = o tanh(c_{t})", "elementwise", t, (c, gates))
+        out.append(h)
+    return out
 
 
-def _conv(g: Graph, width: int = 3) -> None:
-    xs = [g.add(f"x_{t}", "input", t) for t in range(g.T)]
-    for t in range(g.T):
-        taps = tuple(xs[s] for s in range(max(0, t - width + 1), t + 1))
-        g.add(f"y_{t} = sum_j W_j x_(t-j), j < {width}", "matmul", t, taps, step=True)
+def _gru(g: Graph, xs: list[int], k: int) -> list[int]:
+    h = g.add(f"h^{k}_(-1) = h0", "input", -1)
+    out = []
+    for t, x in enumerate(xs):
+        wx = g.add(f"layer {k}: W x_{t} (input projection)", "matmul", t, (x,), step=k > 0)
+        uh = g.add(f"layer {k}: U h_{t - 1}", "matmul", t, (h,), step=True)
+        gates = g.add(f"layer {k}: z, r, n at t={t} (n = tanh(W_n x + r * U_n h))",
+                      "elementwise", t, (uh, wx))
+        h = g.add(f"layer {k}: h_{t} = (1 - z) n + z h_{t - 1}", "elementwise", t, (gates, h))
+        out.append(h)
+    return out
 
 
-def _sru(g: Graph) -> None:
-    c = g.add("c_{-1} = c0", "input", -1)
-    for t in range(g.T):
-        x = g.add(f"x_{t}", "input", t)
-        u = g.add(f"U_{t} = W x_{t} (one GEMM for all t)", "matmul", t, (x,))
-        fr = g.add(f"f_{t}, r_{t} = sigmoid(U_{t} + b)", "elementwise", t, (u,))
-        c = g.add(f"c_{t} = f_{t} c_{t - 1} + (1 - f_{t}) U_{t}", "elementwise", t, (fr, u, c),
-                  step=True)
-        g.add(f"h_{t} = r_{t} g(c_{t}) + (1 - r_{t}) x_{t}", "elementwise", t, (c, fr, x))
+def _conv(g: Graph, xs: list[int], k: int, width: int = 3) -> list[int]:
+    return [g.add(f"layer {k}: y_{t} = sum_j W_j x_(t-j), j < {width}", "matmul", t,
+                  tuple(xs[max(0, t - width + 1): t + 1]), step=True) for t in range(len(xs))]
+
+
+def _sru(g: Graph, xs: list[int], k: int) -> list[int]:
+    c = g.add(f"c^{k}_(-1) = c0", "input", -1)
+    out = []
+    for t, x in enumerate(xs):
+        u = g.add(f"layer {k}: U_{t} = W x_{t} (one GEMM for all t)", "matmul", t, (x,))
+        fr = g.add(f"layer {k}: f_{t}, r_{t} = sigmoid(U_{t} + b)", "elementwise", t, (u,))
+        c = g.add(f"layer {k}: c_{t} = f_{t} c_{t - 1} + (1 - f_{t}) U_{t}", "elementwise", t,
+                  (fr, u, c), step=True)
+        out.append(g.add(f"layer {k}: h_{t} = r_{t} g(c_{t}) + (1 - r_{t}) x_{t}",
+                         "elementwise", t, (c, fr, x)))
+    return out
 
 
 def _scan_nodes(g: Graph, leaves: list[int], what: str, kind: str, scan: str) -> list[int]:
@@ -182,24 +193,22 @@ def _scan_nodes(g: Graph, leaves: list[int], what: str, kind: str, scan: str) ->
     return cur
 
 
-def _mingru(g: Graph, scan: str) -> None:
+def _mingru(g: Graph, xs: list[int], k: int, scan: str) -> list[int]:
     leaves = []
-    for t in range(g.T):
-        x = g.add(f"x_{t}", "input", t)
-        wx = g.add(f"z_{t}, h~_{t} = W x_{t} (parallel over t)", "matmul", t, (x,))
-        leaves.append(g.add(f"a_{t} = 1 - sigmoid(z_{t}), b_{t} = sigmoid(z_{t}) h~_{t}",
+    for t, x in enumerate(xs):
+        wx = g.add(f"layer {k}: z_{t}, h~_{t} = W x_{t} (parallel over t)", "matmul", t, (x,))
+        leaves.append(g.add(f"layer {k}: a_{t} = 1 - sigmoid(z_{t}), b_{t} = sigmoid(z_{t}) h~_{t}",
                             "elementwise", t, (wx,)))
-    _scan_nodes(g, leaves, "scan h_t = a_t h_(t-1) + b_t", "combine", scan)
+    return _scan_nodes(g, leaves, f"layer {k}: scan h_t = a_t h_(t-1) + b_t", "combine", scan)
 
 
-def _deer(g: Graph, iterations: int, scan: str) -> None:
-    xs = [g.add(f"x_{t}", "input", t) for t in range(g.T)]
-    guess = [g.add(f"h^(0)_{t} (initial guess)", "input", t) for t in range(g.T)]
+def _deer(g: Graph, xs: list[int], iterations: int, scan: str) -> list[int]:
+    guess = [g.add(f"h^(0)_{t} (initial guess)", "input", t) for t in range(len(xs))]
     h0 = g.add("h_{-1} = h0", "input", -1)
     check: tuple[int, ...] = ()
     for i in range(iterations):
         lin = []
-        for t in range(g.T):
+        for t in range(len(xs)):
             prev = h0 if t == 0 else guess[t - 1]
             lin.append(g.add(f"iteration {i + 1}: f(h^({i})_(t-1), x_{t}) and Jacobian J_{t}",
                              "matmul", t, (prev, xs[t]) + check))
@@ -207,15 +216,19 @@ def _deer(g: Graph, iterations: int, scan: str) -> None:
                             scan)
         # the stopping test reads every residual: a barrier between iterations
         check = (g.add(f"iteration {i + 1}: residual max_t |h_t - f(h_(t-1), x_t)|", "reduce",
-                       (g.T - 1) / 2, tuple(guess)),)
+                       (len(xs) - 1) / 2, tuple(guess)),)
+    return guess
 
 
-def dependency_data(cell: str, T: int = 6, *, iterations: int = 3,
+def dependency_data(cell: str, T: int = 6, *, layers: int = 1, iterations: int = 3,
                     scan: str = "hillis_steele") -> Graph:
     """The dependency graph of ``cell`` unrolled over ``T`` steps, without drawing it.
 
+    ``layers`` stacks layers (layer k + 1 reads layer k's h_t; not for "deer");
     ``iterations`` (DEER's Newton iterations) and ``scan`` (the scan network of "mingru" and
     "deer": "hillis_steele", "sklansky", "brent_kung" or "chunked") shape the parallel cells.
+    Stacked, the critical path of "lstm", "gru" and "sru" is a wavefront of T + layers - 1
+    steps, of "conv" ``layers`` products, of "mingru" layers x ceil(log2 T) combines.
     """
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
@@ -223,10 +236,21 @@ def dependency_data(cell: str, T: int = 6, *, iterations: int = 3,
         raise ValueError(f"T must be an int >= 1, got {T!r}")
     if not isinstance(iterations, int) or iterations < 1:
         raise ValueError(f"iterations must be an int >= 1, got {iterations!r}")
-    g = Graph(cell, T, iterations=iterations if cell == "deer" else None)
-    {"lstm": lambda: _lstm(g), "gru": lambda: _gru(g), "conv": lambda: _conv(g),
-     "sru": lambda: _sru(g), "mingru": lambda: _mingru(g, scan),
-     "deer": lambda: _deer(g, iterations, scan)}[cell]()
+    if not isinstance(layers, int) or layers < 1:
+        raise ValueError(f"layers must be an int >= 1, got {layers!r}")
+    if cell == "deer" and layers != 1:
+        raise ValueError("layers must be 1 for cell='deer' (DEER evaluates one cell; stack "
+                         f"by evaluating layer after layer), got {layers}")
+    g = Graph(cell, T, iterations=iterations if cell == "deer" else None,
+              n_layers=layers)
+    xs = [g.add(f"x_{t}", "input", t) for t in range(T)]
+    if cell == "deer":
+        _deer(g, xs, iterations, scan)
+        return g
+    build = {"lstm": _lstm, "gru": _gru, "conv": _conv, "sru": _sru,
+             "mingru": lambda g_, x_, k: _mingru(g_, x_, k, scan)}[cell]
+    for k in range(layers):
+        xs = build(g, xs, k)
     return g
 
 
@@ -246,21 +270,22 @@ def _positions(g: Graph, layer: list[int]) -> list[tuple[float, float]]:
 def _title(g: Graph) -> str:
     names = {"lstm": "LSTM", "gru": "GRU", "conv": "causal Conv1d (width 3)", "sru": "SRU",
              "mingru": "minGRU", "deer": f"DEER ({g.iterations} Newton iterations)"}
+    stacked = f" x {g.n_layers} layers" if g.n_layers > 1 else ""
     kinds = ", ".join(f"{v} {k}" for k, v in sorted(g.work_by_kind().items()))
-    return (f"{names[g.cell]}, T = {g.T}: critical path = {g.critical_steps} "
+    return (f"{names[g.cell]}{stacked}, T = {g.T}: critical path = {g.critical_steps} "
             f"{_STEP_WORDS[g.cell]} ({g.depth} operations deep)"
             f"<br><sup>total work {g.work} operations ({kinds}); "
             f"everything off the orange path can run in parallel</sup>")
 
 
-def dependency_graph(cell: str, T: int = 6, *, iterations: int = 3,
+def dependency_graph(cell: str, T: int = 6, *, layers: int = 1, iterations: int = 3,
                      scan: str = "hillis_steele") -> go.Figure:
     """The figure of :func:`dependency_data`: operations over time, critical path in orange.
 
     The critical path's length (in the cell's sequential steps and in operations) and the
     total work are in the title; ``fig.layout.meta`` holds them as numbers.
     """
-    g = dependency_data(cell, T, iterations=iterations, scan=scan)
+    g = dependency_data(cell, T, layers=layers, iterations=iterations, scan=scan)
     layer = g.layers()
     pos = _positions(g, layer)
     crit = g.critical_path()
@@ -305,7 +330,7 @@ def dependency_graph(cell: str, T: int = 6, *, iterations: int = 3,
         xaxis=dict(title="time step t", dtick=1 if T <= 32 else None),
         yaxis=dict(title="depth (longest-path layer)", autorange="reversed"),
         height=max(420, min(1400, 22 * (g.depth + 2))),
-        meta={"cell": cell, "T": T, "critical_steps": g.critical_steps, "depth": g.depth,
+        meta={"cell": cell, "T": T, "layers": layers, "critical_steps": g.critical_steps, "depth": g.depth,
               "work": g.work, "iterations": g.iterations},
     )
     return theme.apply(fig)

@@ -79,6 +79,21 @@ def test_mingru_depth_follows_the_scan(scan):
         assert g.work_by_kind()["combine"] == net.work
 
 
+@pytest.mark.parametrize("L", [2, 3])
+@pytest.mark.parametrize("T", [1, 4, 7, 16])
+def test_stacked_layers_wavefront(L, T):
+    """L stacked layers: cell (l, t) waits for (l, t-1) and (l-1, t), a wavefront of
+    T + L - 1 steps (the answer of notebook 01's exercise); conv: L products; minGRU: L scans."""
+    for cell in ("lstm", "gru", "sru"):
+        assert dependency_data(cell, T, layers=L).critical_steps == T + L - 1
+    assert dependency_data("conv", T, layers=L).critical_steps == L
+    assert dependency_data("mingru", T, layers=L).critical_steps == L * ceil_log2(T)
+    one, many = dependency_data("lstm", T), dependency_data("lstm", T, layers=L)
+    assert many.work == L * one.work
+    fig = dependency_graph("lstm", T, layers=L)
+    assert f"x {L} layers" in fig.layout.title.text and fig.layout.meta["layers"] == L
+
+
 def test_node_counts_and_work():
     T = 6
     counts = {"lstm": (2 + T, 5 * T), "gru": (1 + T, 4 * T), "conv": (T, T),
@@ -122,5 +137,7 @@ def test_bad_arguments_say_what_was_wrong():
         dependency_graph("transformer")
     with pytest.raises(ValueError, match="T must be an int >= 1, got 0"):
         dependency_data("lstm", 0)
+    with pytest.raises(ValueError, match="layers must be 1 for cell='deer'"):
+        dependency_data("deer", 8, layers=2)
     with pytest.raises(ValueError, match="inclusive"):
         dependency_data("mingru", 8, scan="blelloch")
