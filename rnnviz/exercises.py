@@ -110,3 +110,15 @@ def check_deer_worst_case(answer: Any) -> bool:
     """05: after T iterations all T steps are exact."""
     return _check(answer, 1000, "each iteration makes (at least) one more time step exact, "
                   "starting from the first one.")
+
+
+def check_mingru_parameters(answer: Any) -> bool:
+    """04: linear_z and linear_h, each 128 x 128 weights + 128 biases."""
+    return _check(answer, 2 * (128 * 128 + 128), "minGRU has two nn.Linear(128, 128) layers "
+                  "(linear_z and linear_h); each has a weight matrix and a bias vector.")
+
+
+def check_mingru_b(answer: Any) -> bool:
+    """04: b_t = z_t * h~_t = 0.25 * 2."""
+    return _check(answer, 0.5, "h_t = (1 - z_t) h_(t-1) + z_t h~_t: the part that does not "
+                  "multiply h_(t-1) is b_t.", cast=float, close=0.001)

@@ -20,6 +20,8 @@ ANSWERS = {
     "check_scan_floor_ms": (1.07, 0.36),
     "check_quadratic_error": (1e-16, 1e-6),
     "check_deer_worst_case": (1000, 10),
+    "check_mingru_parameters": (33024, 99072),
+    "check_mingru_b": (0.5, 1.5),
 }
 
 

@@ -8,7 +8,9 @@ Two guards keep a notebook or the speed lab responsive:
 - memory: a size whose estimate exceeds a fraction of the free memory is refused with a
   message (:func:`fits`), before anything is allocated;
 - time: sizes are measured small to large, and a method whose last measurement predicts more
-  than ``max_s`` seconds for the next one is skipped with the prediction as its reason.
+  than ``max_s`` seconds for the next one is skipped with the prediction as its reason; one
+  predicted to take longer than the whole timing budget per call is timed by one call plus
+  ``time_ms``'s probe (two calls instead of five or more).
 """
 from __future__ import annotations
 
@@ -90,16 +92,22 @@ def measure_iter(methods: Iterable[str], sizes: Iterable[dict[str, int]], *,
                                    "dtype": dtype, "device": str(device), "B": B, "T": T,
                                    "D": D, "ms": None, "error": None}
             row["error"] = available(name) or fits(name, B, T, D, dtype, device, backward, free)
+            once = None  # predicted ms of one call, from the method's last measurement
             if row["error"] is None and name in last:
                 ms0, n0 = last[name]
-                predicted = ms0 * (B * T * D) / n0 * CALLS_PER_MEASUREMENT / 1e3
+                once = ms0 * (B * T * D) / n0
+                predicted = once * CALLS_PER_MEASUREMENT / 1e3
                 if predicted > max_s:
                     row["error"] = (f"skipped: predicted {predicted:.0f} s from the last size "
                                     f"(limit {max_s:g} s)")
             if row["error"] is None:
+                # a call longer than the whole budget (a Python loop at large T) is already
+                # warm and long enough to time once; else time_ms's usual warm-up and reps
+                slow = once is not None and once > budget_ms
                 try:
                     fn = build(name, B, T, D, DTYPES[dtype], device, backward)
-                    row["ms"] = time_ms(fn, device, warmup=1, budget_ms=budget_ms)
+                    row["ms"] = time_ms(fn, device, warmup=0 if slow else 1,
+                                        reps=1 if slow else None, budget_ms=budget_ms)
                     last[name] = (row["ms"], B * T * D)
                 except Exception as e:  # noqa: BLE001 - shown in the table, not raised
                     msg = str(e).splitlines()[0][:200] if str(e) else ""

@@ -1,0 +1,85 @@
+"""Notebook 4's pieces: parameter counts from GRU to minGRU, the three modes of MinGRU
+against a float64 reference, and a measured speed result in the benchmarks' format (so
+``rnnviz.viz.speedup`` draws it like a shipped one)."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import plotly.graph_objects as go
+import torch
+from torch import nn
+
+from rnnviz.bench.core import provenance
+from rnnviz.course.compare import colour
+
+__all__ = ["parameter_counts", "parameters_figure", "mode_errors", "modes_figure", "as_result"]
+
+
+def parameter_counts(input_size: int = 128, hidden_size: int = 128) -> dict[str, int]:
+    """Parameters of one layer of each model (with biases)."""
+    from rnnviz.models import MinGRU, MinLSTM
+
+    models = {"nn.LSTM": nn.LSTM(input_size, hidden_size), "nn.GRU": nn.GRU(input_size, hidden_size),
+              "MinLSTM": MinLSTM(input_size, hidden_size), "MinGRU": MinGRU(input_size, hidden_size)}
+    return {k: sum(p.numel() for p in m.parameters()) for k, m in models.items()}
+
+
+def parameters_figure(input_size: int = 128, hidden_size: int = 128) -> go.Figure:
+    counts = parameter_counts(input_size, hidden_size)
+    col = {"nn.LSTM": colour("lstm-cudnn"), "nn.GRU": colour("gru-cudnn"),
+           "MinLSTM": colour("rnnviz-minlstm"), "MinGRU": colour("rnnviz-mingru")}
+    fig = go.Figure(go.Bar(x=list(counts), y=list(counts.values()), text=list(counts.values()),
+                           marker_color=[col[k] for k in counts]))
+    fig.update_layout(title=f"Parameters of one layer (input {input_size}, hidden {hidden_size})",
+                      yaxis_title="parameters", height=360)
+    return fig
+
+
+@torch.no_grad()
+def mode_errors(Ts: Sequence[int], hidden_size: int = 16, input_size: int = 8, B: int = 2,
+                device: torch.device | str = "cpu", seed: int = 0) -> list[dict[str, Any]]:
+    """Max error of each mode ("parallel", "log", "sequential"; float32, positive=True so
+    that "log" applies) against the same model in float64 run sequentially."""
+    from rnnviz.models import MinGRU
+
+    torch.manual_seed(seed)
+    model = MinGRU(input_size, hidden_size, batch_first=True, positive=True).to(device)
+    exact = MinGRU(input_size, hidden_size, batch_first=True, positive=True,
+                   mode="sequential").to(device).double()
+    exact.load_state_dict(model.state_dict())
+    rows = []
+    for T in Ts:
+        x = torch.randn(B, T, input_size, device=device)
+        ref = exact(x.double())[0]
+        for mode in ("parallel", "log", "sequential"):
+            model.mode = mode
+            h = model(x)[0].double()
+            err = (h - ref).abs().max().item() if torch.isfinite(h).all() else float("inf")
+            rows.append({"mode": mode, "T": T, "error": err})
+    model.mode = "parallel"
+    return rows
+
+
+def modes_figure(rows: Iterable[dict[str, Any]]) -> go.Figure:
+    rows = list(rows)
+    col = {"parallel": colour("rnnviz-mingru"), "log": colour("mingru-log"),
+           "sequential": colour("sequential")}
+    fig = go.Figure()
+    for mode in ("parallel", "log", "sequential"):
+        rs = [r for r in rows if r["mode"] == mode]
+        fig.add_trace(go.Scatter(x=[r["T"] for r in rs], y=[max(r["error"], 1e-12) for r in rs],
+                                 name=f'mode="{mode}"', mode="lines+markers",
+                                 line=dict(color=col[mode])))
+    fig.update_layout(title="MinGRU in float32: max error against float64, by mode",
+                      xaxis_type="log", yaxis_type="log", xaxis_title="T (log scale)",
+                      yaxis_title="max |h - h_exact| (log scale)", height=400)
+    return fig
+
+
+def as_result(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Rows measured here, wrapped with this machine's provenance like a benchmark JSON."""
+    from rnnviz.course.sizes import where
+
+    prov = provenance(where())  # the figure's title starts with the suite: say whose numbers
+    prov["command"] = "measured in the notebook"
+    return {"provenance": prov, "rows": list(rows)}
