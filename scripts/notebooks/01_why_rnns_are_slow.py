@@ -128,6 +128,16 @@ fig
 # * make each step on the chain **cheap and fused** (SRU: one kernel walks all $T$ steps), or
 # * make the chain **shorter** (parallel scans: $\log_2 T$ levels; DEER: a few Newton iterations of scans).
 #
+# ## 6. Stacked layers: a wavefront
+#
+# Real models stack layers. Layer 2 at step $t$ needs layer 1 at step $t$ and itself at step $t - 1$, so layer
+# 2 can start step 1 as soon as layer 1 has finished it: the layers work on different steps at the same time,
+# a diagonal **wavefront**. Here two LSTM layers over $T = 5$ steps; the title counts the critical path:
+
+# %%
+dependency_graph("lstm", T=5, layers=2)
+
+# %% [markdown]
 # ## Summary
 #
 # * The **critical path** is the longest chain of dependent operations; with unlimited parallel hardware, it

@@ -51,8 +51,17 @@ newton.scalar_figure(w=0.9, u=0.5, h0=-2.0)
 #
 # That is $h_t = A_t h_{t-1} + b_t$: a **linear recurrence**, solved by a parallel scan (notebook 3) whose
 # elements are matrices $J_t$ for a $D$-unit state. Each iteration evaluates $f$ and $J$ at all $t$ in parallel,
-# then runs one scan. `rnnviz.deer.evaluate(cell, x)` does this for any `cell(x_t, h) -> h`, and a trace
-# records every iterate. A one-unit `nn.RNNCell` first:
+# then runs one scan. As a dependency graph, three iterations over $T = 8$ steps: each iteration is a parallel
+# evaluation of $f$ and $J$ followed by a scan of depth $\log_2 T$, so the critical path is
+# (iterations) × $\log_2 T$ instead of $T$:
+
+# %%
+from rnnviz.viz import dependency_graph
+dependency_graph("deer", T=8, iterations=3)
+
+# %% [markdown]
+# `rnnviz.deer.evaluate(cell, x)` does this for any `cell(x_t, h) -> h`, and a trace records every iterate.
+# A one-unit `nn.RNNCell` first:
 
 # %%
 torch.manual_seed(0)
