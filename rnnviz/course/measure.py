@@ -8,7 +8,8 @@ Two guards keep a notebook or the speed lab responsive:
 - memory: a size whose estimate exceeds a fraction of the free memory is refused with a
   message (:func:`fits`), before anything is allocated;
 - time: sizes are measured small to large, and a method whose last measurement predicts more
-  than ``max_s`` seconds for the next one is skipped with the prediction as its reason; one
+  than ``max_s`` seconds for the next one is skipped with the prediction as its reason (before
+  its first measurement, short probes at T = 64, 512, ... stand in for the last one); one
   predicted to take longer than the whole timing budget per call is timed by one call plus
   ``time_ms``'s probe (two calls instead of five or more).
 """
@@ -70,6 +71,31 @@ def sweep(top: int, points: int, bottom: int = 1) -> list[int]:
     return vals
 
 
+PROBE_T = 64  # the first probe of a method's cost, in time steps
+PROBE_GROWTH = 8
+
+
+def _probe(name: str, B: int, T: int, D: int, dtype: str, device: torch.device,
+           backward: bool, max_s: float) -> tuple[float, int] | str:
+    """Before a method's first measurement at length T: time single calls at T = 64, 512, ...
+    until linear extrapolation in T says the measurement fits in ``max_s`` (then return the
+    last probe as (ms, B*T*D)), or the next probe itself would not (then a reason to skip).
+    Linear in T is right for a loop and pessimistic for the parallel methods, whose small
+    probes are mostly overhead; growing the probe corrects that cheaply."""
+    Tc = PROBE_T
+    while True:
+        fn = build(name, B, Tc, D, DTYPES[dtype], device, backward)
+        ms = time_ms(fn, device, warmup=0, reps=1)
+        fn = None
+        if ms * T / Tc * CALLS_PER_MEASUREMENT / 1e3 <= max_s:
+            return ms, B * Tc * D
+        nxt = min(Tc * PROBE_GROWTH, T)
+        if nxt >= T or ms * nxt / Tc * 2 / 1e3 > max_s:
+            return (f"skipped: one call at T={Tc} took {ms:.0f} ms, so T={T} would take about "
+                    f"{ms * T / Tc * CALLS_PER_MEASUREMENT / 1e3:.0f} s (limit {max_s:g} s)")
+        Tc = nxt
+
+
 def measure_iter(methods: Iterable[str], sizes: Iterable[dict[str, int]], *,
                  dtype: str = "float32", device: torch.device | str = "cpu",
                  backward: bool = False, budget_ms: float = 200.0, max_s: float = 10.0,
@@ -93,6 +119,15 @@ def measure_iter(methods: Iterable[str], sizes: Iterable[dict[str, int]], *,
                                    "D": D, "ms": None, "error": None}
             row["error"] = available(name) or fits(name, B, T, D, dtype, device, backward, free)
             once = None  # predicted ms of one call, from the method's last measurement
+            if row["error"] is None and name not in last and T > PROBE_T:
+                try:
+                    probed = _probe(name, B, T, D, dtype, device, backward, max_s)
+                except Exception:  # noqa: BLE001 - the measurement below reports it
+                    probed = None
+                if isinstance(probed, str):
+                    row["error"] = probed
+                elif probed is not None:
+                    last[name] = probed
             if row["error"] is None and name in last:
                 ms0, n0 = last[name]
                 once = ms0 * (B * T * D) / n0

@@ -148,3 +148,10 @@ def test_newton_helpers():
     g = [torch.ones(3), torch.zeros(2)]
     fig = newton.gradient_figure(g, g, ["a", "b"])
     assert "max difference 0.0e+00" in fig.data[0].name
+
+
+def test_a_slow_first_size_is_probed_and_skipped_before_it_runs():
+    (row,) = M.measure(["grucell-loop"], [{"B": 1, "T": 4096, "D": 4}], max_s=1e-3)
+    assert row["ms"] is None and row["error"].startswith("skipped: one call at T=64")
+    (row,) = M.measure(["copy"], [{"B": 1, "T": 4096, "D": 4}], budget_ms=5)
+    assert row["ms"] is not None  # a fast method passes its probes and is measured
