@@ -110,10 +110,16 @@ class MinRNNFunction(torch.autograd.Function):
 
 
 def _direction(P, h0, cell, H, D, d, positive, mode, backend, layer, tr):
-    """h of direction d on the torch paths: "torch" scan, "reference", "log", "sequential"."""
+    """h of direction d on the torch paths: "torch" scan, "reference", "log", "sequential".
+
+    float16/bfloat16 gates are computed in float32 (as the kernel does in registers) except
+    in "log" mode, which runs in the input's dtype as the paper's code does."""
     g1, g2, c = split(P, cell, H, D, d)
     h0d = None if h0 is None else h0[d]
     rev = d == 1
+    if mode != "log" and P.dtype in (torch.float16, torch.bfloat16):
+        up = lambda x: None if x is None else x.float()  # noqa: E731
+        g1, g2, c, h0d = up(g1), up(g2), up(c), up(h0d)
     if tr is not None and tr.wants(cell, "gates", layer):
         with torch.no_grad():
             a, w = coefficients(cell, g1, g2)
@@ -189,5 +195,6 @@ def min_recurrence(P: torch.Tensor, h0: torch.Tensor | None = None, *, cell: str
     with stage(cell, "recurrence", P.device, layer):
         if mode == "parallel" and backend == "triton":
             return MinRNNFunction.apply(P, h0, cell, H, D, bool(positive), layer)
-        hs = [_direction(P, h0, cell, H, D, d, positive, mode, backend, layer, tr) for d in range(D)]
+        hs = [_direction(P, h0, cell, H, D, d, positive, mode, backend, layer, tr).to(P.dtype)
+              for d in range(D)]
         return hs[0] if D == 1 else torch.cat(hs, -1)
