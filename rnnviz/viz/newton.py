@@ -87,7 +87,7 @@ def newton_convergence(trace: TraceLike, method: str | None = None, *, run: int 
     has_damping = any(d is not None for d in damping)
     colour = theme.method_colour(f"deer-{meth}") or theme.family_colour("deer")
 
-    fig = make_subplots(rows=2, cols=2, horizontal_spacing=0.12, vertical_spacing=0.16,
+    fig = make_subplots(rows=2, cols=2, horizontal_spacing=0.14, vertical_spacing=0.22,
                         subplot_titles=("residual max_t |h_t - f(h_(t-1), x_t)|",
                                         f"iterate h^(i)_t, channel {channel}",
                                         err_title,
@@ -109,7 +109,8 @@ def newton_convergence(trace: TraceLike, method: str | None = None, *, run: int 
                              marker=dict(size=4)), row=1, col=2)
     fig.add_trace(go.Heatmap(x=t, y=its, z=[_log10(e) for e in err],
                              colorscale=theme.ERROR_SCALE, zmax=0, zmin=-16,
-                             colorbar=dict(title="log10", len=0.42, y=0.2),
+                             colorbar=dict(title="log10", len=0.38, y=0.19, x=0.435,
+                                           thickness=12),
                              hovertemplate="t=%{x}, iteration %{y}: 10^%{z:.1f}<extra></extra>"),
                   row=2, col=1)
     if has_damping:
@@ -131,7 +132,8 @@ def newton_convergence(trace: TraceLike, method: str | None = None, *, run: int 
     fig.frames = frames
     fig.update_layout(
         **theme.animation_controls([str(i) for i in its], len(its) - 1, "iteration ", 600),
-        title_text=_title(meth, recs, len(recs) - 1, residual), height=760,
+        title_text=_title(meth, recs, len(recs) - 1, residual), height=860,
+        margin=dict(b=130),
         meta={"method": meth, "iterations": len(recs), "residual": residual,
               "error_source": "err_t" if has_err else "last iterate"},
     )

@@ -10,6 +10,7 @@ never dropped in silence. The caption says where and when it was measured.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -84,6 +85,15 @@ def _pick_x(rows: list[Mapping[str, Any]], x: str | None) -> str:
     return best
 
 
+def _log_ticks(values: list[float]) -> dict[str, Any]:
+    """Ticks at the powers of ten where the values span more than a decade and a half
+    (plotly would also label 2 and 5 in every decade); plotly's own ticks otherwise."""
+    vals = [v for v in values if v and v > 0]
+    if vals and math.log10(max(vals) / min(vals)) > 1.5:
+        return {"dtick": 1, "exponentformat": "power"}
+    return {}
+
+
 def _fallback_colour(method: str) -> str:
     way = list(theme.TEMPLATE.layout.colorway)
     return way[sum(map(ord, method)) % len(way)]
@@ -156,13 +166,19 @@ def speedup(results: Mapping[str, Any] | str | os.PathLike, baseline: str | None
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=(f"time vs {x} (log-log)", f"speedup over {baseline}"))
     failures: list[str] = []
+    failed_rows: dict[tuple[str, str], list[Any]] = defaultdict(list)  # (label, error) -> xs
     shown: set[str] = set()
+    ok_ms = [r["ms"] for r in rows if r.get("ms") is not None]
+    y_fail = 2 * max(ok_ms) if ok_ms else 1.0  # failures are marked above every time
     for (method, fx), grp in groups.items():
         grp = sorted(grp, key=lambda r: r[x])
         ok = [r for r in grp if r.get("ms") is not None]
-        failures += [f"{method} at {x}={r[x]}: {r.get('error') or 'no time recorded'}"
-                     for r in grp if r.get("ms") is None]
+        bad = [r for r in grp if r.get("ms") is None]
         key = label(method, fx)
+        for r in bad:
+            err = r.get("error") or "no time recorded"
+            failures.append(f"{method} at {x}={r[x]}: {err}")
+            failed_rows[(key, err)].append(r[x])
         name = key + (f" · failed at {x}=" + ",".join(map(str, sorted(set(failed_at[key]))))
                       if failed_at[key] else "")
         colour = theme.method_colour(method) or _fallback_colour(method)
@@ -171,11 +187,22 @@ def speedup(results: Mapping[str, Any] | str | os.PathLike, baseline: str | None
         where = ", ".join(f"{k}={v}" for k, v in zip(fixed_keys, fx) if v is not None)
         fig.add_trace(go.Scatter(
             x=[r[x] for r in ok], y=[r["ms"] for r in ok], mode="lines+markers", name=name,
-            legendgroup=key, showlegend=key not in shown, line=line,
-            meta={"method": method, "failed": len(grp) - len(ok)},
+            legendgroup=key, showlegend=bool(ok) and key not in shown, line=line,
+            meta={"method": method, "failed": len(bad)},
             hovertemplate=f"{method} ({where}): {x}=%{{x}}, %{{y:.4g}} ms<extra></extra>"),
             row=1, col=1)
-        shown.add(key)
+        if ok:
+            shown.add(key)
+        if bad:  # an x above the curves where the method has no time: said, not hidden
+            fig.add_trace(go.Scatter(
+                x=[r[x] for r in bad], y=[y_fail] * len(bad), mode="markers", name=name,
+                legendgroup=key, showlegend=key not in shown,
+                marker=dict(symbol="x-thin-open", size=13, color=colour, line=dict(width=2)),
+                text=[(r.get("error") or "no time recorded")[:200] for r in bad],
+                meta={"method": method, "failed": len(bad)},
+                hovertemplate=f"{method} ({where}) failed at {x}=%{{x}}: %{{text}}<extra></extra>"),
+                row=1, col=1)
+            shown.add(key)
         pts = [(r[x], base_ms[sizes(r)] / r["ms"]) for r in ok
                if sizes(r) in base_ms and r["ms"] > 0]
         fig.add_trace(go.Scatter(
@@ -185,23 +212,26 @@ def speedup(results: Mapping[str, Any] | str | os.PathLike, baseline: str | None
             row=1, col=2)
     fig.add_hline(y=1, line=dict(color="#888", dash="dot", width=1), row=1, col=2)
     notes = [caption(prov)]
-    if failures:
-        notes.append("Failed: " + "; ".join(f[:160] for f in failures[:6])
-                     + (f"; and {len(failures) - 6} more" if len(failures) > 6 else ""))
-    fig.add_annotation(text="<br>".join(notes), xref="paper", yref="paper", x=0, y=-0.2,
+    lines = [f"✗ {key}: {err[:140]} ({x} = {', '.join(map(str, sorted(set(xs))))})"
+             for (key, err), xs in failed_rows.items()]
+    notes += lines[:6] + ([f"... and {len(lines) - 6} more failures"] if len(lines) > 6 else [])
+    fig.add_annotation(text="<br>".join(notes), xref="paper", yref="paper", x=0, y=-0.22,
                        xanchor="left", yanchor="top", showarrow=False, align="left",
                        font=dict(size=11, color="#555"))
     unit = {"T": "sequence length T", "D": "hidden size D", "H": "hidden size H",
             "L": "sequence length L", "B": "batch B"}.get(x, x)
     fig.update_xaxes(type="log", title_text=f"{unit} (log scale)")
-    fig.update_yaxes(type="log", title_text="ms (log scale)", row=1, col=1)
-    fig.update_yaxes(type="log", title_text=f"x faster than {baseline} (log scale)", row=1, col=2)
+    speedups = [v for d in fig.data if d.xaxis == "x2" for v in d.y if v]
+    fig.update_yaxes(type="log", title_text="ms (log scale)", row=1, col=1,
+                     **_log_ticks(ok_ms + ([y_fail] if failures else [])))
+    fig.update_yaxes(type="log", title_text=f"x faster than {baseline} (log scale)", row=1, col=2,
+                     **_log_ticks(speedups + [1.0]))
     same = {k: rows[0][k] for k in SIZE_KEYS if k != x and k in rows[0]
             and all(r.get(k) == rows[0][k] for r in rows)}
     fig.update_layout(
         title_text=f"{prov.get('suite', 'benchmark')}: {pass_}, {dtype}"
                    + "".join(f", {k}={v}" for k, v in same.items()),
-        height=560, margin=dict(b=150 + 14 * len(notes)),
+        height=560 + 16 * len(notes), margin=dict(b=130 + 16 * len(notes)),
         meta={"x": x, "baseline": baseline, "pass": pass_, "dtype": dtype,
               "methods": methods, "failures": failures, "provenance": dict(prov)},
     )

@@ -106,7 +106,7 @@ TEMPLATE = go.layout.Template(
                    ticks="outside", mirror=False),
         legend=dict(bgcolor="rgba(255,255,255,0.8)", bordercolor="#ddd", borderwidth=1),
         hoverlabel=dict(font=dict(family=MONO, size=12)),
-        margin=dict(l=70, r=30, t=80, b=70),
+        margin=dict(l=70, r=30, t=105, b=70),
     )
 )
 pio.templates["rnnviz"] = TEMPLATE
@@ -167,8 +167,9 @@ def animation_controls(names: list[str], active: int, prefix: str,
                                   transition=dict(duration=0))]) for n in names]
     return dict(
         sliders=[dict(active=active, steps=steps, currentvalue=dict(prefix=prefix),
-                      pad=dict(t=50))],
-        updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.1, xanchor="left",
+                      pad=dict(t=60), x=0.1, len=0.9, y=0, yanchor="top")],
+        updatemenus=[dict(type="buttons", showactive=False, x=0, y=0, xanchor="left",
+                          yanchor="top", pad=dict(t=75),
                           buttons=[dict(label="\u25b6 play", method="animate",
                                         args=[None, dict(frame=dict(duration=duration_ms,
                                                                     redraw=True),

@@ -49,8 +49,11 @@ def test_time_and_speedup_panels(tmp_path):
 def test_failures_are_shown_and_provenance_captioned():
     fig = speedup(result(), baseline="copy")
     failed = [d for d in fig.data if d.name and "failed" in d.name]
-    assert failed and failed[0].name == "accelerated-scan · failed at T=4096"
-    assert len(failed[0].x) == 0
+    assert [d.name for d in failed if d.showlegend] == ["accelerated-scan · failed at T=4096"]
+    mark = [d for d in failed if d.mode == "markers"][0]  # an x where the time would be
+    assert list(mark.x) == [4096] and mark.marker.symbol == "x-thin-open"
+    assert mark.y[0] > max(r["ms"] for r in result()["rows"] if r["ms"] is not None)
+    assert "ImportError: no accelerated_scan" in mark.text[0]
     note = fig.layout.annotations[-1].text
     assert "H100" in note and "2026-11-23" in note and "torch 2.11.0" in note
     assert "triton 3.6.0" in note and "ImportError: no accelerated_scan" in note
