@@ -8,13 +8,15 @@ b_hh (gate order r, z, n as in torch.nn.GRUCell), each program takes BR rows and
     J = df/dh_{t-1} = diag(z) + diag(c_z) W_z + diag(c_n) W_n + diag(c_r) W_r
         c_z = (h_{t-1} - n) z (1 - z),  c_n = (1 - z)(1 - n^2) r,
         c_r = (1 - z)(1 - n^2) gh_n r (1 - r)     (gh_n includes b_hn, as in torch.nn.GRUCell)
-    b = f - J h_{t-1}   (J h_{t-1} from the GEMM: W_k h_{t-1} = gh_k - b_hh_k, no matvec)
+    b = f - h_t   (the negated residual: the scan solves for the Newton correction
+                   delta_t = J_t delta_{t-1} + b_t, so that rounding in the scan is relative
+                   to the correction, not to the state)
 
-and the residual max |h_t - f(h_{t-1})| of the current iterate (one atomic max per program;
-NaN counts as +inf so divergence is never hidden). MODE selects what is written:
-0 the dense J [R, D, D]; 1 its diagonal a [R, D] (quasi-DEER: a = z + c_z diag W_z + ...);
-2 the dense J scaled by min(1, rho / ||J||_inf) per row (the damped method's trust region).
-RECORD also writes f (a trace wants the residual per t).
+and the residual max |h_t - f(h_{t-1})| of the current iterate (one atomic max per program,
+into the slot ``res`` the caller gives; NaN counts as +inf so divergence is never hidden).
+MODE selects what is written: 0 the dense J [R, D, D]; 1 its diagonal a [R, D] (quasi-DEER:
+a = z + c_z diag W_z + ...); 2 the dense J scaled by min(1, rho / ||J||_inf) per row (the
+damped method's trust region). RECORD also writes f (a trace wants the residual per t).
 
 Compute only: this module imports torch and triton, nothing of rnnviz.
 """
@@ -28,7 +30,7 @@ from ..sru.fused_recurrent import _tanh  # overflow-free float32 tanh, shared wi
 
 
 @triton.jit
-def _gru_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, bhh_ptr, w_ptr, wd_ptr,
+def _gru_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr,
                    j_ptr, b_ptr, f_ptr, res_ptr, R, rho,
                    S: tl.constexpr, BS: tl.constexpr, BR: tl.constexpr,
                    MODE: tl.constexpr, RECORD: tl.constexpr):
@@ -49,9 +51,6 @@ def _gru_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, bhh_ptr, w_ptr, wd_ptr,
     gh_n = tl.load(gh_ptr + g_off + 2 * S, mask=m2, other=0.0).to(tl.float32)
     hp = tl.load(hp_ptr + s_off, mask=m2, other=0.0).to(tl.float32)
     h = tl.load(h_ptr + s_off, mask=m2, other=0.0).to(tl.float32)
-    b_r = tl.load(bhh_ptr + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
-    b_z = tl.load(bhh_ptr + S + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
-    b_n = tl.load(bhh_ptr + 2 * S + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
 
     r = tl.sigmoid(gx_r + gh_r)
     z = tl.sigmoid(gx_z + gh_z)
@@ -61,7 +60,7 @@ def _gru_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, bhh_ptr, w_ptr, wd_ptr,
     c_z = (hp - n) * z * (1.0 - z)
     c_n = a_n * r
     c_r = a_n * gh_n * r * (1.0 - r)
-    Jhp = z * hp + c_z * (gh_z - b_z) + c_n * (gh_n - b_n) + c_r * (gh_r - b_r)
+    tl.store(b_ptr + s_off, f - h, mask=m2)
 
     d = tl.abs(h - f)
     d = tl.where(d == d, d, float("inf"))  # NaN -> inf: a diverged iterate must show
@@ -76,7 +75,6 @@ def _gru_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, bhh_ptr, w_ptr, wd_ptr,
         d_n = tl.load(wd_ptr + 2 * S + cols, mask=mc, other=0.0)[None, :]
         a = z + c_z * d_z + c_n * d_n + c_r * d_r
         tl.store(j_ptr + s_off, a, mask=m2)
-        tl.store(b_ptr + s_off, f - a * hp, mask=m2)
     else:
         ii = cols[:, None]
         jj = cols[None, :]
@@ -92,42 +90,41 @@ def _gru_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, bhh_ptr, w_ptr, wd_ptr,
             norm = tl.max(tl.sum(tl.abs(J), axis=2), axis=1)  # ||J_t||_inf per row
             scale = tl.minimum(1.0, rho / tl.maximum(norm, 1e-30))
             J = J * scale[:, None, None]
-            Jhp = Jhp * scale[:, None]
         j_off = r64[:, :, None] * (S * S) + ii[None, :, :] * S + jj[None, :, :]
         m3 = mr[:, None, None] & mw[None, :, :]
         tl.store(j_ptr + j_off, J, mask=m3)
-        tl.store(b_ptr + s_off, f - Jhp, mask=m2)
 
 
 MODES = {"dense": 0, "diag": 1, "clip": 2}
 
 
-def gru_linearize(gx: torch.Tensor, gh: torch.Tensor, hp: torch.Tensor, h: torch.Tensor,
-                  b_hh: torch.Tensor, W_hh: torch.Tensor, mode: str = "dense", rho: float = 1.0,
-                  record: bool = False):
-    """(J or a, b, residual [1], f or None) for rows R = B*T.
+def gru_diagonals(W_hh: torch.Tensor) -> torch.Tensor:
+    """[3, D] the diagonals of W_r, W_z, W_n (quasi-DEER needs only these), float32."""
+    S = W_hh.shape[1]
+    return W_hh.detach().reshape(3, S, S).diagonal(dim1=1, dim2=2).float().contiguous()
 
-    gx, gh: [R, 3D] contiguous; hp (h_{t-1}), h (the iterate h_t): [R, D] contiguous;
-    b_hh: [3D]; W_hh: [3D, D]. J is [R, D, D] (modes "dense", "clip"), a is [R, D] ("diag").
+
+def gru_linearize(gx: torch.Tensor, gh: torch.Tensor, hp: torch.Tensor, h: torch.Tensor,
+                  W_hh: torch.Tensor, wd: torch.Tensor, res: torch.Tensor, mode: str = "dense",
+                  rho: float = 1.0, record: bool = False):
+    """(J or a, b, f or None) for rows R = B*T; the residual is max-ed into ``res`` [1]
+    (float32, zero beforehand).
+
+    gx, gh: [R, 3D] contiguous (gh includes b_hh); hp (h_{t-1}), h (the iterate h_t): [R, D]
+    contiguous; W_hh: [3D, D]; wd: ``gru_diagonals(W_hh)``. J is [R, D, D] (modes "dense",
+    "clip"), a is [R, D] ("diag"); b = f - h.
     """
     R, S = hp.shape
     if S > 64:
         raise ValueError(f"the fused GRU kernel holds D x D in registers: D <= 64, got D={S}")
     m = MODES[mode]
     BS = max(2, triton.next_power_of_2(S))
-    if m == 1:
-        BR = max(1, min(256, 2048 // BS))
-    else:
-        BR = max(1, min(128, 4096 // (BS * BS)))
+    BR = max(1, min(512, 2048 // BS)) if m == 1 else max(1, 4096 // (BS * BS))
     dev = hp.device
     out = torch.empty((R, S) if m == 1 else (R, S, S), device=dev, dtype=torch.float32)
     b = torch.empty(R, S, device=dev, dtype=torch.float32)
     f = torch.empty(R, S, device=dev, dtype=torch.float32) if record else b
-    res = torch.zeros(1, device=dev, dtype=torch.float32)
-    W = W_hh.contiguous()
-    wd = W.view(3, S, S).diagonal(dim1=1, dim2=2).contiguous().float()
-    warps = 4 if BS >= 32 else (2 if BS >= 16 else 1)
-    _gru_linearize[(triton.cdiv(R, BR),)](gx, gh, hp, h, b_hh.contiguous(), W, wd, out, b, f, res,
+    _gru_linearize[(triton.cdiv(R, BR),)](gx, gh, hp, h, W_hh.contiguous(), wd, out, b, f, res,
                                         R, float(rho), S=S, BS=BS, BR=BR, MODE=m, RECORD=record,
-                                        num_warps=warps)
-    return out, b, res, (f if record else None)
+                                        num_warps=4)
+    return out, b, (f if record else None)

@@ -12,7 +12,9 @@ torch ops elsewhere. Any other cell gets torch.func: ``vmap(jacrev(cell))`` over
 
 What is produced depends on the solver's mode: "dense" (J [B, T, S, S]), "diag" (the
 diagonal a [B, T, S], quasi-DEER) or "clip" (J scaled by min(1, rho / ||J_t||_inf): the
-damped method's trust region). The LSTM state (h, c) is flattened to S = 2H, h first.
+damped method's trust region); with it b_t = f_t - h_t, the negated residual, so that the
+scan solves for the Newton correction delta_t = J_t delta_{t-1} + b_t (h <- h + delta).
+The LSTM state (h, c) is flattened to S = 2H, h first.
 """
 from __future__ import annotations
 
@@ -26,9 +28,16 @@ from torch import nn
 __all__ = ["Linearization", "CellSpec", "make_spec"]
 
 
+def _interpreting() -> bool:
+    from rnnviz.device import interpreting
+
+    return interpreting()
+
+
 @dataclass
 class Linearization:
-    """J (or its diagonal a), b, the residual max|h - f| (a 0-dim tensor, not synced) and f."""
+    """J (or its diagonal a), b = f - h, the residual max|h - f| (a 0-dim tensor, not
+    synced) and f."""
 
     J: torch.Tensor
     b: torch.Tensor
@@ -36,10 +45,11 @@ class Linearization:
     f: torch.Tensor | None = None
 
 
-def _assemble(f, hp, h, mode, rho, d=None, terms=(), J=None) -> Linearization:
+def _assemble(f, h, mode, rho, d=None, terms=(), J=None) -> Linearization:
     """From J = diag(d) + sum_k diag(c_k) M_k (``terms`` = [(c_k, M_k)]), or a given dense J,
     the requested form of the linear recurrence (torch path)."""
     res = (h - f).abs().amax()
+    b = f - h
     if mode == "diag":
         if J is not None:
             a = J.diagonal(dim1=-2, dim2=-1)
@@ -47,7 +57,7 @@ def _assemble(f, hp, h, mode, rho, d=None, terms=(), J=None) -> Linearization:
             a = torch.zeros_like(f) if d is None else d.clone()
             for c, M in terms:
                 a = a + c * M.diagonal()
-        return Linearization(a, f - a * hp, res, f)
+        return Linearization(a, b, res, f)
     if J is None:
         J = torch.diag_embed(d) if d is not None else None
         for c, M in terms:
@@ -56,7 +66,6 @@ def _assemble(f, hp, h, mode, rho, d=None, terms=(), J=None) -> Linearization:
         norm = J.abs().sum(-1).amax(-1)
         scale = torch.clamp(rho / norm.clamp_min(1e-30), max=1.0)
         J = J * scale[..., None, None]
-    b = f - (J @ hp[..., None])[..., 0]
     return Linearization(J, b, res, f)
 
 
@@ -64,7 +73,8 @@ class CellSpec:
     """How to run one cell under DEER. Subclasses: GRU, RNN, LSTM, Generic.
 
     ``S``: the state size. ``prepare(x)`` precomputes what does not depend on h (the x GEMM).
-    ``linearize(pre, hp, h, mode, rho, record, fused)`` -> Linearization at h_{t-1} = hp.
+    ``linearize(pre, hp, h, mode, rho, record, fused, res)`` -> Linearization at
+    h_{t-1} = hp (``res``: a float32 [1] zeroed slot the fused kernel may max the residual into).
     ``call(x, s)`` is the cell on a batch of rows (differentiable; the sequential loop and the
     implicit backward's vector-Jacobian products use it). ``params`` are the tensors the
     gradient flows to.
@@ -80,7 +90,7 @@ class CellSpec:
     def prepare(self, x: torch.Tensor):
         return x
 
-    def linearize(self, pre, hp, h, mode="dense", rho=1.0, record=False, fused=False):
+    def linearize(self, pre, hp, h, mode="dense", rho=1.0, record=False, fused=False, res=None):
         raise NotImplementedError
 
     def call(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -94,25 +104,29 @@ class GRUSpec(CellSpec):
         super().__init__(cell)
         self.S = cell.hidden_size
 
-    def _bias(self, name, n, ref):
-        b = getattr(self.module, name)
-        return b if b is not None else torch.zeros(n, dtype=ref.dtype, device=ref.device)
-
     def prepare(self, x):
+        """(gx = x W_ih^T + b_ih for all t, the diagonals of W_hh's blocks for the fused
+        kernel or None): what does not change over the iterations."""
         c = self.module
-        return F.linear(x, c.weight_ih, c.bias_ih)
+        wd = None
+        if x.is_cuda or x.device.type == "cpu" and _interpreting():
+            from rnnviz.kernels.deer import gru_diagonals
 
-    def linearize(self, gx, hp, h, mode="dense", rho=1.0, record=False, fused=False):
+            wd = gru_diagonals(c.weight_hh)
+        return F.linear(x, c.weight_ih, c.bias_ih), wd
+
+    def linearize(self, pre, hp, h, mode="dense", rho=1.0, record=False, fused=False, res=None):
         c, S = self.module, self.S
-        b_hh = self._bias("bias_hh", 3 * S, hp)
-        gh = F.linear(hp, c.weight_hh, b_hh)
+        gx, wd = pre
+        gh = F.linear(hp, c.weight_hh, c.bias_hh)
         if fused:
             from rnnviz.kernels.deer import gru_linearize
 
             B, T = hp.shape[:2]
-            J, b, res, f = gru_linearize(gx.reshape(B * T, 3 * S), gh.reshape(B * T, 3 * S),
-                                         hp.reshape(B * T, S), h.reshape(B * T, S), b_hh,
-                                         c.weight_hh, mode, rho, record)
+            res = torch.zeros(1, device=hp.device, dtype=torch.float32) if res is None else res
+            J, b, f = gru_linearize(gx.reshape(B * T, 3 * S), gh.reshape(B * T, 3 * S),
+                                    hp.reshape(B * T, S), h.reshape(B * T, S), c.weight_hh,
+                                    wd, res, mode, rho, record)
             shape = (B, T, S) if mode == "diag" else (B, T, S, S)
             return Linearization(J.view(shape), b.view(B, T, S), res[0],
                                  None if f is None else f.view(B, T, S))
@@ -125,7 +139,7 @@ class GRUSpec(CellSpec):
         f = (1 - z) * n + z * hp
         a_n = (1 - z) * (1 - n * n)
         terms = [((hp - n) * z * (1 - z), W_z), (a_n * r, W_n), (a_n * gh_n * r * (1 - r), W_r)]
-        return _assemble(f, hp, h, mode, rho, d=z, terms=terms)
+        return _assemble(f, h, mode, rho, d=z, terms=terms)
 
     def call(self, x, s):
         return self.module(x, s)
@@ -141,7 +155,7 @@ class RNNSpec(CellSpec):
     def prepare(self, x):
         return F.linear(x, self.module.weight_ih, self.module.bias_ih)
 
-    def linearize(self, gx, hp, h, mode="dense", rho=1.0, record=False, fused=False):
+    def linearize(self, gx, hp, h, mode="dense", rho=1.0, record=False, fused=False, res=None):
         c = self.module
         pre = gx + F.linear(hp, c.weight_hh, c.bias_hh)
         if c.nonlinearity == "tanh":
@@ -150,7 +164,7 @@ class RNNSpec(CellSpec):
         else:
             f = torch.relu(pre)
             slope = (pre > 0).to(pre.dtype)
-        return _assemble(f, hp, h, mode, rho, terms=[(slope, c.weight_hh)])
+        return _assemble(f, h, mode, rho, terms=[(slope, c.weight_hh)])
 
     def call(self, x, s):
         return self.module(x, s)
@@ -180,7 +194,7 @@ class LSTMSpec(CellSpec):
     def prepare(self, x):
         return F.linear(x, self.module.weight_ih, self.module.bias_ih)
 
-    def linearize(self, gx, hp, h, mode="dense", rho=1.0, record=False, fused=False):
+    def linearize(self, gx, hp, h, mode="dense", rho=1.0, record=False, fused=False, res=None):
         c, H = self.module, self.H
         hprev, cprev = hp[..., :H], hp[..., H:]
         gi, gf, gg, go = (gx + F.linear(hprev, c.weight_hh, c.bias_hh)).chunk(4, -1)
@@ -193,7 +207,7 @@ class LSTMSpec(CellSpec):
         coef = [torch.cat([k * qk, qk], -1) for qk in q]
         coef.append(torch.cat([tc * so * (1 - so), torch.zeros_like(so)], -1))
         coef.append(torch.cat([k * sf, sf], -1))
-        return _assemble(f, hp, h, mode, rho, terms=list(zip(coef, self.M)))
+        return _assemble(f, h, mode, rho, terms=list(zip(coef, self.M)))
 
     def call(self, x, s):
         H = self.H
@@ -209,7 +223,7 @@ class GenericSpec(CellSpec):
         self.fn = cell
         self.S = S
 
-    def linearize(self, x, hp, h, mode="dense", rho=1.0, record=False, fused=False):
+    def linearize(self, x, hp, h, mode="dense", rho=1.0, record=False, fused=False, res=None):
         from torch.func import jacrev, vmap
 
         B, T, S = hp.shape
@@ -217,7 +231,7 @@ class GenericSpec(CellSpec):
         f = self.fn(xf, hf).reshape(B, T, S)
         one = lambda xt, ht: self.fn(xt[None], ht[None])[0]  # noqa: E731
         J = vmap(jacrev(one, argnums=1))(xf, hf).reshape(B, T, S, S)
-        return _assemble(f, hp, h, mode, rho, J=J)
+        return _assemble(f, h, mode, rho, J=J)
 
     def call(self, x, s):
         return self.fn(x, s)

@@ -1,32 +1,36 @@
 """The DEER iteration: Newton's method on the whole sequence at once.
 
 Write the recurrence h_t = f(h_{t-1}, x_t), t = 0..T-1, h_{-1} = h0, as the root of
-r(h)_t = h_t - f(h_{t-1}, x_t). Around the iterate h^(i) (Lim et al. 2023, DEER):
+r(h)_t = h_t - f(h_{t-1}, x_t). Around the iterate h^(i) (Lim et al. 2023, DEER), Newton's
+step h^(i+1) = h^(i) + delta solves the linear recurrence
 
-    h^(i+1)_t = J_t h^(i+1)_{t-1} + b_t,   J_t = df/dh (h^(i)_{t-1}, x_t),
-    b_t = f(h^(i)_{t-1}, x_t) - J_t h^(i)_{t-1},
+    delta_t = J_t delta_{t-1} + (f(h^(i)_{t-1}, x_t) - h^(i)_t),   delta_{-1} = 0,
+    J_t = df/dh (h^(i)_{t-1}, x_t),
 
-a linear recurrence solved for all t by a parallel scan. Each iteration first evaluates f
-and J at h^(i); the residual max_t |h^(i)_t - f(h^(i)_{t-1})| is then known, and the
-iteration stops when it is <= tol (so no extra evaluation is spent on the check). Every
-variant below has the same fixed point, and each makes h^(i)_0..h^(i)_{i-1} exact after i
-iterations (the recurrence is causal), so in exact arithmetic all converge within T steps.
+for all t with one parallel scan (the same as the paper's h_t = J_t h_{t-1} + b_t with
+b_t = f_t - J_t h^(i)_{t-1}, written for the correction so that the scan's rounding is
+relative to delta, which shrinks, rather than to h). Each iteration first evaluates f and J
+at h^(i); the residual max_t |h^(i)_t - f(h^(i)_{t-1})| is then known, and the iteration
+stops when it is <= tol (no extra evaluation is spent on the check). Every variant below
+has the same fixed point, and each makes h_0..h_{i-1} exact after i iterations (the
+recurrence is causal), so in exact arithmetic all converge within T iterations.
 
 Methods (``J~`` is the matrix used in the scan; f is always exact):
 
 - "newton": J~ = J (dense D x D, ``rnnviz.ops.dense_scan``); quadratic convergence.
 - "quasi":  J~ = diag(J) (Gonzalez et al. 2024, quasi-DEER): an elementwise linear
   recurrence (``rnnviz.ops.linear_scan``), O(T D) memory; linear convergence.
-- "damped": a trust region on the linear model (in the spirit of ELK, Gonzalez et al. 2024):
-  J~_t = s_t J_t with s_t = min(1, rho / ||J_t||_inf). The scan then cannot amplify the
-  correction by more than rho per step, so a chaotic RNN (||J_t|| >> 1, where Newton's
-  products of Jacobians overflow and its iterates diverge) stays finite, while the first
-  unconverged step is still solved exactly (h_t = f(h_{t-1}) there). rho adapts like a
-  Levenberg-Marquardt damping parameter: it starts at ``damping`` (default 1.0); after an
-  iteration whose residual is larger than the previous one, rho <- rho / 2 (down to 1e-3,
-  where the step is essentially the Picard step h_t = f(h_{t-1})); after one that lowered
-  it, rho <- min(2 rho, ``damping``). Where ||J_t||_inf <= rho (a contractive GRU) it is
-  exactly Newton. ELK proper damps with a Kalman smoother; this keeps DEER's dense scan.
+- "damped": a trust region on the linear model, with a Levenberg-Marquardt-style schedule
+  (in the spirit of ELK, Gonzalez et al. 2024): J~_t = s_t J_t, s_t = min(1, rho/||J_t||_inf).
+  The scan then amplifies the correction by at most rho per step, so on a chaotic RNN
+  (||J_t|| >> 1, where Newton's products of Jacobians overflow and its iterates diverge) the
+  iterates stay finite, while the first unconverged step is still solved exactly. rho starts
+  at ``damping`` (default 1.0). After each evaluation: a non-finite residual, or one over
+  ``REJECT`` times the last accepted one, rejects the step (back to the accepted iterate,
+  rho <- rho / 4); otherwise the step is accepted and rho <- 2 rho if the residual fell
+  (towards Newton, up to ``RHO_MAX``), rho <- rho / 2 if it rose (towards the Picard step
+  h_t = f(h_{t-1}), down to ``RHO_MIN``). On a contractive cell it becomes Newton within a
+  few iterations. ELK proper damps with a Kalman smoother; this keeps DEER's dense scan.
 
 Not converged within ``max_iters`` (or a non-finite residual, i.e. divergence): a warning
 with the residual, then ``fallback``: "sequential" (the exact loop, the default),
@@ -55,6 +59,8 @@ TOL = {torch.float64: 1e-11, torch.float32: 2e-6}
 MAX_ITERS = {"newton": 100, "quasi": 300, "damped": 300}
 TRACE_MAX_CHANNELS = 64  # channels of the iterate kept per trace record
 RHO_MIN = 1e-3
+RHO_MAX = 1e6
+REJECT = 1e3
 
 
 class DeerConvergenceError(RuntimeError):
@@ -92,14 +98,15 @@ def sequential_states(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor) -> torc
     return torch.stack(out, 1) if out else x.new_zeros(x.shape[0], 0, h0.shape[-1])
 
 
-def _scan(lin, h0, opt: Options) -> torch.Tensor:
+def _correction(lin, opt: Options) -> torch.Tensor:
+    """delta with delta_t = J~_t delta_{t-1} + b_t, delta_{-1} = 0 (h0 is fixed)."""
     if opt.method == "quasi":
         from rnnviz.ops.linear_scan import linear_scan
 
-        return linear_scan(lin.J, lin.b, h0, backend=opt.backend)
+        return linear_scan(lin.J, lin.b, None, backend=opt.backend)
     from rnnviz.ops.dense_scan.function import run_scan
 
-    return run_scan(lin.J, lin.b, h0, False, opt.backend, opt.precision)
+    return run_scan(lin.J, lin.b, None, False, opt.backend, opt.precision)
 
 
 def _sync(dev: torch.device) -> None:
@@ -156,42 +163,57 @@ def _solve_chunk(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.
     rec = _Recorder(T, S, t_offset, opt.method)
     record = rec.tr is not None
     h = torch.zeros(B, T, S, dtype=x.dtype, device=dev) if init is None else init.to(x.dtype)
-    rho = float(opt.damping) if opt.method == "damped" else None
+    damped = opt.method == "damped"
+    rho = float(opt.damping) if damped else 1.0
     residuals: list[float] = []
     times: list[float] = []
     converged = diverged = False
     t_last = time.perf_counter()
     pre = spec.prepare(x)
-    best = None
+    # one zeroed residual slot per iteration for the fused kernel: no zeroing launch per step
+    slots = (torch.zeros(opt.max_iters + 1, device=dev, dtype=torch.float32)
+             if opt.fused else None)
+    h_acc, r_acc, rejected = None, math.inf, 0
+    h0x = h0[:, None].to(h.dtype)
     for i in range(opt.max_iters + 1):
-        hp = torch.cat([h0[:, None].to(h.dtype), h[:, :-1]], 1)
-        lin = spec.linearize(pre, hp, h, mode, rho if rho is not None else 1.0,
-                             record, opt.fused)
+        hp = torch.cat([h0x, h[:, :-1]], 1)
+        lin = spec.linearize(pre, hp, h, mode, rho, record, opt.fused,
+                             None if slots is None else slots[i:i + 1])
         r = float(lin.residual)  # the one synchronisation per iteration
         now = time.perf_counter()
         times.append((now - t_last) * 1e3)
         t_last = now
         residuals.append(r)
         if record:
-            rec.add(i, h, lin.f, r, times[-1], rho)  # record=True: every path returns f
+            rec.add(i, h, lin.f, r, times[-1], rho if damped else None)
         if r <= opt.tol:
             converged = True
             break
-        if not math.isfinite(r):
+        if damped:
+            if not math.isfinite(r) or r > REJECT * r_acc:
+                if h_acc is None or i == opt.max_iters:
+                    diverged = not math.isfinite(r)
+                    break
+                h, rho = h_acc, max(rho / 4, RHO_MIN)  # reject: shrink the trust region
+                rejected += 1
+                continue
+            rho = min(2 * rho, RHO_MAX) if r < r_acc else max(rho / 2, RHO_MIN)
+            h_acc, r_acc = h, r
+        elif not math.isfinite(r):
             diverged = True
             break
         if i == opt.max_iters:
             break
-        if rho is not None and len(residuals) > 1:
-            rho = (max(rho / 2, RHO_MIN) if r > residuals[-2]
-                   else min(2 * rho, float(opt.damping)))
-        h = _scan(lin, h0, opt)
+        h = h + _correction(lin, opt)
         del lin
+    if damped and not converged and h_acc is not None:
+        h = h_acc  # never hand back a rejected step
     iters = len(residuals) - 1
     info = {"iterations": iters, "converged": converged, "diverged": diverged,
             "residuals": residuals, "ms": times, "fallback": None}
-    if rho is not None:
+    if damped:
         info["damping"] = rho
+        info["rejected"] = rejected
     rec.finish(h, converged)
     if not converged:
         why = "diverged (non-finite residual)" if diverged else f"did not converge in {iters} iterations"
