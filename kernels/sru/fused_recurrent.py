@@ -18,14 +18,19 @@ batch-first tensor needs no transpose. weight_c and bias are [2, D, H] (f part, 
 
 One program owns BLOCK hidden units of one (batch row, direction) and walks t sequentially,
 so the grid is parallel over batch x hidden x direction. It reads U once and writes h (and
-c, when the backward or a trace needs it) once. Each step's own work is a few dozen cycles,
-so the kernel is bound by memory latency unless loads run far ahead of the recurrence: the
-loads do not depend on c, so CHUNKS chunks of CHUNK steps are kept in flight, each chunk
-reloaded (CHUNKS * CHUNK steps ahead) right after the recurrence has consumed it.
+c, when the backward or a trace needs it) once. A step's own work is a few dozen cycles, so
+the kernel is bound by memory latency unless loads run ahead of the recurrence: they do not
+depend on c, so each loop turn issues the loads of the next CHUNK steps before running the
+recurrence over the current CHUNK steps.
 
 The backward walks t in reverse and recomputes f, r and g(c_t) from U and the stored c_{t-1}
-instead of storing gates. With ``RECORD`` (a trace asked for it) the forward also writes f
-and r; without it no gate buffer exists.
+instead of storing gates. With ``record`` (a trace asked for it) the forward also writes f
+and r; without it no gate buffer exists and the stores are predicated off.
+
+Options that do not change what is loaded (peephole, tanh, padding mask, c0, storing c,
+recording) are run-time flags and integer arguments are not specialised, so a kernel is
+compiled once per (K, dtypes) rather than once per shape and option: compiling the unrolled
+loop takes seconds.
 
 Compute only: this module imports torch and triton, nothing of rnnviz.
 """
@@ -35,7 +40,10 @@ import torch
 import triton
 import triton.language as tl
 
-CHUNK, CHUNKS = 4, 4  # steps per chunk, chunks in flight (written out below)
+CHUNK = 8  # steps per loop turn; the loads of the next CHUNK steps are in flight meanwhile
+_INTS = ["T", "B", "Hd", "sUt", "sUb", "sXt", "sXb", "sHt", "sHb", "sMt", "sMb", "sGHt", "sGHb",
+         "sGUt", "sGUb", "sGXt", "sGXb", "scale_x", "peep", "tanh_f", "has_mask", "has_c0",
+         "store_c", "record", "has_gcn"]
 
 
 @triton.jit
@@ -59,8 +67,8 @@ def _time(s, T, d):
 # forward
 # ---------------------------------------------------------------------------------------
 @triton.jit
-def _fwd_load(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask, scale_x,
-              K: tl.constexpr, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
+def _fwd_load(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask, scale_x, hm,
+              K: tl.constexpr, SKIP_X: tl.constexpr):
     t, live = _time(s, T, d)
     lm = tl.where(live, cmask, False)  # (bool & scalar bool is int8 in the interpreter)
     up = u_ptr + t * sUt
@@ -71,76 +79,61 @@ def _fwd_load(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask, scale_x,
         xp = tl.load(x_ptr + t * sXt, mask=lm, other=0.0).to(tl.float32) * scale_x
     else:
         xp = tl.load(up + 3, mask=lm, other=0.0).to(tl.float32)
-    keep = live
-    if HAS_MASK:
-        keep = tl.where(live, tl.load(m_ptr + t * sMt, mask=live, other=1) == 0, False)
+    pad = tl.load(m_ptr + t * sMt, mask=tl.where(hm, live, False), other=0)
+    keep = tl.where(live, pad == 0, False)
     return u0, u1, u2, xp, keep
 
 
 @triton.jit
 def _fwd_step(c, u0, u1, u2, xp, keep, s, T, d, vf, vr, bf, br, cmask,
-              h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr,
-              PEEPHOLE: tl.constexpr, TANH: tl.constexpr, STORE_C: tl.constexpr,
-              RECORD: tl.constexpr):
+              h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc):
     t, live = _time(s, T, d)
     lm = tl.where(live, cmask, False)
-    if PEEPHOLE:
-        f = tl.sigmoid(u1 + bf + vf * c)
-        r = tl.sigmoid(u2 + br + vr * c)
-    else:
-        f = tl.sigmoid(u1 + bf)
-        r = tl.sigmoid(u2 + br)
+    f = tl.sigmoid(u1 + bf + vf * c)
+    r = tl.sigmoid(u2 + br + vr * c)
     c_new = u0 + f * (c - u0)
-    if TANH:
-        g = _tanh(c_new)
-    else:
-        g = c_new
+    g = tl.where(th, _tanh(c_new), c_new)
     h = xp + r * (g - xp)
     c_new = tl.where(keep, c_new, c)
     h = tl.where(keep, h, 0.0)
     tl.store(h_ptr + t * sHt, h.to(h_ptr.dtype.element_ty), mask=lm)
-    if STORE_C:
-        tl.store(call_ptr + t * sCt, c_new, mask=lm)
-    if RECORD:
-        tl.store(f_ptr + t * sCt, f, mask=lm)
-        tl.store(r_ptr + t * sCt, r, mask=lm)
+    tl.store(call_ptr + t * sCt, c_new, mask=tl.where(sc, lm, False))
+    tl.store(f_ptr + t * sCt, f, mask=tl.where(rc, lm, False))
+    tl.store(r_ptr + t * sCt, r, mask=tl.where(rc, lm, False))
     return c_new
 
 
 @triton.jit
-def _fwd_load4(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask, scale_x,
-               K: tl.constexpr, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
+def _fwd_load4(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask, scale_x, hm,
+               K: tl.constexpr, SKIP_X: tl.constexpr):
     """The inputs of steps s .. s+3: (x~, f, r, x', keep) each."""
-    v0, v1, v2, v3, v4 = _fwd_load(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    v5, v6, v7, v8, v9 = _fwd_load(u_ptr, x_ptr, m_ptr, s + 1, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    v10, v11, v12, v13, v14 = _fwd_load(u_ptr, x_ptr, m_ptr, s + 2, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    v15, v16, v17, v18, v19 = _fwd_load(u_ptr, x_ptr, m_ptr, s + 3, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    v0, v1, v2, v3, v4 = _fwd_load(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+    v5, v6, v7, v8, v9 = _fwd_load(u_ptr, x_ptr, m_ptr, s + 1, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+    v10, v11, v12, v13, v14 = _fwd_load(u_ptr, x_ptr, m_ptr, s + 2, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+    v15, v16, v17, v18, v19 = _fwd_load(u_ptr, x_ptr, m_ptr, s + 3, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
     return v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19
 
 
 @triton.jit
 def _fwd_chunk(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19,
-               s, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr,
-               PEEPHOLE: tl.constexpr, TANH: tl.constexpr, STORE_C: tl.constexpr,
-               RECORD: tl.constexpr):
+               s, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc):
     """Steps s .. s+3 of the recurrence."""
-    c = _fwd_step(c, v0, v1, v2, v3, v4, s, T, d, vf, vr, bf, br, cmask, h_ptr, sHt,
-                  call_ptr, sCt, f_ptr, r_ptr, PEEPHOLE, TANH, STORE_C, RECORD)
-    c = _fwd_step(c, v5, v6, v7, v8, v9, s + 1, T, d, vf, vr, bf, br, cmask, h_ptr, sHt,
-                  call_ptr, sCt, f_ptr, r_ptr, PEEPHOLE, TANH, STORE_C, RECORD)
-    c = _fwd_step(c, v10, v11, v12, v13, v14, s + 2, T, d, vf, vr, bf, br, cmask, h_ptr, sHt,
-                  call_ptr, sCt, f_ptr, r_ptr, PEEPHOLE, TANH, STORE_C, RECORD)
-    c = _fwd_step(c, v15, v16, v17, v18, v19, s + 3, T, d, vf, vr, bf, br, cmask, h_ptr, sHt,
-                  call_ptr, sCt, f_ptr, r_ptr, PEEPHOLE, TANH, STORE_C, RECORD)
+    c = _fwd_step(c, v0, v1, v2, v3, v4,
+                  s, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
+    c = _fwd_step(c, v5, v6, v7, v8, v9,
+                  s + 1, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
+    c = _fwd_step(c, v10, v11, v12, v13, v14,
+                  s + 2, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
+    c = _fwd_step(c, v15, v16, v17, v18, v19,
+                  s + 3, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
     return c
 
 
-@triton.jit
+@triton.jit(do_not_specialize=[n for n in _INTS if n not in ("sGHt", "sGHb", "sGUt", "sGUb", "sGXt", "sGXb", "has_gcn")])
 def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
                    T, B, Hd, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, scale_x,
-                   K: tl.constexpr, SKIP_X: tl.constexpr, PEEPHOLE: tl.constexpr,
-                   TANH: tl.constexpr, HAS_MASK: tl.constexpr, HAS_C0: tl.constexpr,
-                   STORE_C: tl.constexpr, RECORD: tl.constexpr, BLOCK: tl.constexpr):
+                   peep, tanh_f, has_mask, has_c0, store_c, record,
+                   K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr):
     pid_h = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     d = tl.program_id(2)
@@ -149,19 +142,17 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
     j = pid_h * BLOCK + tl.arange(0, BLOCK)
     cmask = j < Hd
     col = d * Hd + j  # index in [D*H]
+    th = tanh_f != 0
+    hm = has_mask != 0
+    sc = store_c != 0
+    rc = record != 0
 
     bf = tl.load(BIAS + col, mask=cmask, other=0.0).to(tl.float32)
     br = tl.load(BIAS + DH + col, mask=cmask, other=0.0).to(tl.float32)
-    if PEEPHOLE:
-        vf = tl.load(WC + col, mask=cmask, other=0.0).to(tl.float32)
-        vr = tl.load(WC + DH + col, mask=cmask, other=0.0).to(tl.float32)
-    else:
-        vf = bf * 0.0
-        vr = bf * 0.0
-    if HAS_C0:
-        c = tl.load(C0 + b * DH + col, mask=cmask, other=0.0).to(tl.float32)
-    else:
-        c = bf * 0.0
+    pm = tl.where(peep != 0, cmask, False)  # no peephole: v_f = v_r = 0
+    vf = tl.load(WC + col, mask=pm, other=0.0).to(tl.float32)
+    vr = tl.load(WC + DH + col, mask=pm, other=0.0).to(tl.float32)
+    c = tl.load(C0 + b * DH + col, mask=tl.where(has_c0 != 0, cmask, False), other=0.0).to(tl.float32)
 
     u_ptr = U + b * sUb + col * K
     x_ptr = X + b * sXb + col
@@ -173,39 +164,23 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
     r_ptr = R_REC + b * DH + col
 
     z = pid_h * 0  # a runtime zero: step indices stay tensors inside the helpers
-    # four chunks of 4 steps in flight: while one chunk's recurrence runs, the loads of the
-    # next three are outstanding. Each chunk is reloaded right after its last use, so its
-    # registers are reused in place (no copies that would wait for the loads).
-    p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19 = _fwd_load4(
-        u_ptr, x_ptr, m_ptr, z, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19 = _fwd_load4(
-        u_ptr, x_ptr, m_ptr, z + 4, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19 = _fwd_load4(
-        u_ptr, x_ptr, m_ptr, z + 8, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    y0, y1, y2, y3, y4, y5, y6, y7, y8, y9, y10, y11, y12, y13, y14, y15, y16, y17, y18, y19 = _fwd_load4(
-        u_ptr, x_ptr, m_ptr, z + 12, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    for s1 in range(0, T, 16):
+    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = _fwd_load4(
+        u_ptr, x_ptr, m_ptr, z, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = _fwd_load4(
+        u_ptr, x_ptr, m_ptr, z + 4, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+    for s1 in range(0, T, 8):
         s0 = z + s1
-        c = _fwd_chunk(c, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19,
-                       s0, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr,
-                       PEEPHOLE, TANH, STORE_C, RECORD)
-        p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19 = _fwd_load4(
-            u_ptr, x_ptr, m_ptr, s0 + 16, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        c = _fwd_chunk(c, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19,
-                       s0 + 4, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr,
-                       PEEPHOLE, TANH, STORE_C, RECORD)
-        q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19 = _fwd_load4(
-            u_ptr, x_ptr, m_ptr, s0 + 20, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        c = _fwd_chunk(c, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19,
-                       s0 + 8, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr,
-                       PEEPHOLE, TANH, STORE_C, RECORD)
-        w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19 = _fwd_load4(
-            u_ptr, x_ptr, m_ptr, s0 + 24, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        c = _fwd_chunk(c, y0, y1, y2, y3, y4, y5, y6, y7, y8, y9, y10, y11, y12, y13, y14, y15, y16, y17, y18, y19,
-                       s0 + 12, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr,
-                       PEEPHOLE, TANH, STORE_C, RECORD)
-        y0, y1, y2, y3, y4, y5, y6, y7, y8, y9, y10, y11, y12, y13, y14, y15, y16, y17, y18, y19 = _fwd_load4(
-            u_ptr, x_ptr, m_ptr, s0 + 28, T, d, sUt, sXt, sMt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        # the loads of steps s0+8 .. s0+15 go out before the recurrence of s0 .. s0+7 runs
+        na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19 = _fwd_load4(
+            u_ptr, x_ptr, m_ptr, s0 + 8, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+        nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19 = _fwd_load4(
+            u_ptr, x_ptr, m_ptr, s0 + 12, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+        c = _fwd_chunk(c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19,
+                       s0, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
+        c = _fwd_chunk(c, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
+                       s0 + 4, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19
+        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19
     tl.store(C_N + b * DH + col, c, mask=cmask)
 
 
@@ -214,9 +189,9 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
 # ---------------------------------------------------------------------------------------
 @triton.jit
 def _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s, T, d, sUt, sXt, sMt, sCt, sGHt,
-              cmask, scale_x, K: tl.constexpr, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
+              cmask, scale_x, hm, K: tl.constexpr, SKIP_X: tl.constexpr):
     u0, u1, u2, xp, keep = _fwd_load(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask,
-                                     scale_x, K, SKIP_X, HAS_MASK)
+                                     scale_x, hm, K, SKIP_X)
     t, live = _time(s, T, d)
     tp, has_prev = _time(s - 1, T, d)
     cp = tl.load(call_ptr + tp * sCt, mask=tl.where(has_prev, cmask, False), other=0.0)
@@ -227,24 +202,15 @@ def _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s, T, d, sUt, sXt, sMt,
 
 @triton.jit
 def _bwd_step(gc, gvf, gvr, gbf, gbr, u0, u1, u2, xp, keep, cp, gh, s, T, d, vf, vr, bf, br, cmask,
-              gu_ptr, sGUt, gx_ptr, sGXt, scale_x,
-              K: tl.constexpr, SKIP_X: tl.constexpr, PEEPHOLE: tl.constexpr, TANH: tl.constexpr):
+              gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K: tl.constexpr, SKIP_X: tl.constexpr):
     t, live = _time(s, T, d)
     lm = tl.where(live, cmask, False)
     # recompute the forward step from U and c_{t-1}
-    if PEEPHOLE:
-        f = tl.sigmoid(u1 + bf + vf * cp)
-        r = tl.sigmoid(u2 + br + vr * cp)
-    else:
-        f = tl.sigmoid(u1 + bf)
-        r = tl.sigmoid(u2 + br)
+    f = tl.sigmoid(u1 + bf + vf * cp)
+    r = tl.sigmoid(u2 + br + vr * cp)
     c = u0 + f * (cp - u0)
-    if TANH:
-        g = _tanh(c)
-        dg = 1.0 - g * g
-    else:
-        g = c
-        dg = 1.0
+    g = tl.where(th, _tanh(c), c)
+    dg = tl.where(th, 1.0 - g * g, 1.0)
     # a padded step: nothing of U or x reached the output, the gradient of c passes through
     gh = tl.where(keep, gh, 0.0)
     gr = gh * (g - xp)
@@ -253,13 +219,11 @@ def _bwd_step(gc, gvf, gvr, gbf, gbr, u0, u1, u2, xp, keep, cp, gh, s, T, d, vf,
     gu0 = gct * (1.0 - f)
     guf = gct * (cp - u0) * f * (1.0 - f)
     gur = gr * r * (1.0 - r)
-    gcp = gct * f
+    gcp = gct * f + guf * vf + gur * vr
     gbf += guf
     gbr += gur
-    if PEEPHOLE:
-        gcp += guf * vf + gur * vr
-        gvf += guf * cp
-        gvr += gur * cp
+    gvf += guf * cp
+    gvr += gur * cp
     gcp = tl.where(keep, gcp, gc)
     gp = gu_ptr + t * sGUt
     tl.store(gp, gu0.to(gu_ptr.dtype.element_ty), mask=lm)
@@ -274,42 +238,36 @@ def _bwd_step(gc, gvf, gvr, gbf, gbr, u0, u1, u2, xp, keep, cp, gh, s, T, d, vf,
 
 @triton.jit
 def _bwd_load4(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s, T, d, sUt, sXt, sMt, sCt, sGHt,
-               cmask, scale_x, K: tl.constexpr, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
+               cmask, scale_x, hm, K: tl.constexpr, SKIP_X: tl.constexpr):
     """The inputs of steps s, s-1, s-2, s-3 (x~, f, r, x', keep, c_prev, dh each)."""
-    v0, v1, v2, v3, v4, v5, v6 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    v7, v8, v9, v10, v11, v12, v13 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s - 1, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    v14, v15, v16, v17, v18, v19, v20 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s - 2, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    v21, v22, v23, v24, v25, v26, v27 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s - 3, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    v0, v1, v2, v3, v4, v5, v6 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+    v7, v8, v9, v10, v11, v12, v13 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s - 1, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+    v14, v15, v16, v17, v18, v19, v20 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s - 2, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+    v21, v22, v23, v24, v25, v26, v27 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s - 3, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
     return v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, v20, v21, v22, v23, v24, v25, v26, v27
 
 
 @triton.jit
 def _bwd_chunk(gc, gvf, gvr, gbf, gbr, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, v20, v21, v22, v23, v24, v25, v26, v27,
-               s, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x,
-               K: tl.constexpr, SKIP_X: tl.constexpr, PEEPHOLE: tl.constexpr, TANH: tl.constexpr):
+               s, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th,
+               K: tl.constexpr, SKIP_X: tl.constexpr):
     """Steps s, s-1, s-2, s-3 of the backward recurrence."""
     gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v0, v1, v2, v3, v4, v5, v6,
-                                       s, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt,
-                                       scale_x, K, SKIP_X, PEEPHOLE, TANH)
+                                       s, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
     gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v7, v8, v9, v10, v11, v12, v13,
-                                       s - 1, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt,
-                                       scale_x, K, SKIP_X, PEEPHOLE, TANH)
+                                       s - 1, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
     gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v14, v15, v16, v17, v18, v19, v20,
-                                       s - 2, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt,
-                                       scale_x, K, SKIP_X, PEEPHOLE, TANH)
+                                       s - 2, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
     gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v21, v22, v23, v24, v25, v26, v27,
-                                       s - 3, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt,
-                                       scale_x, K, SKIP_X, PEEPHOLE, TANH)
+                                       s - 3, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
     return gc, gvf, gvr, gbf, gbr
 
 
-@triton.jit
+@triton.jit(do_not_specialize=[n for n in _INTS if n not in ("sHt", "sHb", "store_c", "record")])
 def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
                    T, B, Hd, sUt, sUb, sXt, sXb, sGHt, sGHb, sMt, sMb, sGUt, sGUb, sGXt, sGXb,
-                   scale_x,
-                   K: tl.constexpr, SKIP_X: tl.constexpr, PEEPHOLE: tl.constexpr,
-                   TANH: tl.constexpr, HAS_MASK: tl.constexpr, HAS_C0: tl.constexpr,
-                   HAS_GCN: tl.constexpr, BLOCK: tl.constexpr):
+                   scale_x, peep, tanh_f, has_mask, has_c0, has_gcn,
+                   K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr):
     pid_h = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     d = tl.program_id(2)
@@ -318,23 +276,16 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
     j = pid_h * BLOCK + tl.arange(0, BLOCK)
     cmask = j < Hd
     col = d * Hd + j
+    th = tanh_f != 0
+    hm = has_mask != 0
 
     bf = tl.load(BIAS + col, mask=cmask, other=0.0).to(tl.float32)
     br = tl.load(BIAS + DH + col, mask=cmask, other=0.0).to(tl.float32)
-    if PEEPHOLE:
-        vf = tl.load(WC + col, mask=cmask, other=0.0).to(tl.float32)
-        vr = tl.load(WC + DH + col, mask=cmask, other=0.0).to(tl.float32)
-    else:
-        vf = bf * 0.0
-        vr = bf * 0.0
-    if HAS_C0:
-        c0 = tl.load(C0 + b * DH + col, mask=cmask, other=0.0).to(tl.float32)
-    else:
-        c0 = bf * 0.0
-    if HAS_GCN:
-        gc = tl.load(GCN + b * DH + col, mask=cmask, other=0.0).to(tl.float32)
-    else:
-        gc = bf * 0.0
+    pm = tl.where(peep != 0, cmask, False)
+    vf = tl.load(WC + col, mask=pm, other=0.0).to(tl.float32)
+    vr = tl.load(WC + DH + col, mask=pm, other=0.0).to(tl.float32)
+    c0 = tl.load(C0 + b * DH + col, mask=tl.where(has_c0 != 0, cmask, False), other=0.0).to(tl.float32)
+    gc = tl.load(GCN + b * DH + col, mask=tl.where(has_gcn != 0, cmask, False), other=0.0).to(tl.float32)
     gvf = bf * 0.0  # per (batch row, unit) sums over t; summed over batch afterwards
     gvr = bf * 0.0
     gbf = bf * 0.0
@@ -350,48 +301,45 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
     gx_ptr = GX + b * sGXb + col
 
     z = pid_h * 0  # a runtime zero: step indices stay tensors inside the helpers
-    # direction-local steps s = T-1, T-2, ..., 0; four chunks of 4 steps in flight (as forward)
-    p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19, p20, p21, p22, p23, p24, p25, p26, p27 = _bwd_load4(
-        u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 1, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19, q20, q21, q22, q23, q24, q25, q26, q27 = _bwd_load4(
-        u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 5, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19, w20, w21, w22, w23, w24, w25, w26, w27 = _bwd_load4(
-        u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 9, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    y0, y1, y2, y3, y4, y5, y6, y7, y8, y9, y10, y11, y12, y13, y14, y15, y16, y17, y18, y19, y20, y21, y22, y23, y24, y25, y26, y27 = _bwd_load4(
-        u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 13, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    for i1 in range(0, T, 16):
+    # direction-local steps s = T-1, T-2, ..., 0
+    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27 = _bwd_load4(
+        u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 1, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27 = _bwd_load4(
+        u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 5, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+    for i1 in range(0, T, 8):
         s0 = z + T - 1 - i1
-        gc, gvf, gvr, gbf, gbr = _bwd_chunk(gc, gvf, gvr, gbf, gbr, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19, p20, p21, p22, p23, p24, p25, p26, p27,
-                                            s0, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt,
-                                            scale_x, K, SKIP_X, PEEPHOLE, TANH)
-        p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19, p20, p21, p22, p23, p24, p25, p26, p27 = _bwd_load4(
-            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 16, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        gc, gvf, gvr, gbf, gbr = _bwd_chunk(gc, gvf, gvr, gbf, gbr, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19, q20, q21, q22, q23, q24, q25, q26, q27,
-                                            s0 - 4, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt,
-                                            scale_x, K, SKIP_X, PEEPHOLE, TANH)
-        q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19, q20, q21, q22, q23, q24, q25, q26, q27 = _bwd_load4(
-            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 20, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        gc, gvf, gvr, gbf, gbr = _bwd_chunk(gc, gvf, gvr, gbf, gbr, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19, w20, w21, w22, w23, w24, w25, w26, w27,
-                                            s0 - 8, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt,
-                                            scale_x, K, SKIP_X, PEEPHOLE, TANH)
-        w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19, w20, w21, w22, w23, w24, w25, w26, w27 = _bwd_load4(
-            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 24, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        gc, gvf, gvr, gbf, gbr = _bwd_chunk(gc, gvf, gvr, gbf, gbr, y0, y1, y2, y3, y4, y5, y6, y7, y8, y9, y10, y11, y12, y13, y14, y15, y16, y17, y18, y19, y20, y21, y22, y23, y24, y25, y26, y27,
-                                            s0 - 12, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt,
-                                            scale_x, K, SKIP_X, PEEPHOLE, TANH)
-        y0, y1, y2, y3, y4, y5, y6, y7, y8, y9, y10, y11, y12, y13, y14, y15, y16, y17, y18, y19, y20, y21, y22, y23, y24, y25, y26, y27 = _bwd_load4(
-            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 28, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, na20, na21, na22, na23, na24, na25, na26, na27 = _bwd_load4(
+            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 8, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+        nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, nb20, nb21, nb22, nb23, nb24, nb25, nb26, nb27 = _bwd_load4(
+            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 12, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+        gc, gvf, gvr, gbf, gbr = _bwd_chunk(gc, gvf, gvr, gbf, gbr, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27,
+                                            s0, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
+        gc, gvf, gvr, gbf, gbr = _bwd_chunk(gc, gvf, gvr, gbf, gbr, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27,
+                                            s0 - 4, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, na20, na21, na22, na23, na24, na25, na26, na27
+        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, nb20, nb21, nb22, nb23, nb24, nb25, nb26, nb27
     tl.store(GC0 + b * DH + col, gc, mask=cmask)
     # GVB [B, 4, D*H]: (v_f, v_r, b_f, b_r) gradients of this batch row
-    tl.store(GVB + b * 4 * DH + 2 * DH + col, gbf, mask=cmask)
-    tl.store(GVB + b * 4 * DH + 3 * DH + col, gbr, mask=cmask)
     tl.store(GVB + b * 4 * DH + col, gvf, mask=cmask)  # zeros without peephole
     tl.store(GVB + b * 4 * DH + DH + col, gvr, mask=cmask)
+    tl.store(GVB + b * 4 * DH + 2 * DH + col, gbf, mask=cmask)
+    tl.store(GVB + b * 4 * DH + 3 * DH + col, gbr, mask=cmask)
 
 
 # ---------------------------------------------------------------------------------------
 # launchers
 # ---------------------------------------------------------------------------------------
+_ZERO_BYTE: dict = {}
+
+
+def _zero_byte(device: torch.device) -> torch.Tensor:
+    """A uint8 stand-in for an absent mask (the same pointer type: no extra compile)."""
+    key = str(device)
+    if key not in _ZERO_BYTE:
+        _ZERO_BYTE[key] = torch.zeros(1, dtype=torch.uint8, device=device)
+    return _ZERO_BYTE[key]
+
+
 def _block(H: int) -> tuple[int, int]:
     """BLOCK hidden units per program, one per thread: as many threads as the problem has."""
     block = min(128, max(32, triton.next_power_of_2(H)))
@@ -409,8 +357,9 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     """Launch the forward kernel. Returns (h, c_n, c_all | None, f | None, r | None).
 
     U: [T, B, D*H*K] (or [B, T, ...] when batch_first), last dim contiguous. x: the skip
-    input [T, B, D*H] (same convention) when K == 3, else None. c0, c_n: [B, D*H] float32.
-    c_all, f, r: [T, B, D*H] float32 (time-major), only when asked for.
+    input [T, B, D*H] (same convention) when K == 3, else None. c0, c_n: [B, D*H];
+    c_n, c_all, f, r are float32, the last three [T, B, D*H] (time-major), only when asked.
+    mask_pad: uint8 [T, B] (any strides), nonzero at padding.
     """
     T, B = (U.shape[1], U.shape[0]) if batch_first else (U.shape[0], U.shape[1])
     dev = U.device
@@ -428,12 +377,12 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     grid = (triton.cdiv(H, BLOCK), B, D)
     sru_fwd_kernel[grid](
         U, x if x is not None else U, weight_c if weight_c is not None else bias, bias,
-        c0 if c0 is not None else dummy, mask_pad if mask_pad is not None else dummy,
+        c0 if c0 is not None else dummy, mask_pad if mask_pad is not None else _zero_byte(dev),
         h, c_all, c_n, f, r,
         T, B, H, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, float(scale_x),
-        K=K, SKIP_X=x is not None, PEEPHOLE=weight_c is not None, TANH=tanh,
-        HAS_MASK=mask_pad is not None, HAS_C0=c0 is not None, STORE_C=store_c, RECORD=record,
-        BLOCK=BLOCK, num_warps=warps)
+        int(weight_c is not None), int(tanh), int(mask_pad is not None), int(c0 is not None),
+        int(store_c), int(record),
+        K=K, SKIP_X=x is not None, BLOCK=BLOCK, num_warps=warps)
     return h, c_n, (c_all if store_c else None), (f if record else None), (r if record else None)
 
 
@@ -460,12 +409,12 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     grid = (triton.cdiv(H, BLOCK), B, D)
     sru_bwd_kernel[grid](
         U, x if x is not None else U, weight_c if peep else bias, bias,
-        c0 if c0 is not None else gc0, mask_pad if mask_pad is not None else gc0,
+        c0 if c0 is not None else gc0, mask_pad if mask_pad is not None else _zero_byte(dev),
         c_all, grad_h, grad_cn if grad_cn is not None else gc0,
         gU, gx if gx is not None else gU, gc0, gvb,
         T, B, H, sUt, sUb, sXt, sXb, sGHt, sGHb, sMt, sMb, sGUt, sGUb, sGXt, sGXb,
-        float(scale_x),
-        K=K, SKIP_X=x is not None, PEEPHOLE=peep, TANH=tanh, HAS_MASK=mask_pad is not None,
-        HAS_C0=c0 is not None, HAS_GCN=grad_cn is not None, BLOCK=BLOCK, num_warps=warps)
+        float(scale_x), int(peep), int(tanh), int(mask_pad is not None), int(c0 is not None),
+        int(grad_cn is not None),
+        K=K, SKIP_X=x is not None, BLOCK=BLOCK, num_warps=warps)
     gvb = gvb.sum(0)
     return gU, gx, gc0, (gvb[:2 * D * H] if peep else None), gvb[2 * D * H:]
