@@ -20,7 +20,7 @@ import torch
 import triton
 
 from .chunk import scan_channel_kernel
-from .seqpar import scan_seqpar_kernel, status_buffers
+from .seqpar import LOOKBACK, scan_seqpar_kernel, status_buffers
 
 # Below this many channels (B * D) the channel grid leaves the GPU idle and long sequences
 # go sequence-parallel.
@@ -122,9 +122,9 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg
     if cfg.path == "channel":
         scan_channel_kernel[(n_dt, B)](*args, T, D, *strides, **flags)
     else:
-        flag_buf, vals, counter = status_buffers(n_chunks, B * n_dt, cfg.block_d, a.device)
-        scan_seqpar_kernel[(n_chunks * B * n_dt,)](*args, flag_buf, vals, counter, T, D, n_dt,
-                                                   B * n_dt, *strides, **flags)
+        flag_buf, vals, scratch, counter = status_buffers(n_chunks, B * n_dt, cfg.block_d, a.device)
+        scan_seqpar_kernel[(n_chunks * B * n_dt,)](*args, flag_buf, vals, scratch, counter, T, D,
+                                                   n_dt, B * n_dt, *strides, W=LOOKBACK, **flags)
     return loc, car
 
 

@@ -13,13 +13,18 @@ Each program, in a single pass over its data (read a and b once, write h once):
    the way: that gives the carry entering this chunk (chunk 0 starts from h0);
 4. publishes its own inclusive state ca * carry + cb, then writes h.
 
+The look-back examines a window of W = 32 earlier chunks per step (one vectorised load of
+their flags, an ordered scan of their aggregates), so a chunk far from the last published
+inclusive state is reached in a few steps rather than one chunk per memory round trip.
+
 This is the decoupled look-back of Merrill & Garland ("Single-pass Parallel Prefix Scan
 with Decoupled Look-back", 2016) applied to the affine pairs (a, b). Chunks take their
 index from an atomic ticket, so a program only waits for programs that have already
 started (no deadlock however the hardware schedules them). Values are published before
-their flag (a CTA barrier, then an atomic exchange, acq_rel); a reader takes the flag with
-an atomic (one thread, broadcast: every thread of the program sees the same state) and
-only then loads the values. The flags and the ticket counter are zeroed before each launch.
+their flag (a CTA barrier, then an atomic exchange, acq_rel); a reader loads the flags,
+makes every thread of the program agree on what it saw (``same_for_all_threads``) and
+only then loads the values the flags vouch for. The flags and the ticket counter are
+zeroed before each launch.
 
 The backward and RECORD work as in ``chunk.py`` (same tile loads and stores).
 """
@@ -29,7 +34,8 @@ import torch
 import triton
 import triton.language as tl
 
-from .blocks import chunk_apply, chunk_steps, chunk_summary, load_step_tile, store_step_tile
+from .blocks import (chunk_apply, chunk_steps, chunk_summary, last_of_subchunks, load_step_tile,
+                     scan_combine, store_step_tile)
 
 AGGREGATE = tl.constexpr(1)  # flag values: the chunk's aggregate (ca, cb) is published,
 INCLUSIVE = tl.constexpr(2)  # ... or its inclusive state (h at its end)
@@ -49,45 +55,75 @@ def publish(FLAGS, VALS, idx, x, y, offs, FLAG: tl.constexpr, BLOCK_D: tl.conste
 
 
 @triton.jit
-def lookback_carry(FLAGS, VALS, tile, n_tiles, c, offs, carry0, BLOCK_D: tl.constexpr):
+def same_for_all_threads(x, SCRATCH, W: tl.constexpr):
+    """x [W] as every thread of the program sees it: a value loaded by several threads (a
+    flag being written concurrently) may differ between them; one copy is written to this
+    program's scratch and read back by all, so the decisions taken from it agree."""
+    offs = tl.arange(0, W)
+    tl.store(SCRATCH + offs, x)
+    tl.debug_barrier()
+    y = tl.load(SCRATCH + offs, volatile=True)
+    tl.debug_barrier()
+    return y
+
+
+@triton.jit
+def lookback_carry(FLAGS, VALS, SCRATCH, tile, n_tiles, c, carry0, BLOCK_D: tl.constexpr,
+                   W: tl.constexpr):
     """The state entering chunk ``c`` of channel tile ``tile``.
 
-    Walks back from chunk c - 1: an inclusive state h_j ends the walk (carry = acc_a h_j +
-    acc_b); an aggregate (a_j, b_j) is composed into (acc_a, acc_b) and the walk goes on;
-    nothing yet: poll again. Chunk 0 starts from ``carry0`` (h0).
+    Looks at the W chunks before the newest one not yet accounted for, all at once. If one
+    of them has its inclusive state h_j out, the newest such j ends the walk: the aggregates
+    after it are composed in order (an associative scan over the window) and applied to h_j.
+    If none has, and all have their aggregates out, the whole window is composed into
+    (acc_a, acc_b) and the walk moves W chunks back; if some have nothing out yet, poll
+    again. Chunk 0 starts from ``carry0`` (h0) and publishes only its inclusive state.
     """
+    offs = tl.arange(0, BLOCK_D)
+    w = tl.arange(0, W)
     acc_a = tl.full([BLOCK_D], 1.0, tl.float32)
     acc_b = tl.zeros([BLOCK_D], dtype=tl.float32)
     carry = carry0
-    j = c - 1
-    pending = (c > 0).to(tl.int32)
+    hi = c - 1 + tl.zeros([], tl.int32)  # newest predecessor not yet composed
+    pending = (c > 0) + tl.zeros([], tl.int32)
     while pending > 0:
+        j = hi - (W - 1) + w  # the window, oldest first
         idx = j.to(tl.int64) * n_tiles + tile
-        flag = tl.atomic_add(FLAGS + idx, 0)  # one thread reads, all threads see it
-        base = VALS + idx * 3 * BLOCK_D
-        inc_ready = flag == INCLUSIVE
-        agg_ready = flag == AGGREGATE
-        flags = tl.zeros_like(offs) + flag  # the flag as a [BLOCK_D] mask
-        inc = tl.load(base + 2 * BLOCK_D + offs, mask=flags == INCLUSIVE, other=0.0,
+        f = tl.load(FLAGS + idx, mask=j >= 0, other=AGGREGATE, volatile=True)
+        f = same_for_all_threads(f, SCRATCH, W)
+        newest_inc = tl.max(tl.where(f == INCLUSIVE, w, -1), axis=0)
+        after = w > newest_inc
+        blocked = tl.max(tl.where(after & (f == 0), 1, 0), axis=0)
+        use = (after & (f == AGGREGATE) & (j >= 0))[:, None] & (offs >= 0)[None, :]
+        vp = VALS + idx[:, None] * 3 * BLOCK_D + offs[None, :]
+        agg_a = tl.load(vp, mask=use, other=1.0, volatile=True)
+        agg_b = tl.load(vp + BLOCK_D, mask=use, other=0.0, volatile=True)
+        run_a, run_b = tl.associative_scan((agg_a, agg_b), 0, scan_combine)
+        win_a = last_of_subchunks(run_a, W)  # the window after newest_inc, as one step
+        win_b = last_of_subchunks(run_b, W)
+        found = newest_inc >= 0
+        j_inc = (hi - (W - 1) + newest_inc).to(tl.int64) * n_tiles + tile
+        inc_mask = (tl.zeros_like(offs) + found.to(tl.int32) * (1 - blocked)) > 0
+        inc = tl.load(VALS + j_inc * 3 * BLOCK_D + 2 * BLOCK_D + offs, mask=inc_mask, other=0.0,
                       volatile=True)
-        agg_a = tl.load(base + offs, mask=flags == AGGREGATE, other=1.0, volatile=True)
-        agg_b = tl.load(base + BLOCK_D + offs, mask=flags == AGGREGATE, other=0.0,
-                        volatile=True)
-        carry = tl.where(inc_ready, acc_a * inc + acc_b, carry)
-        acc_b = tl.where(agg_ready, acc_a * agg_b + acc_b, acc_b)  # (agg_j, then acc)
-        acc_a = tl.where(agg_ready, acc_a * agg_a, acc_a)
-        j = j - agg_ready.to(tl.int32)
-        pending = (flag != INCLUSIVE).to(tl.int32)
+        go = blocked == 0
+        new_b = acc_a * win_b + acc_b  # (window, then what was composed before)
+        new_a = acc_a * win_a
+        carry = tl.where(go & found, new_a * inc + new_b, carry)
+        acc_a = tl.where(go, new_a, acc_a)
+        acc_b = tl.where(go, new_b, acc_b)
+        hi = tl.where(go, hi - W, hi)
+        pending = tl.where(go & found, 0, pending)
     return carry
 
 
 @triton.jit
 def scan_seqpar_kernel(
-    A, Bv, H0, H, GA, HF, HF0, LOC, CAR, FLAGS, VALS, COUNTER,
+    A, Bv, H0, H, GA, HF, HF0, LOC, CAR, FLAGS, VALS, SCRATCH, COUNTER,
     T, D, n_dt, n_tiles, s_ab, s_at, s_ad, s_bb, s_bt, s_bd, s_hfb, s_hft, s_hfd,
     HAS_H0: tl.constexpr, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
-    R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr,
+    R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr,
 ):
     ticket = tl.atomic_add(COUNTER, 1)  # chunk-major order: chunk c of every tile, then c+1
     c = ticket // n_tiles
@@ -110,7 +146,8 @@ def scan_seqpar_kernel(
         carry0 = tl.zeros([BLOCK_D], dtype=tl.float32)
     if c > 0:
         publish(FLAGS, VALS, own, ca, cb, offs, AGGREGATE, BLOCK_D)
-    carry = lookback_carry(FLAGS, VALS, tile, n_tiles, c, offs, carry0, BLOCK_D)
+    carry = lookback_carry(FLAGS, VALS, SCRATCH + ticket.to(tl.int64) * W, tile, n_tiles, c, carry0,
+                           BLOCK_D, W)
     publish(FLAGS, VALS, own, ca * carry + cb, cb, offs, INCLUSIVE, BLOCK_D)
 
     h = chunk_apply(A_, L, xa, xb, carry)
@@ -126,9 +163,14 @@ def scan_seqpar_kernel(
         tl.store(LOC + out_off[None, None, :] + t * D, local, mask=m)
 
 
+LOOKBACK = 32  # chunks examined at once by the look-back
+
+
 def status_buffers(n_chunks: int, n_tiles: int, block_d: int, device: torch.device
-                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(flags, values, ticket counter). Only flags and counter need zeros (one memset)."""
-    flags = torch.zeros(1 + n_chunks * n_tiles, dtype=torch.int32, device=device)
-    vals = torch.empty(n_chunks * n_tiles * 3 * block_d, dtype=torch.float32, device=device)
-    return flags[1:], vals, flags[:1]
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(flags, values, scratch, ticket counter). Only flags and counter need zeros."""
+    n = n_chunks * n_tiles
+    flags = torch.zeros(1 + n, dtype=torch.int32, device=device)
+    vals = torch.empty(n * (3 * block_d + LOOKBACK), dtype=torch.float32, device=device)
+    scratch = vals[n * 3 * block_d:].view(torch.int32)
+    return flags[1:], vals[:n * 3 * block_d], scratch, flags[:1]

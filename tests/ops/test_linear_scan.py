@@ -334,17 +334,19 @@ def test_kernel_records_its_chunks(kernel_device, path, reverse, monkeypatch):
 
 
 @triton.jit
-def _probe_lookback(FLAGS, VALS, H0, OUT, c, BLOCK_D: tl.constexpr):
+def _probe_lookback(FLAGS, VALS, SCRATCH, H0, OUT, CP, BLOCK_D: tl.constexpr, W: tl.constexpr):
     offs = tl.arange(0, BLOCK_D)
-    carry = lookback_carry(FLAGS, VALS, 0, 1, c, offs, tl.load(H0 + offs), BLOCK_D)
+    c = tl.load(CP)  # a runtime chunk index, as the kernel's ticket gives it
+    carry = lookback_carry(FLAGS, VALS, SCRATCH, 0, 1, c, tl.load(H0 + offs), BLOCK_D, W)
     tl.store(OUT + offs, carry)
 
 
 @kernel_test
 def test_lookback_composes_aggregates(kernel_device):
     """Chunks whose inclusive state is not yet published are passed by composing their
-    aggregates (on a GPU the race decides; here the flags are set by hand)."""
-    BD, n = 4, 6
+    aggregates, a window of W at a time (on a GPU the race decides; here the flags are set
+    by hand)."""
+    BD, n, W = 4, 11, 4
     agg_a = torch.rand(n, BD, device=kernel_device)
     agg_b = torch.randn(n, BD, device=kernel_device)
     h0 = torch.randn(BD, device=kernel_device)
@@ -356,8 +358,10 @@ def test_lookback_composes_aggregates(kernel_device):
     flags = torch.ones(n, dtype=torch.int32, device=kernel_device)  # aggregates only ...
     flags[0] = flags[3] = 2  # ... but chunks 0 and 3 have their inclusive state out
     out = torch.empty(BD, device=kernel_device)
+    scratch = torch.empty(W, dtype=torch.int32, device=kernel_device)
     for c in range(n):
-        _probe_lookback[(1,)](flags, vals, h0, out, c, BLOCK_D=BD)
+        cp = torch.tensor([c], dtype=torch.int32, device=kernel_device)
+        _probe_lookback[(1,)](flags, vals, scratch, h0, out, cp, BLOCK_D=BD, W=W)
         expect = h0 if c == 0 else incl[c - 1]
         assert torch.allclose(out, expect, atol=1e-5), c
 
