@@ -55,11 +55,22 @@ def _most_common(rows: list[dict[str, Any]], key: str) -> Any:
 MEASURED = {"ms", "error", "gbs", "frac_copy", "bytes", "what", "note", "pass", "dtype"}
 
 
+SHAPE_KEYS = set(SIZE_KEYS) | {"layers", "K", "chunk"}
+
+
+def _categorical(rows: list[Mapping[str, Any]], k: str) -> bool:
+    """A key that names a setting (a string, a flag), not a number measured with the time
+    (iterations, errors, repetitions)."""
+    return all(v is None or isinstance(v, (str, bool)) for v in (r.get(k) for r in rows))
+
+
 def _group_keys(rows: list[Mapping[str, Any]], x: str) -> list[str]:
-    """The keys that tell series apart: every key that is not a measurement, not x, and
-    not the same in all rows (a "scope", a "recurrence", the other sizes, ...)."""
+    """The keys that tell series apart: the other sizes, and settings such as a "scope", a
+    "variant" or a "recurrence", where they are not the same in all rows. Numbers recorded
+    beside the time (``iterations``, ``max_err``, ``reps``) never split a series."""
     keys = {k for r in rows for k in r} - MEASURED - {x, "method"}
-    keys = {k for k in keys if not k.startswith("speedup_vs_")}
+    keys = {k for k in keys if not k.startswith("speedup_vs_")
+            and (k in SHAPE_KEYS or _categorical(rows, k))}
     return sorted(k for k in keys if len({repr(r.get(k)) for r in rows}) > 1)
 
 

@@ -95,3 +95,13 @@ def test_errors():
         speedup({"rows": "nope"})
     with pytest.raises(ValueError, match="x='Q' is not a key"):
         speedup(result(), x="Q")
+
+
+def test_numbers_recorded_beside_the_time_do_not_split_series():
+    rows = [{"method": m, "pass": "fwd", "dtype": "fp32", "B": 1, "T": T, "D": 8,
+             "ms": T / k, "iterations": T // 64 + k, "max_err": 1e-6 * k, "reps": k % 2}
+            for m, k in (("sequential", 1), ("deer-newton", 10)) for T in (256, 512, 1024)]
+    fig = speedup({"provenance": {}, "rows": rows})
+    curves = [d for d in fig.data if d.showlegend is not False]
+    assert [(d.name, len(d.x)) for d in curves] == [("sequential", 3), ("deer-newton", 3)]
+    assert list(fig.data[-1].y) == pytest.approx([10.0] * 3)  # deer-newton vs sequential
