@@ -49,8 +49,8 @@ def _tile_of_program(COUNTER, n_tiles, n_chunks, SEQPAR: tl.constexpr):
 
 
 @triton.jit
-def scan_tile(a, b, carry, c, FLAGS, VALS, tile, n_tiles, offs,
-              SEQPAR: tl.constexpr, R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr):
+def scan_tile(a, b, carry, c, FLAGS, VALS, SCRATCH, tile, n_tiles, offs, SEQPAR: tl.constexpr,
+              R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr):
     """Scan chunk ``c`` of one channel tile: (h, local, carry entering, carry leaving), where
     ``local`` is the chunk's scan from a zero state (what a trace shows).
 
@@ -63,7 +63,7 @@ def scan_tile(a, b, carry, c, FLAGS, VALS, tile, n_tiles, offs,
         own = c.to(tl.int64) * n_tiles + tile
         if c > 0:
             publish(FLAGS, VALS, own, ca, cb, offs, AGGREGATE, BLOCK_D)
-        carry = lookback_carry(FLAGS, VALS, tile, n_tiles, c, offs, carry, BLOCK_D)
+        carry = lookback_carry(FLAGS, VALS, SCRATCH + own * W, tile, n_tiles, c, carry, BLOCK_D, W)
         publish(FLAGS, VALS, own, ca * carry + cb, cb, offs, INCLUSIVE, BLOCK_D)
     h = chunk_apply(A_, L, xa, xb, carry)
     return h, A_ * xb[None, :, :] + L, carry, ca * carry + cb
@@ -71,11 +71,11 @@ def scan_tile(a, b, carry, c, FLAGS, VALS, tile, n_tiles, offs,
 
 @triton.jit
 def min_rnn_fwd_kernel(
-    G1, G2, C, H0, O, ZW, ZA, LOC, CAR, FLAGS, VALS, COUNTER,
+    G1, G2, C, H0, O, ZW, ZA, LOC, CAR, FLAGS, VALS, SCRATCH, COUNTER,
     T, H, n_dt, n_tiles, s_pb, s_pt, s_ob, s_ot,
     KIND: tl.constexpr, POSITIVE: tl.constexpr, REVERSE: tl.constexpr, HAS_H0: tl.constexpr,
     RECORD: tl.constexpr, SEQPAR: tl.constexpr, R: tl.constexpr, S: tl.constexpr,
-    BLOCK_D: tl.constexpr,
+    BLOCK_D: tl.constexpr, W: tl.constexpr,
 ):
     """h of one direction. G1, G2, C: the gate and candidate pre-activations [B, T, H] (one
     layout, strides s_pb, s_pt, channels contiguous); O: h, strides s_ob, s_ot; H0 [B, H]."""
@@ -102,8 +102,8 @@ def min_rnn_fwd_kernel(
         ht, dht = candidate(hc, POSITIVE)
         a = tl.where(m, a, 1.0)  # padding steps are the identity
         b = tl.where(m, w * ht, 0.0)
-        h, local, carry_in, carry = scan_tile(a, b, carry, c, FLAGS, VALS, tile, n_tiles, offs,
-                                              SEQPAR, R, S, BLOCK_D)
+        h, local, carry_in, carry = scan_tile(a, b, carry, c, FLAGS, VALS, SCRATCH, tile, n_tiles,
+                                              offs, SEQPAR, R, S, BLOCK_D, W)
         tl.store(o_ptr + t * s_ot, h.to(O.dtype.element_ty), mask=m)
         if RECORD:
             r = rec_off + t * H
@@ -116,10 +116,11 @@ def min_rnn_fwd_kernel(
 
 @triton.jit
 def min_rnn_bwd_kernel(
-    G1, G2, C, H0, O, GO, D1, D2, DC, DH0, FLAGS, VALS, COUNTER,
+    G1, G2, C, H0, O, GO, D1, D2, DC, DH0, FLAGS, VALS, SCRATCH, COUNTER,
     T, H, n_dt, n_tiles, s_pb, s_pt, s_ob, s_ot, s_gb, s_gt, s_db, s_dt,
     KIND: tl.constexpr, POSITIVE: tl.constexpr, REVERSE: tl.constexpr, HAS_H0: tl.constexpr,
     SEQPAR: tl.constexpr, R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr,
+    W: tl.constexpr,
 ):
     """Gradients of one direction. REVERSE is the direction of *this* walk (the opposite of
     the forward's): step s is forward step T - 1 - s. Reads the pre-activations, the
@@ -152,8 +153,8 @@ def min_rnn_bwd_kernel(
         an = tl.where(mn, an, 0.0)
         an = tl.where(live, an, 1.0)  # padding steps are the identity
         gh = tl.load(g_ptr + t * s_gt, mask=m, other=0.0).to(tl.float32)
-        G, _, _, carry = scan_tile(an, gh, carry, c, FLAGS, VALS, tile, n_tiles, offs,
-                                   SEQPAR, R, S, BLOCK_D)
+        G, _, _, carry = scan_tile(an, gh, carry, c, FLAGS, VALS, SCRATCH, tile, n_tiles, offs,
+                                   SEQPAR, R, S, BLOCK_D, W)
         # h_{t-1} of the forward: the step after s in this walk, or h0 at the walk's end
         tp, lp = step_time(s + 1, T, REVERSE)
         hp = tl.load(o_ptr + tp * s_ot, mask=lp & m, other=0.0).to(tl.float32)

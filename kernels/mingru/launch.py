@@ -12,7 +12,7 @@ import torch
 import triton
 
 from ..linear_scan.launch import ScanConfig, choose_config
-from ..linear_scan.seqpar import status_buffers
+from ..linear_scan.seqpar import LOOKBACK, status_buffers
 from .fused import min_rnn_bwd_kernel, min_rnn_fwd_kernel
 
 KINDS = {"mingru": 0, "minlstm": 1}
@@ -47,13 +47,13 @@ def _grid_args(B: int, T: int, H: int, cfg: ScanConfig, device: torch.device):
     n_tiles = B * n_dt
     n_chunks = triton.cdiv(T, cfg.block_t)
     if cfg.path == "sequence":
-        flags, vals, counter = status_buffers(n_chunks, n_tiles, cfg.block_d, device)
+        status = status_buffers(n_chunks, n_tiles, cfg.block_d, device)
         grid = (n_chunks * n_tiles,)
-    else:
-        flags = counter = torch.empty(1, dtype=torch.int32, device=device)
-        vals = torch.empty(1, dtype=torch.float32, device=device)
+    else:  # (flags, values, scratch, counter): unused by the channel walk
+        flags = torch.empty(1, dtype=torch.int32, device=device)
+        status = (flags, torch.empty(1, dtype=torch.float32, device=device), flags, flags)
         grid = (n_tiles,)
-    return grid, n_dt, n_tiles, n_chunks, (flags, vals, counter)
+    return grid, n_dt, n_tiles, n_chunks, status
 
 
 def min_rnn_fwd(g1: torch.Tensor, g2: torch.Tensor | None, c: torch.Tensor, h0: torch.Tensor | None,
@@ -89,7 +89,7 @@ def min_rnn_fwd(g1: torch.Tensor, g2: torch.Tensor | None, c: torch.Tensor, h0: 
         T, H, n_dt, n_tiles, c.stride(0), c.stride(1), out.stride(0), out.stride(1),
         KIND=KINDS[kind], POSITIVE=positive, REVERSE=reverse, HAS_H0=h0 is not None,
         RECORD=record, SEQPAR=cfg.path == "sequence", R=cfg.rows, S=cfg.block_s,
-        BLOCK_D=cfg.block_d, num_warps=cfg.num_warps)
+        BLOCK_D=cfg.block_d, W=LOOKBACK, num_warps=cfg.num_warps)
     return rec
 
 
@@ -116,5 +116,5 @@ def min_rnn_bwd(g1: torch.Tensor, g2: torch.Tensor | None, c: torch.Tensor, h0: 
         grad_out.stride(0), grad_out.stride(1), dc.stride(0), dc.stride(1),
         KIND=KINDS[kind], POSITIVE=positive, REVERSE=not reverse, HAS_H0=h0 is not None,
         SEQPAR=cfg.path == "sequence", R=cfg.rows, S=cfg.block_s, BLOCK_D=cfg.block_d,
-        num_warps=cfg.num_warps)
+        W=LOOKBACK, num_warps=cfg.num_warps)
     return dh0
