@@ -12,7 +12,8 @@ from torch import nn
 from rnnviz.bench.core import provenance
 from rnnviz.course.compare import colour
 
-__all__ = ["parameter_counts", "parameters_figure", "mode_errors", "modes_figure", "as_result"]
+__all__ = ["parameter_counts", "parameters_figure", "mode_errors", "modes_figure", "as_result",
+           "losses_figure", "show_copying"]
 
 
 def parameter_counts(input_size: int = 128, hidden_size: int = 128) -> dict[str, int]:
@@ -83,3 +84,37 @@ def as_result(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     prov = provenance(where())  # the figure's title starts with the suite: say whose numbers
     prov["command"] = "measured in the notebook"
     return {"provenance": prov, "rows": list(rows)}
+
+
+def losses_figure(results: dict[str, Any], title: str = "Training loss") -> go.Figure:
+    """Loss per step (faint) and its running mean (solid) of each ``TrainResult``."""
+    fig = go.Figure()
+    palette = [colour("rnnviz-mingru"), colour("rnnviz-minlstm"), colour("gru-cudnn"),
+               colour("sequential")]
+    for i, (name, res) in enumerate(results.items()):
+        c = palette[i % len(palette)]
+        steps = list(range(1, len(res.losses) + 1))
+        fig.add_trace(go.Scatter(x=steps, y=res.losses, mode="lines", opacity=0.3,
+                                 line=dict(color=c, width=1), showlegend=False, name=name))
+        fig.add_trace(go.Scatter(x=steps, y=res.smoothed(), mode="lines", name=name,
+                                 line=dict(color=c, width=2.5)))
+    fig.update_layout(title=title, xaxis_title="training step", yaxis_title="cross-entropy",
+                      height=380)
+    return fig
+
+
+def show_copying(model: nn.Module, batch: Any, n: int = 3) -> str:
+    """A few selective-copying examples as text: the input (blanks as '.', markers as '?'),
+    the targets and what the model answered."""
+    from rnnviz.tasks.selective_copying import BLANK, MARKER
+
+    with torch.no_grad():
+        pred = model(batch.inputs)[:, -batch.targets.shape[1]:].argmax(-1)
+    lines = []
+    for i in range(min(n, batch.inputs.shape[0])):
+        seq = "".join("." if t == BLANK else "?" if t == MARKER else str(int(t))
+                      for t in batch.inputs[i].tolist())
+        want = " ".join(map(str, batch.targets[i].tolist()))
+        got = " ".join(map(str, pred[i].tolist()))
+        lines.append(f"{seq}\n   copy: {want}   answered: {got}")
+    return "\n".join(lines)
