@@ -249,3 +249,61 @@ def test_every_option_combination_runs_on_cpu_auto():
     for D, K, peep, mask in itertools.product([1, 2], [3, 4], [True, False], [True, False]):
         case = make_case(3, 2, 2, D, K, peep, mask, True)
         assert_close(run(case, D=D), reference(case, D=D), atol=1e-8)
+
+
+# -- the fused layer (GEMM + recurrence in one autograd node) ---------------------------------
+def _layer_case(device, dtype, K, D=2, H=3, T=7, B=2):
+    n_in = D * H if K == 3 else D * H + 2
+    g = torch.Generator().manual_seed(5)
+
+    def rnd(*s):
+        return torch.randn(*s, generator=g, dtype=torch.float64).to(device=device, dtype=dtype).requires_grad_()
+
+    x, W = rnd(T, B, n_in), rnd(n_in, D * H * K)
+    wc, b, c0 = rnd(2 * D * H), rnd(2 * D * H), rnd(B, D * H)
+    keep = 0.5
+    mask = ((torch.rand(B, n_in, generator=g) < keep).to(dtype) / keep).to(device)
+    pad = (torch.rand(T, B, generator=g) < 0.3).to(device)
+    return x, W, wc, b, c0, mask, pad
+
+
+def _layer_grads(h, c, ins, seed=7):
+    g = torch.Generator().manual_seed(seed)
+    loss = (h * torch.randn(h.shape, generator=g, dtype=torch.float64).to(h)).sum() + \
+        (c * torch.randn(c.shape, generator=g, dtype=torch.float64).to(c)).sum()
+    return [h, c, *torch.autograd.grad(loss, ins)]
+
+
+def _layer_reference(x, W, wc, b, c0, mask, pad, K):
+    """U = (x * mask) W with the variational mask shared over t; the skip term uses x."""
+    U = (x.double() * mask.double()) @ W.double()
+    h, c = sru_recurrence_reference(U, wc.double(), b.double(), c0.double(),
+                                    x=x.double() if K == 3 else None, scale_x=1.2,
+                                    mask_pad=pad, num_directions=2)
+    return _layer_grads(h, c, [x, W, wc, b, c0])
+
+
+def _layer_run(x, W, wc, b, c0, mask, pad, backend):
+    from rnnviz.ops.sru import sru_layer
+
+    h, c = sru_layer(x, W, wc, b, c0, input_mask=mask, scale_x=1.2, mask_pad=pad,
+                     num_directions=2, backend=backend, recurrence="kernel")
+    return _layer_grads(h, c, [x, W, wc, b, c0])
+
+
+@pytest.mark.parametrize("K", [3, 4])
+@pytest.mark.parametrize("with_mask", [False, True])
+def test_sru_layer_matches_reference(K, with_mask):
+    x, W, wc, b, c0, mask, pad = _layer_case("cpu", torch.float64, K)
+    mask = mask if with_mask else torch.ones_like(mask)
+    got = _layer_run(x, W, wc, b, c0, mask if with_mask else None, pad, "torch")
+    assert_close(got, _layer_reference(x, W, wc, b, c0, mask, pad, K), atol=1e-10)
+
+
+@pytest.mark.interpreter
+@pytest.mark.gpu
+@pytest.mark.parametrize("K", [3, 4])
+def test_sru_layer_kernel_with_variational_mask(kernel_device, K):
+    x, W, wc, b, c0, mask, pad = _layer_case(kernel_device, torch.float32, K)
+    got = _layer_run(x, W, wc, b, c0, mask, pad, "triton")
+    assert_close(got, _layer_reference(x, W, wc, b, c0, mask, pad, K), atol=5e-5, rtol=1e-5)
