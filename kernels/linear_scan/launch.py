@@ -13,6 +13,7 @@ H100 (``scripts/scan_sweep.py``).
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -90,13 +91,48 @@ def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps:
     return ScanConfig(path, block_t=R * S, block_d=block_d, num_warps=num_warps, block_s=S)
 
 
+def bucket(B: int, T: int, D: int, elem_size: int) -> str:
+    """The coarse class of a problem that a tuned config is chosen for."""
+    bd = B * D
+    b = "bd<=256" if bd <= 256 else "bd<=4096" if bd <= 4096 else \
+        "bd<32768" if bd < 32768 else "bd>=32768"
+    t = "T<=2048" if T <= 2048 else "T<=32768" if T <= 32768 else "T>32768"
+    return f"{elem_size}|{b}|{t}"
+
+
+def gpu_key(device_index: int | None = None) -> str | None:
+    """"H100" for an "NVIDIA H100 80GB HBM3": the key of the tuned table."""
+    if not torch.cuda.is_available():
+        return None
+    name = torch.cuda.get_device_name(device_index)
+    return name.replace("NVIDIA ", "").split()[0]
+
+
+@functools.lru_cache(maxsize=None)
+def _tuned_for(key: str | None) -> dict:
+    from .tuned import TABLE
+
+    return TABLE.get(key, {}) if key else {}
+
+
 def choose_config(B: int, T: int, D: int, elem_size: int = 4) -> ScanConfig:
-    """Path and block sizes for a [B, T, D] scan of ``elem_size``-byte elements."""
+    """Path and block sizes for a [B, T, D] scan of ``elem_size``-byte elements.
+
+    A table measured on the GPU (``tuned.py``, written by scripts/scan_sweep.py) gives, per
+    coarse class of (element size, B * D, T), the path, rows per thread, warps and channel
+    tile; ``tile_config`` fits it to D. No table entry (another GPU, the interpreter): a
+    formula. No tuning runs at call time, so small problems pay no extra launches.
+    """
+    interp = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+    entry = None if interp else _tuned_for(gpu_key()).get(bucket(B, T, D, elem_size))
+    if entry:
+        return tile_config(entry["path"], T, D, elem_size, entry["rows"], entry["num_warps"],
+                           entry["block_d"])
     vec = max(1, 16 // elem_size)
     if B * D >= CHANNEL_MIN_BD or T <= 256:
-        w = 4
-        return tile_config("channel", T, D, elem_size, rows=8, num_warps=w, block_d=32 * vec * w)
-    return tile_config("sequence", T, D, elem_size, rows=8, num_warps=4, block_d=64)
+        return tile_config("channel", T, D, elem_size, rows=16 if vec == 4 else 8,
+                           num_warps=4, block_d=32 * vec * 4)
+    return tile_config("sequence", T, D, elem_size, rows=8, num_warps=8, block_d=16)
 
 
 def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg):
