@@ -37,3 +37,38 @@ def check_same(name: str, x: torch.Tensor, ref_name: str, ref: torch.Tensor, *,
     if shape is not None and tuple(x.shape) != tuple(shape):
         raise ValueError(f"expected {name} of shape {list(shape)} (to match {ref_name}), "
                          f"got {list(x.shape)}")
+
+
+def check_rnn_input(input: object, input_size: int, batch_first: bool) -> torch.Tensor:
+    """The input of an nn.GRU-like layer: [T, B, input_size] ([B, T, ...] if batch_first) or
+    [T, input_size] unbatched, floating point, at least one time step."""
+    if not isinstance(input, torch.Tensor):
+        raise TypeError(f"input must be a torch.Tensor, got {type(input).__name__}")
+    want = "[B, T, input_size]" if batch_first else "[T, B, input_size]"
+    if input.dim() not in (2, 3):
+        raise ValueError(f"expected input of shape {want} (or [T, input_size] unbatched), "
+                         f"got {list(input.shape)}")
+    if input.shape[-1] != input_size:
+        hint = ""
+        if input.dim() == 3 and input_size in input.shape[:2]:
+            hint = "; the features must be the last dimension"
+        raise ValueError(f"expected input with {input_size} features (input_size) in its "
+                         f"last dimension, got shape {list(input.shape)}{hint}")
+    if not input.is_floating_point():
+        raise TypeError(f"input must be a floating-point tensor, got {input.dtype}")
+    time_dim = 0 if input.dim() == 2 else (1 if batch_first else 0)
+    if input.shape[time_dim] == 0:
+        raise ValueError(f"expected at least one time step, got input of shape {list(input.shape)}")
+    return input
+
+
+def check_rnn_state(name: str, state: object, shape: Sequence[int], ref: torch.Tensor) -> None:
+    """An initial state shaped like nn.GRU's h0: [num_layers * num_directions, B, hidden_size]."""
+    if not isinstance(state, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor or None, got {type(state).__name__}")
+    if list(state.shape) != list(shape):
+        raise ValueError(f"expected {name} of shape [num_layers * num_directions, B, hidden_size] = "
+                         f"{list(shape)}, got {list(state.shape)}")
+    if state.device != ref.device:
+        raise ValueError(f"{name} is on {state.device} but input is on {ref.device}; move them to "
+                         "the same device")

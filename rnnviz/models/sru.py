@@ -25,6 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from rnnviz.checks import check_rnn_input, check_rnn_state
 from rnnviz.ops.sru.function import ACTIVATIONS, RECURRENCES
 from rnnviz.ops.sru.layer import sru_layer
 
@@ -177,33 +178,11 @@ class SRU(nn.Module):
             layer.reset_parameters()
 
     # -- shapes -----------------------------------------------------------------------------
-    def _check_input(self, input: torch.Tensor) -> None:
-        if not isinstance(input, torch.Tensor):
-            raise TypeError(f"input must be a torch.Tensor, got {type(input).__name__}")
-        if input.dim() not in (2, 3):
-            want = "[B, T, input_size]" if self.batch_first else "[T, B, input_size]"
-            raise ValueError(f"expected input of shape {want} (or [T, input_size] unbatched), "
-                             f"got {list(input.shape)}")
-        if input.shape[-1] != self.input_size:
-            hint = ""
-            if input.dim() == 3 and self.input_size in input.shape[:2]:
-                hint = "; the features must be the last dimension"
-            raise ValueError(f"expected input with {self.input_size} features (input_size) in its "
-                             f"last dimension, got shape {list(input.shape)}{hint}")
-        if not input.is_floating_point():
-            raise TypeError(f"input must be a floating-point tensor, got {input.dtype}")
-
     def _split_c0(self, c0: torch.Tensor | None, B: int, input: torch.Tensor) -> list:
         L, D, H = self.num_layers, self.num_directions, self.hidden_size
         if c0 is None:
             return [None] * L
-        if not isinstance(c0, torch.Tensor):
-            raise TypeError(f"c0 must be a torch.Tensor or None, got {type(c0).__name__}")
-        if list(c0.shape) != [L * D, B, H]:
-            raise ValueError(f"expected c0 of shape [num_layers * num_directions, B, hidden_size] = "
-                             f"{[L * D, B, H]}, got {list(c0.shape)}")
-        if c0.device != input.device:
-            raise ValueError(f"c0 is on {c0.device} but input is on {input.device}")
+        check_rnn_state("c0", c0, [L * D, B, H], input)
         # [L*D, B, H] -> per layer [B, D*H] (the official per-layer layout)
         return [c0[i * D:(i + 1) * D].permute(1, 0, 2).reshape(B, D * H) for i in range(L)]
 
@@ -218,7 +197,7 @@ class SRU(nn.Module):
     # -- forward ----------------------------------------------------------------------------
     def forward(self, input: torch.Tensor, c0: torch.Tensor | None = None, *,
                 mask_pad: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        self._check_input(input)
+        check_rnn_input(input, self.input_size, self.batch_first)
         unbatched = input.dim() == 2
         if unbatched:
             input = input.unsqueeze(0 if self.batch_first else 1)
