@@ -85,9 +85,9 @@ dependency_graph("mingru", T=8)
 
 # %%
 B, D = pick(cpu=4, gpu=32), pick(cpu=64, gpu=512)
-Ts = sweep(pick(cpu=1024, gpu=8192), points=5)
+Ts = sweep(pick(cpu=1024, gpu=8192), points=pick(cpu=4, gpu=5))
 methods = ["lstmcell-loop", "lstm-cudnn", "conv1d", "rnnviz-sru", "rnnviz-sru-nopeephole-scan"]
-rows = measure(methods, [dict(B=B, T=T, D=D) for T in Ts], device=device, budget_ms=100)
+rows = measure(methods, [dict(B=B, T=T, D=D) for T in Ts], device=device, budget_ms=60)
 here_vs_reference(rows, shipped(["sru"]), per_step=True,
                   title=f"Time per step (B={B}, D={D}, forward)")
 
