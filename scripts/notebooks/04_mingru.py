@@ -120,7 +120,7 @@ print("max |forward - step by step| =", (full - torch.stack(steps, 1)).abs().max
 
 # %%
 from rnnviz.tasks import train_selective_copying, train_char_lm, selective_copying
-copy_run = train_selective_copying(steps=pick(cpu=100, gpu=1500), seq_len=pick(cpu=32, gpu=256),
+copy_run = train_selective_copying(steps=pick(cpu=100, gpu=600), seq_len=pick(cpu=32, gpu=256),
                                    batch_size=pick(cpu=32, gpu=64), device=device)
 print(f"accuracy on a fresh batch: {copy_run.extra['accuracy']:.0%} (chance: {1 / 6:.0%})")
 course.losses_figure({"minGRU, selective copying": copy_run}, "Selective copying: training loss")
@@ -136,7 +136,7 @@ print(course.show_copying(copy_run.model, selective_copying(3, seq_len=pick(cpu=
 # scan over whole sequences, then sampled one character at a time with `step()`, as an RNN generates.
 
 # %%
-lm_run = train_char_lm(steps=pick(cpu=80, gpu=1500), seq_len=pick(cpu=64, gpu=256),
+lm_run = train_char_lm(steps=pick(cpu=80, gpu=600), seq_len=pick(cpu=64, gpu=256),
                        d_model=pick(cpu=64, gpu=256), device=device)
 print(f"held-out loss {lm_run.extra['val_loss']:.2f} nats/char (uniform guessing: "
       f"{torch.tensor(float(lm_run.extra['dataset'].vocab_size)).log().item():.2f})")
@@ -173,6 +173,7 @@ speedup(course.as_result(rows), baseline="grucell-loop", x="T")
 # 1300× at $T = 4096$ on a T4):
 
 # %%
+from IPython.display import display
 from rnnviz.course.reference import shipped
 ref = shipped(["mingru"])
 if ref:
