@@ -100,7 +100,11 @@ class Graph:
             cands = [u for u in preds[v] if layer[u] == layer[v] - 1]
             if not cands:  # an operation fed by inputs only
                 break
-            path.append(max(cands, key=lambda u: (self.nodes[u].step, -u)))
+            # prefer the cell's steps, then the same time step (a column reads as "this
+            # element waits"), then the latest time step, then the earliest node
+            t = self.nodes[v].t
+            path.append(max(cands, key=lambda u: (self.nodes[u].step, self.nodes[u].t == t,
+                                                  self.nodes[u].t, -u)))
         return path[::-1]
 
     @property
@@ -329,7 +333,7 @@ def dependency_graph(cell: str, T: int = 6, *, layers: int = 1, iterations: int 
         title_text=_title(g),
         xaxis=dict(title="time step t", dtick=1 if T <= 32 else None),
         yaxis=dict(title="depth (longest-path layer)", autorange="reversed"),
-        height=max(420, min(1400, 22 * (g.depth + 2))),
+        height=max(460, min(1600, 200 + 40 * (g.depth + 1))),
         meta={"cell": cell, "T": T, "layers": layers, "critical_steps": g.critical_steps, "depth": g.depth,
               "work": g.work, "iterations": g.iterations},
     )
