@@ -41,6 +41,9 @@ def _setup(cell, x, h0) -> tuple[CellSpec, torch.Tensor]:
         raise ValueError(f"expected x of shape [B, T, D_in], got {list(x.shape)} (2 dimensions); "
                          "for one sequence add a batch dimension: x[None]")
     check_tensor("x", x, 3, dims="[B, T, D_in]")
+    if x.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"DEER runs in float32 or float64, got x of dtype {x.dtype}; cast the "
+                        "cell and the input (cell.float(), x.float()) and cast h back")
     B, T, Din = x.shape
     S = _state_size(cell, h0)
     spec = make_spec(cell, S)
@@ -101,13 +104,15 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
         x: [B, T, D_in].
         h0: [B, S] (an LSTM also takes (h0, c0)); None for zeros.
         method: "newton" (dense Jacobians), "quasi" (their diagonal), "damped" (a trust
-            region on the Jacobian, stable on chaotic RNNs); see ``rnnviz.deer.solver``.
+            region on the Jacobian with a Levenberg-Marquardt-style schedule and step
+            rejection: Newton on contractive cells, stable on chaotic ones); the exact
+            algorithms are in ``rnnviz.deer.solver``.
         tol: stop when max|h_t - f(h_{t-1}, x_t)| <= tol. Default 2e-6 in float32, 1e-11 in
             float64 (``rnnviz.deer.solver.TOL``).
         max_iters: default 100 (newton) / 300 (quasi, damped), at most T + 1.
         init: [B, T, S] a starting iterate (a previous solution: the warm start used in
             training); None starts from zeros.
-        damping: the damped method's trust radius rho on ||J_t||_inf (default 1.0).
+        damping: the damped method's initial trust radius rho on ||J_t||_inf (default 1.0).
         fallback: when not converged: "sequential" (warn, return the exact loop's result),
             "raise" or "return" (warn, return the last iterate).
         backend: "auto" (Triton kernels on CUDA in float32, torch otherwise), "triton",
@@ -118,7 +123,8 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
     Returns:
         (h [B, T, S], info) with info["iterations"], ["converged"], ["residuals"] (one per
         iteration, the first for the initial guess), ["ms"] (wall time per iteration),
-        ["fallback"] (None or "sequential"), ["chunks"], ...
+        ["fallback"] (None or "sequential"), ["diverged"], ["chunks"] (time chunks of the
+        memory guard), ["damping"] and ["rejected"] (damped), ...
         h is differentiable (implicit gradients) in x, h0 and an nn.Module cell's parameters.
     """
     if method not in METHODS:

@@ -277,6 +277,8 @@ def test_bad_inputs_have_clear_errors():
         evaluate(cell, x.float())
     with pytest.raises(ValueError, match="state size"):
         evaluate(lambda x, h: h, x)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        evaluate(cell.half(), x.half())
 
 
 def test_cell_whose_output_shape_differs():
