@@ -326,13 +326,20 @@ def scan_tree(kind: str, n: int = 16, trace: TraceLike | None = None, *,
             ys += [y0, y1, None]
         return xs, ys
 
+    # long sequences: smaller nodes and thinner edges, so the levels stay readable
+    scale = min(1.0, (32 / n) ** 0.5)
+
+    carry_levels = {li for li, lv in enumerate(net.levels, start=1)
+                    if lv.name.startswith("carry")}  # few nodes, the point: drawn full size
+
     def node_trace(sel, name, opacity, size, line_colour):
         return go.Scatter(
             x=[i for _, i, _, _ in sel], y=[li for li, _, _, _ in sel], mode="markers",
             name=name, opacity=opacity,
-            marker=dict(size=size, color=[_OP_COLOUR.get(k, theme.OP_COLOURS["input"])
+            marker=dict(size=[size if li in carry_levels else max(3.0, size * scale)
+                              for li, _, _, _ in sel], color=[_OP_COLOUR.get(k, theme.OP_COLOURS["input"])
                                           for _, _, k, _ in sel],
-                        line=dict(width=2, color=line_colour)),
+                        line=dict(width=2 * scale, color=line_colour)),
             text=[lab + ("<br>" + values[(li, i)] if (li, i) in values else "")
                   for li, i, _, lab in sel],
             hovertemplate="%{text}<extra></extra>")
@@ -356,9 +363,10 @@ def scan_tree(kind: str, n: int = 16, trace: TraceLike | None = None, *,
             go.Scatter(x=edge_xy(fut_e)[0], y=edge_xy(fut_e)[1], mode="lines", name="later",
                        line=dict(color="#e5e5e5", width=1), hoverinfo="skip"),
             go.Scatter(x=edge_xy(done_e)[0], y=edge_xy(done_e)[1], mode="lines", name="done",
-                       line=dict(color="#9e9e9e", width=1.2), hoverinfo="skip"),
+                       line=dict(color="#9e9e9e", width=1.2 * scale), hoverinfo="skip"),
             go.Scatter(x=edge_xy(cur_e)[0], y=edge_xy(cur_e)[1], mode="lines",
-                       name="this level", line=dict(color=theme.CRITICAL, width=2.5),
+                       name="this level",
+                       line=dict(color=theme.CRITICAL, width=max(0.6, 2.5 * scale)),
                        hoverinfo="skip"),
             node_trace(fut_n, "not yet computed", 0.25, 9, "white"),
             node_trace(done_n, "computed", 1.0, 11, "white"),
