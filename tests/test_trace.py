@@ -83,6 +83,22 @@ def test_subsampling_every_and_max_steps():
         Trace(every=0)
 
 
+def test_a_million_steps_record_a_bounded_sample():
+    """A long run keeps max_steps time steps of each per-step tensor, not T."""
+    from rnnviz.ops import linear_scan
+
+    T = 1_000_000
+    a, b = torch.rand(1, T, 2) * 0.1 + 0.9, torch.randn(1, T, 2)
+    with trace(max_steps=1000) as tr:
+        h = linear_scan(a, b)
+    rec = tr.filter(op="linear_scan", kind="chunks")[0]
+    assert rec.meta["T"] == T
+    assert rec.data["h"].shape == (1, 1000, 2) and rec.data["local"].shape == (1, 1000, 2)
+    idx = tr.time_index(T)
+    assert torch.equal(rec.data["h"], h[:, idx])  # the kept steps are the real values
+    assert rec.data["carries"].shape[1] == -(-T // rec.meta["chunk"])
+
+
 def test_summary_and_json():
     tr = Trace()
     tr.add("sru", "gates", {"f": torch.ones(2, 3, 4)}, {"direction": 0}, layer=0)
