@@ -98,12 +98,6 @@ def _gru_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr,
 MODES = {"dense": 0, "diag": 1, "clip": 2}
 
 
-def gru_diagonals(W_hh: torch.Tensor) -> torch.Tensor:
-    """[3, D] the diagonals of W_r, W_z, W_n (quasi-DEER needs only these), float32."""
-    S = W_hh.shape[1]
-    return W_hh.detach().reshape(3, S, S).diagonal(dim1=1, dim2=2).float().contiguous()
-
-
 def gru_linearize(gx: torch.Tensor, gh: torch.Tensor, hp: torch.Tensor, h: torch.Tensor,
                   W_hh: torch.Tensor, wd: torch.Tensor, res: torch.Tensor, mode: str = "dense",
                   rho: float = 1.0, record: bool = False):
@@ -111,7 +105,7 @@ def gru_linearize(gx: torch.Tensor, gh: torch.Tensor, hp: torch.Tensor, h: torch
     (float32, zero beforehand).
 
     gx, gh: [R, 3D] contiguous (gh includes b_hh); hp (h_{t-1}), h (the iterate h_t): [R, D]
-    contiguous; W_hh: [3D, D]; wd: ``gru_diagonals(W_hh)``. J is [R, D, D] (modes "dense",
+    contiguous; W_hh: [3D, D]; wd: [3, D] the diagonals of W_r, W_z, W_n (float32). J is [R, D, D] (modes "dense",
     "clip"), a is [R, D] ("diag"); b = f - h.
     """
     R, S = hp.shape

@@ -157,7 +157,7 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
             if be == "triton":
                 raise ValueError(f"backend='triton' runs dense Jacobians up to S=64, got S={S}; "
                                  "use method='quasi' or backend='torch'")
-        fused = spec.kind == "gru" and S <= 64
+        fused = spec.kind in ("gru", "rnn", "lstm") and S <= 64
     precision = "tf32" if S >= 32 else "ieee"
     opt = Options(method, tol, max_iters, rho, fallback, be, fused, precision)
     chunk_T = memory.plan(B, T, S, x.dtype, method, x.device, memory_limit, chunk)

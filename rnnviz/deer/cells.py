@@ -9,6 +9,7 @@ J_t = diag(d_t) + sum_k diag(c_{k,t}) M_k with fixed matrices M_k (blocks of W_h
 costs one GEMM for the x part (once per solve), one for the h part (once per step) and
 elementwise work: on CUDA a fused Triton kernel for the GRU (``rnnviz.kernels.deer.gru``),
 torch ops elsewhere. Any other cell gets torch.func: ``vmap(jacrev(cell))`` over all (b, t).
+(On CUDA the RNN and LSTM cells have fused kernels too: ``rnnviz.kernels.deer.rnn_lstm``.)
 
 What is produced depends on the solver's mode: "dense" (J [B, T, S, S]), "diag" (the
 diagonal a [B, T, S], quasi-DEER) or "clip" (J scaled by min(1, rho / ||J_t||_inf): the
@@ -28,10 +29,21 @@ from torch import nn
 __all__ = ["Linearization", "CellSpec", "make_spec"]
 
 
-def _interpreting() -> bool:
+def _kernel_device(x: torch.Tensor) -> bool:
+    """Whether the fused Triton kernels can run on x's device (CUDA, or the interpreter)."""
     from rnnviz.device import interpreting
 
-    return interpreting()
+    return x.is_cuda or (x.device.type == "cpu" and interpreting())
+
+
+def _block_diagonals(W: torch.Tensor, n: int) -> torch.Tensor:
+    """[n, D] the diagonals of the n stacked [D, D] gate blocks of W_hh [n*D, D], float32."""
+    D = W.shape[1]
+    return W.detach().reshape(n, D, D).diagonal(dim1=1, dim2=2).float().contiguous()
+
+
+def _slot(res: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    return torch.zeros(1, device=like.device, dtype=torch.float32) if res is None else res
 
 
 @dataclass
@@ -67,6 +79,13 @@ def _assemble(f, h, mode, rho, d=None, terms=(), J=None) -> Linearization:
         scale = torch.clamp(rho / norm.clamp_min(1e-30), max=1.0)
         J = J * scale[..., None, None]
     return Linearization(J, b, res, f)
+
+
+def _shaped(J, b, res, f, B, T, S, mode) -> Linearization:
+    """A fused kernel's row-flat outputs as [B, T, ...]."""
+    shape = (B, T, S) if mode == "diag" else (B, T, S, S)
+    return Linearization(J.view(shape), b.view(B, T, S), res[0],
+                         None if f is None else f.view(B, T, S))
 
 
 class CellSpec:
@@ -108,11 +127,7 @@ class GRUSpec(CellSpec):
         """(gx = x W_ih^T + b_ih for all t, the diagonals of W_hh's blocks for the fused
         kernel or None): what does not change over the iterations."""
         c = self.module
-        wd = None
-        if x.is_cuda or x.device.type == "cpu" and _interpreting():
-            from rnnviz.kernels.deer import gru_diagonals
-
-            wd = gru_diagonals(c.weight_hh)
+        wd = _block_diagonals(c.weight_hh, 3) if _kernel_device(x) else None
         return F.linear(x, c.weight_ih, c.bias_ih), wd
 
     def linearize(self, pre, hp, h, mode="dense", rho=1.0, record=False, fused=False, res=None):
@@ -123,13 +138,11 @@ class GRUSpec(CellSpec):
             from rnnviz.kernels.deer import gru_linearize
 
             B, T = hp.shape[:2]
-            res = torch.zeros(1, device=hp.device, dtype=torch.float32) if res is None else res
+            res = _slot(res, hp)
             J, b, f = gru_linearize(gx.reshape(B * T, 3 * S), gh.reshape(B * T, 3 * S),
                                     hp.reshape(B * T, S), h.reshape(B * T, S), c.weight_hh,
                                     wd, res, mode, rho, record)
-            shape = (B, T, S) if mode == "diag" else (B, T, S, S)
-            return Linearization(J.view(shape), b.view(B, T, S), res[0],
-                                 None if f is None else f.view(B, T, S))
+            return _shaped(J, b, res, f, B, T, S, mode)
         gx_r, gx_z, gx_n = gx.chunk(3, -1)
         gh_r, gh_z, gh_n = gh.chunk(3, -1)
         W_r, W_z, W_n = c.weight_hh.chunk(3, 0)
@@ -153,11 +166,24 @@ class RNNSpec(CellSpec):
         self.S = cell.hidden_size
 
     def prepare(self, x):
-        return F.linear(x, self.module.weight_ih, self.module.bias_ih)
-
-    def linearize(self, gx, hp, h, mode="dense", rho=1.0, record=False, fused=False, res=None):
         c = self.module
-        pre = gx + F.linear(hp, c.weight_hh, c.bias_hh)
+        wd = _block_diagonals(c.weight_hh, 1)[0] if _kernel_device(x) else None
+        return F.linear(x, c.weight_ih, c.bias_ih), wd
+
+    def linearize(self, pre, hp, h, mode="dense", rho=1.0, record=False, fused=False, res=None):
+        c, S = self.module, self.S
+        gx, wd = pre
+        gh = F.linear(hp, c.weight_hh, c.bias_hh)
+        if fused:
+            from rnnviz.kernels.deer import rnn_linearize
+
+            B, T = hp.shape[:2]
+            res = _slot(res, hp)
+            J, b, f = rnn_linearize(gx.reshape(B * T, S), gh.reshape(B * T, S), h.reshape(B * T, S),
+                                    c.weight_hh, wd, res, mode, rho, record,
+                                    relu=c.nonlinearity == "relu")
+            return _shaped(J, b, res, f, B, T, S, mode)
+        pre = gx + gh
         if c.nonlinearity == "tanh":
             f = torch.tanh(pre)
             slope = 1 - f * f
@@ -192,12 +218,25 @@ class LSTMSpec(CellSpec):
         self.M.append(torch.cat([torch.cat([Z, I], 1)] * 2, 0))
 
     def prepare(self, x):
-        return F.linear(x, self.module.weight_ih, self.module.bias_ih)
+        c = self.module
+        wd = _block_diagonals(c.weight_hh, 4) if _kernel_device(x) else None
+        return F.linear(x, c.weight_ih, c.bias_ih), wd
 
-    def linearize(self, gx, hp, h, mode="dense", rho=1.0, record=False, fused=False, res=None):
-        c, H = self.module, self.H
+    def linearize(self, pre, hp, h, mode="dense", rho=1.0, record=False, fused=False, res=None):
+        c, H, S = self.module, self.H, self.S
+        gx, wd = pre
         hprev, cprev = hp[..., :H], hp[..., H:]
-        gi, gf, gg, go = (gx + F.linear(hprev, c.weight_hh, c.bias_hh)).chunk(4, -1)
+        gh = F.linear(hprev, c.weight_hh, c.bias_hh)
+        if fused:
+            from rnnviz.kernels.deer import lstm_linearize
+
+            B, T = hp.shape[:2]
+            res = _slot(res, hp)
+            J, b, f = lstm_linearize(gx.reshape(B * T, 4 * H), gh.reshape(B * T, 4 * H),
+                                     hp.reshape(B * T, S), h.reshape(B * T, S), c.weight_hh, wd,
+                                     res, mode, rho, record)
+            return _shaped(J, b, res, f, B, T, S, mode)
+        gi, gf, gg, go = (gx + gh).chunk(4, -1)
         si, sf, tg, so = torch.sigmoid(gi), torch.sigmoid(gf), torch.tanh(gg), torch.sigmoid(go)
         cn = sf * cprev + si * tg
         tc = torch.tanh(cn)

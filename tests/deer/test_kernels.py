@@ -1,4 +1,5 @@
-"""DEER's Triton kernels (fused GRU linearisation; DEER end to end on the Triton backend)
+"""DEER's Triton kernels (fused GRU/RNN/LSTM linearisation; DEER end to end on the Triton
+backend)
 against the torch path. Interpreter on the CPU (small shapes), real on the GPU."""
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import torch
 from torch import nn
 
 from rnnviz.deer import evaluate, sequential
-from rnnviz.deer.cells import GRUSpec
+from rnnviz.deer.cells import GRUSpec, make_spec
 
 pytestmark = [pytest.mark.interpreter, pytest.mark.gpu]
 
@@ -25,6 +26,28 @@ def test_gru_linearize_matches_torch(kernel_device, D, mode):
         gx = spec.prepare(x)
         ref = spec.linearize(gx, hp, h, mode, 0.7, True, fused=False)
         out = spec.linearize(gx, hp, h, mode, 0.7, True, fused=True)
+    for a, b in [(out.J, ref.J), (out.b, ref.b), (out.f, ref.f)]:
+        assert a.shape == b.shape
+        assert (a - b).abs().max().item() < 2e-5
+    assert abs(out.residual.item() - ref.residual.item()) < 2e-5
+
+
+@pytest.mark.parametrize("kind,D", [("tanh", 1), ("tanh", 5), ("relu", 8), ("tanh", 16),
+                                    ("lstm", 1), ("lstm", 3), ("lstm", 8)])
+@pytest.mark.parametrize("mode", ["dense", "diag", "clip"])
+def test_rnn_lstm_linearize_match_torch(kernel_device, kind, D, mode):
+    torch.manual_seed(D)
+    cell = (nn.LSTMCell(4, D) if kind == "lstm" else nn.RNNCell(4, D, nonlinearity=kind))
+    cell = cell.to(kernel_device)
+    spec = make_spec(cell, 0)
+    S = spec.S
+    x = torch.randn(2, 5, 4, device=kernel_device)
+    hp = torch.randn(2, 5, S, device=kernel_device)
+    h = torch.randn(2, 5, S, device=kernel_device)
+    with torch.no_grad():
+        pre = spec.prepare(x)
+        ref = spec.linearize(pre, hp, h, mode, 0.7, True, fused=False)
+        out = spec.linearize(pre, hp, h, mode, 0.7, True, fused=True)
     for a, b in [(out.J, ref.J), (out.b, ref.b), (out.f, ref.f)]:
         assert a.shape == b.shape
         assert (a - b).abs().max().item() < 2e-5
@@ -61,10 +84,11 @@ def test_evaluate_on_triton_backend(kernel_device, method):
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm"])
-def test_other_cells_on_triton_scan(kernel_device, kind):
+@pytest.mark.parametrize("method", ["newton", "quasi", "damped"])
+def test_other_cells_on_triton_backend(kernel_device, kind, method):
     torch.manual_seed(0)
     cell = (nn.RNNCell(3, 5) if kind == "rnn" else nn.LSTMCell(3, 5)).to(kernel_device)
     x = torch.randn(2, 30, 3, device=kernel_device)
-    h, info = evaluate(cell, x, backend="triton")
-    assert info["converged"] and not info["fused"]
+    h, info = evaluate(cell, x, method=method, backend="triton")
+    assert info["converged"] and info["fused"]
     assert (h - sequential(cell, x)).abs().max().item() < 2e-5
