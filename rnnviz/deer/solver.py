@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -83,9 +83,8 @@ class Options:
     damping: float = 1.0
     fallback: str = "sequential"
     backend: str = "torch"          # the resolved backend of the scans
-    fused: bool = False             # the fused Triton GRU linearisation
+    fused: bool = False             # the fused Triton linearisation (GRU, RNN, LSTM cells)
     precision: str = "ieee"         # tl.dot precision of the dense scan's chunk products
-    info: dict[str, Any] = field(default_factory=dict)
 
 
 def sequential_states(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
