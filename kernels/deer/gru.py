@@ -26,7 +26,7 @@ import torch
 import triton
 import triton.language as tl
 
-from ..sru.fused_recurrent import _tanh  # overflow-free float32 tanh, shared with the SRU
+from ..activations import tanh as _tanh  # overflow-free float32 tanh, shared
 
 
 @triton.jit

@@ -22,7 +22,7 @@ import torch
 import triton
 import triton.language as tl
 
-from ..sru.fused_recurrent import _tanh
+from ..activations import tanh as _tanh  # overflow-free float32 tanh, shared
 from .gru import MODES
 
 

@@ -40,18 +40,12 @@ import torch
 import triton
 import triton.language as tl
 
+from ..activations import tanh as _tanh
+
 CHUNK = 8  # steps per loop turn; the loads of the next CHUNK steps are in flight meanwhile
 _INTS = ["T", "B", "Hd", "sUt", "sUb", "sXt", "sXb", "sHt", "sHb", "sMt", "sMb", "sGHt", "sGHb",
          "sGUt", "sGUb", "sGXt", "sGXb", "scale_x", "peep", "tanh_f", "has_mask", "has_c0",
          "store_c", "record", "has_gcn"]
-
-
-@triton.jit
-def _tanh(x):
-    # tanh(x) = sign(x) (1 - e) / (1 + e), e = exp(-2|x|): no overflow, float32 accurate
-    e = tl.exp(-2.0 * tl.abs(x))
-    y = (1.0 - e) / (1.0 + e)
-    return tl.where(x < 0, -y, y)
 
 
 @triton.jit
