@@ -43,13 +43,19 @@ def _label(method: str) -> str:
 
 
 def here_trace(method: str, xs: Sequence[float] = (), ms: Sequence[float] = (),
-               who: str | None = None) -> go.Scatter:
+               who: str = "your machine") -> go.Scatter:
     """A "measured here" curve (possibly empty, to be filled as measurements arrive)."""
     return go.Scatter(x=list(xs), y=list(ms), mode="lines+markers",
-                      name=f"{_label(method)} · {who or where()}",
+                      name=f"{_label(method)} · {who}",
                       line=dict(color=colour(method), width=2.5),
                       marker=dict(size=8, symbol="circle"),
                       meta={"method": method, "source": "here"})
+
+
+def _sizes(fixed: dict[str, Any]) -> str:
+    """The sizes a shipped curve was measured at, short: "B=32, D=256" (one layer unsaid)."""
+    return ", ".join(f"{k}={v}" for k, v in fixed.items()
+                     if k in ("B", "T", "D") or (k == "L" and v != 1))
 
 
 def reference_trace(method: str, refs: Iterable[Reference], x: str = "T", *,
@@ -60,13 +66,52 @@ def reference_trace(method: str, refs: Iterable[Reference], x: str = "T", *,
     if s is None:
         return None
     xs, ms, fixed, ref = s
-    where_ = ", ".join(f"{k}={v}" for k, v in fixed.items() if k not in ("pass",))
+    gpu = ref.gpu.split()[0]
     return go.Scatter(x=xs, y=ms, mode="lines+markers",
-                      name=f"{_label(method)} · {ref.label} ({where_})",
+                      name=f"{_label(method)} · {gpu}, {ref.date} ({_sizes(fixed)})",
                       line=dict(color=colour(method), dash="dash", width=1.5),
                       marker=dict(size=7, symbol="circle-open"),
                       meta={"method": method, "source": ref.name, "caption": ref.caption,
                             "fixed": fixed})
+
+
+def themed(fig: go.Figure) -> go.Figure:
+    """``fig`` in the course theme (``rnnviz.viz.theme``), returned."""
+    try:
+        from rnnviz.viz import theme
+
+        theme.apply(fig)
+    except Exception:  # noqa: BLE001 - the theme is optional here
+        pass
+    return fig
+
+
+def style(fig: go.Figure, title: str, notes: Sequence[str] = (), height: int = 430) -> go.Figure:
+    """The course's look for time plots: the theme, the notes under the title (who measured
+    what, when), and the legend below the plot so long names do not squeeze it."""
+    themed(fig)
+    sub = "".join(f"<br><sup>{n}</sup>" for n in notes)
+    n = len(fig.data)
+    rows = (n + 1) // 2
+    fig.update_layout(title=dict(text=title + sub), height=height + 22 * rows + 20 * len(notes),
+                      legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0,
+                                  font=dict(size=11)),
+                      margin=dict(l=70, r=30, t=80 + 20 * len(notes), b=100 + 22 * rows))
+    fig.update_xaxes(title_standoff=4)
+    return fig
+
+
+def notes_for(fig: go.Figure, who: str, failed: Sequence[dict[str, Any]] = ()) -> list[str]:
+    """The lines under a title: solid = measured here now; dashed = which shipped run;
+    which methods have no time and why."""
+    captions = sorted({t.meta["caption"] for t in fig.data
+                       if t.meta and isinstance(t.meta, dict) and "caption" in t.meta})
+    notes = [f"solid: {who}, measured now"] + [f"dashed: {c}" for c in captions]
+    why = sorted({f"{r['method']}: {r.get('error')}" for r in failed})
+    if why:
+        notes.append("not timed: " + "; ".join(why[:2]) + (f" (+{len(why) - 2} more)"
+                                                           if len(why) > 2 else ""))
+    return notes
 
 
 def here_vs_reference(rows: Iterable[dict[str, Any]], refs: Iterable[Reference] = (),
@@ -74,7 +119,7 @@ def here_vs_reference(rows: Iterable[dict[str, Any]], refs: Iterable[Reference] 
                       methods: Sequence[str] | None = None, height: int = 430,
                       per_step: bool = False) -> go.Figure:
     """Time against size ``x`` (log-log): rows measured here, solid; shipped results, dashed.
-    Rows without a time are named under the plot with their reason.
+    Rows without a time are named under the title with their reason.
 
     ``per_step`` divides every time by its T: the cost of one time step, flat for a method
     whose steps cost the same however long the sequence, falling for one that runs the steps
@@ -99,20 +144,10 @@ def here_vs_reference(rows: Iterable[dict[str, Any]], refs: Iterable[Reference] 
                     ts = ref.x if x == "T" else [ref.meta["fixed"].get("T", 1)] * len(ref.x)
                     ref.y = [y / t for y, t in zip(ref.y, ts)]
                 fig.add_trace(ref)
-    captions = sorted({t.meta["caption"] for t in fig.data if t.meta and "caption" in t.meta})
-    note = "solid: measured on " + where() + ", now" + (
-        "<br>dashed: " + "<br>".join(captions) if captions else
-        "<br>(no GPU reference for these methods is shipped with this install)" if refs else "")
-    if failed:
-        why = {f"{r['method']}: {r.get('error')}" for r in failed}
-        note += "<br>not timed: " + "<br>".join(sorted(why)[:3]) + (
-            f" (+{len(why) - 3} more)" if len(why) > 3 else "")
-        captions = captions + sorted(why)[:3]  # room for the lines below the plot
-    fig.update_layout(title=title or f"Time against {x}", xaxis_title=f"{x} (log scale)",
+    notes = notes_for(fig, where(), failed)
+    if refs and not any(t.meta.get("source") != "here" for t in fig.data):
+        notes.append("(no shipped GPU result matches these methods and settings)")
+    fig.update_layout(xaxis_title=f"{x} (log scale)", xaxis_type="log", yaxis_type="log",
                       yaxis_title=("milliseconds per time step" if per_step else "milliseconds")
-                      + " (log scale)", xaxis_type="log",
-                      yaxis_type="log", height=height, legend=dict(font=dict(size=10)),
-                      margin=dict(l=60, r=20, t=60, b=90 + 14 * len(captions)))
-    fig.add_annotation(text=note, xref="paper", yref="paper", x=0, y=-0.18, showarrow=False,
-                       align="left", xanchor="left", yanchor="top", font=dict(size=10))
-    return fig
+                      + " (log scale)")
+    return style(fig, title or f"Time against {x}", notes, height)

@@ -10,8 +10,8 @@ Two guards keep a notebook or the speed lab responsive:
 - time: sizes are measured small to large, and a method whose last measurement predicts more
   than ``max_s`` seconds for the next one is skipped with the prediction as its reason (before
   its first measurement, short probes at T = 64, 512, ... stand in for the last one); one
-  predicted to take longer than the whole timing budget per call is timed by one call plus
-  ``time_ms``'s probe (two calls instead of five or more).
+  predicted to take longer than the whole timing budget per call is timed by one call after
+  a warm-up and ``time_ms``'s probe (three calls instead of six or more).
 """
 from __future__ import annotations
 
@@ -29,7 +29,11 @@ __all__ = ["free_memory_bytes", "fits", "measure_iter", "measure", "sweep"]
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16,
           "float64": torch.float64}
 MEMORY_FRACTION = 0.5  # of what is free now: leave room for the notebook and the allocator
-CALLS_PER_MEASUREMENT = 6  # time_ms's warm-up (1) + probe (1) + at least 3 reps, rounded up
+# Warm-up calls before timing: oneDNN (CPU) and cuDNN build their kernels ("primitives",
+# "plans") for each new shape during the first call or two; measured: nn.LSTM's first two
+# forwards at a new length took 480 and 245 ms, the third 0.6 ms.
+WARMUP = 2
+CALLS_PER_MEASUREMENT = 6  # warm-up (2) + time_ms's probe (1) + at least 3 reps
 
 
 def free_memory_bytes(device: torch.device | str) -> int:
@@ -85,12 +89,13 @@ def _probe(name: str, B: int, T: int, D: int, dtype: str, device: torch.device,
     Tc = PROBE_T
     while True:
         fn = build(name, B, Tc, D, DTYPES[dtype], device, backward)
-        ms = time_ms(fn, device, warmup=0, reps=1)  # its untimed probe call absorbs a JIT compile
+        # one warm-up and time_ms's untimed probe absorb a JIT compile or a new primitive
+        ms = time_ms(fn, device, warmup=1, reps=1)
         fn = None
         if ms * T / Tc * CALLS_PER_MEASUREMENT / 1e3 <= max_s:
             return ms, B * Tc * D
         nxt = min(Tc * PROBE_GROWTH, T)
-        if nxt >= T or ms * nxt / Tc * 2 / 1e3 > max_s:
+        if nxt >= T or ms * nxt / Tc * 3 / 1e3 > max_s:
             return (f"skipped: one call at T={Tc} took {ms:.0f} ms, so T={T} would take about "
                     f"{ms * T / Tc * CALLS_PER_MEASUREMENT / 1e3:.0f} s (limit {max_s:g} s)")
         Tc = nxt
@@ -136,12 +141,12 @@ def measure_iter(methods: Iterable[str], sizes: Iterable[dict[str, int]], *,
                     row["error"] = (f"skipped: predicted {predicted:.0f} s from the last size "
                                     f"(limit {max_s:g} s)")
             if row["error"] is None:
-                # a call longer than the whole budget (a Python loop at large T) is already
-                # warm and long enough to time once; else time_ms's usual warm-up and reps
+                # a call longer than the whole budget (a Python loop at large T) is long
+                # enough to time once after one warm-up; else the full warm-up and reps
                 slow = once is not None and once > budget_ms
                 try:
                     fn = build(name, B, T, D, DTYPES[dtype], device, backward)
-                    row["ms"] = time_ms(fn, device, warmup=0 if slow else 1,
+                    row["ms"] = time_ms(fn, device, warmup=1 if slow else WARMUP,
                                         reps=1 if slow else None, budget_ms=budget_ms)
                     last[name] = (row["ms"], B * T * D)
                 except Exception as e:  # noqa: BLE001 - shown in the table, not raised

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from rnnviz.bench.core import provenance
-from rnnviz.course.compare import colour
+from rnnviz.course.compare import colour, themed
 
 __all__ = ["parameter_counts", "parameters_figure", "mode_errors", "modes_figure", "as_result",
            "losses_figure", "show_copying"]
@@ -33,7 +33,7 @@ def parameters_figure(input_size: int = 128, hidden_size: int = 128) -> go.Figur
                            marker_color=[col[k] for k in counts]))
     fig.update_layout(title=f"Parameters of one layer (input {input_size}, hidden {hidden_size})",
                       yaxis_title="parameters", height=360)
-    return fig
+    return themed(fig)
 
 
 @torch.no_grad()
@@ -74,7 +74,7 @@ def modes_figure(rows: Iterable[dict[str, Any]]) -> go.Figure:
     fig.update_layout(title="MinGRU in float32: max error against float64, by mode",
                       xaxis_type="log", yaxis_type="log", xaxis_title="T (log scale)",
                       yaxis_title="max |h - h_exact| (log scale)", height=400)
-    return fig
+    return themed(fig)
 
 
 def as_result(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -100,7 +100,7 @@ def losses_figure(results: dict[str, Any], title: str = "Training loss") -> go.F
                                  line=dict(color=c, width=2.5)))
     fig.update_layout(title=title, xaxis_title="training step", yaxis_title="cross-entropy",
                       height=380)
-    return fig
+    return themed(fig)
 
 
 def show_copying(model: nn.Module, batch: Any, n: int = 3) -> str:

@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 import plotly.graph_objects as go
 import torch
 
-from rnnviz.course.compare import colour
+from rnnviz.course.compare import colour, themed
 
 __all__ = ["scalar_errors", "scalar_figure", "residuals_figure", "gradient_figure"]
 
@@ -78,7 +78,7 @@ def residuals_figure(curves: Mapping[str, Sequence[float]], floor: float = 1e-16
                         size=[13 if b else 7 for b in bad])))
     fig.update_layout(xaxis_title="iteration", yaxis_type="log",
                       yaxis_title="residual max |h_t - f(h_(t-1), x_t)| (log scale)", height=400)
-    return fig
+    return themed(fig)
 
 
 def gradient_figure(deer: Sequence[torch.Tensor], loop: Sequence[torch.Tensor],
@@ -98,4 +98,4 @@ def gradient_figure(deer: Sequence[torch.Tensor], loop: Sequence[torch.Tensor],
     fig.update_layout(title="Gradients: DEER's implicit backward vs autograd through the loop",
                       xaxis_title="autograd through the sequential loop",
                       yaxis_title="DEER (one reverse scan at the solution)", height=430)
-    return fig
+    return themed(fig)

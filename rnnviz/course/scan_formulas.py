@@ -68,7 +68,7 @@ def accuracy_figure(rows: list[dict]):
     """Max error against T, log-log; NaN/inf drawn as crosses on an "overflow" line."""
     import plotly.graph_objects as go
 
-    from rnnviz.course.compare import colour
+    from rnnviz.course.compare import colour, themed
 
     colours = {"cumprod / cumsum": "#6b6b6b", "log-space": colour("log-space"),
                "rnnviz linear_scan": colour("rnnviz-scan")}
@@ -86,4 +86,4 @@ def accuracy_figure(rows: list[dict]):
     fig.update_layout(title="Max error against the float64 answer (float32 inputs)",
                       xaxis_type="log", yaxis_type="log", xaxis_title="T (log scale)",
                       yaxis_title="max |h - h_exact| (log scale)", height=420)
-    return fig
+    return themed(fig)

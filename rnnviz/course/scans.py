@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import torch
 
 import rnnviz
-from rnnviz.course.compare import colour
+from rnnviz.course.compare import colour, notes_for, style, themed
 from rnnviz.course.reference import Reference, series
 from rnnviz.course.sizes import where
 from rnnviz.viz.scans import scan_network
@@ -44,7 +44,7 @@ def work_depth_figure(kinds: Sequence[str] = ("hillis_steele", "blelloch", "bren
     fig.update_xaxes(type="log", title_text="n elements (log scale)")
     fig.update_yaxes(type="log", title_text="count (log scale)")
     fig.update_layout(title="Work and depth of parallel scans", height=420)
-    return fig
+    return themed(fig)
 
 
 def record_chunks(T: int = 256, D: int = 4, B: int = 1, *, min_chunks: int = 4,
@@ -116,7 +116,7 @@ def chunks_figure(trace: rnnviz.Trace, channel: int = 0, batch: int = 0) -> go.F
     fig.update_layout(title=f"A real run: T = {T} in chunks of {C} ({rec.meta['backend']} backend, "
                             f"{rec.meta['path']} path)",
                       xaxis_title="time step t", yaxis_title=f"channel {channel}", height=400)
-    return fig
+    return themed(fig)
 
 
 def scan_gbs(row: dict[str, Any]) -> float | None:
@@ -132,15 +132,23 @@ def bandwidth_figure(rows: Iterable[dict[str, Any]], copy_gbs: float,
                      refs: Iterable[Reference] = (), x: str = "T") -> go.Figure:
     """Effective GB/s of forward scans against ``x``, with the copy bandwidth measured here as
     the ceiling; shipped GPU rows (their ``gbs`` and their own copy bandwidth) dashed."""
+    rows = list(rows)
+    failed = [r for r in rows if r.get("ms") is None]
     rows = [r for r in rows if r.get("ms") is not None]
     fig = go.Figure()
+    xs_all = sorted({r[x] for r in rows}) or [1]
+
+    def ceiling(gbs: float, name: str, dash: str) -> None:
+        # a flat line drawn as a trace (add_hline's label misplaces the range of a log axis)
+        fig.add_trace(go.Scatter(x=[xs_all[0], xs_all[-1]], y=[gbs, gbs], mode="lines",
+                                 name=name, line=dict(color=colour("copy"), dash=dash)))
+
     for m in dict.fromkeys(r["method"] for r in rows):
         rs = sorted((r for r in rows if r["method"] == m), key=lambda r: r[x])
         fig.add_trace(go.Scatter(x=[r[x] for r in rs], y=[scan_gbs(r) for r in rs],
-                                 name=f"{m} · {where()}", mode="lines+markers",
+                                 name=f"{m} · your machine", mode="lines+markers",
                                  line=dict(color=colour(m), width=2.5)))
-    fig.add_hline(y=copy_gbs, line=dict(color=colour("copy"), dash="dash"),
-                  annotation_text=f"copy here: {copy_gbs:.0f} GB/s", annotation_position="top left")
+    ceiling(copy_gbs, f"copy · your machine: {copy_gbs:.0f} GB/s", "solid")
     refs = list(refs)
     near = {k: rows[-1][k] for k in ("B", "D")} if rows else None
     for m in dict.fromkeys(r["method"] for r in rows):
@@ -148,16 +156,16 @@ def bandwidth_figure(rows: Iterable[dict[str, Any]], copy_gbs: float,
         if s is None:
             continue
         xs, gbs, fixed, ref = s
+        xs_all = sorted(set(xs_all) | set(xs))
         fig.add_trace(go.Scatter(x=xs, y=gbs, mode="lines+markers",
-                                 name=f"{m} · {ref.label} (B={fixed.get('B')}, D={fixed.get('D')})",
+                                 name=f"{m} · {ref.gpu.split()[0]}, {ref.date} (B={fixed.get('B')}, D={fixed.get('D')})",
+                                 meta={"caption": ref.caption},
                                  line=dict(color=colour(m), dash="dash", width=1.5),
                                  marker=dict(symbol="circle-open")))
         gpu_copy = ref.provenance.get("copy_gbs")
-        if gpu_copy:
-            fig.add_hline(y=gpu_copy, line=dict(color=colour("copy"), dash="dot"),
-                          annotation_text=f"copy on {ref.label}: {gpu_copy:.0f} GB/s",
-                          annotation_position="top left")
-    fig.update_layout(title="Effective bandwidth of the scan: 3·B·T·D elements / time",
-                      xaxis_type="log", yaxis_type="log", xaxis_title=f"{x} (log scale)",
-                      yaxis_title="GB/s (log scale)", height=430)
-    return fig
+        if gpu_copy and not any(t.name.startswith(f"copy · {ref.gpu.split()[0]}") for t in fig.data):
+            ceiling(gpu_copy, f"copy · {ref.gpu.split()[0]}, {ref.date}: {gpu_copy:.0f} GB/s", "dash")
+    fig.update_layout(xaxis_type="log", yaxis_type="log", xaxis_title=f"{x} (log scale)",
+                      yaxis_title="GB/s (log scale)")
+    return style(fig, "Effective bandwidth of the scan: 3·B·T·D elements / time",
+                 notes_for(fig, where(), failed))

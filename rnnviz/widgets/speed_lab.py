@@ -28,7 +28,7 @@ import torch
 from tqdm.auto import tqdm
 
 from rnnviz.bench.core import provenance
-from rnnviz.course.compare import here_trace, reference_trace
+from rnnviz.course.compare import here_trace, notes_for, reference_trace, style
 from rnnviz.course.measure import DTYPES, fits, measure_iter, sweep
 from rnnviz.course.methods import METHODS, available
 from rnnviz.course.reference import Reference, shipped
@@ -106,10 +106,8 @@ class SpeedLab:
         self.csv_button = W.Button(description="CSV", icon="download")
         self.json_button = W.Button(description="JSON", icon="download")
         self.fig = go.FigureWidget()
-        self.fig.update_layout(height=460, xaxis_type="log", yaxis_type="log",
-                               yaxis_title="milliseconds (log scale)",
-                               legend=dict(font=dict(size=10)),
-                               margin=dict(l=60, r=20, t=50, b=50))
+        self.fig.update_layout(xaxis_type="log", yaxis_type="log",
+                               yaxis_title="milliseconds (log scale)")
         self._relabel()
 
         self.run_button.on_click(lambda _: self.start())
@@ -217,12 +215,15 @@ class SpeedLab:
 
     # -- the figure ---------------------------------------------------------------------
     def _relabel(self) -> None:
+        """Title (what is measured), the notes under it (who measured what, when: see
+        ``rnnviz.course.compare.notes_for``) and the x axis, from the controls."""
         x = self.sweep.value
         fixed = ", ".join(f"{k}={int(round(getattr(self, k).value))}" for k in ("B", "T", "D")
                           if k != x)
-        self.fig.update_layout(
-            title=f"{self.pass_.value} time against {x} ({fixed}, {self.dtype.value})",
-            xaxis_title=f"{x} (log scale)")
+        title = f"{self.pass_.value} time against {x} ({fixed}, {self.dtype.value})"
+        who = where() if self.device.value == default_device().type else self._who()
+        style(self.fig, title, notes_for(self.fig, who), height=440)
+        self.fig.update_layout(xaxis_title=f"{x} (log scale)")
 
     def _reset_figure(self, methods: list[str]) -> None:
         with self.fig.batch_update():
@@ -240,8 +241,8 @@ class SpeedLab:
         return self.fig.data[-1]
 
     def _who(self) -> str:
-        """"your machine (...)" for the default device; name the device when it is another."""
-        return where() if self.device.value == default_device().type else \
+        """"your machine", naming the device when it is not the default one."""
+        return "your machine" if self.device.value == default_device().type else \
             f"your machine ({self.device.value})"
 
     def draw_reference(self) -> int:
@@ -263,6 +264,7 @@ class SpeedLab:
             self.fig.data = keep
             for tr in added:
                 self.fig.add_trace(tr)
+            self._relabel()
         return len(added)
 
     # -- the rest of the display ---------------------------------------------------------

@@ -115,7 +115,8 @@ fig = go.Figure([
                name=f"T × one elementwise SRU step ({1e3 * sru_step:.0f} µs)"),
 ])
 fig.update_layout(title="Critical path × step latency predicts the loop", xaxis_type="log", yaxis_type="log",
-                  xaxis_title="T (log scale)", yaxis_title="milliseconds (log scale)", height=400)
+                  xaxis_title="T (log scale)", yaxis_title="milliseconds (log scale)", height=400,
+                  template="rnnviz")
 fig
 
 # %% [markdown]

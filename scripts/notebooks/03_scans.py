@@ -146,16 +146,17 @@ from rnnviz.course.measure import measure, sweep
 
 copy_gbs = copy_bandwidth_gbs(device)
 B, D = pick(cpu=4, gpu=16), pick(cpu=64, gpu=4096)
-Ts = sweep(pick(cpu=8192, gpu=4096), points=4, bottom=64)
+Ts = sweep(4096, points=4, bottom=64)
 rows = measure(["rnnviz-scan", "log-space", "doubling"], [dict(B=B, T=T, D=D) for T in Ts],
                device=device, budget_ms=100)
 scans.bandwidth_figure(rows, copy_gbs, shipped(["scan"]))
 
 # %% [markdown]
-# On a GPU the rnnviz scan runs close to the copy line (the shipped H100 curve, dashed, if installed). On a CPU
-# the torch path does several passes over the data (local scans, carries, the final apply), so it reaches a
-# fraction of the copy bandwidth; the log-space version is slower still: `log`, `exp` and `logcumsumexp` cost
-# more than the memory traffic.
+# On a GPU the fused kernel reads $a$ and $b$ once and writes $h$ once, so it can run close to the copy line
+# (the shipped H100 curve, dashed, if installed, beside the H100's own copy bandwidth). On a CPU the torch path
+# makes several passes over the data (the doubling levels inside each chunk, the carries, the final apply) and
+# reaches only a small fraction of the copy bandwidth; which torch formulation wins there depends on the sizes
+# and the machine (the log-space one makes fewer passes but computes `log` and `exp` for every element).
 #
 # ## Summary
 #

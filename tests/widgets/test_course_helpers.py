@@ -107,7 +107,7 @@ def test_failed_rows_are_named_under_the_figure():
             {"method": "conv1d", "pass": "fwd", "dtype": "float32", "B": 1, "T": 8, "D": 2,
              "ms": None, "error": "RuntimeError: boom"}]
     fig = here_vs_reference(rows)
-    assert len(fig.data) == 1 and "conv1d: RuntimeError: boom" in fig.layout.annotations[0].text
+    assert len(fig.data) == 1 and "conv1d: RuntimeError: boom" in fig.layout.title.text
 
 
 def test_scan_helpers_draw_real_runs():

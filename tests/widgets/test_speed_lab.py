@@ -103,11 +103,13 @@ def test_overlay_shows_the_closest_shipped_curve_labelled_with_gpu_and_date(tmp_
     lab.overlay.value = True
     refs = [t for t in lab.fig.data if t.meta["source"] != "here"]
     assert len(refs) == 1  # only conv1d is shipped
-    assert "H100 80GB HBM3, measured on 2026-11-23" in refs[0].name
+    assert "H100, 2026-11-23 (B=2, D=8)" in refs[0].name
+    assert "dashed: H100 80GB HBM3, measured on 2026-11-23" in lab.fig.layout.title.text
     assert tuple(refs[0].x) == (8, 16, 32)  # the B=2, D=8 curve, nearest to the sliders
     assert refs[0].line.dash == "dash"
     lab.overlay.value = False
     assert all(t.meta["source"] == "here" for t in lab.fig.data)
+    assert "dashed" not in lab.fig.layout.title.text
 
 
 def test_overlay_is_disabled_when_nothing_is_shipped():
