@@ -5,6 +5,6 @@
   (``rnnviz.kernels.linear_scan.blocks`` / ``seqpar``), channel- or sequence-parallel;
 - ``launch.py``: ``min_rnn_fwd`` / ``min_rnn_bwd``, one direction per launch.
 """
-from .launch import KINDS, MinRNNRecord, min_rnn_bwd, min_rnn_fwd
+from .launch import KINDS, MinRNNRecord, choose_config, min_rnn_bwd, min_rnn_fwd
 
-__all__ = ["min_rnn_fwd", "min_rnn_bwd", "MinRNNRecord", "KINDS"]
+__all__ = ["min_rnn_fwd", "min_rnn_bwd", "choose_config", "MinRNNRecord", "KINDS"]

@@ -1,8 +1,12 @@
 """Launching the fused minGRU / minLSTM kernels: one direction of one layer per launch.
 
-The path and block sizes come from the scan's own formula
-(``rnnviz.kernels.linear_scan.choose_config``): channel-parallel for many channels,
-sequence-parallel (decoupled look-back) for few channels and long T.
+The tile follows the scan's rule (``linear_scan.launch.tile_config``: the rows of a
+sub-chunk in one thread, 16-byte vectors along the channels) with fewer rows per thread:
+the fused kernels keep about three times as many tiles live as the plain scan (the
+pre-activations, gates, candidate and, backward, their derivatives), and with the scan's 8
+rows they spill (cuobjdump on sm_90: 255 registers plus stack, 2 programs per SM). With 2
+rows of fp32 (1 of bf16) and 32-channel tiles they take 72-124 registers. The look-back
+window is 8 chunks rather than 32 for the same reason.
 """
 from __future__ import annotations
 
@@ -11,11 +15,15 @@ from typing import NamedTuple
 import torch
 import triton
 
-from ..linear_scan.launch import ScanConfig, choose_config
-from ..linear_scan.seqpar import LOOKBACK, status_buffers
+from ..linear_scan.launch import ScanConfig, tile_config
+from ..linear_scan.seqpar import status_buffers
 from .fused import min_rnn_bwd_kernel, min_rnn_fwd_kernel
 
 KINDS = {"mingru": 0, "minlstm": 1}
+LOOKBACK = 8  # chunks the look-back examines at once (<= the scan's, whose scratch we share)
+# B * H from which the channel walk (one program per batch row and 32 channels, walking T)
+# has programs enough to fill the GPU; below it long sequences go sequence-parallel
+CHANNEL_MIN_BH = 65536
 
 
 class MinRNNRecord(NamedTuple):
@@ -30,6 +38,13 @@ class MinRNNRecord(NamedTuple):
     carries: torch.Tensor
     chunk: int
     path: str
+
+
+def choose_config(B: int, T: int, H: int, elem_size: int = 4) -> ScanConfig:
+    """Path and tile of the fused kernels for [B, T, H] pre-activations (see the module doc)."""
+    path = "channel" if T <= 256 or B * H >= CHANNEL_MIN_BH else "sequence"
+    return tile_config(path, T, H, elem_size, rows=2 if elem_size >= 4 else 1, num_warps=4,
+                       block_d=32)
 
 
 def config_for(B: int, T: int, H: int, elem_size: int, config: ScanConfig | None = None) -> ScanConfig:

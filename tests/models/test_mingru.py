@@ -61,7 +61,7 @@ def reference(model, x, h0=None):
 
 def grads(outputs, tensors, seed=3):
     gen = torch.Generator().manual_seed(seed)
-    loss = sum((o * torch.randn(o.shape, generator=gen, dtype=torch.float64).to(o.dtype)).sum()
+    loss = sum((o * torch.randn(o.shape, generator=gen, dtype=torch.float64).to(o.device, o.dtype)).sum()
                for o in outputs)
     return torch.autograd.grad(loss, tensors, allow_unused=True)
 
