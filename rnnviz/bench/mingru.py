@@ -21,6 +21,8 @@ and sweeps its block sizes at the paper's shape.
 """
 from __future__ import annotations
 
+import json
+import os
 import time
 from typing import Any, Callable
 
@@ -182,7 +184,7 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list
                                 row["ms"] = time_ms(fn["f"], device, warmup=0, reps=1)
                                 row["reps"] = 1
                             else:
-                                row["ms"] = time_ms(fn["f"], device, warmup=2, budget_ms=150.0)
+                                row["ms"] = time_ms(fn["f"], device, warmup=1, budget_ms=100.0)
                         else:
                             row["error"] = err
                         fn.clear()
@@ -199,8 +201,12 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list
 
 
 def _progress(row: dict) -> None:
-    """One line per measurement as it lands (a long GPU run that is cut off still shows
-    what it measured)."""
+    """One line per measurement as it lands, and (with RNNVIZ_BENCH_PARTIAL set to a path)
+    the row as a JSON line there: a long GPU run that is cut off still keeps what it measured."""
+    partial = os.environ.get("RNNVIZ_BENCH_PARTIAL")
+    if partial:
+        with open(partial, "a") as f:
+            f.write(json.dumps(row) + "\n")
     ms = "-" if row["ms"] is None else f"{row['ms']:.3f} ms"
     print(f"  {row['method']} {row['dtype']} B={row.get('B')} T={row.get('T')} H={row.get('H')}: "
           f"{ms}{'  ' + row['error'][:80] if row['error'] else ''}", flush=True)
