@@ -12,9 +12,10 @@ What a page needs, and how it gets it:
 - plotly figures stay interactive without a kernel: each ``application/vnd.plotly.v1+json``
   output becomes a ``Plotly.newPlot`` div (frames and sliders included), drawn by one local
   ``plotly.min.js`` (copied from the installed plotly, so pages also work offline).
-- a widget cannot run without a kernel. Each widget output is replaced by the figures its
-  ``FigureWidget``s showed when the notebook finished (read from the widget state nbclient
-  saves) and a note saying the controls need JupyterLab or Binder.
+- a widget cannot run without a kernel. Each widget output is replaced by what it showed when
+  the notebook finished: its ``FigureWidget``s' figures (asked of the kernel after the last
+  cell), its text and progress bars (from the widget state nbclient saves), and, where it had
+  controls, a note saying they need JupyterLab or Binder.
 - ``index.html`` lists the pages; each page links to its neighbours and to its executed
   ``.ipynb``. ``manifest.json`` says what each page holds (the site test reads it).
 
@@ -65,31 +66,33 @@ def _children(value: Any) -> list[str]:
     return []
 
 
+def shown_inside(model: dict) -> list[str]:
+    """The models a widget displays inside itself, in order: a container's children, or the
+    widgets an Output widget captured (tqdm's bar in the speed lab, for instance)."""
+    s = model.get("state", {})
+    inside = _children(s.get("children", []))
+    for out in s.get("outputs", []) if isinstance(s.get("outputs"), list) else []:
+        view = out.get("data", {}).get(WIDGET_MIME) if isinstance(out, dict) else None
+        if view:
+            inside.append(view["model_id"])
+    return inside
+
+
 def figure_widgets(state: dict[str, dict], model_id: str) -> list[str]:
-    """The FigureWidgets displayed by a widget: itself, or found through its children, in order."""
+    """The FigureWidgets displayed by a widget: itself, or found inside it, in display order."""
     found, seen, stack = [], set(), [model_id]
     while stack:
         mid = stack.pop(0)
         if mid in seen or mid not in state:
             continue
         seen.add(mid)
-        model = state[mid]
-        if is_figure_widget(model):
+        if is_figure_widget(state[mid]):
             found.append(mid)
-            continue
-        s = model.get("state", {})
-        # containers (Box, VBox, Tab, Accordion...) list what they show under "children"
-        stack[0:0] = _children(s.get("children", []))
+        else:
+            stack[0:0] = shown_inside(state[mid])
     return found
 
 
-def widget_figure(model: dict) -> dict | None:
-    """The figure a FigureWidget showed last: {"data": [...], "layout": {...}}, or None."""
-    s = model.get("state", {})
-    data, layout = s.get("_widget_data"), s.get("_widget_layout")
-    if not isinstance(data, list) or not isinstance(layout, dict):
-        return None  # state not saved (or binary buffers): the page gets the note only
-    return {"data": data, "layout": layout}
 
 
 def figures_per_cell(nb: dict) -> list[int]:
@@ -110,16 +113,36 @@ def figures_per_cell(nb: dict) -> list[int]:
 
 # --- executing -------------------------------------------------------------------------------
 
+FIGURES_MIME = "application/x-rnnviz-figure-widgets+json"
+# Run after the notebook's last cell, in its kernel: every FigureWidget's figure as Python holds
+# it now. The saved widget state is not enough: it keeps a FigureWidget's data as constructed,
+# while later changes (traces added as measurements arrive) travel as messages.
+FIGURES_CELL = f"""
+import json as _json, IPython.display as _display
+from ipywidgets.widgets.widget import _instances as _widgets
+from plotly.basewidget import BaseFigureWidget as _FigureWidget
+_display.display({{"{FIGURES_MIME}": {{mid: _json.loads(w.to_json()) for mid, w in dict(_widgets).items()
+                                  if isinstance(w, _FigureWidget)}}}}, raw=True)
+"""
+
+
 def execute(path: str, timeout: int = 600) -> str:
-    """Run a notebook top to bottom in its own kernel; returns the executed notebook (JSON)."""
+    """Run a notebook top to bottom in its own kernel; returns the executed notebook (JSON),
+    with the final figure of every FigureWidget in its metadata (see FIGURES_CELL)."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(FIGURES_CELL))
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
                             store_widget_state=True,
                             resources={"metadata": {"path": str(Path(path).parent)}})
     client.execute()
+    extra = nb.cells.pop()
+    figures = {}
+    for out in extra.get("outputs", []):
+        figures.update(out.get("data", {}).get(FIGURES_MIME, {}))
+    nb.metadata["rnnviz_figure_widgets"] = figures
     return nbformat.writes(nb)
 
 
@@ -137,7 +160,8 @@ def plotly_html(fig: dict, div_id: str) -> str:
 def staticize(nb: dict, page: str) -> dict[str, int]:
     """Rewrite nb's outputs in place for a page without a kernel; returns what it did."""
     state = widget_state(nb)
-    stats = {"figures": 0, "widgets": 0, "widget_figures": 0}
+    figures_by_id = nb.get("metadata", {}).pop("rnnviz_figure_widgets", {})
+    stats = {"figures": 0, "widgets": 0, "widget_figures": 0, "widget_notes": 0}
     for ci, cell in enumerate(nb["cells"]):
         if cell["cell_type"] != "code":
             continue
@@ -149,19 +173,73 @@ def staticize(nb: dict, page: str) -> dict[str, int]:
                 out["data"] = {"text/html": plotly_html(fig, div)}
                 stats["figures"] += 1
             elif WIDGET_MIME in data:
-                parts = []
-                for k, mid in enumerate(figure_widgets(state, data[WIDGET_MIME]["model_id"])):
-                    fig = widget_figure(state[mid])
-                    if fig is not None:
-                        parts.append(plotly_html(fig, f"{div}-w{k}"))
-                        stats["widget_figures"] += 1
-                note = f'<p class="rnnviz-widget-note"><em>{html.escape(NOTE)}</em></p>'
-                out["data"] = {"text/html": note + "".join(parts)}
-                out.setdefault("metadata", {})
+                static = StaticWidget(state, figures_by_id, div)
+                body = static.render(data[WIDGET_MIME]["model_id"])
+                note = (f'<p class="rnnviz-widget-note"><em>{html.escape(NOTE)}</em></p>'
+                        if static.controls else "")
+                out["data"] = {"text/html": note + body}
                 stats["widgets"] += 1
+                stats["widget_notes"] += bool(note)
+                stats["widget_figures"] += static.figures
     # without widget state the page loads no widget manager from a CDN
     nb.get("metadata", {}).pop("widgets", None)
     return stats
+
+
+# Widgets that only show something; any other widget is a control (slider, button, dropdown...).
+DISPLAY_ONLY = {"HTMLModel", "HTMLMathModel", "LabelModel", "FloatProgressModel",
+                "IntProgressModel", "OutputModel", "BoxModel", "HBoxModel", "VBoxModel",
+                "GridBoxModel", "LayoutModel", "ProgressStyleModel", "DescriptionStyleModel"}
+
+
+class StaticWidget:
+    """A widget as static HTML, from its saved state: figures drawn, text and progress bars as
+    they ended, controls left out (``controls`` says whether there were any)."""
+
+    def __init__(self, state: dict[str, dict], figures_by_id: dict[str, dict], div: str):
+        self.state, self.figures_by_id, self.div = state, figures_by_id, div
+        self.controls = False
+        self.figures = 0
+
+    def render(self, mid: str) -> str:
+        model = self.state.get(mid)
+        if model is None:
+            return ""
+        if is_figure_widget(model):
+            fig = self.figures_by_id.get(mid)
+            if fig is None:
+                self.controls = True  # nothing to draw: at least say where it lives
+                return ""
+            self.figures += 1
+            return plotly_html(fig, f"{self.div}-w{self.figures}")
+        name, s = model.get("model_name") or model.get("state", {}).get("_model_name"), model.get("state", {})
+        if name not in DISPLAY_ONLY:
+            self.controls = True
+            return ""
+        if name in ("HTMLModel", "HTMLMathModel"):
+            return f"<span>{s.get('value', '')}</span>"
+        if name == "LabelModel":
+            return f"<span>{html.escape(str(s.get('value', '')))}</span>"
+        if name in ("FloatProgressModel", "IntProgressModel"):
+            return f'<progress value="{s.get("value", 0)}" max="{s.get("max", 100)}"></progress>'
+        if name == "OutputModel":
+            parts = []
+            for out in s.get("outputs", []):
+                data = out.get("data", {})
+                if WIDGET_MIME in data:
+                    parts.append(self.render(data[WIDGET_MIME]["model_id"]))
+                elif "text/html" in data:
+                    parts.append(data["text/html"] if isinstance(data["text/html"], str)
+                                 else "".join(data["text/html"]))
+                elif out.get("output_type") == "stream" or "text/plain" in data:
+                    text = out.get("text") or data.get("text/plain", "")
+                    parts.append(f"<pre>{html.escape(text if isinstance(text, str) else ''.join(text))}</pre>")
+            return "".join(parts)
+        direction = "row" if name == "HBoxModel" else "column"
+        inner = "".join(self.render(c) for c in shown_inside(model))
+        return (f'<div style="display:flex;flex-direction:{direction};gap:6px;'
+                f'align-items:{"center" if direction == "row" else "stretch"}">{inner}</div>')
+
 
 
 def title_of(nb: dict, fallback: str) -> str:
@@ -250,6 +328,7 @@ def build(notebooks: list[Path], out: Path, jobs: int = 2, timeout: int = 600) -
         # bundle alone is 5 MB of it, and a reader's kernel makes new widgets anyway)
         download = nbformat.reads(executed[p], as_version=4)
         download.metadata.pop("widgets", None)
+        download.metadata.pop("rnnviz_figure_widgets", None)
         (out / p.name).write_text(nbformat.writes(download))
         pages.append({"notebook": p.name, "html": p.stem + ".html", "ipynb": p.name,
                       "title": title_of(nb, p.stem), "nb": nb})
@@ -282,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     pages = build([p.resolve() for p in notebooks], args.out, args.jobs, args.timeout)
     for p in pages:
         print(f"{p['html']}: {p['figures']} figures, {p['widgets']} widgets "
-              f"({p['widget_figures']} of their figures kept)")
+              f"({p['widget_figures']} figures kept from them, {p['widget_notes']} with controls)")
     print(f"site in {args.out}/index.html")
     return 0
 
