@@ -128,10 +128,12 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4) -> ScanConfig:
     if entry:
         return tile_config(entry["path"], T, D, elem_size, entry["rows"], entry["num_warps"],
                            entry["block_d"])
+    # the formula: the best of the H100 sweep for the nearest measured class
     vec = max(1, 16 // elem_size)
     if B * D >= CHANNEL_MIN_BD or T <= 256:
-        return tile_config("channel", T, D, elem_size, rows=16 if vec == 4 else 8,
-                           num_warps=4, block_d=32 * vec * 4)
+        if vec == 4:
+            return tile_config("channel", T, D, elem_size, rows=16, num_warps=8, block_d=1024)
+        return tile_config("channel", T, D, elem_size, rows=8, num_warps=2, block_d=32 * vec * 2)
     return tile_config("sequence", T, D, elem_size, rows=8, num_warps=8, block_d=16)
 
 
