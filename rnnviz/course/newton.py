@@ -51,7 +51,8 @@ def scalar_figure(w: float = 0.9, u: float = 0.5, h0: float = -2.0, iters: int =
     """Error against iteration (log y) for the two methods on the scalar steady state."""
     errs = scalar_errors(w, u, h0, iters)
     fig = residuals_figure(errs, floor=1e-17)
-    fig.update_layout(title=f"Solving h = tanh({w:g} h + {u:g}) from h = {h0:g}",
+    fig.update_layout(title=f"Solving h = tanh({w:g} h + {u:g}) from h = {h0:g}"
+                            "<br><sup>error |h - h*| after each iteration</sup>",
                       yaxis_title="|h - h*| (log scale)")
     return fig
 
@@ -76,8 +77,10 @@ def residuals_figure(curves: Mapping[str, Sequence[float]], floor: float = 1e-16
             line=dict(color=_COLOURS.get(key) if key else None),
             marker=dict(symbol=["x" if b else "circle" for b in bad],
                         size=[13 if b else 7 for b in bad])))
-    fig.update_layout(xaxis_title="iteration", yaxis_type="log",
-                      yaxis_title="residual max |h_t - f(h_(t-1), x_t)| (log scale)", height=400)
+    fig.update_layout(xaxis_title="iteration", yaxis_type="log", height=400,
+                      yaxis_title="residual (log scale)",
+                      title="Convergence<br><sup>residual = max over t of "
+                            "|h_t - f(h_(t-1), x_t)|; a cross: not a finite number</sup>")
     return themed(fig)
 
 

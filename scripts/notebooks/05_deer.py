@@ -106,7 +106,8 @@ newton_convergence(tr_gru)
 
 # %%
 fig = newton.residuals_figure({"newton (GRU, 4 units)": info["residuals"]})
-fig.update_layout(title="Quadratic convergence: the digits double")
+fig.update_layout(title="Quadratic convergence: the digits double<br><sup>residual = max over t of "
+                        "|h_t - f(h_(t-1), x_t)|</sup>")
 fig
 
 # %% [markdown]
@@ -134,7 +135,8 @@ with rnnviz.trace() as tr_damped:
 print("damped:", "converged" if info_damped["converged"] else "did not converge",
       f"in {info_damped['iterations']} iterations")
 fig = newton.residuals_figure({"newton": info_newton["residuals"], "damped": info_damped["residuals"]})
-fig.update_layout(title="A chaotic tanh RNN (8 units, recurrent gain 2): Newton diverges, damping converges")
+fig.update_layout(title="A chaotic tanh RNN (8 units, recurrent gain 2): Newton diverges, damping converges"
+                        "<br><sup>residual = max over t of |h_t - f(h_(t-1), x_t)|; a cross: not a finite number</sup>")
 fig
 
 # %% [markdown]
@@ -158,7 +160,8 @@ for method in ("newton", "quasi"):
     _, inf = evaluate(gru, x, method=method)
     runs[f"{method}: {inf['iterations']} iterations, {sum(inf['ms']):.0f} ms"] = inf["residuals"]
 fig = newton.residuals_figure(runs)
-fig.update_layout(title=f"Full vs quasi Newton on the GRU (T = {T}, 4 units)")
+fig.update_layout(title=f"Full vs quasi Newton on the GRU (T = {T}, 4 units)"
+                        "<br><sup>residual = max over t of |h_t - f(h_(t-1), x_t)|</sup>")
 fig
 
 # %% [markdown]
