@@ -24,6 +24,7 @@ from rnnviz.viz import theme
 __all__ = ["speedup", "load_results", "caption"]
 
 SIZE_KEYS = ("T", "D", "H", "L", "B")
+X_ORDER = ("T", "D", "H", "B", "L")  # which size goes along x when none is asked for
 BASELINE_ORDER = ("sequential", "lstmcell-loop", "grucell-loop", "sru-loop", "lstm-cudnn",
                   "gru-cudnn")
 
@@ -59,9 +60,10 @@ SHAPE_KEYS = set(SIZE_KEYS) | {"layers", "K", "chunk"}
 
 
 def _categorical(rows: list[Mapping[str, Any]], k: str) -> bool:
-    """A key that names a setting (a string, a flag), not a number measured with the time
-    (iterations, errors, repetitions)."""
-    return all(v is None or isinstance(v, (str, bool)) for v in (r.get(k) for r in rows))
+    """A key that names a setting (a flag, a short name such as "warp" or "scan"), not a
+    number measured with the time (iterations, errors, repetitions) nor a note in prose."""
+    return all(v is None or isinstance(v, bool) or (isinstance(v, str) and len(v) <= 32)
+               for v in (r.get(k) for r in rows))
 
 
 def _group_keys(rows: list[Mapping[str, Any]], x: str) -> list[str]:
@@ -75,25 +77,28 @@ def _group_keys(rows: list[Mapping[str, Any]], x: str) -> list[str]:
 
 
 def _pick_x(rows: list[Mapping[str, Any]], x: str | None) -> str:
-    """x as asked, else the size key whose series have the most points (ties: T first)."""
+    """x as asked; else the first of T, D, H, B, L along which some series has 3 points or
+    more (time against sequence length first: the course's question); else the size key
+    whose series have the most points."""
     if x is not None:
         if not any(x in r for r in rows):
             raise ValueError(f"x={x!r} is not a key of the rows (keys: "
                              f"{sorted({k for r in rows for k in r})})")
         return x
-    best, score = None, (-1.0, 0)
-    for i, k in enumerate(SIZE_KEYS):
+    stats = {}
+    for k in X_ORDER:
         have = [r for r in rows if k in r]
         if not have:
             continue
         gk = _group_keys(have, k)
         groups = Counter((r["method"],) + tuple(repr(r.get(g)) for g in gk) for r in have)
-        cand = (len(have) / len(groups), -i)
-        if cand > score:
-            best, score = k, cand
-    if best is None:
+        stats[k] = (max(groups.values()), len(have) / len(groups))
+    if not stats:
         raise ValueError(f"the rows have none of the size keys {SIZE_KEYS}")
-    return best
+    for k, (longest, _) in stats.items():
+        if longest >= 3:
+            return k
+    return max(stats, key=lambda k: (stats[k][1], -X_ORDER.index(k)))
 
 
 def _log_ticks(values: list[float]) -> dict[str, Any]:
@@ -230,7 +235,7 @@ def speedup(results: Mapping[str, Any] | str | os.PathLike, baseline: str | None
                        xanchor="left", yanchor="top", showarrow=False, align="left",
                        font=dict(size=11, color="#555"))
     unit = {"T": "sequence length T", "D": "hidden size D", "H": "hidden size H",
-            "L": "sequence length L", "B": "batch B"}.get(x, x)
+            "L": "layers L", "B": "batch B"}.get(x, x)
     fig.update_xaxes(type="log", title_text=f"{unit} (log scale)")
     speedups = [v for d in fig.data if d.xaxis == "x2" for v in d.y if v]
     fig.update_yaxes(type="log", title_text="ms (log scale)", row=1, col=1,
