@@ -151,3 +151,22 @@ def test_speedup_from_a_real_quick_benchmark(quick_scan_json):
         assert failed[0]["error"].split(":")[0] in fig.layout.annotations[-1].text
     assert res["provenance"]["torch"] in fig.layout.annotations[-1].text
     check_serialises(fig)
+
+
+@pytest.mark.parametrize("name", ["deer-h100.json", "sru-h100.json", "scan-h100.json",
+                                  "mingru-h100.json"])
+def test_speedup_from_a_shipped_gpu_result(name):
+    """The GPU results in benchmarks/ (measured on the device, with provenance) draw."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / name
+    if not path.exists():
+        pytest.skip(f"benchmarks/{name} has not been measured yet")
+    res = json.loads(path.read_text())
+    fig = speedup(path)
+    meta = fig.layout.meta
+    rows = [r for r in res["rows"] if r.get("pass") == meta["pass"]
+            and r.get("dtype") == meta["dtype"] and meta["x"] in r]
+    assert len(meta["failures"]) == sum(r.get("ms") is None for r in rows)
+    assert res["provenance"]["gpu"].replace("NVIDIA ", "") in fig.layout.annotations[-1].text
+    check_serialises(fig)
