@@ -144,3 +144,21 @@ def test_methods_missing_here_are_disabled_with_the_reason(monkeypatch):
     lab = SpeedLab(refs=[])
     assert lab.checkboxes["copy"].disabled and "copy" not in lab.selected()
     assert lab.checkboxes["copy"].tooltip == "not here"
+
+
+def test_every_control_every_method_every_dtype_runs_without_raising():
+    """What a new user does: tick everything, try every dropdown value, press Run."""
+    lab = small_lab(methods=())
+    for box in lab.checkboxes.values():
+        box.value = not box.disabled
+    lab.T.value, lab.B.value, lab.D.value, lab.points.value = 8, 1, 4, 1
+    for sweep, dtype, pss in [("T", "float32", "fwd"), ("B", "float32", "fwd+bwd"),
+                              ("D", "bfloat16", "fwd"), ("T", "float16", "fwd+bwd")]:
+        lab.sweep.value, lab.dtype.value, lab.pass_.value = sweep, dtype, pss
+        lab.overlay.value = not lab.overlay.value if not lab.overlay.disabled else False
+        rows = lab.run()
+        assert len(rows) == len(lab.selected())
+        for r in rows:  # a time, or the reason there is none
+            assert (r["ms"] is None) != (r["error"] is None), r
+    float32 = [r for r in lab.rows if r["dtype"] == "float32"]
+    assert all(r["ms"] is not None for r in float32), [r for r in float32 if r["ms"] is None]
