@@ -116,8 +116,8 @@ def _fallback_colour(method: str) -> str:
 
 
 def speedup(results: Mapping[str, Any] | str | os.PathLike, baseline: str | None = None, *,
-            x: str | None = None, pass_: str | None = None, dtype: str | None = None
-            ) -> go.Figure:
+            x: str | None = None, pass_: str | None = None, dtype: str | None = None,
+            where: Mapping[str, Any] | None = None) -> go.Figure:
     """Time vs size (log-log) and speedup vs ``baseline``, from a benchmark result.
 
     Args:
@@ -127,12 +127,20 @@ def speedup(results: Mapping[str, Any] | str | os.PathLike, baseline: str | None
         x: the size along x ("T", "D", ...; default: the one that varies most).
         pass_, dtype: which rows ("fwd" / "fwd+bwd", "float32", ...); default: the most
             common value in the file.
+        where: keep only the rows with these values, e.g. ``{"B": 1, "D": 16}``: one slice
+            of a sweep over several sizes.
     """
     res = load_results(results)
     prov = res.get("provenance", {})
     rows = [r for r in res["rows"] if isinstance(r, Mapping) and "method" in r]
     if not rows:
         raise ValueError("results has no rows with a 'method'")
+    for k, v in (where or {}).items():
+        kept = [r for r in rows if r.get(k) == v]
+        if not kept:
+            raise ValueError(f"where={{{k!r}: {v!r}}} keeps no rows; {k} takes the values "
+                             f"{sorted({repr(r.get(k)) for r in rows})}")
+        rows = kept
     pass_ = pass_ if pass_ is not None else _most_common(rows, "pass")
     dtype = dtype if dtype is not None else _most_common(rows, "dtype")
     rows = [r for r in rows if r.get("pass", pass_) == pass_ and r.get("dtype", dtype) == dtype]

@@ -105,3 +105,18 @@ def test_numbers_recorded_beside_the_time_do_not_split_series():
     curves = [d for d in fig.data if d.showlegend is not False]
     assert [(d.name, len(d.x)) for d in curves] == [("sequential", 3), ("deer-newton", 3)]
     assert list(fig.data[-1].y) == pytest.approx([10.0] * 3)  # deer-newton vs sequential
+
+
+def test_where_keeps_one_slice_of_a_sweep():
+    rows = [{"method": m, "pass": "fwd", "dtype": "fp32", "B": B, "T": T, "D": D, "ms": T * D / k}
+            for m, k in (("sequential", 1), ("deer-newton", 50)) for B in (1, 16)
+            for D in (4, 16) for T in (1000, 10000, 100000)]
+    everything = speedup({"provenance": {}, "rows": rows})
+    assert len([d for d in everything.data if d.xaxis in (None, "x")]) == 2 * 4
+    fig = speedup({"provenance": {}, "rows": rows}, where={"B": 1, "D": 16})
+    curves = [d for d in fig.data if d.xaxis in (None, "x")]
+    assert [(d.name, list(d.x)) for d in curves] == [("sequential", [1000, 10000, 100000]),
+                                                     ("deer-newton", [1000, 10000, 100000])]
+    assert "B=1" in fig.layout.title.text and "D=16" in fig.layout.title.text
+    with pytest.raises(ValueError, match=r"where=\{'D': 3\} keeps no rows; D takes the values"):
+        speedup({"provenance": {}, "rows": rows}, where={"D": 3})
