@@ -1,12 +1,19 @@
 """Launching the fused minGRU / minLSTM kernels: one direction of one layer per launch.
 
 The tile follows the scan's rule (``linear_scan.launch.tile_config``: the rows of a
-sub-chunk in one thread, 16-byte vectors along the channels) with fewer rows per thread:
-the fused kernels keep about three times as many tiles live as the plain scan (the
-pre-activations, gates, candidate and, backward, their derivatives), and with the scan's 8
-rows they spill (cuobjdump on sm_90: 255 registers plus stack, 2 programs per SM). With 2
-rows of fp32 (1 of bf16) and 32-channel tiles they take 72-124 registers. The look-back
-window is 8 chunks rather than 32 for the same reason.
+sub-chunk in one thread, 16-byte vectors along the channels) with sizes of its own, measured
+on an H100 (benchmarks/mingru-h100*.json, fwd+bwd at T = 4096, fp32):
+
+- the scan's 8-row, 64-channel sequence tile spills in these kernels, which keep about
+  three times as many tiles live (pre-activations, gates, candidate, their derivatives):
+  255 registers plus stack (cuobjdump, sm_90), 1.41 ms at B = 64, H = 128;
+- sequence-parallel, the per-chunk cost (ticket, publish, look-back) dominates small
+  chunks: 32 x 32 tiles 1.06 ms, 128 steps x 16 channels 0.80 ms (146 / 237 registers, no
+  spill): that is the sequence tile (4 rows of fp32 per thread, 2 of 2-byte types);
+- with B * H >= 16384 channels the channel walk with 2-row x 32-channel tiles wins
+  (1.28 ms at B = 16, H = 1024, against 2.01 ms sequence-parallel).
+
+The look-back window is 8 chunks rather than the scan's 32 (fewer registers).
 """
 from __future__ import annotations
 
@@ -21,9 +28,7 @@ from .fused import min_rnn_bwd_kernel, min_rnn_fwd_kernel
 
 KINDS = {"mingru": 0, "minlstm": 1}
 LOOKBACK = 8  # chunks the look-back examines at once (<= the scan's, whose scratch we share)
-# B * H from which the channel walk (one program per batch row and 32 channels, walking T)
-# has programs enough to fill the GPU; below it long sequences go sequence-parallel
-CHANNEL_MIN_BH = 65536
+CHANNEL_MIN_BH = 16384  # B * H from which the channel walk is used (see the module doc)
 
 
 class MinRNNRecord(NamedTuple):
@@ -42,9 +47,12 @@ class MinRNNRecord(NamedTuple):
 
 def choose_config(B: int, T: int, H: int, elem_size: int = 4) -> ScanConfig:
     """Path and tile of the fused kernels for [B, T, H] pre-activations (see the module doc)."""
-    path = "channel" if T <= 256 or B * H >= CHANNEL_MIN_BH else "sequence"
-    return tile_config(path, T, H, elem_size, rows=2 if elem_size >= 4 else 1, num_warps=4,
-                       block_d=32)
+    wide = elem_size >= 4  # 4-byte elements: a 16-byte vector is 4 of them, else 8
+    if T <= 256 or B * H >= CHANNEL_MIN_BH:
+        return tile_config("channel", T, H, elem_size, rows=2 if wide else 1, num_warps=4,
+                           block_d=32)
+    return tile_config("sequence", T, H, elem_size, rows=4 if wide else 2, num_warps=4,
+                       block_d=16)
 
 
 def config_for(B: int, T: int, H: int, elem_size: int, config: ScanConfig | None = None) -> ScanConfig:

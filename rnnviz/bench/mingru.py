@@ -42,8 +42,8 @@ LOOPS = ["grucell-loop", "lstmcell-loop"]
 LOOP_TS = {(64, 128): [512, 1024, 2048, 4096], (16, 1024): [512, 4096]}
 LOOP_BUDGET_S = 90.0  # stop timing loops once they have taken this long in all
 SWEEP = {  # (path, block_t, block_d, block_s, num_warps) tried for the fused kernel at T = 4096
-    (64, 128): [("sequence", 32, 32, 16, 4), ("sequence", 16, 64, 8, 4), ("sequence", 64, 16, 32, 4),
-                ("sequence", 128, 16, 32, 4), ("channel", 32, 32, 16, 4)],
+    (64, 128): [("sequence", 32, 32, 16, 4), ("sequence", 64, 16, 32, 4), ("sequence", 128, 16, 32, 4),
+                ("sequence", 256, 16, 32, 4), ("sequence", 128, 32, 16, 4), ("channel", 32, 32, 16, 4)],
     (16, 1024): [("sequence", 32, 32, 16, 4), ("sequence", 16, 64, 8, 4), ("channel", 32, 32, 16, 4),
                  ("channel", 16, 64, 8, 4)],
 }
@@ -156,8 +156,14 @@ def _loop_skip(T: int, B: int, H: int, quick: bool, spent: float) -> str | None:
     return None
 
 
+def _env_ts() -> list[int]:
+    """RNNVIZ_BENCH_T="4096,512" limits the sequence lengths (a short GPU run)."""
+    v = os.environ.get("RNNVIZ_BENCH_T")
+    return [int(t) for t in v.split(",")] if v else TS
+
+
 def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list[dict]:
-    ts, shapes, dtypes = (TS, SHAPES, DTYPES) if not quick else ([64], [(4, 32)], ["fp32"])
+    ts, shapes, dtypes = (_env_ts(), SHAPES, DTYPES) if not quick else ([64], [(4, 32)], ["fp32"])
     rows: list[dict] = []
     loop_spent = 0.0
     for dt in dtypes:
@@ -265,7 +271,7 @@ def kernel_rows(quick: bool, device: torch.device, copy_gbs: float) -> list[dict
                 row["error"] = err
             rows.append(row)
             _progress(row)
-        if not quick:  # block sizes
+        if not quick and os.environ.get("RNNVIZ_BENCH_SWEEP", "1") != "0":  # block sizes
             for path, bt, bd, bs, w in SWEEP[(B, H)]:
                 cfg = ScanConfig(path, bt, bd, num_warps=w, block_s=bs)
                 row = {"method": "rnnviz-mingru", "scope": "sweep", "pass": "fwd+bwd",
