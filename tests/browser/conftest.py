@@ -9,6 +9,9 @@ cell displayed), every cell attached to the DOM (no windowing), no news pop-up.
 with a fixed time budget, so two kernels on two cores finish in about half the time) and keeps,
 for each, what the checks need: the saved notebook, what the DOM shows per cell, a screenshot.
 The tests in test_notebooks.py only read it, so each notebook runs exactly once.
+
+The fixtures are module-scoped: Playwright's sync API allows one running instance per thread,
+so this one stops when test_notebooks.py is done, before other browser tests start theirs.
 """
 from __future__ import annotations
 
@@ -76,7 +79,7 @@ def chromium() -> str:
     return chromium_or_skip()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory, chromium) -> Lab:
     tmp = tmp_path_factory.mktemp("lab")
     root = tmp / "notebooks"
@@ -133,7 +136,7 @@ def _stop(proc: subprocess.Popen) -> None:
             continue
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium):
     sync_playwright = sync_playwright_or_skip()
     with sync_playwright() as pw:
@@ -294,7 +297,7 @@ def run_course(browser, lab: Lab, names: list[str], keep: set[str]) -> dict[str,
     return done
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def course(browser, lab) -> dict[str, Run]:
     from .notebook_checks import SPEED_LAB
 
