@@ -29,7 +29,13 @@ VARIANTS = {
 }
 # rows that measured a part of a method (e.g. "scope": "recurrence kernel"), not the whole
 _PARTIAL = ("scope",)
-_MEASURED = {"ms", "error", "gbs", "frac_copy", "bytes", "iterations", "max_error"}
+# Besides the sizes, pass and dtype, the only keys that make two rows different settings of a
+# method (so two curves). Everything else in a row was recorded beside the time (iterations,
+# errors, reps, notes) and never splits a curve.
+SETTINGS = ("recurrence", "peephole", "variant", "layers")
+# another suite's name for the same baseline: the DEER suite's "sequential" is the loop over
+# nn.GRUCell (rnnviz.deer.sequential)
+ALIASES = {"grucell-loop": ("sequential",)}
 
 
 @dataclass
@@ -98,20 +104,23 @@ def series(refs: Iterable[Reference], method: str, x: str = "T", *,
            dtype: str | None = None, y: str = "ms", min_points: int = 2) -> tuple[list[float], list[float], dict[str, Any], Reference] | None:
     """One curve of shipped results: ``y`` (``ms``, or ``gbs``...) against size ``x`` for ``method``.
 
-    Rows are grouped by everything they were set up with except ``x`` (sizes, layers,
-    options); the group whose sizes are closest (in log scale) to ``near`` wins (one layer
+    Rows are grouped by what they were set up with except ``x`` (sizes, pass, dtype and the
+    ``SETTINGS``); the group whose sizes are closest (in log scale) to ``near`` wins (one layer
     unless ``near`` says otherwise; at least ``min_points`` points; rows that timed only a
     part of the method (a ``scope``) are left out; a group with extra options such as a different
     ``recurrence`` only when nothing plainer is as close), ties to the longer curve. Returns
     (xs, ms, the fixed settings of that curve, its Reference), or None when nothing matches.
     """
     near = {"L": 1, **(near or {})}
+    course_name = method
     method, required = VARIANTS.get(method, (method, {}))
     best = None
     for ref in refs:
+        names = [method] + list(ALIASES.get(course_name, ()))
+        name = next((n for n in names if any(r.get("method") == n for r in ref.rows)), method)
         groups: dict[tuple, list[dict[str, Any]]] = {}
         for r in ref.rows:
-            if r.get("method") != method or r.get(y) is None or x not in r:
+            if r.get("method") != name or r.get(y) is None or x not in r:
                 continue
             if any(r.get(k) != v for k, v in required.items()):
                 continue
@@ -121,11 +130,11 @@ def series(refs: Iterable[Reference], method: str, x: str = "T", *,
                 continue
             if dtype is not None and r.get("dtype") != dtype:
                 continue
-            fixed = tuple(sorted((k, v) for k, v in r.items()
-                                 if k != x and k != "method" and k not in _MEASURED
-                                 and not k.startswith("speedup_") and isinstance(v, (int, float, str, bool))))
+            fixed = tuple(sorted((k, v) for k, v in r.items() if k != x and (
+                k in SIZE_KEYS + ("pass", "dtype") + SETTINGS or k in required)))
             groups.setdefault(fixed, []).append(r)
         for fixed, rows in groups.items():
+            rows = list({r[x]: r for r in reversed(rows)}.values())  # one point per x: the first
             if len(rows) < min_points:
                 continue
             dist = sum(abs(math.log2(max(v, 1)) - math.log2(max(near[k], 1)))
