@@ -65,11 +65,6 @@ class ScanResult(NamedTuple):
     path: str
 
 
-@functools.lru_cache(maxsize=None)
-def _n_sm(device_index: int) -> int:
-    return torch.cuda.get_device_properties(device_index).multi_processor_count
-
-
 def _pow2_at_most(x: int, cap: int) -> int:
     return min(triton.next_power_of_2(max(1, x)), cap)
 
@@ -100,6 +95,7 @@ def bucket(B: int, T: int, D: int, elem_size: int) -> str:
     return f"{elem_size}|{b}|{t}"
 
 
+@functools.lru_cache(maxsize=None)
 def gpu_key(device_index: int | None = None) -> str | None:
     """"H100" for an "NVIDIA H100 80GB HBM3": the key of the tuned table."""
     if not torch.cuda.is_available():
@@ -166,9 +162,27 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg
     return loc, car
 
 
+@functools.lru_cache(maxsize=4096)
+def _auto_config(B: int, T: int, D: int, elem_size: int, device_index: int | None) -> ScanConfig:
+    with torch.cuda.device(device_index) if device_index is not None else _no_device():
+        return choose_config(B, T, D, elem_size)
+
+
+class _no_device:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
 def _config(a: torch.Tensor, config: ScanConfig | None) -> ScanConfig:
+    """The given config, or the automatic one (remembered per shape class and device: the
+    choice costs nothing on the second call)."""
+    if config is not None:
+        return config
     B, T, D = a.shape
-    return config or choose_config(B, T, D, a.element_size())
+    return _auto_config(B, T, D, a.element_size(), a.device.index if a.is_cuda else None)
 
 
 def scan_fwd(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *,

@@ -324,7 +324,7 @@ def test_kernel_records_its_chunks(kernel_device, path, reverse, monkeypatch):
     """With a trace the kernel itself writes the local scans and carries it used."""
     import rnnviz.kernels.linear_scan.launch as launch
 
-    monkeypatch.setattr(launch, "choose_config", lambda *args: small_config(path, block_s=2))
+    monkeypatch.setattr(launch, "_auto_config", lambda *args: small_config(path, block_s=2))
     a, b, h0 = make(2, 37, 5, torch.float32, device=kernel_device)
     with rnnviz.trace() as tr:
         linear_scan(a, b, h0, reverse=reverse, backend="triton")

@@ -12,6 +12,8 @@ of each stage. With no trace active it does nothing beyond the scan.
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from rnnviz.checks import check_same, check_tensor
@@ -106,6 +108,14 @@ def _check(a, b, h0, reverse) -> None:
         raise TypeError(f"reverse must be a bool, got {type(reverse).__name__}")
 
 
+@functools.lru_cache(maxsize=256)
+def _resolve(backend: str, device: torch.device, dtype: torch.dtype) -> str:
+    """``resolve_backend``, remembered: it asks importlib whether triton is installed, tens
+    of microseconds that a small scan on a GPU would otherwise pay on every call (errors
+    are raised every time: lru_cache does not keep exceptions)."""
+    return resolve_backend(backend, device, dtype)
+
+
 def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *,
                 reverse: bool = False, backend: str = "auto") -> torch.Tensor:
     """The first-order linear recurrence, elementwise, solved by a parallel scan.
@@ -124,7 +134,7 @@ def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None
         float64 runs on the torch path. Differentiable in a, b and h0.
     """
     _check(a, b, h0, reverse)
-    backend = resolve_backend(backend, a.device, a.dtype)
+    backend = _resolve(backend, a.device, a.dtype)
     if backend == "reference":
         return linear_scan_reference(a, b, h0, reverse).to(a.dtype)
     return LinearScanFunction.apply(a, b, h0, reverse, backend)
