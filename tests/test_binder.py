@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -129,6 +130,13 @@ def test_binder_environment_runs_the_welcome_notebook(tmp_path):
     if not notebook.exists():
         pytest.skip("notebooks/00_welcome.ipynb does not exist yet")
     venv = tmp_path / "venv"
+    try:
+        _build_and_run(tmp_path, venv, notebook)
+    finally:  # 2+ GB (torch, triton): do not leave it in pytest's kept temp dirs
+        shutil.rmtree(venv, ignore_errors=True)
+
+
+def _build_and_run(tmp_path: Path, venv: Path, notebook: Path) -> None:
     bindir = venv / "bin"
     t0 = time.time()
     _run([sys.executable, "-m", "venv", str(venv)])
@@ -138,7 +146,7 @@ def test_binder_environment_runs_the_welcome_notebook(tmp_path):
     # --retries 0: an unreachable index (an offline CI box) is skipped at once, not retried.
     _run([str(bindir / "python"), "-m", "pip", "install", "-q", "--retries", "0",
           "-r", str(BINDER / "requirements.txt")], env=env)
-    # postBuild runs from the repository root, as repo2docker runs it; build in a copy-free way
+    # postBuild runs from the repository root, as repo2docker runs it
     _run(["bash", str(BINDER / "postBuild")], cwd=ROOT, env=env)
     installed = _run([str(bindir / "python"), "-c",
                       "import torch, rnnviz, rnnviz.kernels; print(torch.__version__); print(rnnviz.__file__)"],
