@@ -59,6 +59,16 @@ class Reference:
         """"H100 80GB HBM3, measured on 2026-11-23"."""
         return f"{self.gpu}, measured on {self.date}"
 
+    def result(self, methods: Iterable[str] | None = None, **equal: Any) -> dict[str, Any]:
+        """This file as a benchmark result ``{"provenance", "rows"}`` (for ``rnnviz.viz``),
+        keeping whole-method rows (no ``scope``) of ``methods`` whose keys equal ``equal``
+        (e.g. ``B=64, D=128, dtype="float32"``)."""
+        keep = None if methods is None else set(methods)
+        rows = [r for r in self.rows if not any(k in r for k in _PARTIAL)
+                and (keep is None or r.get("method") in keep)
+                and all(r.get(k) == v for k, v in equal.items())]
+        return {"provenance": self.provenance, "rows": rows}
+
     @property
     def caption(self) -> str:
         p = self.provenance
@@ -84,16 +94,22 @@ def load(path: str | os.PathLike) -> Reference:
 
 def shipped(suites: Iterable[str] | None = None,
             paths: dict[str, Path] | None = None) -> list[Reference]:
-    """The shipped GPU results, optionally only those of some suites ("scan", "sru", ...).
+    """The shipped GPU results of the benchmark suites ("scan", "sru", ...; default: every
+    suite of ``python -m rnnviz.bench``, not side files such as a block-size sweep).
 
     ``paths`` replaces the installed files (a test passes its own)."""
     paths = shipped_results() if paths is None else paths
-    want = None if suites is None else set(suites)
+    if suites is None:
+        from rnnviz.bench.__main__ import suites as bench_suites
+
+        suites = bench_suites()
+    want = set(suites)
     refs = []
     for stem, path in sorted(paths.items()):
-        if want is not None and stem.split("-")[0] not in want:
-            continue
         ref = load(path)
+        suite = ref.provenance.get("suite") or stem.rsplit("-", 1)[0]  # "scan-sweep-h100"
+        if want is not None and suite not in want:
+            continue
         if ref.provenance.get("gpu"):  # only GPU results are "reference"; never a CPU file
             refs.append(ref)
     return refs

@@ -155,3 +155,23 @@ def test_a_slow_first_size_is_probed_and_skipped_before_it_runs():
     assert row["ms"] is None and row["error"].startswith("skipped: one call at T=64")
     (row,) = M.measure(["copy"], [{"B": 1, "T": 4096, "D": 4}], budget_ms=5)
     assert row["ms"] is not None  # a fast method passes its probes and is measured
+
+
+def test_shipped_keeps_benchmark_suites_and_result_filters_rows(tmp_path):
+    import json
+
+    from rnnviz.course.reference import shipped
+
+    gpu = {"gpu": "NVIDIA H100", "date": "2026-11-23"}
+    rows = [{"method": m, "pass": "fwd", "dtype": "fp32", "B": b, "T": 8, "H": 4, "ms": 1.0}
+            for m in ("gru-cudnn", "copy") for b in (1, 64)]
+    rows.append({"method": "gru-cudnn", "scope": "sweep", "B": 64, "T": 8, "H": 4, "ms": 2.0})
+    files = {}
+    for stem, suite in (("mingru-h100", "mingru"), ("scan-sweep-h100", "scan-sweep")):
+        files[stem] = tmp_path / f"{stem}.json"
+        files[stem].write_text(json.dumps({"provenance": dict(gpu, suite=suite), "rows": rows}))
+    assert [r.name for r in shipped(paths=files)] == ["mingru-h100"]
+    (ref,) = shipped(["mingru"], paths=files)
+    res = ref.result(["gru-cudnn"], B=64, D=4, dtype="float32")
+    assert res["provenance"]["gpu"] == "NVIDIA H100"
+    assert [(r["method"], r["B"], r["ms"]) for r in res["rows"]] == [("gru-cudnn", 64, 1.0)]
