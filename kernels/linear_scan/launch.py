@@ -124,13 +124,30 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4) -> ScanConfig:
     if entry:
         return tile_config(entry["path"], T, D, elem_size, entry["rows"], entry["num_warps"],
                            entry["block_d"])
-    # the formula: the best of the H100 sweep for the nearest measured class
+    # The formula. Channel path: a tile of 32 * vec * num_warps channels (rows in-thread),
+    # with as many warps per program as still leave two programs per SM (with fewer the
+    # GPU idles: the H100 run at B*D = 65536, T = 1024 had 64 programs for 132 SMs).
     vec = max(1, 16 // elem_size)
     if B * D >= CHANNEL_MIN_BD or T <= 256:
-        if vec == 4:
-            return tile_config("channel", T, D, elem_size, rows=16, num_warps=8, block_d=1024)
-        return tile_config("channel", T, D, elem_size, rows=8, num_warps=2, block_d=32 * vec * 2)
+        for w in (8, 4, 2, 1):
+            if B * triton.cdiv(D, 32 * vec * w) >= 2 * _n_sm():
+                break
+        rows = 16 if vec == 4 and w >= 4 else 8  # the sweep's best for each width
+        return tile_config("channel", T, D, elem_size, rows=rows, num_warps=w,
+                           block_d=32 * vec * w)
     return tile_config("sequence", T, D, elem_size, rows=8, num_warps=8, block_d=16)
+
+
+def _n_sm() -> int:
+    """Streaming multiprocessors of the current GPU (132, an H100's, without one)."""
+    if not torch.cuda.is_available():
+        return 132
+    return _sm_count(torch.cuda.current_device())
+
+
+@functools.lru_cache(maxsize=None)
+def _sm_count(device_index: int) -> int:
+    return torch.cuda.get_device_properties(device_index).multi_processor_count
 
 
 def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg):
