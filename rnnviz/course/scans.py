@@ -129,9 +129,13 @@ def scan_gbs(row: dict[str, Any]) -> float | None:
 
 
 def bandwidth_figure(rows: Iterable[dict[str, Any]], copy_gbs: float,
-                     refs: Iterable[Reference] = (), x: str = "T") -> go.Figure:
+                     refs: Iterable[Reference] = (), x: str = "T", *,
+                     ref_sizes: Sequence[dict[str, int]] | None = None,
+                     ref_methods: Sequence[str] | None = None) -> go.Figure:
     """Effective GB/s of forward scans against ``x``, with the copy bandwidth measured here as
-    the ceiling; shipped GPU rows (their ``gbs`` and their own copy bandwidth) dashed."""
+    the ceiling; shipped GPU rows (their ``gbs`` and their own copy bandwidth) dashed, for each
+    of ``ref_sizes`` (default: the sizes closest to the rows here) and ``ref_methods``
+    (default: the methods measured here)."""
     rows = list(rows)
     failed = [r for r in rows if r.get("ms") is None]
     rows = [r for r in rows if r.get("ms") is not None]
@@ -150,9 +154,12 @@ def bandwidth_figure(rows: Iterable[dict[str, Any]], copy_gbs: float,
                                  line=dict(color=colour(m), width=2.5)))
     ceiling(copy_gbs, f"copy · your machine: {copy_gbs:.0f} GB/s", "solid")
     refs = list(refs)
-    near = {k: rows[-1][k] for k in ("B", "D")} if rows else None
-    for m in dict.fromkeys(r["method"] for r in rows):
-        s = series(refs, m, x, near=near, pass_="fwd", dtype=rows[0]["dtype"], y="gbs")
+    gpu_copies: dict[str, tuple[float, str]] = {}
+    sizes = ref_sizes or ([{k: rows[-1][k] for k in ("B", "D")}] if rows else [])
+    dtype = rows[0]["dtype"] if rows else "float32"
+    for near, m in ((nr, m) for nr in sizes
+                    for m in (ref_methods or dict.fromkeys(r["method"] for r in rows))):
+        s = series(refs, m, x, near=near, pass_="fwd", dtype=dtype, y="gbs")
         if s is None:
             continue
         xs, gbs, fixed, ref = s
@@ -162,9 +169,10 @@ def bandwidth_figure(rows: Iterable[dict[str, Any]], copy_gbs: float,
                                  meta={"caption": ref.caption},
                                  line=dict(color=colour(m), dash="dash", width=1.5),
                                  marker=dict(symbol="circle-open")))
-        gpu_copy = ref.provenance.get("copy_gbs")
-        if gpu_copy and not any(t.name.startswith(f"copy · {ref.gpu.split()[0]}") for t in fig.data):
-            ceiling(gpu_copy, f"copy · {ref.gpu.split()[0]}, {ref.date}: {gpu_copy:.0f} GB/s", "dash")
+        if ref.provenance.get("copy_gbs"):
+            gpu_copies[ref.name] = (ref.provenance["copy_gbs"], f"{ref.gpu.split()[0]}, {ref.date}")
+    for gbs, who in gpu_copies.values():  # drawn last: across every shipped T
+        ceiling(gbs, f"copy · {who}: {gbs:.0f} GB/s", "dash")
     fig.update_layout(xaxis_type="log", yaxis_type="log", xaxis_title=f"{x} (log scale)",
                       yaxis_title="GB/s (log scale)")
     return style(fig, "Effective bandwidth of the scan: 3·B·T·D elements / time",

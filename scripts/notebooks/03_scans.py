@@ -149,11 +149,15 @@ B, D = pick(cpu=4, gpu=16), pick(cpu=64, gpu=4096)
 Ts = sweep(4096, points=4, bottom=64)
 rows = measure(["rnnviz-scan", "log-space", "doubling"], [dict(B=B, T=T, D=D) for T in Ts],
                device=device, budget_ms=100)
-scans.bandwidth_figure(rows, copy_gbs, shipped(["scan"]))
+scans.bandwidth_figure(rows, copy_gbs, shipped(["scan"]), ref_methods=["rnnviz-scan", "log-space"],
+                       ref_sizes=[dict(B=16, D=4096), dict(B=1, D=64)])
 
 # %% [markdown]
-# On a GPU the fused kernel reads $a$ and $b$ once and writes $h$ once, so it can run close to the copy line
-# (the shipped H100 curve, dashed, if installed, beside the H100's own copy bandwidth). On a CPU the torch path
+# On a GPU the fused kernel reads $a$ and $b$ once and writes $h$ once, so with many channels
+# ($B \times D = 65536$, the upper dashed curves if the H100 results are installed) it runs close to the H100's own
+# copy line. With few channels ($B = 1$, $D = 64$) there is too little work per time step to fill the GPU: the
+# kernel then splits time itself across the GPU (a sequence-parallel scan), and its bandwidth grows with $T$.
+# The log-space formulation stays far below in both. On a CPU the torch path
 # makes several passes over the data (the doubling levels inside each chunk, the carries, the final apply) and
 # reaches only a small fraction of the copy bandwidth; which torch formulation wins there depends on the sizes
 # and the machine (the log-space one makes fewer passes but computes `log` and `exp` for every element).
