@@ -19,8 +19,6 @@ import fnmatch
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +30,7 @@ from typing import Any
 import pytest
 
 from .chromium import chromium_or_skip, launch, sync_playwright_or_skip
+from .processes import free_port, stop_group
 from .notebook_checks import expected_figures
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,12 +58,6 @@ def notebook_names() -> list[str]:
     return [n for n in found if not pick or any(fnmatch.fnmatch(n, g) for g in pick)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Lab:
     url: str
@@ -89,7 +82,7 @@ def lab(tmp_path_factory, chromium) -> Lab:
         path = settings / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
                JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTER_CONFIG_DIR=str(tmp / "config"))
@@ -114,26 +107,14 @@ def lab(tmp_path_factory, chromium) -> Lab:
         except OSError:
             pass
         if proc.poll() is not None or time.time() > deadline:
-            _stop(proc)
+            stop_group(proc)
             pytest.fail(f"jupyter lab did not come up:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.5)
     try:
         yield Lab(url=url, root=root)
     finally:
-        _stop(proc)
+        stop_group(proc)
         log.close()
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout=wait)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 @pytest.fixture(scope="module")
