@@ -3,21 +3,13 @@
 One folder per op (``rnnviz/ops/<op>/``): ``naive.py`` (the reference, the test oracle),
 the torch path for CPUs, and ``function.py`` (the ``torch.autograd.Function`` that checks
 inputs, picks the backend and records into an active trace).
+
+The public functions are imported here eagerly (the modules import only torch; the Triton
+kernels load on first GPU use), so ``rnnviz.ops.linear_scan`` is always the function even
+though a folder of the same name holds it.
 """
-from __future__ import annotations
+from rnnviz.ops.dense_scan import dense_scan
+from rnnviz.ops.linear_scan import linear_scan
+from rnnviz.ops.sru import sru_recurrence
 
-import importlib
-
-# name -> module that defines it; imported on first use so `import rnnviz` stays light.
-_EXPORTS = {
-    "linear_scan": "rnnviz.ops.linear_scan",
-    "sru_recurrence": "rnnviz.ops.sru",
-    "dense_scan": "rnnviz.ops.dense_scan",
-}
-__all__ = list(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'rnnviz.ops' has no attribute {name!r}")
+__all__ = ["linear_scan", "sru_recurrence", "dense_scan"]

@@ -10,18 +10,3 @@ from .torch_impl import ScanParts, chunked_scan, chunked_scan_backward, doubling
 __all__ = ["linear_scan", "linear_scan_reference", "LinearScanFunction", "chunked_scan",
            "chunked_scan_backward", "doubling_scan", "ScanParts"]
 
-
-# `rnnviz.ops.linear_scan` names both this package and the function it exports; once the
-# package is imported Python binds the package to that name in rnnviz.ops, so
-# `from rnnviz.ops import linear_scan` yields this module. Making the module callable keeps
-# `linear_scan(a, b)` working whichever of the two a user gets.
-import sys as _sys
-import types as _types
-
-
-class _CallableModule(_types.ModuleType):
-    def __call__(self, *args, **kwargs):
-        return linear_scan(*args, **kwargs)
-
-
-_sys.modules[__name__].__class__ = _CallableModule

@@ -32,7 +32,7 @@ def _kernels():
     return k
 
 
-def _record(tr: Trace, parts: ScanParts, path: str, reverse: bool, backend: str,
+def record_chunks(tr: Trace, parts: ScanParts, path: str, reverse: bool, backend: str,
             direction: str) -> None:
     tr.add(OP, "chunks",
            {"local": tr.subsample(parts.local), "carries": parts.carries.detach().cpu(),
@@ -57,7 +57,7 @@ def _scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None, reverse: bo
         else:
             parts, path = chunked_scan(a, b, h0, reverse=reverse), "torch"
     if record:
-        _record(tr, parts, path, reverse, backend, "forward")
+        record_chunks(tr, parts, path, reverse, backend, "forward")
     return parts.h
 
 

@@ -23,7 +23,7 @@ import torch
 from rnnviz.checks import check_tensor
 from rnnviz.device import resolve_backend
 from rnnviz.ops.linear_scan import ScanParts, linear_scan
-from rnnviz.ops.linear_scan.function import _record as record_scan
+from rnnviz.ops.linear_scan.function import record_chunks as record_scan
 from rnnviz.trace import Trace, active, stage
 
 from .gates import CELLS, candidate, coefficients, gate_record
