@@ -1,2 +1,11 @@
-"""Small helpers the course notebooks share: sizes by device, what can be timed here, and the
-GPU results shipped with the package, shown beside what this machine measures."""
+"""Small helpers the course notebooks share (the notebooks stay short calls into these).
+
+- ``sizes``: problem sizes by device (``pick(cpu=..., gpu=...)``) and "your machine" labels;
+- ``methods``: what can be timed here, named as the benchmarks name them;
+- ``measure``: bounded measurements (memory refusal, time probes, failures as rows);
+- ``reference``: the GPU results shipped in ``rnnviz.results``, with their provenance;
+- ``compare``: "your machine, measured now" beside "H100, measured on DATE" in one figure;
+- ``latency``, ``source``, ``scans``, ``scan_formulas``, ``mingru``, ``newton``: the pieces
+  of notebooks 1 to 5 (step latency, equations beside code, scan trees and bandwidth, the
+  log-space trick, minGRU's modes and training, Newton's method).
+"""
