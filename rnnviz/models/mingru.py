@@ -27,6 +27,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from rnnviz.checks import check_rnn_input, check_rnn_state
+from rnnviz.models.common import rnn_extra_repr
 from rnnviz.ops.mingru import MODES, min_recurrence
 from rnnviz.ops.mingru.gates import candidate, coefficients
 from rnnviz.trace import stage
@@ -102,43 +104,16 @@ class _MinRNN(nn.Module):
             p.uniform_(-k, k)
 
     # -- shapes ---------------------------------------------------------------------------
-    def _check_input(self, input: torch.Tensor) -> None:
-        if not isinstance(input, torch.Tensor):
-            raise TypeError(f"input must be a torch.Tensor, got {type(input).__name__}")
-        want = "[B, T, input_size]" if self.batch_first else "[T, B, input_size]"
-        if input.dim() not in (2, 3):
-            raise ValueError(f"expected input of shape {want} (or [T, input_size] unbatched), "
-                             f"got {list(input.shape)}")
-        if input.shape[-1] != self.input_size:
-            hint = ""
-            if input.dim() == 3 and self.input_size in input.shape[:2]:
-                hint = "; the features must be the last dimension"
-            raise ValueError(f"expected input with {self.input_size} features (input_size) in its "
-                             f"last dimension, got shape {list(input.shape)}{hint}")
-        if not input.is_floating_point():
-            raise TypeError(f"input must be a floating-point tensor, got {input.dtype}")
-        if input.shape[-2 if input.dim() == 2 else (1 if self.batch_first else 0)] == 0:
-            raise ValueError(f"expected at least one time step, got input of shape {list(input.shape)}")
-
     def _check_h0(self, h0: torch.Tensor | None, B: int, ref: torch.Tensor) -> None:
-        if h0 is None:
-            return
-        if not isinstance(h0, torch.Tensor):
-            raise TypeError(f"h0 must be a torch.Tensor or None, got {type(h0).__name__}")
-        want = [self.num_layers * self.num_directions, B, self.hidden_size]
-        if list(h0.shape) != want:
-            raise ValueError(f"expected h0 of shape [num_layers * num_directions, B, hidden_size] = "
-                             f"{want}, got {list(h0.shape)}")
-        if h0.device != ref.device:
-            raise ValueError(f"h0 is on {h0.device} but input is on {ref.device}; move them to the "
-                             "same device")
+        if h0 is not None:
+            check_rnn_state("h0", h0, [self.num_layers * self.num_directions, B, self.hidden_size], ref)
 
     # -- forward --------------------------------------------------------------------------
     def forward(self, input: torch.Tensor, h0: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """input [T, B, input_size] ([B, T, ...] if batch_first; [T, input_size] unbatched),
         h0 [L*D, B, H] or None -> (output [T, B, D*H], h_n [L*D, B, H]) as nn.GRU."""
-        self._check_input(input)
+        check_rnn_input(input, self.input_size, self.batch_first)
         unbatched = input.dim() == 2
         if unbatched:
             input = input.unsqueeze(0 if self.batch_first else 1)
@@ -192,14 +167,7 @@ class _MinRNN(nn.Module):
         return torch.stack(new, 0)
 
     def extra_repr(self) -> str:
-        s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
-        if self.batch_first:
-            s += ", batch_first=True"
-        if self.bidirectional:
-            s += ", bidirectional=True"
-        if self.dropout:
-            s += f", dropout={self.dropout}"
-        return s + f", mode={self.mode!r}, positive={self.positive}"
+        return rnn_extra_repr(self, mode=self.mode, positive=self.positive)
 
 
 class MinGRU(_MinRNN):

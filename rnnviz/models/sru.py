@@ -26,6 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from rnnviz.checks import check_rnn_input, check_rnn_state
+from rnnviz.models.common import rnn_extra_repr
 from rnnviz.ops.sru.function import ACTIVATIONS, RECURRENCES
 from rnnviz.ops.sru.layer import sru_layer
 
@@ -241,11 +242,4 @@ class SRU(nn.Module):
         return x.squeeze(0), self._join_c(new, B)
 
     def extra_repr(self) -> str:
-        s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
-        if self.batch_first:
-            s += ", batch_first=True"
-        if self.bidirectional:
-            s += ", bidirectional=True"
-        if self.dropout:
-            s += f", dropout={self.dropout}"
-        return s + f", activation={self.activation!r}, peephole={self.peephole}"
+        return rnn_extra_repr(self, activation=self.activation, peephole=self.peephole)

@@ -1,6 +1,6 @@
 """Small helpers for tests that start a server: a free loopback port, and stopping its process group.
 
-(tests/house/test_lab.py has its own copies of these two; it could import them from here.)
+Shared by the browser tests and tests/house/test_lab.py.
 """
 from __future__ import annotations
 

@@ -3,23 +3,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from browser.processes import free_port, stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -28,7 +21,7 @@ def _get(url: str) -> tuple[int, bytes]:
 
 
 def test_make_lab_serves_the_notebooks(tmp_path):
-    port, token = _free_port(), "rnnviz-test"
+    port, token = free_port(), "rnnviz-test"
     args = (f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token} "
             "--ServerApp.port_retries=0")
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
@@ -59,16 +52,5 @@ def test_make_lab_serves_the_notebooks(tmp_path):
         listed = {c["name"] for c in json.loads(body)["content"]}
         assert {p.name for p in (ROOT / "notebooks").glob("*.ipynb")} <= listed
     finally:
-        _stop(proc)
+        stop_group(proc)
 
-
-def _stop(proc: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout=wait)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
