@@ -35,7 +35,7 @@ FAMILIES: dict[str, list[str]] = {
     "conv": ["#8c564b", "#c49c94"],
     "sru": ["#1f77b4", "#6baed6"],
     "scan": ["#2ca02c", "#74c476", "#006d2c", "#a1d99b", "#41ab5d"],
-    "log-space": ["#bcbd22", "#dbdb8d"],
+    "log-space": ["#bcbd22", "#dbdb8d", "#8c8c00", "#e7e76a"],
     "deer": ["#9467bd", "#c5b0d5", "#6a3d9a"],
     "copy": ["#17becf"],
 }
@@ -58,6 +58,9 @@ METHOD_FAMILY: dict[str, tuple[str, int]] = {
     "accelerated-scan": ("scan", 4),
     "log-space": ("log-space", 0),
     "mingru-log": ("log-space", 1),
+    "minlstm-log": ("log-space", 2),
+    "mingru-pytorch": ("log-space", 3),  # the mingru-pytorch package computes in log space too
+    "minlstm-pytorch": ("log-space", 3),
     "deer-newton": ("deer", 0),
     "deer-quasi": ("deer", 1),
     "deer-damped": ("deer", 2),

@@ -35,3 +35,14 @@ def test_template_applies():
     assert "rnnviz" in __import__("plotly.io").io.templates
     with pytest.raises(ValueError, match="family must be one of"):
         theme.family_colour("rainbow")
+
+
+def test_every_method_in_the_shipped_results_has_a_colour():
+    import json
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[2] / "benchmarks"
+    methods = {r["method"] for f in shipped.glob("*.json")
+               for r in json.loads(f.read_text())["rows"] if r.get("method")}
+    assert methods, "no shipped benchmark rows found"
+    assert {m for m in methods if theme.method_colour(m) is None} == set()
