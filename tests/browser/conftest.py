@@ -64,7 +64,9 @@ class Lab:
     root: Path
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={TOKEN}"
+        # A workspace of its own, reset: otherwise a new page restores the tabs other pages
+        # left open (their notebooks, their kernels) and the test drives the wrong one.
+        return f"{self.url}/lab/workspaces/{Path(name).stem}/tree/{name}?reset&token={TOKEN}"
 
 
 @pytest.fixture(scope="session")
@@ -132,11 +134,15 @@ def browser(chromium):
 
 # The notebook panel, its kernel, and whether every code cell has run (no "[*]" left).
 _PANEL = "window.jupyterapp && window.jupyterapp.shell.currentWidget"
-_KERNEL_IDLE = f"""() => {{
+_KERNEL_IDLE = f"""(path) => {{
     const w = {_PANEL};
     const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-    return !!(k && k.status === 'idle' && w.content && w.content.widgets.length);
+    return !!(k && k.status === 'idle' && w.context && w.context.path === path
+              && w.content && w.content.widgets.length);
 }}"""
+# Only this page's notebook is open (a reset workspace of its own).
+_OPEN_PATHS = """() => Array.from(window.jupyterapp.shell.widgets('main'))
+    .filter(w => w.context).map(w => w.context.path)"""
 _START = """() => {
     window.__rnnvizDone = null;
     window.jupyterapp.commands.execute('notebook:run-all-cells').then(
@@ -200,7 +206,10 @@ def _open(browser, lab: Lab, name: str) -> tuple[Any, Run]:
             if m.type == "error" else None)
     page.on("pageerror", lambda e: run.console.append(f"pageerror: {str(e)[:300]}"))
     page.goto(lab.notebook_url(name))
-    page.wait_for_function(_KERNEL_IDLE, timeout=120_000, polling=250)
+    page.wait_for_function(_KERNEL_IDLE, arg=name, timeout=120_000, polling=250)
+    open_paths = page.evaluate(_OPEN_PATHS)
+    if open_paths != [name]:
+        raise RuntimeError(f"expected only {name} open in its page, found {open_paths}")
     page.evaluate(_START)
     return page, run
 
