@@ -223,7 +223,9 @@ class SpeedLab:
         title = f"{self.pass_.value} time against {x} ({fixed}, {self.dtype.value})"
         who = where() if self.device.value == default_device().type else self._who()
         style(self.fig, title, notes_for(self.fig, who), height=440)
-        self.fig.update_layout(xaxis_title=f"{x} (log scale)")
+        # A FigureWidget inside a VBox autosizes to the flex item, which JupyterLab shrinks to
+        # a third of the page (seen in the browser test's screenshots): give it a width.
+        self.fig.update_layout(xaxis_title=f"{x} (log scale)", width=920)
 
     def _reset_figure(self, methods: list[str]) -> None:
         with self.fig.batch_update():

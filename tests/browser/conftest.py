@@ -137,7 +137,8 @@ _PANEL = "window.jupyterapp && window.jupyterapp.shell.currentWidget"
 _KERNEL_IDLE = f"""(path) => {{
     const w = {_PANEL};
     const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-    return !!(k && k.status === 'idle' && w.context && w.context.path === path
+    return !!(k && k.status === 'idle' && k.connectionStatus === 'connected'
+              && w.context && w.context.path === path
               && w.content && w.content.widgets.length);
 }}"""
 # Only this page's notebook is open (a reset workspace of its own).
@@ -149,13 +150,18 @@ _START = """() => {
         ok => { window.__rnnvizDone = {ok: ok}; },
         err => { window.__rnnvizDone = {error: String(err)}; });
 }"""
+# "running", "done", or "retry": run-all came back with every cell idle but some never ran
+# (seen once under load: the command resolved before the kernel took the cells), so ask again.
 _FINISHED = f"""() => {{
-    if (!window.__rnnvizDone) return false;
+    if (!window.__rnnvizDone) return 'running';
     const w = {_PANEL};
     const k = w.sessionContext.session.kernel;
-    const busy = w.content.widgets.some(c => c.model.type === 'code' &&
+    const code = w.content.widgets.filter(c => c.model.type === 'code');
+    const busy = code.some(c =>
         (c.node.querySelector('.jp-InputPrompt') || {{}}).textContent.includes('*'));
-    return k.status === 'idle' && !busy;
+    if (k.status !== 'idle' || busy) return 'running';
+    const unrun = code.some(c => c.model.executionCount === null);
+    return unrun && window.__rnnvizDone.ok !== true ? 'retry' : 'done';
 }}"""
 _SAVE = "() => window.jupyterapp.commands.execute('docmanager:save')"
 # What the DOM shows, cell by cell (cells in notebook order, markdown included).
@@ -197,6 +203,7 @@ class Run:
     console: list[str] = field(default_factory=list)
     screenshot: Path | None = None
     page: Any = None                     # kept open for the speed lab's interaction test
+    retries: int = 0                     # run-all asked again (see _FINISHED)
 
 
 def _open(browser, lab: Lab, name: str) -> tuple[Any, Run]:
@@ -271,7 +278,12 @@ def run_course(browser, lab: Lab, names: list[str], keep: set[str]) -> dict[str,
         for name, (page, run, t0) in list(active.items()):
             try:
                 over = time.time() - t0 > NOTEBOOK_TIMEOUT_S
-                if page.evaluate(_FINISHED) or over:
+                state = page.evaluate(_FINISHED)
+                if state == "retry" and run.retries < 2 and not over:
+                    run.retries += 1
+                    page.evaluate(_START)
+                    continue
+                if state != "running" or over:
                     if over:
                         run.failure = f"did not finish within {NOTEBOOK_TIMEOUT_S:.0f} s"
                     run.seconds = time.time() - t0
@@ -293,7 +305,7 @@ def course(browser, lab) -> dict[str, Run]:
 
     t0 = time.time()
     runs = run_course(browser, lab, notebook_names(), keep={SPEED_LAB})
-    summary = {n: {"seconds": round(r.seconds, 1), "failure": r.failure,
+    summary = {n: {"seconds": round(r.seconds, 1), "failure": r.failure, "retries": r.retries,
                    "screenshot": str(r.screenshot) if r.screenshot else None,
                    "console_errors": r.console}
                for n, r in runs.items()}
