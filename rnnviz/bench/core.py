@@ -21,6 +21,17 @@ import torch
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
+def bench_device(seed: int = 0) -> torch.device:
+    """The device a suite measures on (CUDA if present), with tf32 off for matmuls and cuDNN
+    so every method computes in the same precision, and the RNG seeded."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    torch.manual_seed(seed)
+    return device
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)

@@ -32,7 +32,7 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
-from rnnviz.bench.core import record_failure, time_ms
+from rnnviz.bench.core import bench_device, record_failure, time_ms
 
 DS = [1, 2, 4, 8, 16, 32, 64]
 TS = [1_000, 10_000, 100_000, 1_000_000]
@@ -150,8 +150,7 @@ def _deer_fwd_bwd(cell, x, w, method):
 
 
 def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    torch.backends.cuda.matmul.allow_tf32 = False
+    dev = bench_device()  # tf32 off: the same precision for every method
     g = dict(DS=DS, TS=TS, BS=BS, SEQ_T=SEQ_T, SEQ_ONCE=SEQ_ONCE, SEQ_BWD_T=SEQ_BWD_T)
     if quick or dev.type != "cuda":
         g.update(QUICK)

@@ -29,7 +29,7 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
-from rnnviz.bench.core import copy_bandwidth_gbs, record_failure, time_ms
+from rnnviz.bench.core import bench_device, copy_bandwidth_gbs, record_failure, time_ms
 
 TS = [512, 1024, 2048, 4096, 16384]
 SHAPES = [(64, 128), (16, 1024)]  # (B, H)
@@ -291,11 +291,7 @@ def kernel_rows(quick: bool, device: torch.device, copy_gbs: float) -> list[dict
 
 
 def run(quick: bool) -> tuple[list[dict], dict]:
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.type == "cuda":  # the same precision for every method: no tf32
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-    torch.manual_seed(0)
+    device = bench_device()  # tf32 off: the same precision for every method
     pkg_error = probe_pkg()
     copy_gbs = copy_bandwidth_gbs(device)
     rows = kernel_rows(quick, device, copy_gbs)

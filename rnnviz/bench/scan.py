@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import torch
 
-from rnnviz.bench.core import copy_bandwidth_gbs, record_failure, time_ms
+from rnnviz.bench.core import bench_device, copy_bandwidth_gbs, record_failure, time_ms
 
 FULL_SHAPES = [(B, T, D) for (B, D) in [(16, 4096), (1, 64), (4, 256)]
                for T in (1024, 16384, 131072)] + [(1, 2 ** 20, 16), (1, 65536, 64)]
@@ -125,8 +125,7 @@ def _fits(method: str, pss: str, n_bytes: int, device: torch.device) -> str | No
 def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     from rnnviz.kernels.linear_scan import choose_config
 
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    torch.manual_seed(0)
+    device = bench_device()
     copy_gbs = copy_bandwidth_gbs(device)
     rows: list[dict[str, Any]] = [{"method": "copy", "pass": "copy", "dtype": "fp32", "ms": None,
                                    "gbs": copy_gbs, "frac_copy": 1.0, "error": None}]

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
-from rnnviz.bench.core import copy_bandwidth_gbs, record_failure, time_ms
+from rnnviz.bench.core import bench_device, copy_bandwidth_gbs, record_failure, time_ms
 
 BATCH = 32
 SHAPES = [(32, 256), (32, 512), (128, 256), (128, 512), (1024, 1024)]  # (l, d)
@@ -260,11 +260,7 @@ def scan_rows(quick: bool, device: torch.device) -> list[dict]:
 
 
 def run(quick: bool) -> tuple[list[dict], dict]:
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.type == "cuda":  # the same precision for every method: no tf32
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-    torch.manual_seed(0)
+    device = bench_device()  # tf32 off: the same precision for every method
     # the sru package compiles its extensions on the CPU while the GPU-bound kernel rows run
     probe = start_sru_pkg_probe(device)
     copy_gbs = copy_bandwidth_gbs(device)
