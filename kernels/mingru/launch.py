@@ -17,6 +17,7 @@ The look-back window is 8 chunks rather than the scan's 32 (fewer registers).
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import torch
@@ -45,6 +46,7 @@ class MinRNNRecord(NamedTuple):
     path: str
 
 
+@functools.lru_cache(maxsize=4096)  # asked on every call: the answer costs nothing twice
 def choose_config(B: int, T: int, H: int, elem_size: int = 4) -> ScanConfig:
     """Path and tile of the fused kernels for [B, T, H] pre-activations (see the module doc)."""
     wide = elem_size >= 4  # 4-byte elements: a 16-byte vector is 4 of them, else 8

@@ -12,6 +12,7 @@ with 1 and 4 layers, float32 and bfloat16 autocast. ``--quick``: tiny shapes on 
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import Any, Callable
@@ -138,6 +139,8 @@ def finish_sru_pkg_probe(probe: subprocess.Popen | str, timeout_s: float) -> str
 
 def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list[dict]:
     shapes, layers, dtypes, batch = SHAPES, LAYERS, DTYPES, BATCH
+    if os.environ.get("RNNVIZ_BENCH_LAYERS"):  # "1": a shorter GPU run
+        layers = [int(v) for v in os.environ["RNNVIZ_BENCH_LAYERS"].split(",")]
     if quick:
         shapes, layers, dtypes, batch = [(16, 32)], [1], ["fp32"], 4
     rows = []

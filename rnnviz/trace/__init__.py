@@ -183,20 +183,30 @@ def trace(what: Iterable[str] | None = None, every: int = 1, max_steps: int | No
         tr._resolve()
 
 
-@contextlib.contextmanager
-def stage(op: str, name: str, device: torch.device | str | None = None,
-          layer: int | None = None) -> Iterator[None]:
-    """A named stage of an op (``"gemm"``, ``"recurrence"``, ...).
+_NOTHING = contextlib.nullcontext()
 
-    Always a ``record_function`` range (visible to torch.profiler); timed into the active
-    trace only when one is active and wants it (CUDA events on a GPU: no synchronisation
-    until the trace is read).
+
+def stage(op: str, name: str, device: torch.device | str | None = None,
+          layer: int | None = None):
+    """A named stage of an op (``"gemm"``, ``"recurrence"``, ...), as a context manager.
+
+    Timed into the active trace when one is active and wants it (CUDA events on a GPU: no
+    synchronisation until the trace is read), and a ``record_function`` range while
+    torch.profiler runs. Otherwise nothing at all: ops enter stages on every forward, and
+    even an empty profiler range costs dispatcher calls.
     """
     tr = active()
+    if tr is None or not tr.wants(op, "stage", layer):
+        if torch.autograd._profiler_enabled():
+            return torch.profiler.record_function(f"rnnviz.{op}.{name}")
+        return _NOTHING
+    return _timed_stage(tr, op, name, device, layer)
+
+
+@contextlib.contextmanager
+def _timed_stage(tr: "Trace", op: str, name: str, device: torch.device | str | None,
+                 layer: int | None) -> Iterator[None]:
     with torch.profiler.record_function(f"rnnviz.{op}.{name}"):
-        if tr is None or not tr.wants(op, "stage", layer):
-            yield
-            return
         cuda = device is not None and torch.device(device).type == "cuda"
         depth = tr._stage_depth
         tr._stage_depth += 1

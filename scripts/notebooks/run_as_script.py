@@ -41,8 +41,8 @@ def main(argv: list[str]) -> int:
               f"  {r['seconds']:.1f} s", flush=True)
         if not r["ok"]:
             print(r["error"], flush=True)
-    if out:
-        Path(out).write_text(json.dumps(results, indent=1))
+        if out:  # after each notebook: a run cut short keeps what it measured
+            Path(out).write_text(json.dumps(results, indent=1))
     return 0 if all(r["ok"] for r in results) else 1
 
 

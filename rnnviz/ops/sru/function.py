@@ -14,7 +14,6 @@ CPU where it replaces a Python loop over t; else the kernel.
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -194,10 +193,7 @@ def _time_major_mask(mask_pad: torch.Tensor | None, batch_first: bool) -> torch.
 
 
 def _stage(name: str, device: torch.device, layer: int | None):
-    """``rnnviz.trace.stage`` while a trace or the profiler is on; otherwise nothing at all
-    (a record_function range costs dispatcher calls on every forward)."""
-    if active() is None and not torch.autograd.profiler._is_profiler_enabled:
-        return contextlib.nullcontext()
+    """An SRU stage (``rnnviz.trace.stage``: nothing at all unless a trace or the profiler is on)."""
     return stage("sru", name, device, layer)
 
 

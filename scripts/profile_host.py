@@ -1,0 +1,162 @@
+"""Where does a call's time go: host (Python, launches) or GPU kernels?
+
+For each case: wall time per call in a back-to-back loop (one sync at the end: if the
+host is slower than the GPU this is the host's cost), the summed CUDA kernel time per call
+(torch.profiler), and the top kernels / CPU ops. Run on the GPU machine:
+
+    python scripts/profile_host.py [--out profile.txt]
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+
+def _wall_us(fn, n: int = 50) -> float:
+    for _ in range(3):
+        fn()
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / n * 1e6
+
+
+def report(name: str, fn, n: int = 20, top: int = 12) -> str:
+    wall = _wall_us(fn)
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        for _ in range(n):
+            fn()
+        torch.cuda.synchronize()
+    ev = prof.key_averages()
+    cuda_total = sum(e.self_device_time_total for e in ev) / n
+    lines = [f"=== {name}: wall {wall:.1f} us/call, CUDA kernels {cuda_total:.1f} us/call"]
+    lines.append(ev.table(sort_by="self_device_time_total", row_limit=top, max_name_column_width=60))
+    lines.append(ev.table(sort_by="self_cpu_time_total", row_limit=top, max_name_column_width=60))
+    return "\n".join(lines)
+
+
+def cases():
+    from rnnviz.kernels import linear_scan as ks
+    from rnnviz.models import SRU, MinGRU
+    from rnnviz.ops import linear_scan
+
+    dev = torch.device("cuda")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    for B, T, D in [(1, 1024, 64), (1, 65536, 64), (1, 2 ** 20, 16)]:
+        a = torch.rand(B, T, D, device=dev) * 0.5 + 0.5
+        b = torch.rand(B, T, D, device=dev)
+        yield f"scan_fwd kernel entry B={B} T={T} D={D}", lambda a=a, b=b: ks.scan_fwd(a, b)
+        yield f"linear_scan fwd B={B} T={T} D={D}", lambda a=a, b=b: linear_scan(a, b)
+        ag, bg = a.clone().requires_grad_(), b.clone().requires_grad_()
+        g = torch.ones_like(a)
+        yield (f"linear_scan fwd+bwd B={B} T={T} D={D}",
+               lambda ag=ag, bg=bg, g=g: torch.autograd.grad(linear_scan(ag, bg), (ag, bg), g))
+    yield "torch.zeros(9) alone", lambda: torch.zeros(9, device=dev)
+
+    for B, H, T in [(64, 128, 4096), (64, 128, 512)]:
+        m = MinGRU(H, H).to(dev)
+        x = torch.randn(T, B, H, device=dev, requires_grad=True)
+        params = list(m.parameters()) + [x]
+        g = torch.randn(T, B, H, device=dev)
+        yield (f"MinGRU train step B={B} H={H} T={T}",
+               lambda m=m, x=x, g=g, params=params: torch.autograd.grad(m(x)[0], params, g))
+    for l, d in [(128, 512), (1024, 1024)]:
+        m = SRU(d, d).to(dev)
+        x = torch.randn(l, 32, d, device=dev, requires_grad=True)
+        params = list(m.parameters()) + [x]
+        g = torch.randn(l, 32, d, device=dev)
+        yield (f"SRU train step l={l} d={d} B=32",
+               lambda m=m, x=x, g=g, params=params: torch.autograd.grad(m(x)[0], params, g))
+        if l > 128:
+            continue
+        lstm = torch.nn.LSTM(d, d).to(dev)
+        lp = list(lstm.parameters()) + [x]
+        yield (f"LSTM (cuDNN) train step l={l} d={d} B=32",
+               lambda m=lstm, x=x, g=g, params=lp: torch.autograd.grad(m(x)[0], params, g))
+
+
+def python_profile(name: str, fn, n: int = 30, top: int = 30) -> str:
+    """cProfile of n calls: where the host's time goes, function by function."""
+    import cProfile
+    import io
+    import pstats
+
+    fn()
+    torch.cuda.synchronize()
+    pr = cProfile.Profile()
+    pr.enable()
+    for _ in range(n):
+        fn()
+    torch.cuda.synchronize()
+    pr.disable()
+    s = io.StringIO()
+    st = pstats.Stats(pr, stream=s)
+    st.sort_stats("tottime").print_stats(top)
+    st.sort_stats("cumtime").print_stats(top)
+    return f"=== cProfile {name} ({n} calls)\n" + s.getvalue()
+
+
+def micro() -> str:
+    """Host microseconds of the building blocks of a call."""
+    import triton
+    import triton.language as tl
+
+    @triton.jit
+    def one_arg(X):
+        tl.store(X, 1.0)
+
+    @triton.jit
+    def many_args(X, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16,
+                  a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29,
+                  C1: tl.constexpr, C2: tl.constexpr, C3: tl.constexpr):
+        tl.store(X, 1.0)
+
+    dev = torch.device("cuda")
+    x = torch.empty(1024, device=dev)
+    big = torch.empty(1 << 20, device=dev)
+    ptrs = [big[i * 1024:] for i in range(15)]
+    ints = [4096 * (i + 1) + 3 for i in range(15)]
+    fns = {
+        "triton launch, 1 arg": lambda: one_arg[(1,)](x),
+        "triton launch, 30 args + 3 constexpr": lambda: many_args[(1,)](x, *ptrs, *ints, C1=1, C2=2, C3=3),
+        "torch.empty(1024)": lambda: torch.empty(1024, device=dev),
+        "torch.zeros(1024)": lambda: torch.zeros(1024, device=dev),
+        "x[1:]": lambda: x[1:],
+        "x.view(2, 512).transpose(0, 1)": lambda: x.view(2, 512).transpose(0, 1),
+        "record_function enter/exit": lambda: torch.profiler.record_function("r").__enter__().__exit__(None, None, None),
+        "torch.cuda.current_device()": lambda: torch.cuda.current_device(),
+    }
+    lines = ["=== micro (host us per call)"]
+    for k, f in fns.items():
+        lines.append(f"{k:<42} {_wall_us(f, 200):8.1f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    out = argv[argv.index("--out") + 1] if "--out" in argv else None
+    cprof = "--cprofile" in argv
+    text = [micro()]
+    print(text[0], flush=True)
+    for name, fn in cases():
+        try:
+            r = report(name, fn)
+            if cprof:
+                r += "\n" + python_profile(name, fn)
+        except Exception as e:  # noqa: BLE001 - a failing case is reported, the rest run
+            r = f"=== {name}: FAILED {type(e).__name__}: {e}"
+        print(r.splitlines()[0], flush=True)
+        text.append(r)
+        if out:  # after each case: a run cut short keeps what it measured
+            with open(out, "w") as f:
+                f.write("\n\n".join(text))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
