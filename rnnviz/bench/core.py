@@ -130,6 +130,14 @@ def write_result(suite: str, rows: list[dict[str, Any]], extra: dict[str, Any] |
     return path
 
 
+def save_partial(suite: str, rows: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> None:
+    """With RNNVIZ_BENCH_PARTIAL=<folder>, write the rows measured so far to
+    ``<folder>/<suite>-partial-<gpu>.json``: a GPU run cut off by its time limit keeps them."""
+    folder = os.environ.get("RNNVIZ_BENCH_PARTIAL")
+    if folder:
+        write_result(f"{suite}-partial", rows, {**(extra or {}), "partial": True}, folder)
+
+
 def load_result(path: str | os.PathLike) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 

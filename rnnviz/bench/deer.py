@@ -24,7 +24,6 @@ Trimmed, so that the suite fits its time budget (recorded in extra["trimmed"]):
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any, Callable
@@ -32,7 +31,7 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
-from rnnviz.bench.core import bench_device, record_failure, time_ms
+from rnnviz.bench.core import bench_device, record_failure, save_partial, time_ms
 
 DS = [1, 2, 4, 8, 16, 32, 64]
 TS = [1_000, 10_000, 100_000, 1_000_000]
@@ -52,17 +51,6 @@ def _grid_from_env(g: dict[str, Any]) -> None:
     for part in filter(None, (spec or "").split(";")):
         k, v = part.split("=")
         g[k.strip()] = [int(float(a)) for a in v.split(",")]
-
-
-def _partial(rows: list[dict[str, Any]]) -> None:
-    """With RNNVIZ_BENCH_PARTIAL=path, rows so far are written there after every shape (a
-    run cut off by a time limit still leaves its measurements)."""
-    path = os.environ.get("RNNVIZ_BENCH_PARTIAL")
-    if path:
-        from rnnviz.bench.core import provenance
-
-        with open(path, "w") as fh:
-            json.dump({"provenance": {**provenance("deer"), "partial": True}, "rows": rows}, fh)
 
 
 def _sync(dev: torch.device) -> None:
@@ -241,7 +229,7 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                 del x, w, ref
                 if dev.type == "cuda":
                     torch.cuda.empty_cache()
-                _partial(rows)
+                save_partial("deer", rows)
                 print(f"deer bench: D={D} B={B} T={T} done at {time.perf_counter() - t_start:.0f} s",
                       flush=True)
     extra = {"trimmed": trimmed, "wall_s": round(time.perf_counter() - t_start, 1),

@@ -21,7 +21,6 @@ and sweeps its block sizes at the paper's shape.
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any, Callable
@@ -29,7 +28,8 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
-from rnnviz.bench.core import bench_device, copy_bandwidth_gbs, record_failure, time_ms
+from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, record_failure, save_partial,
+                               time_ms)
 
 TS = [512, 1024, 2048, 4096, 16384]
 SHAPES = [(64, 128), (16, 1024)]  # (B, H)
@@ -200,6 +200,7 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list
                     _progress(row)
                 _derive(group)
                 rows += group
+                save_partial("mingru", rows)
                 del x
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
@@ -207,12 +208,7 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list
 
 
 def _progress(row: dict) -> None:
-    """One line per measurement as it lands, and (with RNNVIZ_BENCH_PARTIAL set to a path)
-    the row as a JSON line there: a long GPU run that is cut off still keeps what it measured."""
-    partial = os.environ.get("RNNVIZ_BENCH_PARTIAL")
-    if partial:
-        with open(partial, "a") as f:
-            f.write(json.dumps(row) + "\n")
+    """One line per measurement as it lands."""
     ms = "-" if row["ms"] is None else f"{row['ms']:.3f} ms"
     print(f"  {row['method']} {row['dtype']} B={row.get('B')} T={row.get('T')} H={row.get('H')}: "
           f"{ms}{'  ' + row['error'][:80] if row['error'] else ''}", flush=True)

@@ -23,12 +23,12 @@ forward+backward. A run that would not fit in the GPU's free memory is recorded 
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Callable
 
 import torch
 
-from rnnviz.bench.core import bench_device, copy_bandwidth_gbs, record_failure, time_ms
+from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, record_failure, save_partial,
+                               time_ms)
 
 FULL_SHAPES = [(B, T, D) for (B, D) in [(16, 4096), (1, 64), (4, 256)]
                for T in (1024, 16384, 131072)] + [(1, 2 ** 20, 16), (1, 65536, 64)]
@@ -157,11 +157,7 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                                                 quick, variant)
                         if device.type == "cuda":
                             torch.cuda.empty_cache()
-        if os.environ.get("RNNVIZ_BENCH_PARTIAL"):  # a long GPU run keeps what it measured
-            from rnnviz.bench.core import write_result
-
-            write_result("scan-partial", rows, {"copy_gbs": copy_gbs},
-                         os.environ["RNNVIZ_BENCH_PARTIAL"])
+        save_partial("scan", rows, {"copy_gbs": copy_gbs})
     _measure_in_child(deferred)
     _derive(rows, copy_gbs)
     extra = {"copy_gbs": copy_gbs, "bytes": "fwd: 3 N elements (read a, b; write h); "

@@ -20,7 +20,8 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
-from rnnviz.bench.core import bench_device, copy_bandwidth_gbs, record_failure, time_ms
+from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, record_failure, save_partial,
+                               time_ms)
 
 BATCH = 32
 SHAPES = [(32, 256), (32, 512), (128, 256), (128, 512), (1024, 1024)]  # (l, d)
@@ -166,6 +167,7 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list
                 fn.clear()
             rows.append(row)
         _derive(rows[-len(METHODS):])
+        save_partial("sru", rows)
         if device.type == "cuda":
             torch.cuda.empty_cache()
     return rows
