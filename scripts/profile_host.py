@@ -4,7 +4,7 @@ For each case: wall time per call in a back-to-back loop (one sync at the end: i
 host is slower than the GPU this is the host's cost), the summed CUDA kernel time per call
 (torch.profiler), and the top kernels / CPU ops. Run on the GPU machine:
 
-    python scripts/profile_host.py [--out profile.txt]
+    python scripts/profile_host.py [--out profile.txt] [--cprofile] [--only NAME-PREFIX]
 """
 from __future__ import annotations
 
@@ -119,6 +119,7 @@ def micro() -> str:
 
     dev = torch.device("cuda")
     x = torch.empty(1024, device=dev)
+    xg = torch.ones(1024, device=dev, requires_grad=True)
     big = torch.empty(1 << 20, device=dev)
     ptrs = [big[i * 1024:] for i in range(15)]
     ints = [4096 * (i + 1) + 3 for i in range(15)]
@@ -131,6 +132,7 @@ def micro() -> str:
         "x.view(2, 512).transpose(0, 1)": lambda: x.view(2, 512).transpose(0, 1),
         "record_function enter/exit": lambda: torch.profiler.record_function("r").__enter__().__exit__(None, None, None),
         "torch.cuda.current_device()": lambda: torch.cuda.current_device(),
+        "autograd.grad of (x * 2).sum()": lambda: torch.autograd.grad((xg * 2).sum(), xg),
     }
     lines = ["=== micro (host us per call)"]
     for k, f in fns.items():
@@ -141,9 +143,12 @@ def micro() -> str:
 def main(argv: list[str]) -> int:
     out = argv[argv.index("--out") + 1] if "--out" in argv else None
     cprof = "--cprofile" in argv
+    only = argv[argv.index("--only") + 1] if "--only" in argv else ""
     text = [micro()]
     print(text[0], flush=True)
     for name, fn in cases():
+        if not name.startswith(only):
+            continue
         try:
             r = report(name, fn)
             if cprof:

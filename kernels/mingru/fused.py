@@ -116,16 +116,21 @@ def min_rnn_fwd_kernel(
 
 @triton.jit
 def min_rnn_bwd_kernel(
-    G1, G2, C, H0, O, GO, D1, D2, DC, DH0, FLAGS, VALS, SCRATCH, COUNTER,
+    G1, G2, C, H0, O, GO, D1, D2, DC, DH0, DB, FLAGS, VALS, SCRATCH, COUNTER,
     T, H, n_dt, n_tiles, s_pb, s_pt, s_ob, s_ot, s_gb, s_gt, s_db, s_dt,
     KIND: tl.constexpr, POSITIVE: tl.constexpr, REVERSE: tl.constexpr, HAS_H0: tl.constexpr,
-    SEQPAR: tl.constexpr, R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr,
-    W: tl.constexpr,
+    HAS_DB: tl.constexpr, SEQPAR: tl.constexpr, R: tl.constexpr, S: tl.constexpr,
+    BLOCK_D: tl.constexpr, W: tl.constexpr,
 ):
     """Gradients of one direction. REVERSE is the direction of *this* walk (the opposite of
     the forward's): step s is forward step T - 1 - s. Reads the pre-activations, the
     forward's h (O) and dL/dh (GO); writes dL/d(pre-activations) (D1, D2, DC, strides s_db,
-    s_dt) and, with HAS_H0, dL/dh0 = a_0 G_0 (DH0 [B, H], float32)."""
+    s_dt) and, with HAS_H0, dL/dh0 = a_0 G_0 (DH0 [B, H], float32).
+
+    With HAS_DB it also writes this program's sums over time of the pre-activation
+    gradients, the bias gradient in parts: DB [n_parts, 3, H] float32, part = batch row
+    (channel walk: one program sums all of T) or batch row + B * chunk (sequence-parallel);
+    summing the parts on the host is a read of a few MB instead of all of dP."""
     n_chunks = tl.cdiv(T, R * S)
     tile, c_lo, c_hi = _tile_of_program(COUNTER, n_tiles, n_chunks, SEQPAR)
     pid_b = (tile // n_dt).to(tl.int64)
@@ -141,6 +146,9 @@ def min_rnn_bwd_kernel(
     if HAS_H0:
         h0 = tl.load(H0 + pid_b * H + d, mask=dmask, other=0.0).to(tl.float32)
     carry = tl.zeros([BLOCK_D], dtype=tl.float32)
+    sum1 = tl.zeros([BLOCK_D], dtype=tl.float32)
+    sum2 = tl.zeros([BLOCK_D], dtype=tl.float32)
+    sumc = tl.zeros([BLOCK_D], dtype=tl.float32)
     for c in range(c_lo, c_hi):
         s = chunk_steps(c, R, S)
         t, live = step_time(s, T, REVERSE)
@@ -168,8 +176,21 @@ def min_rnn_bwd_kernel(
         tl.store(DC + d_off + off, dhc.to(DC.dtype.element_ty), mask=m)
         if KIND == 1:
             tl.store(D2 + d_off + off, dk2.to(D2.dtype.element_ty), mask=m)
+        if HAS_DB:
+            sum1 += tl.sum(tl.sum(tl.where(m, dk1, 0.0), axis=0), axis=0)
+            sumc += tl.sum(tl.sum(tl.where(m, dhc, 0.0), axis=0), axis=0)
+            if KIND == 1:
+                sum2 += tl.sum(tl.sum(tl.where(m, dk2, 0.0), axis=0), axis=0)
         if HAS_H0:  # dL/dh0 = a_0 G_0, from the chunk holding the walk's last step
             last = (s == T - 1) & m
             g0 = tl.sum(tl.sum(tl.where(last, a * G, 0.0), axis=0), axis=0)
             has_last = tl.max(tl.max(tl.where(last, 1, 0), axis=0), axis=0) > 0
             tl.store(DH0 + pid_b * H + d, g0, mask=has_last)
+    if HAS_DB:
+        part = pid_b
+        if SEQPAR:
+            part = pid_b + (n_tiles // n_dt) * c_lo
+        row = DB + part * 3 * H + d
+        tl.store(row, sum1, mask=dmask)
+        tl.store(row + H, sum2, mask=dmask)
+        tl.store(row + 2 * H, sumc, mask=dmask)

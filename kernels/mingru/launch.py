@@ -121,10 +121,15 @@ def min_rnn_fwd(g1: torch.Tensor, g2: torch.Tensor | None, c: torch.Tensor, h0: 
 def min_rnn_bwd(g1: torch.Tensor, g2: torch.Tensor | None, c: torch.Tensor, h0: torch.Tensor | None,
                 out: torch.Tensor, grad_out: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor | None,
                 dc: torch.Tensor, *, kind: str, positive: bool, reverse: bool,
+                grad_bias: torch.Tensor | None = None,
                 config: ScanConfig | None = None) -> torch.Tensor | None:
     """Gradients of one direction: writes dL/d(pre-activations) into d1, d2, dc (views of
     one tensor shaped like the pre-activations) from the forward's ``out`` and dL/dout
-    ``grad_out``; returns dL/dh0 [B, H] (float32) when h0 is given."""
+    ``grad_out``; returns dL/dh0 [B, H] (float32) when h0 is given.
+
+    ``grad_bias`` [3, H] float32: filled with the sums of dL/d(g1, g2, c) over batch and
+    time (the gradient of a bias added to the pre-activations; row 1 stays zero for
+    minGRU), from per-program parts the kernel writes: no second pass over dP."""
     for name, x in (("g1", g1), ("c", c), ("out", out), ("grad_out", grad_out), ("d1", d1), ("dc", dc)):
         _check_views(name, x)
     g2 = g1 if g2 is None else g2
@@ -134,12 +139,18 @@ def min_rnn_bwd(g1: torch.Tensor, g2: torch.Tensor | None, c: torch.Tensor, h0: 
     grid, n_dt, n_tiles, _, status = _grid_args(B, T, H, cfg, c.device)
     dh0 = torch.empty(B, H, device=c.device, dtype=torch.float32) if h0 is not None else None
     h0c = h0.contiguous() if h0 is not None else None
+    parts = None
+    if grad_bias is not None:
+        n_parts = B * (triton.cdiv(T, cfg.block_t) if cfg.path == "sequence" else 1)
+        parts = torch.empty(n_parts, 3, H, device=c.device, dtype=torch.float32)  # all written
     min_rnn_bwd_kernel[grid](
         g1, g2, c, h0c if h0c is not None else out, out, grad_out, d1, d2, dc,
-        dh0 if dh0 is not None else out, *status,
+        dh0 if dh0 is not None else out, parts if parts is not None else out, *status,
         T, H, n_dt, n_tiles, c.stride(0), c.stride(1), out.stride(0), out.stride(1),
         grad_out.stride(0), grad_out.stride(1), dc.stride(0), dc.stride(1),
         KIND=KINDS[kind], POSITIVE=positive, REVERSE=not reverse, HAS_H0=h0 is not None,
-        SEQPAR=cfg.path == "sequence", R=cfg.rows, S=cfg.block_s, BLOCK_D=cfg.block_d,
-        W=LOOKBACK, num_warps=cfg.num_warps)
+        HAS_DB=parts is not None, SEQPAR=cfg.path == "sequence", R=cfg.rows, S=cfg.block_s,
+        BLOCK_D=cfg.block_d, W=LOOKBACK, num_warps=cfg.num_warps)
+    if parts is not None:
+        torch.sum(parts, 0, out=grad_bias)
     return dh0

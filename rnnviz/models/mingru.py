@@ -28,9 +28,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from rnnviz.checks import check_rnn_input, check_rnn_state
+from rnnviz.device import resolve_backend
 from rnnviz.models.common import rnn_extra_repr
 from rnnviz.ops.mingru import MODES, min_recurrence
 from rnnviz.ops.mingru.gates import candidate, coefficients
+from rnnviz.ops.mingru.layer import min_rnn_layer
 from rnnviz.trace import stage
 
 __all__ = ["MinGRU", "MinLSTM", "MinRNNLayer"]
@@ -56,12 +58,17 @@ class MinRNNLayer(nn.Module):
     def linears(self) -> list[nn.Linear]:
         return [getattr(self, n) for n in self.names]
 
-    def preactivations(self, x: torch.Tensor) -> torch.Tensor:
-        """x [..., input_size] -> P [..., K*D*H]: [k | hc] or [kf | ki | hc], one GEMM."""
+    def stacked(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The linears' weights [K*D*H, input_size] and biases [K*D*H] (or None) stacked in
+        the order of the pre-activations: [k | hc] or [kf | ki | hc]."""
         lins = self.linears()
         W = torch.cat([lin.weight for lin in lins])
         b = torch.cat([lin.bias for lin in lins]) if lins[0].bias is not None else None
-        return F.linear(x, W, b)
+        return W, b
+
+    def preactivations(self, x: torch.Tensor) -> torch.Tensor:
+        """x [..., input_size] -> P [..., K*D*H], one GEMM."""
+        return F.linear(x, *self.stacked())
 
     def extra_repr(self) -> str:
         return f"{self.cell}, num_directions={self.num_directions}"
@@ -121,14 +128,25 @@ class _MinRNN(nn.Module):
         B = input.shape[0] if self.batch_first else input.shape[1]
         self._check_h0(h0, B, input)
         D, H = self.num_directions, self.hidden_size
+        # the GPU path: GEMM + fused kernels as one autograd node per layer (ops/mingru/layer.py)
+        fused = self.mode == "parallel" and resolve_backend(
+            self.backend, input.device, input.dtype) == "triton"
         x, h_n = input, []
         for i, layer in enumerate(self.layers):
-            with stage(self.CELL, "gemm", x.device, i):
-                P = layer.preactivations(x)
-            Pb = P if self.batch_first else P.transpose(0, 1)  # [B, T, N] view, no copy
-            h0_i = None if h0 is None else h0[i * D:(i + 1) * D].to(P.dtype)
-            h = min_recurrence(Pb, h0_i, cell=self.CELL, hidden_size=H, num_directions=D,
-                               positive=self.positive, mode=self.mode, backend=self.backend, layer=i)
+            h0_i = None if h0 is None else h0[i * D:(i + 1) * D]
+            if fused:
+                out = min_rnn_layer(x, *layer.stacked(), h0_i, cell=self.CELL, hidden_size=H,
+                                    num_directions=D, positive=self.positive,
+                                    batch_first=self.batch_first, layer=i)
+                h = out if self.batch_first else out.transpose(0, 1)
+            else:
+                with stage(self.CELL, "gemm", x.device, i):
+                    P = layer.preactivations(x)
+                Pb = P if self.batch_first else P.transpose(0, 1)  # [B, T, N] view, no copy
+                h = min_recurrence(Pb, None if h0_i is None else h0_i.to(P.dtype),
+                                   cell=self.CELL, hidden_size=H, num_directions=D,
+                                   positive=self.positive, mode=self.mode, backend=self.backend,
+                                   layer=i)
             T = h.shape[1]
             h_n.append(h[:, T - 1, :H])
             if D == 2:

@@ -307,22 +307,34 @@ def test_fused_kernel_matches_reference(kernel_device, cell, path, block_t, bloc
                 positive=positive, reverse=reverse, config=cfg)
     torch.testing.assert_close(out.cpu().double(), ref.detach(), rtol=1e-5, atol=1e-5)
     dP = torch.empty_like(P32)
+    gb = torch.full((3, H), float("nan"), device=dev)
     dh0 = min_rnn_bwd(v(P32, 0), v(P32, 1) if K == 3 else None, v(P32, K - 1), h032, out,
                       go.float().to(dev), v(dP, 0), v(dP, 1) if K == 3 else None, v(dP, K - 1),
-                      kind=cell, positive=positive, reverse=reverse, config=cfg)
+                      kind=cell, positive=positive, reverse=reverse, grad_bias=gb, config=cfg)
     torch.testing.assert_close(dP.cpu().double(), want_P, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(dh0.cpu().double(), want_h0, rtol=1e-4, atol=1e-5)
+    # the bias gradient from the kernel's partial sums: dL/dP summed over batch and time
+    want_b = want_P.sum((0, 1)).view(K, H)
+    slots = [0, 1, 2] if K == 3 else [0, 2]
+    torch.testing.assert_close(gb[slots].cpu().double(), want_b, rtol=1e-4, atol=1e-5)
+    if K == 2:
+        assert (gb[1] == 0).all()
 
 
 @pytest.mark.interpreter
 @pytest.mark.gpu
-@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
-def test_model_on_kernel_matches_torch_path(kernel_device, cell):
-    """The model through MinRNNFunction (time-major, bidirectional, 2 layers, h0) against
-    the torch path: outputs and every gradient; and the kernel's own trace records."""
+@pytest.mark.parametrize("cell,batch_first", [("mingru", False), ("minlstm", False),
+                                              ("mingru", True)])
+def test_model_on_kernel_matches_torch_path(kernel_device, cell, batch_first):
+    """The model through its GPU path (GEMM + fused kernels as one autograd node per layer,
+    ``min_rnn_layer``; bidirectional, 2 layers, h0) against the torch path: outputs and
+    every gradient (weights, biases from the kernel's partial sums, x, h0); and the
+    kernel's own trace records."""
     T, B, n_in, H, L = 12, 2, 3, 4, 2
     m = make(cell, n_in, H, L, bidirectional=True, dtype=torch.float32).to(kernel_device)
-    x = torch.randn(T, B, n_in, device=kernel_device, requires_grad=True)
+    m.batch_first = batch_first
+    x = torch.randn(*((B, T) if batch_first else (T, B)), n_in, device=kernel_device,
+                    requires_grad=True)
     h0 = torch.randn(2 * L, B, H, device=kernel_device, requires_grad=True)
     res = {}
     for backend in ("triton", "torch"):
@@ -354,6 +366,27 @@ def test_kernel_bf16(kernel_device):
     h = min_recurrence(P.to(kernel_device), hidden_size=H, backend="triton")
     assert h.dtype == torch.bfloat16
     torch.testing.assert_close(h.cpu().double(), ref, rtol=1e-2, atol=1e-2)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_gpu_model_under_bf16_autocast(gpu, cell):
+    """The training step the benchmark times, under bf16 autocast: the layer's GEMMs run
+    in bf16, the gradients come back in the parameters' dtype and agree with float32."""
+    T, B, H = 300, 4, 64
+    m = make(cell, H, H, 2, bidirectional=False, dtype=torch.float32).to(gpu)
+    x = torch.randn(T, B, H, device=gpu, requires_grad=True)
+    go = torch.randn(T, B, H, device=gpu)
+    params = [x] + list(m.parameters())
+    want = torch.autograd.grad(m(x)[0], params, go)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        out = m(x)[0]
+    assert out.dtype == torch.bfloat16
+    got = torch.autograd.grad(out, params, go.to(out.dtype))
+    for p, g, w in zip(params, got, want):
+        assert g.dtype == p.dtype
+        scale = w.abs().max().item()
+        torch.testing.assert_close(g, w, rtol=5e-2, atol=5e-2 * max(scale, 1.0))
 
 
 @pytest.mark.gpu

@@ -61,29 +61,63 @@ def _record_gates(tr: Trace, op: str, cell: str, a: torch.Tensor, w: torch.Tenso
     tr.add(op, "gates", data, {"direction": d, "T": int(w.shape[1])}, layer)
 
 
+def fused_forward(P: torch.Tensor, h0: torch.Tensor | None, cell: str, H: int, D: int,
+                  positive: bool, layer) -> torch.Tensor:
+    """h [B, T, D*H] from the pre-activations P [B, T, K*D*H] by the fused kernels, one
+    launch per direction; inside a trace, also what it wants recorded."""
+    k = _kernels()
+    out = _new_out(P, D * H)
+    tr = active()
+    want_gates = tr is not None and tr.wants(cell, "gates", layer)
+    want_scan = tr is not None and tr.wants("linear_scan", "chunks")
+    for d in range(D):
+        g1, g2, c = split(P, cell, H, D, d)
+        h_d = out[..., d * H:(d + 1) * H]
+        rec = k.min_rnn_fwd(g1, g2, c, None if h0 is None else h0[d], h_d, kind=cell,
+                            positive=positive, reverse=d == 1,
+                            record=want_gates or want_scan)
+        if want_gates:
+            data = {"z": rec.w} if cell == "mingru" else {"f": rec.a, "i": rec.w}
+            tr.add(cell, "gates", {n: tr.subsample(v) for n, v in data.items()},
+                   {"direction": d, "T": int(P.shape[1])}, layer)
+        if want_scan:
+            record_scan(tr, ScanParts(h_d, rec.local, rec.carries, rec.chunk), rec.path,
+                        d == 1, "triton", "forward")
+    return out
+
+
+def fused_backward(P: torch.Tensor, h0: torch.Tensor | None, out: torch.Tensor,
+                   grad_out: torch.Tensor, cell: str, H: int, D: int, positive: bool,
+                   with_bias: bool = False):
+    """(dL/dP, dL/dh0 [D, B, H] float32 | None, dL/d(bias) [K*D*H] float32 | None) by the
+    fused backward kernels; the bias gradient (the sums of dL/dP over batch and time) comes
+    from the kernels' own partial sums."""
+    k = _kernels()
+    if grad_out.stride(-1) != 1:
+        grad_out = grad_out.contiguous()
+    dP = torch.empty_like(P)
+    gb = torch.empty(D, 3, H, device=P.device, dtype=torch.float32) if with_bias else None
+    dh0 = []
+    for d in range(D):
+        g1, g2, c = split(P, cell, H, D, d)
+        d1, d2, dc = split(dP, cell, H, D, d)
+        dh0.append(k.min_rnn_bwd(g1, g2, c, None if h0 is None else h0[d],
+                                 out[..., d * H:(d + 1) * H], grad_out[..., d * H:(d + 1) * H],
+                                 d1, d2, dc, kind=cell, positive=positive, reverse=d == 1,
+                                 grad_bias=None if gb is None else gb[d]))
+    grad_bias = None
+    if gb is not None:  # [D, 3, H] -> the columns of P: block-major, then direction
+        rows = [0, 1, 2] if cell == "minlstm" else [0, 2]
+        grad_bias = gb[:, rows].transpose(0, 1).reshape(-1)
+    return dP, (None if h0 is None else torch.stack(dh0)), grad_bias
+
+
 class MinRNNFunction(torch.autograd.Function):
     """Autograd around the fused kernels: P [B, T, K*D*H], h0 [D, B, H] -> h [B, T, D*H]."""
 
     @staticmethod
     def forward(ctx, P, h0, cell: str, H: int, D: int, positive: bool, layer):
-        k = _kernels()
-        out = _new_out(P, D * H)
-        tr = active()
-        want_gates = tr is not None and tr.wants(cell, "gates", layer)
-        want_scan = tr is not None and tr.wants("linear_scan", "chunks")
-        for d in range(D):
-            g1, g2, c = split(P, cell, H, D, d)
-            h_d = out[..., d * H:(d + 1) * H]
-            rec = k.min_rnn_fwd(g1, g2, c, None if h0 is None else h0[d], h_d, kind=cell,
-                                positive=positive, reverse=d == 1,
-                                record=want_gates or want_scan)
-            if want_gates:
-                data = {"z": rec.w} if cell == "mingru" else {"f": rec.a, "i": rec.w}
-                tr.add(cell, "gates", {n: tr.subsample(v) for n, v in data.items()},
-                       {"direction": d, "T": int(P.shape[1])}, layer)
-            if want_scan:
-                record_scan(tr, ScanParts(h_d, rec.local, rec.carries, rec.chunk), rec.path,
-                            d == 1, "triton", "forward")
+        out = fused_forward(P, h0, cell, H, D, positive, layer)
         ctx.save_for_backward(P, h0, out)
         ctx.cfg = (cell, H, D, positive)
         return out
@@ -92,20 +126,8 @@ class MinRNNFunction(torch.autograd.Function):
     def backward(ctx, grad_out):
         P, h0, out = ctx.saved_tensors
         cell, H, D, positive = ctx.cfg
-        k = _kernels()
-        if grad_out.stride(-1) != 1:
-            grad_out = grad_out.contiguous()
-        dP = torch.empty_like(P)
-        dh0 = []
-        for d in range(D):
-            g1, g2, c = split(P, cell, H, D, d)
-            d1, d2, dc = split(dP, cell, H, D, d)
-            dh0.append(k.min_rnn_bwd(g1, g2, c, None if h0 is None else h0[d],
-                                     out[..., d * H:(d + 1) * H], grad_out[..., d * H:(d + 1) * H],
-                                     d1, d2, dc, kind=cell, positive=positive, reverse=d == 1))
-        grad_h0 = None
-        if h0 is not None and ctx.needs_input_grad[1]:
-            grad_h0 = torch.stack(dh0).to(h0.dtype)
+        dP, dh0, _ = fused_backward(P, h0, out, grad_out, cell, H, D, positive)
+        grad_h0 = dh0.to(h0.dtype) if h0 is not None and ctx.needs_input_grad[1] else None
         return dP, grad_h0, None, None, None, None, None
 
 
