@@ -11,5 +11,6 @@ from .layer import MinRNNLayerFunction, min_rnn_layer
 from .log_space import log_space_scan, min_rnn_log
 from .naive import min_rnn_loop, min_rnn_reference
 
-__all__ = ["min_recurrence", "min_rnn_layer", "MinRNNFunction", "MinRNNLayerFunction", "MODES", "CELLS", "min_rnn_reference",
-           "min_rnn_loop", "min_rnn_log", "log_space_scan", "coefficients", "candidate", "g", "log_g"]
+__all__ = ["min_recurrence", "min_rnn_layer", "MinRNNFunction", "MinRNNLayerFunction", "MODES",
+           "CELLS", "min_rnn_reference", "min_rnn_loop", "min_rnn_log", "log_space_scan",
+           "coefficients", "candidate", "g", "log_g"]
