@@ -131,7 +131,6 @@ def _chunk_apply(j_ptr, b_ptr, carry_ptr, h_ptr, T, C, NC,
     i = tl.arange(0, BD)
     mi = i < D
     mij = mi[:, None] & mi[None, :]
-    jj = i[None, :]
     j_base = j_ptr + bb * sJb
     b_base = b_ptr + bb * sbb
     h_base = h_ptr + bb * shb

@@ -27,6 +27,8 @@ import triton
 import triton.language as tl
 
 from ..activations import tanh as _tanh  # overflow-free float32 tanh, shared
+from .common import (MODES, block_size, clip_scale, outputs, residual_max, row_tile,
+                     rows_per_program, square_tile)
 
 
 @triton.jit
@@ -34,13 +36,7 @@ def _gru_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr,
                    j_ptr, b_ptr, f_ptr, res_ptr, R, rho,
                    S: tl.constexpr, BS: tl.constexpr, BR: tl.constexpr,
                    MODE: tl.constexpr, RECORD: tl.constexpr):
-    pid = tl.program_id(0)
-    rows = pid * BR + tl.arange(0, BR)
-    mr = rows < R
-    cols = tl.arange(0, BS)
-    mc = cols < S
-    m2 = mr[:, None] & mc[None, :]
-    r64 = rows.to(tl.int64)[:, None]
+    r64, mr, cols, mc, m2 = row_tile(R, S, BR, BS)
     g_off = r64 * (3 * S) + cols[None, :]
     s_off = r64 * S + cols[None, :]
     gx_r = tl.load(gx_ptr + g_off, mask=m2, other=0.0).to(tl.float32)
@@ -62,10 +58,7 @@ def _gru_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr,
     c_r = a_n * gh_n * r * (1.0 - r)
     tl.store(b_ptr + s_off, f - h, mask=m2)
 
-    d = tl.abs(h - f)
-    d = tl.where(d == d, d, float("inf"))  # NaN -> inf: a diverged iterate must show
-    d = tl.where(m2, d, 0.0)
-    tl.atomic_max(res_ptr, tl.max(tl.max(d, axis=1), axis=0))
+    residual_max(res_ptr, tl.abs(h - f), m2)
     if RECORD:
         tl.store(f_ptr + s_off, f, mask=m2)
 
@@ -76,9 +69,7 @@ def _gru_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr,
         a = z + c_z * d_z + c_n * d_n + c_r * d_r
         tl.store(j_ptr + s_off, a, mask=m2)
     else:
-        ii = cols[:, None]
-        jj = cols[None, :]
-        mw = (ii < S) & (jj < S)
+        ii, jj, mw = square_tile(cols, S)
         w_off = ii * S + jj
         W_r = tl.load(w_ptr + w_off, mask=mw, other=0.0).to(tl.float32)
         W_z = tl.load(w_ptr + S * S + w_off, mask=mw, other=0.0).to(tl.float32)
@@ -88,14 +79,11 @@ def _gru_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr,
              + c_n[:, :, None] * W_n[None, :, :] + c_r[:, :, None] * W_r[None, :, :])
         if MODE == 2:
             norm = tl.max(tl.sum(tl.abs(J), axis=2), axis=1)  # ||J_t||_inf per row
-            scale = tl.minimum(1.0, rho / tl.maximum(norm, 1e-30))
-            J = J * scale[:, None, None]
+            J = J * clip_scale(norm, rho)[:, None, None]
         j_off = r64[:, :, None] * (S * S) + ii[None, :, :] * S + jj[None, :, :]
         m3 = mr[:, None, None] & mw[None, :, :]
         tl.store(j_ptr + j_off, J, mask=m3)
 
-
-MODES = {"dense": 0, "diag": 1, "clip": 2}
 
 
 def gru_linearize(gx: torch.Tensor, gh: torch.Tensor, hp: torch.Tensor, h: torch.Tensor,
@@ -112,12 +100,9 @@ def gru_linearize(gx: torch.Tensor, gh: torch.Tensor, hp: torch.Tensor, h: torch
     if S > 64:
         raise ValueError(f"the fused GRU kernel holds D x D in registers: D <= 64, got D={S}")
     m = MODES[mode]
-    BS = max(2, triton.next_power_of_2(S))
-    BR = max(1, min(512, 2048 // BS)) if m == 1 else max(1, 4096 // (BS * BS))
-    dev = hp.device
-    out = torch.empty((R, S) if m == 1 else (R, S, S), device=dev, dtype=torch.float32)
-    b = torch.empty(R, S, device=dev, dtype=torch.float32)
-    f = torch.empty(R, S, device=dev, dtype=torch.float32) if record else b
+    BS = block_size(S)
+    BR = rows_per_program(BS, m)
+    out, b, f = outputs(R, S, m, record, hp.device)
     _gru_linearize[(triton.cdiv(R, BR),)](gx, gh, hp, h, W_hh.contiguous(), wd, out, b, f, res,
                                         R, float(rho), S=S, BS=BS, BR=BR, MODE=m, RECORD=record,
                                         num_warps=4)

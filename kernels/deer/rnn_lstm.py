@@ -18,32 +18,19 @@ Compute only: this module imports torch and triton, nothing of rnnviz.
 """
 from __future__ import annotations
 
-import torch
 import triton
 import triton.language as tl
 
 from ..activations import tanh as _tanh  # overflow-free float32 tanh, shared
-from .gru import MODES
-
-
-@triton.jit
-def _residual(res_ptr, h, f, m2):
-    d = tl.abs(h - f)
-    d = tl.where(d == d, d, float("inf"))
-    d = tl.where(m2, d, 0.0)
-    tl.atomic_max(res_ptr, tl.max(tl.max(d, axis=1), axis=0))
+from .common import (MODES, block_size, clip_scale, outputs, residual_max, row_tile,
+                     rows_per_program, square_tile)
 
 
 @triton.jit
 def _rnn_linearize(gx_ptr, gh_ptr, h_ptr, w_ptr, wd_ptr, j_ptr, b_ptr, f_ptr, res_ptr, R, rho,
                    S: tl.constexpr, BS: tl.constexpr, BR: tl.constexpr, RELU: tl.constexpr,
                    MODE: tl.constexpr, RECORD: tl.constexpr):
-    rows = tl.program_id(0) * BR + tl.arange(0, BR)
-    mr = rows < R
-    cols = tl.arange(0, BS)
-    mc = cols < S
-    m2 = mr[:, None] & mc[None, :]
-    r64 = rows.to(tl.int64)[:, None]
+    r64, mr, cols, mc, m2 = row_tile(R, S, BR, BS)
     off = r64 * S + cols[None, :]
     p = (tl.load(gx_ptr + off, mask=m2, other=0.0).to(tl.float32)
          + tl.load(gh_ptr + off, mask=m2, other=0.0).to(tl.float32))
@@ -54,7 +41,7 @@ def _rnn_linearize(gx_ptr, gh_ptr, h_ptr, w_ptr, wd_ptr, j_ptr, b_ptr, f_ptr, re
     else:
         f = _tanh(p)
         slope = 1.0 - f * f
-    _residual(res_ptr, h, f, m2)
+    residual_max(res_ptr, tl.abs(h - f), m2)
     tl.store(b_ptr + off, f - h, mask=m2)
     if RECORD:
         tl.store(f_ptr + off, f, mask=m2)
@@ -62,14 +49,12 @@ def _rnn_linearize(gx_ptr, gh_ptr, h_ptr, w_ptr, wd_ptr, j_ptr, b_ptr, f_ptr, re
         wd = tl.load(wd_ptr + cols, mask=mc, other=0.0)[None, :]
         tl.store(j_ptr + off, slope * wd, mask=m2)
     else:
-        ii = cols[:, None]
-        jj = cols[None, :]
-        mw = (ii < S) & (jj < S)
+        ii, jj, mw = square_tile(cols, S)
         W = tl.load(w_ptr + ii * S + jj, mask=mw, other=0.0).to(tl.float32)
         J = slope[:, :, None] * W[None, :, :]
         if MODE == 2:
             norm = tl.max(tl.sum(tl.abs(J), axis=2), axis=1)
-            J = J * tl.minimum(1.0, rho / tl.maximum(norm, 1e-30))[:, None, None]
+            J = J * clip_scale(norm, rho)[:, None, None]
         j_off = r64[:, :, None] * (S * S) + ii[None, :, :] * S + jj[None, :, :]
         tl.store(j_ptr + j_off, J, mask=mr[:, None, None] & mw[None, :, :])
 
@@ -78,12 +63,7 @@ def _rnn_linearize(gx_ptr, gh_ptr, h_ptr, w_ptr, wd_ptr, j_ptr, b_ptr, f_ptr, re
 def _lstm_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr, j_ptr, b_ptr, f_ptr, res_ptr,
                     R, rho, H: tl.constexpr, BH: tl.constexpr, BR: tl.constexpr,
                     MODE: tl.constexpr, RECORD: tl.constexpr):
-    rows = tl.program_id(0) * BR + tl.arange(0, BR)
-    mr = rows < R
-    cols = tl.arange(0, BH)
-    mc = cols < H
-    m2 = mr[:, None] & mc[None, :]
-    r64 = rows.to(tl.int64)[:, None]
+    r64, mr, cols, mc, m2 = row_tile(R, H, BR, BH)
     g_off = r64 * (4 * H) + cols[None, :]
     s_off = r64 * (2 * H) + cols[None, :]  # h half; the c half is at + H
     gi = tl.load(gx_ptr + g_off, mask=m2, other=0.0).to(tl.float32) + tl.load(
@@ -105,10 +85,7 @@ def _lstm_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr, j_ptr, b_ptr, 
     tc = _tanh(c_new)
     h_new = so * tc
     # residual over both halves of the state
-    d = tl.maximum(tl.abs(h_cur - h_new), tl.abs(c_cur - c_new))
-    d = tl.where(d == d, d, float("inf"))
-    d = tl.where(m2, d, 0.0)
-    tl.atomic_max(res_ptr, tl.max(tl.max(d, axis=1), axis=0))
+    residual_max(res_ptr, tl.maximum(tl.abs(h_cur - h_new), tl.abs(c_cur - c_new)), m2)
     tl.store(b_ptr + s_off, h_new - h_cur, mask=m2)
     tl.store(b_ptr + s_off + H, c_new - c_cur, mask=m2)
     if RECORD:
@@ -128,9 +105,7 @@ def _lstm_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr, j_ptr, b_ptr, 
         tl.store(j_ptr + s_off, k * (q_i * d_i + q_f * d_f + q_g * d_g) + p_o * d_o, mask=m2)
         tl.store(j_ptr + s_off + H, sf, mask=m2)
     else:
-        ii = cols[:, None]
-        jj = cols[None, :]
-        mw = (ii < H) & (jj < H)
+        ii, jj, mw = square_tile(cols, H)
         w_off = ii * H + jj
         W_i = tl.load(w_ptr + w_off, mask=mw, other=0.0).to(tl.float32)[None, :, :]
         W_f = tl.load(w_ptr + H * H + w_off, mask=mw, other=0.0).to(tl.float32)[None, :, :]
@@ -145,7 +120,7 @@ def _lstm_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr, j_ptr, b_ptr, 
             norm_h = tl.sum(tl.abs(J_hh), axis=2) + tl.abs(u)
             norm_c = tl.sum(tl.abs(J_ch), axis=2) + tl.abs(sf)
             norm = tl.max(tl.maximum(norm_h, norm_c), axis=1)
-            scale = tl.minimum(1.0, rho / tl.maximum(norm, 1e-30))[:, None, None]
+            scale = clip_scale(norm, rho)[:, None, None]
             J_hh = J_hh * scale
             J_hc = J_hc * scale
             J_ch = J_ch * scale
@@ -159,22 +134,15 @@ def _lstm_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr, j_ptr, b_ptr, 
         tl.store(j_ptr + base + H * S2 + H, J_cc, mask=m3)
 
 
-def _outputs(R: int, S: int, mode: int, record: bool, dev):
-    out = torch.empty((R, S) if mode == 1 else (R, S, S), device=dev, dtype=torch.float32)
-    b = torch.empty(R, S, device=dev, dtype=torch.float32)
-    f = torch.empty(R, S, device=dev, dtype=torch.float32) if record else b
-    return out, b, f
-
-
 def rnn_linearize(gx, gh, h, W_hh, wd, res, mode="dense", rho=1.0, record=False, relu=False):
     """RNNCell: gx, gh, h [R, D] contiguous, W_hh [D, D], wd = its diagonal (float32)."""
     R, S = h.shape
     if S > 64:
         raise ValueError(f"the fused RNN kernel holds D x D in registers: D <= 64, got D={S}")
     m = MODES[mode]
-    BS = max(2, triton.next_power_of_2(S))
-    BR = max(1, min(512, 2048 // BS)) if m == 1 else max(1, 4096 // (BS * BS))
-    out, b, f = _outputs(R, S, m, record, h.device)
+    BS = block_size(S)
+    BR = rows_per_program(BS, m)
+    out, b, f = outputs(R, S, m, record, h.device)
     _rnn_linearize[(triton.cdiv(R, BR),)](gx, gh, h, W_hh.contiguous(), wd, out, b, f, res, R,
                                         float(rho), S=S, BS=BS, BR=BR, RELU=relu, MODE=m,
                                         RECORD=record, num_warps=4)
@@ -190,9 +158,9 @@ def lstm_linearize(gx, gh, hp, h, W_hh, wd, res, mode="dense", rho=1.0, record=F
         raise ValueError(f"the fused LSTM kernel holds the 2H x 2H Jacobian in registers: "
                          f"2H <= 64, got H={H}")
     m = MODES[mode]
-    BH = max(2, triton.next_power_of_2(H))
-    BR = max(1, min(512, 2048 // BH)) if m == 1 else max(1, 2048 // (BH * BH))
-    out, b, f = _outputs(R, S, m, record, h.device)
+    BH = block_size(H)
+    BR = rows_per_program(BH, m, dense_elems=2048)  # four H x H blocks per row
+    out, b, f = outputs(R, S, m, record, h.device)
     _lstm_linearize[(triton.cdiv(R, BR),)](gx, gh, hp, h, W_hh.contiguous(), wd, out, b, f, res,
                                          R, float(rho), H=H, BH=BH, BR=BR, MODE=m,
                                          RECORD=record, num_warps=4)

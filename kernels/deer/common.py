@@ -1,0 +1,66 @@
+"""What the fused DEER linearization kernels (``gru.py``, ``rnn_lstm.py``) share: the row tile,
+the residual, the trust-region scale, and the host-side outputs.
+
+Compute only: this module imports torch and triton, nothing of rnnviz.
+"""
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+MODES = {"dense": 0, "diag": 1, "clip": 2}  # what a kernel writes: J, its diagonal, clipped J
+
+
+@triton.jit
+def row_tile(R, S: tl.constexpr, BR: tl.constexpr, BS: tl.constexpr):
+    """This program's BR rows (b, t) x BS state columns: (rows as int64 [BR, 1], row mask
+    [BR], columns [BS], column mask [BS], the [BR, BS] mask)."""
+    rows = tl.program_id(0) * BR + tl.arange(0, BR)
+    mr = rows < R
+    cols = tl.arange(0, BS)
+    mc = cols < S
+    return rows.to(tl.int64)[:, None], mr, cols, mc, mr[:, None] & mc[None, :]
+
+
+@triton.jit
+def square_tile(cols, S: tl.constexpr):
+    """Row and column indices [BS, 1], [1, BS] of an S x S matrix block, and its mask."""
+    ii = cols[:, None]
+    jj = cols[None, :]
+    return ii, jj, (ii < S) & (jj < S)
+
+
+@triton.jit
+def residual_max(res_ptr, d, m2):
+    """Max-in |h_t - f(h_{t-1})| (``d``) of this program's rows into ``res``; NaN counts as
+    +inf, so a diverged iterate always shows."""
+    d = tl.where(d == d, d, float("inf"))
+    d = tl.where(m2, d, 0.0)
+    tl.atomic_max(res_ptr, tl.max(tl.max(d, axis=1), axis=0))
+
+
+@triton.jit
+def clip_scale(norm, rho):
+    """The damped method's trust region: scale J_t by min(1, rho / ||J_t||_inf)."""
+    return tl.minimum(1.0, rho / tl.maximum(norm, 1e-30))
+
+
+def rows_per_program(block: int, mode: int, dense_elems: int = 4096) -> int:
+    """Rows per program: enough that a [rows, block] tile (diag mode) or a [rows, block, block]
+    Jacobian (dense modes, about ``dense_elems`` values) fills the registers."""
+    if mode == 1:
+        return max(1, min(512, 2048 // block))
+    return max(1, dense_elems // (block * block))
+
+
+def outputs(R: int, S: int, mode: int, record: bool, dev: torch.device):
+    """(J [R, S, S] or its diagonal [R, S], b [R, S], f [R, S] or b as a stand-in), float32."""
+    out = torch.empty((R, S) if mode == 1 else (R, S, S), device=dev, dtype=torch.float32)
+    b = torch.empty(R, S, device=dev, dtype=torch.float32)
+    f = torch.empty(R, S, device=dev, dtype=torch.float32) if record else b
+    return out, b, f
+
+
+def block_size(n: int) -> int:
+    return max(2, triton.next_power_of_2(n))
