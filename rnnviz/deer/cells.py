@@ -88,6 +88,18 @@ def _shaped(J, b, res, f, B, T, S, mode) -> Linearization:
                          None if f is None else f.view(B, T, S))
 
 
+def _fused(kernel_name: str, rows, hp, W, wd, res, mode, rho, record, S, **kw) -> Linearization:
+    """Run the fused kernel ``rnnviz.kernels.deer.<kernel_name>`` on the row-flat
+    [B*T, ...] views of the tensors ``rows`` (all [B, T, ...])."""
+    import rnnviz.kernels.deer as kernels  # imported on first GPU/interpreter use
+
+    B, T = hp.shape[:2]
+    res = _slot(res, hp)
+    flat = [t.reshape(B * T, t.shape[-1]) for t in rows]
+    J, b, f = getattr(kernels, kernel_name)(*flat, W, wd, res, mode, rho, record, **kw)
+    return _shaped(J, b, res, f, B, T, S, mode)
+
+
 class CellSpec:
     """How to run one cell under DEER. Subclasses: GRU, RNN, LSTM, Generic.
 
@@ -135,14 +147,8 @@ class GRUSpec(CellSpec):
         gx, wd = pre
         gh = F.linear(hp, c.weight_hh, c.bias_hh)
         if fused:
-            from rnnviz.kernels.deer import gru_linearize
-
-            B, T = hp.shape[:2]
-            res = _slot(res, hp)
-            J, b, f = gru_linearize(gx.reshape(B * T, 3 * S), gh.reshape(B * T, 3 * S),
-                                    hp.reshape(B * T, S), h.reshape(B * T, S), c.weight_hh,
-                                    wd, res, mode, rho, record)
-            return _shaped(J, b, res, f, B, T, S, mode)
+            return _fused("gru_linearize", (gx, gh, hp, h), hp, c.weight_hh, wd, res, mode, rho,
+                          record, S)
         gx_r, gx_z, gx_n = gx.chunk(3, -1)
         gh_r, gh_z, gh_n = gh.chunk(3, -1)
         W_r, W_z, W_n = c.weight_hh.chunk(3, 0)
@@ -175,14 +181,8 @@ class RNNSpec(CellSpec):
         gx, wd = pre
         gh = F.linear(hp, c.weight_hh, c.bias_hh)
         if fused:
-            from rnnviz.kernels.deer import rnn_linearize
-
-            B, T = hp.shape[:2]
-            res = _slot(res, hp)
-            J, b, f = rnn_linearize(gx.reshape(B * T, S), gh.reshape(B * T, S), h.reshape(B * T, S),
-                                    c.weight_hh, wd, res, mode, rho, record,
-                                    relu=c.nonlinearity == "relu")
-            return _shaped(J, b, res, f, B, T, S, mode)
+            return _fused("rnn_linearize", (gx, gh, h), hp, c.weight_hh, wd, res, mode, rho,
+                          record, S, relu=c.nonlinearity == "relu")
         pre = gx + gh
         if c.nonlinearity == "tanh":
             f = torch.tanh(pre)
@@ -228,14 +228,8 @@ class LSTMSpec(CellSpec):
         hprev, cprev = hp[..., :H], hp[..., H:]
         gh = F.linear(hprev, c.weight_hh, c.bias_hh)
         if fused:
-            from rnnviz.kernels.deer import lstm_linearize
-
-            B, T = hp.shape[:2]
-            res = _slot(res, hp)
-            J, b, f = lstm_linearize(gx.reshape(B * T, 4 * H), gh.reshape(B * T, 4 * H),
-                                     hp.reshape(B * T, S), h.reshape(B * T, S), c.weight_hh, wd,
-                                     res, mode, rho, record)
-            return _shaped(J, b, res, f, B, T, S, mode)
+            return _fused("lstm_linearize", (gx, gh, hp, h), hp, c.weight_hh, wd, res, mode, rho,
+                          record, S)
         gi, gf, gg, go = (gx + gh).chunk(4, -1)
         si, sf, tg, so = torch.sigmoid(gi), torch.sigmoid(gf), torch.tanh(gg), torch.sigmoid(go)
         cn = sf * cprev + si * tg
