@@ -46,21 +46,23 @@ def clip_scale(norm, rho):
     return tl.minimum(1.0, rho / tl.maximum(norm, 1e-30))
 
 
-def rows_per_program(block: int, mode: int, dense_elems: int = 4096) -> int:
-    """Rows per program: enough that a [rows, block] tile (diag mode) or a [rows, block, block]
-    Jacobian (dense modes, about ``dense_elems`` values) fills the registers."""
-    if mode == 1:
-        return max(1, min(512, 2048 // block))
-    return max(1, dense_elems // (block * block))
+def launch_plan(what: str, R: int, S: int, block_of: int, mode: str, record: bool,
+                dev: torch.device, dense_elems: int = 4096):
+    """Everything a linearization launcher needs but its kernel's arguments:
+    (mode number, block size, rows per program, J or a, b, f).
 
-
-def outputs(R: int, S: int, mode: int, record: bool, dev: torch.device):
-    """(J [R, S, S] or its diagonal [R, S], b [R, S], f [R, S] or b as a stand-in), float32."""
-    out = torch.empty((R, S) if mode == 1 else (R, S, S), device=dev, dtype=torch.float32)
+    The state (S <= 64) is one block of ``block_of`` columns per program (S, or H for the
+    LSTM's two halves); a program takes enough rows that its [rows, block] tile (diag) or its
+    Jacobian (dense modes, about ``dense_elems`` values) fills the registers. Outputs are
+    float32: J [R, S, S] or its diagonal a [R, S], b [R, S], and f [R, S] (b as a stand-in
+    when not recorded)."""
+    if S > 64:
+        raise ValueError(f"the fused {what} kernel holds the {S} x {S} Jacobian in registers: "
+                         f"the state size must be <= 64, got {S}")
+    m = MODES[mode]
+    block = max(2, triton.next_power_of_2(block_of))
+    rows = max(1, min(512, 2048 // block)) if m == 1 else max(1, dense_elems // (block * block))
+    out = torch.empty((R, S) if m == 1 else (R, S, S), device=dev, dtype=torch.float32)
     b = torch.empty(R, S, device=dev, dtype=torch.float32)
     f = torch.empty(R, S, device=dev, dtype=torch.float32) if record else b
-    return out, b, f
-
-
-def block_size(n: int) -> int:
-    return max(2, triton.next_power_of_2(n))
+    return m, block, rows, out, b, f

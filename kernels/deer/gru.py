@@ -27,8 +27,7 @@ import triton
 import triton.language as tl
 
 from ..activations import tanh as _tanh  # overflow-free float32 tanh, shared
-from .common import (MODES, block_size, clip_scale, outputs, residual_max, row_tile,
-                     rows_per_program, square_tile)
+from .common import clip_scale, launch_plan, residual_max, row_tile, square_tile
 
 
 @triton.jit
@@ -97,12 +96,7 @@ def gru_linearize(gx: torch.Tensor, gh: torch.Tensor, hp: torch.Tensor, h: torch
     "clip"), a is [R, D] ("diag"); b = f - h.
     """
     R, S = hp.shape
-    if S > 64:
-        raise ValueError(f"the fused GRU kernel holds D x D in registers: D <= 64, got D={S}")
-    m = MODES[mode]
-    BS = block_size(S)
-    BR = rows_per_program(BS, m)
-    out, b, f = outputs(R, S, m, record, hp.device)
+    m, BS, BR, out, b, f = launch_plan("GRU", R, S, S, mode, record, hp.device)
     _gru_linearize[(triton.cdiv(R, BR),)](gx, gh, hp, h, W_hh.contiguous(), wd, out, b, f, res,
                                         R, float(rho), S=S, BS=BS, BR=BR, MODE=m, RECORD=record,
                                         num_warps=4)

@@ -22,8 +22,7 @@ import triton
 import triton.language as tl
 
 from ..activations import tanh as _tanh  # overflow-free float32 tanh, shared
-from .common import (MODES, block_size, clip_scale, outputs, residual_max, row_tile,
-                     rows_per_program, square_tile)
+from .common import clip_scale, launch_plan, residual_max, row_tile, square_tile
 
 
 @triton.jit
@@ -137,12 +136,7 @@ def _lstm_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr, j_ptr, b_ptr, 
 def rnn_linearize(gx, gh, h, W_hh, wd, res, mode="dense", rho=1.0, record=False, relu=False):
     """RNNCell: gx, gh, h [R, D] contiguous, W_hh [D, D], wd = its diagonal (float32)."""
     R, S = h.shape
-    if S > 64:
-        raise ValueError(f"the fused RNN kernel holds D x D in registers: D <= 64, got D={S}")
-    m = MODES[mode]
-    BS = block_size(S)
-    BR = rows_per_program(BS, m)
-    out, b, f = outputs(R, S, m, record, h.device)
+    m, BS, BR, out, b, f = launch_plan("RNN", R, S, S, mode, record, h.device)
     _rnn_linearize[(triton.cdiv(R, BR),)](gx, gh, h, W_hh.contiguous(), wd, out, b, f, res, R,
                                         float(rho), S=S, BS=BS, BR=BR, RELU=relu, MODE=m,
                                         RECORD=record, num_warps=4)
@@ -153,14 +147,8 @@ def lstm_linearize(gx, gh, hp, h, W_hh, wd, res, mode="dense", rho=1.0, record=F
     """LSTMCell: gx, gh [R, 4H], hp (s_{t-1}), h (s_t) [R, 2H] contiguous, W_hh [4H, H],
     wd [4, H] the diagonals of its gate blocks (float32). J is [R, 2H, 2H] or a [R, 2H]."""
     R, S = h.shape
-    H = S // 2
-    if S > 64:
-        raise ValueError(f"the fused LSTM kernel holds the 2H x 2H Jacobian in registers: "
-                         f"2H <= 64, got H={H}")
-    m = MODES[mode]
-    BH = block_size(H)
-    BR = rows_per_program(BH, m, dense_elems=2048)  # four H x H blocks per row
-    out, b, f = outputs(R, S, m, record, h.device)
+    H = S // 2  # four H x H blocks per row: half the dense budget of one S x S block
+    m, BH, BR, out, b, f = launch_plan("LSTM", R, S, H, mode, record, h.device, dense_elems=2048)
     _lstm_linearize[(triton.cdiv(R, BR),)](gx, gh, hp, h, W_hh.contiguous(), wd, out, b, f, res,
                                          R, float(rho), H=H, BH=BH, BR=BR, MODE=m,
                                          RECORD=record, num_warps=4)
