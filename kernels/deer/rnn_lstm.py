@@ -134,7 +134,8 @@ def _lstm_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr, j_ptr, b_ptr, 
 
 
 def rnn_linearize(gx, gh, h, W_hh, wd, res, mode="dense", rho=1.0, record=False, relu=False):
-    """RNNCell: gx, gh, h [R, D] contiguous, W_hh [D, D], wd = its diagonal (float32)."""
+    """RNNCell: gx, gh, h [R, D] contiguous, W_hh [D, D], wd [1, D] (or [D]) its diagonal
+    (float32)."""
     R, S = h.shape
     m, BS, BR, out, b, f = launch_plan("RNN", R, S, S, mode, record, h.device)
     _rnn_linearize[(triton.cdiv(R, BR),)](gx, gh, h, W_hh.contiguous(), wd, out, b, f, res, R,

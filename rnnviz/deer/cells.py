@@ -128,19 +128,27 @@ class CellSpec:
         raise NotImplementedError
 
 
-class GRUSpec(CellSpec):
-    kind = "gru"
+class _TorchCellSpec(CellSpec):
+    """A torch.nn cell (GRUCell, RNNCell, LSTMCell): weight_ih, weight_hh of ``BLOCKS`` stacked
+    gate blocks, and biases."""
 
-    def __init__(self, cell: nn.GRUCell):
+    BLOCKS = 1
+
+    def __init__(self, cell: nn.Module):
         super().__init__(cell)
         self.S = cell.hidden_size
 
     def prepare(self, x):
-        """(gx = x W_ih^T + b_ih for all t, the diagonals of W_hh's blocks for the fused
-        kernel or None): what does not change over the iterations."""
+        """(gx = x W_ih^T + b_ih for all t, the diagonals [BLOCKS, H] of W_hh's blocks for the
+        fused kernel or None): what does not change over the iterations."""
         c = self.module
-        wd = _block_diagonals(c.weight_hh, 3) if _kernel_device(x) else None
+        wd = _block_diagonals(c.weight_hh, self.BLOCKS) if _kernel_device(x) else None
         return F.linear(x, c.weight_ih, c.bias_ih), wd
+
+
+class GRUSpec(_TorchCellSpec):
+    kind = "gru"
+    BLOCKS = 3
 
     def linearize(self, pre, hp, h, mode="dense", rho=1.0, record=False, fused=False, res=None):
         c, S = self.module, self.S
@@ -164,17 +172,8 @@ class GRUSpec(CellSpec):
         return self.module(x, s)
 
 
-class RNNSpec(CellSpec):
+class RNNSpec(_TorchCellSpec):
     kind = "rnn"
-
-    def __init__(self, cell: nn.RNNCell):
-        super().__init__(cell)
-        self.S = cell.hidden_size
-
-    def prepare(self, x):
-        c = self.module
-        wd = _block_diagonals(c.weight_hh, 1)[0] if _kernel_device(x) else None
-        return F.linear(x, c.weight_ih, c.bias_ih), wd
 
     def linearize(self, pre, hp, h, mode="dense", rho=1.0, record=False, fused=False, res=None):
         c, S = self.module, self.S
@@ -196,7 +195,7 @@ class RNNSpec(CellSpec):
         return self.module(x, s)
 
 
-class LSTMSpec(CellSpec):
+class LSTMSpec(_TorchCellSpec):
     """State s = [h, c] (S = 2H). With gates i, f, g, o (torch order) from gx + h W_hh^T + b_hh:
     c' = s_f c + s_i t_g, h' = s_o tanh(c'), and
         dc'/dh = sum_k diag(q_k) W_k  (q_i = t_g s_i(1-s_i), q_f = c s_f(1-s_f), q_g = s_i(1-t_g^2))
@@ -205,6 +204,7 @@ class LSTMSpec(CellSpec):
     """
 
     kind = "lstm"
+    BLOCKS = 4
 
     def __init__(self, cell: nn.LSTMCell):
         super().__init__(cell)
@@ -216,11 +216,6 @@ class LSTMSpec(CellSpec):
         # M_k = [[W_k, 0], [W_k, 0]] for the gates, [[0, I], [0, I]] for the c columns
         self.M = [torch.cat([torch.cat([Wk, Z], 1)] * 2, 0) for Wk in W.chunk(4, 0)]
         self.M.append(torch.cat([torch.cat([Z, I], 1)] * 2, 0))
-
-    def prepare(self, x):
-        c = self.module
-        wd = _block_diagonals(c.weight_hh, 4) if _kernel_device(x) else None
-        return F.linear(x, c.weight_ih, c.bias_ih), wd
 
     def linearize(self, pre, hp, h, mode="dense", rho=1.0, record=False, fused=False, res=None):
         c, H, S = self.module, self.H, self.S
