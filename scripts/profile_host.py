@@ -66,6 +66,13 @@ def cases():
         g = torch.randn(T, B, H, device=dev)
         yield (f"MinGRU train step B={B} H={H} T={T}",
                lambda m=m, x=x, g=g, params=params: torch.autograd.grad(m(x)[0], params, g))
+
+        def bf16_step(m=m, x=x, g=g, params=params):
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                out = m(x)[0]
+            return torch.autograd.grad(out, params, g.to(out.dtype))
+
+        yield f"MinGRU bf16-autocast train step B={B} H={H} T={T}", bf16_step
     for l, d in [(128, 512), (1024, 1024)]:
         m = SRU(d, d).to(dev)
         x = torch.randn(l, 32, d, device=dev, requires_grad=True)

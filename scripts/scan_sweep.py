@@ -6,7 +6,7 @@ For each shape of the scan benchmark (and the targets' B=1, D=64, T=65536), floa
 bfloat16, times scan_fwd under candidate configs of both paths (each checked against the
 float64 torch scan, or against the first candidate where that would not fit), and keeps,
 per coarse class of problem (``launch.bucket``), the config with the best total fraction
-of copy bandwidth over the shapes of that class. Rewrites kernels/linear_scan/tuned.py
+of copy bandwidth, forward plus backward, over the shapes of that class. Rewrites kernels/linear_scan/tuned.py
 with it (merged with the entries of other GPUs) and writes scan-sweep.json to --out.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from rnnviz.bench.core import copy_bandwidth_gbs, provenance, record_failure, time_ms
-from rnnviz.kernels.linear_scan import choose_config, scan_fwd, tile_config
+from rnnviz.kernels.linear_scan import choose_config, scan_bwd, scan_fwd, tile_config
 from rnnviz.kernels.linear_scan.launch import bucket, gpu_key
 from rnnviz.ops.linear_scan import chunked_scan
 
@@ -35,17 +35,18 @@ SHAPES = [(16, 4096, 4096), (1, 65536, 64), (1, 2 ** 20, 16), (16, 16384, 4096),
           (16, 1024, 4096), (4, 1024, 256), (1, 1024, 64)]
 
 
-def entries(B: int, D: int, elem: int) -> list[tuple[str, int, int, int]]:
-    """Candidate (path, rows, num_warps, block_d cap) for a problem of B * D channels."""
+def entries(B: int, D: int, elem: int) -> list[tuple[str, int, int, int, bool]]:
+    """Candidate (path, rows, num_warps, block_d cap, prefetch) for B * D channels."""
     vec = 16 // elem
     out = []
     if B * D >= 16384:
-        out += [("channel", r, w, 32 * vec * w) for r, w in [(16, 4), (8, 1), (16, 8), (8, 2)]]
-        out += [("sequence", r, w, 32 * vec * w) for r, w in [(8, 4), (16, 4), (8, 8)]]
+        out += [("channel", r, w, 32 * vec * w, p) for (r, w), p in itertools.product(
+            [(16, 4), (8, 1), (16, 8), (8, 2), (4, 2), (4, 4), (8, 4)], [False, True])]
+        out += [("sequence", 8, 4, 32 * vec * 4, False)]
     else:
-        out += [("sequence", r, w, bd) for r, w, bd in itertools.product([8, 16], [4, 8], [16, 32, 64])
-                if bd <= max(16, D)]
-        out += [("channel", 8, 4, 32 * vec * 4)]
+        out += [("sequence", r, w, bd, False)
+                for r, w, bd in itertools.product([8, 16], [4, 8], [16, 32, 64]) if bd <= max(16, D)]
+        out += [("channel", 8, 4, 32 * vec * 4, False)]
     return out
 
 
@@ -78,16 +79,20 @@ def main() -> None:
         best = None
         first: dict = {}  # without a reference: every config must agree with the first
         for ent in entries(B, D, elem):
-            cfg = tile_config(ent[0], T, D, elem, ent[1], ent[2], ent[3])
+            cfg = tile_config(ent[0], T, D, elem, ent[1], ent[2], ent[3], ent[4])
             st: dict = {}
 
             def go():
-                h = scan_fwd(a, b, config=cfg).h.float()
+                hk = scan_fwd(a, b, config=cfg).h
+                h = hk.float()
                 want = ref if ref is not None else first.setdefault("h", h)
                 err = (h - want).abs().max().item()
                 if not err <= 1e-2 * (1 + want.abs().max().item()):
                     raise AssertionError(f"wrong result, max error {err}")
                 st["ms"] = time_ms(lambda: scan_fwd(a, b, config=cfg), dev, warmup=1, budget_ms=30)
+                # the backward (one reverse scan fused with grad_a) runs on the same config
+                st["bwd_ms"] = time_ms(lambda: scan_bwd(a, hk, None, b, config=cfg), dev,
+                                       warmup=1, budget_ms=30)
 
             e = record_failure(go)
             row = {"B": B, "T": T, "D": D, "dtype": str(dtype)[6:], "bucket": key,
@@ -95,13 +100,17 @@ def main() -> None:
             if st.get("ms"):
                 row["gbs"] = 3 * N * elem / st["ms"] / 1e6
                 row["frac_copy"] = row["gbs"] / copy
-                score[key][ent].append(row["frac_copy"])
+                # backward bytes: read a, grad_h, h; write grad_a, grad_b
+                row["bwd_ms"] = st["bwd_ms"]
+                row["bwd_frac_copy"] = 5 * N * elem / st["bwd_ms"] / 1e6 / copy
+                score[key][ent].append(row["frac_copy"] + row["bwd_frac_copy"])
                 if best is None or row["gbs"] > best["gbs"]:
                     best = row
             rows.append(row)
         if best:
-            print(f"B={B} T={T} D={D} {str(dtype)[6:]}: best {best['entry']} "
-                  f"{best['gbs']:.0f} GB/s ({best['frac_copy']:.0%})", flush=True)
+            print(f"B={B} T={T} D={D} {str(dtype)[6:]}: best fwd {best['entry']} "
+                  f"{best['gbs']:.0f} GB/s ({best['frac_copy']:.0%}, bwd "
+                  f"{best['bwd_frac_copy']:.0%})", flush=True)
         del a, b, ref
         torch.cuda.empty_cache()
     table = {}
@@ -109,7 +118,8 @@ def main() -> None:
         full = {e: sum(v) for e, v in by_entry.items() if len(v) == n_shapes[key]}
         if full:
             e = max(full, key=full.get)
-            table[key] = {"path": e[0], "rows": e[1], "num_warps": e[2], "block_d": e[3]}
+            table[key] = {"path": e[0], "rows": e[1], "num_warps": e[2], "block_d": e[3],
+                          "prefetch": e[4]}
     gk = gpu_key()
     result = {"provenance": provenance("scan-sweep"), "copy_gbs": copy, "gpu_key": gk,
               "table": table, "rows": rows}

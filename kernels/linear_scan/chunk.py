@@ -16,7 +16,8 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .blocks import chunk_apply, chunk_steps, chunk_summary, load_step_tile, store_step_tile
+from .blocks import (chunk_apply, chunk_steps, chunk_summary, last_of_rows, load_step_tile,
+                     scan_combine, store_step_tile)
 
 
 @triton.jit
@@ -25,7 +26,7 @@ def scan_channel_kernel(
     T, D, s_ab, s_at, s_ad, s_bb, s_bt, s_bd, s_hfb, s_hft, s_hfd,
     HAS_H0: tl.constexpr, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
-    R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr,
+    R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, PREFETCH: tl.constexpr = False,
 ):
     pid_d = tl.program_id(0)
     pid_b = tl.program_id(1).to(tl.int64)
@@ -43,15 +44,33 @@ def scan_channel_kernel(
         hf0 = tl.load(HF0 + pid_b * D + d, mask=dmask, other=0.0).to(tl.float32)
     hf_base = HF + pid_b * s_hfb + d * s_hfd
     n_chunks = tl.cdiv(T, R * S)
+    s = chunk_steps(0, R, S)
+    a, b, t, m = load_step_tile(a_base, b_base, s, T, s_at, s_bt, dmask, REVERSE, SHIFT_A)
     for c in range(0, n_chunks):
-        s = chunk_steps(c, R, S)
-        a, b, t, m = load_step_tile(a_base, b_base, s, T, s_at, s_bt, dmask, REVERSE, SHIFT_A)
-        A_, L, xa, xb, ca, cb = chunk_summary(a, b, R, S)
-        h = chunk_apply(A_, L, xa, xb, carry)
+        if PREFETCH:  # issue the next chunk's loads before this chunk's arithmetic
+            s_n = chunk_steps(c + 1, R, S)
+            a_n, b_n, t_n, m_n = load_step_tile(a_base, b_base, s_n, T, s_at, s_bt, dmask,
+                                                REVERSE, SHIFT_A)
+        if S == 1 and not RECORD:
+            # One sub-chunk, all rows in one thread: fold the carry into the first step and
+            # scan straight to the states (no chunk summary, no second pass over the tile).
+            first = (tl.arange(0, R) == 0)[:, None, None]
+            b = tl.where(first, b + a * carry[None, None, :], b)
+            _, h = tl.associative_scan((a, b), 0, scan_combine)
+            carry = tl.sum(last_of_rows(h, R), axis=0)
+        else:
+            A_, L, xa, xb, ca, cb = chunk_summary(a, b, R, S)
+            h = chunk_apply(A_, L, xa, xb, carry)
+            if RECORD:
+                tl.store(CAR + (pid_b * n_chunks + c) * D + d, carry, mask=dmask)
+                local = A_ * xb[None, :, :] + L  # the states had the chunk started from 0
+                tl.store(LOC + out_off[None, None, :] + t * D, local, mask=m)
+            carry = ca * carry + cb
         store_step_tile(h, s, t, m, T, H + out_off, D, GA + out_off, hf_base, s_hft, hf0,
                         REVERSE, GRAD_A)
-        if RECORD:
-            tl.store(CAR + (pid_b * n_chunks + c) * D + d, carry, mask=dmask)
-            local = A_ * xb[None, :, :] + L  # the states had the chunk started from 0
-            tl.store(LOC + out_off[None, None, :] + t * D, local, mask=m)
-        carry = ca * carry + cb
+        if PREFETCH:
+            s, a, b, t, m = s_n, a_n, b_n, t_n, m_n
+        else:
+            s = chunk_steps(c + 1, R, S)
+            a, b, t, m = load_step_tile(a_base, b_base, s, T, s_at, s_bt, dmask, REVERSE,
+                                        SHIFT_A)

@@ -38,6 +38,7 @@ class ScanConfig:
     block_d: int
     num_warps: int = 4
     block_s: int = 1
+    prefetch: bool = False  # channel path: load chunk c + 1 before chunk c's arithmetic
 
     def __post_init__(self):
         if self.path not in ("channel", "sequence"):
@@ -70,7 +71,7 @@ def _pow2_at_most(x: int, cap: int) -> int:
 
 
 def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps: int,
-                block_d: int) -> ScanConfig:
+                block_d: int, prefetch: bool = False) -> ScanConfig:
     """The config whose [rows, S, block_d] tile puts each sub-chunk's rows in one thread:
     S = (32 * num_warps lanes) / (lanes one row of block_d channels takes), capped by T."""
     vec = max(1, 16 // elem_size)  # elements in a 16-byte load
@@ -83,7 +84,8 @@ def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps:
         R //= 2
     while R * S > cap and S > 1:
         S //= 2
-    return ScanConfig(path, block_t=R * S, block_d=block_d, num_warps=num_warps, block_s=S)
+    return ScanConfig(path, block_t=R * S, block_d=block_d, num_warps=num_warps, block_s=S,
+                      prefetch=prefetch and path == "channel")
 
 
 def bucket(B: int, T: int, D: int, elem_size: int) -> str:
@@ -104,11 +106,17 @@ def gpu_key(device_index: int | None = None) -> str | None:
     return name.replace("NVIDIA ", "").split()[0]
 
 
+# GPUs that share a tuned table: the H200 is the H100's chip (132 SMs) with faster memory.
+SAME_CHIP = {"H200": "H100"}
+
+
 @functools.lru_cache(maxsize=None)
 def _tuned_for(key: str | None) -> dict:
     from .tuned import TABLE
 
-    return TABLE.get(key, {}) if key else {}
+    if not key:
+        return {}
+    return TABLE.get(key) or TABLE.get(SAME_CHIP.get(key, ""), {})
 
 
 def choose_config(B: int, T: int, D: int, elem_size: int = 4) -> ScanConfig:
@@ -123,7 +131,7 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4) -> ScanConfig:
     entry = None if interp else _tuned_for(gpu_key()).get(bucket(B, T, D, elem_size))
     if entry:
         return tile_config(entry["path"], T, D, elem_size, entry["rows"], entry["num_warps"],
-                           entry["block_d"])
+                           entry["block_d"], entry.get("prefetch", False))
     # The formula. Channel path: a tile of 32 * vec * num_warps channels (rows in-thread),
     # with as many warps per program as still leave two programs per SM (with fewer the
     # GPU idles: the H100 run at B*D = 65536, T = 1024 had 64 programs for 132 SMs).
@@ -171,7 +179,7 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg
                  R=cfg.rows, S=cfg.block_s, BLOCK_D=cfg.block_d, num_warps=cfg.num_warps)
     n_dt = triton.cdiv(D, cfg.block_d)
     if cfg.path == "channel":
-        scan_channel_kernel[(n_dt, B)](*args, T, D, *strides, **flags)
+        scan_channel_kernel[(n_dt, B)](*args, T, D, *strides, PREFETCH=cfg.prefetch, **flags)
     else:
         flag_buf, vals, scratch, counter = status_buffers(n_chunks, B * n_dt, cfg.block_d, a.device)
         scan_seqpar_kernel[(n_chunks * B * n_dt,)](*args, flag_buf, vals, scratch, counter, T, D,

@@ -226,10 +226,11 @@ def kernel_test(f):
 PATHS = ["channel", "sequence"]
 
 
-def small_config(path, block_t=8, block_d=4, block_s=1):
+def small_config(path, block_t=8, block_d=4, block_s=1, prefetch=False):
     from rnnviz.kernels.linear_scan import ScanConfig
 
-    return ScanConfig(path, block_t=block_t, block_d=block_d, num_warps=4, block_s=block_s)
+    return ScanConfig(path, block_t=block_t, block_d=block_d, num_warps=4, block_s=block_s,
+                      prefetch=prefetch)
 
 
 def reference_grads(a, b, h0, g, reverse):
@@ -239,18 +240,20 @@ def reference_grads(a, b, h0, g, reverse):
 
 
 @kernel_test
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("path,prefetch", [("channel", False), ("channel", True),
+                                           ("sequence", False)])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("use_h0", [False, True])
 @pytest.mark.parametrize("shape,block_s", [((2, 37, 5), 1), ((2, 37, 5), 4), ((1, 1, 3), 2),
                                            ((3, 16, 1), 1)])
-def test_kernel_forward_backward(kernel_device, path, reverse, use_h0, shape, block_s):
-    """Several chunks (block_t=8), sub-chunks (block_s) and channel tiles (block_d=4)."""
+def test_kernel_forward_backward(kernel_device, path, prefetch, reverse, use_h0, shape, block_s):
+    """Several chunks (block_t=8), sub-chunks (block_s: 1 takes the channel kernel's direct
+    path), channel tiles (block_d=4), with and without the channel kernel's prefetch."""
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
 
     a, b, h0 = make(*shape, torch.float32, growth=True, device=kernel_device)
     h0 = h0 if use_h0 else None
-    cfg = small_config(path, block_s=block_s)
+    cfg = small_config(path, block_s=block_s, prefetch=prefetch)
     h = scan_fwd(a, b, h0, reverse=reverse, config=cfg).h
     ref = linear_scan_reference(a.cpu(), b.cpu(), None if h0 is None else h0.cpu(), reverse)
     assert rel_err(h, ref) < 1e-5
