@@ -101,6 +101,18 @@ def scan_chunk(a, b, carry, R: tl.constexpr, S: tl.constexpr):
 
 
 @triton.jit
+def scan_rows_from(a, b, carry, R: tl.constexpr):
+    """Scan a [R, 1, BLOCK_D] chunk (a single sub-chunk: each channel's R steps in one
+    thread) from state ``carry``: the carry is folded into the first step
+    (b_0 <- a_0 carry + b_0), so one in-thread scan gives the states themselves, with no
+    summary or apply pass. Returns (h, carry_out)."""
+    first = (tl.arange(0, R) == 0)[:, None, None]
+    b = tl.where(first, b + a * carry[None, None, :], b)
+    _, h = tl.associative_scan((a, b), 0, scan_combine)
+    return h, tl.sum(last_of_rows(h, R), axis=0)
+
+
+@triton.jit
 def step_time(s, T, REVERSE: tl.constexpr):
     """Physical time index (int64) of processing step s and whether the step exists:
     steps run t = 0 .. T-1, or t = T-1 .. 0 when REVERSE."""

@@ -4,6 +4,10 @@ walks T in chunks of R * S steps, carrying the state from chunk to chunk.
     for chunk c = 0, 1, ...:   summary of the chunk (A, L, sub-chunk maps, aggregate)
                                h = states from carry;   carry = ca * carry + cb
 
+With one sub-chunk per chunk (S = 1, many channels) and nothing to record, the chunk is
+scanned straight from the carry instead (``blocks.scan_rows_from``). PREFETCH issues the
+loads of chunk c + 1 before the arithmetic of chunk c, for more bytes in flight.
+
 Each element of a and b is read once and h written once, so with enough channels (B * D in
 the tens of thousands) the kernel runs at the copy bandwidth. With few channels the grid
 cannot fill the GPU: that is the sequence-parallel kernel's job (``seqpar.py``).
@@ -16,8 +20,8 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .blocks import (chunk_apply, chunk_steps, chunk_summary, last_of_rows, load_step_tile,
-                     scan_combine, store_step_tile)
+from .blocks import (chunk_apply, chunk_steps, chunk_summary, load_step_tile, scan_rows_from,
+                     store_step_tile)
 
 
 @triton.jit
@@ -52,12 +56,7 @@ def scan_channel_kernel(
             a_n, b_n, t_n, m_n = load_step_tile(a_base, b_base, s_n, T, s_at, s_bt, dmask,
                                                 REVERSE, SHIFT_A)
         if S == 1 and not RECORD:
-            # One sub-chunk, all rows in one thread: fold the carry into the first step and
-            # scan straight to the states (no chunk summary, no second pass over the tile).
-            first = (tl.arange(0, R) == 0)[:, None, None]
-            b = tl.where(first, b + a * carry[None, None, :], b)
-            _, h = tl.associative_scan((a, b), 0, scan_combine)
-            carry = tl.sum(last_of_rows(h, R), axis=0)
+            h, carry = scan_rows_from(a, b, carry, R)  # fewer instructions and registers
         else:
             A_, L, xa, xb, ca, cb = chunk_summary(a, b, R, S)
             h = chunk_apply(A_, L, xa, xb, carry)
