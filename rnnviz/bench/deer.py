@@ -1,13 +1,18 @@
 """``python -m rnnviz.bench deer``: DEER on a GRU cell against the sequential loop and cuDNN.
 
-For D in {1, 2, 4, 8, 16, 32, 64}, T in {1e3, 1e4, 1e5, 1e6}, batch 1 and 16, float32, tf32
-off for every GEMM (the dense scan's chunk products use tf32 tensor cores at D >= 32, which
-only slows Newton's convergence; f is always exact):
+For D in {1, 2, 4, 8, 16, 32, 64}, T in {1e3, 1e4, 1e5, 1e6}, batch 1 and 16, and for the
+issue's "quasi at D <= 256" target D in {128, 256} at T = 1e4 (forward; quasi, cuDNN and
+the sequential loop only), float32, tf32 off for every GEMM (the dense scan's chunk
+products use tf32 tensor cores at D >= 32, which only slows Newton's convergence; f is
+always exact):
 
 - "deer-newton", "deer-quasi", "deer-damped": ``rnnviz.deer.evaluate`` forward ("fwd") and
   forward + implicit backward of sum(h * w) ("fwd+bwd"), with iterations, converged and the
   max error against the reference solution (cuDNN nn.GRU with the same weights, tf32 off; run
-  in time pieces carrying the state where cuDNN refuses the whole length).
+  in time pieces carrying the state where cuDNN refuses the whole length), and whether the
+  iterations ran as a CUDA graph ("graph", ``rnnviz.deer.graph``).
+- "deer-newton-nograph", "deer-quasi-nograph": the same forward with ``graph=False`` (the
+  eager loop) at T = 1e4: what the graph saves.
 - "sequential": a Python loop over nn.GRUCell (autograd through it for fwd+bwd).
 - "gru-cudnn": nn.GRU (cuDNN), its failures recorded as they come.
 
@@ -32,25 +37,31 @@ import torch
 import torch.nn as nn
 
 from rnnviz.bench.core import bench_device, record_failure, save_partial, time_ms
+from rnnviz.deer.graph import GRAPH_METHODS
 
 DS = [1, 2, 4, 8, 16, 32, 64]
 TS = [1_000, 10_000, 100_000, 1_000_000]
 BS = [1, 16]
 METHODS = ["newton", "quasi", "damped"]
+WIDE_DS = [128, 256]         # quasi forward only (the issue's D <= 256 target), at WIDE_TS
+WIDE_TS = [10_000]
+WIDE_METHODS = ["quasi"]
+NOGRAPH_T = [10_000]         # graphed methods' forward also with graph=False at these T
 DENSE_WORK_CAP = 3e11        # B*T*D^3 above which newton/damped are not run
 SEQ_T = [1_000, 10_000]      # sequential loop measured at every (D, B) for these T
 SEQ_ONCE = {100_000: [8]}    # ... and once (reps=1) at these T for these D
 SEQ_BWD_T = [1_000]
 QUICK = dict(DS=[2, 8], TS=[256, 1024], BS=[1, 4], SEQ_T=[256, 1024], SEQ_ONCE={},
-             SEQ_BWD_T=[256])
+             SEQ_BWD_T=[256], WIDE_DS=[16], WIDE_TS=[256], NOGRAPH_T=[256])
 
 
 def _grid_from_env(g: dict[str, Any]) -> None:
-    """RNNVIZ_DEER_GRID="DS=2,8;TS=1000,100000;BS=1" narrows the grid (a partial run)."""
+    """RNNVIZ_DEER_GRID="DS=2,8;TS=1000,100000;BS=1;WIDE_DS=" narrows the grid (a partial
+    run; an empty list, like WIDE_DS= here, drops that part)."""
     spec = os.environ.get("RNNVIZ_DEER_GRID")
     for part in filter(None, (spec or "").split(";")):
         k, v = part.split("=")
-        g[k.strip()] = [int(float(a)) for a in v.split(",")]
+        g[k.strip()] = [int(float(a)) for a in v.split(",") if a.strip()]
 
 
 def _sync(dev: torch.device) -> None:
@@ -122,11 +133,11 @@ def _seq_fwd_bwd(cell, x, w):
     (sequential(cell, x) * w).sum().backward()
 
 
-def _deer_fwd(cell, x, method):
+def _deer_fwd(cell, x, method, graph=None):
     from rnnviz.deer import evaluate
 
     with torch.no_grad():
-        return evaluate(cell, x, method=method)
+        return evaluate(cell, x, method=method, graph=graph)
 
 
 def _deer_fwd_bwd(cell, x, w, method):
@@ -139,7 +150,8 @@ def _deer_fwd_bwd(cell, x, w, method):
 
 def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     dev = bench_device()  # tf32 off: the same precision for every method
-    g = dict(DS=DS, TS=TS, BS=BS, SEQ_T=SEQ_T, SEQ_ONCE=SEQ_ONCE, SEQ_BWD_T=SEQ_BWD_T)
+    g = dict(DS=DS, TS=TS, BS=BS, SEQ_T=SEQ_T, SEQ_ONCE=SEQ_ONCE, SEQ_BWD_T=SEQ_BWD_T,
+             WIDE_DS=WIDE_DS, WIDE_TS=WIDE_TS, NOGRAPH_T=NOGRAPH_T)
     if quick or dev.type != "cuda":
         g.update(QUICK)
     _grid_from_env(g)
@@ -147,11 +159,14 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     trimmed: list[str] = []
     seq_per_step: dict[tuple, tuple[float, int]] = {}  # (D, B, pass) -> (ms per step, at T)
     t_start = time.perf_counter()
-    for D in g["DS"]:
+    # (D, its T values, its DEER methods, its passes): the main grid, then the wide states
+    cells = ([(D, g["TS"], METHODS, ("fwd", "fwd+bwd")) for D in g["DS"]]
+             + [(D, g["WIDE_TS"], WIDE_METHODS, ("fwd",)) for D in g["WIDE_DS"]])
+    for D, Ts, methods, passes in cells:
         for B in g["BS"]:
             torch.manual_seed(0)
             cell = nn.GRUCell(D, D).to(dev)
-            for T in g["TS"]:
+            for T in Ts:
                 x = torch.randn(B, T, D, device=dev)
                 w = torch.randn(B, T, D, device=dev)
                 shape = {"B": B, "T": T, "D": D, "dtype": "fp32"}
@@ -162,7 +177,7 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                 for pas, Tlist, fn in (("fwd", g["SEQ_T"], lambda: seq_h.update(h=_seq_fwd(cell, x))),
                                        ("fwd+bwd", g["SEQ_BWD_T"], lambda: _seq_fwd_bwd(cell, x, w))):
                     once = T in g["SEQ_ONCE"] and D in g["SEQ_ONCE"][T] and pas == "fwd"
-                    if T not in Tlist and not once:
+                    if (T not in Tlist and not once) or pas not in passes:
                         continue
                     _seq_fwd(cell, x[:, :100])  # warm-up on a few steps, not the whole T
                     if once:
@@ -175,7 +190,7 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                         ref, ref_note = seq_h["h"], "the sequential loop"
                     rows.append({"method": "sequential", "pass": pas, **shape, "ms": ms,
                                  "reps": reps, "error": None})
-                for pas in ("fwd", "fwd+bwd"):
+                for pas in passes:
                     if dev.type != "cuda":
                         break
                     gru = nn.GRU(D, D, batch_first=True).to(dev)
@@ -193,39 +208,46 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                                  "reps": reps, "error": err})
                     del gru
                 # -- DEER ------------------------------------------------------------------
-                for method in METHODS:
-                    for pas in ("fwd", "fwd+bwd"):
-                        # dense D x D work: newton/damped, and every method's backward
-                        if (method != "quasi" or pas == "fwd+bwd") and B * T * D ** 3 > DENSE_WORK_CAP:
-                            trimmed.append(f"deer-{method} {pas} B={B} T={T} D={D}: B*T*D^3 = "
-                                           f"{B * T * D ** 3:.2g} > {DENSE_WORK_CAP:.2g}")
-                            continue
-                        row: dict[str, Any] = {"method": f"deer-{method}", "pass": pas, **shape}
-                        holder: dict[str, Any] = {}
+                # (method, pass, graph option): graph=False runs are the "-nograph" rows
+                variants = [(m, pas, None) for m in methods for pas in passes]
+                if T in g["NOGRAPH_T"]:
+                    variants += [(m, "fwd", False) for m in methods if m in GRAPH_METHODS]
+                for method, pas, graph in variants:
+                    name = f"deer-{method}" + ("-nograph" if graph is False else "")
+                    # dense D x D work: newton/damped, and every method's backward
+                    if (method != "quasi" or pas == "fwd+bwd") and B * T * D ** 3 > DENSE_WORK_CAP:
+                        trimmed.append(f"{name} {pas} B={B} T={T} D={D}: B*T*D^3 = "
+                                       f"{B * T * D ** 3:.2g} > {DENSE_WORK_CAP:.2g}")
+                        continue
+                    row: dict[str, Any] = {"method": name, "pass": pas, **shape}
+                    holder: dict[str, Any] = {}
+                    if pas == "fwd":
+                        def fn(m=method, gr=graph):
+                            holder["h"], holder["info"] = _deer_fwd(cell, x, m, gr)
+                    else:
+                        def fn(m=method):
+                            holder["info"] = _deer_fwd_bwd(cell, x, w, m)
+                    err = record_failure(fn)
+                    row["error"] = err
+                    row["ms"] = row["reps"] = None
+                    if err is None:
+                        row["ms"], row["reps"] = _time(fn, dev)
+                        info = holder["info"]
+                        row.update(iterations=info["iterations"], converged=info["converged"],
+                                   fallback=info["fallback"], chunks=info["chunks"],
+                                   graph=info["graph"])
+                        if "graph_error" in info:
+                            row["graph_error"] = info["graph_error"]
                         if pas == "fwd":
-                            def fn(m=method):
-                                holder["h"], holder["info"] = _deer_fwd(cell, x, m)
-                        else:
-                            def fn(m=method):
-                                holder["info"] = _deer_fwd_bwd(cell, x, w, m)
-                        err = record_failure(fn)
-                        row["error"] = err
-                        row["ms"] = row["reps"] = None
-                        if err is None:
-                            row["ms"], row["reps"] = _time(fn, dev)
-                            info = holder["info"]
-                            row.update(iterations=info["iterations"], converged=info["converged"],
-                                       fallback=info["fallback"], chunks=info["chunks"])
-                            if pas == "fwd":
-                                row["max_err"] = (None if ref is None else
-                                                  float((holder["h"] - ref).abs().max()))
-                                row["reference"] = ref_note
-                                if "h" in seq_h:
-                                    row["max_err_vs_sequential"] = float(
-                                        (holder["h"] - seq_h["h"]).abs().max())
-                        _speedups(row, seq_ms[pas], seq_per_step.get((D, B, pas)), rows, T)
-                        rows.append(row)
-                        holder.clear()
+                            row["max_err"] = (None if ref is None else
+                                              float((holder["h"] - ref).abs().max()))
+                            row["reference"] = ref_note
+                            if "h" in seq_h:
+                                row["max_err_vs_sequential"] = float(
+                                    (holder["h"] - seq_h["h"]).abs().max())
+                    _speedups(row, seq_ms[pas], seq_per_step.get((D, B, pas)), rows, T)
+                    rows.append(row)
+                    holder.clear()
                 del x, w, ref
                 if dev.type == "cuda":
                     torch.cuda.empty_cache()
@@ -289,7 +311,7 @@ def figure2(result: dict[str, Any], method: str = "deer-newton", B: int = 1):
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'method':<14}{'pass':<9}{'B':>3}{'T':>9}{'D':>4}{'ms':>11}{'iters':>6}"
+    lines = [f"{'method':<20}{'pass':<9}{'B':>3}{'T':>9}{'D':>4}{'ms':>11}{'iters':>6}"
              f"{'max_err':>10}{'x seq':>10}{'x cudnn':>9}  note"]
     for r in rows:
         ms = "-" if r.get("ms") is None else f"{r['ms']:.3f}"
@@ -300,7 +322,9 @@ def table(rows: list[dict[str, Any]]) -> str:
         cu = r.get("speedup_vs_gru-cudnn")
         me = r.get("max_err")
         note = r.get("error") or ("not converged" if r.get("converged") is False else "")
-        lines.append(f"{r['method']:<14}{r['pass']:<9}{r['B']:>3}{r['T']:>9}{r['D']:>4}{ms:>11}"
+        if r.get("graph_error"):
+            note += f" (no CUDA graph: {r['graph_error'][:60]})"
+        lines.append(f"{r['method']:<20}{r['pass']:<9}{r['B']:>3}{r['T']:>9}{r['D']:>4}{ms:>11}"
                      f"{r.get('iterations', ''):>6}{'' if me is None else f'{me:.1e}':>10}"
                      f"{sps:>10}{'-' if cu is None else f'{cu:.2f}':>9}  {note}")
     lines.append("(~ : speedup against a sequential time estimated from a shorter measured T)")

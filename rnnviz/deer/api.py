@@ -93,8 +93,8 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
              method: str = "newton", tol: float | None = None, max_iters: int | None = None,
              init: torch.Tensor | None = None, damping: float | None = None,
              fallback: str = "sequential", backend: str = "auto",
-             memory_limit: int | None = None, chunk: int | bool | None = None
-             ) -> tuple[torch.Tensor, dict[str, Any]]:
+             memory_limit: int | None = None, chunk: int | bool | None = None,
+             graph: bool | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
     """Evaluate h_t = cell(x_t, h_{t-1}) for all t at once with Newton's method (DEER).
 
     Args:
@@ -120,11 +120,20 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
         memory_limit: bytes DEER may use (default: ``rnnviz.deer.memory``); over it the
             sequence is solved in time chunks, or an error says what was needed.
         chunk: force a time-chunk length (int), or forbid chunking (False).
+        graph: run each Newton iteration as one CUDA graph replay (``rnnviz.deer.graph``):
+            at small state sizes the host time of an iteration's ~10 kernel launches
+            (hundreds of microseconds) dominates its GPU work, and a graph replays them for
+            about 10 us. None (default): on CUDA for "newton" and "quasi" with torch.nn's
+            GRU, RNN and LSTM cells up to a working set of 1/16 of the device memory
+            (larger solves are GPU-bound), not while a trace records iterations; True: also
+            any other cell (its code must be capture-safe) and size; False: never. Same
+            results.
     Returns:
         (h [B, T, S], info) with info["iterations"], ["converged"], ["residuals"] (one per
         iteration, the first for the initial guess), ["ms"] (wall time per iteration),
         ["fallback"] (None or "sequential"), ["diverged"], ["chunks"] (time chunks of the
-        memory guard), ["damping"] and ["rejected"] (damped), ...
+        memory guard), ["damping"] and ["rejected"] (damped), ["graph"] (whether the
+        iterations ran as a CUDA graph; ["graph_error"] says why a capture failed), ...
         h is differentiable (implicit gradients) in x, h0 and an nn.Module cell's parameters.
     """
     if method not in METHODS:
@@ -159,7 +168,7 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
                                  "use method='quasi' or backend='torch'")
         fused = spec.kind in ("gru", "rnn", "lstm") and S <= 64
     precision = "tf32" if S >= 32 else "ieee"
-    opt = Options(method, tol, max_iters, rho, fallback, be, fused, precision)
+    opt = Options(method, tol, max_iters, rho, fallback, be, fused, precision, graph)
     chunk_T = memory.plan(B, T, S, x.dtype, method, x.device, memory_limit, chunk)
     grad_params = [p for p in spec.params]
     needs_grad = torch.is_grad_enabled() and (
@@ -176,7 +185,9 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
         h = run(x, h0)
         return h, holder["info"]
     bwd_chunk = memory.plan(B, T, S, x.dtype, "backward", x.device, memory_limit, chunk)
-    bwd = {"spec": spec, "params": grad_params, "backend": be if be != "reference" else "torch",
+    # the backward's dense scan (every method's) runs in Triton up to S = 64, in torch beyond
+    bwd_be = "torch" if be == "reference" or (be == "triton" and S > 64) else be
+    bwd = {"spec": spec, "params": grad_params, "backend": bwd_be,
            "fused": fused, "precision": precision, "chunk_T": bwd_chunk}
     h = DeerFunction.apply(run, bwd, x, h0, *grad_params)
     info = holder["info"]

@@ -32,6 +32,12 @@ Methods (``J~`` is the matrix used in the scan; f is always exact):
   h_t = f(h_{t-1}), down to ``RHO_MIN``). On a contractive cell it becomes Newton within a
   few iterations. ELK proper damps with a Kalman smoother; this keeps DEER's dense scan.
 
+On CUDA, "newton" and "quasi" run their iterations as a CUDA graph (``rnnviz.deer.graph``):
+the same kernels and the same bookkeeping below, with the launches of an iteration
+replayed at once instead of issued one by one from Python (``Options.graph``;
+info["graph"]). The loop is written once, over an iteration object: ``_Iteration``
+(eager) or ``graph.GraphIteration`` (the same step, captured).
+
 Not converged within ``max_iters`` (or a non-finite residual, i.e. divergence): a warning
 with the residual, then ``fallback``: "sequential" (the exact loop, the default),
 "raise" (:class:`DeerConvergenceError`) or "return" (the last iterate, converged False).
@@ -46,6 +52,7 @@ from typing import Any
 
 import torch
 
+from rnnviz.deer import graph
 from rnnviz.deer.cells import CellSpec
 from rnnviz.trace import active
 
@@ -85,6 +92,11 @@ class Options:
     backend: str = "torch"          # the resolved backend of the scans
     fused: bool = False             # the fused Triton linearisation (GRU, RNN, LSTM cells)
     precision: str = "ieee"         # tl.dot precision of the dense scan's chunk products
+    graph: bool | None = None       # iterations as a CUDA graph: None auto, True, False
+
+    def __post_init__(self):
+        if self.graph is not None and not isinstance(self.graph, bool):
+            raise TypeError(f"graph must be None (automatic), True or False, got {self.graph!r}")
 
 
 def sequential_states(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
@@ -153,38 +165,74 @@ class _Recorder:
             rec.data["err_t"] = (hs - ref).abs().amax(dim=(0, 2))
 
 
+class _Iteration:
+    """One DEER iteration, run eagerly: ``evaluate(h, rho)`` linearises at h and returns the
+    residual max|h - f| (the one synchronisation), ``advance(h)`` returns h + delta (the
+    scan's correction). ``step(h)`` is both without a synchronisation: (residual tensor,
+    h + delta), what ``rnnviz.deer.graph.GraphIteration`` captures."""
+
+    def __init__(self, spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, opt: Options,
+                 record: bool):
+        self.spec, self.opt, self.record = spec, opt, record
+        self.mode = {"newton": "dense", "quasi": "diag", "damped": "clip"}[opt.method]
+        self.pre = spec.prepare(x)
+        self.h0x = h0[:, None].to(x.dtype)
+        # one zeroed residual slot per evaluation for the fused kernel: no zeroing launch
+        self.slots = (torch.zeros(opt.max_iters + 1, device=x.device, dtype=torch.float32)
+                      if opt.fused else None)
+        self.n = 0
+        self.lin = None
+
+    def linearize(self, h: torch.Tensor, rho: float, res: torch.Tensor | None):
+        hp = torch.cat([self.h0x, h[:, :-1]], 1)
+        return self.spec.linearize(self.pre, hp, h, self.mode, rho, self.record,
+                                   self.opt.fused, res)
+
+    def evaluate(self, h: torch.Tensor, rho: float = 1.0) -> float:
+        slot = None if self.slots is None else self.slots[self.n:self.n + 1]
+        self.n += 1
+        self.lin = None  # free the last Jacobians first
+        self.lin = self.linearize(h, rho, slot)
+        return float(self.lin.residual)
+
+    def advance(self, h: torch.Tensor) -> torch.Tensor:
+        h = h + _correction(self.lin, self.opt)
+        self.lin = None
+        return h
+
+    def step(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        lin = self.linearize(h, 1.0, None)  # the fused kernel zeroes a fresh slot
+        return lin.residual, h + _correction(lin, self.opt)
+
+    def info(self) -> dict[str, Any]:
+        return {"graph": False}
+
+
 def _solve_chunk(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.Tensor | None,
                  opt: Options, t_offset: int) -> tuple[torch.Tensor, dict[str, Any]]:
     B, T, _ = x.shape
     S = spec.S
-    dev = x.device
-    mode = {"newton": "dense", "quasi": "diag", "damped": "clip"}[opt.method]
     rec = _Recorder(T, S, t_offset, opt.method)
     record = rec.tr is not None
-    h = torch.zeros(B, T, S, dtype=x.dtype, device=dev) if init is None else init.to(x.dtype)
+    h = torch.zeros(B, T, S, dtype=x.dtype, device=x.device) if init is None else init.to(x.dtype)
     damped = opt.method == "damped"
     rho = float(opt.damping) if damped else 1.0
     residuals: list[float] = []
     times: list[float] = []
     converged = diverged = False
     t_last = time.perf_counter()
-    pre = spec.prepare(x)
-    # one zeroed residual slot per iteration for the fused kernel: no zeroing launch per step
-    slots = (torch.zeros(opt.max_iters + 1, device=dev, dtype=torch.float32)
-             if opt.fused else None)
+    it: Any = _Iteration(spec, x, h0, opt, record)
+    if graph.wanted(opt.graph, opt.method, opt.backend, x, S, spec.kind, record):
+        it = graph.GraphIteration(it)
     h_acc, r_acc, rejected = None, math.inf, 0
-    h0x = h0[:, None].to(h.dtype)
     for i in range(opt.max_iters + 1):
-        hp = torch.cat([h0x, h[:, :-1]], 1)
-        lin = spec.linearize(pre, hp, h, mode, rho, record, opt.fused,
-                             None if slots is None else slots[i:i + 1])
-        r = float(lin.residual)  # the one synchronisation per iteration
+        r = it.evaluate(h, rho)
         now = time.perf_counter()
         times.append((now - t_last) * 1e3)
         t_last = now
         residuals.append(r)
         if record:
-            rec.add(i, h, lin.f, r, times[-1], rho if damped else None)
+            rec.add(i, h, it.lin.f, r, times[-1], rho if damped else None)
         if r <= opt.tol:
             converged = True
             break
@@ -203,13 +251,14 @@ def _solve_chunk(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.
             break
         if i == opt.max_iters:
             break
-        h = h + _correction(lin, opt)
-        del lin
+        h = it.advance(h)
+    graph_info = it.info()
+    del it  # a graph's memory pool with it
     if damped and not converged and h_acc is not None:
         h = h_acc  # never hand back a rejected step
     iters = len(residuals) - 1
     info = {"iterations": iters, "converged": converged, "diverged": diverged,
-            "residuals": residuals, "ms": times, "fallback": None}
+            "residuals": residuals, "ms": times, "fallback": None, **graph_info}
     if damped:
         info["damping"] = rho
         info["rejected"] = rejected
@@ -239,7 +288,8 @@ def solve(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.Tensor 
     B, T, _ = x.shape
     if T == 0:
         return x.new_zeros(B, 0, spec.S), {"iterations": 0, "converged": True, "residuals": [],
-                                           "ms": [], "fallback": None, "chunks": 1}
+                                           "ms": [], "fallback": None, "chunks": 1,
+                                           "graph": False}
     parts, infos = [], []
     start = h0
     for s in range(0, T, chunk_T):
@@ -257,7 +307,10 @@ def solve(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.Tensor 
         "residuals": [r for i in infos for r in i["residuals"]],
         "ms": [m for i in infos for m in i["ms"]],
         "fallback": next((i["fallback"] for i in infos if i["fallback"]), None),
-        "per_chunk": infos}
+        "graph": all(i["graph"] for i in infos), "per_chunk": infos}
+    graph_error = next((i["graph_error"] for i in infos if "graph_error" in i), None)
+    if graph_error is not None:
+        info["graph_error"] = graph_error
     info.update(method=opt.method, tol=opt.tol, max_iters=opt.max_iters, chunks=len(infos),
                 chunk_T=chunk_T, backend=opt.backend, fused=opt.fused)
     return h, info

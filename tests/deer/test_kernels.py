@@ -81,3 +81,17 @@ def test_other_cells_on_triton_backend(kernel_device, kind, method):
     h, info = evaluate(cell, x, method=method, backend="triton")
     assert info["converged"] and info["fused"]
     assert (h - sequential(cell, x)).abs().max().item() < 2e-5
+
+
+def test_quasi_backward_over_the_dense_kernels_size(kernel_device):
+    """quasi runs S > 64 on Triton; its implicit backward (dense Jacobians) then goes to torch
+    (the Triton dense scan holds D x D in registers, D <= 64)."""
+    torch.manual_seed(0)
+    cell = nn.GRUCell(3, 65).to(kernel_device)
+    x = torch.randn(1, 4, 3, device=kernel_device, requires_grad=True)
+    h, info = evaluate(cell, x, method="quasi", backend="triton")
+    assert info["backend"] == "triton" and not info["fused"]
+    g = torch.autograd.grad(h.sum(), [x, cell.weight_hh])
+    g_ref = torch.autograd.grad(sequential(cell, x).sum(), [x, cell.weight_hh])
+    for a, b in zip(g, g_ref):
+        assert (a - b).abs().max().item() < 1e-4
