@@ -23,6 +23,7 @@ forward+backward. A run that would not fit in the GPU's free memory is recorded 
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 import torch
@@ -129,7 +130,7 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     copy_gbs = copy_bandwidth_gbs(device)
     rows: list[dict[str, Any]] = [{"method": "copy", "pass": "copy", "dtype": "fp32", "ms": None,
                                    "gbs": copy_gbs, "frac_copy": 1.0, "error": None}]
-    shapes = QUICK_SHAPES if quick else FULL_SHAPES
+    shapes = QUICK_SHAPES if quick else _shapes_from_env() or FULL_SHAPES
     variants = {"accelerated-scan": ["scalar", "warp"]}
     deferred: list[dict[str, Any]] = []
     for (B, T, D) in shapes:
@@ -163,6 +164,13 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     extra = {"copy_gbs": copy_gbs, "bytes": "fwd: 3 N elements (read a, b; write h); "
              "fwd+bwd: 8 N (+ read a, dh, h; write da, db)"}
     return rows, extra
+
+
+def _shapes_from_env() -> list[tuple[int, int, int]]:
+    """RNNVIZ_SCAN_SHAPES="16x16384x4096;1x65536x64" (B x T x D) narrows the shapes (a
+    partial run inside a device's time limit)."""
+    spec = os.environ.get("RNNVIZ_SCAN_SHAPES", "")
+    return [tuple(int(v) for v in part.split("x")) for part in spec.split(";") if part.strip()]
 
 
 def _measure(row, method, pss, B, T, D, dtype, device, quick, variant) -> str | None:

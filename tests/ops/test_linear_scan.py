@@ -406,3 +406,13 @@ def test_gpu_lookback_under_contention(gpu, D, block_d, block_s):
                      block_s=block_s)
     for _ in range(10):
         assert rel_err(scan_fwd(a, b, h0, config=cfg).h, ref) < 1e-4
+
+
+def test_bench_shapes_from_env(monkeypatch):
+    """RNNVIZ_SCAN_SHAPES narrows the scan benchmark's shapes (partial GPU runs)."""
+    from rnnviz.bench import scan as bench_scan
+
+    monkeypatch.setenv("RNNVIZ_SCAN_SHAPES", "16x16384x4096; 1x65536x64;")
+    assert bench_scan._shapes_from_env() == [(16, 16384, 4096), (1, 65536, 64)]
+    monkeypatch.delenv("RNNVIZ_SCAN_SHAPES")
+    assert bench_scan._shapes_from_env() == []
