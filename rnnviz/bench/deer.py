@@ -236,8 +236,6 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                         row.update(iterations=info["iterations"], converged=info["converged"],
                                    fallback=info["fallback"], chunks=info["chunks"],
                                    graph=info["graph"])
-                        if "graph_error" in info:
-                            row["graph_error"] = info["graph_error"]
                         if pas == "fwd":
                             row["max_err"] = (None if ref is None else
                                               float((holder["h"] - ref).abs().max()))
@@ -322,8 +320,6 @@ def table(rows: list[dict[str, Any]]) -> str:
         cu = r.get("speedup_vs_gru-cudnn")
         me = r.get("max_err")
         note = r.get("error") or ("not converged" if r.get("converged") is False else "")
-        if r.get("graph_error"):
-            note += f" (no CUDA graph: {r['graph_error'][:60]})"
         lines.append(f"{r['method']:<20}{r['pass']:<9}{r['B']:>3}{r['T']:>9}{r['D']:>4}{ms:>11}"
                      f"{r.get('iterations', ''):>6}{'' if me is None else f'{me:.1e}':>10}"
                      f"{sps:>10}{'-' if cu is None else f'{cu:.2f}':>9}  {note}")

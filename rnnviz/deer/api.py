@@ -133,7 +133,7 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
         iteration, the first for the initial guess), ["ms"] (wall time per iteration),
         ["fallback"] (None or "sequential"), ["diverged"], ["chunks"] (time chunks of the
         memory guard), ["damping"] and ["rejected"] (damped), ["graph"] (whether the
-        iterations ran as a CUDA graph; ["graph_error"] says why a capture failed), ...
+        iterations ran as a CUDA graph), ...
         h is differentiable (implicit gradients) in x, h0 and an nn.Module cell's parameters.
     """
     if method not in METHODS:
@@ -166,7 +166,8 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
             if be == "triton":
                 raise ValueError(f"backend='triton' runs dense Jacobians up to S=64, got S={S}; "
                                  "use method='quasi' or backend='torch'")
-        fused = spec.kind in ("gru", "rnn", "lstm") and S <= 64
+        # quasi's diagonal needs no S x S tile in registers: fused at any state size
+        fused = spec.kind in ("gru", "rnn", "lstm") and (S <= 64 or method == "quasi")
     precision = "tf32" if S >= 32 else "ieee"
     opt = Options(method, tol, max_iters, rho, fallback, be, fused, precision, graph)
     chunk_T = memory.plan(B, T, S, x.dtype, method, x.device, memory_limit, chunk)
@@ -188,7 +189,8 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
     # the backward's dense scan (every method's) runs in Triton up to S = 64, in torch beyond
     bwd_be = "torch" if be == "reference" or (be == "triton" and S > 64) else be
     bwd = {"spec": spec, "params": grad_params, "backend": bwd_be,
-           "fused": fused, "precision": precision, "chunk_T": bwd_chunk}
+           "fused": fused and S <= 64,  # the backward needs dense Jacobians
+           "precision": precision, "chunk_T": bwd_chunk}
     h = DeerFunction.apply(run, bwd, x, h0, *grad_params)
     info = holder["info"]
     info["backward_chunk_T"] = bwd_chunk

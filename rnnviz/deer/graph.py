@@ -19,8 +19,10 @@ eager loop), so the solver's bookkeeping (convergence, divergence, fallback) is 
 3. every later ``evaluate`` replays the graph; ``advance`` copies its h + delta into the
    static iterate. The iterate handed back is that static buffer (not graph memory).
 
-A capture that raises is recorded (``error``) and the eager iteration takes over from the
-warm-up's result: the same answer, only slower.
+A capture that fails raises a RuntimeError that says so: on the H200 a failed capture
+(a cell that synchronises) left PyTorch's CUDA random-number generator unusable for the rest
+of the process ("Offset increment outside graph capture"), so carrying on quietly would only
+move the failure elsewhere. Automatically only torch.nn's cells are graphed, which capture.
 
 Memory: all captures on a device share one graph memory pool, kept alive by the last
 graph (``release()`` lets it go). Without that every solve would leave a pool of its own
@@ -44,6 +46,10 @@ from rnnviz.device import interpreting
 __all__ = ["GraphIteration", "wanted", "release", "GRAPH_METHODS", "MAX_FRACTION"]
 
 GRAPH_METHODS = ("newton", "quasi")  # "damped" changes its trust radius on the host
+# Automatically only quasi: on the H200 (2026-12-02) newton converged in 3-4 iterations,
+# too few for a capture to pay (GRU D=16, B=16, T=1e4: 4.8 ms graphed, 4.1 ms eager),
+# while quasi's 10 iterations went from 4.5 to 3.0 ms.
+AUTO_METHODS = ("quasi",)
 MAX_FRACTION = 1 / 16  # of the device memory: the largest working set graphed automatically
 _STREAMS: dict[int, Any] = {}  # device index -> the side stream of warm-ups and captures
 _KEEP: dict[int, Any] = {}     # device index -> the last graph (keeps the shared pool alive)
@@ -53,10 +59,10 @@ def wanted(graph: bool | None, method: str, backend: str, x: torch.Tensor, S: in
            record: bool) -> bool:
     """Whether a solve of x [B, T, D_in] (state size S) runs its iterations as a CUDA graph.
 
-    ``graph`` False: never. None (automatic): on CUDA, for "newton" and "quasi", torch.nn's
-    GRU, RNN and LSTM cells, a working set of at most ``MAX_FRACTION`` of the device memory.
-    True: also any other cell (its code must be capture-safe: no host reads of device
-    values, no host-side state) and any size. Never for "damped", the "reference" backend,
+    ``graph`` False: never. None (automatic): on CUDA, for "quasi", torch.nn's GRU, RNN and
+    LSTM cells, a working set of at most ``MAX_FRACTION`` of the device memory. True: also
+    "newton", any other cell (its code must be capture-safe: no synchronisation, no host
+    reads of device values, no host-side state) and any size. Never for "damped", the "reference" backend,
     while a trace records iterations, on a CPU or under Triton's interpreter."""
     if graph is False or record or method not in GRAPH_METHODS or backend == "reference":
         return False
@@ -64,6 +70,8 @@ def wanted(graph: bool | None, method: str, backend: str, x: torch.Tensor, S: in
         return False
     if graph is True:
         return True
+    if method not in AUTO_METHODS:
+        return False
     B, T, _ = x.shape
     need = memory.estimate_bytes(B, T, S, x.dtype, method)
     return kind != "generic" and need <= MAX_FRACTION * _total_memory(x.device.index)
@@ -124,14 +132,11 @@ class GraphIteration:
     def __init__(self, eager: Any):
         self.eager = eager
         self.graph: Any = None
-        self.error: str | None = None
         self.h: torch.Tensor | None = None      # the static iterate the graph reads
         self.res: torch.Tensor | None = None    # the step's outputs: the residual ...
         self.h_next: torch.Tensor | None = None  # ... and h + delta
 
     def evaluate(self, h: torch.Tensor, rho: float = 1.0) -> float:
-        if self.error is not None:
-            return self.eager.evaluate(h, rho)
         if self.graph is not None:
             self.graph.replay()  # h is self.h: advance() wrote it
         else:
@@ -141,23 +146,21 @@ class GraphIteration:
         return float(self.res)  # the one synchronisation per iteration
 
     def advance(self, h: torch.Tensor) -> torch.Tensor:
-        if self.error is not None:
-            return self.eager.advance(h)
         h_next = self.h_next
         if self.graph is None:
             try:
                 with _side_stream(h.device):
                     self.graph, (self.res, self.h_next) = _capture(
                         lambda: self.eager.step(self.h), h.device)
-            except Exception as exc:  # noqa: BLE001 - any failure: the eager loop goes on
-                self.error = f"{type(exc).__name__}: {exc}"
-                self.graph = self.res = self.h_next = self.h = None
-                return h_next
+            except Exception as exc:  # noqa: BLE001 - any failure, said plainly
+                raise RuntimeError(
+                    f"DEER could not capture its iteration as a CUDA graph "
+                    f"({type(exc).__name__}: {exc}). The cell must be capture-safe (no "
+                    f"synchronisation, no host reads of device values); pass graph=False for "
+                    f"this cell. A failed capture can leave PyTorch's CUDA random-number "
+                    f"generator unusable in this process.") from exc
         self.h.copy_(h_next)
         return self.h
 
     def info(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"graph": self.error is None}
-        if self.error is not None:
-            out["graph_error"] = self.error
-        return out
+        return {"graph": True}

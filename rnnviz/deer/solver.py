@@ -308,9 +308,6 @@ def solve(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.Tensor 
         "ms": [m for i in infos for m in i["ms"]],
         "fallback": next((i["fallback"] for i in infos if i["fallback"]), None),
         "graph": all(i["graph"] for i in infos), "per_chunk": infos}
-    graph_error = next((i["graph_error"] for i in infos if "graph_error" in i), None)
-    if graph_error is not None:
-        info["graph_error"] = graph_error
     info.update(method=opt.method, tol=opt.tol, max_iters=opt.max_iters, chunks=len(infos),
                 chunk_T=chunk_T, backend=opt.backend, fused=opt.fused)
     return h, info

@@ -25,6 +25,16 @@ CELLS = {"gru": lambda D: nn.GRUCell(4, D), "lstm": lambda D: nn.LSTMCell(4, D),
 def test_fused_linearize_matches_torch(kernel_device, kind, D, mode):
     """Each cell's fused kernel (J or its diagonal, b, f, the residual) against the torch
     linearization of the same spec."""
+    _check_fused_linearize(kernel_device, kind, D, mode)
+
+
+@pytest.mark.parametrize("kind", ["gru", "tanh", "lstm"])
+def test_fused_diagonal_beyond_the_dense_limit(kernel_device, kind):
+    """quasi's diagonal holds no S x S tile: the fused kernels run it at S > 64 too."""
+    _check_fused_linearize(kernel_device, kind, 72, "diag")
+
+
+def _check_fused_linearize(kernel_device, kind, D, mode):
     torch.manual_seed(D)
     cell = CELLS[kind](D)
     cell = cell.to(kernel_device)
@@ -84,13 +94,14 @@ def test_other_cells_on_triton_backend(kernel_device, kind, method):
 
 
 def test_quasi_backward_over_the_dense_kernels_size(kernel_device):
-    """quasi runs S > 64 on Triton; its implicit backward (dense Jacobians) then goes to torch
-    (the Triton dense scan holds D x D in registers, D <= 64)."""
+    """quasi runs S > 64 on Triton (the fused diagonal linearisation); its implicit backward
+    (dense Jacobians) then goes to torch (the Triton dense scan holds D x D in registers,
+    D <= 64)."""
     torch.manual_seed(0)
     cell = nn.GRUCell(3, 65).to(kernel_device)
     x = torch.randn(1, 4, 3, device=kernel_device, requires_grad=True)
     h, info = evaluate(cell, x, method="quasi", backend="triton")
-    assert info["backend"] == "triton" and not info["fused"]
+    assert info["backend"] == "triton" and info["fused"]
     g = torch.autograd.grad(h.sum(), [x, cell.weight_hh])
     g_ref = torch.autograd.grad(sequential(cell, x).sum(), [x, cell.weight_hh])
     for a, b in zip(g, g_ref):
