@@ -132,8 +132,9 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                                    "gbs": copy_gbs, "frac_copy": 1.0, "error": None}]
     shapes = QUICK_SHAPES if quick else _shapes_from_env() or FULL_SHAPES
     variants = {"accelerated-scan": ["scalar", "warp"]}
-    deferred: list[dict[str, Any]] = []
+    crashes: dict[str, int] = {}  # accelerated-scan variant -> child processes it killed
     for (B, T, D) in shapes:
+        deferred: list[dict[str, Any]] = []
         for dname, dtype in DTYPES.items():
             elem = torch.tensor([], dtype=dtype).element_size()
             n_bytes = B * T * D * elem
@@ -158,8 +159,9 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                                                 quick, variant)
                         if device.type == "cuda":
                             torch.cuda.empty_cache()
+        # per shape, so that a run cut off by a time limit keeps its comparisons too
+        _measure_in_child(deferred, crashes)
         save_partial("scan", rows, {"copy_gbs": copy_gbs})
-    _measure_in_child(deferred)
     _derive(rows, copy_gbs)
     extra = {"copy_gbs": copy_gbs, "bytes": "fwd: 3 N elements (read a, b; write h); "
              "fwd+bwd: 8 N (+ read a, dh, h; write da, db)"}
@@ -224,15 +226,15 @@ def _child_main() -> None:
         torch.cuda.empty_cache()
 
 
-def _measure_in_child(rows: list[dict[str, Any]]) -> None:
+def _measure_in_child(rows: list[dict[str, Any]], crashes: dict[str, int]) -> None:
     """Fill ``rows`` (accelerated-scan cases) from child processes; a case whose process
-    dies is recorded as such, and a variant that killed two processes is not run again."""
+    dies is recorded as such, and a variant that killed two processes (counted in
+    ``crashes``, across calls) is not run again."""
     import json
     import subprocess
     import sys
 
     todo = list(rows)
-    crashes: dict[str, int] = {}
     while todo:
         todo = [r for r in todo if crashes.get(r["variant"], 0) < 2 or
                 r.update(error=f"not run: accelerated-scan {r['variant']} crashed twice "

@@ -416,3 +416,27 @@ def test_bench_shapes_from_env(monkeypatch):
     assert bench_scan._shapes_from_env() == [(16, 16384, 4096), (1, 65536, 64)]
     monkeypatch.delenv("RNNVIZ_SCAN_SHAPES")
     assert bench_scan._shapes_from_env() == []
+
+
+def test_bench_child_crashes_are_counted_across_shapes(monkeypatch):
+    """accelerated-scan runs in child processes shape by shape; a variant that killed two
+    children (over all shapes) is not run again."""
+    import subprocess
+    from types import SimpleNamespace
+
+    from rnnviz.bench import scan as bench_scan
+
+    calls = []
+
+    def crashing_run(*args, **kwargs):
+        calls.append(1)
+        return SimpleNamespace(stdout="", stderr="boom", returncode=1)
+
+    monkeypatch.setattr(subprocess, "run", crashing_run)
+    crashes: dict = {}
+    row = {"B": 1, "T": 8, "D": 4, "dtype": "fp32", "pass": "fwd", "variant": "warp"}
+    for _ in range(3):  # three shapes
+        r = dict(row)
+        bench_scan._measure_in_child([r], crashes)
+    assert len(calls) == 2 and crashes == {"warp": 2}
+    assert r["error"].startswith("not run: accelerated-scan warp crashed twice")
