@@ -3,11 +3,11 @@
     python scripts/scan_sweep.py [--budget SECONDS] [--out DIR] [--no-write]
 
 For each shape of the scan benchmark (and the targets' B=1, D=64, T=65536), float32 and
-bfloat16, times scan_fwd under candidate configs of both paths (each checked against the
-float64 torch scan, or against the first candidate where that would not fit), and keeps,
-per coarse class of problem (``launch.bucket``), the config with the best total fraction
-of copy bandwidth, forward plus backward, over the shapes of that class. Rewrites kernels/linear_scan/tuned.py
-with it (merged with the entries of other GPUs) and writes scan-sweep.json to --out.
+bfloat16, times scan_fwd and scan_bwd under candidate configs of both paths (the forward
+checked against the float64 torch scan, or against the first candidate where that would
+not fit), and keeps, per coarse class of problem (``launch.bucket``), the config with the
+best total fraction of copy bandwidth, forward plus backward, over the shapes of that
+class. Rewrites kernels/linear_scan/tuned.py with it (merged with the entries of other GPUs) and writes scan-sweep.json to --out.
 """
 from __future__ import annotations
 

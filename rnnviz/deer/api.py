@@ -18,6 +18,9 @@ __all__ = ["evaluate", "sequential"]
 
 METHODS = ("newton", "quasi", "damped")
 FALLBACKS = ("sequential", "raise", "return")
+# The Triton kernels hold S x S Jacobians in registers up to this state size (dense modes);
+# quasi's diagonal has no such limit.
+DENSE_MAX_S = 64
 
 
 def _state_size(cell: Callable, h0: Any) -> int:
@@ -162,13 +165,14 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
     be = resolve_backend(backend, x.device, x.dtype)
     fused = False
     if be == "triton":
-        if S > 64 and method != "quasi":
+        if S > DENSE_MAX_S and method != "quasi":
             be = "torch" if backend == "auto" else be
             if be == "triton":
-                raise ValueError(f"backend='triton' runs dense Jacobians up to S=64, got S={S}; "
-                                 "use method='quasi' or backend='torch'")
+                raise ValueError(f"backend='triton' runs dense Jacobians up to "
+                                 f"S={DENSE_MAX_S}, got S={S}; use method='quasi' or "
+                                 "backend='torch'")
         # quasi's diagonal needs no S x S tile in registers: fused at any state size
-        fused = spec.kind in ("gru", "rnn", "lstm") and (S <= 64 or method == "quasi")
+        fused = spec.kind in ("gru", "rnn", "lstm") and (S <= DENSE_MAX_S or method == "quasi")
     precision = "tf32" if S >= 32 else "ieee"
     opt = Options(method, tol, max_iters, rho, fallback, be, fused, precision, graph)
     chunk_T = memory.plan(B, T, S, x.dtype, method, x.device, memory_limit, chunk)
@@ -187,10 +191,10 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
         h = run(x, h0)
         return h, holder["info"]
     bwd_chunk = memory.plan(B, T, S, x.dtype, "backward", x.device, memory_limit, chunk)
-    # the backward's dense scan (every method's) runs in Triton up to S = 64, in torch beyond
-    bwd_be = "torch" if be == "reference" or (be == "triton" and S > 64) else be
+    # the backward's dense scan (every method's) runs in Triton up to DENSE_MAX_S, in torch beyond
+    bwd_be = "torch" if be == "reference" or (be == "triton" and S > DENSE_MAX_S) else be
     bwd = {"spec": spec, "params": grad_params, "backend": bwd_be,
-           "fused": fused and S <= 64,  # the backward needs dense Jacobians
+           "fused": fused and S <= DENSE_MAX_S,  # the backward needs dense Jacobians
            "precision": precision, "chunk_T": bwd_chunk}
     h = DeerFunction.apply(run, bwd, x, h0, *grad_params)
     info = holder["info"]

@@ -62,8 +62,9 @@ def wanted(graph: bool | None, method: str, backend: str, x: torch.Tensor, S: in
     ``graph`` False: never. None (automatic): on CUDA, for "quasi", torch.nn's GRU, RNN and
     LSTM cells, a working set of at most ``MAX_FRACTION`` of the device memory. True: also
     "newton", any other cell (its code must be capture-safe: no synchronisation, no host
-    reads of device values, no host-side state) and any size. Never for "damped", the "reference" backend,
-    while a trace records iterations, on a CPU or under Triton's interpreter."""
+    reads of device values, no host-side state) and any size. Never for "damped", the
+    "reference" backend, while a trace records iterations, on a CPU or under Triton's
+    interpreter."""
     if graph is False or record or method not in GRAPH_METHODS or backend == "reference":
         return False
     if x.device.type != "cuda" or interpreting():
