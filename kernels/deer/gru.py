@@ -31,6 +31,38 @@ from .common import clip_scale, launch_plan, residual_max, row_tile, square_tile
 
 
 @triton.jit
+def _gru_terms(gx_r, gx_z, gx_n, gh_r, gh_z, gh_n, hp):
+    """f and the coefficients of J = diag(z) + diag(c_z) W_z + diag(c_n) W_n + diag(c_r) W_r."""
+    r = tl.sigmoid(gx_r + gh_r)
+    z = tl.sigmoid(gx_z + gh_z)
+    n = _tanh(gx_n + r * gh_n)
+    f = (1.0 - z) * n + z * hp
+    a_n = (1.0 - z) * (1.0 - n * n)
+    c_z = (hp - n) * z * (1.0 - z)
+    c_n = a_n * r
+    c_r = a_n * gh_n * r * (1.0 - r)
+    return f, z, c_z, c_n, c_r
+
+
+@triton.jit
+def _gru_diagonal(wd_ptr, cols, mc, S: tl.constexpr, z, c_z, c_n, c_r):
+    """diag(J) = z + c_z diag(W_z) + c_n diag(W_n) + c_r diag(W_r) (quasi-DEER's a)."""
+    d_r = tl.load(wd_ptr + cols, mask=mc, other=0.0)[None, :]
+    d_z = tl.load(wd_ptr + S + cols, mask=mc, other=0.0)[None, :]
+    d_n = tl.load(wd_ptr + 2 * S + cols, mask=mc, other=0.0)[None, :]
+    return z + c_z * d_z + c_n * d_n + c_r * d_r
+
+
+@triton.jit
+def _store_value(b_ptr, f_ptr, res_ptr, off, f, h, m2, RECORD: tl.constexpr):
+    """b = f - h, the residual max, and f when recorded."""
+    tl.store(b_ptr + off, f - h, mask=m2)
+    residual_max(res_ptr, tl.abs(h - f), m2)
+    if RECORD:
+        tl.store(f_ptr + off, f, mask=m2)
+
+
+@triton.jit
 def _gru_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr,
                    j_ptr, b_ptr, f_ptr, res_ptr, R, rho,
                    S: tl.constexpr, BS: tl.constexpr, BR: tl.constexpr,
@@ -47,25 +79,10 @@ def _gru_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr,
     hp = tl.load(hp_ptr + s_off, mask=m2, other=0.0).to(tl.float32)
     h = tl.load(h_ptr + s_off, mask=m2, other=0.0).to(tl.float32)
 
-    r = tl.sigmoid(gx_r + gh_r)
-    z = tl.sigmoid(gx_z + gh_z)
-    n = _tanh(gx_n + r * gh_n)
-    f = (1.0 - z) * n + z * hp
-    a_n = (1.0 - z) * (1.0 - n * n)
-    c_z = (hp - n) * z * (1.0 - z)
-    c_n = a_n * r
-    c_r = a_n * gh_n * r * (1.0 - r)
-    tl.store(b_ptr + s_off, f - h, mask=m2)
-
-    residual_max(res_ptr, tl.abs(h - f), m2)
-    if RECORD:
-        tl.store(f_ptr + s_off, f, mask=m2)
-
+    f, z, c_z, c_n, c_r = _gru_terms(gx_r, gx_z, gx_n, gh_r, gh_z, gh_n, hp)
+    _store_value(b_ptr, f_ptr, res_ptr, s_off, f, h, m2, RECORD)
     if MODE == 1:
-        d_r = tl.load(wd_ptr + cols, mask=mc, other=0.0)[None, :]
-        d_z = tl.load(wd_ptr + S + cols, mask=mc, other=0.0)[None, :]
-        d_n = tl.load(wd_ptr + 2 * S + cols, mask=mc, other=0.0)[None, :]
-        a = z + c_z * d_z + c_n * d_n + c_r * d_r
+        a = _gru_diagonal(wd_ptr, cols, mc, S, z, c_z, c_n, c_r)
         tl.store(j_ptr + s_off, a, mask=m2)
     else:
         ii, jj, mw = square_tile(cols, S)
@@ -101,3 +118,95 @@ def gru_linearize(gx: torch.Tensor, gh: torch.Tensor, hp: torch.Tensor, h: torch
                                         R, float(rho), S=S, BS=BS, BR=BR, MODE=m, RECORD=record,
                                         num_warps=4)
     return out, b, (f if record else None)
+
+
+@triton.jit
+def _shifted_rows(h_ptr, h0_ptr, rows, mr, T, ks, mk, S: tl.constexpr):
+    """h_{t-1} for the rows (b, t) = b * T + t and the state columns ks: the iterate's row
+    before, or h0[b] where t = 0 (no shifted copy of the iterate is ever made)."""
+    first = (rows % T) == 0
+    r64 = rows.to(tl.int64)
+    prev = tl.load(h_ptr + (r64 - 1)[:, None] * S + ks[None, :],
+                   mask=(mr & ~first)[:, None] & mk[None, :], other=0.0)
+    init = tl.load(h0_ptr + (r64 // T)[:, None] * S + ks[None, :],
+                   mask=(mr & first)[:, None] & mk[None, :], other=0.0)
+    return (prev + init).to(tl.float32)
+
+
+@triton.jit
+def _gru_diag_gemm(gx_ptr, h_ptr, h0_ptr, w_ptr, bh_ptr, wd_ptr, a_ptr, b_ptr, f_ptr, res_ptr,
+                   R, T, S: tl.constexpr, BR: tl.constexpr, BS: tl.constexpr,
+                   BK: tl.constexpr, PREC: tl.constexpr, RECORD: tl.constexpr):
+    """quasi-DEER's linearisation with the h GEMM inside: the program's BR rows x BS state
+    columns of gh = h_{t-1} W_hh^T + b_hh are accumulated over K = S in blocks of BK with
+    tl.dot (three [BR, BS] accumulators, one per gate), then used at once: gh never goes
+    to memory, and neither does the shifted iterate h_{t-1}."""
+    rows = tl.program_id(0) * BR + tl.arange(0, BR)
+    mr = rows < R
+    cols = tl.program_id(1) * BS + tl.arange(0, BS)
+    mc = cols < S
+    acc_r = tl.zeros([BR, BS], dtype=tl.float32)
+    acc_z = tl.zeros([BR, BS], dtype=tl.float32)
+    acc_n = tl.zeros([BR, BS], dtype=tl.float32)
+    for k0 in range(0, S, BK):
+        ks = k0 + tl.arange(0, BK)
+        mk = ks < S
+        hp_k = _shifted_rows(h_ptr, h0_ptr, rows, mr, T, ks, mk, S)
+        w_off = cols[None, :] * S + ks[:, None]  # W_g^T [BK, BS]: W_hh[g * S + col, k]
+        mw = mk[:, None] & mc[None, :]
+        w_r = tl.load(w_ptr + w_off, mask=mw, other=0.0).to(tl.float32)
+        w_z = tl.load(w_ptr + S * S + w_off, mask=mw, other=0.0).to(tl.float32)
+        w_n = tl.load(w_ptr + 2 * S * S + w_off, mask=mw, other=0.0).to(tl.float32)
+        acc_r = tl.dot(hp_k, w_r, acc_r, input_precision=PREC)
+        acc_z = tl.dot(hp_k, w_z, acc_z, input_precision=PREC)
+        acc_n = tl.dot(hp_k, w_n, acc_n, input_precision=PREC)
+    gh_r = acc_r + tl.load(bh_ptr + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
+    gh_z = acc_z + tl.load(bh_ptr + S + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
+    gh_n = acc_n + tl.load(bh_ptr + 2 * S + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
+
+    r64 = rows.to(tl.int64)[:, None]
+    m2 = mr[:, None] & mc[None, :]
+    g_off = r64 * (3 * S) + cols[None, :]
+    s_off = r64 * S + cols[None, :]
+    gx_r = tl.load(gx_ptr + g_off, mask=m2, other=0.0).to(tl.float32)
+    gx_z = tl.load(gx_ptr + g_off + S, mask=m2, other=0.0).to(tl.float32)
+    gx_n = tl.load(gx_ptr + g_off + 2 * S, mask=m2, other=0.0).to(tl.float32)
+    hp = _shifted_rows(h_ptr, h0_ptr, rows, mr, T, cols, mc, S)
+    h = tl.load(h_ptr + s_off, mask=m2, other=0.0).to(tl.float32)
+    f, z, c_z, c_n, c_r = _gru_terms(gx_r, gx_z, gx_n, gh_r, gh_z, gh_n, hp)
+    _store_value(b_ptr, f_ptr, res_ptr, s_off, f, h, m2, RECORD)
+    tl.store(a_ptr + s_off, _gru_diagonal(wd_ptr, cols, mc, S, z, c_z, c_n, c_r), mask=m2)
+
+
+def gemm_tiles(S: int) -> tuple[int, int, int]:
+    """(BR, BS, BK) of ``gru_diag_linearize``: tl.dot wants every side >= 16; a
+    64-row x 64-column tile (three accumulators) over K blocks of 32 at S >= 64."""
+    side = max(16, min(64, triton.next_power_of_2(S)))
+    return 64, side, min(side, 32)
+
+
+def gru_diag_linearize(gx: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor,
+                       b_hh: torch.Tensor | None, wd: torch.Tensor, res: torch.Tensor,
+                       record: bool = False, precision: str = "tf32x3",
+                       tiles: tuple[int, int, int] | None = None):
+    """quasi-DEER's (a, b, f or None) for the iterate h [B, T, D] from the iterate itself:
+    h_{t-1} (h0 [B, D] at t = 0) and gh = h_{t-1} W_hh^T + b_hh are formed inside the
+    kernel. gx [B*T, 3D] contiguous (x W_ih^T + b_ih); wd [3, D] the diagonals of W_hh's
+    blocks; the residual is max-ed into ``res`` [1] (float32, zero beforehand).
+
+    ``precision``: tl.dot's input precision for the h GEMM. "tf32x3" (the default) splits
+    each float32 operand into two tf32 parts on the tensor cores and keeps float32's
+    accuracy to about 1e-7; "ieee" is plain float32 FMAs (slower); "tf32" is
+    torch's allow_tf32 (about 1e-3).
+    """
+    h = h.contiguous()
+    B, T, S = h.shape
+    R = B * T
+    BR, BS, BK = tiles or gemm_tiles(S)
+    _, _, _, a, b, f = launch_plan("GRU", R, S, S, "diag", record, h.device)
+    bias = b_hh if b_hh is not None else torch.zeros(3 * S, device=h.device, dtype=torch.float32)
+    grid = (triton.cdiv(R, BR), triton.cdiv(S, BS))
+    _gru_diag_gemm[grid](gx, h, h0.contiguous(), W_hh.contiguous(), bias, wd, a, b, f, res,
+                         R, T, S=S, BR=BR, BS=BS, BK=BK, PREC=precision, RECORD=record,
+                         num_warps=8 if BR * BS >= 8192 else 4)  # 3 accumulators of BR x BS
+    return a, b, (f if record else None)

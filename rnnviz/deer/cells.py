@@ -124,6 +124,13 @@ class CellSpec:
     def linearize(self, pre, hp, h, mode="dense", rho=1.0, record=False, fused=False, res=None):
         raise NotImplementedError
 
+    def linearize_shifted(self, pre, h0, h, mode="dense", rho=1.0, record=False, fused=False,
+                          res=None):
+        """``linearize`` at h_{t-1} = (h0, h_0, ..., h_{T-2}), what the solver asks each
+        iteration; a spec whose kernel reads the shifted iterate itself overrides it."""
+        hp = torch.cat([h0[:, None], h[:, :-1]], 1)
+        return self.linearize(pre, hp, h, mode, rho, record, fused, res)
+
     def call(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
@@ -167,6 +174,23 @@ class GRUSpec(_TorchCellSpec):
         a_n = (1 - z) * (1 - n * n)
         terms = [((hp - n) * z * (1 - z), W_z), (a_n * r, W_n), (a_n * gh_n * r * (1 - r), W_r)]
         return _assemble(f, h, mode, rho, d=z, terms=terms)
+
+    def linearize_shifted(self, pre, h0, h, mode="dense", rho=1.0, record=False, fused=False,
+                          res=None):
+        """Fused quasi-DEER: one kernel forms h_{t-1} and the h GEMM itself
+        (``rnnviz.kernels.deer.gru_diag_linearize``), so neither the shifted iterate nor
+        gh = h_{t-1} W_hh^T is written to memory on each iteration."""
+        if not (fused and mode == "diag"):
+            return super().linearize_shifted(pre, h0, h, mode, rho, record, fused, res)
+        import rnnviz.kernels.deer as kernels
+
+        c = self.module
+        gx, wd = pre
+        B, T, S = h.shape
+        res = _slot(res, h)
+        a, b, f = kernels.gru_diag_linearize(gx.reshape(B * T, 3 * S), h, h0, c.weight_hh,
+                                             c.bias_hh, wd, res, record)
+        return _shaped(a, b, res, f, B, T, S, mode)
 
     def call(self, x, s):
         return self.module(x, s)

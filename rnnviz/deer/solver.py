@@ -176,7 +176,7 @@ class _Iteration:
         self.spec, self.opt, self.record = spec, opt, record
         self.mode = {"newton": "dense", "quasi": "diag", "damped": "clip"}[opt.method]
         self.pre = spec.prepare(x)
-        self.h0x = h0[:, None].to(x.dtype)
+        self.h0 = h0.to(x.dtype)
         # one zeroed residual slot per evaluation for the fused kernel: no zeroing launch
         self.slots = (torch.zeros(opt.max_iters + 1, device=x.device, dtype=torch.float32)
                       if opt.fused else None)
@@ -184,8 +184,7 @@ class _Iteration:
         self.lin = None
 
     def linearize(self, h: torch.Tensor, rho: float, res: torch.Tensor | None):
-        hp = torch.cat([self.h0x, h[:, :-1]], 1)
-        return self.spec.linearize(self.pre, hp, h, self.mode, rho, self.record,
+        return self.spec.linearize_shifted(self.pre, self.h0, h, self.mode, rho, self.record,
                                    self.opt.fused, res)
 
     def evaluate(self, h: torch.Tensor, rho: float = 1.0) -> float:

@@ -106,3 +106,41 @@ def test_quasi_backward_over_the_dense_kernels_size(kernel_device):
     g_ref = torch.autograd.grad(sequential(cell, x).sum(), [x, cell.weight_hh])
     for a, b in zip(g, g_ref):
         assert (a - b).abs().max().item() < 1e-4
+
+
+@pytest.mark.parametrize("B,T,D", [(1, 1, 1), (2, 5, 3), (3, 7, 16), (2, 9, 20), (1, 70, 72),
+                                   (2, 33, 130)])
+@pytest.mark.parametrize("record", [False, True])
+def test_gru_diag_gemm_matches_torch(kernel_device, B, T, D, record):
+    """quasi's GRU kernel with the h GEMM inside (h_{t-1} read from the iterate, h0 at
+    t = 0) against the torch linearisation at the explicitly shifted iterate."""
+    torch.manual_seed(D + T)
+    cell = nn.GRUCell(4, D).to(kernel_device)
+    spec = GRUSpec(cell)
+    x = torch.randn(B, T, 4, device=kernel_device)
+    h0 = torch.randn(B, D, device=kernel_device)
+    h = torch.randn(B, T, D, device=kernel_device)
+    with torch.no_grad():
+        pre = spec.prepare(x)
+        hp = torch.cat([h0[:, None], h[:, :-1]], 1)
+        ref = spec.linearize(pre, hp, h, "diag", 1.0, record, fused=False)
+        out = spec.linearize_shifted(pre, h0, h, "diag", 1.0, record, fused=True)
+    pairs = [(out.J, ref.J), (out.b, ref.b)] + ([(out.f, ref.f)] if record else [])
+    for a, b in pairs:
+        assert a.shape == b.shape
+        assert (a - b).abs().max().item() < 2e-5
+    assert out.f is None or record
+    assert abs(out.residual.item() - ref.residual.item()) < 2e-5
+
+
+def test_gru_diag_gemm_without_bias(kernel_device):
+    cell = nn.GRUCell(3, 17, bias=False).to(kernel_device)
+    spec = GRUSpec(cell)
+    x = torch.randn(2, 6, 3, device=kernel_device)
+    h0, h = torch.randn(2, 17, device=kernel_device), torch.randn(2, 6, 17, device=kernel_device)
+    with torch.no_grad():
+        pre = spec.prepare(x)
+        ref = spec.linearize(pre, torch.cat([h0[:, None], h[:, :-1]], 1), h, "diag", fused=False)
+        out = spec.linearize_shifted(pre, h0, h, "diag", fused=True)
+    assert (out.J - ref.J).abs().max().item() < 2e-5
+    assert (out.b - ref.b).abs().max().item() < 2e-5
