@@ -32,7 +32,8 @@ TUNED = Path(__file__).resolve().parents[1] / "kernels" / "linear_scan" / "tuned
 # the targets first: the sweep stops when its budget is spent
 SHAPES = [(16, 4096, 4096), (1, 65536, 64), (1, 2 ** 20, 16), (16, 16384, 4096),
           (1, 131072, 64), (4, 16384, 256), (4, 131072, 256), (1, 16384, 64),
-          (16, 1024, 4096), (4, 1024, 256), (1, 1024, 64)]
+          (16, 1024, 4096), (4, 1024, 256), (1, 1024, 64),
+          (16, 10000, 128), (4, 131072, 256), (64, 4096, 128)]  # medium: DEER quasi, minGRU
 
 
 def entries(B: int, D: int, elem: int) -> list[tuple[str, int, int, int, bool]]:
@@ -47,6 +48,10 @@ def entries(B: int, D: int, elem: int) -> list[tuple[str, int, int, int, bool]]:
         out += [("sequence", r, w, bd, False)
                 for r, w, bd in itertools.product([8, 16], [4, 8], [16, 32, 64]) if bd <= max(16, D)]
         out += [("channel", 8, 4, 32 * vec * 4, False)]
+        # narrow channel walks: B * D / block_d programs, each streaming deep [rows, S,
+        # block_d] tiles (rows of 32-64 bytes); no look-back at all
+        out += [("channel", r, w, bd, False) for r, w, bd in
+                itertools.product([8, 16], [4, 8], [8, 16]) if B * D // bd >= 64]
     return out
 
 
@@ -55,7 +60,11 @@ def main() -> None:
     p.add_argument("--budget", type=float, default=120.0)
     p.add_argument("--out", default=os.environ.get("OUT", "."))
     p.add_argument("--no-write", action="store_true", help="do not rewrite tuned.py")
+    p.add_argument("--shapes", default="", help='only these, e.g. "16x10000x128;4x131072x256"')
+    p.add_argument("--dtypes", default="float32,bfloat16")
     args = p.parse_args()
+    shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(";") if s] or SHAPES
+    dtypes = [getattr(torch, d) for d in args.dtypes.split(",")]
     dev = torch.device("cuda")
     t0 = time.time()
     copy = copy_bandwidth_gbs(dev)
@@ -63,7 +72,7 @@ def main() -> None:
     rows: list[dict] = []
     score: dict[str, dict[tuple, list[float]]] = defaultdict(lambda: defaultdict(list))
     n_shapes: dict[str, int] = defaultdict(int)
-    for (B, T, D), dtype in itertools.product(SHAPES, [torch.float32, torch.bfloat16]):
+    for (B, T, D), dtype in itertools.product(shapes, dtypes):
         if time.time() - t0 > args.budget:
             print("budget spent; stopping", flush=True)
             break

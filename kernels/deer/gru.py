@@ -145,6 +145,16 @@ def _gru_diag_gemm(gx_ptr, h_ptr, h0_ptr, w_ptr, bh_ptr, wd_ptr, a_ptr, b_ptr, f
     mr = rows < R
     cols = tl.program_id(1) * BS + tl.arange(0, BS)
     mc = cols < S
+    # the epilogue's operands are loaded first, so that their latency overlaps the GEMM
+    r64 = rows.to(tl.int64)[:, None]
+    m2 = mr[:, None] & mc[None, :]
+    g_off = r64 * (3 * S) + cols[None, :]
+    s_off = r64 * S + cols[None, :]
+    gx_r = tl.load(gx_ptr + g_off, mask=m2, other=0.0).to(tl.float32)
+    gx_z = tl.load(gx_ptr + g_off + S, mask=m2, other=0.0).to(tl.float32)
+    gx_n = tl.load(gx_ptr + g_off + 2 * S, mask=m2, other=0.0).to(tl.float32)
+    hp = _shifted_rows(h_ptr, h0_ptr, rows, mr, T, cols, mc, S)
+    h = tl.load(h_ptr + s_off, mask=m2, other=0.0).to(tl.float32)
     acc_r = tl.zeros([BR, BS], dtype=tl.float32)
     acc_z = tl.zeros([BR, BS], dtype=tl.float32)
     acc_n = tl.zeros([BR, BS], dtype=tl.float32)
@@ -163,46 +173,41 @@ def _gru_diag_gemm(gx_ptr, h_ptr, h0_ptr, w_ptr, bh_ptr, wd_ptr, a_ptr, b_ptr, f
     gh_r = acc_r + tl.load(bh_ptr + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
     gh_z = acc_z + tl.load(bh_ptr + S + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
     gh_n = acc_n + tl.load(bh_ptr + 2 * S + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
-
-    r64 = rows.to(tl.int64)[:, None]
-    m2 = mr[:, None] & mc[None, :]
-    g_off = r64 * (3 * S) + cols[None, :]
-    s_off = r64 * S + cols[None, :]
-    gx_r = tl.load(gx_ptr + g_off, mask=m2, other=0.0).to(tl.float32)
-    gx_z = tl.load(gx_ptr + g_off + S, mask=m2, other=0.0).to(tl.float32)
-    gx_n = tl.load(gx_ptr + g_off + 2 * S, mask=m2, other=0.0).to(tl.float32)
-    hp = _shifted_rows(h_ptr, h0_ptr, rows, mr, T, cols, mc, S)
-    h = tl.load(h_ptr + s_off, mask=m2, other=0.0).to(tl.float32)
     f, z, c_z, c_n, c_r = _gru_terms(gx_r, gx_z, gx_n, gh_r, gh_z, gh_n, hp)
     _store_value(b_ptr, f_ptr, res_ptr, s_off, f, h, m2, RECORD)
     tl.store(a_ptr + s_off, _gru_diagonal(wd_ptr, cols, mc, S, z, c_z, c_n, c_r), mask=m2)
 
 
-def gemm_tiles(S: int) -> tuple[int, int, int]:
-    """(BR, BS, BK) of ``gru_diag_linearize``: tl.dot wants every side >= 16; a
-    64-row x 64-column tile (three accumulators) over K blocks of 32 at S >= 64."""
+def gemm_plan(S: int) -> tuple[tuple[int, int, int], str]:
+    """((BR, BS, BK), tl.dot precision) of ``gru_diag_linearize``, from a sweep on an H200
+    (benchmarks/deer-quasi-sweep-h200.json, B in {1, 16}, T = 1e4): tl.dot wants every side
+    >= 16; 32 rows x 64 state columns (three accumulators) over K blocks of 32 from S = 64;
+    up to S = 32 plain float32 FMAs ("ieee", exact) beat the three tf32 products of
+    "tf32x3", which keep float32's accuracy where the GEMM is larger."""
     side = max(16, min(64, triton.next_power_of_2(S)))
-    return 64, side, min(side, 32)
+    return (32 if S >= 64 else 64, side, min(side, 32)), "ieee" if S <= 32 else "tf32x3"
 
 
 def gru_diag_linearize(gx: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor,
                        b_hh: torch.Tensor | None, wd: torch.Tensor, res: torch.Tensor,
-                       record: bool = False, precision: str = "tf32x3",
+                       record: bool = False, precision: str | None = None,
                        tiles: tuple[int, int, int] | None = None):
     """quasi-DEER's (a, b, f or None) for the iterate h [B, T, D] from the iterate itself:
     h_{t-1} (h0 [B, D] at t = 0) and gh = h_{t-1} W_hh^T + b_hh are formed inside the
     kernel. gx [B*T, 3D] contiguous (x W_ih^T + b_ih); wd [3, D] the diagonals of W_hh's
     blocks; the residual is max-ed into ``res`` [1] (float32, zero beforehand).
 
-    ``precision``: tl.dot's input precision for the h GEMM. "tf32x3" (the default) splits
-    each float32 operand into two tf32 parts on the tensor cores and keeps float32's
-    accuracy to about 1e-7; "ieee" is plain float32 FMAs (slower); "tf32" is
-    torch's allow_tf32 (about 1e-3).
+    ``precision``: tl.dot's input precision for the h GEMM: "tf32x3" splits each float32
+    operand into two tf32 parts on the tensor cores and keeps float32's accuracy (errors
+    about 1e-7), "ieee" is plain float32 FMAs, "tf32" torch's allow_tf32 (about 1e-3; not
+    used by rnnviz). None: ``gemm_plan``'s choice, as are the tiles.
     """
     h = h.contiguous()
     B, T, S = h.shape
     R = B * T
-    BR, BS, BK = tiles or gemm_tiles(S)
+    plan_tiles, plan_precision = gemm_plan(S)
+    BR, BS, BK = tiles or plan_tiles
+    precision = precision or plan_precision
     _, _, _, a, b, f = launch_plan("GRU", R, S, S, "diag", record, h.device)
     bias = b_hh if b_hh is not None else torch.zeros(3 * S, device=h.device, dtype=torch.float32)
     grid = (triton.cdiv(R, BR), triton.cdiv(S, BS))
