@@ -26,6 +26,9 @@ from .seqpar import LOOKBACK, scan_seqpar_kernel, status_buffers
 # Below this many channels (B * D) the channel grid leaves the GPU idle and long sequences
 # go sequence-parallel.
 CHANNEL_MIN_BD = 16384
+# A tuned channel-walk entry is used only where it gives at least this many programs (the
+# sweep measured its candidates there; a bucket also holds narrower problems).
+MIN_PROGRAMS = 64
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,8 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4) -> ScanConfig:
     """
     interp = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
     entry = None if interp else _tuned_for(gpu_key()).get(bucket(B, T, D, elem_size))
+    if entry and entry["path"] == "channel" and B * triton.cdiv(D, entry["block_d"]) < MIN_PROGRAMS:
+        entry = None  # a narrow channel walk measured on wider problems of its class: too few programs
     if entry:
         return tile_config(entry["path"], T, D, elem_size, entry["rows"], entry["num_warps"],
                            entry["block_d"], entry.get("prefetch", False))
