@@ -136,11 +136,16 @@ def _shifted_rows(h_ptr, h0_ptr, rows, mr, T, ks, mk, S: tl.constexpr):
 @triton.jit
 def _gru_diag_gemm(gx_ptr, h_ptr, h0_ptr, w_ptr, bh_ptr, wd_ptr, a_ptr, b_ptr, f_ptr, res_ptr,
                    R, T, S: tl.constexpr, BR: tl.constexpr, BS: tl.constexpr,
-                   BK: tl.constexpr, PREC: tl.constexpr, RECORD: tl.constexpr):
+                   BK: tl.constexpr, PREC: tl.constexpr, RECORD: tl.constexpr,
+                   ZERO_ITERATE: tl.constexpr):
     """quasi-DEER's linearisation with the h GEMM inside: the program's BR rows x BS state
     columns of gh = h_{t-1} W_hh^T + b_hh are accumulated over K = S in blocks of BK with
     tl.dot (three [BR, BS] accumulators, one per gate), then used at once: gh never goes
-    to memory, and neither does the shifted iterate h_{t-1}."""
+    to memory, and neither does the shifted iterate h_{t-1}.
+
+    ZERO_ITERATE: the iterate is all zeros (the solver's first, without ``init``), so
+    h_{t-1} W_hh^T vanishes except at t = 0 (h0): only programs holding a t = 0 row run
+    the GEMM."""
     rows = tl.program_id(0) * BR + tl.arange(0, BR)
     mr = rows < R
     cols = tl.program_id(1) * BS + tl.arange(0, BS)
@@ -148,23 +153,27 @@ def _gru_diag_gemm(gx_ptr, h_ptr, h0_ptr, w_ptr, bh_ptr, wd_ptr, a_ptr, b_ptr, f
     acc_r = tl.zeros([BR, BS], dtype=tl.float32)
     acc_z = tl.zeros([BR, BS], dtype=tl.float32)
     acc_n = tl.zeros([BR, BS], dtype=tl.float32)
-    for k0 in range(0, S, BK):
-        ks = k0 + tl.arange(0, BK)
-        mk = ks < S
-        hp_k = _shifted_rows(h_ptr, h0_ptr, rows, mr, T, ks, mk, S)
-        w_off = cols[None, :] * S + ks[:, None]  # W_g^T [BK, BS]: W_hh[g * S + col, k]
-        mw = mk[:, None] & mc[None, :]
-        w_r = tl.load(w_ptr + w_off, mask=mw, other=0.0).to(tl.float32)
-        w_z = tl.load(w_ptr + S * S + w_off, mask=mw, other=0.0).to(tl.float32)
-        w_n = tl.load(w_ptr + 2 * S * S + w_off, mask=mw, other=0.0).to(tl.float32)
-        acc_r = tl.dot(hp_k, w_r, acc_r, input_precision=PREC)
-        acc_z = tl.dot(hp_k, w_z, acc_z, input_precision=PREC)
-        acc_n = tl.dot(hp_k, w_n, acc_n, input_precision=PREC)
+    run_gemm = True
+    if ZERO_ITERATE:
+        run_gemm = tl.sum((((rows % T) == 0) & mr).to(tl.int32), axis=0) > 0
+    if run_gemm:
+        for k0 in range(0, S, BK):
+            ks = k0 + tl.arange(0, BK)
+            mk = ks < S
+            hp_k = _shifted_rows(h_ptr, h0_ptr, rows, mr, T, ks, mk, S)
+            w_off = cols[None, :] * S + ks[:, None]  # W_g^T [BK, BS]: W_hh[g * S + col, k]
+            mw = mk[:, None] & mc[None, :]
+            w_r = tl.load(w_ptr + w_off, mask=mw, other=0.0).to(tl.float32)
+            w_z = tl.load(w_ptr + S * S + w_off, mask=mw, other=0.0).to(tl.float32)
+            w_n = tl.load(w_ptr + 2 * S * S + w_off, mask=mw, other=0.0).to(tl.float32)
+            acc_r = tl.dot(hp_k, w_r, acc_r, input_precision=PREC)
+            acc_z = tl.dot(hp_k, w_z, acc_z, input_precision=PREC)
+            acc_n = tl.dot(hp_k, w_n, acc_n, input_precision=PREC)
     gh_r = acc_r + tl.load(bh_ptr + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
     gh_z = acc_z + tl.load(bh_ptr + S + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
     gh_n = acc_n + tl.load(bh_ptr + 2 * S + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
-    # the epilogue's operands after the GEMM: loaded before it (to overlap their latency)
-    # they spilled, 0.56 -> 0.70 ms at B = 16, T = 1e4, S = 128 on the H200
+    # the epilogue's operands, after the GEMM: loaded before it (to overlap their latency)
+    # they spilled registers, 0.56 -> 0.70 ms at B = 16, T = 1e4, S = 128 on the H200
     r64 = rows.to(tl.int64)[:, None]
     m2 = mr[:, None] & mc[None, :]
     g_off = r64 * (3 * S) + cols[None, :]
@@ -192,7 +201,7 @@ def gemm_plan(S: int) -> tuple[tuple[int, int, int], str]:
 def gru_diag_linearize(gx: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor,
                        b_hh: torch.Tensor | None, wd: torch.Tensor, res: torch.Tensor,
                        record: bool = False, precision: str | None = None,
-                       tiles: tuple[int, int, int] | None = None):
+                       tiles: tuple[int, int, int] | None = None, zero_iterate: bool = False):
     """quasi-DEER's (a, b, f or None) for the iterate h [B, T, D] from the iterate itself:
     h_{t-1} (h0 [B, D] at t = 0) and gh = h_{t-1} W_hh^T + b_hh are formed inside the
     kernel. gx [B*T, 3D] contiguous (x W_ih^T + b_ih); wd [3, D] the diagonals of W_hh's
@@ -201,7 +210,8 @@ def gru_diag_linearize(gx: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, W_hh
     ``precision``: tl.dot's input precision for the h GEMM: "tf32x3" splits each float32
     operand into two tf32 parts on the tensor cores and keeps float32's accuracy (errors
     about 1e-7), "ieee" is plain float32 FMAs, "tf32" torch's allow_tf32 (about 1e-3; not
-    used by rnnviz). None: ``gemm_plan``'s choice, as are the tiles.
+    used by rnnviz). None: ``gemm_plan``'s choice, as are the tiles. ``zero_iterate``: h is
+    known to be all zeros (the GEMM then runs only where t = 0).
     """
     h = h.contiguous()
     B, T, S = h.shape
@@ -214,5 +224,6 @@ def gru_diag_linearize(gx: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, W_hh
     grid = (triton.cdiv(R, BR), triton.cdiv(S, BS))
     _gru_diag_gemm[grid](gx, h, h0.contiguous(), W_hh.contiguous(), bias, wd, a, b, f, res,
                          R, T, S=S, BR=BR, BS=BS, BK=BK, PREC=precision, RECORD=record,
+                         ZERO_ITERATE=zero_iterate,
                          num_warps=8 if BR * BS >= 8192 else 4)  # 3 accumulators of BR x BS
     return a, b, (f if record else None)

@@ -125,9 +125,11 @@ class CellSpec:
         raise NotImplementedError
 
     def linearize_shifted(self, pre, h0, h, mode="dense", rho=1.0, record=False, fused=False,
-                          res=None):
+                          res=None, zero=False):
         """``linearize`` at h_{t-1} = (h0, h_0, ..., h_{T-2}), what the solver asks each
-        iteration; a spec whose kernel reads the shifted iterate itself overrides it."""
+        iteration; a spec whose kernel reads the shifted iterate itself overrides it.
+        ``zero``: h is known to be all zeros (the solver's first iterate without init), which
+        such a kernel may exploit."""
         hp = torch.cat([h0[:, None], h[:, :-1]], 1)
         return self.linearize(pre, hp, h, mode, rho, record, fused, res)
 
@@ -176,10 +178,11 @@ class GRUSpec(_TorchCellSpec):
         return _assemble(f, h, mode, rho, d=z, terms=terms)
 
     def linearize_shifted(self, pre, h0, h, mode="dense", rho=1.0, record=False, fused=False,
-                          res=None):
+                          res=None, zero=False):
         """Fused quasi-DEER: one kernel forms h_{t-1} and the h GEMM itself
         (``rnnviz.kernels.deer.gru_diag_linearize``), so neither the shifted iterate nor
-        gh = h_{t-1} W_hh^T is written to memory on each iteration."""
+        gh = h_{t-1} W_hh^T is written to memory on each iteration (and at a zero iterate
+        the GEMM runs only for t = 0)."""
         if not (fused and mode == "diag"):
             return super().linearize_shifted(pre, h0, h, mode, rho, record, fused, res)
         import rnnviz.kernels.deer as kernels
@@ -189,7 +192,7 @@ class GRUSpec(_TorchCellSpec):
         B, T, S = h.shape
         res = _slot(res, h)
         a, b, f = kernels.gru_diag_linearize(gx.reshape(B * T, 3 * S), h, h0, c.weight_hh,
-                                             c.bias_hh, wd, res, record)
+                                             c.bias_hh, wd, res, record, zero_iterate=zero)
         return _shaped(a, b, res, f, B, T, S, mode)
 
     def call(self, x, s):

@@ -29,8 +29,9 @@ graph (``release()`` lets it go). Without that every solve would leave a pool of
 that torch frees only under memory pressure outside a capture, so free memory (and with it
 the memory guard's limit) would shrink solve by solve. Automatically (``graph=None``) a
 solve is graphed only when its working set (``rnnviz.deer.memory.estimate_bytes``) is at
-most ``MAX_FRACTION`` of the device memory: larger solves are GPU-bound, where replaying
-the launches saves nothing, and the shared pool stays small.
+most ``MAX_FRACTION`` of the device memory and its iterate at most ``MAX_ELEMENTS``: larger
+solves are GPU-bound, where replaying the launches saves nothing (the copy of the iterate
+each iteration then costs), and the shared pool stays small.
 """
 from __future__ import annotations
 
@@ -51,6 +52,11 @@ GRAPH_METHODS = ("newton", "quasi")  # "damped" changes its trust radius on the 
 # while quasi's 10 iterations went from 4.5 to 3.0 ms.
 AUTO_METHODS = ("quasi",)
 MAX_FRACTION = 1 / 16  # of the device memory: the largest working set graphed automatically
+# ... and the largest iterate (B * T * S elements): a graph saves host time, but copies the
+# iterate once per iteration. On the H200 (GRU, quasi, T = 1e4) graphing took D = 64, B = 16
+# (1.0e7 elements) from 5.86 to 4.96 ms, but cost time at D = 128, B = 16 (2.0e7: 9.18
+# against 8.79 ms) and D = 256, B = 16 (4.1e7: 23.2 against 22.2 ms).
+MAX_ELEMENTS = 1 << 24
 _STREAMS: dict[int, Any] = {}  # device index -> the side stream of warm-ups and captures
 _KEEP: dict[int, Any] = {}     # device index -> the last graph (keeps the shared pool alive)
 
@@ -60,7 +66,8 @@ def wanted(graph: bool | None, method: str, backend: str, x: torch.Tensor, S: in
     """Whether a solve of x [B, T, D_in] (state size S) runs its iterations as a CUDA graph.
 
     ``graph`` False: never. None (automatic): on CUDA, for "quasi", torch.nn's GRU, RNN and
-    LSTM cells, a working set of at most ``MAX_FRACTION`` of the device memory. True: also
+    LSTM cells, a working set of at most ``MAX_FRACTION`` of the device memory and an iterate
+    of at most ``MAX_ELEMENTS``. True: also
     "newton", any other cell (its code must be capture-safe: no synchronisation, no host
     reads of device values, no host-side state) and any size. Never for "damped", the
     "reference" backend, while a trace records iterations, on a CPU or under Triton's
@@ -75,7 +82,8 @@ def wanted(graph: bool | None, method: str, backend: str, x: torch.Tensor, S: in
         return False
     B, T, _ = x.shape
     need = memory.estimate_bytes(B, T, S, x.dtype, method)
-    return kind != "generic" and need <= MAX_FRACTION * _total_memory(x.device.index)
+    return (kind != "generic" and B * T * S <= MAX_ELEMENTS
+            and need <= MAX_FRACTION * _total_memory(x.device.index))
 
 
 def release() -> None:

@@ -172,7 +172,7 @@ class _Iteration:
     h + delta), what ``rnnviz.deer.graph.GraphIteration`` captures."""
 
     def __init__(self, spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, opt: Options,
-                 record: bool):
+                 record: bool, zero_start: bool = False):
         self.spec, self.opt, self.record = spec, opt, record
         self.mode = {"newton": "dense", "quasi": "diag", "damped": "clip"}[opt.method]
         self.pre = spec.prepare(x)
@@ -182,10 +182,12 @@ class _Iteration:
                       if opt.fused else None)
         self.n = 0
         self.lin = None
+        self.zero = zero_start  # the next linearisation is at the all-zero first iterate
 
     def linearize(self, h: torch.Tensor, rho: float, res: torch.Tensor | None):
+        zero, self.zero = self.zero, False
         return self.spec.linearize_shifted(self.pre, self.h0, h, self.mode, rho, self.record,
-                                   self.opt.fused, res)
+                                           self.opt.fused, res, zero)
 
     def evaluate(self, h: torch.Tensor, rho: float = 1.0) -> float:
         slot = None if self.slots is None else self.slots[self.n:self.n + 1]
@@ -220,7 +222,7 @@ def _solve_chunk(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.
     times: list[float] = []
     converged = diverged = False
     t_last = time.perf_counter()
-    it: Any = _Iteration(spec, x, h0, opt, record)
+    it: Any = _Iteration(spec, x, h0, opt, record, zero_start=init is None)
     if graph.wanted(opt.graph, opt.method, opt.backend, x, S, spec.kind, record):
         it = graph.GraphIteration(it)
     h_acc, r_acc, rejected = None, math.inf, 0

@@ -37,6 +37,10 @@ def test_wanted_rules(monkeypatch):
     assert not _wanted(kind="generic") and _wanted(kind="generic", graph_opt=True)
     assert not _wanted(device="cpu") and not _wanted(device="cpu", graph_opt=True)
     assert not _wanted(S=10**6) and _wanted(S=10**6, graph_opt=True)  # over MAX_FRACTION
+    # an iterate of B * T * S = 200 S elements over MAX_ELEMENTS: GPU-bound, not graphed
+    monkeypatch.setattr(graph, "_total_memory", lambda index: 1 << 50)
+    assert _wanted(S=graph.MAX_ELEMENTS // 200) and not _wanted(S=graph.MAX_ELEMENTS // 200 + 1)
+    assert _wanted(S=graph.MAX_ELEMENTS // 200 + 1, graph_opt=True)
     monkeypatch.setenv("TRITON_INTERPRET", "1")
     assert not _wanted() and not _wanted(graph_opt=True)
 

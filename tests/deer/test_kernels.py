@@ -133,6 +133,24 @@ def test_gru_diag_gemm_matches_torch(kernel_device, B, T, D, record):
     assert abs(out.residual.item() - ref.residual.item()) < 2e-5
 
 
+@pytest.mark.parametrize("B,T,D", [(2, 1, 5), (2, 150, 16), (2, 37, 72)])
+def test_gru_diag_gemm_at_the_zero_iterate(kernel_device, B, T, D):
+    """At the all-zero first iterate the kernel runs the GEMM only in programs holding a
+    t = 0 row (h0 there): the same a, b and residual as the full computation."""
+    torch.manual_seed(T)
+    cell = nn.GRUCell(4, D).to(kernel_device)
+    spec = GRUSpec(cell)
+    x = torch.randn(B, T, 4, device=kernel_device)
+    h0 = torch.randn(B, D, device=kernel_device)
+    h = torch.zeros(B, T, D, device=kernel_device)
+    with torch.no_grad():
+        pre = spec.prepare(x)
+        full = spec.linearize_shifted(pre, h0, h, "diag", fused=True)
+        fast = spec.linearize_shifted(pre, h0, h, "diag", fused=True, zero=True)
+    assert torch.equal(fast.J, full.J) and torch.equal(fast.b, full.b)
+    assert fast.residual.item() == full.residual.item()
+
+
 def test_gru_diag_gemm_without_bias(kernel_device):
     cell = nn.GRUCell(3, 17, bias=False).to(kernel_device)
     spec = GRUSpec(cell)
