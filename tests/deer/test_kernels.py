@@ -147,8 +147,10 @@ def test_gru_diag_gemm_at_the_zero_iterate(kernel_device, B, T, D):
         pre = spec.prepare(x)
         full = spec.linearize_shifted(pre, h0, h, "diag", fused=True)
         fast = spec.linearize_shifted(pre, h0, h, "diag", fused=True, zero=True)
-    assert torch.equal(fast.J, full.J) and torch.equal(fast.b, full.b)
-    assert fast.residual.item() == full.residual.item()
+    # not bitwise: the two variants are separately compiled kernels (FMA contraction)
+    torch.testing.assert_close(fast.J, full.J, rtol=0, atol=1e-6)
+    torch.testing.assert_close(fast.b, full.b, rtol=0, atol=1e-6)
+    assert abs(fast.residual.item() - full.residual.item()) <= 1e-6
 
 
 def test_gru_diag_gemm_without_bias(kernel_device):
