@@ -4,5 +4,5 @@ from .dense_scan import default_chunk, dense_scan_fwd
 from .gru import gru_diag_linearize, gru_linearize
 from .rnn_lstm import lstm_linearize, rnn_linearize
 
-__all__ = ["dense_scan_fwd", "default_chunk", "gru_linearize", "gru_diag_linearize", "rnn_linearize",
-           "lstm_linearize"]
+__all__ = ["dense_scan_fwd", "default_chunk", "gru_linearize", "gru_diag_linearize",
+           "rnn_linearize", "lstm_linearize"]

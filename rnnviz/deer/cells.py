@@ -8,7 +8,8 @@ For torch.nn.GRUCell, RNNCell and LSTMCell the Jacobian is structured,
 J_t = diag(d_t) + sum_k diag(c_{k,t}) M_k with fixed matrices M_k (blocks of W_hh), so it
 costs one GEMM for the x part (once per solve), one for the h part (once per step) and
 elementwise work: on CUDA a fused Triton kernel for the GRU (``rnnviz.kernels.deer.gru``),
-torch ops elsewhere. Any other cell gets torch.func: ``vmap(jacrev(cell))`` over all (b, t).
+torch ops elsewhere; for quasi-DEER's diagonal the GRU kernel does the h GEMM itself
+(``linearize_shifted``). Any other cell gets torch.func: ``vmap(jacrev(cell))`` over all (b, t).
 (On CUDA the RNN and LSTM cells have fused kernels too: ``rnnviz.kernels.deer.rnn_lstm``.)
 
 What is produced depends on the solver's mode: "dense" (J [B, T, S, S]), "diag" (the

@@ -108,20 +108,26 @@ def test_quasi_backward_over_the_dense_kernels_size(kernel_device):
         assert (a - b).abs().max().item() < 1e-4
 
 
+def _gru_quasi_problem(dev, B, T, D, *, bias=True, zero=False):
+    """(spec, prepared x, h0, iterate h) of a random GRU problem for the quasi kernel."""
+    torch.manual_seed(B * 1000 + T + D)
+    spec = GRUSpec(nn.GRUCell(4, D, bias=bias).to(dev))
+    x = torch.randn(B, T, 4, device=dev)
+    h0 = torch.randn(B, D, device=dev)
+    h = torch.zeros(B, T, D, device=dev) if zero else torch.randn(B, T, D, device=dev)
+    with torch.no_grad():
+        return spec, spec.prepare(x), h0, h
+
+
 @pytest.mark.parametrize("B,T,D", [(1, 1, 1), (2, 5, 3), (3, 7, 16), (2, 9, 20), (1, 70, 72),
                                    (2, 33, 130)])
 @pytest.mark.parametrize("record", [False, True])
-def test_gru_diag_gemm_matches_torch(kernel_device, B, T, D, record):
+@pytest.mark.parametrize("bias", [True, False])
+def test_gru_diag_gemm_matches_torch(kernel_device, B, T, D, record, bias):
     """quasi's GRU kernel with the h GEMM inside (h_{t-1} read from the iterate, h0 at
     t = 0) against the torch linearisation at the explicitly shifted iterate."""
-    torch.manual_seed(D + T)
-    cell = nn.GRUCell(4, D).to(kernel_device)
-    spec = GRUSpec(cell)
-    x = torch.randn(B, T, 4, device=kernel_device)
-    h0 = torch.randn(B, D, device=kernel_device)
-    h = torch.randn(B, T, D, device=kernel_device)
+    spec, pre, h0, h = _gru_quasi_problem(kernel_device, B, T, D, bias=bias)
     with torch.no_grad():
-        pre = spec.prepare(x)
         hp = torch.cat([h0[:, None], h[:, :-1]], 1)
         ref = spec.linearize(pre, hp, h, "diag", 1.0, record, fused=False)
         out = spec.linearize_shifted(pre, h0, h, "diag", 1.0, record, fused=True)
@@ -137,30 +143,11 @@ def test_gru_diag_gemm_matches_torch(kernel_device, B, T, D, record):
 def test_gru_diag_gemm_at_the_zero_iterate(kernel_device, B, T, D):
     """At the all-zero first iterate the kernel runs the GEMM only in programs holding a
     t = 0 row (h0 there): the same a, b and residual as the full computation."""
-    torch.manual_seed(T)
-    cell = nn.GRUCell(4, D).to(kernel_device)
-    spec = GRUSpec(cell)
-    x = torch.randn(B, T, 4, device=kernel_device)
-    h0 = torch.randn(B, D, device=kernel_device)
-    h = torch.zeros(B, T, D, device=kernel_device)
+    spec, pre, h0, h = _gru_quasi_problem(kernel_device, B, T, D, zero=True)
     with torch.no_grad():
-        pre = spec.prepare(x)
         full = spec.linearize_shifted(pre, h0, h, "diag", fused=True)
         fast = spec.linearize_shifted(pre, h0, h, "diag", fused=True, zero=True)
     # not bitwise: the two variants are separately compiled kernels (FMA contraction)
     torch.testing.assert_close(fast.J, full.J, rtol=0, atol=1e-6)
     torch.testing.assert_close(fast.b, full.b, rtol=0, atol=1e-6)
     assert abs(fast.residual.item() - full.residual.item()) <= 1e-6
-
-
-def test_gru_diag_gemm_without_bias(kernel_device):
-    cell = nn.GRUCell(3, 17, bias=False).to(kernel_device)
-    spec = GRUSpec(cell)
-    x = torch.randn(2, 6, 3, device=kernel_device)
-    h0, h = torch.randn(2, 17, device=kernel_device), torch.randn(2, 6, 17, device=kernel_device)
-    with torch.no_grad():
-        pre = spec.prepare(x)
-        ref = spec.linearize(pre, torch.cat([h0[:, None], h[:, :-1]], 1), h, "diag", fused=False)
-        out = spec.linearize_shifted(pre, h0, h, "diag", fused=True)
-    assert (out.J - ref.J).abs().max().item() < 2e-5
-    assert (out.b - ref.b).abs().max().item() < 2e-5
