@@ -53,7 +53,8 @@ def launch_plan(what: str, R: int, S: int, block_of: int, mode: str, record: boo
 
     The state is one block of ``block_of`` columns per program (S, or H for the LSTM's two
     halves; S <= 64 in the dense modes, whose S x S Jacobian is held in registers); a
-    program takes enough rows that its [rows, block] tile (diag) or its Jacobian (dense modes, about ``dense_elems`` values) fills the registers. Outputs are
+    program takes enough rows that its [rows, block] tile (diag) or its Jacobian (dense
+    modes, about ``dense_elems`` values) fills the registers. Outputs are
     float32: J [R, S, S] or its diagonal a [R, S], b [R, S], and f [R, S] (b as a stand-in
     when not recorded)."""
     if S > 64 and mode != "diag":

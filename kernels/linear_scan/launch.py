@@ -132,8 +132,9 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4) -> ScanConfig:
     """
     interp = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
     entry = None if interp else _tuned_for(gpu_key()).get(bucket(B, T, D, elem_size))
-    if entry and entry["path"] == "channel" and B * triton.cdiv(D, entry["block_d"]) < MIN_PROGRAMS:
-        entry = None  # a narrow channel walk measured on wider problems of its class: too few programs
+    if (entry and entry["path"] == "channel"
+            and B * triton.cdiv(D, entry["block_d"]) < MIN_PROGRAMS):
+        entry = None  # measured on wider problems of its class: here too few programs
     if entry:
         return tile_config(entry["path"], T, D, elem_size, entry["rows"], entry["num_warps"],
                            entry["block_d"], entry.get("prefetch", False))

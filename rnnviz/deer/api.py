@@ -127,11 +127,11 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
             at small state sizes the host time of an iteration's ~10 kernel launches
             (hundreds of microseconds) dominates its GPU work, and a graph replays them for
             about 10 us. None (default): on CUDA for "quasi" with torch.nn's GRU, RNN and
-            LSTM cells up to a working set of 1/16 of the device memory (larger solves are
-            GPU-bound), not while a trace records iterations ("newton" converges in 3-4
-            iterations, too few for a capture to pay); True: also "newton", any other cell
-            (its code must be capture-safe, else a RuntimeError says so) and any size;
-            False: never. Same results.
+            LSTM cells up to a working set of 1/16 of the device memory and 2^24 elements of
+            iterate (larger solves are GPU-bound), not while a trace records iterations
+            ("newton" converges in 3-4 iterations, too few for a capture to pay); True:
+            also "newton", any other cell (its code must be capture-safe, else a
+            RuntimeError says so) and any size; False: never. Same results.
     Returns:
         (h [B, T, S], info) with info["iterations"], ["converged"], ["residuals"] (one per
         iteration, the first for the initial guess), ["ms"] (wall time per iteration),

@@ -32,11 +32,12 @@ Methods (``J~`` is the matrix used in the scan; f is always exact):
   h_t = f(h_{t-1}), down to ``RHO_MIN``). On a contractive cell it becomes Newton within a
   few iterations. ELK proper damps with a Kalman smoother; this keeps DEER's dense scan.
 
-On CUDA, "newton" and "quasi" run their iterations as a CUDA graph (``rnnviz.deer.graph``):
-the same kernels and the same bookkeeping below, with the launches of an iteration
-replayed at once instead of issued one by one from Python (``Options.graph``;
-info["graph"]). The loop is written once, over an iteration object: ``_Iteration``
-(eager) or ``graph.GraphIteration`` (the same step, captured).
+On CUDA, "newton" and "quasi" can run their iterations as a CUDA graph
+(``rnnviz.deer.graph``; automatically: small quasi solves): the same kernels and the same
+bookkeeping below, with the launches of an iteration replayed at once instead of issued one
+by one from Python (``Options.graph``; info["graph"]). The loop is written once, over an
+iteration object: ``_Iteration`` (eager) or ``graph.GraphIteration`` (the same step,
+captured).
 
 Not converged within ``max_iters`` (or a non-finite residual, i.e. divergence): a warning
 with the residual, then ``fallback``: "sequential" (the exact loop, the default),
