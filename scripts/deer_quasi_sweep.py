@@ -2,10 +2,10 @@
 
     python scripts/deer_quasi_sweep.py [--out DIR] [--T 10000]
 
-- "unfused": what the solver did before ``gru_diag_linearize``: the shifted iterate
+- "unfused": what the solver did before ``gru_gemm_linearize``: the shifted iterate
   (torch.cat), gh = h_{t-1} W_hh^T + b_hh (cuBLAS, tf32 off) and the fused elementwise
   kernel ``gru_linearize`` (mode "diag");
-- "gemm-in-kernel": ``gru_diag_linearize`` under each tl.dot input precision and a few
+- "gemm-in-kernel": ``gru_gemm_linearize`` (mode "diag") under each tl.dot input precision and a few
   tiles (rows, state columns, K block).
 
 For B in {1, 16}, D in {16, 64, 128, 256}: median ms and the max error of a and b against
@@ -24,7 +24,7 @@ from torch import nn
 
 from rnnviz.bench.core import bench_device, provenance, record_failure, time_ms
 from rnnviz.deer.cells import GRUSpec
-from rnnviz.kernels.deer import gru_diag_linearize, gru_linearize
+from rnnviz.kernels.deer import gru_gemm_linearize, gru_linearize
 from rnnviz.ops.linear_scan import linear_scan
 
 TILES = [None, (64, 64, 32), (32, 32, 32), (32, 64, 64), (32, 128, 32), (16, 64, 32)]
@@ -78,8 +78,9 @@ def run(out: Path, T: int) -> None:
                 for prec in PRECISIONS:
                     for tiles in TILES if prec is None else [None]:
                         def fused(prec=prec, tiles=tiles):
-                            return gru_diag_linearize(gx.view(R, -1), h, h0, cell.weight_hh,
-                                                      cell.bias_hh, wd, res, False, prec, tiles)
+                            return gru_gemm_linearize(gx.view(R, -1), h, h0, cell.weight_hh,
+                                                      cell.bias_hh, wd, res, "diag", 1.0, False,
+                                                      prec, tiles)
                         name = f"gemm-in-kernel {prec or 'plan'} {tiles or 'plan'}"
                         error = record_failure(fused)  # a tile that does not compile
                         if error is None:

@@ -4,7 +4,7 @@ For each case: wall time per call in a back-to-back loop (one sync at the end: i
 host is slower than the GPU this is the host's cost), the summed CUDA kernel time per call
 (torch.profiler), and the top kernels / CPU ops. Run on the GPU machine:
 
-    python scripts/profile_host.py [--out profile.txt] [--cprofile] [--only NAME-PREFIX]
+    python scripts/profile_host.py [--out profile.txt] [--cprofile] [--only PREFIX[,PREFIX...]]
 """
 from __future__ import annotations
 
@@ -86,6 +86,24 @@ def cases():
         lp = list(lstm.parameters()) + [x]
         yield (f"LSTM (cuDNN) train step l={l} d={d} B=32",
                lambda m=lstm, x=x, g=g, params=lp: torch.autograd.grad(m(x)[0], params, g))
+    yield from deer_cases(dev)
+
+
+def deer_cases(dev):
+    """DEER's forward on nn.GRUCell where the benchmark misses its targets (newton at
+    D = 4, 8 with B = 16, T = 1e5; quasi at D = 128, B = 16, T = 1e4): which kernels."""
+    from rnnviz.deer import evaluate
+
+    for method, D, B, T in [("newton", 8, 16, 100000), ("newton", 4, 16, 100000),
+                            ("quasi", 128, 16, 10000)]:
+        cell = torch.nn.GRUCell(D, D).to(dev)
+        x = torch.randn(B, T, D, device=dev)
+
+        def fwd(cell=cell, x=x, method=method):
+            with torch.no_grad():  # as the benchmark's forward
+                return evaluate(cell, x, method=method)
+
+        yield f"DEER {method} GRU D={D} B={B} T={T}", fwd
 
 
 def python_profile(name: str, fn, n: int = 30, top: int = 30) -> str:
@@ -150,7 +168,7 @@ def micro() -> str:
 def main(argv: list[str]) -> int:
     out = argv[argv.index("--out") + 1] if "--out" in argv else None
     cprof = "--cprofile" in argv
-    only = argv[argv.index("--only") + 1] if "--only" in argv else ""
+    only = tuple(argv[argv.index("--only") + 1].split(",")) if "--only" in argv else ("",)
     text = [micro()]
     print(text[0], flush=True)
     for name, fn in cases():

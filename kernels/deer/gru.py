@@ -18,12 +18,12 @@ MODE selects what is written: 0 the dense J [R, D, D]; 1 its diagonal a [R, D] (
 a = z + c_z diag W_z + ...); 2 the dense J scaled by min(1, rho / ||J||_inf) per row (the
 damped method's trust region). RECORD also writes f (a trace wants the residual per t).
 
-``gru_diag_linearize`` is quasi-DEER's (MODE 1) with the h GEMM inside: it reads the
-iterate h itself (h_{t-1} is the row before, h0 at t = 0) and accumulates gh with tl.dot,
-so per iteration neither the shifted iterate nor gh = h_{t-1} W_hh^T (3 D floats per row)
-goes through memory. On the H200 at B = 16, T = 1e4 this took one linearisation from 0.73 to
-0.56 ms at D = 128 and from 1.98 to 1.53 ms at D = 256
-(benchmarks/deer-quasi-sweep-h200-run1.json).
+``gru_gemm_linearize`` does the same with the h GEMM inside: it reads the iterate h itself
+(h_{t-1} is the row before, h0 at t = 0) and accumulates gh with tl.dot, so per iteration
+neither the shifted iterate nor gh = h_{t-1} W_hh^T (3 D floats per row) goes through
+memory. It writes quasi-DEER's diagonal at any D, the dense modes up to D = 16. On the H200
+at B = 16, T = 1e4 this took quasi's linearisation from 0.73 to 0.56 ms at D = 128 and
+from 1.98 to 1.53 ms at D = 256 (benchmarks/deer-quasi-sweep-h200-run1.json).
 
 Compute only: this module imports torch and triton, nothing of rnnviz.
 """
@@ -70,6 +70,31 @@ def _store_value(b_ptr, f_ptr, res_ptr, off, f, h, m2, RECORD: tl.constexpr):
 
 
 @triton.jit
+def _store_jacobian(j_ptr, w_ptr, wd_ptr, r64, mr, cols, mc, m2, s_off, S: tl.constexpr,
+                    z, c_z, c_n, c_r, rho, MODE: tl.constexpr):
+    """Write what MODE asks of J for the tile's rows (r64 [BR, 1] int64, all S columns in
+    ``cols`` unless MODE == 1): the diagonal a [R, S] (1), J [R, S, S] (0), or J scaled to
+    the trust region rho (2)."""
+    if MODE == 1:
+        tl.store(j_ptr + s_off, _gru_diagonal(wd_ptr, cols, mc, S, z, c_z, c_n, c_r), mask=m2)
+    else:
+        ii, jj, mw = square_tile(cols, S)
+        w_off = ii * S + jj
+        W_r = tl.load(w_ptr + w_off, mask=mw, other=0.0).to(tl.float32)
+        W_z = tl.load(w_ptr + S * S + w_off, mask=mw, other=0.0).to(tl.float32)
+        W_n = tl.load(w_ptr + 2 * S * S + w_off, mask=mw, other=0.0).to(tl.float32)
+        eye = (ii == jj).to(tl.float32)
+        J = (z[:, :, None] * eye[None, :, :] + c_z[:, :, None] * W_z[None, :, :]
+             + c_n[:, :, None] * W_n[None, :, :] + c_r[:, :, None] * W_r[None, :, :])
+        if MODE == 2:
+            norm = tl.max(tl.sum(tl.abs(J), axis=2), axis=1)  # ||J_t||_inf per row
+            J = J * clip_scale(norm, rho)[:, None, None]
+        j_off = r64[:, :, None] * (S * S) + ii[None, :, :] * S + jj[None, :, :]
+        m3 = mr[:, None, None] & mw[None, :, :]
+        tl.store(j_ptr + j_off, J, mask=m3)
+
+
+@triton.jit
 def _gru_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr,
                    j_ptr, b_ptr, f_ptr, res_ptr, R, rho,
                    S: tl.constexpr, BS: tl.constexpr, BR: tl.constexpr,
@@ -88,25 +113,8 @@ def _gru_linearize(gx_ptr, gh_ptr, hp_ptr, h_ptr, w_ptr, wd_ptr,
 
     f, z, c_z, c_n, c_r = _gru_terms(gx_r, gx_z, gx_n, gh_r, gh_z, gh_n, hp)
     _store_value(b_ptr, f_ptr, res_ptr, s_off, f, h, m2, RECORD)
-    if MODE == 1:
-        a = _gru_diagonal(wd_ptr, cols, mc, S, z, c_z, c_n, c_r)
-        tl.store(j_ptr + s_off, a, mask=m2)
-    else:
-        ii, jj, mw = square_tile(cols, S)
-        w_off = ii * S + jj
-        W_r = tl.load(w_ptr + w_off, mask=mw, other=0.0).to(tl.float32)
-        W_z = tl.load(w_ptr + S * S + w_off, mask=mw, other=0.0).to(tl.float32)
-        W_n = tl.load(w_ptr + 2 * S * S + w_off, mask=mw, other=0.0).to(tl.float32)
-        eye = (ii == jj).to(tl.float32)
-        J = (z[:, :, None] * eye[None, :, :] + c_z[:, :, None] * W_z[None, :, :]
-             + c_n[:, :, None] * W_n[None, :, :] + c_r[:, :, None] * W_r[None, :, :])
-        if MODE == 2:
-            norm = tl.max(tl.sum(tl.abs(J), axis=2), axis=1)  # ||J_t||_inf per row
-            J = J * clip_scale(norm, rho)[:, None, None]
-        j_off = r64[:, :, None] * (S * S) + ii[None, :, :] * S + jj[None, :, :]
-        m3 = mr[:, None, None] & mw[None, :, :]
-        tl.store(j_ptr + j_off, J, mask=m3)
-
+    _store_jacobian(j_ptr, w_ptr, wd_ptr, r64, mr, cols, mc, m2, s_off, S, z, c_z, c_n, c_r,
+                    rho, MODE)
 
 
 def gru_linearize(gx: torch.Tensor, gh: torch.Tensor, hp: torch.Tensor, h: torch.Tensor,
@@ -141,14 +149,15 @@ def _shifted_rows(h_ptr, h0_ptr, rows, mr, T, ks, mk, S: tl.constexpr):
 
 
 @triton.jit
-def _gru_diag_gemm(gx_ptr, h_ptr, h0_ptr, w_ptr, bh_ptr, wd_ptr, a_ptr, b_ptr, f_ptr, res_ptr,
-                   R, T, S: tl.constexpr, BR: tl.constexpr, BS: tl.constexpr,
-                   BK: tl.constexpr, PREC: tl.constexpr, RECORD: tl.constexpr,
-                   ZERO_ITERATE: tl.constexpr):
-    """quasi-DEER's linearisation with the h GEMM inside: the program's BR rows x BS state
-    columns of gh = h_{t-1} W_hh^T + b_hh are accumulated over K = S in blocks of BK with
-    tl.dot (three [BR, BS] accumulators, one per gate), then used at once: gh never goes
-    to memory, and neither does the shifted iterate h_{t-1}.
+def _gru_gemm(gx_ptr, h_ptr, h0_ptr, w_ptr, bh_ptr, wd_ptr, j_ptr, b_ptr, f_ptr, res_ptr,
+              R, T, rho, S: tl.constexpr, BR: tl.constexpr, BS: tl.constexpr,
+              BK: tl.constexpr, PREC: tl.constexpr, MODE: tl.constexpr, RECORD: tl.constexpr,
+              ZERO_ITERATE: tl.constexpr):
+    """The linearisation with the h GEMM inside: the program's BR rows x BS state columns
+    of gh = h_{t-1} W_hh^T + b_hh are accumulated over K = S in blocks of BK with tl.dot
+    (three [BR, BS] accumulators, one per gate), then used at once: gh never goes to
+    memory, and neither does the shifted iterate h_{t-1}. MODE as ``_gru_linearize``; the
+    dense modes need all S columns in one program (BS >= S).
 
     ZERO_ITERATE: the iterate is all zeros (the solver's first, without ``init``), so
     h_{t-1} W_hh^T vanishes except at t = 0 (h0): only programs holding a t = 0 row run
@@ -192,27 +201,43 @@ def _gru_diag_gemm(gx_ptr, h_ptr, h0_ptr, w_ptr, bh_ptr, wd_ptr, a_ptr, b_ptr, f
     h = tl.load(h_ptr + s_off, mask=m2, other=0.0).to(tl.float32)
     f, z, c_z, c_n, c_r = _gru_terms(gx_r, gx_z, gx_n, gh_r, gh_z, gh_n, hp)
     _store_value(b_ptr, f_ptr, res_ptr, s_off, f, h, m2, RECORD)
-    tl.store(a_ptr + s_off, _gru_diagonal(wd_ptr, cols, mc, S, z, c_z, c_n, c_r), mask=m2)
+    _store_jacobian(j_ptr, w_ptr, wd_ptr, r64, mr, cols, mc, m2, s_off, S, z, c_z, c_n, c_r,
+                    rho, MODE)
 
 
-def gemm_plan(S: int) -> tuple[tuple[int, int, int], str]:
-    """((BR, BS, BK), tl.dot precision) of ``gru_diag_linearize``, from sweeps on an H200
-    (benchmarks/deer-quasi-sweep-h200*.json, B in {1, 16}, T = 1e4): tl.dot wants every side
-    >= 16; 32 rows x 64 state columns (three accumulators) over K blocks of 32 from S = 64;
-    up to S = 32 plain float32 FMAs ("ieee", exact) beat the three tf32 products of
-    "tf32x3", which keep float32's accuracy where the GEMM is larger."""
+DENSE_GEMM_MAX_S = 16  # the dense modes hold [BR, S, S] with BR >= 16 rows (tl.dot's minimum)
+
+
+def gemm_plan(S: int, mode: str = "diag") -> tuple[tuple[int, int, int], str]:
+    """((BR, BS, BK), tl.dot precision) of ``gru_gemm_linearize``.
+
+    "diag", from sweeps on an H200 (benchmarks/deer-quasi-sweep-h200*.json, B in {1, 16},
+    T = 1e4): tl.dot wants every side >= 16; 32 rows x 64 state columns (three
+    accumulators) over K blocks of 32 from S = 64; up to S = 32 plain float32 FMAs ("ieee",
+    exact) beat the three tf32 products of "tf32x3", which keep float32's accuracy where
+    the GEMM is larger. Dense modes: one program holds all S columns and its rows' Jacobians
+    [BR, S, S] (S <= ``DENSE_GEMM_MAX_S``), about 8192 values for S <= 8, 4096 for 16."""
     side = max(16, min(64, triton.next_power_of_2(S)))
-    return (32 if S >= 64 else 64, side, min(side, 32)), "ieee" if S <= 32 else "tf32x3"
+    precision = "ieee" if S <= 32 else "tf32x3"
+    if mode != "diag":
+        if S > DENSE_GEMM_MAX_S:
+            raise ValueError(f"the GEMM-in-kernel GRU linearisation holds [rows, S, S] Jacobians "
+                             f"in registers: S <= {DENSE_GEMM_MAX_S} in mode {mode!r}, got {S}")
+        return (32 if S <= 8 else 16, side, side), precision
+    return (32 if S >= 64 else 64, side, min(side, 32)), precision
 
 
-def gru_diag_linearize(gx: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor,
+def gru_gemm_linearize(gx: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor,
                        b_hh: torch.Tensor | None, wd: torch.Tensor, res: torch.Tensor,
-                       record: bool = False, precision: str | None = None,
-                       tiles: tuple[int, int, int] | None = None, zero_iterate: bool = False):
-    """quasi-DEER's (a, b, f or None) for the iterate h [B, T, D] from the iterate itself:
-    h_{t-1} (h0 [B, D] at t = 0) and gh = h_{t-1} W_hh^T + b_hh are formed inside the
-    kernel. gx [B*T, 3D] contiguous (x W_ih^T + b_ih); wd [3, D] the diagonals of W_hh's
-    blocks; the residual is max-ed into ``res`` [1] (float32, zero beforehand).
+                       mode: str = "diag", rho: float = 1.0, record: bool = False,
+                       precision: str | None = None, tiles: tuple[int, int, int] | None = None,
+                       zero_iterate: bool = False):
+    """(J or a, b, f or None) for the iterate h [B, T, D] from the iterate itself, as
+    ``gru_linearize`` in the same ``mode``, but h_{t-1} (h0 [B, D] at t = 0) and
+    gh = h_{t-1} W_hh^T + b_hh are formed inside the kernel. gx [B*T, 3D] contiguous
+    (x W_ih^T + b_ih); wd [3, D] the diagonals of W_hh's blocks; the residual is max-ed into
+    ``res`` [1] (float32, zero beforehand). Modes "dense" and "clip" need D <=
+    ``DENSE_GEMM_MAX_S``.
 
     ``precision``: tl.dot's input precision for the h GEMM: "tf32x3" splits each float32
     operand into two tf32 parts on the tensor cores and keeps float32's accuracy (errors
@@ -223,14 +248,14 @@ def gru_diag_linearize(gx: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, W_hh
     h = h.contiguous()
     B, T, S = h.shape
     R = B * T
-    plan_tiles, plan_precision = gemm_plan(S)
+    plan_tiles, plan_precision = gemm_plan(S, mode)
     BR, BS, BK = tiles or plan_tiles
     precision = precision or plan_precision
-    _, _, _, a, b, f = launch_plan("GRU", R, S, S, "diag", record, h.device)
+    m, _, _, out, b, f = launch_plan("GRU", R, S, S, mode, record, h.device)
     bias = b_hh if b_hh is not None else torch.zeros(3 * S, device=h.device, dtype=torch.float32)
     grid = (triton.cdiv(R, BR), triton.cdiv(S, BS))
-    _gru_diag_gemm[grid](gx, h, h0.contiguous(), W_hh.contiguous(), bias, wd, a, b, f, res,
-                         R, T, S=S, BR=BR, BS=BS, BK=BK, PREC=precision, RECORD=record,
-                         ZERO_ITERATE=zero_iterate,
-                         num_warps=8 if BR * BS >= 8192 else 4)  # 3 accumulators of BR x BS
-    return a, b, (f if record else None)
+    _gru_gemm[grid](gx, h, h0.contiguous(), W_hh.contiguous(), bias, wd, out, b, f, res,
+                    R, T, float(rho), S=S, BR=BR, BS=BS, BK=BK, PREC=precision, MODE=m,
+                    RECORD=record, ZERO_ITERATE=zero_iterate,
+                    num_warps=8 if BR * BS >= 8192 else 4)  # 3 accumulators of BR x BS
+    return out, b, (f if record else None)

@@ -180,21 +180,23 @@ class GRUSpec(_TorchCellSpec):
 
     def linearize_shifted(self, pre, h0, h, mode="dense", rho=1.0, record=False, fused=False,
                           res=None, zero=False):
-        """Fused quasi-DEER: one kernel forms h_{t-1} and the h GEMM itself
-        (``rnnviz.kernels.deer.gru_diag_linearize``), so neither the shifted iterate nor
+        """Fused: one kernel forms h_{t-1} and the h GEMM itself
+        (``rnnviz.kernels.deer.gru_gemm_linearize``), so neither the shifted iterate nor
         gh = h_{t-1} W_hh^T is written to memory on each iteration (and at a zero iterate
-        the GEMM runs only for t = 0)."""
-        if not (fused and mode == "diag"):
+        the GEMM runs only for t = 0). quasi-DEER's diagonal at any size; the dense J of
+        "newton" and "damped" up to ``DENSE_GEMM_MAX_S`` (it is held in registers)."""
+        if fused:
+            import rnnviz.kernels.deer as kernels  # imported on first GPU/interpreter use
+        if not fused or (mode != "diag" and self.S > kernels.DENSE_GEMM_MAX_S):
             return super().linearize_shifted(pre, h0, h, mode, rho, record, fused, res)
-        import rnnviz.kernels.deer as kernels
-
         c = self.module
         gx, wd = pre
         B, T, S = h.shape
         res = _slot(res, h)
-        a, b, f = kernels.gru_diag_linearize(gx.reshape(B * T, 3 * S), h, h0, c.weight_hh,
-                                             c.bias_hh, wd, res, record, zero_iterate=zero)
-        return _shaped(a, b, res, f, B, T, S, mode)
+        J, b, f = kernels.gru_gemm_linearize(gx.reshape(B * T, 3 * S), h, h0, c.weight_hh,
+                                             c.bias_hh, wd, res, mode, rho, record,
+                                             zero_iterate=zero)
+        return _shaped(J, b, res, f, B, T, S, mode)
 
     def call(self, x, s):
         return self.module(x, s)

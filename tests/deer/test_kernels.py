@@ -119,18 +119,24 @@ def _gru_quasi_problem(dev, B, T, D, *, bias=True, zero=False):
         return spec, spec.prepare(x), h0, h
 
 
-@pytest.mark.parametrize("B,T,D", [(1, 1, 1), (2, 5, 3), (3, 7, 16), (2, 9, 20), (1, 70, 72),
-                                   (2, 33, 130)])
+_GEMM_CASES = [("diag", 1, 1, 1), ("diag", 2, 5, 3), ("diag", 3, 7, 16), ("diag", 2, 9, 20),
+               ("diag", 1, 70, 72), ("diag", 2, 33, 130), ("dense", 1, 1, 1), ("dense", 2, 37, 8),
+               ("dense", 3, 9, 5), ("dense", 2, 21, 16), ("clip", 2, 19, 8), ("clip", 1, 40, 13)]
+
+
+@pytest.mark.parametrize("mode,B,T,D", _GEMM_CASES)
 @pytest.mark.parametrize("record", [False, True])
 @pytest.mark.parametrize("bias", [True, False])
-def test_gru_diag_gemm_matches_torch(kernel_device, B, T, D, record, bias):
-    """quasi's GRU kernel with the h GEMM inside (h_{t-1} read from the iterate, h0 at
-    t = 0) against the torch linearisation at the explicitly shifted iterate."""
+def test_gru_gemm_matches_torch(kernel_device, mode, B, T, D, record, bias):
+    """The GRU kernel with the h GEMM inside (h_{t-1} read from the iterate, h0 at t = 0)
+    against the torch linearisation at the explicitly shifted iterate: quasi's diagonal at
+    any D, newton's J and damped's clipped J up to DENSE_GEMM_MAX_S."""
     spec, pre, h0, h = _gru_quasi_problem(kernel_device, B, T, D, bias=bias)
+    rho = 0.7  # below ||J||_inf for most rows: "clip" scales them
     with torch.no_grad():
         hp = torch.cat([h0[:, None], h[:, :-1]], 1)
-        ref = spec.linearize(pre, hp, h, "diag", 1.0, record, fused=False)
-        out = spec.linearize_shifted(pre, h0, h, "diag", 1.0, record, fused=True)
+        ref = spec.linearize(pre, hp, h, mode, rho, record, fused=False)
+        out = spec.linearize_shifted(pre, h0, h, mode, rho, record, fused=True)
     pairs = [(out.J, ref.J), (out.b, ref.b)] + ([(out.f, ref.f)] if record else [])
     for a, b in pairs:
         assert a.shape == b.shape
@@ -139,8 +145,19 @@ def test_gru_diag_gemm_matches_torch(kernel_device, B, T, D, record, bias):
     assert abs(out.residual.item() - ref.residual.item()) < 2e-5
 
 
+def test_gru_gemm_dense_size_limit():
+    """Dense Jacobians above DENSE_GEMM_MAX_S are refused with the limit in the message (the
+    GRU spec then takes the GEMM-outside kernel)."""
+    from rnnviz.kernels.deer import DENSE_GEMM_MAX_S
+    from rnnviz.kernels.deer.gru import gemm_plan
+
+    assert gemm_plan(DENSE_GEMM_MAX_S, "dense")[0][1] >= DENSE_GEMM_MAX_S
+    with pytest.raises(ValueError, match=f"S <= {DENSE_GEMM_MAX_S}"):
+        gemm_plan(DENSE_GEMM_MAX_S + 1, "clip")
+
+
 @pytest.mark.parametrize("B,T,D", [(2, 1, 5), (2, 150, 16), (2, 37, 72)])
-def test_gru_diag_gemm_at_the_zero_iterate(kernel_device, B, T, D):
+def test_gru_gemm_at_the_zero_iterate(kernel_device, B, T, D):
     """At the all-zero first iterate the kernel runs the GEMM only in programs holding a
     t = 0 row (h0 there): the same a, b and residual as the full computation."""
     spec, pre, h0, h = _gru_quasi_problem(kernel_device, B, T, D, zero=True)
