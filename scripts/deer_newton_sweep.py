@@ -1,6 +1,6 @@
 """Newton-DEER's two kernels for a small GRU on a GPU: where its iteration spends its time.
 
-    python scripts/deer_newton_sweep.py [--out DIR] [--quick]
+    python scripts/deer_newton_sweep.py [--out DIR] [--quick] [--what both|linearize|scan]
 
 - The linearisation (dense J [B, T, D, D]): "unfused" is the shifted iterate (torch.cat),
   gh = h_{t-1} W_hh^T + b_hh (cuBLAS, tf32 off) and ``gru_linearize``; "gemm-in-kernel" is
@@ -26,7 +26,7 @@ from rnnviz.bench.core import bench_device, provenance, time_ms
 from rnnviz.deer.cells import GRUSpec
 from rnnviz.kernels.deer import default_chunk, dense_scan_fwd, gru_gemm_linearize, gru_linearize
 
-LINEARIZE = [(16, 100000, 4), (16, 100000, 8), (16, 10000, 16)]  # (B, T, D)
+LINEARIZE = [(16, 100000, 4), (16, 100000, 8), (16, 10000, 16), (1, 100000, 8)]  # (B, T, D)
 SCANS = [(16, 100000, 8), (1, 100000, 8), (16, 100000, 4), (16, 1000000, 8), (1, 1000000, 8),
          (16, 10000, 8), (1, 10000, 8), (16, 10000, 16), (16, 10000, 32), (16, 100000, 1)]
 
@@ -94,11 +94,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=".")
     ap.add_argument("--quick", action="store_true", help="tiny shapes (a check of the script)")
+    ap.add_argument("--what", choices=["both", "linearize", "scan"], default="both")
     args = ap.parse_args()
     dev = bench_device()
     quick = [(2, 40, 8)]
-    rows = (linearize_rows(dev, quick if args.quick else LINEARIZE)
-            + scan_rows(dev, quick if args.quick else SCANS))
+    rows = []
+    if args.what != "scan":
+        rows += linearize_rows(dev, quick if args.quick else LINEARIZE)
+    if args.what != "linearize":
+        rows += scan_rows(dev, quick if args.quick else SCANS)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     doc = {"provenance": provenance("deer-newton-sweep"), "rows": rows}

@@ -149,6 +149,16 @@ def _shifted_rows(h_ptr, h0_ptr, rows, mr, T, ks, mk, S: tl.constexpr):
 
 
 @triton.jit
+def _gemm_step(a, b, acc, PREC: tl.constexpr):
+    """acc + a @ b: tl.dot under PREC, or with PREC "registers" a broadcast-and-sum (tiles
+    below tl.dot's 16 x 16, where padding to 16 would quadruple a small state's work)."""
+    if PREC == "registers":
+        return acc + tl.sum(a[:, :, None] * b[None, :, :], axis=1)
+    else:
+        return tl.dot(a, b, acc, input_precision=PREC)
+
+
+@triton.jit
 def _gru_gemm(gx_ptr, h_ptr, h0_ptr, w_ptr, bh_ptr, wd_ptr, j_ptr, b_ptr, f_ptr, res_ptr,
               R, T, rho, S: tl.constexpr, BR: tl.constexpr, BS: tl.constexpr,
               BK: tl.constexpr, PREC: tl.constexpr, MODE: tl.constexpr, RECORD: tl.constexpr,
@@ -182,9 +192,9 @@ def _gru_gemm(gx_ptr, h_ptr, h0_ptr, w_ptr, bh_ptr, wd_ptr, j_ptr, b_ptr, f_ptr,
             w_r = tl.load(w_ptr + w_off, mask=mw, other=0.0).to(tl.float32)
             w_z = tl.load(w_ptr + S * S + w_off, mask=mw, other=0.0).to(tl.float32)
             w_n = tl.load(w_ptr + 2 * S * S + w_off, mask=mw, other=0.0).to(tl.float32)
-            acc_r = tl.dot(hp_k, w_r, acc_r, input_precision=PREC)
-            acc_z = tl.dot(hp_k, w_z, acc_z, input_precision=PREC)
-            acc_n = tl.dot(hp_k, w_n, acc_n, input_precision=PREC)
+            acc_r = _gemm_step(hp_k, w_r, acc_r, PREC)
+            acc_z = _gemm_step(hp_k, w_z, acc_z, PREC)
+            acc_n = _gemm_step(hp_k, w_n, acc_n, PREC)
     gh_r = acc_r + tl.load(bh_ptr + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
     gh_z = acc_z + tl.load(bh_ptr + S + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
     gh_n = acc_n + tl.load(bh_ptr + 2 * S + cols, mask=mc, other=0.0).to(tl.float32)[None, :]
@@ -216,14 +226,19 @@ def gemm_plan(S: int, mode: str = "diag") -> tuple[tuple[int, int, int], str]:
     accumulators) over K blocks of 32 from S = 64; up to S = 32 plain float32 FMAs ("ieee",
     exact) beat the three tf32 products of "tf32x3", which keep float32's accuracy where
     the GEMM is larger. Dense modes: one program holds all S columns and its rows' Jacobians
-    [BR, S, S] (S <= ``DENSE_GEMM_MAX_S``), about 8192 values for S <= 8, 4096 for 16."""
+    [BR, S, S] (S <= ``DENSE_GEMM_MAX_S``): up to S = 8 about 4096 values with the h GEMM
+    as a broadcast-and-sum ("registers"; padded to tl.dot's 16 x 16, S = 4 and 8 took 2-4x
+    the unfused kernel's time on the H200), at S = 16 16 rows and tl.dot."""
     side = max(16, min(64, triton.next_power_of_2(S)))
     precision = "ieee" if S <= 32 else "tf32x3"
     if mode != "diag":
         if S > DENSE_GEMM_MAX_S:
             raise ValueError(f"the GEMM-in-kernel GRU linearisation holds [rows, S, S] Jacobians "
                              f"in registers: S <= {DENSE_GEMM_MAX_S} in mode {mode!r}, got {S}")
-        return (32 if S <= 8 else 16, side, side), precision
+        if S <= 8:  # a [BR, 8, 8] tile in registers, no padding to tl.dot's 16
+            side = max(2, triton.next_power_of_2(S))
+            return (max(16, min(128, 4096 // (side * side))), side, side), "registers"
+        return (16, side, side), precision
     return (32 if S >= 64 else 64, side, min(side, 32)), precision
 
 
@@ -242,7 +257,8 @@ def gru_gemm_linearize(gx: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, W_hh
     ``precision``: tl.dot's input precision for the h GEMM: "tf32x3" splits each float32
     operand into two tf32 parts on the tensor cores and keeps float32's accuracy (errors
     about 1e-7), "ieee" is plain float32 FMAs, "tf32" torch's allow_tf32 (about 1e-3; not
-    used by rnnviz). None: ``gemm_plan``'s choice, as are the tiles. ``zero_iterate``: h is
+    used by rnnviz); "registers" no tl.dot (tiles below 16). None: ``gemm_plan``'s choice,
+    as are the tiles. ``zero_iterate``: h is
     known to be all zeros (the GEMM then runs only where t = 0).
     """
     h = h.contiguous()
