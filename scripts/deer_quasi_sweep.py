@@ -1,6 +1,6 @@
 """One quasi-DEER linearisation of a GRU on a GPU, the two ways rnnviz can run it.
 
-    python scripts/deer_quasi_sweep.py [--out DIR] [--T 10000]
+    python scripts/deer_quasi_sweep.py [--out DIR] [--T 10000] [--B 1,16] [--D 16,64,128,256]
 
 - "unfused": what the solver did before ``gru_gemm_linearize``: the shifted iterate
   (torch.cat), gh = h_{t-1} W_hh^T + b_hh (cuBLAS, tf32 off) and the fused elementwise
@@ -27,7 +27,9 @@ from rnnviz.deer.cells import GRUSpec
 from rnnviz.kernels.deer import gru_gemm_linearize, gru_linearize
 from rnnviz.ops.linear_scan import linear_scan
 
-TILES = [None, (64, 64, 32), (32, 32, 32), (32, 64, 64), (32, 128, 32), (16, 64, 32)]
+# (rows, state columns, K block[, warps]); None: gemm_plan's choice
+TILES = [None, (64, 64, 32), (32, 32, 32), (32, 64, 64), (32, 128, 32), (16, 64, 32),
+         (32, 64, 32, 8), (64, 64, 32, 8), (128, 64, 32, 8), (64, 128, 32, 8)]
 PRECISIONS = [None, "tf32x3", "ieee", "tf32"]  # None: gemm_plan's choice
 
 
@@ -49,11 +51,11 @@ def _reference(cell, x, h, h0):
     return lin.J, lin.b
 
 
-def run(out: Path, T: int) -> None:
+def run(out: Path, T: int, Bs: list[int], Ds: list[int]) -> None:
     dev = bench_device()
     rows = []
-    for B in (1, 16):
-        for D in (16, 64, 128, 256):
+    for B in Bs:
+        for D in Ds:
             torch.manual_seed(D)
             cell, x, h, h0 = _problem(B, T, D, dev)
             spec = GRUSpec(cell)
@@ -80,7 +82,8 @@ def run(out: Path, T: int) -> None:
                         def fused(prec=prec, tiles=tiles):
                             return gru_gemm_linearize(gx.view(R, -1), h, h0, cell.weight_hh,
                                                       cell.bias_hh, wd, res, "diag", 1.0, False,
-                                                      prec, tiles)
+                                                      prec, tiles and tiles[:3],
+                                                      num_warps=tiles[3] if tiles and len(tiles) > 3 else None)
                         name = f"gemm-in-kernel {prec or 'plan'} {tiles or 'plan'}"
                         error = record_failure(fused)  # a tile that does not compile
                         if error is None:
@@ -107,5 +110,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path(".out"))
     ap.add_argument("--T", type=int, default=10_000)
+    ap.add_argument("--B", default="1,16", help="batch sizes, comma-separated")
+    ap.add_argument("--D", default="16,64,128,256", help="state sizes, comma-separated")
     args = ap.parse_args()
-    run(args.out, args.T)
+    run(args.out, args.T, [int(b) for b in args.B.split(",")], [int(d) for d in args.D.split(",")])

@@ -52,6 +52,10 @@ def entries(B: int, D: int, elem: int) -> list[tuple[str, int, int, int, bool]]:
         # block_d] tiles (rows of 32-64 bytes); no look-back at all
         out += [("channel", r, w, bd, False) for r, w, bd in
                 itertools.product([8, 16], [4, 8], [8, 16]) if B * D // bd >= 64]
+        # ... and with the next chunk's loads issued before this chunk's arithmetic: so few
+        # programs are latency-bound, and prefetching doubles the bytes in flight
+        out += [("channel", 8, w, bd, True) for w, bd in
+                itertools.product([4, 8], [8, 16]) if B * D // bd >= 64]
     return out
 
 

@@ -226,7 +226,7 @@ def gemm_plan(S: int, mode: str = "diag") -> tuple[tuple[int, int, int], str]:
     accumulators) over K blocks of 32 from S = 64; up to S = 32 plain float32 FMAs ("ieee",
     exact) beat the three tf32 products of "tf32x3", which keep float32's accuracy where
     the GEMM is larger. Dense modes: one program holds all S columns and its rows' Jacobians
-    [BR, S, S] (S <= ``DENSE_GEMM_MAX_S``): up to S = 8 about 4096 values with the h GEMM
+    [BR, S, S] (S <= ``DENSE_GEMM_MAX_S``): up to S = 8 about 2048 values with the h GEMM
     as a broadcast-and-sum ("registers"; padded to tl.dot's 16 x 16, S = 4 and 8 took 2-4x
     the unfused kernel's time on the H200), at S = 16 16 rows and tl.dot."""
     side = max(16, min(64, triton.next_power_of_2(S)))
@@ -237,7 +237,7 @@ def gemm_plan(S: int, mode: str = "diag") -> tuple[tuple[int, int, int], str]:
                              f"in registers: S <= {DENSE_GEMM_MAX_S} in mode {mode!r}, got {S}")
         if S <= 8:  # a [BR, 8, 8] tile in registers, no padding to tl.dot's 16
             side = max(2, triton.next_power_of_2(S))
-            return (max(16, min(128, 4096 // (side * side))), side, side), "registers"
+            return (max(16, min(128, 2048 // (side * side))), side, side), "registers"
         return (16, side, side), precision
     return (32 if S >= 64 else 64, side, min(side, 32)), precision
 
@@ -246,7 +246,7 @@ def gru_gemm_linearize(gx: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, W_hh
                        b_hh: torch.Tensor | None, wd: torch.Tensor, res: torch.Tensor,
                        mode: str = "diag", rho: float = 1.0, record: bool = False,
                        precision: str | None = None, tiles: tuple[int, int, int] | None = None,
-                       zero_iterate: bool = False):
+                       zero_iterate: bool = False, num_warps: int | None = None):
     """(J or a, b, f or None) for the iterate h [B, T, D] from the iterate itself, as
     ``gru_linearize`` in the same ``mode``, but h_{t-1} (h0 [B, D] at t = 0) and
     gh = h_{t-1} W_hh^T + b_hh are formed inside the kernel. gx [B*T, 3D] contiguous
@@ -259,7 +259,8 @@ def gru_gemm_linearize(gx: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, W_hh
     about 1e-7), "ieee" is plain float32 FMAs, "tf32" torch's allow_tf32 (about 1e-3; not
     used by rnnviz); "registers" no tl.dot (tiles below 16). None: ``gemm_plan``'s choice,
     as are the tiles. ``zero_iterate``: h is
-    known to be all zeros (the GEMM then runs only where t = 0).
+    known to be all zeros (the GEMM then runs only where t = 0). ``num_warps``: None, 8
+    for three accumulators of 8192 values or more, else 4.
     """
     h = h.contiguous()
     B, T, S = h.shape
@@ -273,5 +274,5 @@ def gru_gemm_linearize(gx: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, W_hh
     _gru_gemm[grid](gx, h, h0.contiguous(), W_hh.contiguous(), bias, wd, out, b, f, res,
                     R, T, float(rho), S=S, BR=BR, BS=BS, BK=BK, PREC=precision, MODE=m,
                     RECORD=record, ZERO_ITERATE=zero_iterate,
-                    num_warps=8 if BR * BS >= 8192 else 4)  # 3 accumulators of BR x BS
+                    num_warps=num_warps or (8 if BR * BS >= 8192 else 4))
     return out, b, (f if record else None)

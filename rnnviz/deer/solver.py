@@ -69,7 +69,6 @@ TRACE_MAX_CHANNELS = 64  # channels of the iterate kept per trace record
 RHO_MIN = 1e-3
 RHO_MAX = 1e6
 REJECT = 1e3
-RUN_AHEAD_DEVICES = ("cuda",)  # where quasi queues its next step before reading the residual
 
 
 class DeerConvergenceError(RuntimeError):
@@ -191,16 +190,12 @@ class _Iteration:
         return self.spec.linearize_shifted(self.pre, self.h0, h, self.mode, rho, self.record,
                                            self.opt.fused, res, zero)
 
-    def launch(self, h: torch.Tensor, rho: float = 1.0) -> torch.Tensor:
-        """Linearise at h; the residual as a 0-dim device tensor (no synchronisation)."""
+    def evaluate(self, h: torch.Tensor, rho: float = 1.0) -> float:
         slot = None if self.slots is None else self.slots[self.n:self.n + 1]
         self.n += 1
         self.lin = None  # free the last Jacobians first
         self.lin = self.linearize(h, rho, slot)
-        return self.lin.residual
-
-    def evaluate(self, h: torch.Tensor, rho: float = 1.0) -> float:
-        return float(self.launch(h, rho))
+        return float(self.lin.residual)
 
     def advance(self, h: torch.Tensor) -> torch.Tensor:
         h = h + _correction(self.lin, self.opt)
@@ -231,20 +226,9 @@ def _solve_chunk(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.
     it: Any = _Iteration(spec, x, h0, opt, record, zero_start=init is None)
     if graph.wanted(opt.graph, opt.method, opt.backend, x, S, spec.kind, record):
         it = graph.GraphIteration(it)
-    # quasi's step (linearise, diagonal scan, add) is cheap beside the host's launches: left
-    # alone, the GPU would idle after each residual read until the next launches arrive. So
-    # the next step h + delta is queued before the residual is read; it is dropped when the
-    # residual says stop (one wasted scan per solve).
-    run_ahead = (opt.method == "quasi" and x.device.type in RUN_AHEAD_DEVICES and not record
-                 and isinstance(it, _Iteration))
     h_acc, r_acc, rejected = None, math.inf, 0
     for i in range(opt.max_iters + 1):
-        if run_ahead:
-            r_dev = it.launch(h, rho)
-            h_next = it.advance(h) if i < opt.max_iters else None
-            r = float(r_dev)
-        else:
-            r = it.evaluate(h, rho)
+        r = it.evaluate(h, rho)
         now = time.perf_counter()
         times.append((now - t_last) * 1e3)
         t_last = now
@@ -269,7 +253,7 @@ def _solve_chunk(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.
             break
         if i == opt.max_iters:
             break
-        h = h_next if run_ahead else it.advance(h)
+        h = it.advance(h)
     graph_info = it.info()
     del it  # a graph's memory pool with it
     if damped and not converged and h_acc is not None:

@@ -214,27 +214,6 @@ def test_fallback_options():
     assert not info["converged"] and info["fallback"] is None and info["iterations"] == 3
 
 
-@pytest.mark.parametrize("max_iters,converges", [(300, True), (3, False)])
-def test_quasi_run_ahead_changes_nothing(monkeypatch, max_iters, converges):
-    """On CUDA quasi queues its next step before reading the residual (the solver's
-    RUN_AHEAD_DEVICES); forced on here on the CPU: the same iterate, iterations and
-    residuals, converged or stopped at max_iters."""
-    from rnnviz.deer import solver
-
-    cell = make_cell("gru")
-    x = torch.randn(2, 60, 3, dtype=torch.float64)
-    kw = dict(method="quasi", max_iters=max_iters, fallback="return")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # max_iters=3 does not converge, and says so
-        h_ref, info_ref = evaluate(cell, x, **kw)
-        monkeypatch.setattr(solver, "RUN_AHEAD_DEVICES", ("cuda", "cpu"))
-        h, info = evaluate(cell, x, **kw)
-    assert info["converged"] is converges is info_ref["converged"]
-    assert info["iterations"] == info_ref["iterations"]
-    assert info["residuals"] == info_ref["residuals"]
-    assert torch.equal(h, h_ref)
-
-
 # -- memory guard ------------------------------------------------------------------------
 def test_memory_guard_raises_with_bytes_and_hint():
     cell = make_cell("gru")
