@@ -218,6 +218,16 @@ def _gru_gemm(gx_ptr, h_ptr, h0_ptr, w_ptr, bh_ptr, wd_ptr, j_ptr, b_ptr, f_ptr,
 DENSE_GEMM_MAX_S = 16  # the dense modes hold [BR, S, S] with BR >= 16 rows (tl.dot's minimum)
 
 
+def dense_gemm_pays(S: int) -> bool:
+    """Whether newton's / damped's GRU linearisation takes ``gru_gemm_linearize`` at state
+    size S (else the shifted iterate, cuBLAS for gh and ``gru_linearize``). Measured on the
+    H200 (benchmarks/deer-newton-sweep-h200*.json): faster at S = 4 (0.16 against 0.24 ms,
+    B = 16, T = 1e5) and S = 16 (0.20 against 0.24 ms, B = 16, T = 1e4), but twice as slow
+    at S = 8 with B = 16, T = 1e5 (1.07 against 0.53 ms; J is 410 MB there and this kernel's
+    tile stores it less well), though faster at B = 1 (0.15 against 0.21 ms)."""
+    return S <= 4 or 8 < S <= DENSE_GEMM_MAX_S
+
+
 def gemm_plan(S: int, mode: str = "diag") -> tuple[tuple[int, int, int], str]:
     """((BR, BS, BK), tl.dot precision) of ``gru_gemm_linearize``.
 

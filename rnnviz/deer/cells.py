@@ -184,10 +184,11 @@ class GRUSpec(_TorchCellSpec):
         (``rnnviz.kernels.deer.gru_gemm_linearize``), so neither the shifted iterate nor
         gh = h_{t-1} W_hh^T is written to memory on each iteration (and at a zero iterate
         the GEMM runs only for t = 0). quasi-DEER's diagonal at any size; the dense J of
-        "newton" and "damped" up to ``DENSE_GEMM_MAX_S`` (it is held in registers)."""
+        "newton" and "damped" where ``dense_gemm_pays`` (up to ``DENSE_GEMM_MAX_S``: it is
+        held in registers)."""
         if fused:
             import rnnviz.kernels.deer as kernels  # imported on first GPU/interpreter use
-        if not fused or (mode != "diag" and self.S > kernels.DENSE_GEMM_MAX_S):
+        if not fused or (mode != "diag" and not kernels.dense_gemm_pays(self.S)):
             return super().linearize_shifted(pre, h0, h, mode, rho, record, fused, res)
         c = self.module
         gx, wd = pre

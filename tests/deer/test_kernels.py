@@ -130,19 +130,41 @@ _GEMM_CASES = [("diag", 1, 1, 1), ("diag", 2, 5, 3), ("diag", 3, 7, 16), ("diag"
 def test_gru_gemm_matches_torch(kernel_device, mode, B, T, D, record, bias):
     """The GRU kernel with the h GEMM inside (h_{t-1} read from the iterate, h0 at t = 0)
     against the torch linearisation at the explicitly shifted iterate: quasi's diagonal at
-    any D, newton's J and damped's clipped J up to DENSE_GEMM_MAX_S."""
+    any D, newton's J and damped's clipped J up to DENSE_GEMM_MAX_S (called directly: the
+    GRU spec takes it in dense modes only where ``dense_gemm_pays``)."""
+    from rnnviz.kernels.deer import gru_gemm_linearize
+
     spec, pre, h0, h = _gru_quasi_problem(kernel_device, B, T, D, bias=bias)
     rho = 0.7  # below ||J||_inf for most rows: "clip" scales them
+    c = spec.module
     with torch.no_grad():
         hp = torch.cat([h0[:, None], h[:, :-1]], 1)
         ref = spec.linearize(pre, hp, h, mode, rho, record, fused=False)
-        out = spec.linearize_shifted(pre, h0, h, mode, rho, record, fused=True)
-    pairs = [(out.J, ref.J), (out.b, ref.b)] + ([(out.f, ref.f)] if record else [])
+        res = torch.zeros(1, device=kernel_device)
+        J, b, f = gru_gemm_linearize(pre[0].reshape(B * T, 3 * D), h, h0, c.weight_hh,
+                                     c.bias_hh, pre[1], res, mode, rho, record)
+    pairs = [(J, ref.J), (b, ref.b)] + ([(f, ref.f)] if record else [])
     for a, b in pairs:
-        assert a.shape == b.shape
-        assert (a - b).abs().max().item() < 2e-5
-    assert out.f is None or record
-    assert abs(out.residual.item() - ref.residual.item()) < 2e-5
+        assert a.numel() == b.numel()
+        assert (a.reshape(b.shape) - b).abs().max().item() < 2e-5
+    assert f is None or record
+    assert abs(res.item() - ref.residual.item()) < 2e-5
+
+
+def test_gru_spec_takes_the_gemm_kernel_where_it_pays(kernel_device, monkeypatch):
+    """The GRU spec's dense linearisation goes to the GEMM-in-kernel variant exactly where
+    ``dense_gemm_pays`` says so, and to the GEMM-outside kernel elsewhere."""
+    import rnnviz.kernels.deer as kernels
+
+    calls = []
+    real = kernels.gru_gemm_linearize
+    monkeypatch.setattr(kernels, "gru_gemm_linearize",
+                        lambda *a, **k: calls.append(a[1].shape[-1]) or real(*a, **k))
+    for D in (3, 8, 16, 20):
+        spec, pre, h0, h = _gru_quasi_problem(kernel_device, 1, 5, D)
+        with torch.no_grad():
+            spec.linearize_shifted(pre, h0, h, "dense", fused=True)
+    assert calls == [D for D in (3, 8, 16, 20) if kernels.dense_gemm_pays(D)] == [3, 16]
 
 
 def test_gru_gemm_dense_size_limit():
