@@ -7,8 +7,9 @@
   ``gru_gemm_linearize`` (mode "dense"), which reads h_{t-1} in place and does the h GEMM
   itself. Max error of J and b against the float64 torch linearisation.
 - The dense scan ``dense_scan_fwd`` for each chunk length C (a power of two): the chunk
-  walks run B * ceil(T / C) programs, the carry walk ceil(T / C) sequential steps per
-  batch row, so the best C depends on B and T. ``default_chunk``'s choice is marked.
+  walks run B * ceil(T / C) programs, the carry walk ceil(T / C) steps per batch row
+  (sequential below ``RECURSE_CHUNKS`` chunks, a scan of its own from there), so the best C
+  depends on B and T. ``default_chunk``'s choice is marked.
 
 Writes deer-newton-sweep.json (provenance, rows) to --out.
 """
@@ -95,14 +96,16 @@ def main() -> None:
     ap.add_argument("--out", default=".")
     ap.add_argument("--quick", action="store_true", help="tiny shapes (a check of the script)")
     ap.add_argument("--what", choices=["both", "linearize", "scan"], default="both")
+    ap.add_argument("--scans", default="", help='dense-scan shapes BxTxD, e.g. "16x100000x8;1x10000x8"')
     args = ap.parse_args()
+    scans = [tuple(int(v) for v in x.split("x")) for x in args.scans.split(";") if x] or SCANS
     dev = bench_device()
     quick = [(2, 40, 8)]
     rows = []
     if args.what != "scan":
         rows += linearize_rows(dev, quick if args.quick else LINEARIZE)
     if args.what != "linearize":
-        rows += scan_rows(dev, quick if args.quick else SCANS)
+        rows += scan_rows(dev, quick if args.quick else scans)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     doc = {"provenance": provenance("deer-newton-sweep"), "rows": rows}

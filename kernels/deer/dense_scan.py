@@ -8,7 +8,9 @@ solved in three launches, the structure of the chunked linear scan:
    P_c = J_{end} ... J_{start} and e_c = the chunk's local scan from h = 0 (C products D x D;
    ``tl.dot`` on tensor cores when D >= 16, a broadcast-and-sum in registers below).
 2. ``_chunk_carries``: one program per batch row walks the chunks in order,
-   carry_{c+1} = P_c carry_c + e_c (n_chunks matrix-vector products).
+   carry_{c+1} = P_c carry_c + e_c (n_chunks matrix-vector products). That walk is itself
+   a dense recurrence with elements (P_c, e_c): from ``RECURSE_CHUNKS`` chunks on it is
+   solved by this same scan, recursively, instead of one step after another.
 3. ``_chunk_apply``: one program per (chunk, batch row) re-runs its chunk from its carry,
    h_t = J_t h_{t-1} + b_t (matrix-vector products, exact in float32), and writes h.
 
@@ -148,6 +150,23 @@ def _chunk_apply(j_ptr, b_ptr, carry_ptr, h_ptr, T, C, NC,
         tl.store(h_base + t * sht + i, h.to(h_ptr.dtype.element_ty), mask=mi)
 
 
+# From this many chunks the carry walk recurses (see the module doc): one step of the walk
+# is a dependent chain of a load and a matrix-vector product, about 0.4 us on the H200
+# (GRU D = 8, B = 16, T = 1e5: 391 chunks, 159 us per scan; benchmarks/profile-h200.txt).
+RECURSE_CHUNKS = 64
+
+
+def _carries(P: torch.Tensor, e: torch.Tensor, h0: torch.Tensor | None, carries: torch.Tensor,
+             D: int, precision: str) -> None:
+    """carries[:, c] = the state entering chunk c, c = 0 .. NC-1, by the dense scan of the
+    chunk summaries (P_c, e_c) in processing order (a reverse scan's chunks are already in
+    its own order), from h0 (zeros if None)."""
+    NC = P.shape[1]
+    carries[:, 0, :D] = 0.0 if h0 is None else h0
+    carries[:, 1:, :D] = dense_scan_fwd(P[:, :NC - 1, :D, :D], e[:, :NC - 1, :D], h0,
+                                        precision=precision)
+
+
 def default_chunk(T: int, B: int) -> int:
     """Chunk length: about sqrt(T) (balances the in-chunk walks against the carry walk),
     smaller when the batch is small so that enough programs run at once."""
@@ -179,7 +198,10 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
     h = torch.empty(B, T, D, device=dev, dtype=b.dtype)
     if T == 0:
         return h
-    carries = torch.empty(B, NC, BD, device=dev, dtype=torch.float32)
+    recurse = NC >= RECURSE_CHUNKS
+    # padding lanes (D < BD) of a recursed carry are never written: zero them once
+    carries = (torch.zeros if recurse and BD > D else torch.empty)(
+        B, NC, BD, device=dev, dtype=torch.float32)
     warps = 1 if BD <= 8 else (2 if BD <= 16 else 4)
     h0c = h0.contiguous() if h0 is not None else carries
     if NC > 1:
@@ -192,8 +214,11 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
     else:
         P = torch.empty(B, 1, BD, BD, device=dev, dtype=torch.float32)
         e = carries
-    _chunk_carries[(B,)](P, e, h0c, carries, NC, D=D, BD=BD, HAS_H0=h0 is not None,
-                         num_warps=warps)
+    if recurse:
+        _carries(P, e, h0, carries, D, precision)
+    else:
+        _chunk_carries[(B,)](P, e, h0c, carries, NC, D=D, BD=BD, HAS_H0=h0 is not None,
+                             num_warps=warps)
     _chunk_apply[(NC, B)](J, b, carries, h, T, C, NC, *J.stride(), *b.stride(),
                           h.stride(0), h.stride(1), D=D, BD=BD, REVERSE=reverse,
                           num_warps=warps)

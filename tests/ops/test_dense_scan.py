@@ -120,8 +120,11 @@ def test_bad_inputs():
 # ---------------------------------------------------------------------------------------
 @pytest.mark.interpreter
 @pytest.mark.gpu
+# the last two have >= RECURSE_CHUNKS chunks: the carry walk is itself a dense scan (and
+# D = 20 pads its carries to 32 lanes)
 @pytest.mark.parametrize("B,T,D,chunk", [(2, 1, 1, None), (2, 13, 3, 4), (1, 37, 5, 8),
-                                         (2, 20, 16, 8), (1, 9, 20, 4)])
+                                         (2, 20, 16, 8), (1, 9, 20, 4), (2, 201, 3, 2),
+                                         (1, 133, 20, 2)])
 @pytest.mark.parametrize("reverse", [False, True])
 def test_triton_forward(kernel_device, B, T, D, chunk, reverse):
     from rnnviz.kernels.deer import dense_scan_fwd
