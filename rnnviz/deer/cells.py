@@ -49,13 +49,18 @@ def _slot(res: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class Linearization:
-    """J (or its diagonal a), b = f - h, the residual max|h - f| (a 0-dim tensor, not
-    synced) and f."""
+    """J (or its diagonal a), b, the residual max|h - f| (a 0-dim tensor, not synced) and f.
+
+    ``rhs`` says what the recurrence x_t = J_t x_{t-1} + b_t solves for: "correction",
+    b = f - h, x = the Newton correction delta (from delta_{-1} = 0); "state" (quasi's
+    diagonal from the fused GRU kernel), b = f - a h_{t-1}, x = the next iterate itself
+    (from h0)."""
 
     J: torch.Tensor
     b: torch.Tensor
     residual: torch.Tensor
     f: torch.Tensor | None = None
+    rhs: str = "correction"
 
 
 def _assemble(f, h, mode, rho, d=None, terms=(), J=None) -> Linearization:
@@ -82,11 +87,11 @@ def _assemble(f, h, mode, rho, d=None, terms=(), J=None) -> Linearization:
     return Linearization(J, b, res, f)
 
 
-def _shaped(J, b, res, f, B, T, S, mode) -> Linearization:
+def _shaped(J, b, res, f, B, T, S, mode, rhs="correction") -> Linearization:
     """A fused kernel's row-flat outputs as [B, T, ...]."""
     shape = (B, T, S) if mode == "diag" else (B, T, S, S)
     return Linearization(J.view(shape), b.view(B, T, S), res[0],
-                         None if f is None else f.view(B, T, S))
+                         None if f is None else f.view(B, T, S), rhs)
 
 
 def _fused(kernel_name: str, rows, hp, W, wd, res, mode, rho, record, S, **kw) -> Linearization:
@@ -185,7 +190,8 @@ class GRUSpec(_TorchCellSpec):
         gh = h_{t-1} W_hh^T is written to memory on each iteration (and at a zero iterate
         the GEMM runs only for t = 0). quasi-DEER's diagonal at any size; the dense J of
         "newton" and "damped" where ``dense_gemm_pays`` (up to ``DENSE_GEMM_MAX_S``: it is
-        held in registers)."""
+        held in registers). quasi's right-hand side is then for the next iterate itself
+        (``Linearization.rhs`` "state"): the scan replaces the solver's h + delta."""
         if fused:
             import rnnviz.kernels.deer as kernels  # imported on first GPU/interpreter use
         if not fused or (mode != "diag" and not kernels.dense_gemm_pays(self.S)):
@@ -194,10 +200,11 @@ class GRUSpec(_TorchCellSpec):
         gx, wd = pre
         B, T, S = h.shape
         res = _slot(res, h)
+        rhs = "state" if mode == "diag" else "correction"
         J, b, f = kernels.gru_gemm_linearize(gx.reshape(B * T, 3 * S), h, h0, c.weight_hh,
                                              c.bias_hh, wd, res, mode, rho, record,
-                                             zero_iterate=zero)
-        return _shaped(J, b, res, f, B, T, S, mode)
+                                             zero_iterate=zero, rhs=rhs)
+        return _shaped(J, b, res, f, B, T, S, mode, rhs)
 
     def call(self, x, s):
         return self.module(x, s)

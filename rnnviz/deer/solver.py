@@ -121,6 +121,17 @@ def _correction(lin, opt: Options) -> torch.Tensor:
     return run_scan(lin.J, lin.b, None, False, opt.backend, opt.precision)
 
 
+def _next_iterate(lin, h: torch.Tensor, h0: torch.Tensor, opt: Options) -> torch.Tensor:
+    """h + delta; or, where the linearisation's right-hand side is for the state itself
+    (``lin.rhs`` "state": quasi with the fused GRU kernel), the scan h'_t = a_t h'_{t-1} + b_t
+    from h0, which is the next iterate: no separate pass h + delta over memory."""
+    if lin.rhs == "state":
+        from rnnviz.ops.linear_scan import linear_scan
+
+        return linear_scan(lin.J, lin.b, h0.to(lin.b.dtype), backend=opt.backend).to(h.dtype)
+    return h + _correction(lin, opt)
+
+
 def _sync(dev: torch.device) -> None:
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
@@ -198,13 +209,13 @@ class _Iteration:
         return float(self.lin.residual)
 
     def advance(self, h: torch.Tensor) -> torch.Tensor:
-        h = h + _correction(self.lin, self.opt)
+        h = _next_iterate(self.lin, h, self.h0, self.opt)
         self.lin = None
         return h
 
     def step(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         lin = self.linearize(h, 1.0, None)  # the fused kernel zeroes a fresh slot
-        return lin.residual, h + _correction(lin, self.opt)
+        return lin.residual, _next_iterate(lin, h, self.h0, self.opt)
 
     def info(self) -> dict[str, Any]:
         return {"graph": False}

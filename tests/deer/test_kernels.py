@@ -144,11 +144,52 @@ def test_gru_gemm_matches_torch(kernel_device, mode, B, T, D, record, bias):
         J, b, f = gru_gemm_linearize(pre[0].reshape(B * T, 3 * D), h, h0, c.weight_hh,
                                      c.bias_hh, pre[1], res, mode, rho, record)
     pairs = [(J, ref.J), (b, ref.b)] + ([(f, ref.f)] if record else [])
+    if mode == "diag":  # quasi's right-hand side for the next iterate: b = f - a h_{t-1}
+        with torch.no_grad():
+            _, b_state, _ = gru_gemm_linearize(pre[0].reshape(B * T, 3 * D), h, h0, c.weight_hh,
+                                               c.bias_hh, pre[1], torch.zeros_like(res), mode,
+                                               rho, record, rhs="state")
+        pairs.append((b_state, ref.f - ref.J * hp))
     for a, b in pairs:
         assert a.numel() == b.numel()
         assert (a.reshape(b.shape) - b).abs().max().item() < 2e-5
     assert f is None or record
     assert abs(res.item() - ref.residual.item()) < 2e-5
+
+
+def test_gru_gemm_state_rhs_is_quasi_only(kernel_device):
+    from rnnviz.kernels.deer import gru_gemm_linearize
+
+    spec, pre, h0, h = _gru_quasi_problem(kernel_device, 1, 4, 3)
+    c = spec.module
+    args = (pre[0].reshape(4, 9), h, h0, c.weight_hh, c.bias_hh, pre[1],
+            torch.zeros(1, device=kernel_device))
+    with pytest.raises(ValueError, match="rhs='state'.*'diag'.*'dense'"):
+        gru_gemm_linearize(*args, "dense", rhs="state")
+    with pytest.raises(ValueError, match="rhs must be.*'delta'"):
+        gru_gemm_linearize(*args, "diag", rhs="delta")
+
+
+def test_quasi_scans_for_the_next_iterate_with_the_fused_gru(kernel_device):
+    """With the fused GRU kernel quasi's scan yields the next iterate itself (no h + delta);
+    the solution is the sequential loop's, from zero and from a warm start, with h0."""
+    torch.manual_seed(3)
+    cell = nn.GRUCell(5, 7).to(kernel_device)
+    x = torch.randn(2, 37, 5, device=kernel_device)
+    h0 = torch.randn(2, 7, device=kernel_device)
+    spec = make_spec(cell, 7)
+    with torch.no_grad():
+        lin = spec.linearize_shifted(spec.prepare(x), h0, torch.zeros(2, 37, 7, device=kernel_device),
+                                     "diag", fused=True)
+        ref = sequential(cell, x, h0)
+        h, info = evaluate(cell, x, h0, method="quasi", backend="triton", graph=False)
+        warm, info_w = evaluate(cell, x, h0, method="quasi", backend="triton", init=ref + 1e-3,
+                                graph=False)
+    assert lin.rhs == "state"
+    assert info["converged"] and info_w["converged"] and info["fallback"] is None
+    assert (h - ref).abs().max().item() < 1e-5
+    assert (warm - ref).abs().max().item() < 1e-5
+    assert info_w["iterations"] < info["iterations"]
 
 
 def test_gru_spec_takes_the_gemm_kernel_where_it_pays(kernel_device, monkeypatch):
