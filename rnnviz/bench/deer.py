@@ -13,6 +13,8 @@ always exact):
   iterations ran as a CUDA graph ("graph", ``rnnviz.deer.graph``).
 - "deer-newton-nograph", "deer-quasi-nograph": the same forward with ``graph=False`` (the
   eager loop) at T = 1e4: what the graph saves.
+- "deer-quasi-exact": quasi's forward at the wide states with ``fast_start=False`` (every
+  evaluation exact): what the fast start saves.
 - "sequential": a Python loop over nn.GRUCell (autograd through it for fwd+bwd).
 - "gru-cudnn": nn.GRU (cuDNN), its failures recorded as they come.
 
@@ -133,11 +135,11 @@ def _seq_fwd_bwd(cell, x, w):
     (sequential(cell, x) * w).sum().backward()
 
 
-def _deer_fwd(cell, x, method, graph=None):
+def _deer_fwd(cell, x, method, **options):
     from rnnviz.deer import evaluate
 
     with torch.no_grad():
-        return evaluate(cell, x, method=method, graph=graph)
+        return evaluate(cell, x, method=method, **options)
 
 
 def _deer_fwd_bwd(cell, x, w, method):
@@ -208,12 +210,15 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                                  "reps": reps, "error": err})
                     del gru
                 # -- DEER ------------------------------------------------------------------
-                # (method, pass, graph option): graph=False runs are the "-nograph" rows
-                variants = [(m, pas, None) for m in methods for pas in passes]
+                # (method, pass, evaluate's options, row name suffix)
+                variants = [(m, pas, {}, "") for m in methods for pas in passes]
                 if T in g["NOGRAPH_T"]:
-                    variants += [(m, "fwd", False) for m in methods if m in GRAPH_METHODS]
-                for method, pas, graph in variants:
-                    name = f"deer-{method}" + ("-nograph" if graph is False else "")
+                    variants += [(m, "fwd", {"graph": False}, "-nograph")
+                                 for m in methods if m in GRAPH_METHODS]
+                if D in g["WIDE_DS"] and "quasi" in methods:
+                    variants.append(("quasi", "fwd", {"fast_start": False}, "-exact"))
+                for method, pas, opts, suffix in variants:
+                    name = f"deer-{method}{suffix}"
                     # dense D x D work: newton/damped, and every method's backward
                     if (method != "quasi" or pas == "fwd+bwd") and B * T * D ** 3 > DENSE_WORK_CAP:
                         trimmed.append(f"{name} {pas} B={B} T={T} D={D}: B*T*D^3 = "
@@ -222,8 +227,8 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                     row: dict[str, Any] = {"method": name, "pass": pas, **shape}
                     holder: dict[str, Any] = {}
                     if pas == "fwd":
-                        def fn(m=method, gr=graph):
-                            holder["h"], holder["info"] = _deer_fwd(cell, x, m, gr)
+                        def fn(m=method, o=opts):
+                            holder["h"], holder["info"] = _deer_fwd(cell, x, m, **o)
                     else:
                         def fn(m=method):
                             holder["info"] = _deer_fwd_bwd(cell, x, w, m)
@@ -235,7 +240,7 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                         info = holder["info"]
                         row.update(iterations=info["iterations"], converged=info["converged"],
                                    fallback=info["fallback"], chunks=info["chunks"],
-                                   graph=info["graph"])
+                                   graph=info["graph"], fast=info["fast"])
                         if pas == "fwd":
                             row["max_err"] = (None if ref is None else
                                               float((holder["h"] - ref).abs().max()))

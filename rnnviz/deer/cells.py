@@ -131,13 +131,18 @@ class CellSpec:
         raise NotImplementedError
 
     def linearize_shifted(self, pre, h0, h, mode="dense", rho=1.0, record=False, fused=False,
-                          res=None, zero=False):
+                          res=None, zero=False, fast=False):
         """``linearize`` at h_{t-1} = (h0, h_0, ..., h_{T-2}), what the solver asks each
         iteration; a spec whose kernel reads the shifted iterate itself overrides it.
         ``zero``: h is known to be all zeros (the solver's first iterate without init), which
-        such a kernel may exploit."""
+        such a kernel may exploit. ``fast``: a cheaper, less accurate evaluation is welcome
+        (where ``has_fast_evaluation``)."""
         hp = torch.cat([h0[:, None], h[:, :-1]], 1)
         return self.linearize(pre, hp, h, mode, rho, record, fused, res)
+
+    def has_fast_evaluation(self, mode: str, fused: bool) -> bool:
+        """Whether ``linearize_shifted(fast=True)`` is cheaper than an exact evaluation."""
+        return False
 
     def call(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -184,14 +189,15 @@ class GRUSpec(_TorchCellSpec):
         return _assemble(f, h, mode, rho, d=z, terms=terms)
 
     def linearize_shifted(self, pre, h0, h, mode="dense", rho=1.0, record=False, fused=False,
-                          res=None, zero=False):
+                          res=None, zero=False, fast=False):
         """Fused: one kernel forms h_{t-1} and the h GEMM itself
         (``rnnviz.kernels.deer.gru_gemm_linearize``), so neither the shifted iterate nor
         gh = h_{t-1} W_hh^T is written to memory on each iteration (and at a zero iterate
         the GEMM runs only for t = 0). quasi-DEER's diagonal at any size; the dense J of
         "newton" and "damped" where ``dense_gemm_pays`` (up to ``DENSE_GEMM_MAX_S``: it is
         held in registers). quasi's right-hand side is then for the next iterate itself
-        (``Linearization.rhs`` "state"): the scan replaces the solver's h + delta."""
+        (``Linearization.rhs`` "state"): the scan replaces the solver's h + delta. ``fast``
+        (see ``has_fast_evaluation``): the h GEMM in one tf32 product."""
         if fused:
             import rnnviz.kernels.deer as kernels  # imported on first GPU/interpreter use
         if not fused or (mode != "diag" and not kernels.dense_gemm_pays(self.S)):
@@ -203,8 +209,19 @@ class GRUSpec(_TorchCellSpec):
         rhs = "state" if mode == "diag" else "correction"
         J, b, f = kernels.gru_gemm_linearize(gx.reshape(B * T, 3 * S), h, h0, c.weight_hh,
                                              c.bias_hh, wd, res, mode, rho, record,
+                                             precision="tf32" if fast else None,
                                              zero_iterate=zero, rhs=rhs)
         return _shaped(J, b, res, f, B, T, S, mode, rhs)
+
+    def has_fast_evaluation(self, mode, fused):
+        """quasi's fused kernel where its h GEMM keeps float32's accuracy with three tf32
+        products ("tf32x3", S > 32): one product is 30-45% faster on the H200 at
+        D = 128..256, B = 16 (benchmarks/deer-quasi-sweep-h200*.json), f about 1e-3 off."""
+        if not (fused and mode == "diag"):
+            return False
+        import rnnviz.kernels.deer as kernels
+
+        return kernels.gemm_plan(self.S, mode)[1] == "tf32x3"
 
     def call(self, x, s):
         return self.module(x, s)

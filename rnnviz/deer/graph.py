@@ -138,6 +138,8 @@ class GraphIteration:
     """``eager``'s iteration (an ``rnnviz.deer.solver._Iteration``) replayed as a CUDA graph
     of ``eager.step``; same interface, same results."""
 
+    was_fast = False  # a graph replays exact evaluations only (``eager.step``)
+
     def __init__(self, eager: Any):
         self.eager = eager
         self.graph: Any = None

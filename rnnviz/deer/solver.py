@@ -19,7 +19,12 @@ Methods (``J~`` is the matrix used in the scan; f is always exact):
 
 - "newton": J~ = J (dense D x D, ``rnnviz.ops.dense_scan``); quadratic convergence.
 - "quasi":  J~ = diag(J) (Gonzalez et al. 2024, quasi-DEER): an elementwise linear
-  recurrence (``rnnviz.ops.linear_scan``), O(T D) memory; linear convergence.
+  recurrence (``rnnviz.ops.linear_scan``), O(T D) memory; linear convergence. With the
+  fused GRU kernel its scan solves for the next iterate itself (``Linearization.rhs``), and
+  its first evaluations may be cheap ones (``Options.fast_start``: the h GEMM in one tf32
+  product instead of three) until the residual is below ``FAST_UNTIL``: an inexact Newton
+  start, since the iteration's fixed point depends on f only, and every residual that
+  decides convergence comes from an exact evaluation.
 - "damped": a trust region on the linear model, with a Levenberg-Marquardt-style schedule
   (in the spirit of ELK, Gonzalez et al. 2024): J~_t = s_t J_t, s_t = min(1, rho/||J_t||_inf).
   The scan then amplifies the correction by at most rho per step, so on a chaotic RNN
@@ -69,6 +74,11 @@ TRACE_MAX_CHANNELS = 64  # channels of the iterate kept per trace record
 RHO_MIN = 1e-3
 RHO_MAX = 1e6
 REJECT = 1e3
+# quasi's fast start (``Options.fast_start``): cheap evaluations (f about 1e-3 off) until the
+# residual is below FAST_UNTIL, well above that error so that the exact iterations after it
+# start from about where exact ones would have been, or falls by less than FAST_STALL.
+FAST_UNTIL = 1e-2
+FAST_STALL = 0.5
 
 
 class DeerConvergenceError(RuntimeError):
@@ -94,6 +104,7 @@ class Options:
     fused: bool = False             # the fused Triton linearisation (GRU, RNN, LSTM cells)
     precision: str = "ieee"         # tl.dot precision of the dense scan's chunk products
     graph: bool | None = None       # iterations as a CUDA graph: None auto, True, False
+    fast_start: bool = False        # cheap first evaluations where the cell has them
 
     def __post_init__(self):
         if self.graph is not None and not isinstance(self.graph, bool):
@@ -150,7 +161,7 @@ class _Recorder:
         self.records, self.iterates = [], []
         self.t_offset, self.method = t_offset, method
 
-    def add(self, i, h, f, residual, ms, rho):
+    def add(self, i, h, f, residual, ms, rho, fast=False):
         if self.tr is None:
             return
         idx = self.idx.to(h.device)
@@ -159,6 +170,8 @@ class _Recorder:
         data = {"h": hs, "residual_t": res_t, "residual": float(residual), "ms": float(ms)}
         if rho is not None:
             data["damping"] = float(rho)
+        if fast:
+            data["fast"] = True  # residual and f from the cheap evaluation
         meta = {"iteration": i, "method": self.method, "T": int(h.shape[1]),
                 "t": (self.idx + self.t_offset).tolist(), "channels": self.ch.tolist(),
                 "t_offset": self.t_offset}
@@ -195,17 +208,22 @@ class _Iteration:
         self.n = 0
         self.lin = None
         self.zero = zero_start  # the next linearisation is at the all-zero first iterate
+        # evaluate cheaply (the cell's fast evaluation) until the solver says otherwise
+        self.fast = opt.fast_start and spec.has_fast_evaluation(self.mode, opt.fused)
+        self.was_fast = False  # the last evaluate() was a fast one: its residual is approximate
 
-    def linearize(self, h: torch.Tensor, rho: float, res: torch.Tensor | None):
+    def linearize(self, h: torch.Tensor, rho: float, res: torch.Tensor | None,
+                  fast: bool = False):
         zero, self.zero = self.zero, False
         return self.spec.linearize_shifted(self.pre, self.h0, h, self.mode, rho, self.record,
-                                           self.opt.fused, res, zero)
+                                           self.opt.fused, res, zero, fast)
 
     def evaluate(self, h: torch.Tensor, rho: float = 1.0) -> float:
         slot = None if self.slots is None else self.slots[self.n:self.n + 1]
         self.n += 1
         self.lin = None  # free the last Jacobians first
-        self.lin = self.linearize(h, rho, slot)
+        self.was_fast = self.fast
+        self.lin = self.linearize(h, rho, slot, self.fast)
         return float(self.lin.residual)
 
     def advance(self, h: torch.Tensor) -> torch.Tensor:
@@ -238,17 +256,23 @@ def _solve_chunk(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.
     if graph.wanted(opt.graph, opt.method, opt.backend, x, S, spec.kind, record):
         it = graph.GraphIteration(it)
     h_acc, r_acc, rejected = None, math.inf, 0
+    n_fast, r_last = 0, math.inf
     for i in range(opt.max_iters + 1):
         r = it.evaluate(h, rho)
         now = time.perf_counter()
         times.append((now - t_last) * 1e3)
         t_last = now
         residuals.append(r)
+        fast = it.was_fast  # an approximate residual: never a convergence test
+        n_fast += fast
         if record:
-            rec.add(i, h, it.lin.f, r, times[-1], rho if damped else None)
-        if r <= opt.tol:
+            rec.add(i, h, it.lin.f, r, times[-1], rho if damped else None, fast)
+        if r <= opt.tol and not fast:
             converged = True
             break
+        if fast and (r <= FAST_UNTIL or r > FAST_STALL * r_last):
+            it.fast = False  # exact from the next evaluation on
+        r_last = r
         if damped:
             if not math.isfinite(r) or r > REJECT * r_acc:
                 if h_acc is None or i == opt.max_iters:
@@ -271,7 +295,8 @@ def _solve_chunk(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.
         h = h_acc  # never hand back a rejected step
     iters = len(residuals) - 1
     info = {"iterations": iters, "converged": converged, "diverged": diverged,
-            "residuals": residuals, "ms": times, "fallback": None, **graph_info}
+            "residuals": residuals, "ms": times, "fallback": None, "fast": n_fast,
+            **graph_info}
     if damped:
         info["damping"] = rho
         info["rejected"] = rejected
@@ -302,7 +327,7 @@ def solve(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.Tensor 
     if T == 0:
         return x.new_zeros(B, 0, spec.S), {"iterations": 0, "converged": True, "residuals": [],
                                            "ms": [], "fallback": None, "chunks": 1,
-                                           "graph": False}
+                                           "graph": False, "fast": 0}
     parts, infos = [], []
     start = h0
     for s in range(0, T, chunk_T):
@@ -320,7 +345,8 @@ def solve(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.Tensor 
         "residuals": [r for i in infos for r in i["residuals"]],
         "ms": [m for i in infos for m in i["ms"]],
         "fallback": next((i["fallback"] for i in infos if i["fallback"]), None),
-        "graph": all(i["graph"] for i in infos), "per_chunk": infos}
+        "graph": all(i["graph"] for i in infos), "fast": sum(i["fast"] for i in infos),
+        "per_chunk": infos}
     info.update(method=opt.method, tol=opt.tol, max_iters=opt.max_iters, chunks=len(infos),
                 chunk_T=chunk_T, backend=opt.backend, fused=opt.fused)
     return h, info

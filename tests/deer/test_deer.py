@@ -113,6 +113,56 @@ def test_init_warm_start():
     assert max_err(h, ref) < 1e-9
 
 
+class _NoisyFastGRU:
+    """A GRU spec whose fast evaluation is f + 1e-3 noise (what quasi's one-tf32-product GEMM
+    does on the GPU), to test the solver's fast start on any device."""
+
+    @staticmethod
+    def make(cell):
+        from rnnviz.deer.cells import GRUSpec, Linearization
+
+        class Spec(GRUSpec):
+            def has_fast_evaluation(self, mode, fused):
+                return True
+
+            def linearize_shifted(self, pre, h0, h, mode="dense", rho=1.0, record=False,
+                                  fused=False, res=None, zero=False, fast=False):
+                lin = super().linearize_shifted(pre, h0, h, mode, rho, record, fused, res, zero)
+                if not fast:
+                    return lin
+                noise = 1e-3 * torch.sin(torch.arange(h.numel(), dtype=h.dtype)).view_as(h)
+                f = lin.f + noise
+                return Linearization(lin.J, lin.b + noise, (h - f).abs().amax(), f, lin.rhs)
+
+        return Spec(cell)
+
+
+@pytest.mark.parametrize("tol", [2e-6, 0.5])
+def test_quasi_fast_start_never_converges_on_a_cheap_evaluation(tol):
+    """Fast evaluations run until the residual is below FAST_UNTIL; no residual of one
+    decides convergence (tol = 0.5 is met by the first fast residual already), and the
+    answer is the sequential loop's."""
+    from rnnviz.deer.solver import FAST_UNTIL, Options, solve
+
+    torch.manual_seed(0)
+    cell = nn.GRUCell(3, 6)
+    x = torch.randn(2, 40, 3)
+    h0 = torch.zeros(2, 6)
+    spec = _NoisyFastGRU.make(cell)
+    opt = Options("quasi", tol, 100, backend="torch", fast_start=True)
+    with torch.no_grad():
+        h, info = solve(spec, x, h0, None, opt, 40)
+        _, exact = solve(spec, x, h0, None, Options("quasi", tol, 100, backend="torch"), 40)
+        ref = sequential(cell, x, h0)
+    res = info["residuals"]
+    assert info["converged"] and exact["fast"] == 0
+    assert info["fast"] >= 1 and all(r > FAST_UNTIL for r in res[:info["fast"] - 1])
+    assert res[-1] <= tol and info["iterations"] >= info["fast"]
+    if tol < 1e-3:
+        assert (h - ref).abs().max().item() < 3e-5
+        assert info["iterations"] <= exact["iterations"] + 2
+
+
 def test_time_steps_one_and_zero():
     cell = make_cell("gru")
     x = torch.randn(2, 1, 3, dtype=torch.float64)

@@ -231,3 +231,21 @@ def test_gru_gemm_at_the_zero_iterate(kernel_device, B, T, D):
     torch.testing.assert_close(fast.J, full.J, rtol=0, atol=1e-6)
     torch.testing.assert_close(fast.b, full.b, rtol=0, atol=1e-6)
     assert abs(fast.residual.item() - full.residual.item()) <= 1e-6
+
+
+def test_quasi_fast_start_on_the_kernel(kernel_device):
+    """At S > 32 quasi's first evaluations take the one-tf32-product GEMM (on a GPU about
+    1e-3 off; the interpreter computes it exactly), then exact ones; the answer is the
+    sequential loop's, and fast_start=False runs none."""
+    torch.manual_seed(4)
+    cell = nn.GRUCell(40, 40).to(kernel_device)
+    x = torch.randn(1, 60, 40, device=kernel_device)
+    with torch.no_grad():
+        ref = sequential(cell, x)
+        h, info = evaluate(cell, x, method="quasi", backend="triton", graph=False)
+        _, plain = evaluate(cell, x, method="quasi", backend="triton", graph=False,
+                            fast_start=False)
+    assert info["converged"] and info["fallback"] is None and info["fast"] >= 1
+    assert plain["fast"] == 0
+    assert (h - ref).abs().max().item() < 1e-5
+
