@@ -21,7 +21,8 @@ damped method's trust region). RECORD also writes f (a trace wants the residual 
 ``gru_gemm_linearize`` does the same with the h GEMM inside: it reads the iterate h itself
 (h_{t-1} is the row before, h0 at t = 0) and accumulates gh with tl.dot, so per iteration
 neither the shifted iterate nor gh = h_{t-1} W_hh^T (3 D floats per row) goes through
-memory. It writes quasi-DEER's diagonal at any D, the dense modes up to D = 16. On the H200
+memory. It writes quasi-DEER's diagonal at any D (with, on request, b = f - a h_{t-1}: the
+right-hand side whose scan from h0 is the next iterate itself), the dense modes up to D = 16. On the H200
 at B = 16, T = 1e4 this took quasi's linearisation from 0.73 to 0.56 ms at D = 128 and
 from 1.98 to 1.53 ms at D = 256 (benchmarks/deer-quasi-sweep-h200-run1.json).
 
