@@ -180,6 +180,21 @@ rows = measure(["deer-newton", "deer-quasi", "grucell-loop"], [dict(B=1, T=Tm, D
 here_vs_reference(rows, shipped(["deer"]), x="D", title=f"DEER vs the loop, T = {Tm}, batch 1 (forward)")
 
 # %% [markdown]
+# The paper's figure 2 asks the same question over $T$: the speedup of the forward pass over the loop for each
+# state size, here from the largest DEER benchmark run shipped with rnnviz (full Newton, batch 16). The loop
+# pays $T$ dependent steps and DEER a handful of iterations of $\log T$ depth, so the gap grows with $T$
+# until the GPU is full. Hollow markers: the loop's time there is its time per step measured at a shorter $T$,
+# times $T$ (it runs $T$ identical steps); filled ones were measured.
+
+# %%
+from rnnviz.bench.deer import figure2
+
+grids = sorted(shipped(["deer"]), key=lambda r: len(r.rows))
+print(grids[-1].caption if grids else "No GPU DEER results are shipped with this install.")
+fig = figure2(grids[-1].result(), "deer-newton", B=16) if grids else None
+fig
+
+# %% [markdown]
 # ## 7. Gradients through the solution
 #
 # Training needs $\partial L / \partial \theta$. Backpropagating through the Newton iterations would be wasteful
