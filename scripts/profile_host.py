@@ -73,6 +73,10 @@ def cases():
             return torch.autograd.grad(out, params, g.to(out.dtype))
 
         yield f"MinGRU bf16-autocast train step B={B} H={H} T={T}", bf16_step
+        yield (f"MinGRU train step, autograd multithreading off B={B} H={H} T={T}",
+               lambda m=m, x=x, g=g, params=params: _single_thread(
+                   lambda: torch.autograd.grad(m(x)[0], params, g)))
+        yield (f"MinGRU forward only (grad on) B={B} H={H} T={T}", lambda m=m, x=x: m(x))
     for l, d in [(128, 512), (1024, 1024)]:
         m = SRU(d, d).to(dev)
         x = torch.randn(l, 32, d, device=dev, requires_grad=True)
@@ -80,6 +84,10 @@ def cases():
         g = torch.randn(l, 32, d, device=dev)
         yield (f"SRU train step l={l} d={d} B=32",
                lambda m=m, x=x, g=g, params=params: torch.autograd.grad(m(x)[0], params, g))
+        yield (f"SRU train step, autograd multithreading off l={l} d={d} B=32",
+               lambda m=m, x=x, g=g, params=params: _single_thread(
+                   lambda: torch.autograd.grad(m(x)[0], params, g)))
+        yield f"SRU forward only (grad on) l={l} d={d} B=32", lambda m=m, x=x: m(x)
         if l > 128:
             continue
         lstm = torch.nn.LSTM(d, d).to(dev)
@@ -127,6 +135,28 @@ def python_profile(name: str, fn, n: int = 30, top: int = 30) -> str:
     return f"=== cProfile {name} ({n} calls)\n" + s.getvalue()
 
 
+class _Identity(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def _chain(x, n):
+    for _ in range(n):
+        x = x * 1.0001
+    return x
+
+
+def _single_thread(fn):
+    """fn() with the autograd engine's backward on the calling thread (no device thread)."""
+    with torch.autograd.set_multithreading_enabled(False):
+        return fn()
+
+
 def micro() -> str:
     """Host microseconds of the building blocks of a call."""
     import triton
@@ -145,6 +175,7 @@ def micro() -> str:
     dev = torch.device("cuda")
     x = torch.empty(1024, device=dev)
     xg = torch.ones(1024, device=dev, requires_grad=True)
+    xc = torch.ones(1024, requires_grad=True)
     big = torch.empty(1 << 20, device=dev)
     ptrs = [big[i * 1024:] for i in range(15)]
     ints = [4096 * (i + 1) + 3 for i in range(15)]
@@ -158,6 +189,13 @@ def micro() -> str:
         "record_function enter/exit": lambda: torch.profiler.record_function("r").__enter__().__exit__(None, None, None),
         "torch.cuda.current_device()": lambda: torch.cuda.current_device(),
         "autograd.grad of (x * 2).sum()": lambda: torch.autograd.grad((xg * 2).sum(), xg),
+        "  the same on a CPU tensor": lambda: torch.autograd.grad((xc * 2).sum(), xc),
+        "  the same, autograd multithreading off": lambda: _single_thread(
+            lambda: torch.autograd.grad((xg * 2).sum(), xg)),
+        "autograd.grad of a chain of 10 muls": lambda: torch.autograd.grad(_chain(xg, 10).sum(), xg),
+        "autograd.grad through a Python Function": lambda: torch.autograd.grad(
+            _Identity.apply(xg).sum(), xg),
+        "python: sum(range(10000))": lambda: sum(range(10000)),
     }
     lines = ["=== micro (host us per call)"]
     for k, f in fns.items():
