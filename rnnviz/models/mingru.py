@@ -32,7 +32,7 @@ from rnnviz.device import resolve_backend
 from rnnviz.models.common import rnn_extra_repr
 from rnnviz.ops.mingru import MODES, min_recurrence
 from rnnviz.ops.mingru.gates import candidate, coefficients
-from rnnviz.ops.mingru.layer import min_rnn_layer
+from rnnviz.ops.mingru.layer import StackedWeights, min_rnn_layer
 from rnnviz.trace import stage
 
 __all__ = ["MinGRU", "MinLSTM", "MinRNNLayer"]
@@ -54,9 +54,17 @@ class MinRNNLayer(nn.Module):
         for n in names:
             setattr(self, n, nn.Linear(input_size, out, bias=bias))
         self.names = names
+        self.stack_cache = StackedWeights()  # the GPU path's concatenated weights
 
     def linears(self) -> list[nn.Linear]:
         return [getattr(self, n) for n in self.names]
+
+    def weights(self) -> list[torch.Tensor]:
+        return [lin.weight for lin in self.linears()]
+
+    def biases(self) -> list[torch.Tensor] | None:
+        lins = self.linears()
+        return [lin.bias for lin in lins] if lins[0].bias is not None else None
 
     def stacked(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The linears' weights [K*D*H, input_size] and biases [K*D*H] (or None) stacked in
@@ -135,9 +143,10 @@ class _MinRNN(nn.Module):
         for i, layer in enumerate(self.layers):
             h0_i = None if h0 is None else h0[i * D:(i + 1) * D]
             if fused:
-                out = min_rnn_layer(x, *layer.stacked(), h0_i, cell=self.CELL, hidden_size=H,
-                                    num_directions=D, positive=self.positive,
-                                    batch_first=self.batch_first, layer=i)
+                out = min_rnn_layer(x, layer.weights(), layer.biases(), h0_i, cell=self.CELL,
+                                    hidden_size=H, num_directions=D, positive=self.positive,
+                                    batch_first=self.batch_first, layer=i,
+                                    stacked=layer.stack_cache)
                 h = out if self.batch_first else out.transpose(0, 1)
             else:
                 with stage(self.CELL, "gemm", x.device, i):

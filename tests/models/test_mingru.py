@@ -412,3 +412,66 @@ def test_gpu_long_and_paths(gpu, cell, dtype):
         wP, wh0 = torch.autograd.grad(ref, [P64, h064], go)
         torch.testing.assert_close(gP.double(), wP, rtol=tol, atol=tol * max(1.0, wP.abs().max().item()) * 0.1)
         torch.testing.assert_close(gh0.double(), wh0, rtol=tol, atol=tol * max(1.0, wh0.abs().max().item()))
+
+
+def test_stacked_weights_cache_follows_the_parameters():
+    """The GPU path concatenates the gates' weights once per parameter update: the cache
+    returns the same tensors while nothing changed, and new ones after an in-place update
+    (an optimiser step), a replaced tensor, or another dtype."""
+    from rnnviz.ops.mingru.layer import StackedWeights
+
+    ws = [torch.randn(4, 3, requires_grad=True) for _ in range(2)]
+    bs = [torch.randn(4, requires_grad=True) for _ in range(2)]
+    cache = StackedWeights()
+    W, b = cache.get(ws, bs, torch.float32)
+    assert not W.requires_grad
+    torch.testing.assert_close(W, torch.cat(ws).detach())
+    assert cache.get(ws, bs, torch.float32)[0] is W
+    with torch.no_grad():
+        ws[1].add_(1.0)
+    W2, b2 = cache.get(ws, bs, torch.float32)
+    torch.testing.assert_close(W2, torch.cat(ws).detach())
+    assert b2 is not b or torch.equal(b2, torch.cat(bs).detach())
+    bs[0] = torch.zeros(4, requires_grad=True)
+    torch.testing.assert_close(cache.get(ws, bs, torch.float32)[1], torch.cat(bs).detach())
+    assert cache.get(ws, bs, torch.bfloat16)[0].dtype == torch.bfloat16
+    assert cache.get(ws, None, torch.float32)[1] is None
+
+
+@pytest.mark.interpreter
+@pytest.mark.gpu
+def test_kernel_path_sees_optimizer_steps(kernel_device):
+    """Training on the GPU path: after each optimiser step the next forward uses the new
+    weights (the cached concatenation is refreshed), as the torch path does."""
+    T, B, H = 9, 2, 4
+    m = make("minlstm", 3, H, 1, dtype=torch.float32).to(kernel_device)
+    x = torch.randn(T, B, 3, device=kernel_device)
+    opt = torch.optim.SGD(m.parameters(), lr=0.5)
+    for _ in range(2):
+        m.backend = "triton"
+        out = m(x)[0]
+        m.backend = "torch"
+        torch.testing.assert_close(out, m(x)[0], rtol=1e-5, atol=1e-5)
+        opt.zero_grad()
+        out.square().sum().backward()
+        opt.step()
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_gpu_training_step_does_not_synchronise(gpu, cell):
+    """A training step (forward and backward, bias included) queues its kernels without
+    waiting for the GPU: a synchronising call here would idle the GPU while the host
+    catches up (the minGRU bias gradient once did, through indexing with a Python list)."""
+    m = make(cell, 32, 32, 2, bidirectional=True, dtype=torch.float32).to(gpu)
+    x = torch.randn(50, 3, 32, device=gpu, requires_grad=True)
+    params = [x] + list(m.parameters())
+    out = m(x)[0]
+    torch.autograd.grad(out, params, torch.ones_like(out))  # compiles the kernels
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        out = m(x)[0]
+        torch.autograd.grad(out, params, torch.ones_like(out))
+    finally:
+        torch.cuda.set_sync_debug_mode(0)

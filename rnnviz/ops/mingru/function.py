@@ -107,8 +107,9 @@ def fused_backward(P: torch.Tensor, h0: torch.Tensor | None, out: torch.Tensor,
                                  grad_bias=None if gb is None else gb[d]))
     grad_bias = None
     if gb is not None:  # [D, 3, H] -> the columns of P: block-major, then direction
-        rows = [0, 1, 2] if cell == "minlstm" else [0, 2]
-        grad_bias = gb[:, rows].transpose(0, 1).reshape(-1)
+        # rows (0, 2) for minGRU by a strided slice: indexing with a Python list copies the
+        # list to the GPU, a synchronising host-to-device copy in the middle of the backward
+        grad_bias = (gb if cell == "minlstm" else gb[:, 0::2]).transpose(0, 1).reshape(-1)
     return dP, (None if h0 is None else torch.stack(dh0)), grad_bias
 
 
