@@ -21,14 +21,6 @@ FALLBACKS = ("sequential", "raise", "return")
 # The Triton kernels hold S x S Jacobians in registers up to this state size (dense modes);
 # quasi's diagonal has no such limit.
 DENSE_MAX_S = 64
-PRECISIONS = ("ieee", "tf32x3", "tf32")
-
-
-def default_precision(S: int) -> str:
-    """The dense scan's chunk products: tensor-core tf32 from S = 32, where exact float32
-    products are the scan's cost and a ~1e-3 Jacobian error costs no extra iteration;
-    exact below."""
-    return "tf32" if S >= 32 else "ieee"
 
 
 def _state_size(cell: Callable, h0: Any) -> int:
@@ -105,8 +97,8 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
              init: torch.Tensor | None = None, damping: float | None = None,
              fallback: str = "sequential", backend: str = "auto",
              memory_limit: int | None = None, chunk: int | bool | None = None,
-             graph: bool | None = None, fast_start: bool = True,
-             precision: str | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
+             graph: bool | None = None, fast_start: bool = True
+             ) -> tuple[torch.Tensor, dict[str, Any]]:
     """Evaluate h_t = cell(x_t, h_{t-1}) for all t at once with Newton's method (DEER).
 
     Args:
@@ -147,10 +139,6 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
             H200) until the residual is below ``rnnviz.deer.solver.FAST_UNTIL`` or stops
             falling; the rest, and every convergence test, are exact (not with a CUDA
             graph). False: every evaluation exact.
-        precision: the dense scan's chunk products (the Triton kernels; "newton" and
-            "damped"): "ieee" (exact float32), "tf32x3" (tensor cores, about float32) or
-            "tf32" (tensor cores, about 1e-3 relative: an inexact Newton step, whose
-            iterations still stop only on the exact residual). None: ``default_precision``.
     Returns:
         (h [B, T, S], info) with info["iterations"], ["converged"], ["residuals"] (one per
         iteration, the first for the initial guess), ["ms"] (wall time per iteration),
@@ -193,10 +181,7 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
                                  "backend='torch'")
         # quasi's diagonal needs no S x S tile in registers: fused at any state size
         fused = spec.kind in ("gru", "rnn", "lstm") and (S <= DENSE_MAX_S or method == "quasi")
-    if precision is None:
-        precision = default_precision(S)
-    elif precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS} or None, got {precision!r}")
+    precision = "tf32" if S >= 32 else "ieee"
     opt = Options(method, tol, max_iters, rho, fallback, be, fused, precision, graph,
                   bool(fast_start))
     chunk_T = memory.plan(B, T, S, x.dtype, method, x.device, memory_limit, chunk)

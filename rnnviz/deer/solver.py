@@ -348,5 +348,5 @@ def solve(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.Tensor 
         "graph": all(i["graph"] for i in infos), "fast": sum(i["fast"] for i in infos),
         "per_chunk": infos}
     info.update(method=opt.method, tol=opt.tol, max_iters=opt.max_iters, chunks=len(infos),
-                chunk_T=chunk_T, backend=opt.backend, fused=opt.fused, precision=opt.precision)
+                chunk_T=chunk_T, backend=opt.backend, fused=opt.fused)
     return h, info

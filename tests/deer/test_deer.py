@@ -321,8 +321,6 @@ def test_bad_inputs_have_clear_errors():
         evaluate(cell, x, method="euler")
     with pytest.raises(ValueError, match="fallback"):
         evaluate(cell, x, fallback="ignore")
-    with pytest.raises(ValueError, match="precision must be one of"):
-        evaluate(cell, x, precision="fp16")
     with pytest.raises(ValueError, match="init"):
         evaluate(cell, x, init=torch.zeros(2, 7, 4, dtype=torch.float64))
     with pytest.raises(TypeError, match="weights"):

@@ -65,20 +65,15 @@ def test_gru_linearize_flags_nan(kernel_device):
     assert lin.residual.item() == float("inf")
 
 
-@pytest.mark.parametrize("method,precision", [("newton", None), ("quasi", None),
-                                              ("damped", None), ("newton", "tf32x3"),
-                                              ("newton", "tf32")])
-def test_evaluate_on_triton_backend(kernel_device, method, precision):
-    """Each method on the kernels, and newton with its chunk products on tensor cores (the
-    same answer: the iterations stop on the exact residual whatever the products' error)."""
+@pytest.mark.parametrize("method", ["newton", "quasi", "damped"])
+def test_evaluate_on_triton_backend(kernel_device, method):
     torch.manual_seed(0)
     cell = nn.GRUCell(3, 6).to(kernel_device)
     x = torch.randn(2, 40, 3, device=kernel_device, requires_grad=True)
     h0 = torch.randn(2, 6, device=kernel_device)
     ref = sequential(cell, x, h0)
-    h, info = evaluate(cell, x, h0, method=method, backend="triton", precision=precision)
+    h, info = evaluate(cell, x, h0, method=method, backend="triton")
     assert info["converged"] and info["fused"] and info["backend"] == "triton"
-    assert info["precision"] == (precision or "ieee")
     assert (h - ref).abs().max().item() < 2e-5
     w = torch.randn_like(ref)
     g = torch.autograd.grad((h * w).sum(), [x, cell.weight_hh])
