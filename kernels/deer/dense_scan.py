@@ -186,16 +186,16 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
 
     J [B, T, D, D] (any strides), b [B, T, D] (any strides), h0 [B, D] or None (zeros).
     Computes in float32; h has b's dtype. ``dot``: the chunk products with ``tl.dot``
-    (default: when D > 8 or a tensor-core ``precision`` is asked for; below 16 they are
-    padded to 16 x 16), whose input ``precision`` is "ieee" (exact float32), "tf32x3"
-    (tensor cores, about float32) or "tf32" (tensor cores, about 1e-3 relative). The states inside a chunk are always exact float32 matrix-vector
+    (default: when D > 8; True below pads them to 16 x 16), whose input ``precision`` is
+    "ieee" (exact float32), "tf32x3" (tensor cores, about float32) or "tf32" (tensor cores,
+    about 1e-3 relative). The states inside a chunk are always exact float32 matrix-vector
     products from the chunk's carry.
     """
     B, T, D = b.shape
     if D > 64:
         raise ValueError(f"the Triton dense scan holds D x D in registers: D <= 64, got D={D}")
     BD = max(2, triton.next_power_of_2(D))  # the in-chunk walks' tile
-    use_dot = (BD >= 16 or precision != "ieee") if dot is None else bool(dot)
+    use_dot = BD >= 16 if dot is None else bool(dot)
     BS = max(BD, 16) if use_dot else BD  # the chunk products' tile (tl.dot needs 16 x 16)
     C = int(chunk or default_chunk(T, B))
     NC = triton.cdiv(T, C)
