@@ -9,9 +9,7 @@
 - The dense scan ``dense_scan_fwd`` for each chunk length C (a power of two): the chunk
   walks run B * ceil(T / C) programs, the carry walk ceil(T / C) steps per batch row
   (sequential below ``RECURSE_CHUNKS`` chunks, a scan of its own from there), so the best C
-  depends on B and T. ``default_chunk``'s choice is marked. With ``--products``, also the
-  chunk products on ``tl.dot`` for D < 16 (padded to 16 x 16) in precision "ieee", "tf32x3"
-  and "tf32", with their error against the default.
+  depends on B and T. ``default_chunk``'s choice is marked.
 
 Writes deer-newton-sweep.json (provenance, rows) to --out.
 """
@@ -74,28 +72,19 @@ def linearize_rows(dev: torch.device, shapes) -> list[dict]:
     return rows
 
 
-# the chunk products' variants for D < 16: (dot, precision); None is the default rule
-PRODUCTS = [(None, "ieee"), (True, "ieee"), (True, "tf32x3"), (True, "tf32")]
-
-
-def scan_rows(dev: torch.device, shapes, products=((None, "ieee"),), max_chunk=8192) -> list[dict]:
+def scan_rows(dev: torch.device, shapes) -> list[dict]:
     rows = []
     for B, T, D in shapes:
         J = torch.rand(B, T, D, D, device=dev) * (1.6 / D)  # row sums < 1: a stable recurrence
         b = torch.randn(B, T, D, device=dev)
         chosen = default_chunk(T, B)
-        ref = dense_scan_fwd(J, b)
-        for dot, prec in products:
-            C = 16
-            while C <= min(T, max_chunk):
-                run = lambda C=C: dense_scan_fwd(J, b, chunk=C, dot=dot, precision=prec)  # noqa: E731
-                err = ((run() - ref).abs().max() / ref.abs().max()).item()
-                ms = time_ms(run, dev, budget_ms=150.0)
-                rows.append({"what": "dense_scan", "B": B, "T": T, "D": D, "chunk": C, "ms": ms,
-                             "default": C == chosen and dot is None, "dot": dot,
-                             "precision": prec, "rel_err_vs_default": err})
-                print(rows[-1], flush=True)
-                C *= 2
+        C = 16
+        while C <= min(T, 8192):
+            ms = time_ms(lambda C=C: dense_scan_fwd(J, b, chunk=C), dev, budget_ms=150.0)
+            rows.append({"what": "dense_scan", "B": B, "T": T, "D": D, "chunk": C, "ms": ms,
+                         "default": C == chosen})
+            print(rows[-1], flush=True)
+            C *= 2
         del J, b
         if dev.type == "cuda":
             torch.cuda.empty_cache()
@@ -108,9 +97,6 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="tiny shapes (a check of the script)")
     ap.add_argument("--what", choices=["both", "linearize", "scan"], default="both")
     ap.add_argument("--scans", default="", help='dense-scan shapes BxTxD, e.g. "16x100000x8;1x10000x8"')
-    ap.add_argument("--products", action="store_true",
-                    help="also the chunk products on tl.dot (padded to 16 x 16) in each precision")
-    ap.add_argument("--max-chunk", type=int, default=8192)
     args = ap.parse_args()
     scans = [tuple(int(v) for v in x.split("x")) for x in args.scans.split(";") if x] or SCANS
     dev = bench_device()
@@ -119,8 +105,7 @@ def main() -> None:
     if args.what != "scan":
         rows += linearize_rows(dev, quick if args.quick else LINEARIZE)
     if args.what != "linearize":
-        rows += scan_rows(dev, quick if args.quick else scans,
-                          PRODUCTS if args.products else ((None, "ieee"),), args.max_chunk)
+        rows += scan_rows(dev, quick if args.quick else scans)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     doc = {"provenance": provenance("deer-newton-sweep"), "rows": rows}

@@ -127,7 +127,7 @@ def _chunk_carries(p_ptr, e_ptr, h0_ptr, carry_ptr, NC,
 @triton.jit
 def _chunk_apply(j_ptr, b_ptr, carry_ptr, h_ptr, T, C, NC,
                  sJb, sJt, sJi, sJj, sbb, sbt, sbd, shb, sht,
-                 D: tl.constexpr, BD: tl.constexpr, CB: tl.constexpr, REVERSE: tl.constexpr):
+                 D: tl.constexpr, BD: tl.constexpr, REVERSE: tl.constexpr):
     c = tl.program_id(0)
     bb = tl.program_id(1).to(tl.int64)
     i = tl.arange(0, BD)
@@ -136,7 +136,7 @@ def _chunk_apply(j_ptr, b_ptr, carry_ptr, h_ptr, T, C, NC,
     j_base = j_ptr + bb * sJb
     b_base = b_ptr + bb * sbb
     h_base = h_ptr + bb * shb
-    h = tl.load(carry_ptr + (bb * NC + c) * CB + i)  # CB: the carries' row (>= BD)
+    h = tl.load(carry_ptr + (bb * NC + c) * BD + i)
     s0 = c * C
     s1 = tl.minimum(s0 + C, T)
     Jn, bn = _load_step(j_base, b_base, s0, s1, T, sJt, sJi, sJj, sbt, sbd, i, mi, mij, REVERSE)
@@ -157,14 +157,14 @@ RECURSE_CHUNKS = 64
 
 
 def _carries(P: torch.Tensor, e: torch.Tensor, h0: torch.Tensor | None, carries: torch.Tensor,
-             D: int, precision: str, dot: bool | None) -> None:
+             D: int, precision: str) -> None:
     """carries[:, c] = the state entering chunk c, c = 0 .. NC-1, by the dense scan of the
     chunk summaries (P_c, e_c) in processing order (a reverse scan's chunks are already in
     its own order), from h0 (zeros if None)."""
     NC = P.shape[1]
     carries[:, 0, :D] = 0.0 if h0 is None else h0
     carries[:, 1:, :D] = dense_scan_fwd(P[:, :NC - 1, :D, :D], e[:, :NC - 1, :D], h0,
-                                        precision=precision, dot=dot)
+                                        precision=precision)
 
 
 def default_chunk(T: int, B: int) -> int:
@@ -181,22 +181,20 @@ def default_chunk(T: int, B: int) -> int:
 
 def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *,
                    reverse: bool = False, chunk: int | None = None,
-                   precision: str = "ieee", dot: bool | None = None) -> torch.Tensor:
+                   precision: str = "ieee") -> torch.Tensor:
     """h [B, T, D] with h_t = J_t h_{t-1} + b_t (``reverse``: h_t = J_t h_{t+1} + b_t).
 
     J [B, T, D, D] (any strides), b [B, T, D] (any strides), h0 [B, D] or None (zeros).
-    Computes in float32; h has b's dtype. ``dot``: the chunk products with ``tl.dot``
-    (default: when D > 8; True below pads them to 16 x 16), whose input ``precision`` is
-    "ieee" (exact float32), "tf32x3" (tensor cores, about float32) or "tf32" (tensor cores,
-    about 1e-3 relative). The states inside a chunk are always exact float32 matrix-vector
-    products from the chunk's carry.
+    Computes in float32; h has b's dtype. ``precision`` is the ``tl.dot`` input precision of
+    the chunk products when D >= 16 ("ieee" exact float32, "tf32" tensor-core fast).
     """
     B, T, D = b.shape
     if D > 64:
         raise ValueError(f"the Triton dense scan holds D x D in registers: D <= 64, got D={D}")
-    BD = max(2, triton.next_power_of_2(D))  # the in-chunk walks' tile
-    use_dot = BD >= 16 if dot is None else bool(dot)
-    BS = max(BD, 16) if use_dot else BD  # the chunk products' tile (tl.dot needs 16 x 16)
+    BD = max(2, triton.next_power_of_2(D))
+    use_dot = BD >= 16
+    if use_dot:
+        BD = max(BD, 16)
     C = int(chunk or default_chunk(T, B))
     NC = triton.cdiv(T, C)
     dev = b.device
@@ -204,27 +202,27 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
     if T == 0:
         return h
     recurse = NC >= RECURSE_CHUNKS
-    # padding lanes (D < BS) of a recursed carry are never written: zero them once
-    carries = (torch.zeros if recurse and BS > D else torch.empty)(
-        B, NC, BS, device=dev, dtype=torch.float32)
-    warps = lambda bd: 1 if bd <= 8 else (2 if bd <= 16 else 4)  # noqa: E731
+    # padding lanes (D < BD) of a recursed carry are never written: zero them once
+    carries = (torch.zeros if recurse and BD > D else torch.empty)(
+        B, NC, BD, device=dev, dtype=torch.float32)
+    warps = 1 if BD <= 8 else (2 if BD <= 16 else 4)
     h0c = h0.contiguous() if h0 is not None else carries
     if NC > 1:
         # NC entries: the last chunk's summary is never used but is read ahead
-        P = torch.empty(B, NC, BS, BS, device=dev, dtype=torch.float32)
-        e = torch.empty(B, NC, BS, device=dev, dtype=torch.float32)
+        P = torch.empty(B, NC, BD, BD, device=dev, dtype=torch.float32)
+        e = torch.empty(B, NC, BD, device=dev, dtype=torch.float32)
         _chunk_summary[(NC - 1, B)](J, b, P, e, T, C, NC, *J.stride(), *b.stride(),
-                                    D=D, BD=BS, REVERSE=reverse, USE_DOT=use_dot, PREC=precision,
-                                    num_warps=warps(BS))
+                                    D=D, BD=BD, REVERSE=reverse, USE_DOT=use_dot, PREC=precision,
+                                    num_warps=warps)
     else:
-        P = torch.empty(B, 1, BS, BS, device=dev, dtype=torch.float32)
+        P = torch.empty(B, 1, BD, BD, device=dev, dtype=torch.float32)
         e = carries
     if recurse:
-        _carries(P, e, h0, carries, D, precision, dot)
+        _carries(P, e, h0, carries, D, precision)
     else:
-        _chunk_carries[(B,)](P, e, h0c, carries, NC, D=D, BD=BS, HAS_H0=h0 is not None,
-                             num_warps=warps(BS))
+        _chunk_carries[(B,)](P, e, h0c, carries, NC, D=D, BD=BD, HAS_H0=h0 is not None,
+                             num_warps=warps)
     _chunk_apply[(NC, B)](J, b, carries, h, T, C, NC, *J.stride(), *b.stride(),
-                          h.stride(0), h.stride(1), D=D, BD=BD, CB=BS, REVERSE=reverse,
-                          num_warps=warps(BD))
+                          h.stride(0), h.stride(1), D=D, BD=BD, REVERSE=reverse,
+                          num_warps=warps)
     return h
