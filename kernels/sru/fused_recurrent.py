@@ -20,10 +20,8 @@ One program owns BLOCK hidden units of one (batch row, direction) and walks t se
 so the grid is parallel over batch x hidden x direction. It reads U once and writes h (and
 c, when the backward or a trace needs it) once. A step's own work is a few dozen cycles, so
 the kernel is bound by memory latency unless loads run ahead of the recurrence: they do not
-depend on c, so each loop turn issues the loads of the steps 16 to 23 ahead before running
-the recurrence over the current 8. (With loads 8 steps ahead, l = d = 1024 at batch 32 moved
-52-72% of the copy bandwidth on an H200: its 32768 channels are 8 warps per SM, too few to
-hide an HBM round trip behind 8 steps of arithmetic.)
+depend on c, so each loop turn issues the loads of the next CHUNK steps before running the
+recurrence over the current CHUNK steps.
 
 The backward walks t in reverse and recomputes f, r and g(c_t) from U and the stored c_{t-1}
 instead of storing gates. With ``record`` (a trace asked for it) the forward also writes f
@@ -44,6 +42,7 @@ import triton.language as tl
 
 from ..activations import tanh as _tanh
 
+CHUNK = 8  # steps per loop turn; the loads of the next CHUNK steps are in flight meanwhile
 _INTS = ["T", "B", "Hd", "sUt", "sUb", "sXt", "sXb", "sHt", "sHb", "sMt", "sMb", "sGHt", "sGHb",
          "sGUt", "sGUb", "sGXt", "sGXb", "scale_x", "peep", "tanh_f", "has_mask", "has_c0",
          "store_c", "record", "has_gcn"]
@@ -159,31 +158,23 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
     r_ptr = R_REC + b * DH + col
 
     z = pid_h * 0  # a runtime zero: step indices stay tensors inside the helpers
-    # four groups of 4 steps in registers: (a, b) run now, (p, q) are the next 8 steps, and
-    # each turn issues the loads of the 8 after those, so a load has 16 steps of recurrence
-    # to arrive in (see the module doc)
     a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = _fwd_load4(
         u_ptr, x_ptr, m_ptr, z, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
     b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = _fwd_load4(
         u_ptr, x_ptr, m_ptr, z + 4, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-    p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19 = _fwd_load4(
-        u_ptr, x_ptr, m_ptr, z + 8, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-    q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19 = _fwd_load4(
-        u_ptr, x_ptr, m_ptr, z + 12, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
     for s1 in range(0, T, 8):
         s0 = z + s1
+        # the loads of steps s0+8 .. s0+15 go out before the recurrence of s0 .. s0+7 runs
         na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19 = _fwd_load4(
-            u_ptr, x_ptr, m_ptr, s0 + 16, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+            u_ptr, x_ptr, m_ptr, s0 + 8, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
         nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19 = _fwd_load4(
-            u_ptr, x_ptr, m_ptr, s0 + 20, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+            u_ptr, x_ptr, m_ptr, s0 + 12, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
         c = _fwd_chunk(c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19,
                        s0, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
         c = _fwd_chunk(c, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
                        s0 + 4, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
-        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19
-        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19
-        p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19
-        q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19
+        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19
     tl.store(C_N + b * DH + col, c, mask=cmask)
 
 
@@ -304,29 +295,23 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
     gx_ptr = GX + b * sGXb + col
 
     z = pid_h * 0  # a runtime zero: step indices stay tensors inside the helpers
-    # direction-local steps s = T-1, T-2, ..., 0; loads run 16 steps ahead as in the forward
+    # direction-local steps s = T-1, T-2, ..., 0
     a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27 = _bwd_load4(
         u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 1, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
     b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27 = _bwd_load4(
         u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 5, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
-    p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19, p20, p21, p22, p23, p24, p25, p26, p27 = _bwd_load4(
-        u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 9, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
-    q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19, q20, q21, q22, q23, q24, q25, q26, q27 = _bwd_load4(
-        u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 13, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
     for i1 in range(0, T, 8):
         s0 = z + T - 1 - i1
         na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, na20, na21, na22, na23, na24, na25, na26, na27 = _bwd_load4(
-            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 16, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 8, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
         nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, nb20, nb21, nb22, nb23, nb24, nb25, nb26, nb27 = _bwd_load4(
-            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 20, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 12, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
         gc, gvf, gvr, gbf, gbr = _bwd_chunk(gc, gvf, gvr, gbf, gbr, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27,
                                             s0, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
         gc, gvf, gvr, gbf, gbr = _bwd_chunk(gc, gvf, gvr, gbf, gbr, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27,
                                             s0 - 4, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
-        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27 = p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19, p20, p21, p22, p23, p24, p25, p26, p27
-        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27 = q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19, q20, q21, q22, q23, q24, q25, q26, q27
-        p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19, p20, p21, p22, p23, p24, p25, p26, p27 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, na20, na21, na22, na23, na24, na25, na26, na27
-        q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15, q16, q17, q18, q19, q20, q21, q22, q23, q24, q25, q26, q27 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, nb20, nb21, nb22, nb23, nb24, nb25, nb26, nb27
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, na20, na21, na22, na23, na24, na25, na26, na27
+        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, nb20, nb21, nb22, nb23, nb24, nb25, nb26, nb27
     tl.store(GC0 + b * DH + col, gc, mask=cmask)
     # GVB [B, 4, D*H]: (v_f, v_r, b_f, b_r) gradients of this batch row
     tl.store(GVB + b * 4 * DH + col, gvf, mask=cmask)  # zeros without peephole
