@@ -51,14 +51,13 @@ def _tile_of_program(COUNTER, n_tiles, n_chunks, SEQPAR: tl.constexpr):
 @triton.jit
 def _chunk_inputs(G1, G2, C, p_off, c, c_end, T, s_pt, dm, KIND: tl.constexpr,
                   REVERSE: tl.constexpr, R: tl.constexpr, S: tl.constexpr):
-    """Chunk c's processing steps, time indices, mask and pre-activations (k1, k2, hc); for
-    a chunk at or past ``c_end`` (the walk's look-ahead past its last chunk) nothing is
-    loaded (zeros)."""
+    """Chunk c's processing steps, time indices, mask and pre-activations (k1, k2, hc); a
+    chunk at or past this program's ``c_end`` (the loop's look-ahead) loads nothing."""
     s = chunk_steps(c, R, S)
     t, live = step_time(s, T, REVERSE)
+    live = live & (s < c_end * (R * S))
     m = live & dm
-    lm = m & (s < c_end * (R * S))
-    k1, k2, hc = load_preacts(G1 + p_off, G2 + p_off, C + p_off, t * s_pt, lm, KIND)
+    k1, k2, hc = load_preacts(G1 + p_off, G2 + p_off, C + p_off, t * s_pt, m, KIND)
     return s, t, live, m, k1, k2, hc
 
 
@@ -129,7 +128,7 @@ def min_rnn_fwd_kernel(
             tl.store(CAR + (pid_b * n_chunks + c) * H + d, carry_in, mask=dmask)
         if PREFETCH:
             s, t, live, m, k1, k2, hc = s_n, t_n, live_n, m_n, k1_n, k2_n, hc_n
-        elif not SEQPAR:  # the channel walk's next chunk (a sequence-parallel program has one)
+        else:
             s, t, live, m, k1, k2, hc = _chunk_inputs(G1, G2, C, p_off, c + 1, c_hi, T, s_pt, dm,
                                                       KIND, REVERSE, R, S)
 
@@ -169,13 +168,7 @@ def min_rnn_bwd_kernel(
     sum1 = tl.zeros([BLOCK_D], dtype=tl.float32)
     sum2 = tl.zeros([BLOCK_D], dtype=tl.float32)
     sumc = tl.zeros([BLOCK_D], dtype=tl.float32)
-    # a sequence-parallel program reads its pre-activations after the look-back (below): what
-    # is live across the look-back's waits is as little as possible (the bwd kernel there ran
-    # 0.44 ms at B = 64, H = 128, T = 4096 on the H200, 0.68 ms with them loaded up front)
-    c_end = c_hi
-    if SEQPAR:
-        c_end = c_lo
-    s, t, live, m, k1, k2, hc = _chunk_inputs(G1, G2, C, p_off, c_lo, c_end, T, s_pt, dm, KIND,
+    s, t, live, m, k1, k2, hc = _chunk_inputs(G1, G2, C, p_off, c_lo, c_hi, T, s_pt, dm, KIND,
                                               REVERSE, R, S)
     gh = tl.load(g_ptr + t * s_gt, mask=m, other=0.0).to(tl.float32)
     for c in range(c_lo, c_hi):
@@ -196,8 +189,6 @@ def min_rnn_bwd_kernel(
         tp, lp = step_time(s + 1, T, REVERSE)
         hp = tl.load(o_ptr + tp * s_ot, mask=lp & m, other=0.0).to(tl.float32)
         hp = tl.where(s + 1 == T, h0[None, None, :], hp)
-        if SEQPAR:
-            k1, k2, hc = load_preacts(G1 + p_off, G2 + p_off, C + p_off, t * s_pt, m, KIND)
         a, w, s1, s2 = coefficients(k1, k2, KIND)
         ht, dht = candidate(hc, POSITIVE)
         dk1, dk2, dhc = gate_grads(G, hp, ht, dht, a, w, s1, s2, KIND)
@@ -218,7 +209,7 @@ def min_rnn_bwd_kernel(
             tl.store(DH0 + pid_b * H + d, g0, mask=has_last)
         if PREFETCH:
             s, t, live, m, k1, k2, hc, gh = s_n, t_n, live_n, m_n, k1_n, k2_n, hc_n, gh_n
-        elif not SEQPAR:
+        else:
             s, t, live, m, k1, k2, hc = _chunk_inputs(G1, G2, C, p_off, c + 1, c_hi, T, s_pt, dm,
                                                       KIND, REVERSE, R, S)
             gh = tl.load(g_ptr + t * s_gt, mask=m, other=0.0).to(tl.float32)

@@ -11,14 +11,7 @@ on an H100 (benchmarks/mingru-h100*.json, fwd+bwd at T = 4096, fp32):
   chunks: 32 x 32 tiles 1.06 ms, 128 steps x 16 channels 0.80 ms (146 / 237 registers, no
   spill): that is the sequence tile (4 rows of fp32 per thread, 2 of 2-byte types);
 - with B * H >= 16384 channels the channel walk with 2-row x 32-channel tiles wins
-  (1.28 ms at B = 16, H = 1024, against 2.01 ms sequence-parallel);
-- on the H200 (benchmarks/kernels-h200-run11.txt), once the walk loads chunk c + 1 at the
-  end of turn c, and with enough (batch row, channel tile) programs to give every SM one,
-  the channel walk wins below 16384 channels too when it issues the next chunk's loads
-  before this chunk's arithmetic (``prefetch``): 64 steps x 32 channels, 0.61 ms at
-  B = 64, H = 128 against 0.77 ms for the sequence tile (look-back waits, and its programs
-  are short); at B = 16, H = 1024 the plain channel walk stays best (0.93 ms; 1.19 ms
-  with prefetch).
+  (1.28 ms at B = 16, H = 1024, against 2.01 ms sequence-parallel).
 
 The look-back window is 8 chunks rather than the scan's 32 (fewer registers).
 """
@@ -37,7 +30,6 @@ from .fused import min_rnn_bwd_kernel, min_rnn_fwd_kernel
 KINDS = {"mingru": 0, "minlstm": 1}
 LOOKBACK = 8  # chunks the look-back examines at once (<= the scan's, whose scratch we share)
 CHANNEL_MIN_BH = 16384  # B * H from which the channel walk is used (see the module doc)
-PREFETCH_MIN_PROGRAMS = 128  # below that, the prefetching channel walk where it has this many
 
 
 class MinRNNRecord(NamedTuple):
@@ -61,9 +53,6 @@ def choose_config(B: int, T: int, H: int, elem_size: int = 4) -> ScanConfig:
     if T <= 256 or B * H >= CHANNEL_MIN_BH:
         return tile_config("channel", T, H, elem_size, rows=2 if wide else 1, num_warps=4,
                            block_d=32)
-    if B * triton.cdiv(H, 32) >= PREFETCH_MIN_PROGRAMS:
-        return tile_config("channel", T, H, elem_size, rows=4 if wide else 2, num_warps=4,
-                           block_d=32, prefetch=True)
     return tile_config("sequence", T, H, elem_size, rows=4 if wide else 2, num_warps=4,
                        block_d=16)
 
