@@ -49,19 +49,6 @@ def _tile_of_program(COUNTER, n_tiles, n_chunks, SEQPAR: tl.constexpr):
 
 
 @triton.jit
-def _chunk_inputs(G1, G2, C, p_off, c, c_end, T, s_pt, dm, KIND: tl.constexpr,
-                  REVERSE: tl.constexpr, R: tl.constexpr, S: tl.constexpr):
-    """Chunk c's processing steps, time indices, mask and pre-activations (k1, k2, hc); a
-    chunk at or past this program's ``c_end`` (the loop's look-ahead) loads nothing."""
-    s = chunk_steps(c, R, S)
-    t, live = step_time(s, T, REVERSE)
-    live = live & (s < c_end * (R * S))
-    m = live & dm
-    k1, k2, hc = load_preacts(G1 + p_off, G2 + p_off, C + p_off, t * s_pt, m, KIND)
-    return s, t, live, m, k1, k2, hc
-
-
-@triton.jit
 def scan_tile(a, b, carry, c, FLAGS, VALS, SCRATCH, tile, n_tiles, offs, SEQPAR: tl.constexpr,
               R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr):
     """Scan chunk ``c`` of one channel tile: (h, local, carry entering, carry leaving), where
@@ -88,7 +75,7 @@ def min_rnn_fwd_kernel(
     T, H, n_dt, n_tiles, s_pb, s_pt, s_ob, s_ot,
     KIND: tl.constexpr, POSITIVE: tl.constexpr, REVERSE: tl.constexpr, HAS_H0: tl.constexpr,
     RECORD: tl.constexpr, SEQPAR: tl.constexpr, R: tl.constexpr, S: tl.constexpr,
-    BLOCK_D: tl.constexpr, W: tl.constexpr, PREFETCH: tl.constexpr = False,
+    BLOCK_D: tl.constexpr, W: tl.constexpr,
 ):
     """h of one direction. G1, G2, C: the gate and candidate pre-activations [B, T, H] (one
     layout, strides s_pb, s_pt, channels contiguous); O: h, strides s_ob, s_ot; H0 [B, H]."""
@@ -106,12 +93,11 @@ def min_rnn_fwd_kernel(
         carry = tl.load(H0 + pid_b * H + d, mask=dmask, other=0.0).to(tl.float32)
     else:
         carry = tl.zeros([BLOCK_D], dtype=tl.float32)
-    s, t, live, m, k1, k2, hc = _chunk_inputs(G1, G2, C, p_off, c_lo, c_hi, T, s_pt, dm, KIND,
-                                              REVERSE, R, S)
     for c in range(c_lo, c_hi):
-        if PREFETCH:  # the channel walk: the next chunk's loads go out before this chunk's work
-            s_n, t_n, live_n, m_n, k1_n, k2_n, hc_n = _chunk_inputs(
-                G1, G2, C, p_off, c + 1, c_hi, T, s_pt, dm, KIND, REVERSE, R, S)
+        s = chunk_steps(c, R, S)
+        t, live = step_time(s, T, REVERSE)
+        m = live & dm
+        k1, k2, hc = load_preacts(G1 + p_off, G2 + p_off, C + p_off, t * s_pt, m, KIND)
         a, w, s1, s2 = coefficients(k1, k2, KIND)
         ht, dht = candidate(hc, POSITIVE)
         a = tl.where(m, a, 1.0)  # padding steps are the identity
@@ -126,11 +112,6 @@ def min_rnn_fwd_kernel(
                 tl.store(ZA + r, a, mask=m)
             tl.store(LOC + r, local, mask=m)
             tl.store(CAR + (pid_b * n_chunks + c) * H + d, carry_in, mask=dmask)
-        if PREFETCH:
-            s, t, live, m, k1, k2, hc = s_n, t_n, live_n, m_n, k1_n, k2_n, hc_n
-        else:
-            s, t, live, m, k1, k2, hc = _chunk_inputs(G1, G2, C, p_off, c + 1, c_hi, T, s_pt, dm,
-                                                      KIND, REVERSE, R, S)
 
 
 @triton.jit
@@ -139,7 +120,7 @@ def min_rnn_bwd_kernel(
     T, H, n_dt, n_tiles, s_pb, s_pt, s_ob, s_ot, s_gb, s_gt, s_db, s_dt,
     KIND: tl.constexpr, POSITIVE: tl.constexpr, REVERSE: tl.constexpr, HAS_H0: tl.constexpr,
     HAS_DB: tl.constexpr, SEQPAR: tl.constexpr, R: tl.constexpr, S: tl.constexpr,
-    BLOCK_D: tl.constexpr, W: tl.constexpr, PREFETCH: tl.constexpr = False,
+    BLOCK_D: tl.constexpr, W: tl.constexpr,
 ):
     """Gradients of one direction. REVERSE is the direction of *this* walk (the opposite of
     the forward's): step s is forward step T - 1 - s. Reads the pre-activations, the
@@ -168,14 +149,10 @@ def min_rnn_bwd_kernel(
     sum1 = tl.zeros([BLOCK_D], dtype=tl.float32)
     sum2 = tl.zeros([BLOCK_D], dtype=tl.float32)
     sumc = tl.zeros([BLOCK_D], dtype=tl.float32)
-    s, t, live, m, k1, k2, hc = _chunk_inputs(G1, G2, C, p_off, c_lo, c_hi, T, s_pt, dm, KIND,
-                                              REVERSE, R, S)
-    gh = tl.load(g_ptr + t * s_gt, mask=m, other=0.0).to(tl.float32)
     for c in range(c_lo, c_hi):
-        if PREFETCH:  # the channel walk: the next chunk's loads go out before this chunk's work
-            s_n, t_n, live_n, m_n, k1_n, k2_n, hc_n = _chunk_inputs(
-                G1, G2, C, p_off, c + 1, c_hi, T, s_pt, dm, KIND, REVERSE, R, S)
-            gh_n = tl.load(g_ptr + t_n * s_gt, mask=m_n, other=0.0).to(tl.float32)
+        s = chunk_steps(c, R, S)
+        t, live = step_time(s, T, REVERSE)
+        m = live & dm
         # the coefficient of step s is a at the step before it in this walk (forward t + 1)
         tn, ln = step_time(s - 1, T, REVERSE)
         mn = ln & dm
@@ -183,12 +160,14 @@ def min_rnn_bwd_kernel(
         an, _, _, _ = coefficients(kn1, kn2, KIND)
         an = tl.where(mn, an, 0.0)
         an = tl.where(live, an, 1.0)  # padding steps are the identity
+        gh = tl.load(g_ptr + t * s_gt, mask=m, other=0.0).to(tl.float32)
         G, _, _, carry = scan_tile(an, gh, carry, c, FLAGS, VALS, SCRATCH, tile, n_tiles, offs,
                                    SEQPAR, R, S, BLOCK_D, W)
         # h_{t-1} of the forward: the step after s in this walk, or h0 at the walk's end
         tp, lp = step_time(s + 1, T, REVERSE)
         hp = tl.load(o_ptr + tp * s_ot, mask=lp & m, other=0.0).to(tl.float32)
         hp = tl.where(s + 1 == T, h0[None, None, :], hp)
+        k1, k2, hc = load_preacts(G1 + p_off, G2 + p_off, C + p_off, t * s_pt, m, KIND)
         a, w, s1, s2 = coefficients(k1, k2, KIND)
         ht, dht = candidate(hc, POSITIVE)
         dk1, dk2, dhc = gate_grads(G, hp, ht, dht, a, w, s1, s2, KIND)
@@ -207,12 +186,6 @@ def min_rnn_bwd_kernel(
             g0 = tl.sum(tl.sum(tl.where(last, a * G, 0.0), axis=0), axis=0)
             has_last = tl.max(tl.max(tl.where(last, 1, 0), axis=0), axis=0) > 0
             tl.store(DH0 + pid_b * H + d, g0, mask=has_last)
-        if PREFETCH:
-            s, t, live, m, k1, k2, hc, gh = s_n, t_n, live_n, m_n, k1_n, k2_n, hc_n, gh_n
-        else:
-            s, t, live, m, k1, k2, hc = _chunk_inputs(G1, G2, C, p_off, c + 1, c_hi, T, s_pt, dm,
-                                                      KIND, REVERSE, R, S)
-            gh = tl.load(g_ptr + t * s_gt, mask=m, other=0.0).to(tl.float32)
     if HAS_DB:
         part = pid_b
         if SEQPAR:

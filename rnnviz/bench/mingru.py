@@ -41,15 +41,11 @@ LOOPS = ["grucell-loop", "lstmcell-loop"]
 # (GRUCell) and 14.0 s (LSTMCell) per call at B=64, H=128 fp32 in benchmarks/mingru-h100-run1.log)
 LOOP_TS = {(64, 128): [512, 1024, 2048, 4096], (16, 1024): [512, 4096]}
 LOOP_BUDGET_S = 90.0  # stop timing loops once they have taken this long in all
-SWEEP = {  # (path, block_t, block_d, block_s, num_warps, prefetch) tried at T = 4096
-    (64, 128): [("sequence", 64, 16, 32, 4, False), ("sequence", 128, 16, 32, 4, False),
-                ("sequence", 128, 32, 16, 4, False), ("channel", 32, 32, 16, 4, False),
-                ("channel", 32, 32, 16, 4, True), ("channel", 128, 16, 32, 4, True),
-                ("channel", 64, 16, 16, 2, True), ("channel", 256, 16, 64, 8, True),
-                ("channel", 128, 32, 16, 4, True), ("channel", 64, 32, 16, 4, True)],
-    (16, 1024): [("sequence", 32, 32, 16, 4, False), ("channel", 32, 32, 16, 4, False),
-                 ("channel", 32, 32, 16, 4, True), ("channel", 16, 64, 8, 4, True),
-                 ("channel", 64, 32, 16, 4, True)],
+SWEEP = {  # (path, block_t, block_d, block_s, num_warps) tried for the fused kernel at T = 4096
+    (64, 128): [("sequence", 32, 32, 16, 4), ("sequence", 64, 16, 32, 4), ("sequence", 128, 16, 32, 4),
+                ("sequence", 256, 16, 32, 4), ("sequence", 128, 32, 16, 4), ("channel", 32, 32, 16, 4)],
+    (16, 1024): [("sequence", 32, 32, 16, 4), ("sequence", 16, 64, 8, 4), ("channel", 32, 32, 16, 4),
+                 ("channel", 16, 64, 8, 4)],
 }
 BASELINES = {  # speedups each rnnviz row reports
     "rnnviz-mingru": ["grucell-loop", "gru-cudnn", "mingru-log", "mingru-pytorch"],
@@ -272,12 +268,11 @@ def kernel_rows(quick: bool, device: torch.device, copy_gbs: float) -> list[dict
             rows.append(row)
             _progress(row)
         if not quick and os.environ.get("RNNVIZ_BENCH_SWEEP", "1") != "0":  # block sizes
-            for path, bt, bd, bs, w, pf in SWEEP[(B, H)]:
-                cfg = ScanConfig(path, bt, bd, num_warps=w, block_s=bs, prefetch=pf)
+            for path, bt, bd, bs, w in SWEEP[(B, H)]:
+                cfg = ScanConfig(path, bt, bd, num_warps=w, block_s=bs)
                 row = {"method": "rnnviz-mingru", "scope": "sweep", "pass": "fwd+bwd",
                        "dtype": "fp32", "B": B, "T": T, "H": H, "path": path, "block_t": bt,
-                       "block_d": bd, "block_s": bs, "num_warps": w, "prefetch": pf,
-                       "ms": None, "error": None}
+                       "block_d": bd, "block_s": bs, "num_warps": w, "ms": None, "error": None}
                 both = lambda cfg=cfg: (fwd(cfg), bwd(cfg))  # noqa: E731
                 err = record_failure(both)
                 if err is None:
@@ -323,8 +318,7 @@ def table(rows: list[dict]) -> str:
             notes.append(f"{r['what']}: {r['gbs']:.0f} GB/s = {r['frac_copy']:.0%} of copy")
         elif r.get("scope") == "sweep":
             notes.append(f"{r['path']} block_t={r['block_t']} block_d={r['block_d']} "
-                         f"block_s={r['block_s']} warps={r['num_warps']}"
-                         f"{' prefetch' if r.get('prefetch') else ''}")
+                         f"block_s={r['block_s']} warps={r['num_warps']}")
         elif r["method"] == "copy":
             notes.append(f"copy {r['gbs']:.0f} GB/s")
         for k, v in r.items():
