@@ -12,6 +12,7 @@ from torch import nn
 
 import rnnviz
 from rnnviz.deer import DeerConvergenceError, DeerMemoryError, evaluate, sequential
+from rnnviz.deer.cells import GRUSpec, Linearization
 
 METHODS = ["newton", "quasi", "damped"]
 TOL = {torch.float64: 1e-9, torch.float32: 3e-5}
@@ -113,28 +114,21 @@ def test_init_warm_start():
     assert max_err(h, ref) < 1e-9
 
 
-class _NoisyFastGRU:
+class _NoisyFastGRU(GRUSpec):
     """A GRU spec whose fast evaluation is f + 1e-3 noise (what quasi's one-tf32-product GEMM
     does on the GPU), to test the solver's fast start on any device."""
 
-    @staticmethod
-    def make(cell):
-        from rnnviz.deer.cells import GRUSpec, Linearization
+    def has_fast_evaluation(self, mode, fused):
+        return True
 
-        class Spec(GRUSpec):
-            def has_fast_evaluation(self, mode, fused):
-                return True
-
-            def linearize_shifted(self, pre, h0, h, mode="dense", rho=1.0, record=False,
-                                  fused=False, res=None, zero=False, fast=False):
-                lin = super().linearize_shifted(pre, h0, h, mode, rho, record, fused, res, zero)
-                if not fast:
-                    return lin
-                noise = 1e-3 * torch.sin(torch.arange(h.numel(), dtype=h.dtype)).view_as(h)
-                f = lin.f + noise
-                return Linearization(lin.J, lin.b + noise, (h - f).abs().amax(), f, lin.rhs)
-
-        return Spec(cell)
+    def linearize_shifted(self, pre, h0, h, mode="dense", rho=1.0, record=False,
+                          fused=False, res=None, zero=False, fast=False):
+        lin = super().linearize_shifted(pre, h0, h, mode, rho, record, fused, res, zero)
+        if not fast:
+            return lin
+        noise = 1e-3 * torch.sin(torch.arange(h.numel(), dtype=h.dtype)).view_as(h)
+        f = lin.f + noise
+        return Linearization(lin.J, lin.b + noise, (h - f).abs().amax(), f, lin.rhs)
 
 
 @pytest.mark.parametrize("tol", [2e-6, 0.5])
@@ -148,7 +142,7 @@ def test_quasi_fast_start_never_converges_on_a_cheap_evaluation(tol):
     cell = nn.GRUCell(3, 6)
     x = torch.randn(2, 40, 3)
     h0 = torch.zeros(2, 6)
-    spec = _NoisyFastGRU.make(cell)
+    spec = _NoisyFastGRU(cell)
     opt = Options("quasi", tol, 100, backend="torch", fast_start=True)
     with torch.no_grad():
         h, info = solve(spec, x, h0, None, opt, 40)
