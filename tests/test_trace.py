@@ -129,6 +129,7 @@ def test_stages_are_profiler_ranges_and_timed_records():
     assert (outer.meta["depth"], inner.meta["depth"]) == (0, 1)
     assert outer.layer == 0 and outer.meta["device"] == "cpu"
     assert outer.data["ms"] >= 4 - 0.5 and 2 - 0.5 <= inner.data["ms"] <= outer.data["ms"]
+    assert outer.data["host_ms"] == outer.data["ms"]  # on a CPU the host's time is the time
     assert outer.meta["start_ms"] <= inner.meta["start_ms"]
     json.loads(tr.to_json())
     with trace(what={"deer"}) as tr2:  # a trace that does not want stages times none

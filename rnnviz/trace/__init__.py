@@ -6,8 +6,11 @@ they ask their kernel to also write its intermediate values (a constexpr flag) a
 to :meth:`Trace.add`, which moves them to the CPU, subsampled as the trace was asked to.
 
 Stage timings use CUDA events on a GPU (read once, when the trace closes, so that timing
-does not serialise the work) and ``time.perf_counter`` on a CPU. Every stage is also a
-``torch.profiler.record_function`` range, so it shows in a user's own profiler trace.
+does not serialise the work) and ``time.perf_counter`` on a CPU. A stage also records
+``host_ms``, the host's own time inside it (Python, checks, launches): on a GPU, where the
+host only queues work, a stage whose ``host_ms`` exceeds its ``ms`` is bound by the host,
+not by its kernels. Every stage is also a ``torch.profiler.record_function`` range, so it
+shows in a user's own profiler trace.
 """
 from __future__ import annotations
 
@@ -218,16 +221,18 @@ def _timed_stage(tr: "Trace", op: str, name: str, device: torch.device | str | N
                 start, end = (torch.cuda.Event(enable_timing=True),
                               torch.cuda.Event(enable_timing=True))
                 start.record()
+                t0 = time.perf_counter()
                 yield
+                host_ms = (time.perf_counter() - t0) * 1e3
                 end.record()
                 ms: Any = _PendingTime(start, end)
                 start_ms: Any = _PendingTime(tr._origin_event, start)
             else:
                 t0 = time.perf_counter()
                 yield
-                ms = (time.perf_counter() - t0) * 1e3
+                ms = host_ms = (time.perf_counter() - t0) * 1e3
                 start_ms = (t0 - tr._origin) * 1e3
         finally:
             tr._stage_depth -= 1
-        tr.add(op, "stage", {"ms": ms}, {"stage": name, "device": str(device),
-                                         "start_ms": start_ms, "depth": depth}, layer)
+        tr.add(op, "stage", {"ms": ms, "host_ms": host_ms},
+               {"stage": name, "device": str(device), "start_ms": start_ms, "depth": depth}, layer)
