@@ -69,10 +69,8 @@ class MinRNNLayer(nn.Module):
     def stacked(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The linears' weights [K*D*H, input_size] and biases [K*D*H] (or None) stacked in
         the order of the pre-activations: [k | hc] or [kf | ki | hc]."""
-        lins = self.linears()
-        W = torch.cat([lin.weight for lin in lins])
-        b = torch.cat([lin.bias for lin in lins]) if lins[0].bias is not None else None
-        return W, b
+        biases = self.biases()
+        return torch.cat(self.weights()), (None if biases is None else torch.cat(biases))
 
     def preactivations(self, x: torch.Tensor) -> torch.Tensor:
         """x [..., input_size] -> P [..., K*D*H], one GEMM."""
