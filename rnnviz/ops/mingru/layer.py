@@ -59,7 +59,7 @@ class StackedWeights:
     def get(self, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor] | None,
             dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor | None]:
         key = _version_key(list(weights) + list(biases or []), dtype)
-        if key is None or key != self._key or self._value is None:
+        if key is None or key != self._key:  # the first call's key never matches None
             with torch.no_grad():
                 W = torch.cat([w.detach() for w in weights]).to(dtype)
                 b = None if biases is None else torch.cat([b.detach() for b in biases]).to(dtype)
