@@ -112,6 +112,19 @@ def deer_cases(dev):
                 return evaluate(cell, x, method=method)
 
         yield f"DEER {method} GRU D={D} B={B} T={T}", fwd
+    yield from dense_scan_cases(dev)
+
+
+def dense_scan_cases(dev):
+    """The dense scan alone (Newton-DEER's per-iteration solve), each chunk walk."""
+    from rnnviz.kernels.deer import dense_scan_fwd
+
+    for B, T, D in [(16, 100000, 8), (16, 10000, 8)]:
+        J = torch.rand(B, T, D, D, device=dev) * (1.6 / D)
+        b = torch.randn(B, T, D, device=dev)
+        for lanes in (True, False):
+            yield (f"dense scan B={B} T={T} D={D} lanes={lanes}",
+                   lambda J=J, b=b, lanes=lanes: dense_scan_fwd(J, b, lanes=lanes))
 
 
 def python_profile(name: str, fn, n: int = 30, top: int = 30) -> str:

@@ -150,6 +150,102 @@ def _chunk_apply(j_ptr, b_ptr, carry_ptr, h_ptr, T, C, NC,
         tl.store(h_base + t * sht + i, h.to(h_ptr.dtype.element_ty), mask=mi)
 
 
+# ---------------------------------------------------------------------------------------
+# Small states (D <= 8): one chunk per thread. A warp-per-chunk product spreads each D x D
+# matrix over 32 lanes, and every step's matrix product then moves data between lanes
+# (shuffles, shared memory) for only 16 multiply-adds per lane at D = 8. Here the tiles are
+# [D, D, LANES] with the chunk axis last, so that Triton lays the lanes along the chunks and
+# each thread holds its chunk's whole J_t and P in registers: the products are plain
+# multiply-adds, no data crosses lanes inside the walk.
+# ---------------------------------------------------------------------------------------
+@triton.jit
+def _lanes_load(j_base, b_base, st, live, T, sJt, sbt, i, mi, SJI,
+                SJJ, SBD, REVERSE: tl.constexpr):
+    """J_t [BD, BD, LANES] and b_t [BD, LANES] at each lane's step ``st``; zeros where not live."""
+    t = _time(tl.minimum(st, T - 1), T, REVERSE)
+    mJ = mi[:, None, None] & mi[None, :, None] & live[None, None, :]
+    Jt = tl.load(j_base + t[None, None, :] * sJt + i[:, None, None] * SJI
+                 + i[None, :, None] * SJJ, mask=mJ, other=0.0).to(tl.float32)
+    bt = tl.load(b_base + t[None, :] * sbt + i[:, None] * SBD,
+                 mask=mi[:, None] & live[None, :], other=0.0).to(tl.float32)
+    return Jt, bt
+
+
+@triton.jit(do_not_specialize=["SJI", "SJJ", "SBD"])
+def _chunk_summary_lanes(j_ptr, b_ptr, p_ptr, e_ptr, T, C, NC,
+                         sJb, sJt, sbb, sbt,
+                         SJI, SJJ, SBD, D: tl.constexpr, BD: tl.constexpr, LANES: tl.constexpr,
+                         REVERSE: tl.constexpr):
+    """``_chunk_summary`` for LANES whole chunks (c < NC - 1) of one batch row, a chunk per lane."""
+    c = tl.program_id(0) * LANES + tl.arange(0, LANES)
+    bb = tl.program_id(1).to(tl.int64)
+    live = c < NC - 1
+    i = tl.arange(0, BD)
+    mi = i < D
+    j_base = j_ptr + bb * sJb
+    b_base = b_ptr + bb * sbb
+    eye = (i[:, None] == i[None, :]).to(tl.float32)
+    P = tl.zeros([BD, BD, LANES], dtype=tl.float32) + eye[:, :, None]
+    e = tl.zeros([BD, LANES], dtype=tl.float32)
+    s0 = c.to(tl.int64) * C
+    for s in range(0, C):
+        # no read-ahead: a second J_t would not fit in the registers next to J_t, P and
+        # their product; other chunks' lanes hide the load latency instead
+        Jt, bt = _lanes_load(j_base, b_base, s0 + s, live, T, sJt, sbt, i, mi, SJI, SJJ, SBD,
+                             REVERSE)
+        e = tl.sum(Jt * e[None, :, :], axis=1) + bt
+        P = tl.sum(Jt[:, :, None, :] * P[None, :, :, :], axis=1)
+    out = (bb * NC + c) * BD  # [LANES]
+    tl.store(p_ptr + out[None, None, :] * BD + i[:, None, None] * BD + i[None, :, None], P,
+             mask=live[None, None, :])
+    tl.store(e_ptr + out[None, :] + i[:, None], e, mask=live[None, :])
+
+
+@triton.jit(do_not_specialize=["SJI", "SJJ", "SBD"])
+def _chunk_apply_lanes(j_ptr, b_ptr, carry_ptr, h_ptr, T, C, NC,
+                       sJb, sJt, sbb, sbt, shb, sht,
+                       SJI, SJJ, SBD, D: tl.constexpr, BD: tl.constexpr, LANES: tl.constexpr,
+                       REVERSE: tl.constexpr):
+    """``_chunk_apply`` for LANES chunks of one batch row, a chunk per lane."""
+    c = tl.program_id(0) * LANES + tl.arange(0, LANES)
+    bb = tl.program_id(1).to(tl.int64)
+    live = c < NC
+    i = tl.arange(0, BD)
+    mi = i < D
+    j_base = j_ptr + bb * sJb
+    b_base = b_ptr + bb * sbb
+    h_base = h_ptr + bb * shb
+    h = tl.load(carry_ptr + (bb * NC + c)[None, :] * BD + i[:, None], mask=live[None, :],
+                other=0.0)
+    s0 = c.to(tl.int64) * C
+    Jn, bn = _lanes_load(j_base, b_base, s0, live & (s0 < T), T, sJt, sbt, i, mi, SJI, SJJ,
+                         SBD, REVERSE)
+    for s in range(0, C):
+        st = s0 + s
+        ok = live & (st < T)
+        Jt = Jn
+        bt = bn
+        nx = st + 1
+        Jn, bn = _lanes_load(j_base, b_base, nx, live & (nx < T), T, sJt, sbt, i, mi,
+                             SJI, SJJ, SBD, REVERSE)
+        h = tl.sum(Jt * h[None, :, :], axis=1) + bt
+        t = _time(tl.minimum(st, T - 1), T, REVERSE)
+        tl.store(h_base + t[None, :] * sht + i[:, None], h.to(h_ptr.dtype.element_ty),
+                 mask=mi[:, None] & ok[None, :])
+
+
+LANE_MAX_BD = 8  # up to this padded state size the chunk walks run a chunk per lane
+LANE_WARPS = 1
+LANE_MIN_CHUNKS = 132 * 32 * 4  # a few warps of chunks for each SM of an H100/H200
+# ... and only from this many steps (B * T) on: below, the chunk per thread's more numerous
+# chunks cost another level of carry recursion, launches that a GPU-bound scan hides but a
+# small one pays for. On the H200 (benchmarks/deer-newton-sweep-h200-lanes.json, D = 8) a
+# chunk per thread took 0.71 against 0.83 ms at B = 16, T = 1e5 and 4.9 against 6.8 ms at
+# B = 16, T = 1e6, but 0.40 against 0.31 ms at B = 1, T = 1e5 and 0.30 against 0.20 ms at
+# B = 16, T = 1e4.
+LANE_MIN_STEPS = 1_000_000
+
+
 # From this many chunks the carry walk recurses (see the module doc): one step of the walk
 # is a dependent chain of a load and a matrix-vector product, about 0.4 us on the H200
 # (GRU D = 8, B = 16, T = 1e5: 391 chunks, 159 us per scan; benchmarks/profile-h200.txt).
@@ -167,12 +263,20 @@ def _carries(P: torch.Tensor, e: torch.Tensor, h0: torch.Tensor | None, carries:
                                         precision=precision)
 
 
-def default_chunk(T: int, B: int) -> int:
+def default_chunk(T: int, B: int, lanes: bool = False) -> int:
     """Chunk length: about sqrt(T / 8), smaller when the batch is small so that enough
     programs run at once. Since the carry walk recurses (RECURSE_CHUNKS) long walks are
     cheap, and shorter chunks than sqrt(T) win: on the H200 at B = 16, T = 1e5, D = 8 a
     scan took 0.75 ms with 128 steps against 0.80 ms with 256 (the former sqrt(T / 2) rule)
-    and 1.02 ms with 1024 (benchmarks/deer-newton-sweep-h200-recursive.json)."""
+    and 1.02 ms with 1024 (benchmarks/deer-newton-sweep-h200-recursive.json).
+
+    With a chunk per thread (``lanes``) a program holds 32 chunks, so the chunks are
+    shorter still: about sqrt(T / 32), halved until there are ``LANE_MIN_CHUNKS`` of them."""
+    if lanes:
+        c = 2 ** max(3, round(math.log2(max(1.0, math.sqrt(T / 32)))))
+        while c > 8 and B * triton.cdiv(T, c) < LANE_MIN_CHUNKS:
+            c //= 2
+        return int(c)
     c = 2 ** max(4, round(math.log2(max(1.0, math.sqrt(T / 8)))))
     while c > 16 and B * triton.cdiv(T, c) < 264:
         c //= 2
@@ -181,12 +285,14 @@ def default_chunk(T: int, B: int) -> int:
 
 def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *,
                    reverse: bool = False, chunk: int | None = None,
-                   precision: str = "ieee") -> torch.Tensor:
+                   precision: str = "ieee", lanes: bool | None = None) -> torch.Tensor:
     """h [B, T, D] with h_t = J_t h_{t-1} + b_t (``reverse``: h_t = J_t h_{t+1} + b_t).
 
     J [B, T, D, D] (any strides), b [B, T, D] (any strides), h0 [B, D] or None (zeros).
     Computes in float32; h has b's dtype. ``precision`` is the ``tl.dot`` input precision of
     the chunk products when D >= 16 ("ieee" exact float32, "tf32" tensor-core fast).
+    ``lanes``: walk a chunk per thread (default: for D <= ``LANE_MAX_BD`` and
+    B * T >= ``LANE_MIN_STEPS``) instead of a chunk per program.
     """
     B, T, D = b.shape
     if D > 64:
@@ -195,7 +301,12 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
     use_dot = BD >= 16
     if use_dot:
         BD = max(BD, 16)
-    C = int(chunk or default_chunk(T, B))
+    if lanes is None:
+        lanes = BD <= LANE_MAX_BD and B * T >= LANE_MIN_STEPS
+    elif lanes and BD > LANE_MAX_BD:
+        raise ValueError(f"a chunk per thread holds D x D in one thread's registers: "
+                         f"D <= {LANE_MAX_BD}, got D={D}")
+    C = int(chunk or default_chunk(T, B, lanes))
     NC = triton.cdiv(T, C)
     dev = b.device
     h = torch.empty(B, T, D, device=dev, dtype=b.dtype)
@@ -211,9 +322,16 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
         # NC entries: the last chunk's summary is never used but is read ahead
         P = torch.empty(B, NC, BD, BD, device=dev, dtype=torch.float32)
         e = torch.empty(B, NC, BD, device=dev, dtype=torch.float32)
-        _chunk_summary[(NC - 1, B)](J, b, P, e, T, C, NC, *J.stride(), *b.stride(),
-                                    D=D, BD=BD, REVERSE=reverse, USE_DOT=use_dot, PREC=precision,
-                                    num_warps=warps)
+        if lanes:
+            L = 32 * LANE_WARPS
+            _chunk_summary_lanes[(triton.cdiv(NC - 1, L), B)](
+                J, b, P, e, T, C, NC, J.stride(0), J.stride(1), b.stride(0), b.stride(1),
+                SJI=J.stride(2), SJJ=J.stride(3), SBD=b.stride(2), D=D, BD=BD, LANES=L,
+                REVERSE=reverse, num_warps=LANE_WARPS)
+        else:
+            _chunk_summary[(NC - 1, B)](J, b, P, e, T, C, NC, *J.stride(), *b.stride(),
+                                        D=D, BD=BD, REVERSE=reverse, USE_DOT=use_dot,
+                                        PREC=precision, num_warps=warps)
     else:
         P = torch.empty(B, 1, BD, BD, device=dev, dtype=torch.float32)
         e = carries
@@ -222,7 +340,14 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
     else:
         _chunk_carries[(B,)](P, e, h0c, carries, NC, D=D, BD=BD, HAS_H0=h0 is not None,
                              num_warps=warps)
-    _chunk_apply[(NC, B)](J, b, carries, h, T, C, NC, *J.stride(), *b.stride(),
-                          h.stride(0), h.stride(1), D=D, BD=BD, REVERSE=reverse,
-                          num_warps=warps)
+    if lanes:
+        L = 32 * LANE_WARPS
+        _chunk_apply_lanes[(triton.cdiv(NC, L), B)](
+            J, b, carries, h, T, C, NC, J.stride(0), J.stride(1), b.stride(0), b.stride(1),
+            h.stride(0), h.stride(1), SJI=J.stride(2), SJJ=J.stride(3), SBD=b.stride(2),
+            D=D, BD=BD, LANES=L, REVERSE=reverse, num_warps=LANE_WARPS)
+    else:
+        _chunk_apply[(NC, B)](J, b, carries, h, T, C, NC, *J.stride(), *b.stride(),
+                              h.stride(0), h.stride(1), D=D, BD=BD, REVERSE=reverse,
+                              num_warps=warps)
     return h

@@ -131,10 +131,22 @@ def test_triton_forward(kernel_device, B, T, D, chunk, reverse):
 
     J, b, h0 = make(B, T, D, torch.float32, kernel_device)
     ref = dense_scan_naive(J, b, h0, reverse=reverse)
-    assert rel_err(dense_scan_fwd(J, b, h0, reverse=reverse, chunk=chunk), ref) < 1e-5
     # a transposed (strided) J and no h0, as the adjoint uses it
     ref_t = dense_scan_naive(J.mT, b, None, reverse=reverse)
-    assert rel_err(dense_scan_fwd(J.mT, b, None, reverse=reverse, chunk=chunk), ref_t) < 1e-5
+    # D <= 8: the chunk walks of both layouts (a chunk per thread is the default there)
+    for lanes in ((None, False) if D <= 8 else (None,)):
+        out = dense_scan_fwd(J, b, h0, reverse=reverse, chunk=chunk, lanes=lanes)
+        assert rel_err(out, ref) < 1e-5
+        out_t = dense_scan_fwd(J.mT, b, None, reverse=reverse, chunk=chunk, lanes=lanes)
+        assert rel_err(out_t, ref_t) < 1e-5
+
+
+def test_lanes_refuses_large_states():
+    from rnnviz.kernels.deer import dense_scan_fwd
+
+    J, b, _ = make(1, 4, 9, torch.float32, "cpu")
+    with pytest.raises(ValueError, match="D <= 8, got D=9"):
+        dense_scan_fwd(J, b, lanes=True)
 
 
 @pytest.mark.interpreter
@@ -158,7 +170,7 @@ def test_triton_long_gpu(gpu):
     """Many chunks, tensor-core chunk products, against the float64 loop."""
     from rnnviz.kernels.deer import dense_scan_fwd
 
-    for D in (4, 32, 64):
+    for D in (4, 8, 32, 64):
         J, b, h0 = make(3, 3000, D, torch.float32, gpu)
         ref = dense_scan_naive(J.cpu(), b.cpu(), h0.cpu())
         assert rel_err(dense_scan_fwd(J, b, h0), ref) < 1e-4
