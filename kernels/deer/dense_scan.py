@@ -67,6 +67,15 @@ def _load_step(j_ptr, b_ptr, s, n_end, T, sJt, sJi, sJj, sbt, sbd, i, mi, mij,
 
 
 @triton.jit
+def _store_state(h_ptrs, add_ptrs, h, mask, ADD: tl.constexpr):
+    """Store h, or with ADD the sum add + h (the caller's base, e.g. Newton's iterate plus
+    its correction: one pass over memory fewer than adding afterwards)."""
+    if ADD:
+        h = h + tl.load(add_ptrs, mask=mask, other=0.0).to(tl.float32)
+    tl.store(h_ptrs, h.to(h_ptrs.dtype.element_ty), mask=mask)
+
+
+@triton.jit
 def _chunk_summary(j_ptr, b_ptr, p_ptr, e_ptr, T, C, NC,
                    sJb, sJt, sJi, sJj, sbb, sbt, sbd,
                    D: tl.constexpr, BD: tl.constexpr, REVERSE: tl.constexpr,
@@ -125,9 +134,9 @@ def _chunk_carries(p_ptr, e_ptr, h0_ptr, carry_ptr, NC,
 
 
 @triton.jit
-def _chunk_apply(j_ptr, b_ptr, carry_ptr, h_ptr, T, C, NC,
+def _chunk_apply(j_ptr, b_ptr, carry_ptr, h_ptr, add_ptr, T, C, NC,
                  sJb, sJt, sJi, sJj, sbb, sbt, sbd, shb, sht,
-                 D: tl.constexpr, BD: tl.constexpr, REVERSE: tl.constexpr):
+                 D: tl.constexpr, BD: tl.constexpr, REVERSE: tl.constexpr, ADD: tl.constexpr):
     c = tl.program_id(0)
     bb = tl.program_id(1).to(tl.int64)
     i = tl.arange(0, BD)
@@ -147,7 +156,7 @@ def _chunk_apply(j_ptr, b_ptr, carry_ptr, h_ptr, T, C, NC,
                             REVERSE)
         h = _matvec(Jt, h) + bt
         t = _time(s, T, REVERSE)
-        tl.store(h_base + t * sht + i, h.to(h_ptr.dtype.element_ty), mask=mi)
+        _store_state(h_base + t * sht + i, add_ptr + bb * shb + t * sht + i, h, mi, ADD)
 
 
 # ---------------------------------------------------------------------------------------
@@ -202,7 +211,7 @@ def _chunk_summary_lanes(j_ptr, b_ptr, p_ptr, e_ptr, T, C, NC,
 
 
 @triton.jit(do_not_specialize=["SJI", "SJJ", "SBD"])
-def _chunk_apply_lanes(j_ptr, b_ptr, carry_ptr, h_ptr, T, C, NC,
+def _chunk_apply_lanes(j_ptr, b_ptr, carry_ptr, h_ptr, add_ptr, T, C, NC,
                        sJb, sJt, sbb, sbt, shb, sht,
                        SJI, SJJ, SBD, D: tl.constexpr, BD: tl.constexpr, LANES: tl.constexpr,
                        REVERSE: tl.constexpr):
@@ -230,8 +239,8 @@ def _chunk_apply_lanes(j_ptr, b_ptr, carry_ptr, h_ptr, T, C, NC,
                              SJI, SJJ, SBD, REVERSE)
         h = tl.sum(Jt * h[None, :, :], axis=1) + bt
         t = _time(tl.minimum(st, T - 1), T, REVERSE)
-        tl.store(h_base + t[None, :] * sht + i[:, None], h.to(h_ptr.dtype.element_ty),
-                 mask=mi[:, None] & ok[None, :])
+        off = t[None, :] * sht + i[:, None]
+        _store_state(h_base + off, add_ptr + bb * shb + off, h, mi[:, None] & ok[None, :], ADD)
 
 
 LANE_MAX_BD = 8  # up to this padded state size the chunk walks run a chunk per lane
@@ -285,14 +294,16 @@ def default_chunk(T: int, B: int, lanes: bool = False) -> int:
 
 def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *,
                    reverse: bool = False, chunk: int | None = None,
-                   precision: str = "ieee", lanes: bool | None = None) -> torch.Tensor:
+                   precision: str = "ieee", lanes: bool | None = None,
+                   add: torch.Tensor | None = None) -> torch.Tensor:
     """h [B, T, D] with h_t = J_t h_{t-1} + b_t (``reverse``: h_t = J_t h_{t+1} + b_t).
 
     J [B, T, D, D] (any strides), b [B, T, D] (any strides), h0 [B, D] or None (zeros).
     Computes in float32; h has b's dtype. ``precision`` is the ``tl.dot`` input precision of
     the chunk products when D >= 16 ("ieee" exact float32, "tf32" tensor-core fast).
     ``lanes``: walk a chunk per thread (default: for D <= ``LANE_MAX_BD`` and
-    B * T >= ``LANE_MIN_STEPS``) instead of a chunk per program.
+    B * T >= ``LANE_MIN_STEPS``) instead of a chunk per program. ``add`` [B, T, D]: return
+    add + h instead of h (Newton's next iterate from its correction, in the same pass).
     """
     B, T, D = b.shape
     if D > 64:
@@ -309,9 +320,12 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
     C = int(chunk or default_chunk(T, B, lanes))
     NC = triton.cdiv(T, C)
     dev = b.device
-    h = torch.empty(B, T, D, device=dev, dtype=b.dtype)
+    if add is not None and add.shape != b.shape:
+        raise ValueError(f"add must have b's shape {tuple(b.shape)}, got {tuple(add.shape)}")
+    h = torch.empty(B, T, D, device=dev, dtype=b.dtype if add is None else add.dtype)
     if T == 0:
         return h
+    addc = h if add is None else add.contiguous()
     recurse = NC >= RECURSE_CHUNKS
     # padding lanes (D < BD) of a recursed carry are never written: zero them once
     carries = (torch.zeros if recurse and BD > D else torch.empty)(
@@ -343,11 +357,11 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
     if lanes:
         L = 32 * LANE_WARPS
         _chunk_apply_lanes[(triton.cdiv(NC, L), B)](
-            J, b, carries, h, T, C, NC, J.stride(0), J.stride(1), b.stride(0), b.stride(1),
+            J, b, carries, h, addc, T, C, NC, J.stride(0), J.stride(1), b.stride(0), b.stride(1),
             h.stride(0), h.stride(1), SJI=J.stride(2), SJJ=J.stride(3), SBD=b.stride(2),
-            D=D, BD=BD, LANES=L, REVERSE=reverse, num_warps=LANE_WARPS)
+            D=D, BD=BD, LANES=L, REVERSE=reverse, ADD=add is not None, num_warps=LANE_WARPS)
     else:
-        _chunk_apply[(NC, B)](J, b, carries, h, T, C, NC, *J.stride(), *b.stride(),
+        _chunk_apply[(NC, B)](J, b, carries, h, addc, T, C, NC, *J.stride(), *b.stride(),
                               h.stride(0), h.stride(1), D=D, BD=BD, REVERSE=reverse,
-                              num_warps=warps)
+                              ADD=add is not None, num_warps=warps)
     return h

@@ -121,15 +121,16 @@ def sequential_states(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor) -> torc
     return torch.stack(out, 1) if out else x.new_zeros(x.shape[0], 0, h0.shape[-1])
 
 
-def _correction(lin, opt: Options) -> torch.Tensor:
-    """delta with delta_t = J~_t delta_{t-1} + b_t, delta_{-1} = 0 (h0 is fixed)."""
+def _corrected(lin, h: torch.Tensor, opt: Options) -> torch.Tensor:
+    """h + delta with delta_t = J~_t delta_{t-1} + b_t, delta_{-1} = 0 (h0 is fixed). The
+    dense scan adds h as it stores delta (no pass of its own over memory)."""
     if opt.method == "quasi":
         from rnnviz.ops.linear_scan import linear_scan
 
-        return linear_scan(lin.J, lin.b, None, backend=opt.backend)
+        return h + linear_scan(lin.J, lin.b, None, backend=opt.backend)
     from rnnviz.ops.dense_scan.function import run_scan
 
-    return run_scan(lin.J, lin.b, None, False, opt.backend, opt.precision)
+    return run_scan(lin.J, lin.b, None, False, opt.backend, opt.precision, add=h)
 
 
 def _next_iterate(lin, h: torch.Tensor, h0: torch.Tensor, opt: Options) -> torch.Tensor:
@@ -140,7 +141,7 @@ def _next_iterate(lin, h: torch.Tensor, h0: torch.Tensor, opt: Options) -> torch
         from rnnviz.ops.linear_scan import linear_scan
 
         return linear_scan(lin.J, lin.b, h0.to(lin.b.dtype), backend=opt.backend).to(h.dtype)
-    return h + _correction(lin, opt)
+    return _corrected(lin, h, opt)
 
 
 def _sync(dev: torch.device) -> None:

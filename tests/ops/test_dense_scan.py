@@ -139,6 +139,10 @@ def test_triton_forward(kernel_device, B, T, D, chunk, reverse):
         assert rel_err(out, ref) < 1e-5
         out_t = dense_scan_fwd(J.mT, b, None, reverse=reverse, chunk=chunk, lanes=lanes)
         assert rel_err(out_t, ref_t) < 1e-5
+        # add: the base plus h in the same pass (Newton's iterate plus its correction)
+        base = torch.randn_like(b)
+        out_a = dense_scan_fwd(J, b, h0, reverse=reverse, chunk=chunk, lanes=lanes, add=base)
+        assert rel_err(out_a, ref + base.double()) < 1e-5
 
 
 def test_lanes_refuses_large_states():
@@ -147,6 +151,8 @@ def test_lanes_refuses_large_states():
     J, b, _ = make(1, 4, 9, torch.float32, "cpu")
     with pytest.raises(ValueError, match="D <= 8, got D=9"):
         dense_scan_fwd(J, b, lanes=True)
+    with pytest.raises(ValueError, match="add must have b's shape"):
+        dense_scan_fwd(J, b, add=b[:, :2])
 
 
 @pytest.mark.interpreter

@@ -22,15 +22,19 @@ __all__ = ["dense_scan", "dense_scan_adjoint", "run_scan"]
 
 
 def run_scan(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None, reverse: bool,
-             backend: str, precision: str = "ieee") -> torch.Tensor:
-    """The forward recurrence on an already resolved backend, no checks, no autograd."""
+             backend: str, precision: str = "ieee", add: torch.Tensor | None = None
+             ) -> torch.Tensor:
+    """The forward recurrence on an already resolved backend, no checks, no autograd.
+    ``add``: return add + h (the Triton kernel adds as it stores h: one pass fewer)."""
     if backend == "triton":
         from rnnviz.kernels.deer import dense_scan_fwd
 
-        return dense_scan_fwd(J, b, h0, reverse=reverse, precision=precision)
+        return dense_scan_fwd(J, b, h0, reverse=reverse, precision=precision, add=add)
     if backend == "torch":
-        return dense_scan_torch(J, b, h0, reverse=reverse)
-    return dense_scan_naive(J, b, h0, reverse=reverse).to(b.dtype)
+        h = dense_scan_torch(J, b, h0, reverse=reverse)
+    else:
+        h = dense_scan_naive(J, b, h0, reverse=reverse).to(b.dtype)
+    return h if add is None else add + h
 
 
 def dense_scan_adjoint(J: torch.Tensor, g: torch.Tensor, *, reverse: bool = False,
