@@ -214,7 +214,7 @@ def _chunk_summary_lanes(j_ptr, b_ptr, p_ptr, e_ptr, T, C, NC,
 def _chunk_apply_lanes(j_ptr, b_ptr, carry_ptr, h_ptr, add_ptr, T, C, NC,
                        sJb, sJt, sbb, sbt, shb, sht,
                        SJI, SJJ, SBD, D: tl.constexpr, BD: tl.constexpr, LANES: tl.constexpr,
-                       REVERSE: tl.constexpr):
+                       REVERSE: tl.constexpr, ADD: tl.constexpr):
     """``_chunk_apply`` for LANES chunks of one batch row, a chunk per lane."""
     c = tl.program_id(0) * LANES + tl.arange(0, LANES)
     bb = tl.program_id(1).to(tl.int64)

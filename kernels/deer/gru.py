@@ -227,12 +227,13 @@ DENSE_GEMM_MAX_S = 16  # the dense modes hold [BR, S, S] with BR >= 16 rows (tl.
 
 def dense_gemm_pays(S: int) -> bool:
     """Whether newton's / damped's GRU linearisation takes ``gru_gemm_linearize`` at state
-    size S (else the shifted iterate, cuBLAS for gh and ``gru_linearize``). Measured on the
-    H200 (benchmarks/deer-newton-sweep-h200*.json): faster at S = 4 (0.16 against 0.24 ms,
-    B = 16, T = 1e5) and S = 16 (0.20 against 0.24 ms, B = 16, T = 1e4), but twice as slow
-    at S = 8 with B = 16, T = 1e5 (1.07 against 0.53 ms; J is 410 MB there and this kernel's
-    tile stores it less well), though faster at B = 1 (0.15 against 0.21 ms)."""
-    return S <= 4 or 8 < S <= DENSE_GEMM_MAX_S
+    size S (else the shifted iterate, cuBLAS for gh and ``gru_linearize``): at every S it
+    can hold. Measured on the H200 (benchmarks/deer-newton-sweep-h200-tiles.json, T = 1e5):
+    0.28 against 0.45 ms at S = 8, B = 16 (one warp per 32 rows; with four warps, the former
+    plan, it took 0.98 ms), 0.061 against 0.112 ms at S = 8, B = 1, 0.15 against 0.23 ms at
+    S = 4, B = 16; at S = 16, B = 16, T = 1e4 0.20 against 0.24 ms
+    (benchmarks/deer-newton-sweep-h200.json)."""
+    return S <= DENSE_GEMM_MAX_S
 
 
 def gemm_plan(S: int, mode: str = "diag") -> tuple[tuple[int, int, int], str]:
@@ -245,18 +246,30 @@ def gemm_plan(S: int, mode: str = "diag") -> tuple[tuple[int, int, int], str]:
     the GEMM is larger. Dense modes: one program holds all S columns and its rows' Jacobians
     [BR, S, S] (S <= ``DENSE_GEMM_MAX_S``): up to S = 8 about 2048 values with the h GEMM
     as a broadcast-and-sum ("registers"; padded to tl.dot's 16 x 16, S = 4 and 8 took 2-4x
-    the unfused kernel's time on the H200), at S = 16 16 rows and tl.dot."""
+    the unfused kernel's time on the H200), at S = 16 16 rows and tl.dot.
+
+    The registers variant runs 32 rows per program on one warp (``plan_warps``)."""
     side = max(16, min(64, triton.next_power_of_2(S)))
     precision = "ieee" if S <= 32 else "tf32x3"
     if mode != "diag":
         if S > DENSE_GEMM_MAX_S:
             raise ValueError(f"the GEMM-in-kernel GRU linearisation holds [rows, S, S] Jacobians "
                              f"in registers: S <= {DENSE_GEMM_MAX_S} in mode {mode!r}, got {S}")
-        if S <= 8:  # a [BR, 8, 8] tile in registers, no padding to tl.dot's 16
+        if S <= 8:  # a [32, 8, 8] tile in registers, no padding to tl.dot's 16
             side = max(2, triton.next_power_of_2(S))
-            return (max(16, min(128, 2048 // (side * side))), side, side), "registers"
+            return (32, side, side), "registers"
         return (16, side, side), precision
     return (32 if S >= 64 else 64, side, min(side, 32)), precision
+
+
+def plan_warps(BR: int, BS: int, precision: str) -> int:
+    """Warps of a ``gru_gemm_linearize`` program: one for the registers variant (its
+    [BR, S, S] broadcast-and-sum GEMM and Jacobian tile spread over more warps took 3.5x the
+    time at S = 8 on the H200, benchmarks/deer-newton-sweep-h200-tiles.json), 8 for three
+    accumulators of 8192 values or more, else 4."""
+    if precision == "registers":
+        return 1
+    return 8 if BR * BS >= 8192 else 4
 
 
 def gru_gemm_linearize(gx: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor,
@@ -277,8 +290,8 @@ def gru_gemm_linearize(gx: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, W_hh
     about 1e-7), "ieee" is plain float32 FMAs, "tf32" torch's allow_tf32 (about 1e-3; not
     used by rnnviz); "registers" no tl.dot (tiles below 16). None: ``gemm_plan``'s choice,
     as are the tiles. ``zero_iterate``: h is
-    known to be all zeros (the GEMM then runs only where t = 0). ``num_warps``: None, 8
-    for three accumulators of 8192 values or more, else 4.
+    known to be all zeros (the GEMM then runs only where t = 0). ``num_warps``: None for
+    ``plan_warps``'s choice.
 
     ``rhs``: "correction", b = f - h (the scan then gives the Newton correction, as
     ``gru_linearize``), or, in mode "diag" only, "state": b = f - a h_{t-1}, so that the scan
@@ -302,5 +315,5 @@ def gru_gemm_linearize(gx: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, W_hh
     _gru_gemm[grid](gx, h, h0.contiguous(), W_hh.contiguous(), bias, wd, out, b, f, res,
                     R, T, float(rho), S=S, BR=BR, BS=BS, BK=BK, PREC=precision, MODE=m,
                     RECORD=record, ZERO_ITERATE=zero_iterate, STATE_RHS=rhs == "state",
-                    num_warps=num_warps or (8 if BR * BS >= 8192 else 4))
+                    num_warps=num_warps or plan_warps(BR, BS, precision))
     return out, b, (f if record else None)

@@ -133,8 +133,9 @@ def test_triton_forward(kernel_device, B, T, D, chunk, reverse):
     ref = dense_scan_naive(J, b, h0, reverse=reverse)
     # a transposed (strided) J and no h0, as the adjoint uses it
     ref_t = dense_scan_naive(J.mT, b, None, reverse=reverse)
-    # D <= 8: the chunk walks of both layouts (a chunk per thread is the default there)
-    for lanes in ((None, False) if D <= 8 else (None,)):
+    # D <= 8: the chunk walks of both layouts (a chunk per thread, the default there from
+    # B * T >= LANE_MIN_STEPS, and a chunk per program)
+    for lanes in ((True, False) if D <= 8 else (None,)):
         out = dense_scan_fwd(J, b, h0, reverse=reverse, chunk=chunk, lanes=lanes)
         assert rel_err(out, ref) < 1e-5
         out_t = dense_scan_fwd(J.mT, b, None, reverse=reverse, chunk=chunk, lanes=lanes)
