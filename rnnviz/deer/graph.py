@@ -139,6 +139,7 @@ class GraphIteration:
     of ``eager.step``; same interface, same results."""
 
     was_fast = False  # a graph replays exact evaluations only (``eager.step``)
+    checks = False    # ... and whole steps: no check-only evaluation (``check_only`` ignored)
 
     def __init__(self, eager: Any):
         self.eager = eager
@@ -147,7 +148,7 @@ class GraphIteration:
         self.res: torch.Tensor | None = None    # the step's outputs: the residual ...
         self.h_next: torch.Tensor | None = None  # ... and h + delta
 
-    def evaluate(self, h: torch.Tensor, rho: float = 1.0) -> float:
+    def evaluate(self, h: torch.Tensor, rho: float = 1.0, check_only: bool = False) -> float:
         if self.graph is not None:
             self.graph.replay()  # h is self.h: advance() wrote it
         else:

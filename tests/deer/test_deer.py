@@ -102,6 +102,33 @@ def test_newton_converges_quadratically():
     assert small and all(r[i + 1] < 10 * r[i] ** 1.5 for i in small)
 
 
+@pytest.mark.parametrize("kind", ["gru", "lstm", "custom"])
+def test_newton_checks_the_residual_only_where_it_expects_convergence(kind, monkeypatch):
+    """Once Newton's residuals predict convergence, the next evaluation forms only the
+    residual (and J's diagonal), not the dense J; where the prediction misses, the full
+    linearisation follows and the solve is the same."""
+    from rnnviz.deer import solver
+
+    cell = make_cell(kind, dtype=torch.float32)
+    x = torch.randn(2, 300, 3)
+    ref = sequential(cell, x)
+    h, info = evaluate(cell, x, method="newton")
+    assert info["converged"] and info["checks"] >= 1
+    assert info["checks_missed"] <= info["checks"]
+    assert max_err(h, ref) < TOL[torch.float32]
+    # a margin that predicts convergence far too early: every check misses but the last,
+    # and the answer and the number of iterations are those of a solve without checks
+    monkeypatch.setattr(solver, "CHECK_MARGIN", 1e-30)
+    h2, info2 = evaluate(cell, x, method="newton")
+    monkeypatch.setattr(solver, "CHECK_MARGIN", -1.0)  # never a check
+    h3, info3 = evaluate(cell, x, method="newton")
+    assert info3["checks"] == 0
+    assert info2["checks_missed"] >= 1 and info2["checks"] - info2["checks_missed"] <= 1
+    assert info2["iterations"] == info3["iterations"]
+    assert info2["residuals"] == pytest.approx(info3["residuals"], rel=1e-5, abs=1e-12)
+    assert max_err(h2, h3) == 0.0
+
+
 def test_init_warm_start():
     cell = make_cell("gru")
     x = torch.randn(2, 50, 3, dtype=torch.float64)

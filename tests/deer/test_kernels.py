@@ -249,3 +249,24 @@ def test_quasi_fast_start_on_the_kernel(kernel_device):
     assert plain["fast"] == 0
     assert (h - ref).abs().max().item() < 1e-5
 
+
+
+@pytest.mark.parametrize("D", [3, 8])
+def test_newton_residual_checks_on_the_kernels(kernel_device, D, monkeypatch):
+    """Newton's check-only evaluations (the fused kernel's diagonal mode) and the dense
+    scan that adds the correction to the iterate as it stores it: the same solve as
+    without checks, and as the loop."""
+    from rnnviz.deer import solver
+
+    torch.manual_seed(D)
+    cell = nn.GRUCell(4, D).to(kernel_device)
+    x = torch.randn(2, 150, 4, device=kernel_device)
+    with torch.no_grad():
+        ref = sequential(cell, x)
+        h, info = evaluate(cell, x, method="newton", graph=False)
+        monkeypatch.setattr(solver, "CHECK_MARGIN", -1.0)  # never a check
+        h_full, info_full = evaluate(cell, x, method="newton", graph=False)
+    assert info["converged"] and info["checks"] >= 1 and info_full["checks"] == 0
+    assert info["iterations"] == info_full["iterations"]
+    assert (h - ref).abs().max().item() < 3e-5
+    assert (h - h_full).abs().max().item() == 0.0
