@@ -4,3 +4,9 @@ Compute only: this package imports torch and triton and nothing of rnnviz. One f
 operation (``linear_scan/``, ``sru/``, ...), one strategy per file, in the manner of
 flash-linear-attention. The public, checked, differentiable ops live in ``rnnviz.ops``.
 """
+import os as _os
+
+
+def interpreting() -> bool:
+    """True when Triton kernels run under its interpreter (TRITON_INTERPRET=1)."""
+    return _os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")

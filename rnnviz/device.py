@@ -21,9 +21,9 @@ def triton_available() -> bool:
 
 def interpreting() -> bool:
     """True when Triton kernels run under its interpreter (TRITON_INTERPRET=1)."""
-    import os
+    from rnnviz.kernels import interpreting as kernels_interpreting  # no triton import
 
-    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+    return kernels_interpreting()
 
 
 def resolve_backend(backend: str, device: torch.device, dtype: torch.dtype | None = None) -> str:

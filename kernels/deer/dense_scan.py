@@ -29,6 +29,8 @@ import torch
 import triton
 import triton.language as tl
 
+from .. import interpreting
+
 
 @triton.jit
 def _matvec(A, v):
@@ -167,14 +169,71 @@ def _chunk_apply(j_ptr, b_ptr, carry_ptr, h_ptr, add_ptr, T, C, NC,
 # each thread holds its chunk's whole J_t and P in registers: the products are plain
 # multiply-adds, no data crosses lanes inside the walk.
 # ---------------------------------------------------------------------------------------
+# D = 8 with contiguous rows: a lane's J_t is 256 contiguous bytes. Written as tl.load over a
+# [8, 8, LANES] tile it becomes 64 scalar loads per thread, each touching 32 cache lines (one
+# per lane), and the L1's tag lookups, not the bytes, bound the walk. Here it is 16 128-bit
+# loads (inline PTX: tl.load has no contiguous axis across threads to vectorise along), put
+# together in registers with tl.join. join appends the new axis last, so the first joins
+# become the outer axes: the loads are paired over row bit 2 first (128 bytes apart), then
+# row bits 1 and 0 and column bit 2, and the four values of each load (column bits 1, 0)
+# come last. The result, reshaped, is J_t [LANES, 8, 8] in natural order.
+@triton.jit
+def _ld_v4(p):
+    """The 4 float32 at each lane's 16-byte-aligned address p (int64 [LANES])."""
+    return tl.inline_asm_elementwise(
+        "ld.global.v4.f32 {$0, $1, $2, $3}, [$4];", "=f,=f,=f,=f,l", [p],
+        dtype=(tl.float32, tl.float32, tl.float32, tl.float32), is_pure=True, pack=1)
+
+
+@triton.jit
+def _join4(a0, b0, c0, d0, a1, b1, c1, d1):
+    return tl.join(a0, a1), tl.join(b0, b1), tl.join(c0, c1), tl.join(d0, d1)
+
+
+@triton.jit
+def _rows_by_bit2(p):
+    a0, b0, c0, d0 = _ld_v4(p)
+    a1, b1, c1, d1 = _ld_v4(p + 128)
+    return _join4(a0, b0, c0, d0, a1, b1, c1, d1)
+
+
+@triton.jit
+def _rows_by_bit1(p):
+    a0, b0, c0, d0 = _rows_by_bit2(p)
+    a1, b1, c1, d1 = _rows_by_bit2(p + 64)
+    return _join4(a0, b0, c0, d0, a1, b1, c1, d1)
+
+
+@triton.jit
+def _rows_by_bit0(p):
+    a0, b0, c0, d0 = _rows_by_bit1(p)
+    a1, b1, c1, d1 = _rows_by_bit1(p + 32)
+    return _join4(a0, b0, c0, d0, a1, b1, c1, d1)
+
+
+@triton.jit
+def _load_j8(p, LANES: tl.constexpr):
+    """J_t [8, 8, LANES] from each lane's address p (int64, 16-byte aligned, rows of 8
+    contiguous float32): 16 vector loads."""
+    a0, b0, c0, d0 = _rows_by_bit0(p)
+    a1, b1, c1, d1 = _rows_by_bit0(p + 16)  # column bit 2
+    a, b, c, d = _join4(a0, b0, c0, d0, a1, b1, c1, d1)
+    J = tl.join(tl.join(a, c), tl.join(b, d))  # column bit 1, then bit 0
+    return tl.permute(tl.reshape(J, (LANES, 8, 8)), (1, 2, 0))
+
+
 @triton.jit
 def _lanes_load(j_base, b_base, st, live, T, sJt, sbt, i, mi, SJI,
-                SJJ, SBD, REVERSE: tl.constexpr):
-    """J_t [BD, BD, LANES] and b_t [BD, LANES] at each lane's step ``st``; zeros where not live."""
+                SJJ, SBD, REVERSE: tl.constexpr, VEC: tl.constexpr):
+    """J_t [BD, BD, LANES] and b_t [BD, LANES] at each lane's step ``st``; zeros where not
+    live (VEC: ``_load_j8``'s vector loads, whatever J_t is there instead)."""
     t = _time(tl.minimum(st, T - 1), T, REVERSE)
-    mJ = mi[:, None, None] & mi[None, :, None] & live[None, None, :]
-    Jt = tl.load(j_base + t[None, None, :] * sJt + i[:, None, None] * SJI
-                 + i[None, :, None] * SJJ, mask=mJ, other=0.0).to(tl.float32)
+    if VEC:  # the address is clamped into J (t <= T - 1): dead lanes load a valid J_t
+        Jt = _load_j8((j_base + t * sJt).to(tl.int64, bitcast=True), st.shape[0])
+    else:
+        mJ = mi[:, None, None] & mi[None, :, None] & live[None, None, :]
+        Jt = tl.load(j_base + t[None, None, :] * sJt + i[:, None, None] * SJI
+                     + i[None, :, None] * SJJ, mask=mJ, other=0.0).to(tl.float32)
     bt = tl.load(b_base + t[None, :] * sbt + i[:, None] * SBD,
                  mask=mi[:, None] & live[None, :], other=0.0).to(tl.float32)
     return Jt, bt
@@ -184,7 +243,7 @@ def _lanes_load(j_base, b_base, st, live, T, sJt, sbt, i, mi, SJI,
 def _chunk_summary_lanes(j_ptr, b_ptr, p_ptr, e_ptr, T, C, NC,
                          sJb, sJt, sbb, sbt,
                          SJI, SJJ, SBD, D: tl.constexpr, BD: tl.constexpr, LANES: tl.constexpr,
-                         REVERSE: tl.constexpr):
+                         REVERSE: tl.constexpr, VEC: tl.constexpr):
     """``_chunk_summary`` for LANES whole chunks (c < NC - 1) of one batch row, a chunk per lane."""
     c = tl.program_id(0) * LANES + tl.arange(0, LANES)
     bb = tl.program_id(1).to(tl.int64)
@@ -201,7 +260,7 @@ def _chunk_summary_lanes(j_ptr, b_ptr, p_ptr, e_ptr, T, C, NC,
         # no read-ahead: a second J_t would not fit in the registers next to J_t, P and
         # their product; other chunks' lanes hide the load latency instead
         Jt, bt = _lanes_load(j_base, b_base, s0 + s, live, T, sJt, sbt, i, mi, SJI, SJJ, SBD,
-                             REVERSE)
+                             REVERSE, VEC)
         e = tl.sum(Jt * e[None, :, :], axis=1) + bt
         P = tl.sum(Jt[:, :, None, :] * P[None, :, :, :], axis=1)
     out = (bb * NC + c) * BD  # [LANES]
@@ -214,7 +273,7 @@ def _chunk_summary_lanes(j_ptr, b_ptr, p_ptr, e_ptr, T, C, NC,
 def _chunk_apply_lanes(j_ptr, b_ptr, carry_ptr, h_ptr, add_ptr, T, C, NC,
                        sJb, sJt, sbb, sbt, shb, sht,
                        SJI, SJJ, SBD, D: tl.constexpr, BD: tl.constexpr, LANES: tl.constexpr,
-                       REVERSE: tl.constexpr, ADD: tl.constexpr):
+                       REVERSE: tl.constexpr, ADD: tl.constexpr, VEC: tl.constexpr):
     """``_chunk_apply`` for LANES chunks of one batch row, a chunk per lane."""
     c = tl.program_id(0) * LANES + tl.arange(0, LANES)
     bb = tl.program_id(1).to(tl.int64)
@@ -228,7 +287,7 @@ def _chunk_apply_lanes(j_ptr, b_ptr, carry_ptr, h_ptr, add_ptr, T, C, NC,
                 other=0.0)
     s0 = c.to(tl.int64) * C
     Jn, bn = _lanes_load(j_base, b_base, s0, live & (s0 < T), T, sJt, sbt, i, mi, SJI, SJJ,
-                         SBD, REVERSE)
+                         SBD, REVERSE, VEC)
     for s in range(0, C):
         st = s0 + s
         ok = live & (st < T)
@@ -236,7 +295,7 @@ def _chunk_apply_lanes(j_ptr, b_ptr, carry_ptr, h_ptr, add_ptr, T, C, NC,
         bt = bn
         nx = st + 1
         Jn, bn = _lanes_load(j_base, b_base, nx, live & (nx < T), T, sJt, sbt, i, mi,
-                             SJI, SJJ, SBD, REVERSE)
+                             SJI, SJJ, SBD, REVERSE, VEC)
         h = tl.sum(Jt * h[None, :, :], axis=1) + bt
         t = _time(tl.minimum(st, T - 1), T, REVERSE)
         off = t[None, :] * sht + i[:, None]
@@ -270,6 +329,15 @@ def _carries(P: torch.Tensor, e: torch.Tensor, h0: torch.Tensor | None, carries:
     carries[:, 0, :D] = 0.0 if h0 is None else h0
     carries[:, 1:, :D] = dense_scan_fwd(P[:, :NC - 1, :D, :D], e[:, :NC - 1, :D], h0,
                                         precision=precision)
+
+
+def _vector_rows(J: torch.Tensor, D: int) -> bool:
+    """Whether the chunk-per-thread walks may read each J_t with ``_load_j8``'s vector
+    loads: D = 8, float32 rows of 8 contiguous values, every J_t 16-byte aligned, on a GPU
+    (inline PTX; Triton's interpreter runs the scalar loads)."""
+    return (D == 8 and J.dtype == torch.float32 and J.stride(3) == 1 and J.stride(2) == 8
+            and J.stride(1) % 4 == 0 and J.stride(0) % 4 == 0 and J.data_ptr() % 16 == 0
+            and J.is_cuda and not interpreting())
 
 
 def default_chunk(T: int, B: int, lanes: bool = False) -> int:
@@ -317,6 +385,7 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
     elif lanes and BD > LANE_MAX_BD:
         raise ValueError(f"a chunk per thread holds D x D in one thread's registers: "
                          f"D <= {LANE_MAX_BD}, got D={D}")
+    vec = lanes and _vector_rows(J, D)
     C = int(chunk or default_chunk(T, B, lanes))
     NC = triton.cdiv(T, C)
     dev = b.device
@@ -341,7 +410,7 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
             _chunk_summary_lanes[(triton.cdiv(NC - 1, L), B)](
                 J, b, P, e, T, C, NC, J.stride(0), J.stride(1), b.stride(0), b.stride(1),
                 SJI=J.stride(2), SJJ=J.stride(3), SBD=b.stride(2), D=D, BD=BD, LANES=L,
-                REVERSE=reverse, num_warps=LANE_WARPS)
+                REVERSE=reverse, VEC=vec, num_warps=LANE_WARPS)
         else:
             _chunk_summary[(NC - 1, B)](J, b, P, e, T, C, NC, *J.stride(), *b.stride(),
                                         D=D, BD=BD, REVERSE=reverse, USE_DOT=use_dot,
@@ -359,7 +428,8 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
         _chunk_apply_lanes[(triton.cdiv(NC, L), B)](
             J, b, carries, h, addc, T, C, NC, J.stride(0), J.stride(1), b.stride(0), b.stride(1),
             h.stride(0), h.stride(1), SJI=J.stride(2), SJJ=J.stride(3), SBD=b.stride(2),
-            D=D, BD=BD, LANES=L, REVERSE=reverse, ADD=add is not None, num_warps=LANE_WARPS)
+            D=D, BD=BD, LANES=L, REVERSE=reverse, ADD=add is not None, VEC=vec,
+            num_warps=LANE_WARPS)
     else:
         _chunk_apply[(NC, B)](J, b, carries, h, addc, T, C, NC, *J.stride(), *b.stride(),
                               h.stride(0), h.stride(1), D=D, BD=BD, REVERSE=reverse,

@@ -13,13 +13,13 @@ H100 (``scripts/scan_sweep.py``).
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 import triton
 
+from .. import interpreting
 from .chunk import scan_channel_kernel
 from .seqpar import LOOKBACK, scan_seqpar_kernel, status_buffers
 
@@ -130,8 +130,7 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4) -> ScanConfig:
     tile; ``tile_config`` fits it to D. No table entry (another GPU, the interpreter): a
     formula. No tuning runs at call time, so small problems pay no extra launches.
     """
-    interp = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
-    entry = None if interp else _tuned_for(gpu_key()).get(bucket(B, T, D, elem_size))
+    entry = None if interpreting() else _tuned_for(gpu_key()).get(bucket(B, T, D, elem_size))
     if (entry and entry["path"] == "channel"
             and B * triton.cdiv(D, entry["block_d"]) < MIN_PROGRAMS):
         entry = None  # measured on wider problems of its class: here too few programs

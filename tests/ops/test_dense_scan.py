@@ -122,9 +122,10 @@ def test_bad_inputs():
 @pytest.mark.gpu
 # the last two have >= RECURSE_CHUNKS chunks: the carry walk is itself a dense scan (and
 # D = 20 pads its carries to 32 lanes)
+# D = 8 with contiguous rows: on a GPU a chunk per thread reads J_t with vector loads
 @pytest.mark.parametrize("B,T,D,chunk", [(2, 1, 1, None), (2, 13, 3, 4), (1, 37, 5, 8),
                                          (2, 20, 16, 8), (1, 9, 20, 4), (2, 201, 3, 2),
-                                         (1, 133, 20, 2)])
+                                         (1, 133, 20, 2), (2, 45, 8, 4)])
 @pytest.mark.parametrize("reverse", [False, True])
 def test_triton_forward(kernel_device, B, T, D, chunk, reverse):
     from rnnviz.kernels.deer import dense_scan_fwd
@@ -181,4 +182,6 @@ def test_triton_long_gpu(gpu):
         J, b, h0 = make(3, 3000, D, torch.float32, gpu)
         ref = dense_scan_naive(J.cpu(), b.cpu(), h0.cpu())
         assert rel_err(dense_scan_fwd(J, b, h0), ref) < 1e-4
+        if D <= 8:  # a chunk per thread (vector loads at D = 8), recursing carries
+            assert rel_err(dense_scan_fwd(J, b, h0, lanes=True, chunk=16), ref) < 1e-4
         assert rel_err(dense_scan(J, b, h0), ref) < 1e-4
