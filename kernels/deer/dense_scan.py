@@ -14,6 +14,16 @@ solved in three launches, the structure of the chunked linear scan:
 3. ``_chunk_apply``: one program per (chunk, batch row) re-runs its chunk from its carry,
    h_t = J_t h_{t-1} + b_t (matrix-vector products, exact in float32), and writes h.
 
+For D <= 8 (``LANE_MAX_BD``) and B * T >= ``LANE_MIN_STEPS`` steps 1 and 3 run a chunk per
+thread instead of a chunk per program (``_chunk_summary_lanes``, ``_chunk_apply_lanes``):
+each thread holds its chunk's D x D matrices whole, so a step's products are plain
+multiply-adds with no data crossing lanes; at D = 8 each J_t comes in with 16 vector loads
+(``_load_j8``). On the H200 at B = 16, T = 1e5, D = 8 the scan's GPU time fell from 0.72 ms
+(a chunk per program) to 0.38 ms (benchmarks/deer-newton-sweep-h200-vec.json).
+
+The apply step can also add a base to what it stores (``add``: Newton's iterate plus its
+correction, in one pass).
+
 ``REVERSE`` runs time backwards: h_t = J_t h_{t+1} + b_t from h_T = h0. J may be any
 strided view (a transposed ``J.mT`` costs no copy), which the DEER backward uses for the
 adjoint recurrence lambda_t = g_t + J_{t+1}^T lambda_{t+1}. The next step's J_t and b_t are
@@ -310,7 +320,9 @@ LANE_MIN_CHUNKS = 132 * 32 * 4  # a few warps of chunks for each SM of an H100/H
 # small one pays for. On the H200 (benchmarks/deer-newton-sweep-h200-lanes.json, D = 8) a
 # chunk per thread took 0.71 against 0.83 ms at B = 16, T = 1e5 and 4.9 against 6.8 ms at
 # B = 16, T = 1e6, but 0.40 against 0.31 ms at B = 1, T = 1e5 and 0.30 against 0.20 ms at
-# B = 16, T = 1e4.
+# B = 16, T = 1e4. Those were scalar loads; with the vector loads at D = 8 a chunk per thread
+# also won at B = 1, T = 1e5 (0.30 against 0.34 ms, GPU time 0.075 against 0.125 ms;
+# benchmarks/deer-newton-sweep-h200-vec.json): this threshold is due a new measurement.
 LANE_MIN_STEPS = 1_000_000
 
 
