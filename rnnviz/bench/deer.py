@@ -10,9 +10,12 @@ always exact):
   forward + implicit backward of sum(h * w) ("fwd+bwd"), with iterations, converged and the
   max error against the reference solution (cuDNN nn.GRU with the same weights, tf32 off; run
   in time pieces carrying the state where cuDNN refuses the whole length), and whether the
-  iterations ran as a CUDA graph ("graph", ``rnnviz.deer.graph``).
+  iterations ran as CUDA graphs ("graph", ``rnnviz.deer.graph``). Every timing follows a
+  check run and a warm-up, so it times repeated solves: automatically quasi is graphed
+  from its first solve and newton from its second, and both replay the graphs kept from
+  the warm-up ("graph_captures" 0 in the last timed solve).
 - "deer-newton-nograph", "deer-quasi-nograph": the same forward with ``graph=False`` (the
-  eager loop) at T = 1e4: what the graph saves.
+  eager loop) at T = 1e4: what the graphs save.
 - "deer-quasi-exact": quasi's forward at the wide states with ``fast_start=False`` (every
   evaluation exact): what the fast start saves.
 - "sequential": a Python loop over nn.GRUCell (autograd through it for fwd+bwd).
@@ -243,7 +246,8 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                         info = holder["info"]
                         row.update(iterations=info["iterations"], converged=info["converged"],
                                    fallback=info["fallback"], chunks=info["chunks"],
-                                   graph=info["graph"], fast=info["fast"])
+                                   graph=info["graph"], fast=info["fast"],
+                                   graph_captures=info.get("graph_captures"))
                         if pas == "fwd":
                             row["max_err"] = (None if ref is None else
                                               float((holder["h"] - ref).abs().max()))

@@ -144,6 +144,13 @@ class CellSpec:
         """Whether ``linearize_shifted(fast=True)`` is cheaper than an exact evaluation."""
         return False
 
+    def replay_key(self, fused: bool):
+        """What a CUDA graph of ``linearize_shifted`` reads besides the solver's inputs (the
+        prepared x, h0, the iterate) and how it was traced, as a hashable key, or None where
+        that is not known (any cell's own code may read anything). Solves of the same key
+        can replay one another's graphs (``rnnviz.deer.graph``)."""
+        return None
+
     def call(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
@@ -157,6 +164,12 @@ class _TorchCellSpec(CellSpec):
     def __init__(self, cell: nn.Module):
         super().__init__(cell)
         self.S = cell.hidden_size
+
+    def replay_key(self, fused):
+        """The kind (and an RNN's nonlinearity), and the parameters' addresses, dtypes and
+        shapes: the graph reads them where they are, so in-place updates are seen."""
+        return (self.kind, getattr(self.module, "nonlinearity", None),
+                tuple((p.data_ptr(), p.dtype, tuple(p.shape)) for p in self.params))
 
     def prepare(self, x):
         """(gx = x W_ih^T + b_ih for all t, the diagonals [BLOCKS, H] of W_hh's blocks for the
@@ -271,6 +284,10 @@ class LSTMSpec(_TorchCellSpec):
         # M_k = [[W_k, 0], [W_k, 0]] for the gates, [[0, I], [0, I]] for the c columns
         self.M = [torch.cat([torch.cat([Wk, Z], 1)] * 2, 0) for Wk in W.chunk(4, 0)]
         self.M.append(torch.cat([torch.cat([Z, I], 1)] * 2, 0))
+
+    def replay_key(self, fused):
+        """Unfused, the linearisation reads ``M``, made anew for each spec: not replayable."""
+        return super().replay_key(fused) if fused else None
 
     def linearize(self, pre, hp, h, mode="dense", rho=1.0, record=False, fused=False, res=None):
         c, H, S = self.module, self.H, self.S

@@ -37,12 +37,13 @@ Methods (``J~`` is the matrix used in the scan; f is always exact):
   h_t = f(h_{t-1}), down to ``RHO_MIN``). On a contractive cell it becomes Newton within a
   few iterations. ELK proper damps with a Kalman smoother; this keeps DEER's dense scan.
 
-On CUDA, "newton" and "quasi" can run their iterations as a CUDA graph
-(``rnnviz.deer.graph``; automatically: small quasi solves): the same kernels and the same
-bookkeeping below, with the launches of an iteration replayed at once instead of issued one
-by one from Python (``Options.graph``; info["graph"]). The loop is written once, over an
-iteration object: ``_Iteration`` (eager) or ``graph.GraphIteration`` (the same step,
-captured).
+On CUDA, "newton" and "quasi" can run their iterations as CUDA graphs
+(``rnnviz.deer.graph``; automatically: small quasi solves, and small newton solves from
+the second of the same shapes and cell on, whose graphs are kept): the same kernels and the
+same bookkeeping below, with the launches of an iteration replayed at once instead of
+issued one by one from Python (``Options.graph``; info["graph"]). The loop is written
+once, over an iteration object: ``_Iteration`` (eager) or ``graph.GraphIteration`` (the
+same step and check, captured).
 
 Newton's last evaluation only confirms convergence, and its dense Jacobians would never be
 used. Once the residuals predict convergence (``_expect_convergence``: they fall
@@ -270,6 +271,14 @@ class _Iteration:
         lin = self.linearize(h, 1.0, None)  # the fused kernel zeroes a fresh slot
         return lin.residual, _next_iterate(lin, h, self.h0, self.opt)
 
+    def check(self, h: torch.Tensor) -> torch.Tensor:
+        """The residual at h from a check-only evaluation (J's diagonal only), not synced:
+        what ``graph.GraphIteration`` captures for ``evaluate(check_only=True)``."""
+        return self.linearize(h, 1.0, None, mode="diag").residual
+
+    def result(self, h: torch.Tensor) -> torch.Tensor:
+        return h
+
     def info(self) -> dict[str, Any]:
         return {"graph": False}
 
@@ -287,9 +296,8 @@ def _solve_chunk(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.
     times: list[float] = []
     converged = diverged = False
     t_last = time.perf_counter()
-    it: Any = _Iteration(spec, x, h0, opt, record, zero_start=init is None)
-    if graph.wanted(opt.graph, opt.method, opt.backend, x, S, spec.kind, record):
-        it = graph.GraphIteration(it)
+    it: Any = graph.iteration(_Iteration(spec, x, h0, opt, record, zero_start=init is None),
+                              spec, x, opt, record)
     h_acc, r_acc, rejected = None, math.inf, 0
     n_fast, r_last = 0, math.inf
     check, n_checks, n_missed = False, 0, 0
@@ -330,8 +338,9 @@ def _solve_chunk(spec: CellSpec, x: torch.Tensor, h0: torch.Tensor, init: torch.
             break
         check = it.checks and _expect_convergence(opt, residuals)
         h = it.advance(h)
+    h = it.result(h)  # not a graph's static iterate, which the next solve overwrites
     graph_info = it.info()
-    del it  # a graph's memory pool with it
+    del it  # a graph's memory pool with it, unless kept for the next solve
     if damped and not converged and h_acc is not None:
         h = h_acc  # never hand back a rejected step
     iters = len(residuals) - 1

@@ -104,12 +104,15 @@ def failing_capture(fn, device):
 
 @pytest.fixture
 def fake_graph(monkeypatch):
-    """The graph path on the CPU with FakeGraph (the streams become no-ops)."""
+    """The graph path on the CPU with FakeGraph (the streams become no-ops). No graphs kept
+    from another test: a FakeGraph, unlike a CUDA graph, runs the module it was made with."""
     monkeypatch.setattr(graph, "wanted", lambda g, *a: g is not False)
     monkeypatch.setattr(graph, "_side_stream", lambda device: _null())
     monkeypatch.setattr(graph, "_capture", fake_capture)
     FakeGraph.captures = 0
-    return monkeypatch
+    graph.release()
+    yield monkeypatch
+    graph.release()
 
 
 class _null:
@@ -120,9 +123,9 @@ class _null:
         return False
 
 
-def _pair(cell, x, **kw):
+def _pair(cell, x, graph_opt=True, **kw):
     """(eager, graph) results of the same solve."""
-    return evaluate(cell, x, graph=False, **kw), evaluate(cell, x, graph=None, **kw)
+    return evaluate(cell, x, graph=False, **kw), evaluate(cell, x, graph=graph_opt, **kw)
 
 
 def _same(eager, graphed):
@@ -148,7 +151,17 @@ def test_fake_graph_loop_matches_eager(fake_graph, method, T):
     _same(eager, graphed)
     assert torch.equal(init, init_copy)  # the static iterate is a copy, never the caller's
     assert (graphed[0] - sequential(cell, x, h0)).abs().max() < 1e-9
-    assert FakeGraph.captures == 1  # once per solve, after the eager first iteration
+    # the step after the eager first iteration (if there was a second), newton's check
+    # after its eager run
+    assert FakeGraph.captures == graphed[1]["graph_captures"] > 0 or T == 1
+    assert graphed[1]["graph_captures"] == (graphed[1]["iterations"] > 0) + (
+        graphed[1]["checks"] > 0)
+    # the same solve again replays what was kept: no capture, the same answer
+    again = evaluate(cell, x, h0=h0, init=init, method=method, graph=True)
+    _same(eager, again)
+    assert again[1]["graph_captures"] == 0 and again[1]["graph_kept"]
+    assert again[1]["graph_replays"] == again[1]["iterations"] + 1 + again[1]["checks_missed"]
+    assert again[0] is not graphed[0] and torch.equal(again[0], graphed[0])
 
 
 def test_fake_graph_first_iteration_converged_captures_nothing(fake_graph):
@@ -186,7 +199,67 @@ def test_fake_graph_chunks(fake_graph):
     x = torch.randn(2, 300, 3, dtype=torch.float64)
     eager, graphed = _pair(cell, x, method="quasi", chunk=100)
     _same(eager, graphed)
-    assert graphed[1]["chunks"] == 3 and FakeGraph.captures == 3
+    # the chunks share a key (same shapes, cell, options): captured in the first one only
+    assert graphed[1]["chunks"] == 3 and FakeGraph.captures == 1
+
+
+def _graph_info(info):
+    return {k: info.get(k) for k in ("graph", "graph_captures", "graph_replays")}
+
+
+def test_fake_graph_newton_from_its_second_solve(fake_graph):
+    """Automatically newton is graphed from the second solve of a key on (a one-off solve
+    pays no capture), quasi from the first; a kept solve replays its step and its check."""
+    torch.manual_seed(0)
+    cell = nn.GRUCell(3, 5).double()
+    x = torch.randn(2, 200, 3, dtype=torch.float64)
+    ref = sequential(cell, x)
+    runs = [evaluate(cell, x, method="newton") for _ in range(3)]
+    assert [r[1]["graph"] for r in runs] == [False, True, True]
+    assert runs[1][1]["graph_captures"] == 2 and runs[2][1]["graph_captures"] == 0  # step, check
+    assert all(r[1]["checks"] == 1 and r[1]["converged"] for r in runs)
+    for h, info in runs:
+        assert torch.equal(h, runs[0][0]) and info["residuals"] == runs[0][1]["residuals"]
+        assert (h - ref).abs().max() < 1e-9
+    assert evaluate(cell, x, method="quasi")[1]["graph_captures"] == 1  # quasi: at once
+    # new x of the same shape: the kept graphs, this solve's answer
+    x2 = torch.randn_like(x)
+    h2, info2 = evaluate(cell, x2, method="newton")
+    assert info2["graph_captures"] == 0 and (h2 - sequential(cell, x2)).abs().max() < 1e-9
+
+
+def test_fake_graph_kept_per_cell_and_shape(fake_graph):
+    """Another cell (other parameters), another shape, a relu RNN: captured anew; an
+    in-place update of the weights: replayed, with the new weights."""
+    torch.manual_seed(1)
+    x = torch.randn(2, 60, 3, dtype=torch.float64)
+    a, b = nn.GRUCell(3, 5).double(), nn.GRUCell(3, 5).double()
+    caps = lambda cell, xx: evaluate(cell, xx, graph=True)[1]["graph_captures"]  # noqa: E731
+    assert caps(a, x) > 0 and caps(a, x) == 0 and caps(b, x) > 0 and caps(a, x[:, :50]) > 0
+    with torch.no_grad():
+        a.weight_hh.mul_(0.5)
+    h, info = evaluate(a, x, graph=True)
+    assert info["graph_captures"] == 0 and (h - sequential(a, x)).abs().max() < 1e-9
+    tanh, relu = nn.RNNCell(3, 5).double(), nn.RNNCell(3, 5, nonlinearity="relu").double()
+    with torch.no_grad():
+        relu.weight_hh.mul_(0.3)
+    assert caps(tanh, x) > 0 and caps(relu, x) > 0
+    assert sum(len(t) for t in graph._KEPT.values()) <= graph.KEEP_SOLVES
+
+
+def test_fake_graph_unkeyed_cells_capture_per_solve(fake_graph):
+    """An unfused LSTM (its linearisation reads matrices made per call) and any other cell
+    have no replay key: a capture in every solve, nothing kept."""
+    torch.manual_seed(2)
+    lstm = nn.LSTMCell(3, 4).double()
+    W = 0.3 * torch.randn(5, 5, dtype=torch.float64)
+    x = torch.randn(2, 40, 3, dtype=torch.float64)
+    for cell, xx in ((lstm, x), (lambda xt, h: torch.tanh(xt @ W[:3] + h @ W), x)):
+        infos = [evaluate(cell, xx, torch.zeros(2, 5 if cell is not lstm else 8,
+                                                dtype=torch.float64), graph=True)[1]
+                 for _ in range(2)]
+        assert [i["graph_captures"] > 0 and not i["graph_kept"] for i in infos] == [True, True]
+    assert not graph._KEPT
 
 
 def test_failed_capture_says_so(fake_graph):
@@ -202,10 +275,10 @@ def test_fake_graph_backward(fake_graph):
     x = torch.randn(2, 25, 3, dtype=torch.float64)
     w = torch.randn(2, 25, 5, dtype=torch.float64)
     grads = []
-    for opt in (False, None):
+    for opt in (False, True):
         xr = x.clone().requires_grad_()
         h, info = evaluate(cell, xr, method="newton", graph=opt)
-        assert info["graph"] is (opt is None)
+        assert info["graph"] is opt
         grads.append(torch.autograd.grad((h * w).sum(), [xr, cell.weight_hh]))
     for a, b in zip(*grads):
         assert torch.equal(a, b)
@@ -243,8 +316,43 @@ def test_gpu_graph_matches_eager(gpu, method, B, T):
     _check_gpu_pair(out)
     assert out[1][1]["fused"]
     assert (out[1][0] - sequential(cell, x, h0)).abs().max().item() < 1e-4
-    # the automatic choice takes the graph for quasi only
+    # automatically: quasi at once; newton from the second solve of the same key (here the
+    # graph=True solve's), replaying what it kept
+    h_a, info = evaluate(cell, x, h0, method=method)
+    assert info["graph"] is True and info["converged"]
+    assert torch.allclose(h_a, out[0][0], rtol=0, atol=1e-5)
+    graph.release()
     assert evaluate(cell, x, h0, method=method)[1]["graph"] is (method == "quasi")
+
+
+@pytest.mark.gpu
+def test_gpu_kept_graphs_see_new_inputs_and_weights(gpu):
+    """Kept graphs read x, h0 and init through static copies and the weights where they are:
+    new inputs, an in-place optimiser-style update and another cell all give the eager
+    answer; another cell of the same shape is captured anew."""
+    graph.release()
+    torch.manual_seed(3)
+    cell, other = nn.GRUCell(4, 8).to(gpu), nn.GRUCell(4, 8).to(gpu)
+    x = torch.randn(16, 2000, 4, device=gpu)
+    h0 = 0.5 * torch.randn(16, 8, device=gpu)
+    assert evaluate(cell, x, h0)[1]["graph"] is False  # newton: eager the first time
+    runs = []
+    for step in range(4):
+        xs = torch.randn_like(x)
+        hs = torch.randn_like(h0)
+        if step == 2:
+            with torch.no_grad():
+                for p in cell.parameters():
+                    p.add_(0.05 * torch.randn_like(p))
+        use = other if step == 3 else cell
+        h, info = evaluate(use, xs, hs)
+        h_e, info_e = evaluate(use, xs, hs, graph=False)
+        assert info["graph"] is True and info["converged"]
+        assert torch.allclose(h, h_e, rtol=0, atol=1e-6)
+        assert info["iterations"] == info_e["iterations"] and info["checks"] == info_e["checks"]
+        runs.append(info["graph_captures"])
+    assert runs[1:3] == [0, 0] and runs[0] > 0 and runs[3] > 0
+    graph.release()
 
 
 @pytest.mark.gpu
