@@ -125,13 +125,16 @@ def evaluate(cell: Callable, x: torch.Tensor, h0: torch.Tensor | None = None, *,
             sequence is solved in time chunks, or an error says what was needed.
         chunk: force a time-chunk length (int), or forbid chunking (False).
         graph: run each Newton iteration as one CUDA graph replay (``rnnviz.deer.graph``):
-            at small state sizes the host time of an iteration's ~10 kernel launches
+            at small state sizes the host time of an iteration's 10-20 kernel launches
             (hundreds of microseconds) dominates its GPU work, and a graph replays them for
-            about 10 us. None (default): on CUDA for "quasi" with torch.nn's GRU, RNN and
+            about 10 us. torch.nn's cells keep their graphs for the next solve of the same
+            shapes, cell and options (new x, h0 and in-place weight updates are read), which
+            then captures nothing. None (default): on CUDA with torch.nn's GRU, RNN and
             LSTM cells up to a working set of 1/16 of the device memory and 2^24 elements of
-            iterate (larger solves are GPU-bound), not while a trace records iterations
-            ("newton" converges in 3-4 iterations, too few for a capture to pay); True:
-            also "newton", any other cell (its code must be capture-safe, else a
+            iterate (larger solves are GPU-bound), not while a trace records iterations:
+            "quasi" from the first solve, "newton" (3-4 iterations, too few to pay for a
+            capture within one solve) from the second solve of the same key on; True:
+            "newton" at once, any other cell (its code must be capture-safe, else a
             RuntimeError says so) and any size; False: never. Same results.
         fast_start: quasi with the fused GRU kernel at S > 32 (where its h GEMM runs as
             three tf32 products to keep float32's accuracy) evaluates the first iterations
