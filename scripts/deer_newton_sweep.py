@@ -10,7 +10,9 @@
   walks run B * ceil(T / C) programs, the carry walk ceil(T / C) steps per batch row
   (sequential below ``RECURSE_CHUNKS`` chunks, a scan of its own from there), so the best C
   depends on B and T. ``default_chunk``'s choice is marked. For D <= 8 both chunk walks:
-  a chunk per thread ("lanes", the default there) and a chunk per program.
+  a chunk per thread ("lanes", the default there) and a chunk per program. "ms" is the
+  eager scan (host and GPU), "graph_ms" the scan replayed as a CUDA graph (its GPU time,
+  what a graphed DEER iteration pays).
 - ``--what solve``: whole Newton solves (``rnnviz.deer.evaluate``) of a GRU cell, with the
   chunk-per-thread walks on and off (``LANE_MAX_BD``), iterations and error against the loop.
 
@@ -117,7 +119,7 @@ def scan_rows(dev: torch.device, shapes) -> list[dict]:
                 ms = time_ms(fn, dev, budget_ms=150.0)
                 rows.append({"what": "dense_scan", "B": B, "T": T, "D": D, "chunk": C, "ms": ms,
                              "lanes": lanes, "default": C == chosen, "rel_err_vs_warps": err,
-                             "graph_ms": graph_ms(fn, dev) if C == chosen else None})
+                             "graph_ms": graph_ms(fn, dev)})
                 print(rows[-1], flush=True)
                 C *= 2
         del J, b
