@@ -29,8 +29,12 @@ def test_wanted_rules(monkeypatch):
     monkeypatch.setattr(graph, "_total_memory", lambda index: 80 << 30)
     monkeypatch.delenv("TRITON_INTERPRET", raising=False)
     assert _wanted() and _wanted(kind="lstm")
-    # newton (3-4 iterations) only when asked: a capture did not pay on the H200
+    # newton (3-4 iterations): at once only when asked (a capture per solve did not pay on
+    # the H200); automatically from a repeated solve (``repeat``), which replays kept graphs
     assert not _wanted(method="newton") and _wanted(method="newton", graph_opt=True)
+    x = SimpleNamespace(device=torch.device("cuda"), shape=(2, 100, 4), dtype=torch.float32)
+    assert graph.wanted(None, "newton", "triton", x, 8, "gru", False, repeat=True)
+    assert not graph.wanted(None, "damped", "triton", x, 8, "gru", False, repeat=True)
     assert not _wanted(method="damped") and not _wanted(method="damped", graph_opt=True)
     assert not _wanted(record=True) and not _wanted(backend="reference")
     assert not _wanted(graph_opt=False)
@@ -390,9 +394,10 @@ def test_gpu_graph_chunks_repeat_and_keep_init(gpu):
     init = 0.1 * torch.randn(2, 1000, 8, device=gpu)
     init_copy = init.clone()
     ref, _ = evaluate(cell, x, method="quasi", graph=False)
-    for _ in range(3):  # a capture per solve, in the one shared pool
+    for i in range(3):  # chunks of 300 and 100 steps: two keys, kept from the first solve
         h, info = evaluate(cell, x, method="quasi", chunk=300, init=init, graph=True)
         assert info["graph"] is True and info["chunks"] == 4
+        assert all(c["graph_captures"] == 0 for c in info["per_chunk"]) or i == 0
         assert torch.allclose(h, ref, rtol=0, atol=1e-4)
     assert torch.equal(init, init_copy)
 
