@@ -280,8 +280,11 @@ class GraphIteration:
         if self.kept is None:
             self.kept = self._start(h)
         kept = self.kept
-        if h is not kept.h:
-            kept.h.copy_(h)  # the caller's iterate (init, zeros) is never the static one
+        if h is not kept.h:  # the caller's iterate (init, zeros) is never the static one
+            if self.eager.zero:
+                kept.h.zero_()  # the solver's all-zero first iterate: no pass reading it
+            else:
+                kept.h.copy_(h)
         name = "check" if check_only and self.eager.mode == "dense" else "step"
         self.checked_only = name == "check"
         if name in kept.graphs:
