@@ -207,10 +207,6 @@ def test_fake_graph_chunks(fake_graph):
     assert graphed[1]["chunks"] == 3 and FakeGraph.captures == 1
 
 
-def _graph_info(info):
-    return {k: info.get(k) for k in ("graph", "graph_captures", "graph_replays")}
-
-
 def test_fake_graph_newton_from_its_second_solve(fake_graph):
     """Automatically newton is graphed from the second solve of a key on (a one-off solve
     pays no capture), quasi from the first; a kept solve replays its step and its check."""
