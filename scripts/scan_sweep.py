@@ -6,8 +6,9 @@ For each shape of the scan benchmark (and the targets' B=1, D=64, T=65536), floa
 bfloat16, times scan_fwd and scan_bwd under candidate configs of both paths (the forward
 checked against the float64 torch scan, or against the first candidate where that would
 not fit), and keeps, per coarse class of problem (``launch.bucket``), the config with the
-best total fraction of copy bandwidth, forward plus backward, over the shapes of that
-class. Rewrites kernels/linear_scan/tuned.py with it (merged with the entries of other GPUs) and writes scan-sweep.json to --out.
+best total fraction of copy bandwidth over the shapes of that class, forward, and for the
+backward where another candidate is best there. Rewrites kernels/linear_scan/tuned.py with
+it (merged with the entries of other GPUs) and writes scan-sweep.json to --out.
 """
 from __future__ import annotations
 
@@ -36,26 +37,29 @@ SHAPES = [(16, 4096, 4096), (1, 65536, 64), (1, 2 ** 20, 16), (16, 16384, 4096),
           (16, 10000, 128), (4, 131072, 256), (64, 4096, 128)]  # medium: DEER quasi, minGRU
 
 
-def entries(B: int, D: int, elem: int) -> list[tuple[str, int, int, int, bool]]:
-    """Candidate (path, rows, num_warps, block_d cap, prefetch) for B * D channels."""
+def entries(B: int, D: int, elem: int) -> list[tuple[str, int, int, int, int, int]]:
+    """Candidate (path, rows, num_warps, block_d cap, stages, vec) for B * D channels."""
     vec = 16 // elem
     out = []
     if B * D >= 16384:
-        out += [("channel", r, w, 32 * vec * w, p) for (r, w), p in itertools.product(
-            [(16, 4), (8, 1), (16, 8), (8, 2), (4, 2), (4, 4), (8, 4)], [False, True])]
-        out += [("sequence", 8, 4, 32 * vec * 4, False)]
+        # (rows, warps, stages, vec): one chunk in registers (stages 1), or the next chunks'
+        # loads staged in shared memory by the pipeliner; half-width vectors (vec // 2) put
+        # half the channels in a thread, twice the threads on a row
+        for r, w, st, v in [(16, 4, 1, 0), (8, 4, 1, 0), (16, 4, 2, 0), (16, 4, 3, 0),
+                            (8, 4, 3, 0), (8, 4, 4, 0), (16, 2, 3, 0), (8, 8, 3, 0),
+                            (16, 4, 1, vec // 2), (16, 4, 3, vec // 2), (8, 4, 3, vec // 2),
+                            (16, 2, 3, vec // 2)]:
+            out.append(("channel", r, w, 32 * (v or vec) * w, st, v))
+        out += [("sequence", 8, 4, 32 * vec * 4, 1, 0)]
     else:
-        out += [("sequence", r, w, bd, False)
+        out += [("sequence", r, w, bd, 1, 0)
                 for r, w, bd in itertools.product([8, 16], [4, 8], [16, 32, 64]) if bd <= max(16, D)]
-        out += [("channel", 8, 4, 32 * vec * 4, False)]
+        out += [("channel", 8, 4, 32 * vec * 4, 1, 0)]
         # narrow channel walks: B * D / block_d programs, each streaming deep [rows, S,
-        # block_d] tiles (rows of 32-64 bytes); no look-back at all
-        out += [("channel", r, w, bd, False) for r, w, bd in
-                itertools.product([8, 16], [4, 8], [8, 16]) if B * D // bd >= 64]
-        # ... and with the next chunk's loads issued before this chunk's arithmetic: so few
-        # programs are latency-bound, and prefetching doubles the bytes in flight
-        out += [("channel", 8, w, bd, True) for w, bd in
-                itertools.product([4, 8], [8, 16]) if B * D // bd >= 64]
+        # block_d] tiles (rows of 32-64 bytes); no look-back at all. So few programs are
+        # latency-bound: staging more chunks in flight (stages 3) is the lever.
+        out += [("channel", r, w, bd, st, 0) for r, w, bd, st in
+                itertools.product([8, 16], [4, 8], [8, 16], [1, 3]) if B * D // bd >= 64]
     return out
 
 
@@ -74,7 +78,8 @@ def main() -> None:
     copy = copy_bandwidth_gbs(dev)
     print(f"copy {copy:.0f} GB/s", flush=True)
     rows: list[dict] = []
-    score: dict[str, dict[tuple, list[float]]] = defaultdict(lambda: defaultdict(list))
+    # per class and candidate: the fractions of copy bandwidth, forward and backward
+    score: dict[str, dict[tuple, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
     n_shapes: dict[str, int] = defaultdict(int)
     for (B, T, D), dtype in itertools.product(shapes, dtypes):
         if time.time() - t0 > args.budget:
@@ -92,7 +97,7 @@ def main() -> None:
         best = None
         first: dict = {}  # without a reference: every config must agree with the first
         for ent in entries(B, D, elem):
-            cfg = tile_config(ent[0], T, D, elem, ent[1], ent[2], ent[3], ent[4])
+            cfg = tile_config(ent[0], T, D, elem, *ent[1:])
             st: dict = {}
 
             def go():
@@ -110,13 +115,13 @@ def main() -> None:
             e = record_failure(go)
             row = {"B": B, "T": T, "D": D, "dtype": str(dtype)[6:], "bucket": key,
                    "entry": list(ent), **cfg.__dict__, "ms": st.get("ms"), "error": e}
-            if st.get("ms"):
+            if st.get("ms") and st.get("bwd_ms"):
                 row["gbs"] = 3 * N * elem / st["ms"] / 1e6
                 row["frac_copy"] = row["gbs"] / copy
                 # backward bytes: read a, grad_h, h; write grad_a, grad_b
                 row["bwd_ms"] = st["bwd_ms"]
                 row["bwd_frac_copy"] = 5 * N * elem / st["bwd_ms"] / 1e6 / copy
-                score[key][ent].append(row["frac_copy"] + row["bwd_frac_copy"])
+                score[key][ent].append((row["frac_copy"], row["bwd_frac_copy"]))
                 if best is None or row["gbs"] > best["gbs"]:
                     best = row
             rows.append(row)
@@ -126,13 +131,19 @@ def main() -> None:
                   f"{best['bwd_frac_copy']:.0%})", flush=True)
         del a, b, ref
         torch.cuda.empty_cache()
+        with open(os.path.join(args.out, "scan-sweep.json"), "w") as f:  # so far (a cut-off
+            json.dump({"provenance": provenance("scan-sweep"), "copy_gbs": copy,  # run keeps it)
+                       "partial": True, "rows": rows}, f, indent=1)
     table = {}
+    names = ("path", "rows", "num_warps", "block_d", "stages", "vec")
     for key, by_entry in score.items():
-        full = {e: sum(v) for e, v in by_entry.items() if len(v) == n_shapes[key]}
-        if full:
-            e = max(full, key=full.get)
-            table[key] = {"path": e[0], "rows": e[1], "num_warps": e[2], "block_d": e[3],
-                          "prefetch": e[4]}
+        full = {e: v for e, v in by_entry.items() if len(v) == n_shapes[key]}
+        if full:  # the forward's best, and the backward's where another candidate wins it
+            fwd = max(full, key=lambda e: sum(f for f, _ in full[e]))
+            bwd = max(full, key=lambda e: sum(b for _, b in full[e]))
+            table[key] = dict(zip(names, fwd))
+            if bwd != fwd and bwd[0] == fwd[0]:
+                table[key]["bwd"] = dict(zip(names[1:], bwd[1:]))
     gk = gpu_key()
     result = {"provenance": provenance("scan-sweep"), "copy_gbs": copy, "gpu_key": gk,
               "table": table, "rows": rows}

@@ -126,38 +126,71 @@ def step_time(s, T, REVERSE: tl.constexpr):
 
 
 @triton.jit
-def load_step_tile(a_base, b_base, s, T, s_at, s_bt, dmask, REVERSE: tl.constexpr,
+def chunk_offsets(R: tl.constexpr, S: tl.constexpr):
+    """Offsets [R, S, 1] of a chunk's steps from its first (sub-chunk s = rows s*R .. +R-1).
+    Loop-invariant: a kernel computes it once and adds the chunk's first step."""
+    r = tl.arange(0, R)[:, None, None]
+    s = tl.arange(0, S)[None, :, None]
+    return s * R + r
+
+
+@triton.jit
+def step_ptrs(base, s0, off, T, stride, REVERSE: tl.constexpr):
+    """Pointers [R, S, BLOCK_D] to processing steps s0 + off (``off`` from chunk_offsets) of
+    the channels ``base`` [BLOCK_D] (at t = 0), and which of those steps exist.
+
+    Why this shape: the chunk's first step costs one 64-bit product per chunk, the rows
+    only the loop-invariant int32 ``off * stride`` (the launcher keeps it below 2^31), so an
+    address is one add. An int64 product per row was most of the kernel's instructions and
+    registers, and registers bound how many rows a thread can keep in flight."""
+    s = s0 + off
+    live = (s >= 0) & (s < T)
+    if REVERSE:
+        first = base + tl.cast(T - 1 - s0, tl.int64) * stride
+        rows = -(off * stride)
+    else:
+        first = base + tl.cast(s0, tl.int64) * stride
+        rows = off * stride
+    return first[None, None, :] + rows, live
+
+
+@triton.jit
+def load_step_tile(a_base, b_base, s0, off, T, s_at, s_bt, dmask, REVERSE: tl.constexpr,
                    SHIFT_A: tl.constexpr):
-    """Load the (a, b) chunk of steps ``s`` [R, S, 1] as float32 (identity where s >= T).
+    """Load the (a, b) chunk of steps ``s0 + off`` [R, S, 1] as float32 (identity where
+    the step is past T).
 
     ``a_base``/``b_base`` are [BLOCK_D] pointers to the channels at t = 0. With SHIFT_A the
     coefficient of step s is a at the previous step s - 1 (0 for s = 0): that is the
     backward scan, g_t = grad_h_t + a_{t+1} g_{t+1}, read without materialising a shifted a.
-    Returns (a, b, t, mask).
+    Returns (a, b, mask).
     """
-    t, live = step_time(s, T, REVERSE)
     dm = dmask[None, None, :]
+    pb, live = step_ptrs(b_base, s0, off, T, s_bt, REVERSE)
     m = live & dm
     if SHIFT_A:
-        tp, lp = step_time(s - 1, T, REVERSE)
-        a = tl.load(a_base[None, None, :] + tp * s_at, mask=lp & dm, other=0.0).to(tl.float32)
+        pa, lp = step_ptrs(a_base, s0 - 1, off, T, s_at, REVERSE)
+        a = tl.load(pa, mask=lp & dm, other=0.0).to(tl.float32)
         a = tl.where(live, a, 1.0)
     else:
-        a = tl.load(a_base[None, None, :] + t * s_at, mask=m, other=1.0).to(tl.float32)
-    b = tl.load(b_base[None, None, :] + t * s_bt, mask=m, other=0.0).to(tl.float32)
-    return a, b, t, m
+        pa, _ = step_ptrs(a_base, s0, off, T, s_at, REVERSE)
+        a = tl.load(pa, mask=m, other=1.0).to(tl.float32)
+    b = tl.load(pb, mask=m, other=0.0).to(tl.float32)
+    return a, b, m
 
 
 @triton.jit
-def store_step_tile(h, s, t, m, T, h_base, s_ht, ga_base, hf_base, s_hft, hf0,
+def store_step_tile(h, s0, off, m, T, h_base, s_ht, ga_base, hf_base, s_hft, hf0,
                     REVERSE: tl.constexpr, GRAD_A: tl.constexpr):
-    """Store the chunk h; with GRAD_A (the backward, where h is g = dL/dh in total) also
-    grad_a_t = g_t h_{t-1}, reading the forward's states ``hf`` one step the other way
-    (``hf0``, the forward's initial state, where that step is before the start)."""
-    tl.store(h_base[None, None, :] + t * s_ht, h.to(h_base.dtype.element_ty), mask=m)
+    """Store the chunk h of steps ``s0 + off``; with GRAD_A (the backward, where h is
+    g = dL/dh in total) also grad_a_t = g_t h_{t-1}, reading the forward's states ``hf`` one
+    step the other way (``hf0``, the forward's initial state, where that step is before the
+    start)."""
+    ph, _ = step_ptrs(h_base, s0, off, T, s_ht, REVERSE)
+    tl.store(ph, h.to(h_base.dtype.element_ty), mask=m)
     if GRAD_A:
-        tn, ln = step_time(s + 1, T, REVERSE)
-        hp = tl.load(hf_base[None, None, :] + tn * s_hft, mask=m & ln, other=0.0).to(tl.float32)
-        hp = tl.where(s + 1 == T, hf0[None, None, :], hp)
-        tl.store(ga_base[None, None, :] + t * s_ht, (h * hp).to(ga_base.dtype.element_ty),
-                 mask=m)
+        pn, ln = step_ptrs(hf_base, s0 + 1, off, T, s_hft, REVERSE)
+        hp = tl.load(pn, mask=m & ln, other=0.0).to(tl.float32)
+        hp = tl.where(s0 + off + 1 == T, hf0[None, None, :], hp)
+        pg, _ = step_ptrs(ga_base, s0, off, T, s_ht, REVERSE)
+        tl.store(pg, (h * hp).to(ga_base.dtype.element_ty), mask=m)

@@ -5,8 +5,13 @@ walks T in chunks of R * S steps, carrying the state from chunk to chunk.
                                h = states from carry;   carry = ca * carry + cb
 
 With one sub-chunk per chunk (S = 1, many channels) and nothing to record, the chunk is
-scanned straight from the carry instead (``blocks.scan_rows_from``). PREFETCH issues the
-loads of chunk c + 1 before the arithmetic of chunk c, for more bytes in flight.
+scanned straight from the carry instead (``blocks.scan_rows_from``).
+
+Bytes in flight are what a walk needs: each thread holds one chunk's rows, so with few
+threads (bf16: 8 channels a thread) one chunk in registers is not enough to cover the
+memory latency. STAGES > 1 lets Triton's pipeliner stage the next chunks' loads in shared
+memory (cp.async) while this chunk is computed; VEC narrows the loads (fewer channels, so
+more threads, per row).
 
 Each element of a and b is read once and h written once, so with enough channels (B * D in
 the tens of thousands) the kernel runs at the copy bandwidth. With few channels the grid
@@ -20,7 +25,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .blocks import (chunk_apply, chunk_steps, chunk_summary, load_step_tile, scan_rows_from,
+from .blocks import (chunk_apply, chunk_offsets, chunk_summary, load_step_tile, scan_rows_from,
                      store_step_tile)
 
 
@@ -30,11 +35,14 @@ def scan_channel_kernel(
     T, D, s_ab, s_at, s_ad, s_bb, s_bt, s_bd, s_hfb, s_hft, s_hfd,
     HAS_H0: tl.constexpr, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
-    R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, PREFETCH: tl.constexpr = False,
+    R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr,
+    VEC: tl.constexpr = 0, STAGES: tl.constexpr = 1,
 ):
     pid_d = tl.program_id(0)
     pid_b = tl.program_id(1).to(tl.int64)
     d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)
+    if VEC > 0:
+        d = tl.max_contiguous(d, VEC)
     dmask = d < D
     a_base = A + pid_b * s_ab + d * s_ad
     b_base = Bv + pid_b * s_bb + d * s_bd
@@ -48,13 +56,10 @@ def scan_channel_kernel(
         hf0 = tl.load(HF0 + pid_b * D + d, mask=dmask, other=0.0).to(tl.float32)
     hf_base = HF + pid_b * s_hfb + d * s_hfd
     n_chunks = tl.cdiv(T, R * S)
-    s = chunk_steps(0, R, S)
-    a, b, t, m = load_step_tile(a_base, b_base, s, T, s_at, s_bt, dmask, REVERSE, SHIFT_A)
-    for c in range(0, n_chunks):
-        if PREFETCH:  # issue the next chunk's loads before this chunk's arithmetic
-            s_n = chunk_steps(c + 1, R, S)
-            a_n, b_n, t_n, m_n = load_step_tile(a_base, b_base, s_n, T, s_at, s_bt, dmask,
-                                                REVERSE, SHIFT_A)
+    off = chunk_offsets(R, S)
+    for c in tl.range(0, n_chunks, num_stages=STAGES):
+        s0 = c * (R * S)
+        a, b, m = load_step_tile(a_base, b_base, s0, off, T, s_at, s_bt, dmask, REVERSE, SHIFT_A)
         if S == 1 and not RECORD:
             h, carry = scan_rows_from(a, b, carry, R)  # fewer instructions and registers
         else:
@@ -63,13 +68,8 @@ def scan_channel_kernel(
             if RECORD:
                 tl.store(CAR + (pid_b * n_chunks + c) * D + d, carry, mask=dmask)
                 local = A_ * xb[None, :, :] + L  # the states had the chunk started from 0
-                tl.store(LOC + out_off[None, None, :] + t * D, local, mask=m)
+                store_step_tile(local, s0, off, m, T, LOC + out_off, D, LOC, LOC, 0, hf0,
+                                REVERSE, False)
             carry = ca * carry + cb
-        store_step_tile(h, s, t, m, T, H + out_off, D, GA + out_off, hf_base, s_hft, hf0,
+        store_step_tile(h, s0, off, m, T, H + out_off, D, GA + out_off, hf_base, s_hft, hf0,
                         REVERSE, GRAD_A)
-        if PREFETCH:
-            s, a, b, t, m = s_n, a_n, b_n, t_n, m_n
-        else:
-            s = chunk_steps(c + 1, R, S)
-            a, b, t, m = load_step_tile(a_base, b_base, s, T, s_at, s_bt, dmask, REVERSE,
-                                        SHIFT_A)

@@ -41,7 +41,12 @@ class ScanConfig:
     block_d: int
     num_warps: int = 4
     block_s: int = 1
-    prefetch: bool = False  # channel path: load chunk c + 1 before chunk c's arithmetic
+    # channel path: chunks in flight, staged in shared memory by Triton's software pipeliner
+    # (cp.async): the loads of chunks c+1 .. c+stages-1 overlap chunk c's arithmetic
+    stages: int = 1
+    # channel path: elements per vector load (0: Triton's choice, 16 bytes). Narrower
+    # vectors put fewer channels in a thread, so a thread can hold more rows.
+    vec: int = 0
 
     def __post_init__(self):
         if self.path not in ("channel", "sequence"):
@@ -50,6 +55,10 @@ class ScanConfig:
             v = getattr(self, name)
             if v < 1 or v & (v - 1):
                 raise ValueError(f"{name} must be a power of two, got {v}")
+        if self.stages < 1:
+            raise ValueError(f"stages must be >= 1, got {self.stages}")
+        if self.vec and (self.vec & (self.vec - 1) or self.vec > self.block_d):
+            raise ValueError(f"vec must be 0 or a power of two <= block_d, got {self.vec}")
         if self.block_s > self.block_t:
             raise ValueError(f"block_s ({self.block_s}) must be <= block_t ({self.block_t})")
 
@@ -74,11 +83,11 @@ def _pow2_at_most(x: int, cap: int) -> int:
 
 
 def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps: int,
-                block_d: int, prefetch: bool = False) -> ScanConfig:
+                block_d: int, stages: int = 1, vec: int = 0) -> ScanConfig:
     """The config whose [rows, S, block_d] tile puts each sub-chunk's rows in one thread:
     S = (32 * num_warps lanes) / (lanes one row of block_d channels takes), capped by T."""
-    vec = max(1, 16 // elem_size)  # elements in a 16-byte load
     block_d = _pow2_at_most(D, block_d)
+    vec = min(vec or max(1, 16 // elem_size), block_d)  # elements in one load (16 bytes)
     lanes_per_row = max(1, block_d // vec)
     S = max(1, 32 * num_warps // lanes_per_row)
     R = rows
@@ -87,8 +96,10 @@ def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps:
         R //= 2
     while R * S > cap and S > 1:
         S //= 2
+    channel = path == "channel"
     return ScanConfig(path, block_t=R * S, block_d=block_d, num_warps=num_warps, block_s=S,
-                      prefetch=prefetch and path == "channel")
+                      stages=stages if channel else 1,
+                      vec=vec if channel and vec != max(1, 16 // elem_size) else 0)
 
 
 def bucket(B: int, T: int, D: int, elem_size: int) -> str:
@@ -122,51 +133,61 @@ def _tuned_for(key: str | None) -> dict:
     return TABLE.get(key) or TABLE.get(SAME_CHIP.get(key, ""), {})
 
 
-def choose_config(B: int, T: int, D: int, elem_size: int = 4) -> ScanConfig:
-    """Path and block sizes for a [B, T, D] scan of ``elem_size``-byte elements.
+# Wide problems (B * D >= CHANNEL_MIN_BD), by element size: (rows, num_warps, block_d,
+# stages, vec) of the forward and of the backward, the best of the H200 sweep
+# (benchmarks/scan-sweep-stages-h200.json). bf16 wants more chunks in flight than fp32 (half
+# the bytes per row); the backward streams three inputs, so it takes shallower rows.
+WIDE = {4: {"fwd": (16, 4, 512, 2, 0), "bwd": (8, 4, 512, 3, 0)},
+        2: {"fwd": (16, 2, 512, 3, 0), "bwd": (8, 4, 512, 3, 4)}}
+
+
+def choose_config(B: int, T: int, D: int, elem_size: int = 4,
+                  backward: bool = False) -> ScanConfig:
+    """Path and block sizes for a [B, T, D] scan of ``elem_size``-byte elements, forward or
+    (``backward``) the gradient's reverse scan.
 
     A table measured on the GPU (``tuned.py``, written by scripts/scan_sweep.py) gives, per
-    coarse class of (element size, B * D, T), the path, rows per thread, warps and channel
-    tile; ``tile_config`` fits it to D. No table entry (another GPU, the interpreter): a
-    formula. No tuning runs at call time, so small problems pay no extra launches.
+    coarse class of (element size, B * D, T), the path, rows per thread, warps, channel
+    tile, pipeline stages and vector width (an entry's "bwd" overrides them for the
+    backward); ``tile_config`` fits it to D. No table entry (another GPU, the interpreter):
+    a formula. No tuning runs at call time, so small problems pay no extra launches.
     """
     entry = None if interpreting() else _tuned_for(gpu_key()).get(bucket(B, T, D, elem_size))
+    if entry and backward:
+        entry = {**entry, **entry.get("bwd", {})}
     if (entry and entry["path"] == "channel"
             and B * triton.cdiv(D, entry["block_d"]) < MIN_PROGRAMS):
         entry = None  # measured on wider problems of its class: here too few programs
     if entry:
         return tile_config(entry["path"], T, D, elem_size, entry["rows"], entry["num_warps"],
-                           entry["block_d"], entry.get("prefetch", False))
-    # The formula. Channel path: a tile of 32 * vec * num_warps channels (rows in-thread),
-    # with as many warps per program as still leave two programs per SM (with fewer the
-    # GPU idles: the H100 run at B*D = 65536, T = 1024 had 64 programs for 132 SMs).
-    vec = max(1, 16 // elem_size)
+                           entry["block_d"], entry.get("stages", 1), entry.get("vec", 0))
+    # The formula. Channel path: the sweep's best tile for wide problems, narrowed (fewer
+    # warps, fewer channels) while it gives fewer programs than the table asks for.
     if B * D >= CHANNEL_MIN_BD or T <= 256:
-        for w in (8, 4, 2, 1):
-            if B * triton.cdiv(D, 32 * vec * w) >= 2 * _n_sm():
-                break
-        rows = 16 if vec == 4 and w >= 4 else 8  # the sweep's best for each width
-        return tile_config("channel", T, D, elem_size, rows=rows, num_warps=w,
-                           block_d=32 * vec * w)
+        wide = WIDE.get(elem_size, WIDE[4])["bwd" if backward else "fwd"]
+        rows, w, block_d, stages, vec = wide
+        while B * triton.cdiv(D, block_d) < MIN_PROGRAMS and w > 1:
+            w, block_d = w // 2, block_d // 2
+        return tile_config("channel", T, D, elem_size, rows, w, block_d, stages, vec)
     return tile_config("sequence", T, D, elem_size, rows=8, num_warps=8, block_d=16)
 
 
-def _n_sm() -> int:
-    """Streaming multiprocessors of the current GPU (132, an H100's, without one)."""
-    if not torch.cuda.is_available():
-        return 132
-    return _sm_count(torch.cuda.current_device())
-
-
-@functools.lru_cache(maxsize=None)
-def _sm_count(device_index: int) -> int:
-    return torch.cuda.get_device_properties(device_index).multi_processor_count
+def _rows_fit(cfg: ScanConfig, *xs: torch.Tensor | None) -> bool:
+    """Whether a chunk's row offsets (block_t * the time stride) fit in int32 for every
+    [B, T, D] operand."""
+    return all(x is None or cfg.block_t * abs(x.stride(1)) < 2 ** 31 for x in xs)
 
 
 def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg):
     """Run the scan of (a, b) into ``out`` (and grad_a into ``grad_a_out``); returns
     (local, carries) when recording."""
     B, T, D = a.shape
+    if not _rows_fit(cfg, a, b, hf, out):  # the kernels' in-chunk offsets are int32
+        a, b = a.contiguous(), b.contiguous()
+        hf = hf.contiguous() if hf is not None else None
+        if not _rows_fit(cfg, a, b, hf, out):
+            raise ValueError(f"the scan kernels need D * {cfg.block_t} (steps per chunk) < 2^31, "
+                             f"got D = {D}")
     n_chunks = triton.cdiv(T, cfg.block_t)
     loc = car = None
     if record:
@@ -184,7 +205,8 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg
                  R=cfg.rows, S=cfg.block_s, BLOCK_D=cfg.block_d, num_warps=cfg.num_warps)
     n_dt = triton.cdiv(D, cfg.block_d)
     if cfg.path == "channel":
-        scan_channel_kernel[(n_dt, B)](*args, T, D, *strides, PREFETCH=cfg.prefetch, **flags)
+        scan_channel_kernel[(n_dt, B)](*args, T, D, *strides, STAGES=cfg.stages, VEC=cfg.vec,
+                                       **flags)
     else:
         flag_buf, vals, scratch, counter = status_buffers(n_chunks, B * n_dt, cfg.block_d, a.device)
         scan_seqpar_kernel[(n_chunks * B * n_dt,)](*args, flag_buf, vals, scratch, counter, T, D,
@@ -193,9 +215,10 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg
 
 
 @functools.lru_cache(maxsize=4096)
-def _auto_config(B: int, T: int, D: int, elem_size: int, device_index: int | None) -> ScanConfig:
+def _auto_config(B: int, T: int, D: int, elem_size: int, device_index: int | None,
+                 backward: bool) -> ScanConfig:
     with torch.cuda.device(device_index) if device_index is not None else _no_device():
-        return choose_config(B, T, D, elem_size)
+        return choose_config(B, T, D, elem_size, backward)
 
 
 class _no_device:
@@ -206,13 +229,14 @@ class _no_device:
         return False
 
 
-def _config(a: torch.Tensor, config: ScanConfig | None) -> ScanConfig:
+def _config(a: torch.Tensor, config: ScanConfig | None, backward: bool = False) -> ScanConfig:
     """The given config, or the automatic one (remembered per shape class and device: the
     choice costs nothing on the second call)."""
     if config is not None:
         return config
     B, T, D = a.shape
-    return _auto_config(B, T, D, a.element_size(), a.device.index if a.is_cuda else None)
+    return _auto_config(B, T, D, a.element_size(), a.device.index if a.is_cuda else None,
+                        backward)
 
 
 def scan_fwd(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *,
@@ -241,7 +265,7 @@ def scan_bwd(a: torch.Tensor, h: torch.Tensor, h0: torch.Tensor | None, grad_h: 
         grad_b = g,  grad_a_t = g_t h_{t-1},  grad_h0 = a_0 g_0
     (for reverse=True, t+1 and t-1 swap and h_T = h0). Returns (grad_a, grad_b, grad_h0).
     """
-    cfg = _config(a, config)
+    cfg = _config(a, config, backward=True)
     grad_b = torch.empty(a.shape, device=a.device, dtype=a.dtype)
     grad_a = torch.empty_like(grad_b)
     if a.numel() == 0:

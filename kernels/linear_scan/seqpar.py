@@ -34,7 +34,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .blocks import (chunk_apply, chunk_steps, chunk_summary, last_of_subchunks, load_step_tile,
+from .blocks import (chunk_apply, chunk_offsets, chunk_summary, last_of_subchunks, load_step_tile,
                      scan_combine, store_step_tile)
 
 AGGREGATE = tl.constexpr(1)  # flag values: the chunk's aggregate (ca, cb) is published,
@@ -134,9 +134,10 @@ def scan_seqpar_kernel(
     dmask = d < D
     n_chunks = tl.cdiv(T, R * S)
 
-    s = chunk_steps(c, R, S)
-    a, b, t, m = load_step_tile(A + pid_b * s_ab + d * s_ad, Bv + pid_b * s_bb + d * s_bd,
-                                s, T, s_at, s_bt, dmask, REVERSE, SHIFT_A)
+    s0 = c * (R * S)
+    off = chunk_offsets(R, S)
+    a, b, m = load_step_tile(A + pid_b * s_ab + d * s_ad, Bv + pid_b * s_bb + d * s_bd,
+                             s0, off, T, s_at, s_bt, dmask, REVERSE, SHIFT_A)
     A_, L, xa, xb, ca, cb = chunk_summary(a, b, R, S)
 
     own = c.to(tl.int64) * n_tiles + tile
@@ -155,12 +156,12 @@ def scan_seqpar_kernel(
     hf0 = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_HF0:
         hf0 = tl.load(HF0 + pid_b * D + d, mask=dmask, other=0.0).to(tl.float32)
-    store_step_tile(h, s, t, m, T, H + out_off, D, GA + out_off,
+    store_step_tile(h, s0, off, m, T, H + out_off, D, GA + out_off,
                     HF + pid_b * s_hfb + d * s_hfd, s_hft, hf0, REVERSE, GRAD_A)
     if RECORD:
         tl.store(CAR + (pid_b * n_chunks + c) * D + d, carry, mask=dmask)
         local = A_ * xb[None, :, :] + L  # the states had the chunk started from 0
-        tl.store(LOC + out_off[None, None, :] + t * D, local, mask=m)
+        store_step_tile(local, s0, off, m, T, LOC + out_off, D, LOC, LOC, 0, hf0, REVERSE, False)
 
 
 LOOKBACK = 32  # chunks examined at once by the look-back

@@ -226,11 +226,11 @@ def kernel_test(f):
 PATHS = ["channel", "sequence"]
 
 
-def small_config(path, block_t=8, block_d=4, block_s=1, prefetch=False):
+def small_config(path, block_t=8, block_d=4, block_s=1, stages=1, vec=0):
     from rnnviz.kernels.linear_scan import ScanConfig
 
     return ScanConfig(path, block_t=block_t, block_d=block_d, num_warps=4, block_s=block_s,
-                      prefetch=prefetch)
+                      stages=stages, vec=vec)
 
 
 def reference_grads(a, b, h0, g, reverse):
@@ -240,20 +240,22 @@ def reference_grads(a, b, h0, g, reverse):
 
 
 @kernel_test
-@pytest.mark.parametrize("path,prefetch", [("channel", False), ("channel", True),
-                                           ("sequence", False)])
+@pytest.mark.parametrize("path,stages,vec", [("channel", 1, 0), ("channel", 3, 2),
+                                             ("sequence", 1, 0)])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("use_h0", [False, True])
 @pytest.mark.parametrize("shape,block_s", [((2, 37, 5), 1), ((2, 37, 5), 4), ((1, 1, 3), 2),
                                            ((3, 16, 1), 1)])
-def test_kernel_forward_backward(kernel_device, path, prefetch, reverse, use_h0, shape, block_s):
+def test_kernel_forward_backward(kernel_device, path, stages, vec, reverse, use_h0, shape,
+                                 block_s):
     """Several chunks (block_t=8), sub-chunks (block_s: 1 takes the channel kernel's direct
-    path), channel tiles (block_d=4), with and without the channel kernel's prefetch."""
+    path), channel tiles (block_d=4), with and without the channel kernel's pipelined loads
+    and narrowed vectors."""
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
 
     a, b, h0 = make(*shape, torch.float32, growth=True, device=kernel_device)
     h0 = h0 if use_h0 else None
-    cfg = small_config(path, block_s=block_s, prefetch=prefetch)
+    cfg = small_config(path, block_s=block_s, stages=stages, vec=vec)
     h = scan_fwd(a, b, h0, reverse=reverse, config=cfg).h
     ref = linear_scan_reference(a.cpu(), b.cpu(), None if h0 is None else h0.cpu(), reverse)
     assert rel_err(h, ref) < 1e-5
@@ -440,3 +442,48 @@ def test_bench_child_crashes_are_counted_across_shapes(monkeypatch):
         bench_scan._measure_in_child([r], crashes)
     assert len(calls) == 2 and crashes == {"warp": 2}
     assert r["error"].startswith("not run: accelerated-scan warp crashed twice")
+
+
+def test_choose_config_backward_entry(monkeypatch):
+    """A tuned entry's "bwd" overrides its tile for the backward scan only; without a table
+    the formula gives each direction the sweep's best wide tile."""
+    import rnnviz.kernels.linear_scan.launch as launch
+
+    entry = {"path": "channel", "rows": 16, "num_warps": 2, "block_d": 512, "stages": 3,
+             "vec": 0, "bwd": {"rows": 8, "num_warps": 4, "block_d": 512, "stages": 2, "vec": 4}}
+    monkeypatch.setattr(launch, "interpreting", lambda: False)
+    monkeypatch.setattr(launch, "gpu_key", lambda: "X")
+    monkeypatch.setattr(launch, "_tuned_for", lambda key: {launch.bucket(16, 4096, 4096, 2): entry})
+    fwd = launch.choose_config(16, 4096, 4096, 2)
+    bwd = launch.choose_config(16, 4096, 4096, 2, backward=True)
+    assert (fwd.rows, fwd.num_warps, fwd.stages, fwd.vec) == (16, 2, 3, 0)
+    assert (bwd.rows, bwd.num_warps, bwd.stages, bwd.vec) == (8, 4, 2, 4)
+    monkeypatch.setattr(launch, "_tuned_for", lambda key: {})
+    for elem in (4, 2):
+        for direction, backward in (("fwd", False), ("bwd", True)):
+            cfg = launch.choose_config(16, 4096, 4096, elem, backward=backward)
+            rows, w, block_d, stages, vec = launch.WIDE[elem][direction]
+            assert (cfg.rows, cfg.num_warps, cfg.block_d, cfg.stages) == (rows, w, block_d, stages)
+
+
+def test_rows_fit_int32_offsets():
+    """The kernels' in-chunk row offsets are int32: a time stride that would overflow them
+    sends the launcher to contiguous copies (or a clear error)."""
+    from types import SimpleNamespace
+
+    from rnnviz.kernels.linear_scan.launch import _rows_fit
+
+    cfg = small_config("channel", block_t=128)
+    ok = SimpleNamespace(stride=lambda i: 4096)
+    huge = SimpleNamespace(stride=lambda i: 2 ** 24)
+    assert _rows_fit(cfg, ok, None, ok)
+    assert not _rows_fit(cfg, ok, huge)
+
+
+def test_config_rejects_bad_stages_and_vec():
+    from rnnviz.kernels.linear_scan import ScanConfig
+
+    with pytest.raises(ValueError, match="stages"):
+        ScanConfig("channel", block_t=8, block_d=8, stages=0)
+    with pytest.raises(ValueError, match="vec"):
+        ScanConfig("channel", block_t=8, block_d=8, vec=3)
