@@ -48,7 +48,7 @@ def entries(B: int, D: int, elem: int) -> list[tuple[str, int, int, int, int, in
         for r, w, st, v in [(16, 4, 1, 0), (8, 4, 1, 0), (16, 4, 2, 0), (16, 4, 3, 0),
                             (8, 4, 3, 0), (8, 4, 4, 0), (16, 2, 3, 0), (8, 8, 3, 0),
                             (16, 4, 1, vec // 2), (16, 4, 3, vec // 2), (8, 4, 3, vec // 2),
-                            (16, 2, 3, vec // 2)]:
+                            (16, 2, 3, vec // 2), (16, 2, 4, 0), (16, 1, 3, 0), (8, 2, 4, 0)]:
             out.append(("channel", r, w, 32 * (v or vec) * w, st, v))
         out += [("sequence", 8, 4, 32 * vec * 4, 1, 0)]
     else:

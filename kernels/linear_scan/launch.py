@@ -135,10 +135,10 @@ def _tuned_for(key: str | None) -> dict:
 
 # Wide problems (B * D >= CHANNEL_MIN_BD), by element size: (rows, num_warps, block_d,
 # stages, vec) of the forward and of the backward, the best of the H200 sweep
-# (benchmarks/scan-sweep-stages-h200.json). bf16 wants more chunks in flight than fp32 (half
+# (benchmarks/scan-sweep-stages-h200*.json). bf16 wants more chunks in flight than fp32 (half
 # the bytes per row); the backward streams three inputs, so it takes shallower rows.
 WIDE = {4: {"fwd": (16, 4, 512, 2, 0), "bwd": (8, 4, 512, 3, 0)},
-        2: {"fwd": (16, 2, 512, 3, 0), "bwd": (8, 4, 512, 3, 4)}}
+        2: {"fwd": (16, 4, 1024, 3, 0), "bwd": (8, 4, 512, 3, 4)}}
 
 
 def choose_config(B: int, T: int, D: int, elem_size: int = 4,

@@ -1,5 +1,9 @@
 """Configs measured on GPUs by scripts/scan_sweep.py (rewritten by it; see launch.choose_config).
 
+H200 wide bf16 forward: (16 rows, 4 warps, 1024 channels, 3 stages), 96% of copy in both
+sweeps (benchmarks/scan-sweep-stages-h200*.json); the first sweep's (16, 2, 512, 3) read 97%
+then 90%.
+
 TABLE[gpu][bucket] = {"path", "rows", "num_warps", "block_d"}, bucket = launch.bucket(...).
 """
 TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'path': 'sequence', 'rows': 8},
@@ -24,13 +28,13 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'pa
                                   'rows': 8,
                                   'stages': 3,
                                   'vec': 0},
-          '2|bd>=32768|T<=32768': {'block_d': 512,
+          '2|bd>=32768|T<=32768': {'block_d': 1024,
                                    'bwd': {'block_d': 512,
                                            'num_warps': 4,
                                            'rows': 8,
                                            'stages': 3,
                                            'vec': 4},
-                                   'num_warps': 2,
+                                   'num_warps': 4,
                                    'path': 'channel',
                                    'rows': 16,
                                    'stages': 3,
