@@ -4,7 +4,8 @@ H200 wide bf16 forward: (16 rows, 4 warps, 1024 channels, 3 stages), 96% of copy
 sweeps (benchmarks/scan-sweep-stages-h200*.json); the first sweep's (16, 2, 512, 3) read 97%
 then 90%.
 
-TABLE[gpu][bucket] = {"path", "rows", "num_warps", "block_d"}, bucket = launch.bucket(...).
+TABLE[gpu][bucket] = {"path", "rows", "num_warps", "block_d", "stages", "vec"[, "bwd": {...}]},
+bucket = launch.bucket(...); "bwd" overrides the tile for the backward scan.
 """
 TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'path': 'sequence', 'rows': 8},
           '2|bd>=32768|T<=32768': {'block_d': 512,
