@@ -5,18 +5,12 @@ sweeps (benchmarks/scan-sweep-stages-h200*.json); the first sweep's (16, 2, 512,
 then 90%.
 
 TABLE[gpu][bucket] = {"path", "rows", "num_warps", "block_d", "stages", "vec"[, "bwd": {...}]},
-bucket = launch.bucket(...); "bwd" overrides the tile for the backward scan.
+bucket = launch.bucket(...); "bwd" overrides the tile for the backward scan. The H100's wide
+entries predate the pipelined walk (they ran one chunk in flight): removed, so the H100 takes
+launch.WIDE, measured on the H200, the same chip.
 """
 TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'path': 'sequence', 'rows': 8},
-          '2|bd>=32768|T<=32768': {'block_d': 512,
-                                   'num_warps': 2,
-                                   'path': 'channel',
-                                   'rows': 8},
-          '4|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'path': 'sequence', 'rows': 8},
-          '4|bd>=32768|T<=32768': {'block_d': 1024,
-                                   'num_warps': 8,
-                                   'path': 'channel',
-                                   'rows': 16}},
+          '4|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'path': 'sequence', 'rows': 8}},
  'H200': {'2|bd<=256|T>32768': {'block_d': 16,
                                 'num_warps': 4,
                                 'path': 'sequence',
