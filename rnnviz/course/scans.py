@@ -14,7 +14,10 @@ from rnnviz.course.sizes import where
 from rnnviz.viz.scans import scan_network
 
 __all__ = ["work_depth_figure", "record_chunks", "tree_trace", "chunks_figure", "scan_gbs",
-           "bandwidth_figure"]
+           "bandwidth_figure", "in_flight_rows", "in_flight_figure"]
+
+# The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
+STAGES_SWEEP = "scan-sweep-stages-h200"
 
 KIND_NAMES = {"hillis_steele": "Hillis-Steele", "blelloch": "Blelloch", "brent_kung": "Brent-Kung",
               "sklansky": "Sklansky", "chunked": "chunked (the kernel's)"}
@@ -177,3 +180,42 @@ def bandwidth_figure(rows: Iterable[dict[str, Any]], copy_gbs: float,
                       yaxis_title="GB/s (log scale)")
     return style(fig, "Effective bandwidth of the scan: 3·B·T·D elements / time",
                  notes_for(fig, where(), failed))
+
+
+def in_flight_rows(ref: Reference, B: int = 16, T: int = 16384, D: int = 4096,
+                   rows_per_thread: int = 16, warps: int = 4) -> list[dict[str, Any]]:
+    """The sweep's forward rows of one tile (``rows_per_thread`` x one 16-byte vector of
+    channels per thread, ``warps`` warps) at each number of chunks in flight (``stages``),
+    float32 and bfloat16."""
+    out = []
+    for r in ref.rows:
+        path, rows, w, _, stages, vec = (list(r.get("entry") or []) + [None] * 6)[:6]
+        if ((r.get("B"), r.get("T"), r.get("D")) == (B, T, D) and path == "channel"
+                and rows == rows_per_thread and w == warps and not vec
+                and r.get("frac_copy") is not None):
+            out.append({"dtype": r["dtype"], "stages": stages or 1,
+                        "frac_copy": r["frac_copy"], "ms": r["ms"]})
+    return sorted(out, key=lambda r: (r["dtype"], r["stages"]))
+
+
+def in_flight_figure(ref: Reference | None = None, **shape: int) -> go.Figure:
+    """Fraction of the copy bandwidth against the number of chunks each thread has in flight
+    (1: the chunk in registers; more: the next ones staged in shared memory by Triton's
+    pipeliner), float32 beside bfloat16, from the shipped GPU sweep."""
+    if ref is None:
+        from rnnviz.bench.core import shipped_results
+        from rnnviz.course.reference import load
+
+        ref = load(shipped_results()[STAGES_SWEEP])
+    rows = in_flight_rows(ref, **shape)
+    fig = go.Figure()
+    for dtype, c in (("float32", "#1f77b4"), ("bfloat16", "#d62728")):
+        rs = [r for r in rows if r["dtype"] == dtype]
+        fig.add_trace(go.Bar(x=[f"{r['stages']} in flight" for r in rs],
+                             y=[100 * r["frac_copy"] for r in rs], name=dtype, marker_color=c,
+                             text=[f"{100 * r['frac_copy']:.0f}%" for r in rs],
+                             textposition="outside"))
+    fig.update_layout(barmode="group", yaxis_title="% of the copy bandwidth",
+                      yaxis_range=[0, 110], xaxis_title="chunks in flight per thread")
+    return style(fig, "The channel walk's forward, by chunks in flight",
+                 [f"{ref.label}: {ref.provenance.get('command', '')[:90]}"])

@@ -137,6 +137,28 @@ def test_scan_helpers_draw_real_runs():
     assert fig.data[0].y[0] == scans.scan_gbs(rows[0]) > 0
 
 
+def test_in_flight_figure_reads_the_sweep_by_tile_and_stages():
+    from rnnviz.course import scans
+    from rnnviz.course.reference import Reference
+
+    def row(dtype, stages, frac, rows=16, vec=0, T=16384):
+        return {"B": 16, "T": T, "D": 4096, "dtype": dtype, "frac_copy": frac, "ms": 1.0,
+                "entry": ["channel", rows, 4, 512, stages, vec]}
+
+    ref = Reference("scan-sweep-x", {"gpu": "NVIDIA H200", "command": "sweep"},
+                    [row("bfloat16", 3, 0.9), row("bfloat16", 1, 0.4), row("float32", 1, 0.8),
+                     row("bfloat16", 2, 0.5, rows=8), row("bfloat16", 2, 0.6, vec=4),
+                     row("bfloat16", 2, 0.7, T=4096)])
+    rows = scans.in_flight_rows(ref)
+    assert [(r["dtype"], r["stages"]) for r in rows] == [("bfloat16", 1), ("bfloat16", 3),
+                                                         ("float32", 1)]
+    fig = scans.in_flight_figure(ref)
+    assert list(fig.data[1].x) == ["1 in flight", "3 in flight"]
+    assert [round(y) for y in fig.data[1].y] == [40, 90]
+    shipped = scans.in_flight_figure()  # the H200 sweep in benchmarks/
+    assert all(len(t.x) >= 3 for t in shipped.data)
+
+
 def test_newton_helpers():
     from rnnviz.course import newton
 
