@@ -44,29 +44,18 @@ def sru_fwd_staged_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_
                           peep, tanh_f, has_mask, has_c0, store_c, record,
                           K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr,
                           STAGES: tl.constexpr):
-    pid_h = tl.program_id(0)
-    b = tl.program_id(1).to(tl.int64)
-    d = tl.program_id(2)
-    DH = tl.num_programs(2) * Hd
-    j = pid_h * BLOCK + tl.arange(0, BLOCK)
-    cmask = j < Hd
-    col = d * Hd + j
+    b, d, DH, col, cmask = fr._program_units(Hd, BLOCK)
     th = tanh_f != 0
     hm = has_mask != 0
-    bf = tl.load(BIAS + col, mask=cmask, other=0.0).to(tl.float32)
-    br = tl.load(BIAS + DH + col, mask=cmask, other=0.0).to(tl.float32)
-    pm = tl.where(peep != 0, cmask, False)
-    vf = tl.load(WC + col, mask=pm, other=0.0).to(tl.float32)
-    vr = tl.load(WC + DH + col, mask=pm, other=0.0).to(tl.float32)
-    c = tl.load(C0 + b * DH + col, mask=tl.where(has_c0 != 0, cmask, False),
-                other=0.0).to(tl.float32)
+    bf, br, vf, vr = fr._unit_params(WC, BIAS, col, DH, cmask, peep)
+    c = fr._state(C0, b, DH, col, cmask, has_c0)
     u_ptr = U + b * sUb + col * K
     x_ptr = X + b * sXb + col
     m_ptr = MASK + b * sMb
     h_ptr = H_OUT + b * sHb + col
     sCt = B * DH
     call_ptr = C_ALL + b * DH + col
-    z = pid_h * 0
+    z = d * 0
     for s1 in tl.range(0, T, num_stages=STAGES):
         s = z + s1
         u0, u1, u2, xp, keep = fr._fwd_load(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask,
@@ -85,37 +74,17 @@ def sru_bwd_staged_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0,
                           sGXb, scale_x, peep, tanh_f, has_mask, has_c0, has_gcn,
                           K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr,
                           STAGES: tl.constexpr):
-    pid_h = tl.program_id(0)
-    b = tl.program_id(1).to(tl.int64)
-    d = tl.program_id(2)
-    DH = tl.num_programs(2) * Hd
-    j = pid_h * BLOCK + tl.arange(0, BLOCK)
-    cmask = j < Hd
-    col = d * Hd + j
+    b, d, DH, col, cmask = fr._program_units(Hd, BLOCK)
     th = tanh_f != 0
     hm = has_mask != 0
-    bf = tl.load(BIAS + col, mask=cmask, other=0.0).to(tl.float32)
-    br = tl.load(BIAS + DH + col, mask=cmask, other=0.0).to(tl.float32)
-    pm = tl.where(peep != 0, cmask, False)
-    vf = tl.load(WC + col, mask=pm, other=0.0).to(tl.float32)
-    vr = tl.load(WC + DH + col, mask=pm, other=0.0).to(tl.float32)
-    c0 = tl.load(C0 + b * DH + col, mask=tl.where(has_c0 != 0, cmask, False),
-                 other=0.0).to(tl.float32)
-    gc = tl.load(GCN + b * DH + col, mask=tl.where(has_gcn != 0, cmask, False),
-                 other=0.0).to(tl.float32)
-    gvf = bf * 0.0
-    gvr = bf * 0.0
-    gbf = bf * 0.0
-    gbr = bf * 0.0
-    u_ptr = U + b * sUb + col * K
-    x_ptr = X + b * sXb + col
-    m_ptr = MASK + b * sMb
+    bf, br, vf, vr = fr._unit_params(WC, BIAS, col, DH, cmask, peep)
+    c0 = fr._state(C0, b, DH, col, cmask, has_c0)
+    gc = fr._state(GCN, b, DH, col, cmask, has_gcn)
+    gvf, gvr, gbf, gbr = bf * 0.0, bf * 0.0, bf * 0.0, bf * 0.0  # sums over t of this row
+    u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, gu_ptr, gx_ptr = fr._bwd_ptrs(
+        U, X, MASK, C_ALL, GH, GU, GX, b, col, DH, sUb, sXb, sMb, sGHb, sGUb, sGXb, K)
     sCt = B * DH
-    call_ptr = C_ALL + b * DH + col
-    gh_ptr = GH + b * sGHb + col
-    gu_ptr = GU + b * sGUb + col * K
-    gx_ptr = GX + b * sGXb + col
-    z = pid_h * 0
+    z = d * 0
     for i in tl.range(0, T, num_stages=STAGES):  # direction-local steps T-1 .. 0
         s = z + T - 1 - i
         u0, u1, u2, xp, keep, cp, gh = fr._bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0,
@@ -124,11 +93,7 @@ def sru_bwd_staged_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0,
         gc, gvf, gvr, gbf, gbr = fr._bwd_step(gc, gvf, gvr, gbf, gbr, u0, u1, u2, xp, keep, cp,
                                               gh, s, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt,
                                               gx_ptr, sGXt, scale_x, th, K, SKIP_X)
-    tl.store(GC0 + b * DH + col, gc, mask=cmask)
-    tl.store(GVB + b * 4 * DH + col, gvf, mask=cmask)
-    tl.store(GVB + b * 4 * DH + DH + col, gvr, mask=cmask)
-    tl.store(GVB + b * 4 * DH + 2 * DH + col, gbf, mask=cmask)
-    tl.store(GVB + b * 4 * DH + 3 * DH + col, gbr, mask=cmask)
+    fr._bwd_store_sums(GC0, GVB, b, DH, col, cmask, gc, gvf, gvr, gbf, gbr)
 
 
 @contextlib.contextmanager
