@@ -37,13 +37,35 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+TIMING_ENV = "RNNVIZ_TIMING"  # "isolated" (the default) or "back-to-back"
+
+
+def timing_mode() -> str:
+    """How ``time_ms`` times a CUDA call (``RNNVIZ_TIMING``), recorded in provenance:
+
+    - "isolated": each call alone, the host waiting for it before the next. The time then
+      includes getting the call onto the GPU (the host's launch path), as one call in an
+      idle program pays.
+    - "back-to-back": the calls queued one after another with no wait between them (as
+      ``triton.testing.do_bench`` does), each bracketed by its own events: the host prepares
+      call i + 1 while the GPU runs call i, so a GPU-bound call is timed without its launch
+      latency and a host-bound one at the host's pace. What a call costs inside a busy
+      program.
+    """
+    mode = os.environ.get(TIMING_ENV, "isolated")
+    if mode not in ("isolated", "back-to-back"):
+        raise ValueError(f"{TIMING_ENV} must be 'isolated' or 'back-to-back', got {mode!r}")
+    return mode
+
+
 def time_ms(fn: Callable[[], Any], device: torch.device | str, *, warmup: int = 3,
             reps: int | None = None, budget_ms: float = 400.0) -> float:
     """Median milliseconds of ``fn()`` on ``device``.
 
     ``reps`` defaults to as many as fit in ``budget_ms`` (at least 3, at most 100), measured
     from the warm-up. On CUDA each repetition is bracketed by events; the L2 is flushed
-    between repetitions so repeated runs do not measure the cache.
+    between repetitions so repeated runs do not measure the cache; ``timing_mode()`` says
+    whether the host waits for each repetition before queuing the next.
     """
     device = torch.device(device)
     for _ in range(warmup):
@@ -56,15 +78,20 @@ def time_ms(fn: Callable[[], Any], device: torch.device | str, *, warmup: int = 
     n = reps or int(min(100, max(3, budget_ms / once)))
     times = []
     if device.type == "cuda":
+        wait = timing_mode() == "isolated"
         flush = torch.empty(64 * 1024 * 1024, dtype=torch.int8, device=device)
+        events = []
         for _ in range(n):
             flush.zero_()
             s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             s.record()
             fn()
             e.record()
-            e.synchronize()
-            times.append(s.elapsed_time(e))
+            events.append((s, e))
+            if wait:
+                e.synchronize()
+        _sync(device)
+        times = [s.elapsed_time(e) for s, e in events]
     else:
         for _ in range(n):
             t0 = time.perf_counter()
@@ -96,6 +123,7 @@ def provenance(suite: str) -> dict[str, Any]:
         "host": platform.node(),
         "cpu": platform.processor() or platform.machine(),
         "cpu_threads": torch.get_num_threads(),
+        "timing": timing_mode(),
     }
     try:
         import triton
