@@ -9,6 +9,8 @@ import torch
 import triton
 import triton.language as tl
 
+from .. import next_pow2
+
 MODES = {"dense": 0, "diag": 1, "clip": 2}  # what a kernel writes: J, its diagonal, clipped J
 
 
@@ -61,7 +63,7 @@ def launch_plan(what: str, R: int, S: int, block_of: int, mode: str, record: boo
         raise ValueError(f"the fused {what} kernel holds the {S} x {S} Jacobian in registers: "
                          f"the state size must be <= 64, got {S}")
     m = MODES[mode]
-    block = max(2, triton.next_power_of_2(block_of))
+    block = max(2, next_pow2(block_of))
     rows = max(1, min(512, 2048 // block)) if m == 1 else max(1, dense_elems // (block * block))
     out = torch.empty((R, S) if m == 1 else (R, S, S), device=dev, dtype=torch.float32)
     b = torch.empty(R, S, device=dev, dtype=torch.float32)

@@ -39,7 +39,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .. import interpreting
+from .. import cdiv, interpreting, next_pow2
 
 
 @triton.jit
@@ -363,11 +363,11 @@ def default_chunk(T: int, B: int, lanes: bool = False) -> int:
     shorter still: about sqrt(T / 32), halved until there are ``LANE_MIN_CHUNKS`` of them."""
     if lanes:
         c = 2 ** max(3, round(math.log2(max(1.0, math.sqrt(T / 32)))))
-        while c > 8 and B * triton.cdiv(T, c) < LANE_MIN_CHUNKS:
+        while c > 8 and B * cdiv(T, c) < LANE_MIN_CHUNKS:
             c //= 2
         return int(c)
     c = 2 ** max(4, round(math.log2(max(1.0, math.sqrt(T / 8)))))
-    while c > 16 and B * triton.cdiv(T, c) < 264:
+    while c > 16 and B * cdiv(T, c) < 264:
         c //= 2
     return int(c)
 
@@ -388,7 +388,7 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
     B, T, D = b.shape
     if D > 64:
         raise ValueError(f"the Triton dense scan holds D x D in registers: D <= 64, got D={D}")
-    BD = max(2, triton.next_power_of_2(D))
+    BD = max(2, next_pow2(D))
     use_dot = BD >= 16
     if use_dot:
         BD = max(BD, 16)
@@ -399,7 +399,7 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
                          f"D <= {LANE_MAX_BD}, got D={D}")
     vec = lanes and _vector_rows(J, D)
     C = int(chunk or default_chunk(T, B, lanes))
-    NC = triton.cdiv(T, C)
+    NC = cdiv(T, C)
     dev = b.device
     if add is not None and add.shape != b.shape:
         raise ValueError(f"add must have b's shape {tuple(b.shape)}, got {tuple(add.shape)}")
@@ -419,7 +419,7 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
         e = torch.empty(B, NC, BD, device=dev, dtype=torch.float32)
         if lanes:
             L = 32 * LANE_WARPS
-            _chunk_summary_lanes[(triton.cdiv(NC - 1, L), B)](
+            _chunk_summary_lanes[(cdiv(NC - 1, L), B)](
                 J, b, P, e, T, C, NC, J.stride(0), J.stride(1), b.stride(0), b.stride(1),
                 SJI=J.stride(2), SJJ=J.stride(3), SBD=b.stride(2), D=D, BD=BD, LANES=L,
                 REVERSE=reverse, VEC=vec, num_warps=LANE_WARPS)
@@ -437,7 +437,7 @@ def dense_scan_fwd(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
                              num_warps=warps)
     if lanes:
         L = 32 * LANE_WARPS
-        _chunk_apply_lanes[(triton.cdiv(NC, L), B)](
+        _chunk_apply_lanes[(cdiv(NC, L), B)](
             J, b, carries, h, addc, T, C, NC, J.stride(0), J.stride(1), b.stride(0), b.stride(1),
             h.stride(0), h.stride(1), SJI=J.stride(2), SJJ=J.stride(3), SBD=b.stride(2),
             D=D, BD=BD, LANES=L, REVERSE=reverse, ADD=add is not None, VEC=vec,

@@ -34,6 +34,7 @@ import torch
 import triton
 import triton.language as tl
 
+from .. import cdiv, next_pow2
 from ..activations import tanh as _tanh  # overflow-free float32 tanh, shared
 from .common import clip_scale, launch_plan, residual_max, row_tile, square_tile
 
@@ -130,7 +131,7 @@ def gru_linearize(gx: torch.Tensor, gh: torch.Tensor, hp: torch.Tensor, h: torch
     """
     R, S = hp.shape
     m, BS, BR, out, b, f = launch_plan("GRU", R, S, S, mode, record, hp.device)
-    _gru_linearize[(triton.cdiv(R, BR),)](gx, gh, hp, h, W_hh.contiguous(), wd, out, b, f, res,
+    _gru_linearize[(cdiv(R, BR),)](gx, gh, hp, h, W_hh.contiguous(), wd, out, b, f, res,
                                         R, float(rho), S=S, BS=BS, BR=BR, MODE=m, RECORD=record,
                                         num_warps=4)
     return out, b, (f if record else None)
@@ -249,14 +250,14 @@ def gemm_plan(S: int, mode: str = "diag") -> tuple[tuple[int, int, int], str]:
     the unfused kernel's time on the H200), at S = 16 16 rows and tl.dot.
 
     The registers variant runs 32 rows per program on one warp (``plan_warps``)."""
-    side = max(16, min(64, triton.next_power_of_2(S)))
+    side = max(16, min(64, next_pow2(S)))
     precision = "ieee" if S <= 32 else "tf32x3"
     if mode != "diag":
         if S > DENSE_GEMM_MAX_S:
             raise ValueError(f"the GEMM-in-kernel GRU linearisation holds [rows, S, S] Jacobians "
                              f"in registers: S <= {DENSE_GEMM_MAX_S} in mode {mode!r}, got {S}")
         if S <= 8:  # a [32, 8, 8] tile in registers, no padding to tl.dot's 16
-            side = max(2, triton.next_power_of_2(S))
+            side = max(2, next_pow2(S))
             return (32, side, side), "registers"
         return (16, side, side), precision
     return (32 if S >= 64 else 64, side, min(side, 32)), precision
@@ -311,7 +312,7 @@ def gru_gemm_linearize(gx: torch.Tensor, h: torch.Tensor, h0: torch.Tensor, W_hh
     precision = precision or plan_precision
     m, _, _, out, b, f = launch_plan("GRU", R, S, S, mode, record, h.device)
     bias = b_hh if b_hh is not None else torch.zeros(3 * S, device=h.device, dtype=torch.float32)
-    grid = (triton.cdiv(R, BR), triton.cdiv(S, BS))
+    grid = (cdiv(R, BR), cdiv(S, BS))
     _gru_gemm[grid](gx, h, h0.contiguous(), W_hh.contiguous(), bias, wd, out, b, f, res,
                     R, T, float(rho), S=S, BR=BR, BS=BS, BK=BK, PREC=precision, MODE=m,
                     RECORD=record, ZERO_ITERATE=zero_iterate, STATE_RHS=rhs == "state",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
+from .. import cdiv
 from ..activations import tanh as _tanh  # overflow-free float32 tanh, shared
 from .common import clip_scale, launch_plan, residual_max, row_tile, square_tile
 
@@ -138,7 +139,7 @@ def rnn_linearize(gx, gh, h, W_hh, wd, res, mode="dense", rho=1.0, record=False,
     (float32)."""
     R, S = h.shape
     m, BS, BR, out, b, f = launch_plan("RNN", R, S, S, mode, record, h.device)
-    _rnn_linearize[(triton.cdiv(R, BR),)](gx, gh, h, W_hh.contiguous(), wd, out, b, f, res, R,
+    _rnn_linearize[(cdiv(R, BR),)](gx, gh, h, W_hh.contiguous(), wd, out, b, f, res, R,
                                         float(rho), S=S, BS=BS, BR=BR, RELU=relu, MODE=m,
                                         RECORD=record, num_warps=4)
     return out, b, (f if record else None)
@@ -150,7 +151,7 @@ def lstm_linearize(gx, gh, hp, h, W_hh, wd, res, mode="dense", rho=1.0, record=F
     R, S = h.shape
     H = S // 2  # four H x H blocks per row: half the dense budget of one S x S block
     m, BH, BR, out, b, f = launch_plan("LSTM", R, S, H, mode, record, h.device, dense_elems=2048)
-    _lstm_linearize[(triton.cdiv(R, BR),)](gx, gh, hp, h, W_hh.contiguous(), wd, out, b, f, res,
+    _lstm_linearize[(cdiv(R, BR),)](gx, gh, hp, h, W_hh.contiguous(), wd, out, b, f, res,
                                          R, float(rho), H=H, BH=BH, BR=BR, MODE=m,
                                          RECORD=record, num_warps=4)
     return out, b, (f if record else None)

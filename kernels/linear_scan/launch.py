@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
-import triton
 
-from .. import interpreting
+from .. import cdiv, interpreting, next_pow2
 from .chunk import scan_channel_kernel
 from .seqpar import LOOKBACK, scan_seqpar_kernel, status_buffers
 
@@ -79,7 +78,7 @@ class ScanResult(NamedTuple):
 
 
 def _pow2_at_most(x: int, cap: int) -> int:
-    return min(triton.next_power_of_2(max(1, x)), cap)
+    return min(next_pow2(max(1, x)), cap)
 
 
 def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps: int,
@@ -91,7 +90,7 @@ def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps:
     lanes_per_row = max(1, block_d // vec)
     S = max(1, 32 * num_warps // lanes_per_row)
     R = rows
-    cap = triton.next_power_of_2(T)
+    cap = next_pow2(T)
     while R * S > cap and R > 1:
         R //= 2
     while R * S > cap and S > 1:
@@ -156,7 +155,7 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
     if entry and backward:
         entry = {**entry, **entry.get("bwd", {})}
     if (entry and entry["path"] == "channel"
-            and B * triton.cdiv(D, entry["block_d"]) < MIN_PROGRAMS):
+            and B * cdiv(D, entry["block_d"]) < MIN_PROGRAMS):
         entry = None  # measured on wider problems of its class: here too few programs
     if entry:
         return tile_config(entry["path"], T, D, elem_size, entry["rows"], entry["num_warps"],
@@ -166,7 +165,7 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
     if B * D >= CHANNEL_MIN_BD or T <= 256:
         wide = WIDE.get(elem_size, WIDE[4])["bwd" if backward else "fwd"]
         rows, w, block_d, stages, vec = wide
-        while B * triton.cdiv(D, block_d) < MIN_PROGRAMS and w > 1:
+        while B * cdiv(D, block_d) < MIN_PROGRAMS and w > 1:
             w, block_d = w // 2, block_d // 2
         return tile_config("channel", T, D, elem_size, rows, w, block_d, stages, vec)
     return tile_config("sequence", T, D, elem_size, rows=8, num_warps=8, block_d=16)
@@ -188,7 +187,7 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg
         if not _rows_fit(cfg, a, b, hf, out):
             raise ValueError(f"the scan kernels need D * {cfg.block_t} (steps per chunk) < 2^31, "
                              f"got D = {D}")
-    n_chunks = triton.cdiv(T, cfg.block_t)
+    n_chunks = cdiv(T, cfg.block_t)
     loc = car = None
     if record:
         loc = torch.empty(B, T, D, device=a.device, dtype=torch.float32)
@@ -203,7 +202,7 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg
     flags = dict(HAS_H0=h0 is not None, HAS_HF0=hf0 is not None, REVERSE=reverse,
                  SHIFT_A=shift_a, GRAD_A=grad_a_out is not None, RECORD=record,
                  R=cfg.rows, S=cfg.block_s, BLOCK_D=cfg.block_d, num_warps=cfg.num_warps)
-    n_dt = triton.cdiv(D, cfg.block_d)
+    n_dt = cdiv(D, cfg.block_d)
     if cfg.path == "channel":
         scan_channel_kernel[(n_dt, B)](*args, T, D, *strides, STAGES=cfg.stages, VEC=cfg.vec,
                                        **flags)

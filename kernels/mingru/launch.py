@@ -21,8 +21,8 @@ import functools
 from typing import NamedTuple
 
 import torch
-import triton
 
+from .. import cdiv
 from ..linear_scan.launch import ScanConfig, tile_config
 from ..linear_scan.seqpar import status_buffers
 from .fused import min_rnn_bwd_kernel, min_rnn_fwd_kernel
@@ -68,9 +68,9 @@ def _check_views(name: str, x: torch.Tensor) -> None:
 
 
 def _grid_args(B: int, T: int, H: int, cfg: ScanConfig, device: torch.device):
-    n_dt = triton.cdiv(H, cfg.block_d)
+    n_dt = cdiv(H, cfg.block_d)
     n_tiles = B * n_dt
-    n_chunks = triton.cdiv(T, cfg.block_t)
+    n_chunks = cdiv(T, cfg.block_t)
     if cfg.path == "sequence":
         status = status_buffers(n_chunks, n_tiles, cfg.block_d, device)
         grid = (n_chunks * n_tiles,)
@@ -141,7 +141,7 @@ def min_rnn_bwd(g1: torch.Tensor, g2: torch.Tensor | None, c: torch.Tensor, h0: 
     h0c = h0.contiguous() if h0 is not None else None
     parts = None
     if grad_bias is not None:
-        n_parts = B * (triton.cdiv(T, cfg.block_t) if cfg.path == "sequence" else 1)
+        n_parts = B * (cdiv(T, cfg.block_t) if cfg.path == "sequence" else 1)
         parts = torch.empty(n_parts, 3, H, device=c.device, dtype=torch.float32)  # all written
     min_rnn_bwd_kernel[grid](
         g1, g2, c, h0c if h0c is not None else out, out, grad_out, d1, d2, dc,

@@ -40,6 +40,7 @@ import torch
 import triton
 import triton.language as tl
 
+from .. import cdiv, next_pow2
 from ..activations import tanh as _tanh
 
 CHUNK = 8  # steps per loop turn; the loads of the next CHUNK steps are in flight meanwhile
@@ -348,7 +349,7 @@ def _zero_byte(device: torch.device) -> torch.Tensor:
 
 def _block(H: int) -> tuple[int, int]:
     """BLOCK hidden units per program, one per thread: as many threads as the problem has."""
-    block = min(128, max(32, triton.next_power_of_2(H)))
+    block = min(128, max(32, next_pow2(H)))
     return block, block // 32
 
 
@@ -380,7 +381,7 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     sHt, sHb = _tb_strides(h, batch_first)
     sMt, sMb = (mask_pad.stride(0), mask_pad.stride(1)) if mask_pad is not None else (0, 0)
     BLOCK, warps = _block(H)
-    grid = (triton.cdiv(H, BLOCK), B, D)
+    grid = (cdiv(H, BLOCK), B, D)
     sru_fwd_kernel[grid](
         U, x if x is not None else U, weight_c if weight_c is not None else bias, bias,
         c0 if c0 is not None else dummy, mask_pad if mask_pad is not None else _zero_byte(dev),
@@ -412,7 +413,7 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     sGXt, sGXb = _tb_strides(gx, batch_first) if gx is not None else (0, 0)
     sMt, sMb = (mask_pad.stride(0), mask_pad.stride(1)) if mask_pad is not None else (0, 0)
     BLOCK, warps = _block(H)
-    grid = (triton.cdiv(H, BLOCK), B, D)
+    grid = (cdiv(H, BLOCK), B, D)
     sru_bwd_kernel[grid](
         U, x if x is not None else U, weight_c if peep else bias, bias,
         c0 if c0 is not None else gc0, mask_pad if mask_pad is not None else _zero_byte(dev),

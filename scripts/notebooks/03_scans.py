@@ -162,6 +162,25 @@ scans.bandwidth_figure(rows, copy_gbs, shipped(["scan"]), ref_methods=["rnnviz-s
 # reaches only a small fraction of the copy bandwidth; which torch formulation wins there depends on the sizes
 # and the machine (the log-space one makes fewer passes but computes `log` and `exp` for every element).
 #
+# ### Bytes in flight
+#
+# Memory answers a load after about a microsecond, so to stream at 4.2 TB/s a GPU must have about
+# 4 MB of loads outstanding at every moment (Little's law: bandwidth × latency). The channel walk gives
+# each thread one 16-byte vector of channels and loads a chunk of 16 time steps at once: at
+# $B \times D = 65536$ channels that is $65536 \times 16 \times 2$ inputs $\times$ 4 bytes = 8 MB in float32, but
+# only 4 MB in bfloat16, and only until the chunk arrives: while a thread computes its chunk, it has
+# nothing in flight. Triton's software pipeliner (`tl.range(..., num_stages=...)`) keeps loading: it issues
+# the next chunks' loads into shared memory (`cp.async`) while the current chunk is computed. The H200
+# sweep shipped with the package shows what each chunk in flight buys:
+
+# %%
+scans.in_flight_figure()
+
+# %% [markdown]
+# float32 nearly reaches the ceiling with one chunk; bfloat16, half the bytes per chunk, needs three.
+# The kernel is `kernels/linear_scan/chunk.py`; the tiles each GPU takes, measured by
+# `scripts/scan_sweep.py`, are in `kernels/linear_scan/tuned.py`.
+#
 # ## Summary
 #
 # * The steps of a linear recurrence are pairs that compose associatively; that is all a parallel scan needs.
@@ -169,7 +188,7 @@ scans.bandwidth_figure(rows, copy_gbs, shipped(["scan"]), ref_methods=["rnnviz-s
 #   $\approx 2n$. The kernel chunks time: local scans in parallel, then a short chain of carries.
 # * The log-space formulation exists because `cumprod`/`cumsum` overflow; a scan of pairs needs neither logs nor
 #   positive inputs.
-# * A scan is memory-bound: the copy bandwidth is its speed limit.
+# * A scan is memory-bound: the copy bandwidth is its speed limit, reached only with enough bytes in flight.
 #
 # **Exercise 1.** How many levels (the depth) does a Hillis-Steele scan need for $n = 1024$ elements?
 
