@@ -36,6 +36,54 @@ from rnnviz.bench.core import copy_bandwidth_gbs, provenance, record_failure, ti
 from rnnviz.kernels.sru import fused_recurrent as fr
 
 
+# The kernels' preamble and epilogue, as helpers (the library kernels write them inline).
+@triton.jit
+def _program_units(Hd, BLOCK: tl.constexpr):
+    """This program's BLOCK hidden units: (batch row b, direction d, D*H, their columns in
+    [D*H], which exist)."""
+    b = tl.program_id(1).to(tl.int64)
+    d = tl.program_id(2)
+    j = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    return b, d, tl.num_programs(2) * Hd, d * Hd + j, j < Hd
+
+
+@triton.jit
+def _unit_params(WC, BIAS, col, DH, cmask, peep):
+    """(b_f, b_r, v_f, v_r) of the units ``col``, float32; v = 0 without peephole."""
+    bf = tl.load(BIAS + col, mask=cmask, other=0.0).to(tl.float32)
+    br = tl.load(BIAS + DH + col, mask=cmask, other=0.0).to(tl.float32)
+    pm = tl.where(peep != 0, cmask, False)
+    vf = tl.load(WC + col, mask=pm, other=0.0).to(tl.float32)
+    vr = tl.load(WC + DH + col, mask=pm, other=0.0).to(tl.float32)
+    return bf, br, vf, vr
+
+
+@triton.jit
+def _state(P, b, DH, col, cmask, flag):
+    """The float32 [B, D*H] state ``P`` of these units (zeros where ``flag`` is 0)."""
+    return tl.load(P + b * DH + col, mask=tl.where(flag != 0, cmask, False),
+                   other=0.0).to(tl.float32)
+
+
+@triton.jit
+def _bwd_ptrs(U, X, MASK, C_ALL, GH, GU, GX, b, col, DH, sUb, sXb, sMb, sGHb, sGUb, sGXb,
+              K: tl.constexpr):
+    """Batch row b's pointers, at t = 0, for these units: U, x, mask, c, dh, dU, dx."""
+    return (U + b * sUb + col * K, X + b * sXb + col, MASK + b * sMb, C_ALL + b * DH + col,
+            GH + b * sGHb + col, GU + b * sGUb + col * K, GX + b * sGXb + col)
+
+
+@triton.jit
+def _bwd_store_sums(GC0, GVB, b, DH, col, cmask, gc, gvf, gvr, gbf, gbr):
+    """dc0, and GVB [B, 4, D*H]: the (v_f, v_r, b_f, b_r) gradients of this batch row
+    (v's are zeros without peephole), summed over batch by the launcher."""
+    tl.store(GC0 + b * DH + col, gc, mask=cmask)
+    tl.store(GVB + b * 4 * DH + col, gvf, mask=cmask)
+    tl.store(GVB + b * 4 * DH + DH + col, gvr, mask=cmask)
+    tl.store(GVB + b * 4 * DH + 2 * DH + col, gbf, mask=cmask)
+    tl.store(GVB + b * 4 * DH + 3 * DH + col, gbr, mask=cmask)
+
+
 @triton.jit(do_not_specialize=["T", "B", "Hd", "sUt", "sUb", "sXt", "sXb", "sHt", "sHb", "sMt",
                                "sMb", "scale_x", "peep", "tanh_f", "has_mask", "has_c0",
                                "store_c", "record"])
@@ -44,11 +92,11 @@ def sru_fwd_staged_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_
                           peep, tanh_f, has_mask, has_c0, store_c, record,
                           K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr,
                           STAGES: tl.constexpr):
-    b, d, DH, col, cmask = fr._program_units(Hd, BLOCK)
+    b, d, DH, col, cmask = _program_units(Hd, BLOCK)
     th = tanh_f != 0
     hm = has_mask != 0
-    bf, br, vf, vr = fr._unit_params(WC, BIAS, col, DH, cmask, peep)
-    c = fr._state(C0, b, DH, col, cmask, has_c0)
+    bf, br, vf, vr = _unit_params(WC, BIAS, col, DH, cmask, peep)
+    c = _state(C0, b, DH, col, cmask, has_c0)
     u_ptr = U + b * sUb + col * K
     x_ptr = X + b * sXb + col
     m_ptr = MASK + b * sMb
@@ -74,14 +122,14 @@ def sru_bwd_staged_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0,
                           sGXb, scale_x, peep, tanh_f, has_mask, has_c0, has_gcn,
                           K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr,
                           STAGES: tl.constexpr):
-    b, d, DH, col, cmask = fr._program_units(Hd, BLOCK)
+    b, d, DH, col, cmask = _program_units(Hd, BLOCK)
     th = tanh_f != 0
     hm = has_mask != 0
-    bf, br, vf, vr = fr._unit_params(WC, BIAS, col, DH, cmask, peep)
-    c0 = fr._state(C0, b, DH, col, cmask, has_c0)
-    gc = fr._state(GCN, b, DH, col, cmask, has_gcn)
+    bf, br, vf, vr = _unit_params(WC, BIAS, col, DH, cmask, peep)
+    c0 = _state(C0, b, DH, col, cmask, has_c0)
+    gc = _state(GCN, b, DH, col, cmask, has_gcn)
     gvf, gvr, gbf, gbr = bf * 0.0, bf * 0.0, bf * 0.0, bf * 0.0  # sums over t of this row
-    u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, gu_ptr, gx_ptr = fr._bwd_ptrs(
+    u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, gu_ptr, gx_ptr = _bwd_ptrs(
         U, X, MASK, C_ALL, GH, GU, GX, b, col, DH, sUb, sXb, sMb, sGHb, sGUb, sGXb, K)
     sCt = B * DH
     z = d * 0
@@ -93,7 +141,7 @@ def sru_bwd_staged_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0,
         gc, gvf, gvr, gbf, gbr = fr._bwd_step(gc, gvf, gvr, gbf, gbr, u0, u1, u2, xp, keep, cp,
                                               gh, s, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt,
                                               gx_ptr, sGXt, scale_x, th, K, SKIP_X)
-    fr._bwd_store_sums(GC0, GVB, b, DH, col, cmask, gc, gvf, gvr, gbf, gbr)
+    _bwd_store_sums(GC0, GVB, b, DH, col, cmask, gc, gvf, gvr, gbf, gbr)
 
 
 @contextlib.contextmanager

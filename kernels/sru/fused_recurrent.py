@@ -58,34 +58,6 @@ def _time(s, T, d):
     return t.to(tl.int64), live
 
 
-@triton.jit
-def _program_units(Hd, BLOCK: tl.constexpr):
-    """This program's BLOCK hidden units: (batch row b, direction d, D*H, their columns in
-    [D*H], which exist)."""
-    b = tl.program_id(1).to(tl.int64)
-    d = tl.program_id(2)
-    j = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    return b, d, tl.num_programs(2) * Hd, d * Hd + j, j < Hd
-
-
-@triton.jit
-def _unit_params(WC, BIAS, col, DH, cmask, peep):
-    """(b_f, b_r, v_f, v_r) of the units ``col``, float32; v = 0 without peephole."""
-    bf = tl.load(BIAS + col, mask=cmask, other=0.0).to(tl.float32)
-    br = tl.load(BIAS + DH + col, mask=cmask, other=0.0).to(tl.float32)
-    pm = tl.where(peep != 0, cmask, False)
-    vf = tl.load(WC + col, mask=pm, other=0.0).to(tl.float32)
-    vr = tl.load(WC + DH + col, mask=pm, other=0.0).to(tl.float32)
-    return bf, br, vf, vr
-
-
-@triton.jit
-def _state(P, b, DH, col, cmask, flag):
-    """The float32 [B, D*H] state ``P`` of these units (zeros where ``flag`` is 0)."""
-    return tl.load(P + b * DH + col, mask=tl.where(flag != 0, cmask, False),
-                   other=0.0).to(tl.float32)
-
-
 # ---------------------------------------------------------------------------------------
 # forward
 # ---------------------------------------------------------------------------------------
@@ -157,13 +129,25 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
                    T, B, Hd, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, scale_x,
                    peep, tanh_f, has_mask, has_c0, store_c, record,
                    K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr):
-    b, d, DH, col, cmask = _program_units(Hd, BLOCK)
+    pid_h = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    d = tl.program_id(2)
+    D = tl.num_programs(2)
+    DH = D * Hd
+    j = pid_h * BLOCK + tl.arange(0, BLOCK)
+    cmask = j < Hd
+    col = d * Hd + j  # index in [D*H]
     th = tanh_f != 0
     hm = has_mask != 0
     sc = store_c != 0
     rc = record != 0
-    bf, br, vf, vr = _unit_params(WC, BIAS, col, DH, cmask, peep)
-    c = _state(C0, b, DH, col, cmask, has_c0)
+
+    bf = tl.load(BIAS + col, mask=cmask, other=0.0).to(tl.float32)
+    br = tl.load(BIAS + DH + col, mask=cmask, other=0.0).to(tl.float32)
+    pm = tl.where(peep != 0, cmask, False)  # no peephole: v_f = v_r = 0
+    vf = tl.load(WC + col, mask=pm, other=0.0).to(tl.float32)
+    vr = tl.load(WC + DH + col, mask=pm, other=0.0).to(tl.float32)
+    c = tl.load(C0 + b * DH + col, mask=tl.where(has_c0 != 0, cmask, False), other=0.0).to(tl.float32)
 
     u_ptr = U + b * sUb + col * K
     x_ptr = X + b * sXb + col
@@ -174,7 +158,7 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
     f_ptr = F_REC + b * DH + col
     r_ptr = R_REC + b * DH + col
 
-    z = d * 0  # a runtime zero: step indices stay tensors inside the helpers
+    z = pid_h * 0  # a runtime zero: step indices stay tensors inside the helpers
     a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = _fwd_load4(
         u_ptr, x_ptr, m_ptr, z, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
     b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = _fwd_load4(
@@ -198,25 +182,6 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
 # ---------------------------------------------------------------------------------------
 # backward
 # ---------------------------------------------------------------------------------------
-@triton.jit
-def _bwd_ptrs(U, X, MASK, C_ALL, GH, GU, GX, b, col, DH, sUb, sXb, sMb, sGHb, sGUb, sGXb,
-              K: tl.constexpr):
-    """Batch row b's pointers, at t = 0, for these units: U, x, mask, c, dh, dU, dx."""
-    return (U + b * sUb + col * K, X + b * sXb + col, MASK + b * sMb, C_ALL + b * DH + col,
-            GH + b * sGHb + col, GU + b * sGUb + col * K, GX + b * sGXb + col)
-
-
-@triton.jit
-def _bwd_store_sums(GC0, GVB, b, DH, col, cmask, gc, gvf, gvr, gbf, gbr):
-    """dc0, and GVB [B, 4, D*H]: the (v_f, v_r, b_f, b_r) gradients of this batch row
-    (v's are zeros without peephole), summed over batch by the launcher."""
-    tl.store(GC0 + b * DH + col, gc, mask=cmask)
-    tl.store(GVB + b * 4 * DH + col, gvf, mask=cmask)
-    tl.store(GVB + b * 4 * DH + DH + col, gvr, mask=cmask)
-    tl.store(GVB + b * 4 * DH + 2 * DH + col, gbf, mask=cmask)
-    tl.store(GVB + b * 4 * DH + 3 * DH + col, gbr, mask=cmask)
-
-
 @triton.jit
 def _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s, T, d, sUt, sXt, sMt, sCt, sGHt,
               cmask, scale_x, hm, K: tl.constexpr, SKIP_X: tl.constexpr):
@@ -298,21 +263,39 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
                    T, B, Hd, sUt, sUb, sXt, sXb, sGHt, sGHb, sMt, sMb, sGUt, sGUb, sGXt, sGXb,
                    scale_x, peep, tanh_f, has_mask, has_c0, has_gcn,
                    K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr):
-    b, d, DH, col, cmask = _program_units(Hd, BLOCK)
+    pid_h = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    d = tl.program_id(2)
+    D = tl.num_programs(2)
+    DH = D * Hd
+    j = pid_h * BLOCK + tl.arange(0, BLOCK)
+    cmask = j < Hd
+    col = d * Hd + j
     th = tanh_f != 0
     hm = has_mask != 0
-    bf, br, vf, vr = _unit_params(WC, BIAS, col, DH, cmask, peep)
-    c0 = _state(C0, b, DH, col, cmask, has_c0)
-    gc = _state(GCN, b, DH, col, cmask, has_gcn)
+
+    bf = tl.load(BIAS + col, mask=cmask, other=0.0).to(tl.float32)
+    br = tl.load(BIAS + DH + col, mask=cmask, other=0.0).to(tl.float32)
+    pm = tl.where(peep != 0, cmask, False)
+    vf = tl.load(WC + col, mask=pm, other=0.0).to(tl.float32)
+    vr = tl.load(WC + DH + col, mask=pm, other=0.0).to(tl.float32)
+    c0 = tl.load(C0 + b * DH + col, mask=tl.where(has_c0 != 0, cmask, False), other=0.0).to(tl.float32)
+    gc = tl.load(GCN + b * DH + col, mask=tl.where(has_gcn != 0, cmask, False), other=0.0).to(tl.float32)
     gvf = bf * 0.0  # per (batch row, unit) sums over t; summed over batch afterwards
     gvr = bf * 0.0
     gbf = bf * 0.0
     gbr = bf * 0.0
-    u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, gu_ptr, gx_ptr = _bwd_ptrs(
-        U, X, MASK, C_ALL, GH, GU, GX, b, col, DH, sUb, sXb, sMb, sGHb, sGUb, sGXb, K)
-    sCt = B * DH
 
-    z = d * 0  # a runtime zero: step indices stay tensors inside the helpers
+    u_ptr = U + b * sUb + col * K
+    x_ptr = X + b * sXb + col
+    m_ptr = MASK + b * sMb
+    sCt = B * DH
+    call_ptr = C_ALL + b * DH + col
+    gh_ptr = GH + b * sGHb + col
+    gu_ptr = GU + b * sGUb + col * K
+    gx_ptr = GX + b * sGXb + col
+
+    z = pid_h * 0  # a runtime zero: step indices stay tensors inside the helpers
     # direction-local steps s = T-1, T-2, ..., 0
     a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27 = _bwd_load4(
         u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 1, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
@@ -330,7 +313,12 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
                                             s0 - 4, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
         a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, na20, na21, na22, na23, na24, na25, na26, na27
         b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, nb20, nb21, nb22, nb23, nb24, nb25, nb26, nb27
-    _bwd_store_sums(GC0, GVB, b, DH, col, cmask, gc, gvf, gvr, gbf, gbr)
+    tl.store(GC0 + b * DH + col, gc, mask=cmask)
+    # GVB [B, 4, D*H]: (v_f, v_r, b_f, b_r) gradients of this batch row
+    tl.store(GVB + b * 4 * DH + col, gvf, mask=cmask)  # zeros without peephole
+    tl.store(GVB + b * 4 * DH + DH + col, gvr, mask=cmask)
+    tl.store(GVB + b * 4 * DH + 2 * DH + col, gbf, mask=cmask)
+    tl.store(GVB + b * 4 * DH + 3 * DH + col, gbr, mask=cmask)
 
 
 # ---------------------------------------------------------------------------------------
