@@ -86,7 +86,8 @@ def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps:
     """The config whose [rows, S, block_d] tile puts each sub-chunk's rows in one thread:
     S = (32 * num_warps lanes) / (lanes one row of block_d channels takes), capped by T."""
     block_d = _pow2_at_most(D, block_d)
-    vec = min(vec or max(1, 16 // elem_size), block_d)  # elements in one load (16 bytes)
+    wide_vec = max(1, 16 // elem_size)  # elements in a 16-byte load: Triton's own choice
+    vec = min(vec or wide_vec, block_d)
     lanes_per_row = max(1, block_d // vec)
     S = max(1, 32 * num_warps // lanes_per_row)
     R = rows
@@ -98,7 +99,7 @@ def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps:
     channel = path == "channel"
     return ScanConfig(path, block_t=R * S, block_d=block_d, num_warps=num_warps, block_s=S,
                       stages=stages if channel else 1,
-                      vec=vec if channel and vec != max(1, 16 // elem_size) else 0)
+                      vec=vec if channel and vec != wide_vec else 0)
 
 
 def bucket(B: int, T: int, D: int, elem_size: int) -> str:
