@@ -37,7 +37,8 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-TIMING_ENV = "RNNVIZ_TIMING"  # "isolated" (the default) or "back-to-back"
+TIMING_ENV = "RNNVIZ_TIMING"  # "isolated" (the default), "back-to-back" or "graph"
+TIMING_MODES = ("isolated", "back-to-back", "graph")
 
 
 def timing_mode() -> str:
@@ -51,11 +52,36 @@ def timing_mode() -> str:
       call i + 1 while the GPU runs call i, so a GPU-bound call is timed without its launch
       latency and a host-bound one at the host's pace. What a call costs inside a busy
       program.
+    - "graph": the call captured once in a CUDA graph and the graph replayed: the GPU's own
+      time for the call's kernels, with no Python, no Triton launcher and no autograd
+      engine on the host in between. What the kernels cost; the gap to the other modes is
+      the host's share. A call that cannot be captured (it synchronises, say) raises.
     """
     mode = os.environ.get(TIMING_ENV, "isolated")
-    if mode not in ("isolated", "back-to-back"):
-        raise ValueError(f"{TIMING_ENV} must be 'isolated' or 'back-to-back', got {mode!r}")
+    if mode not in TIMING_MODES:
+        raise ValueError(f"{TIMING_ENV} must be one of {', '.join(map(repr, TIMING_MODES))}, "
+                         f"got {mode!r}")
     return mode
+
+
+def _captured(fn: Callable[[], Any], warmup: int) -> Callable[[], Any]:
+    """``fn`` captured in a CUDA graph (warmed up on a side stream first, as capture needs:
+    compilation, cuBLAS workspaces); returns the replay."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(max(1, warmup)):
+            fn()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    try:
+        with torch.cuda.graph(graph):
+            fn()
+    except Exception as e:  # noqa: BLE001 - say which mode failed, keep the cause
+        raise RuntimeError(f"{TIMING_ENV}=graph: the call cannot be captured in a CUDA graph "
+                           f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+                           ) from e
+    return graph.replay
 
 
 def time_ms(fn: Callable[[], Any], device: torch.device | str, *, warmup: int = 3,
@@ -65,9 +91,13 @@ def time_ms(fn: Callable[[], Any], device: torch.device | str, *, warmup: int = 
     ``reps`` defaults to as many as fit in ``budget_ms`` (at least 3, at most 100), measured
     from the warm-up. On CUDA each repetition is bracketed by events; the L2 is flushed
     between repetitions so repeated runs do not measure the cache; ``timing_mode()`` says
-    whether the host waits for each repetition before queuing the next.
+    whether the host waits for each repetition before queuing the next, or whether what is
+    timed is the replay of a CUDA graph of ``fn`` (the GPU's time alone).
     """
     device = torch.device(device)
+    mode = timing_mode() if device.type == "cuda" else "cpu"
+    if mode == "graph":
+        fn = _captured(fn, warmup)
     for _ in range(warmup):
         fn()
     _sync(device)
@@ -78,7 +108,7 @@ def time_ms(fn: Callable[[], Any], device: torch.device | str, *, warmup: int = 
     n = reps or int(min(100, max(3, budget_ms / once)))
     times = []
     if device.type == "cuda":
-        wait = timing_mode() == "isolated"
+        wait = mode == "isolated"
         flush = torch.empty(64 * 1024 * 1024, dtype=torch.int8, device=device)
         events = []
         for _ in range(n):

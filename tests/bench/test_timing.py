@@ -1,4 +1,4 @@
-"""rnnviz.bench.core's timer: the two CUDA timing modes and what provenance records."""
+"""rnnviz.bench.core's timer: the three CUDA timing modes and what provenance records."""
 from __future__ import annotations
 
 import pytest
@@ -16,11 +16,14 @@ def test_timing_mode_defaults_to_isolated_and_is_recorded(monkeypatch):
 
 def test_an_unknown_timing_mode_is_refused_by_name(monkeypatch):
     monkeypatch.setenv(TIMING_ENV, "fast")
-    with pytest.raises(ValueError, match="'isolated' or 'back-to-back', got 'fast'"):
+    with pytest.raises(ValueError, match="'isolated', 'back-to-back', 'graph', got 'fast'"):
         provenance("x")
 
 
-def test_cpu_timing_counts_every_call():
+@pytest.mark.parametrize("mode", ["isolated", "graph"])
+def test_cpu_timing_counts_every_call(mode, monkeypatch):
+    """On a CPU every mode is the wall clock around each call (there is no graph to capture)."""
+    monkeypatch.setenv(TIMING_ENV, mode)
     calls = []
     ms = time_ms(lambda: calls.append(1), "cpu", warmup=2, reps=5)
     assert ms >= 0 and len(calls) == 2 + 1 + 5
@@ -29,7 +32,7 @@ def test_cpu_timing_counts_every_call():
 @pytest.mark.gpu
 @pytest.mark.parametrize("mode", ["isolated", "back-to-back"])
 def test_gpu_timing_modes_time_every_call(gpu, mode, monkeypatch):
-    """Both modes bracket each call with its own events (no speed is asserted)."""
+    """Both eager modes bracket each call with its own events (no speed is asserted)."""
     monkeypatch.setenv(TIMING_ENV, mode)
     src = torch.randn(1 << 24, device=gpu)
     dst = torch.empty_like(src)
@@ -41,3 +44,29 @@ def test_gpu_timing_modes_time_every_call(gpu, mode, monkeypatch):
 
     ms = time_ms(fn, gpu, warmup=1, reps=7)
     assert 0 < ms < 1e3 and len(calls) == 1 + 1 + 7
+
+
+@pytest.mark.gpu
+def test_gpu_graph_timing_replays_what_was_captured(gpu, monkeypatch):
+    """Python runs fn for the side-stream warm-up and the capture only (a capture records,
+    it does not execute); every later call is a replay, which does the work: the counter
+    counts the 2 eager warm-ups, then 2 warm-up replays, 1 sizing replay and 5 timed ones."""
+    monkeypatch.setenv(TIMING_ENV, "graph")
+    acc = torch.zeros((), device=gpu)
+    calls = []
+
+    def fn():
+        calls.append(1)
+        acc.add_(1.0)
+
+    ms = time_ms(fn, gpu, warmup=2, reps=5)
+    assert 0 < ms < 1e3 and len(calls) == 2 + 1
+    assert acc.item() == 2 + 2 + 1 + 5
+
+
+@pytest.mark.gpu
+def test_gpu_graph_timing_names_a_call_it_cannot_capture(gpu, monkeypatch):
+    monkeypatch.setenv(TIMING_ENV, "graph")
+    x = torch.ones(8, device=gpu)
+    with pytest.raises(RuntimeError, match="RNNVIZ_TIMING=graph: the call cannot be captured"):
+        time_ms(lambda: x.sum().item(), gpu, warmup=1, reps=1)
