@@ -7,11 +7,11 @@ import torch
 from rnnviz.bench.core import TIMING_ENV, provenance, time_ms, timing_mode
 
 
-def test_timing_mode_defaults_to_isolated_and_is_recorded(monkeypatch):
+def test_timing_mode_defaults_to_back_to_back_and_is_recorded(monkeypatch):
     monkeypatch.delenv(TIMING_ENV, raising=False)
-    assert timing_mode() == "isolated" and provenance("x")["timing"] == "isolated"
-    monkeypatch.setenv(TIMING_ENV, "back-to-back")
     assert timing_mode() == "back-to-back" and provenance("x")["timing"] == "back-to-back"
+    monkeypatch.setenv(TIMING_ENV, "isolated")
+    assert timing_mode() == "isolated" and provenance("x")["timing"] == "isolated"
 
 
 def test_an_unknown_timing_mode_is_refused_by_name(monkeypatch):
