@@ -307,25 +307,3 @@ def test_sru_layer_kernel_with_variational_mask(kernel_device, K):
     x, W, wc, b, c0, mask, pad = _layer_case(kernel_device, torch.float32, K)
     got = _layer_run(x, W, wc, b, c0, mask, pad, "triton")
     assert_close(got, _layer_reference(x, W, wc, b, c0, mask, pad, K), atol=5e-5, rtol=1e-5)
-
-
-@pytest.mark.interpreter
-@pytest.mark.gpu
-@pytest.mark.parametrize("T,B,H,D,K,peephole,activation,mask,c0,batch_first", KERNEL_CASES)
-def test_staged_experiment_kernels_match_reference(kernel_device, T, B, H, D, K, peephole,
-                                                    activation, mask, c0, batch_first):
-    """scripts/sru_stages_experiment.py's kernels (one step per loop turn, the loads staged
-    by Triton's pipeliner) pass the library kernels' test, so its GPU run compares like with
-    like."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "scripts" / "sru_stages_experiment.py"
-    spec = importlib.util.spec_from_file_location("sru_stages_experiment", path)
-    exp = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(exp)
-    case = make_case(T, B, H, D, K, peephole, mask, c0, dtype=torch.float32, device=kernel_device)
-    with exp.staged(3):
-        got = run(case, D=D, activation=activation, scale_x=1.3, batch_first=batch_first,
-                  backend="triton", recurrence="kernel")
-    assert_close(got, reference(case, D=D, activation=activation, scale_x=1.3), atol=2e-5, rtol=1e-5)
