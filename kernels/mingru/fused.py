@@ -13,6 +13,11 @@ G_t = grad_h_t + a_{t+1} G_{t+1} (a_{t+1} recomputed from the pre-activations of
 step), then the gate gradients are formed from G_t, h_{t-1} (read from the forward's
 output) and the recomputed gates, and stored. No a, b, z or G tensor is ever in memory.
 
+STAGES > 1 (channel walk): Triton's software pipeliner issues the loads of the next
+STAGES - 1 chunks (cp.async into shared memory) while this one is computed, as in the
+scan's channel walk (``linear_scan/chunk.py``): one chunk of a few rows per thread is
+too few bytes in flight to cover the memory latency.
+
 Two ways to walk T, as the scan kernels (``rnnviz.kernels.linear_scan``), chosen by the
 constexpr SEQPAR:
 - channel-parallel: one program per (batch row, channel tile) carries the state through
@@ -75,7 +80,7 @@ def min_rnn_fwd_kernel(
     T, H, n_dt, n_tiles, s_pb, s_pt, s_ob, s_ot,
     KIND: tl.constexpr, POSITIVE: tl.constexpr, REVERSE: tl.constexpr, HAS_H0: tl.constexpr,
     RECORD: tl.constexpr, SEQPAR: tl.constexpr, R: tl.constexpr, S: tl.constexpr,
-    BLOCK_D: tl.constexpr, W: tl.constexpr,
+    BLOCK_D: tl.constexpr, W: tl.constexpr, STAGES: tl.constexpr = 1,
 ):
     """h of one direction. G1, G2, C: the gate and candidate pre-activations [B, T, H] (one
     layout, strides s_pb, s_pt, channels contiguous); O: h, strides s_ob, s_ot; H0 [B, H]."""
@@ -93,7 +98,7 @@ def min_rnn_fwd_kernel(
         carry = tl.load(H0 + pid_b * H + d, mask=dmask, other=0.0).to(tl.float32)
     else:
         carry = tl.zeros([BLOCK_D], dtype=tl.float32)
-    for c in range(c_lo, c_hi):
+    for c in tl.range(c_lo, c_hi, num_stages=STAGES):  # see the module doc on STAGES
         s = chunk_steps(c, R, S)
         t, live = step_time(s, T, REVERSE)
         m = live & dm
@@ -120,7 +125,7 @@ def min_rnn_bwd_kernel(
     T, H, n_dt, n_tiles, s_pb, s_pt, s_ob, s_ot, s_gb, s_gt, s_db, s_dt,
     KIND: tl.constexpr, POSITIVE: tl.constexpr, REVERSE: tl.constexpr, HAS_H0: tl.constexpr,
     HAS_DB: tl.constexpr, SEQPAR: tl.constexpr, R: tl.constexpr, S: tl.constexpr,
-    BLOCK_D: tl.constexpr, W: tl.constexpr,
+    BLOCK_D: tl.constexpr, W: tl.constexpr, STAGES: tl.constexpr = 1,
 ):
     """Gradients of one direction. REVERSE is the direction of *this* walk (the opposite of
     the forward's): step s is forward step T - 1 - s. Reads the pre-activations, the
@@ -149,7 +154,7 @@ def min_rnn_bwd_kernel(
     sum1 = tl.zeros([BLOCK_D], dtype=tl.float32)
     sum2 = tl.zeros([BLOCK_D], dtype=tl.float32)
     sumc = tl.zeros([BLOCK_D], dtype=tl.float32)
-    for c in range(c_lo, c_hi):
+    for c in tl.range(c_lo, c_hi, num_stages=STAGES):  # see the module doc on STAGES
         s = chunk_steps(c, R, S)
         t, live = step_time(s, T, REVERSE)
         m = live & dm

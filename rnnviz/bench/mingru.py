@@ -41,11 +41,13 @@ LOOPS = ["grucell-loop", "lstmcell-loop"]
 # (GRUCell) and 14.0 s (LSTMCell) per call at B=64, H=128 fp32 in benchmarks/mingru-h100-run1.log)
 LOOP_TS = {(64, 128): [512, 1024, 2048, 4096], (16, 1024): [512, 4096]}
 LOOP_BUDGET_S = 90.0  # stop timing loops once they have taken this long in all
-SWEEP = {  # (path, block_t, block_d, block_s, num_warps) tried for the fused kernel at T = 4096
-    (64, 128): [("sequence", 32, 32, 16, 4), ("sequence", 64, 16, 32, 4), ("sequence", 128, 16, 32, 4),
-                ("sequence", 256, 16, 32, 4), ("sequence", 128, 32, 16, 4), ("channel", 32, 32, 16, 4)],
-    (16, 1024): [("sequence", 32, 32, 16, 4), ("sequence", 16, 64, 8, 4), ("channel", 32, 32, 16, 4),
-                 ("channel", 16, 64, 8, 4)],
+SWEEP = {  # (path, rows, num_warps, block_d, stages) tried for the fused kernel at T = 4096
+    # (launch.tile_config fits each to H); stages > 1: loads of the next chunks in flight
+    (64, 128): [("sequence", 4, 4, 16, 1), ("channel", 2, 4, 32, 1), ("channel", 2, 4, 32, 3),
+                ("channel", 4, 4, 32, 3), ("channel", 4, 4, 16, 3), ("channel", 2, 4, 16, 4),
+                ("channel", 8, 4, 16, 3)],
+    (16, 1024): [("channel", 2, 4, 32, 1), ("channel", 2, 4, 32, 3), ("channel", 4, 4, 32, 3),
+                 ("channel", 2, 4, 64, 3), ("channel", 4, 4, 64, 2), ("channel", 2, 4, 32, 4)],
 }
 BASELINES = {  # speedups each rnnviz row reports
     "rnnviz-mingru": ["grucell-loop", "gru-cudnn", "mingru-log", "mingru-pytorch"],
@@ -228,7 +230,7 @@ def kernel_rows(quick: bool, device: torch.device, copy_gbs: float) -> list[dict
     if device.type != "cuda":
         return [{"method": "rnnviz-mingru", "scope": "kernel", "pass": "fwd", "dtype": "fp32",
                  "ms": None, "error": "skipped: the Triton kernels need a CUDA GPU"}]
-    from rnnviz.kernels.linear_scan import ScanConfig
+    from rnnviz.kernels.linear_scan import tile_config
     from rnnviz.kernels.mingru import min_rnn_bwd, min_rnn_fwd
     from rnnviz.ops.linear_scan import linear_scan
     from rnnviz.ops.mingru.gates import coefficients
@@ -268,11 +270,12 @@ def kernel_rows(quick: bool, device: torch.device, copy_gbs: float) -> list[dict
             rows.append(row)
             _progress(row)
         if not quick and os.environ.get("RNNVIZ_BENCH_SWEEP", "1") != "0":  # block sizes
-            for path, bt, bd, bs, w in SWEEP[(B, H)]:
-                cfg = ScanConfig(path, bt, bd, num_warps=w, block_s=bs)
+            for path, rows_, w, bd, st in SWEEP[(B, H)]:
+                cfg = tile_config(path, T, H, 4, rows_, w, bd, st)
                 row = {"method": "rnnviz-mingru", "scope": "sweep", "pass": "fwd+bwd",
-                       "dtype": "fp32", "B": B, "T": T, "H": H, "path": path, "block_t": bt,
-                       "block_d": bd, "block_s": bs, "num_warps": w, "ms": None, "error": None}
+                       "dtype": "fp32", "B": B, "T": T, "H": H, "path": path,
+                       "block_t": cfg.block_t, "block_d": cfg.block_d, "block_s": cfg.block_s,
+                       "num_warps": w, "stages": cfg.stages, "ms": None, "error": None}
                 both = lambda cfg=cfg: (fwd(cfg), bwd(cfg))  # noqa: E731
                 err = record_failure(both)
                 if err is None:
@@ -318,7 +321,8 @@ def table(rows: list[dict]) -> str:
             notes.append(f"{r['what']}: {r['gbs']:.0f} GB/s = {r['frac_copy']:.0%} of copy")
         elif r.get("scope") == "sweep":
             notes.append(f"{r['path']} block_t={r['block_t']} block_d={r['block_d']} "
-                         f"block_s={r['block_s']} warps={r['num_warps']}")
+                         f"block_s={r['block_s']} warps={r['num_warps']} "
+                         f"stages={r.get('stages', 1)}")
         elif r["method"] == "copy":
             notes.append(f"copy {r['gbs']:.0f} GB/s")
         for k, v in r.items():

@@ -269,26 +269,28 @@ def test_errors_are_clear():
 
 
 # -- the fused Triton kernel: interpreter on the CPU, and the GPU ------------------------------
-KERNEL_CASES = [  # (cell, path, block_t, block_d, block_s, T, H)
-    ("mingru", "channel", 4, 4, 2, 11, 5),
-    ("minlstm", "channel", 8, 4, 1, 9, 3),
-    ("mingru", "sequence", 4, 4, 2, 13, 5),
-    ("minlstm", "sequence", 4, 8, 1, 10, 6),
+KERNEL_CASES = [  # (cell, path, block_t, block_d, block_s, stages, T, H)
+    ("mingru", "channel", 4, 4, 2, 1, 11, 5),
+    ("minlstm", "channel", 8, 4, 1, 1, 9, 3),
+    ("mingru", "channel", 4, 4, 2, 3, 23, 5),  # pipelined: loads 2 chunks ahead
+    ("minlstm", "channel", 2, 8, 1, 2, 7, 6),
+    ("mingru", "sequence", 4, 4, 2, 1, 13, 5),
+    ("minlstm", "sequence", 4, 8, 1, 1, 10, 6),
 ]
 
 
 @pytest.mark.interpreter
 @pytest.mark.gpu
-@pytest.mark.parametrize("cell,path,block_t,block_d,block_s,T,H", KERNEL_CASES)
+@pytest.mark.parametrize("cell,path,block_t,block_d,block_s,stages,T,H", KERNEL_CASES)
 @pytest.mark.parametrize("reverse", [False, True])
-def test_fused_kernel_matches_reference(kernel_device, cell, path, block_t, block_d, block_s, T,
-                                        H, reverse):
+def test_fused_kernel_matches_reference(kernel_device, cell, path, block_t, block_d, block_s,
+                                        stages, T, H, reverse):
     """Both walks of the kernel (channel- and sequence-parallel), both directions, h0,
     positive, forward and backward, against autograd through the float64 loop."""
     from rnnviz.kernels.linear_scan import ScanConfig
     from rnnviz.kernels.mingru import min_rnn_bwd, min_rnn_fwd
 
-    cfg = ScanConfig(path, block_t, block_d, block_s=block_s)
+    cfg = ScanConfig(path, block_t, block_d, block_s=block_s, stages=stages)
     B, K = 2, (3 if cell == "minlstm" else 2)
     P = (2 * torch.randn(B, T, K * H, dtype=torch.float64)).requires_grad_(True)
     h0 = torch.randn(B, H, dtype=torch.float64, requires_grad=True)
