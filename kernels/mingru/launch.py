@@ -1,17 +1,21 @@
 """Launching the fused minGRU / minLSTM kernels: one direction of one layer per launch.
 
 The tile follows the scan's rule (``linear_scan.launch.tile_config``: the rows of a
-sub-chunk in one thread, 16-byte vectors along the channels) with sizes of its own, measured
-on an H100 (benchmarks/mingru-h100*.json, fwd+bwd at T = 4096, fp32):
+sub-chunk in one thread, 16-byte vectors along the channels) with sizes of its own:
 
-- the scan's 8-row, 64-channel sequence tile spills in these kernels, which keep about
-  three times as many tiles live (pre-activations, gates, candidate, their derivatives):
-  255 registers plus stack (cuobjdump, sm_90), 1.41 ms at B = 64, H = 128;
-- sequence-parallel, the per-chunk cost (ticket, publish, look-back) dominates small
-  chunks: 32 x 32 tiles 1.06 ms, 128 steps x 16 channels 0.80 ms (146 / 237 registers, no
-  spill): that is the sequence tile (4 rows of fp32 per thread, 2 of 2-byte types);
-- with B * H >= 16384 channels the channel walk with 2-row x 32-channel tiles wins
-  (1.28 ms at B = 16, H = 1024, against 2.01 ms sequence-parallel).
+- the channel walk with its loads pipelined (3 stages: the next two chunks in flight while
+  one is computed) is the fastest measured path from B * H = 8192 channels: fwd+bwd at
+  T = 4096, fp32, H200 (benchmarks/mingru-kernels-h200.json, 2026-12-03), 0.39 ms at
+  B = 64, H = 128 with 4-row x 32-channel tiles (the sequence-parallel tile: 0.61 ms; the
+  unstaged walk: 0.95 ms) and 0.68 ms at B = 16, H = 1024 with 2-row tiles (unstaged:
+  1.12 ms);
+- below that the grid is too small for a walk and the sequence-parallel path is used:
+  one program per (chunk, channel tile), its carry by decoupled look-back. The per-chunk
+  cost (ticket, publish, look-back) dominates small chunks, so its tile is 128 steps x 16
+  channels (4 rows of fp32 per thread, 2 of 2-byte types; H100: 0.80 ms against 1.06 ms
+  for 32 x 32 tiles at B = 64, H = 128). The scan's 8-row, 64-channel sequence tile spills
+  here: these kernels keep about three times as many tiles live (pre-activations, gates,
+  candidate, their derivatives).
 
 The look-back window is 8 chunks rather than the scan's 32 (fewer registers).
 """
@@ -29,7 +33,8 @@ from .fused import min_rnn_bwd_kernel, min_rnn_fwd_kernel
 
 KINDS = {"mingru": 0, "minlstm": 1}
 LOOKBACK = 8  # chunks the look-back examines at once (<= the scan's, whose scratch we share)
-CHANNEL_MIN_BH = 16384  # B * H from which the channel walk is used (see the module doc)
+CHANNEL_MIN_BH = 8192  # B * H from which the channel walk is used (see the module doc)
+WALK_STAGES = 3  # chunks in flight in the channel walk
 
 
 class MinRNNRecord(NamedTuple):
@@ -51,8 +56,9 @@ def choose_config(B: int, T: int, H: int, elem_size: int = 4) -> ScanConfig:
     """Path and tile of the fused kernels for [B, T, H] pre-activations (see the module doc)."""
     wide = elem_size >= 4  # 4-byte elements: a 16-byte vector is 4 of them, else 8
     if T <= 256 or B * H >= CHANNEL_MIN_BH:
-        return tile_config("channel", T, H, elem_size, rows=2 if wide else 1, num_warps=4,
-                           block_d=32)
+        rows = 4 if B * H < 2 * CHANNEL_MIN_BH else 2  # fewer programs: deeper tiles
+        return tile_config("channel", T, H, elem_size, rows=rows if wide else rows // 2,
+                           num_warps=4, block_d=32, stages=WALK_STAGES)
     return tile_config("sequence", T, H, elem_size, rows=4 if wide else 2, num_warps=4,
                        block_d=16)
 

@@ -65,6 +65,17 @@ def timing_mode() -> str:
     return mode
 
 
+def _end_aborted_capture() -> None:
+    """An aborted capture (the call synchronised, say) never runs the CUDA generator's
+    capture epilogue: every later random op then fails ("Offset increment outside graph
+    capture"). An empty capture runs prologue and epilogue again."""
+    try:
+        with torch.cuda.graph(torch.cuda.CUDAGraph()):
+            pass
+    except Exception:  # noqa: BLE001 - best effort; the caller raises the real error
+        pass
+
+
 def _captured(fn: Callable[[], Any], warmup: int) -> Callable[[], Any]:
     """``fn`` captured in a CUDA graph (warmed up on a side stream first, as capture needs:
     compilation, cuBLAS workspaces); returns the replay."""
@@ -79,6 +90,7 @@ def _captured(fn: Callable[[], Any], warmup: int) -> Callable[[], Any]:
         with torch.cuda.graph(graph):
             fn()
     except Exception as e:  # noqa: BLE001 - say which mode failed, keep the cause
+        _end_aborted_capture()
         raise RuntimeError(f"{TIMING_ENV}=graph: the call cannot be captured in a CUDA graph "
                            f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
                            ) from e
