@@ -23,11 +23,6 @@ the kernel is bound by memory latency unless loads run ahead of the recurrence: 
 depend on c, so each loop turn issues the loads of the next CHUNK steps before running the
 recurrence over the current CHUNK steps.
 
-A chunk's inputs are [CHUNK, BLOCK] tiles whose step axis lies in each thread's registers
-(one vector of loads per input); ``_fwd_walk`` halves a tile until one step is left, so
-the recurrence is unrolled at compile time into CHUNK plain steps, in order, with no data
-movement between threads (the halves are renamings of registers).
-
 The backward walks t in reverse and recomputes f, r and g(c_t) from U and the stored c_{t-1}
 instead of storing gates. With ``record`` (a trace asked for it) the forward also writes f
 and r; without it no gate buffer exists and the stores are predicated off.
@@ -48,12 +43,7 @@ import triton.language as tl
 from .. import cdiv, next_pow2
 from ..activations import tanh as _tanh
 
-# Steps per loop turn; the loads of the next CHUNK steps are in flight meanwhile. With one
-# thread per hidden unit there are only B * D * H threads (a few warps per SM), so the steps
-# in flight per thread are what covers the memory latency; the backward holds seven inputs
-# per step to the forward's five, so it takes fewer (registers).
-FWD_CHUNK = 16
-BWD_CHUNK = 8
+CHUNK = 8  # steps per loop turn; the loads of the next CHUNK steps are in flight meanwhile
 _INTS = ["T", "B", "Hd", "sUt", "sUb", "sXt", "sXb", "sHt", "sHb", "sMt", "sMb", "sGHt", "sGHb",
          "sGUt", "sGUb", "sGXt", "sGXb", "scale_x", "peep", "tanh_f", "has_mask", "has_c0",
          "store_c", "record", "has_gcn"]
@@ -68,41 +58,24 @@ def _time(s, T, d):
     return t.to(tl.int64), live
 
 
-@triton.jit
-def _halves(x, N: tl.constexpr):
-    """Rows 0 .. N/2-1 and N/2 .. N-1 of x [N, BLOCK]. The rows lie in each thread's
-    registers, so this is a renaming of registers, not a data movement."""
-    return tl.split(tl.permute(tl.reshape(x, (2, N // 2, x.shape[1])), (1, 2, 0)))
-
-
-@triton.jit
-def _row(x):
-    """The single row of x [1, BLOCK] as a [BLOCK] vector."""
-    return tl.reshape(x, (x.shape[1],))
-
-
 # ---------------------------------------------------------------------------------------
 # forward
 # ---------------------------------------------------------------------------------------
 @triton.jit
-def _fwd_loads(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask, scale_x, hm,
-               N: tl.constexpr, K: tl.constexpr, SKIP_X: tl.constexpr, STEP: tl.constexpr = 1):
-    """The inputs of steps s, s + STEP, .., s + (N-1) STEP as [N, BLOCK] tiles, row i = step
-    s + i STEP (the step axis lies in each thread): x~, f and r parts of U, x', and keep
-    (1: a real step; 0: padding or beyond T)."""
-    t, live = _time(s + STEP * tl.arange(0, N), T, d)
-    t = t[:, None]
-    lm = live[:, None] & cmask[None, :]
-    up = u_ptr[None, :] + t * sUt
+def _fwd_load(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask, scale_x, hm,
+              K: tl.constexpr, SKIP_X: tl.constexpr):
+    t, live = _time(s, T, d)
+    lm = tl.where(live, cmask, False)  # (bool & scalar bool is int8 in the interpreter)
+    up = u_ptr + t * sUt
     u0 = tl.load(up, mask=lm, other=0.0).to(tl.float32)
     u1 = tl.load(up + 1, mask=lm, other=0.0).to(tl.float32)
     u2 = tl.load(up + 2, mask=lm, other=0.0).to(tl.float32)
     if SKIP_X:
-        xp = tl.load(x_ptr[None, :] + t * sXt, mask=lm, other=0.0).to(tl.float32) * scale_x
+        xp = tl.load(x_ptr + t * sXt, mask=lm, other=0.0).to(tl.float32) * scale_x
     else:
         xp = tl.load(up + 3, mask=lm, other=0.0).to(tl.float32)
-    pad = tl.load(m_ptr + t * sMt, mask=tl.where(hm, live[:, None], False), other=0)
-    keep = tl.where(live[:, None] & (pad == 0), 1, 0).to(tl.int8) + tl.zeros_like(lm.to(tl.int8))
+    pad = tl.load(m_ptr + t * sMt, mask=tl.where(hm, live, False), other=0)
+    keep = tl.where(live, pad == 0, False)
     return u0, u1, u2, xp, keep
 
 
@@ -116,8 +89,8 @@ def _fwd_step(c, u0, u1, u2, xp, keep, s, T, d, vf, vr, bf, br, cmask,
     c_new = u0 + f * (c - u0)
     g = tl.where(th, _tanh(c_new), c_new)
     h = xp + r * (g - xp)
-    c_new = tl.where(keep != 0, c_new, c)
-    h = tl.where(keep != 0, h, 0.0)
+    c_new = tl.where(keep, c_new, c)
+    h = tl.where(keep, h, 0.0)
     tl.store(h_ptr + t * sHt, h.to(h_ptr.dtype.element_ty), mask=lm)
     tl.store(call_ptr + t * sCt, c_new, mask=tl.where(sc, lm, False))
     tl.store(f_ptr + t * sCt, f, mask=tl.where(rc, lm, False))
@@ -126,31 +99,36 @@ def _fwd_step(c, u0, u1, u2, xp, keep, s, T, d, vf, vr, bf, br, cmask,
 
 
 @triton.jit
-def _fwd_walk(c, u0, u1, u2, xp, keep, s, T, d, vf, vr, bf, br, cmask,
-              h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc, N: tl.constexpr):
-    """Steps s .. s+N-1 of the recurrence, in order, from tiles [N, BLOCK]: the first half
-    of the rows, then the second (unrolled at compile time into N calls of ``_fwd_step``)."""
-    if N == 1:
-        return _fwd_step(c, _row(u0), _row(u1), _row(u2), _row(xp), _row(keep), s, T, d, vf, vr,
-                         bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
-    else:
-        u0a, u0b = _halves(u0, N)
-        u1a, u1b = _halves(u1, N)
-        u2a, u2b = _halves(u2, N)
-        xpa, xpb = _halves(xp, N)
-        ka, kb = _halves(keep, N)
-        c = _fwd_walk(c, u0a, u1a, u2a, xpa, ka, s, T, d, vf, vr, bf, br, cmask,
-                      h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc, N // 2)
-        return _fwd_walk(c, u0b, u1b, u2b, xpb, kb, s + N // 2, T, d, vf, vr, bf, br, cmask,
-                         h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc, N // 2)
+def _fwd_load4(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask, scale_x, hm,
+               K: tl.constexpr, SKIP_X: tl.constexpr):
+    """The inputs of steps s .. s+3: (x~, f, r, x', keep) each."""
+    v0, v1, v2, v3, v4 = _fwd_load(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+    v5, v6, v7, v8, v9 = _fwd_load(u_ptr, x_ptr, m_ptr, s + 1, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+    v10, v11, v12, v13, v14 = _fwd_load(u_ptr, x_ptr, m_ptr, s + 2, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+    v15, v16, v17, v18, v19 = _fwd_load(u_ptr, x_ptr, m_ptr, s + 3, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+    return v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19
+
+
+@triton.jit
+def _fwd_chunk(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19,
+               s, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc):
+    """Steps s .. s+3 of the recurrence."""
+    c = _fwd_step(c, v0, v1, v2, v3, v4,
+                  s, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
+    c = _fwd_step(c, v5, v6, v7, v8, v9,
+                  s + 1, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
+    c = _fwd_step(c, v10, v11, v12, v13, v14,
+                  s + 2, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
+    c = _fwd_step(c, v15, v16, v17, v18, v19,
+                  s + 3, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
+    return c
 
 
 @triton.jit(do_not_specialize=[n for n in _INTS if n not in ("sGHt", "sGHb", "sGUt", "sGUb", "sGXt", "sGXb", "has_gcn")])
 def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
                    T, B, Hd, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, scale_x,
                    peep, tanh_f, has_mask, has_c0, store_c, record,
-                   K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr,
-                   CHUNK: tl.constexpr):
+                   K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr):
     pid_h = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     d = tl.program_id(2)
@@ -181,16 +159,23 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
     r_ptr = R_REC + b * DH + col
 
     z = pid_h * 0  # a runtime zero: step indices stay tensors inside the helpers
-    u0, u1, u2, xp, keep = _fwd_loads(u_ptr, x_ptr, m_ptr, z, T, d, sUt, sXt, sMt, cmask,
-                                      scale_x, hm, CHUNK, K, SKIP_X)
-    for s1 in range(0, T, CHUNK):
+    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = _fwd_load4(
+        u_ptr, x_ptr, m_ptr, z, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = _fwd_load4(
+        u_ptr, x_ptr, m_ptr, z + 4, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+    for s1 in range(0, T, 8):
         s0 = z + s1
-        # the next CHUNK steps' loads go out before this chunk's recurrence runs
-        nu0, nu1, nu2, nxp, nkeep = _fwd_loads(u_ptr, x_ptr, m_ptr, s0 + CHUNK, T, d, sUt, sXt,
-                                               sMt, cmask, scale_x, hm, CHUNK, K, SKIP_X)
-        c = _fwd_walk(c, u0, u1, u2, xp, keep, s0, T, d, vf, vr, bf, br, cmask,
-                      h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc, CHUNK)
-        u0, u1, u2, xp, keep = nu0, nu1, nu2, nxp, nkeep
+        # the loads of steps s0+8 .. s0+15 go out before the recurrence of s0 .. s0+7 runs
+        na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19 = _fwd_load4(
+            u_ptr, x_ptr, m_ptr, s0 + 8, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+        nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19 = _fwd_load4(
+            u_ptr, x_ptr, m_ptr, s0 + 12, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+        c = _fwd_chunk(c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19,
+                       s0, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
+        c = _fwd_chunk(c, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
+                       s0 + 4, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19
+        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19
     tl.store(C_N + b * DH + col, c, mask=cmask)
 
 
@@ -198,20 +183,15 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
 # backward
 # ---------------------------------------------------------------------------------------
 @triton.jit
-def _bwd_loads(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s, T, d, sUt, sXt, sMt, sCt, sGHt,
-               cmask, scale_x, hm, N: tl.constexpr, K: tl.constexpr, SKIP_X: tl.constexpr):
-    """The inputs of steps s, s-1, .., s-N+1 as [N, BLOCK] tiles (row i = step s - i): those
-    of the forward, c_{t-1} (c0 before the first step) and dL/dh_t."""
-    steps = s - tl.arange(0, N)
-    u0, u1, u2, xp, keep = _fwd_loads(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask,
-                                      scale_x, hm, N, K, SKIP_X, -1)
-    t, live = _time(steps, T, d)
-    tp, has_prev = _time(steps - 1, T, d)
-    cp = tl.load(call_ptr[None, :] + tp[:, None] * sCt, mask=has_prev[:, None] & cmask[None, :],
-                 other=0.0)
-    cp = tl.where(has_prev[:, None], cp, c0[None, :])
-    gh = tl.load(gh_ptr[None, :] + t[:, None] * sGHt, mask=live[:, None] & cmask[None, :],
-                 other=0.0).to(tl.float32)
+def _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s, T, d, sUt, sXt, sMt, sCt, sGHt,
+              cmask, scale_x, hm, K: tl.constexpr, SKIP_X: tl.constexpr):
+    u0, u1, u2, xp, keep = _fwd_load(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask,
+                                     scale_x, hm, K, SKIP_X)
+    t, live = _time(s, T, d)
+    tp, has_prev = _time(s - 1, T, d)
+    cp = tl.load(call_ptr + tp * sCt, mask=tl.where(has_prev, cmask, False), other=0.0)
+    cp = tl.where(has_prev, cp, c0)
+    gh = tl.load(gh_ptr + t * sGHt, mask=tl.where(live, cmask, False), other=0.0).to(tl.float32)
     return u0, u1, u2, xp, keep, cp, gh
 
 
@@ -220,7 +200,6 @@ def _bwd_step(gc, gvf, gvr, gbf, gbr, u0, u1, u2, xp, keep, cp, gh, s, T, d, vf,
               gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K: tl.constexpr, SKIP_X: tl.constexpr):
     t, live = _time(s, T, d)
     lm = tl.where(live, cmask, False)
-    keep = keep != 0
     # recompute the forward step from U and c_{t-1}
     f = tl.sigmoid(u1 + bf + vf * cp)
     r = tl.sigmoid(u2 + br + vr * cp)
@@ -253,37 +232,37 @@ def _bwd_step(gc, gvf, gvr, gbf, gbr, u0, u1, u2, xp, keep, cp, gh, s, T, d, vf,
 
 
 @triton.jit
-def _bwd_walk(gc, gvf, gvr, gbf, gbr, u0, u1, u2, xp, keep, cp, gh, s, T, d, vf, vr, bf, br,
-              cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, N: tl.constexpr, K: tl.constexpr,
-              SKIP_X: tl.constexpr):
-    """Steps s, s-1, .., s-N+1 of the backward recurrence from tiles [N, BLOCK] (row i =
-    step s - i), in that order."""
-    if N == 1:
-        return _bwd_step(gc, gvf, gvr, gbf, gbr, _row(u0), _row(u1), _row(u2), _row(xp),
-                         _row(keep), _row(cp), _row(gh), s, T, d, vf, vr, bf, br, cmask,
-                         gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
-    else:
-        u0a, u0b = _halves(u0, N)
-        u1a, u1b = _halves(u1, N)
-        u2a, u2b = _halves(u2, N)
-        xpa, xpb = _halves(xp, N)
-        ka, kb = _halves(keep, N)
-        cpa, cpb = _halves(cp, N)
-        gha, ghb = _halves(gh, N)
-        gc, gvf, gvr, gbf, gbr = _bwd_walk(gc, gvf, gvr, gbf, gbr, u0a, u1a, u2a, xpa, ka, cpa,
-                                           gha, s, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt,
-                                           gx_ptr, sGXt, scale_x, th, N // 2, K, SKIP_X)
-        return _bwd_walk(gc, gvf, gvr, gbf, gbr, u0b, u1b, u2b, xpb, kb, cpb, ghb, s - N // 2, T,
-                         d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th,
-                         N // 2, K, SKIP_X)
+def _bwd_load4(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s, T, d, sUt, sXt, sMt, sCt, sGHt,
+               cmask, scale_x, hm, K: tl.constexpr, SKIP_X: tl.constexpr):
+    """The inputs of steps s, s-1, s-2, s-3 (x~, f, r, x', keep, c_prev, dh each)."""
+    v0, v1, v2, v3, v4, v5, v6 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+    v7, v8, v9, v10, v11, v12, v13 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s - 1, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+    v14, v15, v16, v17, v18, v19, v20 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s - 2, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+    v21, v22, v23, v24, v25, v26, v27 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s - 3, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+    return v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, v20, v21, v22, v23, v24, v25, v26, v27
+
+
+@triton.jit
+def _bwd_chunk(gc, gvf, gvr, gbf, gbr, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, v20, v21, v22, v23, v24, v25, v26, v27,
+               s, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th,
+               K: tl.constexpr, SKIP_X: tl.constexpr):
+    """Steps s, s-1, s-2, s-3 of the backward recurrence."""
+    gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v0, v1, v2, v3, v4, v5, v6,
+                                       s, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
+    gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v7, v8, v9, v10, v11, v12, v13,
+                                       s - 1, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
+    gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v14, v15, v16, v17, v18, v19, v20,
+                                       s - 2, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
+    gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v21, v22, v23, v24, v25, v26, v27,
+                                       s - 3, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
+    return gc, gvf, gvr, gbf, gbr
 
 
 @triton.jit(do_not_specialize=[n for n in _INTS if n not in ("sHt", "sHb", "store_c", "record")])
 def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
                    T, B, Hd, sUt, sUb, sXt, sXb, sGHt, sGHb, sMt, sMb, sGUt, sGUb, sGXt, sGXb,
                    scale_x, peep, tanh_f, has_mask, has_c0, has_gcn,
-                   K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr,
-                   CHUNK: tl.constexpr):
+                   K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr):
     pid_h = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     d = tl.program_id(2)
@@ -317,19 +296,23 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
     gx_ptr = GX + b * sGXb + col
 
     z = pid_h * 0  # a runtime zero: step indices stay tensors inside the helpers
-    # direction-local steps s = T-1, T-2, ..., 0, CHUNK at a time
-    u0, u1, u2, xp, keep, cp, gh = _bwd_loads(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 1,
-                                              T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm,
-                                              CHUNK, K, SKIP_X)
-    for i1 in range(0, T, CHUNK):
+    # direction-local steps s = T-1, T-2, ..., 0
+    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27 = _bwd_load4(
+        u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 1, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27 = _bwd_load4(
+        u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 5, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+    for i1 in range(0, T, 8):
         s0 = z + T - 1 - i1
-        nu0, nu1, nu2, nxp, nkeep, ncp, ngh = _bwd_loads(
-            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - CHUNK, T, d, sUt, sXt, sMt, sCt,
-            sGHt, cmask, scale_x, hm, CHUNK, K, SKIP_X)
-        gc, gvf, gvr, gbf, gbr = _bwd_walk(gc, gvf, gvr, gbf, gbr, u0, u1, u2, xp, keep, cp, gh,
-                                           s0, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr,
-                                           sGXt, scale_x, th, CHUNK, K, SKIP_X)
-        u0, u1, u2, xp, keep, cp, gh = nu0, nu1, nu2, nxp, nkeep, ncp, ngh
+        na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, na20, na21, na22, na23, na24, na25, na26, na27 = _bwd_load4(
+            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 8, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+        nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, nb20, nb21, nb22, nb23, nb24, nb25, nb26, nb27 = _bwd_load4(
+            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 12, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+        gc, gvf, gvr, gbf, gbr = _bwd_chunk(gc, gvf, gvr, gbf, gbr, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27,
+                                            s0, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
+        gc, gvf, gvr, gbf, gbr = _bwd_chunk(gc, gvf, gvr, gbf, gbr, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27,
+                                            s0 - 4, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, na20, na21, na22, na23, na24, na25, na26, na27
+        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, nb20, nb21, nb22, nb23, nb24, nb25, nb26, nb27
     tl.store(GC0 + b * DH + col, gc, mask=cmask)
     # GVB [B, 4, D*H]: (v_f, v_r, b_f, b_r) gradients of this batch row
     tl.store(GVB + b * 4 * DH + col, gvf, mask=cmask)  # zeros without peephole
@@ -394,7 +377,7 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
         T, B, H, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, float(scale_x),
         int(weight_c is not None), int(tanh), int(mask_pad is not None), int(c0 is not None),
         int(store_c), int(record),
-        K=K, SKIP_X=x is not None, BLOCK=BLOCK, CHUNK=FWD_CHUNK, num_warps=warps)
+        K=K, SKIP_X=x is not None, BLOCK=BLOCK, num_warps=warps)
     return h, c_n, (c_all if store_c else None), (f if record else None), (r if record else None)
 
 
@@ -427,6 +410,6 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
         T, B, H, sUt, sUb, sXt, sXb, sGHt, sGHb, sMt, sMb, sGUt, sGUb, sGXt, sGXb,
         float(scale_x), int(peep), int(tanh), int(mask_pad is not None), int(c0 is not None),
         int(grad_cn is not None),
-        K=K, SKIP_X=x is not None, BLOCK=BLOCK, CHUNK=BWD_CHUNK, num_warps=warps)
+        K=K, SKIP_X=x is not None, BLOCK=BLOCK, num_warps=warps)
     gvb = gvb.sum(0)
     return gU, gx, gc0, (gvb[:2 * D * H] if peep else None), gvb[2 * D * H:]
