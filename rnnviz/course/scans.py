@@ -18,6 +18,7 @@ __all__ = ["work_depth_figure", "record_chunks", "tree_trace", "chunks_figure", 
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
+TIMING_MODES = "timing-modes-h200"  # scripts/timing_modes.py on the H200
 
 KIND_NAMES = {"hillis_steele": "Hillis-Steele", "blelloch": "Blelloch", "brent_kung": "Brent-Kung",
               "sklansky": "Sklansky", "chunked": "chunked (the kernel's)"}
@@ -218,4 +219,41 @@ def in_flight_figure(ref: Reference | None = None, **shape: int) -> go.Figure:
     fig.update_layout(barmode="group", yaxis_title="% of the copy bandwidth",
                       yaxis_range=[0, 110], xaxis_title="chunks in flight per thread")
     return style(fig, "The channel walk's forward, by chunks in flight",
+                 [f"{ref.label}: {ref.provenance.get('command', '')[:90]}"])
+
+
+def host_share_rows(ref: Reference, method: str = "rnnviz-scan") -> list[dict[str, Any]]:
+    """Per timed case of ``scripts/timing_modes.py``: the call timed alone ("isolated"), the
+    GPU's own time (a CUDA-graph replay) and the host's share, 1 - graph / isolated."""
+    out = []
+    for r in ref.rows:
+        iso, gpu = r.get("isolated_ms"), r.get("graph_ms")
+        if r.get("method") == method and iso and gpu:
+            out.append({"case": f"{r['pass']} {r['dtype']} B={r['B']} T={r['T']} D={r['D']}",
+                        "isolated_ms": iso, "graph_ms": gpu,
+                        "host_share": max(0.0, 1.0 - gpu / iso)})
+    return out
+
+
+def host_share_figure(ref: Reference | None = None, method: str = "rnnviz-scan") -> go.Figure:
+    """One call of the scan split into the GPU's time (its graph replay) and the rest of the
+    call timed alone (Python, the Triton launcher, the autograd engine), as % of the call."""
+    if ref is None:
+        from rnnviz.bench.core import shipped_results
+        from rnnviz.course.reference import load
+
+        ref = load(shipped_results()[TIMING_MODES])
+    rows = host_share_rows(ref, method)
+    cases = [r["case"] for r in rows]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=cases, x=[100 * (1 - r["host_share"]) for r in rows], orientation="h",
+                         name="GPU: the kernels (graph replay)", marker_color="#1f77b4",
+                         text=[f"{r['graph_ms']:.3f} ms" for r in rows], textposition="inside"))
+    fig.add_trace(go.Bar(y=cases, x=[100 * r["host_share"] for r in rows], orientation="h",
+                         name="host: launch path", marker_color="#ff7f0e",
+                         text=[f"{r['isolated_ms'] - r['graph_ms']:.3f} ms" for r in rows],
+                         textposition="inside"))
+    fig.update_layout(barmode="stack", xaxis_title="% of one call timed alone",
+                      xaxis_range=[0, 100], yaxis_autorange="reversed")
+    return style(fig, "Where one call of the scan goes: GPU or host",
                  [f"{ref.label}: {ref.provenance.get('command', '')[:90]}"])

@@ -181,6 +181,21 @@ scans.in_flight_figure()
 # The kernel is `kernels/linear_scan/chunk.py`; the tiles each GPU takes, measured by
 # `scripts/scan_sweep.py`, are in `kernels/linear_scan/tuned.py`.
 #
+# ### Host or GPU?
+#
+# A call of `linear_scan` is also Python: argument checks, an autograd node, Triton's launcher
+# (which inspects each of the kernel's 30 arguments), and only then a kernel. Timing the call alone
+# counts all of that; replaying it from a CUDA graph counts the kernels only. Both were measured on
+# the H200 (`scripts/timing_modes.py`):
+
+# %%
+scans.host_share_figure()
+
+# %% [markdown]
+# For 2 GB of data the host is a few percent of the call. For one sequence of 64 channels (50 MB),
+# the kernel takes about 50 microseconds and the host three times as long: there the speed of a scan
+# is the speed of its launch, unless many calls are queued back to back or captured in a graph.
+#
 # ## Summary
 #
 # * The steps of a linear recurrence are pairs that compose associatively; that is all a parallel scan needs.
@@ -189,6 +204,7 @@ scans.in_flight_figure()
 # * The log-space formulation exists because `cumprod`/`cumsum` overflow; a scan of pairs needs neither logs nor
 #   positive inputs.
 # * A scan is memory-bound: the copy bandwidth is its speed limit, reached only with enough bytes in flight.
+# * For small problems the host's launch path, not the kernel, sets the time of one call.
 #
 # **Exercise 1.** How many levels (the depth) does a Hillis-Steele scan need for $n = 1024$ elements?
 

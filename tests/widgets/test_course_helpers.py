@@ -159,6 +159,26 @@ def test_in_flight_figure_reads_the_sweep_by_tile_and_stages():
     assert all(len(t.x) >= 3 for t in shipped.data)
 
 
+def test_host_share_figure_splits_a_call_into_gpu_and_host():
+    from rnnviz.course import scans
+    from rnnviz.course.reference import Reference
+
+    def row(method, iso, graph, B=1):
+        return {"method": method, "pass": "fwd", "dtype": "fp32", "B": B, "T": 64, "D": 4,
+                "isolated_ms": iso, "back-to-back_ms": iso, "graph_ms": graph}
+
+    ref = Reference("timing-modes-x", {"gpu": "NVIDIA H200", "command": "timing"},
+                    [row("rnnviz-scan", 0.2, 0.05), row("log-space", 9.0, 8.0),
+                     row("rnnviz-scan", 3.0, 3.0, B=16), row("rnnviz-scan", 1.0, None, B=2)])
+    rows = scans.host_share_rows(ref)
+    assert [round(r["host_share"], 2) for r in rows] == [0.75, 0.0]  # no graph time: left out
+    fig = scans.host_share_figure(ref)
+    assert [round(x) for x in fig.data[0].x] == [25, 100]
+    assert [round(x) for x in fig.data[1].x] == [75, 0]
+    shipped = scans.host_share_figure()  # the H200 run in benchmarks/
+    assert len(shipped.data[0].x) >= 8 and min(shipped.data[1].x) >= 0
+
+
 def test_newton_helpers():
     from rnnviz.course import newton
 
