@@ -203,11 +203,7 @@ def in_flight_figure(ref: Reference | None = None, **shape: int) -> go.Figure:
     """Fraction of the copy bandwidth against the number of chunks each thread has in flight
     (1: the chunk in registers; more: the next ones staged in shared memory by Triton's
     pipeliner), float32 beside bfloat16, from the shipped GPU sweep."""
-    if ref is None:
-        from rnnviz.bench.core import shipped_results
-        from rnnviz.course.reference import load
-
-        ref = load(shipped_results()[STAGES_SWEEP])
+    ref = ref or _shipped(STAGES_SWEEP)
     rows = in_flight_rows(ref, **shape)
     fig = go.Figure()
     for dtype, c in (("float32", "#1f77b4"), ("bfloat16", "#d62728")):
@@ -218,8 +214,7 @@ def in_flight_figure(ref: Reference | None = None, **shape: int) -> go.Figure:
                              textposition="outside"))
     fig.update_layout(barmode="group", yaxis_title="% of the copy bandwidth",
                       yaxis_range=[0, 110], xaxis_title="chunks in flight per thread")
-    return style(fig, "The channel walk's forward, by chunks in flight",
-                 [f"{ref.label}: {ref.provenance.get('command', '')[:90]}"])
+    return style(fig, "The channel walk's forward, by chunks in flight", _source(ref))
 
 
 def host_share_rows(ref: Reference, method: str = "rnnviz-scan") -> list[dict[str, Any]]:
@@ -238,22 +233,27 @@ def host_share_rows(ref: Reference, method: str = "rnnviz-scan") -> list[dict[st
 def host_share_figure(ref: Reference | None = None, method: str = "rnnviz-scan") -> go.Figure:
     """One call of the scan split into the GPU's time (its graph replay) and the rest of the
     call timed alone (Python, the Triton launcher, the autograd engine), as % of the call."""
-    if ref is None:
-        from rnnviz.bench.core import shipped_results
-        from rnnviz.course.reference import load
-
-        ref = load(shipped_results()[TIMING_MODES])
-    rows = host_share_rows(ref, method)
-    cases = [r["case"] for r in rows]
-    fig = go.Figure()
-    fig.add_trace(go.Bar(y=cases, x=[100 * (1 - r["host_share"]) for r in rows], orientation="h",
-                         name="GPU: the kernels (graph replay)", marker_color="#1f77b4",
-                         text=[f"{r['graph_ms']:.3f} ms" for r in rows], textposition="inside"))
-    fig.add_trace(go.Bar(y=cases, x=[100 * r["host_share"] for r in rows], orientation="h",
-                         name="host: launch path", marker_color="#ff7f0e",
-                         text=[f"{r['isolated_ms'] - r['graph_ms']:.3f} ms" for r in rows],
-                         textposition="inside"))
+    rows = host_share_rows(ref := ref or _shipped(TIMING_MODES), method)
+    parts = [("GPU: the kernels (graph replay)", "#1f77b4",
+              [1 - r["host_share"] for r in rows], [r["graph_ms"] for r in rows]),
+             ("host: launch path", "#ff7f0e", [r["host_share"] for r in rows],
+              [r["isolated_ms"] - r["graph_ms"] for r in rows])]
+    fig = go.Figure([go.Bar(y=[r["case"] for r in rows], x=[100 * f for f in share],
+                            orientation="h", name=name, marker_color=c, textposition="inside",
+                            text=[f"{ms:.3f} ms" for ms in ms_]) for name, c, share, ms_ in parts])
     fig.update_layout(barmode="stack", xaxis_title="% of one call timed alone",
                       xaxis_range=[0, 100], yaxis_autorange="reversed")
-    return style(fig, "Where one call of the scan goes: GPU or host",
-                 [f"{ref.label}: {ref.provenance.get('command', '')[:90]}"])
+    return style(fig, "Where one call of the scan goes: GPU or host", _source(ref))
+
+
+def _shipped(name: str) -> Reference:
+    """A GPU result shipped with the package (benchmarks/), by file stem."""
+    from rnnviz.bench.core import shipped_results
+    from rnnviz.course.reference import load
+
+    return load(shipped_results()[name])
+
+
+def _source(ref: Reference) -> list[str]:
+    """A figure's note: which run it shows."""
+    return [f"{ref.label}: {ref.provenance.get('command', '')[:90]}"]
