@@ -5,7 +5,7 @@ baselines, which take minutes. For checking a kernel change on the GPU:
     python scripts/kernel_rows.py sru mingru [--out DIR]
 
 writes ``<suite>-kernels-<gpu>.json`` per suite, with provenance, and prints its table.
-``--set kernels.sru.fused_recurrent.FWD_CHUNK=16`` overrides a module constant for the run
+``--set kernels.mingru.launch.WALK_STAGES=2`` overrides a module constant for the run
 (recorded in the provenance): a kernel parameter measured without editing the source.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("suites", nargs="+", help="suites with a kernel_rows() section: sru, mingru")
     p.add_argument("--out", default=None)
     p.add_argument("--set", action="append", default=[], metavar="MODULE.NAME=INT",
-                   help="override an integer module constant, e.g. kernels.sru.fused_recurrent.FWD_CHUNK=16")
+                   help="override an integer module constant, e.g. kernels.mingru.launch.WALK_STAGES=2")
     p.add_argument("--tag", default="", help="appended to the result's file name")
     args = p.parse_args(argv)
     for spec in args.set:

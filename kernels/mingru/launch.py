@@ -5,7 +5,7 @@ sub-chunk in one thread, 16-byte vectors along the channels) with sizes of its o
 
 - the channel walk with its loads pipelined (3 stages: the next two chunks in flight while
   one is computed) is the fastest measured path from B * H = 8192 channels: fwd+bwd at
-  T = 4096, fp32, H200 (benchmarks/mingru-kernels-h200.json, 2026-12-03), 0.39 ms at
+  T = 4096, fp32, H200 (benchmarks/mingru-kernels-stages-h200.json, 2026-12-03), 0.39 ms at
   B = 64, H = 128 with 4-row x 32-channel tiles (the sequence-parallel tile: 0.61 ms; the
   unstaged walk: 0.95 ms) and 0.68 ms at B = 16, H = 1024 with 2-row tiles (unstaged:
   1.12 ms);
