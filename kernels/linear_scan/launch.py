@@ -20,7 +20,7 @@ import torch
 
 from .. import cdiv, interpreting, next_pow2
 from .chunk import scan_channel_kernel
-from .seqpar import LOOKBACK, scan_seqpar_kernel, status_buffers
+from .seqpar import LOOKBACK, TIMELINE_COLUMNS, scan_seqpar_kernel, status_buffers
 
 # Below this many channels (B * D) the channel grid leaves the GPU idle and long sequences
 # go sequence-parallel.
@@ -46,11 +46,14 @@ class ScanConfig:
     # channel path: elements per vector load (0: Triton's choice, 16 bytes). Narrower
     # vectors put fewer channels in a thread, so a thread can hold more rows.
     vec: int = 0
+    # sequence path: earlier chunks the look-back examines per round (one load of their
+    # flags, one scan of their aggregates)
+    lookback: int = LOOKBACK
 
     def __post_init__(self):
         if self.path not in ("channel", "sequence"):
             raise ValueError(f"path must be 'channel' or 'sequence', got {self.path!r}")
-        for name in ("block_t", "block_d", "block_s", "num_warps"):
+        for name in ("block_t", "block_d", "block_s", "num_warps", "lookback"):
             v = getattr(self, name)
             if v < 1 or v & (v - 1):
                 raise ValueError(f"{name} must be a power of two, got {v}")
@@ -68,13 +71,16 @@ class ScanConfig:
 
 class ScanResult(NamedTuple):
     """h, and (with record=True) the chunk-local scans [B, T, D], the carries entering each
-    chunk [B, n_chunks, D] (processing order), the chunk length and the path."""
+    chunk [B, n_chunks, D] (processing order), the chunk length and the path; with
+    timeline=True on the sequence path, the kernel's own timeline: one int64 row of
+    ``seqpar.TIMELINE_COLUMNS`` per program, in ticket order."""
 
     h: torch.Tensor
     local: torch.Tensor | None
     carries: torch.Tensor | None
     chunk: int
     path: str
+    timeline: torch.Tensor | None = None
 
 
 def _pow2_at_most(x: int, cap: int) -> int:
@@ -82,7 +88,8 @@ def _pow2_at_most(x: int, cap: int) -> int:
 
 
 def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps: int,
-                block_d: int, stages: int = 1, vec: int = 0) -> ScanConfig:
+                block_d: int, stages: int = 1, vec: int = 0,
+                lookback: int = LOOKBACK) -> ScanConfig:
     """The config whose [rows, S, block_d] tile puts each sub-chunk's rows in one thread:
     S = (32 * num_warps lanes) / (lanes one row of block_d channels takes), capped by T."""
     block_d = _pow2_at_most(D, block_d)
@@ -99,7 +106,8 @@ def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps:
     channel = path == "channel"
     return ScanConfig(path, block_t=R * S, block_d=block_d, num_warps=num_warps, block_s=S,
                       stages=stages if channel else 1,
-                      vec=vec if channel and vec != wide_vec else 0)
+                      vec=vec if channel and vec != wide_vec else 0,
+                      lookback=LOOKBACK if channel else lookback)
 
 
 def bucket(B: int, T: int, D: int, elem_size: int) -> str:
@@ -160,7 +168,8 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
         entry = None  # measured on wider problems of its class: here too few programs
     if entry:
         return tile_config(entry["path"], T, D, elem_size, entry["rows"], entry["num_warps"],
-                           entry["block_d"], entry.get("stages", 1), entry.get("vec", 0))
+                           entry["block_d"], entry.get("stages", 1), entry.get("vec", 0),
+                           entry.get("lookback", LOOKBACK))
     # The formula. Channel path: the sweep's best tile for wide problems, narrowed (fewer
     # warps, fewer channels) while it gives fewer programs than the table asks for.
     if B * D >= CHANNEL_MIN_BD or T <= 256:
@@ -178,9 +187,10 @@ def _rows_fit(cfg: ScanConfig, *xs: torch.Tensor | None) -> bool:
     return all(x is None or cfg.block_t * abs(x.stride(1)) < 2 ** 31 for x in xs)
 
 
-def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg):
+def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg,
+            timeline=False):
     """Run the scan of (a, b) into ``out`` (and grad_a into ``grad_a_out``); returns
-    (local, carries) when recording."""
+    (local, carries) when recording, and the sequence kernel's timeline when asked."""
     B, T, D = a.shape
     if not _rows_fit(cfg, a, b, hf, out):  # the kernels' in-chunk offsets are int32
         a, b = a.contiguous(), b.contiguous()
@@ -208,10 +218,15 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg
         scan_channel_kernel[(n_dt, B)](*args, T, D, *strides, STAGES=cfg.stages, VEC=cfg.vec,
                                        **flags)
     else:
-        flag_buf, vals, scratch, counter = status_buffers(n_chunks, B * n_dt, cfg.block_d, a.device)
-        scan_seqpar_kernel[(n_chunks * B * n_dt,)](*args, flag_buf, vals, scratch, counter, T, D,
-                                                   n_dt, B * n_dt, *strides, W=LOOKBACK, **flags)
-    return loc, car
+        n_programs = n_chunks * B * n_dt
+        status = status_buffers(n_chunks, B * n_dt, cfg.block_d, a.device, cfg.lookback)
+        tl_buf = (torch.zeros(n_programs, len(TIMELINE_COLUMNS), dtype=torch.int64,
+                              device=a.device) if timeline else None)
+        scan_seqpar_kernel[(n_programs,)](*args, *status, tl_buf if timeline else dummy, T, D,
+                                          n_dt, B * n_dt, *strides, W=cfg.lookback,
+                                          TIMELINE=timeline, **flags)
+        return loc, car, tl_buf
+    return loc, car, None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -241,19 +256,23 @@ def _config(a: torch.Tensor, config: ScanConfig | None, backward: bool = False) 
 
 def scan_fwd(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *,
              reverse: bool = False, record: bool = False,
-             config: ScanConfig | None = None) -> ScanResult:
+             config: ScanConfig | None = None, timeline: bool = False) -> ScanResult:
     """h_t = a_t h_{t-1} + b_t over dim 1 of [B, T, D] (reverse: from t = T-1 down).
 
     a, b any strides; h0 [B, D] contiguous or None; h is contiguous, in a's dtype.
+    ``timeline``: the sequence kernel reports when each program started, published and
+    finished (a GPU clock: not under the interpreter).
     """
     cfg = _config(a, config)
+    if timeline and interpreting():
+        raise ValueError("timeline=True reads the GPU's clock: it needs a GPU, not the interpreter")
     h = torch.empty(a.shape, device=a.device, dtype=a.dtype)
     if a.numel() == 0:
         return ScanResult(h, None, None, cfg.block_t, cfg.path)
     h0c = h0.contiguous() if h0 is not None else None
-    loc, car = _launch(a, b, h0c, h, reverse=reverse, shift_a=False, grad_a_out=None,
-                       hf=None, hf0=None, record=record, cfg=cfg)
-    return ScanResult(h, loc, car, cfg.block_t, cfg.path)
+    loc, car, tl_rows = _launch(a, b, h0c, h, reverse=reverse, shift_a=False, grad_a_out=None,
+                                hf=None, hf0=None, record=record, cfg=cfg, timeline=timeline)
+    return ScanResult(h, loc, car, cfg.block_t, cfg.path, tl_rows)
 
 
 def scan_bwd(a: torch.Tensor, h: torch.Tensor, h0: torch.Tensor | None, grad_h: torch.Tensor, *,

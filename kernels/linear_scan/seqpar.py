@@ -27,6 +27,13 @@ only then loads the values the flags vouch for. The flags and the ticket counter
 zeroed before each launch.
 
 The backward and RECORD work as in ``chunk.py`` (same tile loads and stores).
+
+TIMELINE (a constexpr: compiled out unless asked for) has every program write one row of
+``TIMELINE_COLUMNS`` to TL, indexed by its ticket: which chunk and channel tile it took,
+the SM it ran on, the GPU's global nanosecond clock (%globaltimer, the one clock that SMs
+share) when it started, when its aggregate was out, when its inclusive state was out (the
+look-back done) and when its last store was issued, and how many look-back rounds it
+polled. That is the kernel's own account of where its time goes.
 """
 from __future__ import annotations
 
@@ -39,6 +46,24 @@ from .blocks import (chunk_apply, chunk_offsets, chunk_summary, last_of_subchunk
 
 AGGREGATE = tl.constexpr(1)  # flag values: the chunk's aggregate (ca, cb) is published,
 INCLUSIVE = tl.constexpr(2)  # ... or its inclusive state (h at its end)
+
+
+TIMELINE_COLUMNS = ("chunk", "tile", "sm", "start_ns", "aggregate_ns", "inclusive_ns", "end_ns",
+                    "rounds")
+
+
+@triton.jit
+def clock_ns():
+    """The GPU's global nanosecond timer: the same clock on every SM (clock64 is per SM)."""
+    return tl.inline_asm_elementwise("mov.u64 $0, %globaltimer;", "=l", [], dtype=tl.int64,
+                                     is_pure=False, pack=1)
+
+
+@triton.jit
+def sm_id():
+    """The SM this program runs on."""
+    return tl.inline_asm_elementwise("mov.u32 $0, %smid;", "=r", [], dtype=tl.int32,
+                                     is_pure=True, pack=1)
 
 
 @triton.jit
@@ -78,6 +103,7 @@ def lookback_carry(FLAGS, VALS, SCRATCH, tile, n_tiles, c, carry0, BLOCK_D: tl.c
     If none has, and all have their aggregates out, the whole window is composed into
     (acc_a, acc_b) and the walk moves W chunks back; if some have nothing out yet, poll
     again. Chunk 0 starts from ``carry0`` (h0) and publishes only its inclusive state.
+    Returns (carry, look-back rounds polled).
     """
     offs = tl.arange(0, BLOCK_D)
     w = tl.arange(0, W)
@@ -86,7 +112,9 @@ def lookback_carry(FLAGS, VALS, SCRATCH, tile, n_tiles, c, carry0, BLOCK_D: tl.c
     carry = carry0
     hi = c - 1 + tl.zeros([], tl.int32)  # newest predecessor not yet composed
     pending = (c > 0) + tl.zeros([], tl.int32)
+    rounds = tl.zeros([], tl.int32)
     while pending > 0:
+        rounds += 1
         j = hi - (W - 1) + w  # the window, oldest first
         idx = j.to(tl.int64) * n_tiles + tile
         f = tl.load(FLAGS + idx, mask=j >= 0, other=AGGREGATE, volatile=True)
@@ -114,18 +142,21 @@ def lookback_carry(FLAGS, VALS, SCRATCH, tile, n_tiles, c, carry0, BLOCK_D: tl.c
         acc_b = tl.where(go, new_b, acc_b)
         hi = tl.where(go, hi - W, hi)
         pending = tl.where(go & found, 0, pending)
-    return carry
+    return carry, rounds
 
 
 @triton.jit
 def scan_seqpar_kernel(
-    A, Bv, H0, H, GA, HF, HF0, LOC, CAR, FLAGS, VALS, SCRATCH, COUNTER,
+    A, Bv, H0, H, GA, HF, HF0, LOC, CAR, FLAGS, VALS, SCRATCH, COUNTER, TL,
     T, D, n_dt, n_tiles, s_ab, s_at, s_ad, s_bb, s_bt, s_bd, s_hfb, s_hft, s_hfd,
     HAS_H0: tl.constexpr, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
     R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr,
+    TIMELINE: tl.constexpr = False,
 ):
     ticket = tl.atomic_add(COUNTER, 1)  # chunk-major order: chunk c of every tile, then c+1
+    if TIMELINE:
+        t_start = clock_ns()
     c = ticket // n_tiles
     tile = ticket % n_tiles
     pid_b = (tile // n_dt).to(tl.int64)
@@ -147,9 +178,13 @@ def scan_seqpar_kernel(
         carry0 = tl.zeros([BLOCK_D], dtype=tl.float32)
     if c > 0:
         publish(FLAGS, VALS, own, ca, cb, offs, AGGREGATE, BLOCK_D)
-    carry = lookback_carry(FLAGS, VALS, SCRATCH + ticket.to(tl.int64) * W, tile, n_tiles, c, carry0,
-                           BLOCK_D, W)
+    if TIMELINE:
+        t_aggregate = clock_ns()  # (chunk 0 publishes no aggregate: its loads may be in flight)
+    carry, rounds = lookback_carry(FLAGS, VALS, SCRATCH + ticket.to(tl.int64) * W, tile, n_tiles,
+                                   c, carry0, BLOCK_D, W)
     publish(FLAGS, VALS, own, ca * carry + cb, cb, offs, INCLUSIVE, BLOCK_D)
+    if TIMELINE:
+        t_inclusive = clock_ns()
 
     h = chunk_apply(A_, L, xa, xb, carry)
     out_off = pid_b * T * D + d  # H, GA, LOC are contiguous [B, T, D]
@@ -162,16 +197,29 @@ def scan_seqpar_kernel(
         tl.store(CAR + (pid_b * n_chunks + c) * D + d, carry, mask=dmask)
         local = A_ * xb[None, :, :] + L  # the states had the chunk started from 0
         store_step_tile(local, s0, off, m, T, LOC + out_off, D, LOC, LOC, 0, hf0, REVERSE, False)
+    if TIMELINE:
+        t_end = clock_ns()
+        row = TL + ticket.to(tl.int64) * 8
+        tl.store(row, c.to(tl.int64))
+        tl.store(row + 1, tile.to(tl.int64))
+        tl.store(row + 2, sm_id().to(tl.int64))
+        tl.store(row + 3, t_start)
+        tl.store(row + 4, t_aggregate)
+        tl.store(row + 5, t_inclusive)
+        tl.store(row + 6, t_end)
+        tl.store(row + 7, rounds.to(tl.int64))
 
 
 LOOKBACK = 32  # chunks examined at once by the look-back
 
 
-def status_buffers(n_chunks: int, n_tiles: int, block_d: int, device: torch.device
+def status_buffers(n_chunks: int, n_tiles: int, block_d: int, device: torch.device,
+                   window: int = LOOKBACK
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(flags, values, scratch, ticket counter). Only flags and counter need zeros."""
+    """(flags, values, scratch, ticket counter) for a look-back of ``window`` chunks at once.
+    Only flags and counter need zeros."""
     n = n_chunks * n_tiles
     flags = torch.zeros(1 + n, dtype=torch.int32, device=device)
-    vals = torch.empty(n * (3 * block_d + LOOKBACK), dtype=torch.float32, device=device)
+    vals = torch.empty(n * (3 * block_d + window), dtype=torch.float32, device=device)
     scratch = vals[n * 3 * block_d:].view(torch.int32)
     return flags[1:], vals[:n * 3 * block_d], scratch, flags[:1]

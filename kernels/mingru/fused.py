@@ -68,7 +68,8 @@ def scan_tile(a, b, carry, c, FLAGS, VALS, SCRATCH, tile, n_tiles, offs, SEQPAR:
         own = c.to(tl.int64) * n_tiles + tile
         if c > 0:
             publish(FLAGS, VALS, own, ca, cb, offs, AGGREGATE, BLOCK_D)
-        carry = lookback_carry(FLAGS, VALS, SCRATCH + own * W, tile, n_tiles, c, carry, BLOCK_D, W)
+        carry, _ = lookback_carry(FLAGS, VALS, SCRATCH + own * W, tile, n_tiles, c, carry,
+                                  BLOCK_D, W)
         publish(FLAGS, VALS, own, ca * carry + cb, cb, offs, INCLUSIVE, BLOCK_D)
     h = chunk_apply(A_, L, xa, xb, carry)
     return h, A_ * xb[None, :, :] + L, carry, ca * carry + cb

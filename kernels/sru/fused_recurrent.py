@@ -58,6 +58,34 @@ def _time(s, T, d):
     return t.to(tl.int64), live
 
 
+@triton.jit
+def _program_units(Hd, BLOCK: tl.constexpr):
+    """This program's BLOCK hidden units: (batch row b, direction d, D*H, their columns in
+    [D*H], which exist)."""
+    b = tl.program_id(1).to(tl.int64)
+    d = tl.program_id(2)
+    j = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    return b, d, tl.num_programs(2) * Hd, d * Hd + j, j < Hd
+
+
+@triton.jit
+def _unit_params(WC, BIAS, col, DH, cmask, peep):
+    """(b_f, b_r, v_f, v_r) of the units ``col``, float32; v = 0 without peephole."""
+    bf = tl.load(BIAS + col, mask=cmask, other=0.0).to(tl.float32)
+    br = tl.load(BIAS + DH + col, mask=cmask, other=0.0).to(tl.float32)
+    pm = tl.where(peep != 0, cmask, False)
+    vf = tl.load(WC + col, mask=pm, other=0.0).to(tl.float32)
+    vr = tl.load(WC + DH + col, mask=pm, other=0.0).to(tl.float32)
+    return bf, br, vf, vr
+
+
+@triton.jit
+def _state(P, b, DH, col, cmask, flag):
+    """The float32 [B, D*H] state ``P`` of these units (zeros where ``flag`` is 0)."""
+    return tl.load(P + b * DH + col, mask=tl.where(flag != 0, cmask, False),
+                   other=0.0).to(tl.float32)
+
+
 # ---------------------------------------------------------------------------------------
 # forward
 # ---------------------------------------------------------------------------------------
@@ -129,25 +157,14 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
                    T, B, Hd, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, scale_x,
                    peep, tanh_f, has_mask, has_c0, store_c, record,
                    K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr):
-    pid_h = tl.program_id(0)
-    b = tl.program_id(1).to(tl.int64)
-    d = tl.program_id(2)
-    D = tl.num_programs(2)
-    DH = D * Hd
-    j = pid_h * BLOCK + tl.arange(0, BLOCK)
-    cmask = j < Hd
-    col = d * Hd + j  # index in [D*H]
+    b, d, DH, col, cmask = _program_units(Hd, BLOCK)
     th = tanh_f != 0
     hm = has_mask != 0
     sc = store_c != 0
     rc = record != 0
 
-    bf = tl.load(BIAS + col, mask=cmask, other=0.0).to(tl.float32)
-    br = tl.load(BIAS + DH + col, mask=cmask, other=0.0).to(tl.float32)
-    pm = tl.where(peep != 0, cmask, False)  # no peephole: v_f = v_r = 0
-    vf = tl.load(WC + col, mask=pm, other=0.0).to(tl.float32)
-    vr = tl.load(WC + DH + col, mask=pm, other=0.0).to(tl.float32)
-    c = tl.load(C0 + b * DH + col, mask=tl.where(has_c0 != 0, cmask, False), other=0.0).to(tl.float32)
+    bf, br, vf, vr = _unit_params(WC, BIAS, col, DH, cmask, peep)
+    c = _state(C0, b, DH, col, cmask, has_c0)
 
     u_ptr = U + b * sUb + col * K
     x_ptr = X + b * sXb + col
@@ -158,7 +175,7 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
     f_ptr = F_REC + b * DH + col
     r_ptr = R_REC + b * DH + col
 
-    z = pid_h * 0  # a runtime zero: step indices stay tensors inside the helpers
+    z = d * 0  # a runtime zero: step indices stay tensors inside the helpers
     a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = _fwd_load4(
         u_ptr, x_ptr, m_ptr, z, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
     b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = _fwd_load4(
@@ -263,24 +280,13 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
                    T, B, Hd, sUt, sUb, sXt, sXb, sGHt, sGHb, sMt, sMb, sGUt, sGUb, sGXt, sGXb,
                    scale_x, peep, tanh_f, has_mask, has_c0, has_gcn,
                    K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr):
-    pid_h = tl.program_id(0)
-    b = tl.program_id(1).to(tl.int64)
-    d = tl.program_id(2)
-    D = tl.num_programs(2)
-    DH = D * Hd
-    j = pid_h * BLOCK + tl.arange(0, BLOCK)
-    cmask = j < Hd
-    col = d * Hd + j
+    b, d, DH, col, cmask = _program_units(Hd, BLOCK)
     th = tanh_f != 0
     hm = has_mask != 0
 
-    bf = tl.load(BIAS + col, mask=cmask, other=0.0).to(tl.float32)
-    br = tl.load(BIAS + DH + col, mask=cmask, other=0.0).to(tl.float32)
-    pm = tl.where(peep != 0, cmask, False)
-    vf = tl.load(WC + col, mask=pm, other=0.0).to(tl.float32)
-    vr = tl.load(WC + DH + col, mask=pm, other=0.0).to(tl.float32)
-    c0 = tl.load(C0 + b * DH + col, mask=tl.where(has_c0 != 0, cmask, False), other=0.0).to(tl.float32)
-    gc = tl.load(GCN + b * DH + col, mask=tl.where(has_gcn != 0, cmask, False), other=0.0).to(tl.float32)
+    bf, br, vf, vr = _unit_params(WC, BIAS, col, DH, cmask, peep)
+    c0 = _state(C0, b, DH, col, cmask, has_c0)
+    gc = _state(GCN, b, DH, col, cmask, has_gcn)
     gvf = bf * 0.0  # per (batch row, unit) sums over t; summed over batch afterwards
     gvr = bf * 0.0
     gbf = bf * 0.0
@@ -295,7 +301,7 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
     gu_ptr = GU + b * sGUb + col * K
     gx_ptr = GX + b * sGXb + col
 
-    z = pid_h * 0  # a runtime zero: step indices stay tensors inside the helpers
+    z = d * 0  # a runtime zero: step indices stay tensors inside the helpers
     # direction-local steps s = T-1, T-2, ..., 0
     a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27 = _bwd_load4(
         u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 1, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)

@@ -339,11 +339,13 @@ def test_kernel_records_its_chunks(kernel_device, path, reverse, monkeypatch):
 
 
 @triton.jit
-def _probe_lookback(FLAGS, VALS, SCRATCH, H0, OUT, CP, BLOCK_D: tl.constexpr, W: tl.constexpr):
+def _probe_lookback(FLAGS, VALS, SCRATCH, H0, OUT, ROUNDS, CP, BLOCK_D: tl.constexpr,
+                    W: tl.constexpr):
     offs = tl.arange(0, BLOCK_D)
     c = tl.load(CP)  # a runtime chunk index, as the kernel's ticket gives it
-    carry = lookback_carry(FLAGS, VALS, SCRATCH, 0, 1, c, tl.load(H0 + offs), BLOCK_D, W)
+    carry, rounds = lookback_carry(FLAGS, VALS, SCRATCH, 0, 1, c, tl.load(H0 + offs), BLOCK_D, W)
     tl.store(OUT + offs, carry)
+    tl.store(ROUNDS, rounds)
 
 
 @kernel_test
@@ -364,11 +366,16 @@ def test_lookback_composes_aggregates(kernel_device):
     flags[0] = flags[3] = 2  # ... but chunks 0 and 3 have their inclusive state out
     out = torch.empty(BD, device=kernel_device)
     scratch = torch.empty(W, dtype=torch.int32, device=kernel_device)
+    rounds = torch.empty(1, dtype=torch.int32, device=kernel_device)
+    # chunk 0 needs no look-back; 1..7 find chunk 0's or 3's state in their first window;
+    # 8..10 compose one window of aggregates, then find chunk 3's
+    expect_rounds = [0, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2]
     for c in range(n):
         cp = torch.tensor([c], dtype=torch.int32, device=kernel_device)
-        _probe_lookback[(1,)](flags, vals, scratch, h0, out, cp, BLOCK_D=BD, W=W)
+        _probe_lookback[(1,)](flags, vals, scratch, h0, out, rounds, cp, BLOCK_D=BD, W=W)
         expect = h0 if c == 0 else incl[c - 1]
         assert torch.allclose(out, expect, atol=1e-5), c
+        assert rounds.item() == expect_rounds[c], c
 
 
 # ---------------------------------------------------------------------------------------
@@ -487,3 +494,46 @@ def test_config_rejects_bad_stages_and_vec():
         ScanConfig("channel", block_t=8, block_d=8, stages=0)
     with pytest.raises(ValueError, match="vec"):
         ScanConfig("channel", block_t=8, block_d=8, vec=3)
+    with pytest.raises(ValueError, match="lookback"):
+        ScanConfig("sequence", block_t=8, block_d=8, lookback=48)
+
+
+@pytest.mark.interpreter
+def test_timeline_needs_a_gpu():
+    """The timeline reads the GPU's clock: under the interpreter it is refused, clearly."""
+    if not _interpreting():
+        pytest.skip("checks the interpreter's refusal")
+    from rnnviz.kernels.linear_scan import scan_fwd
+
+    a, b, _ = make(1, 64, 4)
+    with pytest.raises(ValueError, match="needs a GPU"):
+        scan_fwd(a, b, config=small_config("sequence", block_t=16), timeline=True)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("lookback", [32, 256])
+def test_gpu_timeline_accounts_for_every_chunk(gpu, lookback):
+    """With timeline=True every program writes its row: each (chunk, tile) once, phases in
+    order on the global clock, no look-back for chunk 0 and at least one round after it,
+    and h as without the timeline."""
+    from rnnviz.bench.timeline import TIMELINE_COLUMNS, timeline_summary
+    from rnnviz.kernels.linear_scan import scan_fwd, tile_config
+
+    B, T, D = 2, 20000, 40
+    a, b, h0 = make(B, T, D, torch.float32, device=gpu)
+    cfg = tile_config("sequence", T, D, 4, 8, 4, 16, lookback=lookback)
+    res = scan_fwd(a, b, h0, config=cfg, timeline=True)
+    assert rel_err(res.h, linear_scan_reference(a.double(), b.double(), h0.double())) < 1e-4
+    rows = res.timeline.cpu()
+    col = {c: rows[:, i] for i, c in enumerate(TIMELINE_COLUMNS)}
+    n_chunks, n_tiles = -(-T // cfg.block_t), B * -(-D // cfg.block_d)
+    assert rows.shape == (n_chunks * n_tiles, len(TIMELINE_COLUMNS))
+    seen = set(zip(col["chunk"].tolist(), col["tile"].tolist()))
+    assert seen == {(c, t) for c in range(n_chunks) for t in range(n_tiles)}
+    assert (col["start_ns"] <= col["aggregate_ns"]).all()
+    assert (col["aggregate_ns"] <= col["inclusive_ns"]).all()
+    assert (col["inclusive_ns"] <= col["end_ns"]).all()
+    first = col["chunk"] == 0
+    assert (col["rounds"][first] == 0).all() and (col["rounds"][~first] >= 1).all()
+    s = timeline_summary(rows)
+    assert 0 < s["span_us"] < 1e5 and 1 <= s["max_in_flight"] <= rows.shape[0]
