@@ -26,9 +26,26 @@ from rnnviz.kernels.linear_scan import choose_config, scan_fwd, tile_config
 from rnnviz.ops.linear_scan import chunked_scan
 
 SHAPES = "1x65536x64;1x1048576x16"
-# (rows, num_warps, block_d, look-back window)
-TILES = [(16, 8, 16, 32), (8, 4, 16, 32), (8, 4, 16, 128), (8, 4, 16, 256), (4, 4, 16, 32),
-         (4, 4, 16, 256), (16, 4, 16, 256)]
+# (rows, num_warps, block_d, look-back window, programs, stages). programs 0: the one-chunk
+# kernel (scan_seqpar_kernel, one program per chunk); else the segment kernel with segments
+# of as many chunks as give about that many programs, loads pipelined over ``stages``.
+TILES = [(16, 8, 16, 32, 0, 1), (8, 4, 16, 32, 0, 1),
+         (2, 4, 16, 32, 264, 3), (2, 4, 16, 32, 528, 3), (2, 4, 16, 32, 1056, 3),
+         (2, 2, 16, 32, 528, 3), (2, 2, 16, 32, 1056, 3), (4, 1, 16, 32, 1056, 1),
+         (4, 1, 16, 32, 2112, 1), (2, 4, 16, 32, 528, 1), (4, 4, 16, 32, 264, 1),
+         (4, 4, 16, 32, 528, 1)]
+
+
+def candidate(B: int, T: int, D: int, elem: int, tile: tuple):
+    rows, warps, block_d, lookback, programs, stages = tile
+    cfg = tile_config("sequence", T, D, elem, rows, warps, block_d, lookback=lookback)
+    if programs:
+        tiles = B * -(-D // cfg.block_d)
+        n_chunks = -(-T // cfg.block_t)
+        segment = max(1, -(-n_chunks // max(1, programs // tiles)))
+        cfg = tile_config("sequence", T, D, elem, rows, warps, block_d, stages, lookback=lookback,
+                          segment=segment)
+    return cfg
 
 
 def main() -> None:
@@ -51,9 +68,7 @@ def main() -> None:
             b = torch.randn(B, T, D, device=dev).to(dtype)
             ref = chunked_scan(a.double(), b.double()).h
             auto = choose_config(B, T, D, elem)
-            cands = [("auto", auto)] + [
-                (list(t), tile_config("sequence", T, D, elem, t[0], t[1], t[2], lookback=t[3]))
-                for t in TILES]
+            cands = [("auto", auto)] + [(list(t), candidate(B, T, D, elem, t)) for t in TILES]
             for i, (name, cfg) in enumerate(cands):
                 row = {"B": B, "T": T, "D": D, "dtype": dname, "tile": name, **cfg.__dict__}
                 st: dict = {}

@@ -66,21 +66,50 @@ def chunk_steps(c, R: tl.constexpr, S: tl.constexpr):
 
 
 @triton.jit
-def chunk_summary(a, b, R: tl.constexpr, S: tl.constexpr):
-    """Everything about a [R, S, BLOCK_D] chunk that does not depend on its carry.
-
-    Returns (A, L, xa, xb, ca, cb): A, L the scan within each sub-chunk from a zero state
-    (A_t = product of a, L_t = state), (xa, xb) [S, BLOCK_D] the map from the chunk's
-    entering state to each sub-chunk's entering state, (ca, cb) [BLOCK_D] the whole chunk
-    as one step h -> ca h + cb (its "aggregate").
-    """
-    A, L = tl.associative_scan((a, b), 0, scan_combine)  # along R: inside each thread
+def subchunk_maps(A, L, R: tl.constexpr, S: tl.constexpr):
+    """From the scans within each sub-chunk (A, L: see ``chunk_summary``): (xa, xb)
+    [S, BLOCK_D], the map from the chunk's entering state to each sub-chunk's entering
+    state, and (ca, cb) [BLOCK_D], the whole chunk as one step h -> ca h + cb (its
+    "aggregate")."""
     a_end = last_of_rows(A, R)
     b_end = last_of_rows(L, R)
     one = tl.zeros_like(a_end) + 1.0
     xa, xb, ia, ib = tl.associative_scan((one, tl.zeros_like(b_end), a_end, b_end), 0,
                                          segment_combine)  # along S: across lanes
-    return A, L, xa, xb, last_of_subchunks(ia, S), last_of_subchunks(ib, S)
+    return xa, xb, last_of_subchunks(ia, S), last_of_subchunks(ib, S)
+
+
+@triton.jit
+def chunk_summary(a, b, R: tl.constexpr, S: tl.constexpr):
+    """Everything about a [R, S, BLOCK_D] chunk that does not depend on its carry.
+
+    Returns (A, L, xa, xb, ca, cb): A, L the scan within each sub-chunk from a zero state
+    (A_t = product of a, L_t = state), and ``subchunk_maps``' (xa, xb, ca, cb).
+    """
+    A, L = tl.associative_scan((a, b), 0, scan_combine)  # along R: inside each thread
+    xa, xb, ca, cb = subchunk_maps(A, L, R, S)
+    return A, L, xa, xb, ca, cb
+
+
+@triton.jit
+def chunk_maps(a, b, R: tl.constexpr, S: tl.constexpr):
+    """``chunk_summary`` without the states: (xa, xb, ca, cb). A kernel that must wait for
+    its carry (the look-back) keeps only its inputs a, b over the wait, half the registers
+    of A, L, and rebuilds the states afterwards with ``chunk_states_from``."""
+    A, L = tl.associative_scan((a, b), 0, scan_combine)
+    return subchunk_maps(A, L, R, S)
+
+
+@triton.jit
+def chunk_states_from(a, b, xa, xb, carry, R: tl.constexpr):
+    """The states of a [R, S, BLOCK_D] chunk entered with ``carry`` [BLOCK_D]: each
+    sub-chunk's entering state (xa carry + xb) is folded into its first step
+    (b_0 <- a_0 h_in + b_0) and one in-thread scan along R gives the states."""
+    enter = xa * carry[None, :] + xb  # [S, BLOCK_D]
+    first = (tl.arange(0, R) == 0)[:, None, None]
+    b = tl.where(first, b + a * enter[None, :, :], b)
+    _, h = tl.associative_scan((a, b), 0, scan_combine)
+    return h
 
 
 @triton.jit

@@ -30,6 +30,36 @@ from .blocks import (chunk_apply, chunk_offsets, chunk_summary, load_step_tile, 
 
 
 @triton.jit
+def walk_chunks(carry, c_lo, c_hi, a_base, b_base, off, T, s_at, s_bt, dmask, h_base, ga_base,
+                hf_base, s_hft, hf0, loc_base, car_base, D, REVERSE: tl.constexpr,
+                SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
+                R: tl.constexpr, S: tl.constexpr, STAGES: tl.constexpr):
+    """Scan chunks c_lo .. c_hi - 1 of these channels from state ``carry``, storing h (and
+    grad_a; with RECORD the chunk-local scans at ``loc_base`` and the carry entering chunk c
+    at ``car_base + c * D``). Returns the state leaving chunk c_hi - 1.
+
+    The ``*_base`` pointers are [BLOCK_D] channel pointers at t = 0; h, grad_a and the local
+    scans are contiguous [T, D] per batch row."""
+    for c in tl.range(c_lo, c_hi, num_stages=STAGES):
+        s0 = c * (R * S)
+        a, b, m = load_step_tile(a_base, b_base, s0, off, T, s_at, s_bt, dmask, REVERSE, SHIFT_A)
+        if S == 1 and not RECORD:
+            h, carry = scan_rows_from(a, b, carry, R)  # fewer instructions and registers
+        else:
+            A_, L, xa, xb, ca, cb = chunk_summary(a, b, R, S)
+            h = chunk_apply(A_, L, xa, xb, carry)
+            if RECORD:
+                tl.store(car_base + c * D, carry, mask=dmask)
+                local = A_ * xb[None, :, :] + L  # the states had the chunk started from 0
+                store_step_tile(local, s0, off, m, T, loc_base, D, loc_base, loc_base, 0, hf0,
+                                REVERSE, False)
+            carry = ca * carry + cb
+        store_step_tile(h, s0, off, m, T, h_base, D, ga_base, hf_base, s_hft, hf0, REVERSE,
+                        GRAD_A)
+    return carry
+
+
+@triton.jit
 def scan_channel_kernel(
     A, Bv, H0, H, GA, HF, HF0, LOC, CAR,
     T, D, s_ab, s_at, s_ad, s_bb, s_bt, s_bd, s_hfb, s_hft, s_hfd,
@@ -44,8 +74,6 @@ def scan_channel_kernel(
     if VEC > 0:
         d = tl.max_contiguous(d, VEC)
     dmask = d < D
-    a_base = A + pid_b * s_ab + d * s_ad
-    b_base = Bv + pid_b * s_bb + d * s_bd
     out_off = pid_b * T * D + d  # H, GA, LOC are contiguous [B, T, D]
     if HAS_H0:
         carry = tl.load(H0 + pid_b * D + d, mask=dmask, other=0.0).to(tl.float32)
@@ -54,22 +82,8 @@ def scan_channel_kernel(
     hf0 = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_HF0:
         hf0 = tl.load(HF0 + pid_b * D + d, mask=dmask, other=0.0).to(tl.float32)
-    hf_base = HF + pid_b * s_hfb + d * s_hfd
     n_chunks = tl.cdiv(T, R * S)
-    off = chunk_offsets(R, S)
-    for c in tl.range(0, n_chunks, num_stages=STAGES):
-        s0 = c * (R * S)
-        a, b, m = load_step_tile(a_base, b_base, s0, off, T, s_at, s_bt, dmask, REVERSE, SHIFT_A)
-        if S == 1 and not RECORD:
-            h, carry = scan_rows_from(a, b, carry, R)  # fewer instructions and registers
-        else:
-            A_, L, xa, xb, ca, cb = chunk_summary(a, b, R, S)
-            h = chunk_apply(A_, L, xa, xb, carry)
-            if RECORD:
-                tl.store(CAR + (pid_b * n_chunks + c) * D + d, carry, mask=dmask)
-                local = A_ * xb[None, :, :] + L  # the states had the chunk started from 0
-                store_step_tile(local, s0, off, m, T, LOC + out_off, D, LOC, LOC, 0, hf0,
-                                REVERSE, False)
-            carry = ca * carry + cb
-        store_step_tile(h, s0, off, m, T, H + out_off, D, GA + out_off, hf_base, s_hft, hf0,
-                        REVERSE, GRAD_A)
+    walk_chunks(carry, 0, n_chunks, A + pid_b * s_ab + d * s_ad, Bv + pid_b * s_bb + d * s_bd,
+                chunk_offsets(R, S), T, s_at, s_bt, dmask, H + out_off, GA + out_off,
+                HF + pid_b * s_hfb + d * s_hfd, s_hft, hf0, LOC + out_off,
+                CAR + pid_b * n_chunks * D + d, D, REVERSE, SHIFT_A, GRAD_A, RECORD, R, S, STAGES)

@@ -20,7 +20,8 @@ import torch
 
 from .. import cdiv, interpreting, next_pow2
 from .chunk import scan_channel_kernel
-from .seqpar import LOOKBACK, TIMELINE_COLUMNS, scan_seqpar_kernel, status_buffers
+from .seqpar import (LOOKBACK, TIMELINE_COLUMNS, scan_segment_kernel, scan_seqpar_kernel,
+                     status_buffers)
 
 # Below this many channels (B * D) the channel grid leaves the GPU idle and long sequences
 # go sequence-parallel.
@@ -49,6 +50,10 @@ class ScanConfig:
     # sequence path: earlier chunks the look-back examines per round (one load of their
     # flags, one scan of their aggregates)
     lookback: int = LOOKBACK
+    # sequence path: chunks per program. 0: one chunk, held in registers over the look-back
+    # (``scan_seqpar_kernel``); n >= 1: a segment of n chunks walked twice, summarised, then
+    # scanned from its carry (``scan_segment_kernel``), its loads pipelined by ``stages``
+    segment: int = 0
 
     def __post_init__(self):
         if self.path not in ("channel", "sequence"):
@@ -59,6 +64,8 @@ class ScanConfig:
                 raise ValueError(f"{name} must be a power of two, got {v}")
         if self.stages < 1:
             raise ValueError(f"stages must be >= 1, got {self.stages}")
+        if self.segment < 0 or (self.segment and self.path != "sequence"):
+            raise ValueError(f"segment must be 0, or >= 1 on the sequence path, got {self.segment}")
         if self.vec and (self.vec & (self.vec - 1) or self.vec > self.block_d):
             raise ValueError(f"vec must be 0 or a power of two <= block_d, got {self.vec}")
         if self.block_s > self.block_t:
@@ -89,7 +96,7 @@ def _pow2_at_most(x: int, cap: int) -> int:
 
 def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps: int,
                 block_d: int, stages: int = 1, vec: int = 0,
-                lookback: int = LOOKBACK) -> ScanConfig:
+                lookback: int = LOOKBACK, segment: int = 0) -> ScanConfig:
     """The config whose [rows, S, block_d] tile puts each sub-chunk's rows in one thread:
     S = (32 * num_warps lanes) / (lanes one row of block_d channels takes), capped by T."""
     block_d = _pow2_at_most(D, block_d)
@@ -105,9 +112,10 @@ def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps:
         S //= 2
     channel = path == "channel"
     return ScanConfig(path, block_t=R * S, block_d=block_d, num_warps=num_warps, block_s=S,
-                      stages=stages if channel else 1,
+                      stages=stages if channel or segment else 1,
                       vec=vec if channel and vec != wide_vec else 0,
-                      lookback=LOOKBACK if channel else lookback)
+                      lookback=LOOKBACK if channel else lookback,
+                      segment=0 if channel else segment)
 
 
 def bucket(B: int, T: int, D: int, elem_size: int) -> str:
@@ -169,7 +177,7 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
     if entry:
         return tile_config(entry["path"], T, D, elem_size, entry["rows"], entry["num_warps"],
                            entry["block_d"], entry.get("stages", 1), entry.get("vec", 0),
-                           entry.get("lookback", LOOKBACK))
+                           entry.get("lookback", LOOKBACK), entry.get("segment", 0))
     # The formula. Channel path: the sweep's best tile for wide problems, narrowed (fewer
     # warps, fewer channels) while it gives fewer programs than the table asks for.
     if B * D >= CHANNEL_MIN_BD or T <= 256:
@@ -218,13 +226,20 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg
         scan_channel_kernel[(n_dt, B)](*args, T, D, *strides, STAGES=cfg.stages, VEC=cfg.vec,
                                        **flags)
     else:
-        n_programs = n_chunks * B * n_dt
-        status = status_buffers(n_chunks, B * n_dt, cfg.block_d, a.device, cfg.lookback)
+        n_parts = cdiv(n_chunks, cfg.segment) if cfg.segment else n_chunks
+        n_programs = n_parts * B * n_dt
+        status = status_buffers(n_parts, B * n_dt, cfg.block_d, a.device, cfg.lookback)
         tl_buf = (torch.zeros(n_programs, len(TIMELINE_COLUMNS), dtype=torch.int64,
                               device=a.device) if timeline else None)
-        scan_seqpar_kernel[(n_programs,)](*args, *status, tl_buf if timeline else dummy, T, D,
-                                          n_dt, B * n_dt, *strides, W=cfg.lookback,
-                                          TIMELINE=timeline, **flags)
+        tl_arg = tl_buf if timeline else dummy
+        if cfg.segment:
+            scan_segment_kernel[(n_programs,)](*args, *status, tl_arg, T, D, n_dt, B * n_dt,
+                                               cfg.segment, *strides, W=cfg.lookback,
+                                               STAGES=cfg.stages, TIMELINE=timeline, **flags)
+        else:
+            scan_seqpar_kernel[(n_programs,)](*args, *status, tl_arg, T, D, n_dt, B * n_dt,
+                                              *strides, W=cfg.lookback, TIMELINE=timeline,
+                                              **flags)
         return loc, car, tl_buf
     return loc, car, None
 

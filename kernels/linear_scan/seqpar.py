@@ -5,13 +5,20 @@ of programs and the GPU idles. Here T is cut into chunks of R * S steps and ever
 (chunk, channel tile) is a program of its own, so a T = 2^20 scan has thousands of them.
 Each program, in a single pass over its data (read a and b once, write h once):
 
-1. loads its chunk and summarises it (``blocks.chunk_summary``): the local scans and the
-   chunk as one affine step h -> ca h + cb (its "aggregate");
+1. loads its chunk and summarises it (``blocks.chunk_maps``): the chunk as one affine step
+   h -> ca h + cb (its "aggregate") and the maps to its sub-chunks' entering states;
 2. publishes the aggregate for later chunks to use;
 3. looks back over earlier chunks of the same channel tile until it finds one that has
    published its *inclusive* state (h at its end), composing the aggregates it passes on
    the way: that gives the carry entering this chunk (chunk 0 starts from h0);
-4. publishes its own inclusive state ca * carry + cb, then writes h.
+4. publishes its own inclusive state ca * carry + cb, then scans its chunk from the carry
+   (``blocks.chunk_states_from``) and writes h.
+
+Over the look-back a program holds its inputs a, b, not the chunk's local scans: half the
+registers, so more programs fit on an SM and load while others wait. The kernel's own
+timeline (below) showed why that matters: with the local scans held (255 registers and
+spills, one program per SM), loading and summarising a chunk took 80% of a program's time
+and the look-back 12% (benchmarks/seqpar-timeline-h200.json).
 
 The look-back examines a window of W = 32 earlier chunks per step (one vectorised load of
 their flags, an ordered scan of their aggregates), so a chunk far from the last published
@@ -41,8 +48,9 @@ import torch
 import triton
 import triton.language as tl
 
-from .blocks import (chunk_apply, chunk_offsets, chunk_summary, last_of_subchunks, load_step_tile,
-                     scan_combine, store_step_tile)
+from .blocks import (chunk_maps, chunk_offsets, chunk_states_from, last_of_subchunks,
+                     load_step_tile, scan_combine, store_step_tile)
+from .chunk import walk_chunks
 
 AGGREGATE = tl.constexpr(1)  # flag values: the chunk's aggregate (ca, cb) is published,
 INCLUSIVE = tl.constexpr(2)  # ... or its inclusive state (h at its end)
@@ -169,7 +177,7 @@ def scan_seqpar_kernel(
     off = chunk_offsets(R, S)
     a, b, m = load_step_tile(A + pid_b * s_ab + d * s_ad, Bv + pid_b * s_bb + d * s_bd,
                              s0, off, T, s_at, s_bt, dmask, REVERSE, SHIFT_A)
-    A_, L, xa, xb, ca, cb = chunk_summary(a, b, R, S)
+    xa, xb, ca, cb = chunk_maps(a, b, R, S)
 
     own = c.to(tl.int64) * n_tiles + tile
     if HAS_H0:
@@ -186,7 +194,7 @@ def scan_seqpar_kernel(
     if TIMELINE:
         t_inclusive = clock_ns()
 
-    h = chunk_apply(A_, L, xa, xb, carry)
+    h = chunk_states_from(a, b, xa, xb, carry, R)
     out_off = pid_b * T * D + d  # H, GA, LOC are contiguous [B, T, D]
     hf0 = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_HF0:
@@ -195,19 +203,103 @@ def scan_seqpar_kernel(
                     HF + pid_b * s_hfb + d * s_hfd, s_hft, hf0, REVERSE, GRAD_A)
     if RECORD:
         tl.store(CAR + (pid_b * n_chunks + c) * D + d, carry, mask=dmask)
-        local = A_ * xb[None, :, :] + L  # the states had the chunk started from 0
+        local = chunk_states_from(a, b, xa, xb, carry * 0.0, R)  # had it started from 0
         store_step_tile(local, s0, off, m, T, LOC + out_off, D, LOC, LOC, 0, hf0, REVERSE, False)
     if TIMELINE:
-        t_end = clock_ns()
-        row = TL + ticket.to(tl.int64) * 8
-        tl.store(row, c.to(tl.int64))
-        tl.store(row + 1, tile.to(tl.int64))
-        tl.store(row + 2, sm_id().to(tl.int64))
-        tl.store(row + 3, t_start)
-        tl.store(row + 4, t_aggregate)
-        tl.store(row + 5, t_inclusive)
-        tl.store(row + 6, t_end)
-        tl.store(row + 7, rounds.to(tl.int64))
+        timeline_row(TL + ticket.to(tl.int64) * 8, c, tile, t_start, t_aggregate, t_inclusive,
+                     rounds)
+
+
+@triton.jit
+def segment_aggregate(a_base, b_base, c_lo, c_hi, off, T, s_at, s_bt, dmask,
+                      REVERSE: tl.constexpr, SHIFT_A: tl.constexpr, R: tl.constexpr,
+                      S: tl.constexpr, STAGES: tl.constexpr, BLOCK_D: tl.constexpr):
+    """Chunks c_lo .. c_hi - 1 of these channels as one step h -> ca h + cb: a read-only
+    walk (the first of a segment's two passes)."""
+    acc_a = tl.full([BLOCK_D], 1.0, tl.float32)
+    acc_b = tl.zeros([BLOCK_D], dtype=tl.float32)
+    for c in tl.range(c_lo, c_hi, num_stages=STAGES):
+        a, b, _ = load_step_tile(a_base, b_base, c * (R * S), off, T, s_at, s_bt, dmask,
+                                 REVERSE, SHIFT_A)
+        _, _, ca, cb = chunk_maps(a, b, R, S)
+        acc_a, acc_b = scan_combine(acc_a, acc_b, ca, cb)
+    return acc_a, acc_b
+
+
+@triton.jit
+def scan_segment_kernel(
+    A, Bv, H0, H, GA, HF, HF0, LOC, CAR, FLAGS, VALS, SCRATCH, COUNTER, TL,
+    T, D, n_dt, n_tiles, seg, s_ab, s_at, s_ad, s_bb, s_bt, s_bd, s_hfb, s_hft, s_hfd,
+    HAS_H0: tl.constexpr, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
+    SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
+    R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr,
+    STAGES: tl.constexpr = 1, TIMELINE: tl.constexpr = False,
+):
+    """The sequence-parallel scan over segments of ``seg`` chunks, in two passes: a program
+    walks its segment once to summarise it (reading a and b), takes its carry by look-back
+    over the earlier segments' summaries, then walks it again from the carry (reading a
+    and b again, mostly from L2, and writing h) with the channel kernel's walk. A segment
+    streams with its loads pipelined (STAGES) instead of holding one chunk in registers
+    over the look-back."""
+    ticket = tl.atomic_add(COUNTER, 1)  # segment-major order, as the chunks in scan_seqpar
+    if TIMELINE:
+        t_start = clock_ns()
+    g = ticket // n_tiles
+    tile = ticket % n_tiles
+    pid_b = (tile // n_dt).to(tl.int64)
+    offs = tl.arange(0, BLOCK_D)
+    d = (tile % n_dt) * BLOCK_D + offs
+    dmask = d < D
+    n_chunks = tl.cdiv(T, R * S)
+    c_lo = g * seg
+    c_hi = tl.minimum(c_lo + seg, n_chunks)
+    off = chunk_offsets(R, S)
+    a_base = A + pid_b * s_ab + d * s_ad
+    b_base = Bv + pid_b * s_bb + d * s_bd
+
+    own = g.to(tl.int64) * n_tiles + tile
+    if HAS_H0:
+        carry0 = tl.load(H0 + pid_b * D + d, mask=dmask, other=0.0).to(tl.float32)
+    else:
+        carry0 = tl.zeros([BLOCK_D], dtype=tl.float32)
+    # (segment 0 summarises itself too: its inclusive state, published at once, is what
+    # every later segment's look-back ends on)
+    ca, cb = segment_aggregate(a_base, b_base, c_lo, c_hi, off, T, s_at, s_bt, dmask,
+                               REVERSE, SHIFT_A, R, S, STAGES, BLOCK_D)
+    if g > 0:
+        publish(FLAGS, VALS, own, ca, cb, offs, AGGREGATE, BLOCK_D)
+    if TIMELINE:
+        t_aggregate = clock_ns()
+    carry, rounds = lookback_carry(FLAGS, VALS, SCRATCH + ticket.to(tl.int64) * W, tile, n_tiles,
+                                   g, carry0, BLOCK_D, W)
+    publish(FLAGS, VALS, own, ca * carry + cb, cb, offs, INCLUSIVE, BLOCK_D)
+    if TIMELINE:
+        t_inclusive = clock_ns()
+    hf0 = tl.zeros([BLOCK_D], dtype=tl.float32)
+    if HAS_HF0:
+        hf0 = tl.load(HF0 + pid_b * D + d, mask=dmask, other=0.0).to(tl.float32)
+    out_off = pid_b * T * D + d  # H, GA, LOC are contiguous [B, T, D]
+    walk_chunks(carry, c_lo, c_hi, a_base, b_base, off, T, s_at, s_bt, dmask, H + out_off,
+                GA + out_off, HF + pid_b * s_hfb + d * s_hfd, s_hft, hf0, LOC + out_off,
+                CAR + pid_b * n_chunks * D + d, D, REVERSE, SHIFT_A, GRAD_A, RECORD, R, S,
+                STAGES)
+    if TIMELINE:
+        timeline_row(TL + ticket.to(tl.int64) * 8, g, tile, t_start, t_aggregate, t_inclusive,
+                     rounds)
+
+
+@triton.jit
+def timeline_row(row, c, tile, t_start, t_aggregate, t_inclusive, rounds):
+    """Write one program's TIMELINE row (``TIMELINE_COLUMNS``), stamping its end now."""
+    t_end = clock_ns()
+    tl.store(row, c.to(tl.int64))
+    tl.store(row + 1, tile.to(tl.int64))
+    tl.store(row + 2, sm_id().to(tl.int64))
+    tl.store(row + 3, t_start)
+    tl.store(row + 4, t_aggregate)
+    tl.store(row + 5, t_inclusive)
+    tl.store(row + 6, t_end)
+    tl.store(row + 7, rounds.to(tl.int64))
 
 
 LOOKBACK = 32  # chunks examined at once by the look-back

@@ -223,12 +223,16 @@ def kernel_test(f):
     return pytest.mark.interpreter(pytest.mark.gpu(f))
 
 
-PATHS = ["channel", "sequence"]
+# "segment": the sequence path's two-pass kernel, 2 chunks per program (or 3, see below)
+PATHS = ["channel", "sequence", "segment"]
 
 
-def small_config(path, block_t=8, block_d=4, block_s=1, stages=1, vec=0):
+def small_config(path, block_t=8, block_d=4, block_s=1, stages=1, vec=0, segment=2):
     from rnnviz.kernels.linear_scan import ScanConfig
 
+    if path == "segment":
+        return ScanConfig("sequence", block_t=block_t, block_d=block_d, num_warps=4,
+                          block_s=block_s, stages=stages, segment=segment)
     return ScanConfig(path, block_t=block_t, block_d=block_d, num_warps=4, block_s=block_s,
                       stages=stages, vec=vec)
 
@@ -241,7 +245,8 @@ def reference_grads(a, b, h0, g, reverse):
 
 @kernel_test
 @pytest.mark.parametrize("path,stages,vec", [("channel", 1, 0), ("channel", 3, 2),
-                                             ("sequence", 1, 0)])
+                                             ("sequence", 1, 0), ("segment", 1, 0),
+                                             ("segment", 2, 0)])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("use_h0", [False, True])
 @pytest.mark.parametrize("shape,block_s", [((2, 37, 5), 1), ((2, 37, 5), 4), ((1, 1, 3), 2),
@@ -249,8 +254,9 @@ def reference_grads(a, b, h0, g, reverse):
 def test_kernel_forward_backward(kernel_device, path, stages, vec, reverse, use_h0, shape,
                                  block_s):
     """Several chunks (block_t=8), sub-chunks (block_s: 1 takes the channel kernel's direct
-    path), channel tiles (block_d=4), with and without the channel kernel's pipelined loads
-    and narrowed vectors."""
+    path), channel tiles (block_d=4), with and without pipelined loads (the channel kernel's
+    and the segment kernel's) and narrowed vectors; segments of 2 chunks, the last one short
+    at T=37."""
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
 
     a, b, h0 = make(*shape, torch.float32, growth=True, device=kernel_device)
@@ -335,7 +341,8 @@ def test_kernel_records_its_chunks(kernel_device, path, reverse, monkeypatch):
         linear_scan(a, b, h0, reverse=reverse, backend="triton")
     (rec,) = tr.filter(op="linear_scan", kind="chunks")
     assert rec.meta["chunk"] == 8 and rec.meta["backend"] == "triton"
-    check_chunk_record(rec, a.cpu(), b.cpu(), h0.cpu(), reverse, path)
+    check_chunk_record(rec, a.cpu(), b.cpu(), h0.cpu(), reverse,
+                       "sequence" if path == "segment" else path)
 
 
 @triton.jit
@@ -496,6 +503,8 @@ def test_config_rejects_bad_stages_and_vec():
         ScanConfig("channel", block_t=8, block_d=8, vec=3)
     with pytest.raises(ValueError, match="lookback"):
         ScanConfig("sequence", block_t=8, block_d=8, lookback=48)
+    with pytest.raises(ValueError, match="segment"):
+        ScanConfig("channel", block_t=8, block_d=8, segment=2)
 
 
 @pytest.mark.interpreter
