@@ -26,7 +26,7 @@ import torch
 
 from rnnviz.bench.core import copy_bandwidth_gbs, provenance, record_failure, time_ms
 from rnnviz.kernels.linear_scan import choose_config, scan_bwd, scan_fwd, tile_config
-from rnnviz.kernels.linear_scan.launch import bucket, gpu_key
+from rnnviz.kernels.linear_scan.launch import bucket, gpu_key, segment_for
 from rnnviz.ops.linear_scan import chunked_scan
 
 TUNED = Path(__file__).resolve().parents[1] / "kernels" / "linear_scan" / "tuned.py"
@@ -37,8 +37,10 @@ SHAPES = [(16, 4096, 4096), (1, 65536, 64), (1, 2 ** 20, 16), (16, 16384, 4096),
           (16, 10000, 128), (4, 131072, 256), (64, 4096, 128)]  # medium: DEER quasi, minGRU
 
 
-def entries(B: int, D: int, elem: int) -> list[tuple[str, int, int, int, int, int]]:
-    """Candidate (path, rows, num_warps, block_d cap, stages, vec) for B * D channels."""
+def entries(B: int, D: int, elem: int) -> list[tuple[str, int, int, int, int, int, int]]:
+    """Candidate (path, rows, num_warps, block_d cap, stages, vec, programs) for B * D
+    channels; programs > 0: the sequence path's segment kernel sized to about that many
+    programs (``launch.segment_for``)."""
     vec = 16 // elem
     out = []
     if B * D >= 16384:
@@ -49,16 +51,19 @@ def entries(B: int, D: int, elem: int) -> list[tuple[str, int, int, int, int, in
                             (8, 4, 3, 0), (8, 4, 4, 0), (16, 2, 3, 0), (8, 8, 3, 0),
                             (16, 4, 1, vec // 2), (16, 4, 3, vec // 2), (8, 4, 3, vec // 2),
                             (16, 2, 3, vec // 2), (16, 2, 4, 0), (16, 1, 3, 0), (8, 2, 4, 0)]:
-            out.append(("channel", r, w, 32 * (v or vec) * w, st, v))
-        out += [("sequence", 8, 4, 32 * vec * 4, 1, 0)]
+            out.append(("channel", r, w, 32 * (v or vec) * w, st, v, 0))
+        out += [("sequence", 8, 4, 32 * vec * 4, 1, 0, 0)]
     else:
-        out += [("sequence", r, w, bd, 1, 0)
+        out += [("sequence", r, w, bd, 1, 0, 0)
                 for r, w, bd in itertools.product([8, 16], [4, 8], [16, 32, 64]) if bd <= max(16, D)]
-        out += [("channel", 8, 4, 32 * vec * 4, 1, 0)]
+        # segments walked by small programs, many per SM (scripts/seqpar_timeline.py)
+        out += [("sequence", r, w, 16, 1, 0, p) for r, w, p in [(4, 1, 2112), (4, 1, 1056),
+                                                              (4, 4, 528)]]
+        out += [("channel", 8, 4, 32 * vec * 4, 1, 0, 0)]
         # narrow channel walks: B * D / block_d programs, each streaming deep [rows, S,
         # block_d] tiles (rows of 32-64 bytes); no look-back at all. So few programs are
         # latency-bound: staging more chunks in flight (stages 3) is the lever.
-        out += [("channel", r, w, bd, st, 0) for r, w, bd, st in
+        out += [("channel", r, w, bd, st, 0, 0) for r, w, bd, st in
                 itertools.product([8, 16], [4, 8], [8, 16], [1, 3]) if B * D // bd >= 64]
     return out
 
@@ -97,7 +102,8 @@ def main() -> None:
         best = None
         first: dict = {}  # without a reference: every config must agree with the first
         for ent in entries(B, D, elem):
-            cfg = tile_config(ent[0], T, D, elem, *ent[1:])
+            cfg = tile_config(ent[0], T, D, elem, *ent[1:6], segment=1 if ent[6] else 0)
+            cfg = segment_for(B, T, D, cfg, ent[6]) if ent[6] else cfg
             st: dict = {}
 
             def go():
@@ -135,7 +141,7 @@ def main() -> None:
             json.dump({"provenance": provenance("scan-sweep"), "copy_gbs": copy,  # run keeps it)
                        "partial": True, "rows": rows}, f, indent=1)
     table = {}
-    names = ("path", "rows", "num_warps", "block_d", "stages", "vec")
+    names = ("path", "rows", "num_warps", "block_d", "stages", "vec", "programs")
     for key, by_entry in score.items():
         full = {e: v for e, v in by_entry.items() if len(v) == n_shapes[key]}
         if full:  # the forward's best, and the backward's where another candidate wins it

@@ -23,6 +23,7 @@ import torch
 from rnnviz.bench.core import copy_bandwidth_gbs, provenance, record_failure, time_ms
 from rnnviz.bench.timeline import TIMELINE_COLUMNS, timeline_summary
 from rnnviz.kernels.linear_scan import choose_config, scan_fwd, tile_config
+from rnnviz.kernels.linear_scan.launch import segment_for
 from rnnviz.ops.linear_scan import chunked_scan
 
 SHAPES = "1x65536x64;1x1048576x16"
@@ -38,14 +39,9 @@ TILES = [(16, 8, 16, 32, 0, 1), (8, 4, 16, 32, 0, 1),
 
 def candidate(B: int, T: int, D: int, elem: int, tile: tuple):
     rows, warps, block_d, lookback, programs, stages = tile
-    cfg = tile_config("sequence", T, D, elem, rows, warps, block_d, lookback=lookback)
-    if programs:
-        tiles = B * -(-D // cfg.block_d)
-        n_chunks = -(-T // cfg.block_t)
-        segment = max(1, -(-n_chunks // max(1, programs // tiles)))
-        cfg = tile_config("sequence", T, D, elem, rows, warps, block_d, stages, lookback=lookback,
-                          segment=segment)
-    return cfg
+    cfg = tile_config("sequence", T, D, elem, rows, warps, block_d, stages, lookback=lookback,
+                      segment=1 if programs else 0)
+    return segment_for(B, T, D, cfg, programs) if programs else cfg
 
 
 def main() -> None:

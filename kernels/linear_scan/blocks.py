@@ -93,23 +93,10 @@ def chunk_summary(a, b, R: tl.constexpr, S: tl.constexpr):
 
 @triton.jit
 def chunk_maps(a, b, R: tl.constexpr, S: tl.constexpr):
-    """``chunk_summary`` without the states: (xa, xb, ca, cb). A kernel that must wait for
-    its carry (the look-back) keeps only its inputs a, b over the wait, half the registers
-    of A, L, and rebuilds the states afterwards with ``chunk_states_from``."""
+    """``chunk_summary`` without the states: (xa, xb, ca, cb), for a pass that only
+    summarises (the segment kernel's first walk)."""
     A, L = tl.associative_scan((a, b), 0, scan_combine)
     return subchunk_maps(A, L, R, S)
-
-
-@triton.jit
-def chunk_states_from(a, b, xa, xb, carry, R: tl.constexpr):
-    """The states of a [R, S, BLOCK_D] chunk entered with ``carry`` [BLOCK_D]: each
-    sub-chunk's entering state (xa carry + xb) is folded into its first step
-    (b_0 <- a_0 h_in + b_0) and one in-thread scan along R gives the states."""
-    enter = xa * carry[None, :] + xb  # [S, BLOCK_D]
-    first = (tl.arange(0, R) == 0)[:, None, None]
-    b = tl.where(first, b + a * enter[None, :, :], b)
-    _, h = tl.associative_scan((a, b), 0, scan_combine)
-    return h
 
 
 @triton.jit

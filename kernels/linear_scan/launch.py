@@ -12,6 +12,7 @@ H100 (``scripts/scan_sweep.py``).
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -118,6 +119,14 @@ def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps:
                       segment=0 if channel else segment)
 
 
+def segment_for(B: int, T: int, D: int, cfg: ScanConfig, programs: int) -> ScanConfig:
+    """``cfg`` with segments of as many chunks as give about ``programs`` programs (the
+    segment kernel's size is a count of programs that fills the GPU, whatever T is)."""
+    tiles = B * cdiv(D, cfg.block_d)
+    segment = max(1, cdiv(cdiv(T, cfg.block_t), max(1, programs // tiles)))
+    return dataclasses.replace(cfg, segment=segment)
+
+
 def bucket(B: int, T: int, D: int, elem_size: int) -> str:
     """The coarse class of a problem that a tuned config is chosen for."""
     bd = B * D
@@ -175,9 +184,10 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
             and B * cdiv(D, entry["block_d"]) < MIN_PROGRAMS):
         entry = None  # measured on wider problems of its class: here too few programs
     if entry:
-        return tile_config(entry["path"], T, D, elem_size, entry["rows"], entry["num_warps"],
-                           entry["block_d"], entry.get("stages", 1), entry.get("vec", 0),
-                           entry.get("lookback", LOOKBACK), entry.get("segment", 0))
+        cfg = tile_config(entry["path"], T, D, elem_size, entry["rows"], entry["num_warps"],
+                          entry["block_d"], entry.get("stages", 1), entry.get("vec", 0),
+                          entry.get("lookback", LOOKBACK), 1 if entry.get("programs") else 0)
+        return segment_for(B, T, D, cfg, entry["programs"]) if entry.get("programs") else cfg
     # The formula. Channel path: the sweep's best tile for wide problems, narrowed (fewer
     # warps, fewer channels) while it gives fewer programs than the table asks for.
     if B * D >= CHANNEL_MIN_BD or T <= 256:

@@ -5,20 +5,13 @@ of programs and the GPU idles. Here T is cut into chunks of R * S steps and ever
 (chunk, channel tile) is a program of its own, so a T = 2^20 scan has thousands of them.
 Each program, in a single pass over its data (read a and b once, write h once):
 
-1. loads its chunk and summarises it (``blocks.chunk_maps``): the chunk as one affine step
-   h -> ca h + cb (its "aggregate") and the maps to its sub-chunks' entering states;
+1. loads its chunk and summarises it (``blocks.chunk_summary``): the local scans and the
+   chunk as one affine step h -> ca h + cb (its "aggregate");
 2. publishes the aggregate for later chunks to use;
 3. looks back over earlier chunks of the same channel tile until it finds one that has
    published its *inclusive* state (h at its end), composing the aggregates it passes on
    the way: that gives the carry entering this chunk (chunk 0 starts from h0);
-4. publishes its own inclusive state ca * carry + cb, then scans its chunk from the carry
-   (``blocks.chunk_states_from``) and writes h.
-
-Over the look-back a program holds its inputs a, b, not the chunk's local scans: half the
-registers, so more programs fit on an SM and load while others wait. The kernel's own
-timeline (below) showed why that matters: with the local scans held (255 registers and
-spills, one program per SM), loading and summarising a chunk took 80% of a program's time
-and the look-back 12% (benchmarks/seqpar-timeline-h200.json).
+4. publishes its own inclusive state ca * carry + cb, then writes h.
 
 The look-back examines a window of W = 32 earlier chunks per step (one vectorised load of
 their flags, an ordered scan of their aggregates), so a chunk far from the last published
@@ -35,6 +28,17 @@ zeroed before each launch.
 
 The backward and RECORD work as in ``chunk.py`` (same tile loads and stores).
 
+``scan_segment_kernel`` is the same protocol over *segments* of several chunks: a program
+walks its segment once to summarise it (reading a and b), looks back, then walks it again
+from its carry (reading a and b again, writing h), with the channel kernel's walk and its
+pipelined loads. It reads the inputs twice, yet on the H200 it was the faster of the two at
+B=1, D=16, T=2^20 (fp32: 0.122 ms against 0.158, benchmarks/seqpar-timeline-h200.json):
+the kernels' own timelines (below) showed why. A one-chunk program of 16 rows x 8 warps
+needs 255 registers, so one runs per SM, and loading and summarising its 128 KB chunk took
+18.7 of its 22.7 µs (the look-back 2.8): the SMs wait on their loads, one chunk at a time.
+Smaller chunks fit two per SM but multiply the chunks to look back over. Segments of
+chunks walked by 1-warp programs keep ~12 programs per SM streaming.
+
 TIMELINE (a constexpr: compiled out unless asked for) has every program write one row of
 ``TIMELINE_COLUMNS`` to TL, indexed by its ticket: which chunk and channel tile it took,
 the SM it ran on, the GPU's global nanosecond clock (%globaltimer, the one clock that SMs
@@ -48,7 +52,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .blocks import (chunk_maps, chunk_offsets, chunk_states_from, last_of_subchunks,
+from .blocks import (chunk_apply, chunk_maps, chunk_offsets, chunk_summary, last_of_subchunks,
                      load_step_tile, scan_combine, store_step_tile)
 from .chunk import walk_chunks
 
@@ -177,7 +181,7 @@ def scan_seqpar_kernel(
     off = chunk_offsets(R, S)
     a, b, m = load_step_tile(A + pid_b * s_ab + d * s_ad, Bv + pid_b * s_bb + d * s_bd,
                              s0, off, T, s_at, s_bt, dmask, REVERSE, SHIFT_A)
-    xa, xb, ca, cb = chunk_maps(a, b, R, S)
+    A_, L, xa, xb, ca, cb = chunk_summary(a, b, R, S)
 
     own = c.to(tl.int64) * n_tiles + tile
     if HAS_H0:
@@ -194,7 +198,7 @@ def scan_seqpar_kernel(
     if TIMELINE:
         t_inclusive = clock_ns()
 
-    h = chunk_states_from(a, b, xa, xb, carry, R)
+    h = chunk_apply(A_, L, xa, xb, carry)
     out_off = pid_b * T * D + d  # H, GA, LOC are contiguous [B, T, D]
     hf0 = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_HF0:
@@ -203,7 +207,7 @@ def scan_seqpar_kernel(
                     HF + pid_b * s_hfb + d * s_hfd, s_hft, hf0, REVERSE, GRAD_A)
     if RECORD:
         tl.store(CAR + (pid_b * n_chunks + c) * D + d, carry, mask=dmask)
-        local = chunk_states_from(a, b, xa, xb, carry * 0.0, R)  # had it started from 0
+        local = A_ * xb[None, :, :] + L  # the states had the chunk started from 0
         store_step_tile(local, s0, off, m, T, LOC + out_off, D, LOC, LOC, 0, hf0, REVERSE, False)
     if TIMELINE:
         timeline_row(TL + ticket.to(tl.int64) * 8, c, tile, t_start, t_aggregate, t_inclusive,
