@@ -14,11 +14,14 @@ from rnnviz.course.sizes import where
 from rnnviz.viz.scans import scan_network
 
 __all__ = ["work_depth_figure", "record_chunks", "tree_trace", "chunks_figure", "scan_gbs",
-           "bandwidth_figure", "in_flight_rows", "in_flight_figure"]
+           "bandwidth_figure", "in_flight_rows", "in_flight_figure", "host_share_rows",
+           "host_share_figure", "timeline_programs", "lookback_timeline_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
 TIMING_MODES = "timing-modes-h200"  # scripts/timing_modes.py on the H200
+# scripts/seqpar_timeline.py on the H200: the sequence kernel's own per-program clock stamps
+LOOKBACK_TIMELINE = "seqpar-timeline-h200"
 
 KIND_NAMES = {"hillis_steele": "Hillis-Steele", "blelloch": "Blelloch", "brent_kung": "Brent-Kung",
               "sklansky": "Sklansky", "chunked": "chunked (the kernel's)"}
@@ -244,6 +247,59 @@ def host_share_figure(ref: Reference | None = None, method: str = "rnnviz-scan")
     fig.update_layout(barmode="stack", xaxis_title="% of one call timed alone",
                       xaxis_range=[0, 100], yaxis_autorange="reversed")
     return style(fig, "Where one call of the scan goes: GPU or host", _source(ref))
+
+
+def timeline_programs(data: dict[str, Any], D: int = 64, tile: Any = "auto") -> dict[str, Any]:
+    """One raw timeline of a ``scripts/seqpar_timeline.py`` result (``data``: the JSON), the
+    programs in ticket order: their chunk, SM, look-back rounds and the start and end of
+    each phase in µs from the first program's start (the GPU clock counts from an arbitrary
+    epoch). Also the shape and tile it ran."""
+    run = next((t for t in data["timelines"] if t["D"] == D and t["tile"] == tile), None)
+    if run is None:
+        have = [(t["D"], t["tile"]) for t in data["timelines"]]
+        raise ValueError(f"no timeline of D={D}, tile={tile!r} in this result; it has {have}")
+    col = {c: [row[i] for row in run["rows"]] for i, c in enumerate(data["columns"])}
+    t0 = min(col["start_ns"])
+    us = {c: [(v - t0) / 1e3 for v in col[c]] for c in ("start_ns", "aggregate_ns",
+                                                        "inclusive_ns", "end_ns")}
+    return {"B": run["B"], "T": run["T"], "D": run["D"], "dtype": run["dtype"],
+            "block_t": run["block_t"], "block_d": run["block_d"], "num_warps": run["num_warps"],
+            "chunk": col["chunk"], "sm": col["sm"], "rounds": col["rounds"],
+            "start": us["start_ns"], "aggregate": us["aggregate_ns"],
+            "inclusive": us["inclusive_ns"], "end": us["end_ns"]}
+
+
+def lookback_timeline_figure(data: dict[str, Any] | None = None, D: int = 64,
+                             tile: Any = "auto") -> go.Figure:
+    """The sequence-parallel scan, program by program, as the kernel itself clocked it: one
+    row per program (one chunk of channels), a bar per phase: loading and summarising its
+    chunk, the look-back for its carry, applying the carry and storing."""
+    if data is None:
+        import json
+
+        from rnnviz.bench.core import shipped_results
+
+        data = json.loads(shipped_results()[LOOKBACK_TIMELINE].read_text())
+    p = timeline_programs(data, D, tile)
+    n = len(p["start"])
+    phases = [("load + summarise", "#1f77b4", p["start"], p["aggregate"]),
+              ("look-back", "#ff7f0e", p["aggregate"], p["inclusive"]),
+              ("apply + store", "#2ca02c", p["inclusive"], p["end"])]
+    fig = go.Figure([go.Bar(y=list(range(n)), x=[b - a for a, b in zip(lo, hi)], base=lo,
+                            orientation="h", name=name, marker_color=c, marker_line_width=0,
+                            customdata=list(zip(p["chunk"], p["sm"], p["rounds"])),
+                            hovertemplate=("program %{y}: chunk %{customdata[0]}, SM "
+                                           "%{customdata[1]}, %{customdata[2]} look-back "
+                                           "rounds<br>" + name + ": %{x:.2f} µs<extra></extra>"))
+                     for name, c, lo, hi in phases])
+    fig.update_layout(barmode="overlay", bargap=0, xaxis_title="µs from the first program's start",
+                      yaxis_title="program (ticket order)", yaxis_autorange="reversed")
+    prov = data.get("provenance", {})
+    note = [f"{(prov.get('gpu') or '').replace('NVIDIA ', '')}, measured on "
+            f"{str(prov.get('date', ''))[:10]}: {prov.get('command', '')[:90]}"]
+    title = (f"The look-back scan, program by program: B={p['B']}, T={p['T']}, D={p['D']}, "
+             f"{p['dtype']}, chunks of {p['block_t']} steps x {p['block_d']} channels")
+    return style(fig, title, note)
 
 
 def _shipped(name: str) -> Reference:

@@ -196,6 +196,29 @@ scans.host_share_figure()
 # the kernel takes about 50 microseconds and the host three times as long: there the speed of a scan
 # is the speed of its launch, unless many calls are queued back to back or captured in a graph.
 #
+# ### The look-back, as the kernel clocked it
+#
+# With one sequence of 64 channels the channel walk has 4 programs for 132 SMs, so the scan cuts T
+# into chunks instead: each program loads one chunk, publishes it as one affine step, looks back at
+# earlier chunks' published states for its carry, then applies it (`kernels/linear_scan/seqpar.py`).
+# Asked to (`scan_fwd(..., timeline=True)`), every program writes down the GPU's global clock at each
+# of those moments. Here is one forward on the H200, one row per program (this one-chunk kernel is
+# still the path of the backward and of bfloat16; float32's forward has since moved, see below):
+
+# %%
+scans.lookback_timeline_figure()
+
+# %% [markdown]
+# Two waves of 132 programs, one per SM: a program of 16 rows x 8 warps holds a 128 KB chunk in
+# registers (all 255 a thread may have, compiled for sm_90), so no second one fits beside it. The blue bars are the story: loading
+# and summarising a chunk takes about 19 of a program's 23 µs, the look-back about 3. The SMs spend
+# the kernel waiting for their loads, one chunk at a time, and the look-back, the clever part, is not
+# what costs. That reading led to the sequence path's second kernel, which walks *segments* of chunks
+# with 1-warp programs, a dozen per SM, their loads streaming: it reads the inputs twice and is still
+# faster at D = 16, T = 2^20 (0.122 ms against 0.158, `benchmarks/seqpar-segments-h200.json`), and
+# the float32 forward takes it there. Still, both are far from the copy bandwidth at these shapes
+# (under 40% of it): how to load a few channels of a long sequence at full speed is open.
+#
 # ## Summary
 #
 # * The steps of a linear recurrence are pairs that compose associatively; that is all a parallel scan needs.

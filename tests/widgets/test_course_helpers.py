@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 import torch
 
 from rnnviz.course import measure as M
@@ -217,3 +219,27 @@ def test_shipped_keeps_benchmark_suites_and_result_filters_rows(tmp_path):
     res = ref.result(["gru-cudnn"], B=64, D=4, dtype="float32")
     assert res["provenance"]["gpu"] == "NVIDIA H100"
     assert [(r["method"], r["B"], r["ms"]) for r in res["rows"]] == [("gru-cudnn", 64, 1.0)]
+
+
+def test_lookback_timeline_figure_draws_each_program_phase():
+    from rnnviz.course import scans
+
+    epoch = 1_765_000_000_000_000_000  # the GPU clock's epoch is far away: µs must survive it
+    cols = ["chunk", "tile", "sm", "start_ns", "aggregate_ns", "inclusive_ns", "end_ns", "rounds"]
+    data = {"columns": cols, "provenance": {"gpu": "NVIDIA H200", "date": "2026-12-03",
+                                            "command": "seqpar_timeline"},
+            "timelines": [{"B": 1, "T": 64, "D": 16, "dtype": "float32", "tile": "auto",
+                           "block_t": 32, "block_d": 16, "num_warps": 4,
+                           "rows": [[0, 0, 3, epoch, epoch + 2000, epoch + 2500, epoch + 3000, 0],
+                                    [1, 0, 5, epoch + 1000, epoch + 4000, epoch + 7000,
+                                     epoch + 7500, 2]]}]}
+    p = scans.timeline_programs(data, D=16)
+    assert p["start"] == [0.0, 1.0] and p["end"] == [3.0, 7.5] and p["rounds"] == [0, 2]
+    fig = scans.lookback_timeline_figure(data, D=16)
+    assert [t.name for t in fig.data] == ["load + summarise", "look-back", "apply + store"]
+    assert list(fig.data[1].base) == [2.0, 4.0] and list(fig.data[1].x) == [0.5, 3.0]
+    with pytest.raises(ValueError, match="no timeline of D=64"):
+        scans.timeline_programs(data, D=64)
+    shipped = scans.lookback_timeline_figure()  # the H200 run in benchmarks/
+    assert len(shipped.data[0].x) == 256  # 64 chunks x 4 channel tiles
+    assert all(x >= 0 for t in shipped.data for x in t.x)
