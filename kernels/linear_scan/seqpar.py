@@ -158,6 +158,17 @@ def lookback_carry(FLAGS, VALS, SCRATCH, tile, n_tiles, c, carry0, BLOCK_D: tl.c
 
 
 @triton.jit
+def take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D: tl.constexpr):
+    """This program's place, from an atomic ticket (part-major order: part p of every channel
+    tile, then p + 1): (ticket, part, tile, batch row, lane offsets, channels, which exist)."""
+    ticket = tl.atomic_add(COUNTER, 1)
+    tile = ticket % n_tiles
+    offs = tl.arange(0, BLOCK_D)
+    d = (tile % n_dt) * BLOCK_D + offs
+    return ticket, ticket // n_tiles, tile, (tile // n_dt).to(tl.int64), offs, d, d < D
+
+
+@triton.jit
 def scan_seqpar_kernel(
     A, Bv, H0, H, GA, HF, HF0, LOC, CAR, FLAGS, VALS, SCRATCH, COUNTER, TL,
     T, D, n_dt, n_tiles, s_ab, s_at, s_ad, s_bb, s_bt, s_bd, s_hfb, s_hft, s_hfd,
@@ -166,15 +177,9 @@ def scan_seqpar_kernel(
     R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr,
     TIMELINE: tl.constexpr = False,
 ):
-    ticket = tl.atomic_add(COUNTER, 1)  # chunk-major order: chunk c of every tile, then c+1
+    ticket, c, tile, pid_b, offs, d, dmask = take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D)
     if TIMELINE:
         t_start = clock_ns()
-    c = ticket // n_tiles
-    tile = ticket % n_tiles
-    pid_b = (tile // n_dt).to(tl.int64)
-    offs = tl.arange(0, BLOCK_D)
-    d = (tile % n_dt) * BLOCK_D + offs
-    dmask = d < D
     n_chunks = tl.cdiv(T, R * S)
 
     s0 = c * (R * S)
@@ -245,15 +250,9 @@ def scan_segment_kernel(
     and b again, mostly from L2, and writing h) with the channel kernel's walk. A segment
     streams with its loads pipelined (STAGES) instead of holding one chunk in registers
     over the look-back."""
-    ticket = tl.atomic_add(COUNTER, 1)  # segment-major order, as the chunks in scan_seqpar
+    ticket, g, tile, pid_b, offs, d, dmask = take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D)
     if TIMELINE:
         t_start = clock_ns()
-    g = ticket // n_tiles
-    tile = ticket % n_tiles
-    pid_b = (tile // n_dt).to(tl.int64)
-    offs = tl.arange(0, BLOCK_D)
-    d = (tile % n_dt) * BLOCK_D + offs
-    dmask = d < D
     n_chunks = tl.cdiv(T, R * S)
     c_lo = g * seg
     c_hi = tl.minimum(c_lo + seg, n_chunks)
