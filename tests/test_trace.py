@@ -268,3 +268,53 @@ def test_linear_scan_hooks_free_on_the_gpu(gpu):
     assert peak["off"] == peak["bare"]
     assert peak["on"] > peak["off"]
     assert sum(kernels["on"].values()) > sum(kernels["off"].values())
+
+
+def test_timeline_is_kept_only_when_asked_for(monkeypatch):
+    """A timeline changes the kernel that runs, so only trace(["timeline"]) asks the Triton
+    scan for one (a trace of everything does not); the op records the rows it returns.
+    (The kernel's side runs on the GPU: tests/ops/test_linear_scan.py and the test below.)"""
+    from types import SimpleNamespace
+
+    from rnnviz.kernels.linear_scan import ScanResult
+    from rnnviz.ops.linear_scan import chunked_scan
+    from rnnviz.ops.linear_scan import function as F
+
+    asked = []
+
+    def scan_fwd(a, b, h0, *, reverse, record, timeline):
+        asked.append(timeline)
+        rows = torch.arange(16).view(2, 8) if timeline else None
+        parts = chunked_scan(a, b, h0, chunk=4)
+        return ScanResult(parts.h, parts.local, parts.carries, 4, "sequence", rows)
+
+    monkeypatch.setattr(F, "_kernels", lambda: SimpleNamespace(scan_fwd=scan_fwd))
+    a, b = torch.rand(1, 8, 2), torch.randn(1, 8, 2)
+    with trace() as everything:
+        F._scan(a, b, None, False, "triton")
+    with trace(["timeline"]) as timeline_only:
+        h = F._scan(a, b, None, False, "triton")
+    assert asked == [False, True]
+    assert not everything.filter(kind="timeline")
+    (rec,) = timeline_only.filter(op="linear_scan", kind="timeline")
+    assert rec.data["rows"].shape == (2, 8) and rec.meta["path"] == "sequence"
+    assert len(timeline_only.records) == 1  # nothing else was asked for
+    assert torch.allclose(h, chunked_scan(a, b).h)
+
+
+@pytest.mark.gpu
+def test_linear_scan_timeline_on_the_gpu(gpu):
+    """trace(["timeline"]) around a few-channel, long scan: the kernel's rows, one per
+    program, whose summary accounts for every program."""
+    from rnnviz.bench.timeline import TIMELINE_COLUMNS, timeline_summary
+    from rnnviz.ops import linear_scan
+
+    a = torch.rand(1, 65536, 64, device=gpu) * 0.1 + 0.9
+    b = torch.randn(1, 65536, 64, device=gpu)
+    with trace(["timeline"]) as tr:
+        h = linear_scan(a, b)
+    (rec,) = tr.filter(op="linear_scan", kind="timeline")
+    rows = rec.data["rows"]
+    assert rows.shape[1] == len(TIMELINE_COLUMNS) and rec.meta["path"] == "sequence"
+    assert timeline_summary(rows)["programs"] == rows.shape[0]
+    assert torch.allclose(h, linear_scan(a, b))

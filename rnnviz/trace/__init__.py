@@ -80,6 +80,11 @@ class Trace:
         max_steps: after ``every``, keep at most this many time steps (evenly spaced), so a
             T = 1e6 run does not fill memory.
         layers: the layers whose per-step values (gates) are kept; None keeps all.
+
+    Some records cost a different kernel and are kept only when ``what`` names their kind:
+    ``"timeline"`` (GPU only) has the sequence-parallel scan kernel stamp the GPU's clock at
+    each phase of each of its programs (op "linear_scan", kind "timeline": the rows of
+    ``rnnviz.bench.timeline.TIMELINE_COLUMNS``, read by ``timeline_summary``).
     """
 
     def __init__(self, what: Iterable[str] | None = None, every: int = 1,
@@ -106,6 +111,11 @@ class Trace:
         if layer is not None and self.layers is not None and layer not in self.layers:
             return False
         return True
+
+    def asks(self, kind: str) -> bool:
+        """Whether ``what`` names this kind itself: for records that change the kernel that
+        runs (a timeline), which a trace of everything does not turn on."""
+        return self.what is not None and kind in self.what
 
     def time_index(self, T: int) -> torch.Tensor:
         """The time steps kept for a sequence of length T (every-th, then capped)."""

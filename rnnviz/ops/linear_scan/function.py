@@ -50,14 +50,21 @@ def _scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None, reverse: bo
         if backend == "triton":
             return _kernels().scan_fwd(a, b, h0, reverse=reverse).h
         return chunked_scan(a, b, h0, reverse=reverse).h
+    timeline = None
     with stage(OP, "forward", a.device):
         if backend == "triton":
-            out = _kernels().scan_fwd(a, b, h0, reverse=reverse, record=record)
-            parts, path = ScanParts(out.h, out.local, out.carries, out.chunk), out.path
+            out = _kernels().scan_fwd(a, b, h0, reverse=reverse, record=record,
+                                      timeline=tr.asks("timeline"))
+            parts, path, timeline = (ScanParts(out.h, out.local, out.carries, out.chunk), out.path,
+                                     out.timeline)
         else:
             parts, path = chunked_scan(a, b, h0, reverse=reverse), "torch"
     if record:
         record_chunks(tr, parts, path, reverse, backend, "forward")
+    if timeline is not None:  # (the sequence path's kernels keep one; the channel walk not)
+        tr.add(OP, "timeline", {"rows": timeline},
+               {"path": path, "chunk": int(parts.chunk), "B": a.shape[0], "T": a.shape[1],
+                "D": a.shape[2]})
     return parts.h
 
 
