@@ -1,4 +1,6 @@
-"""Sequence-parallel linear scan for few channels and long T: one pass, decoupled look-back.
+"""Sequence-parallel linear scan for few channels and long T, by decoupled look-back: one
+chunk per program in one pass (``scan_seqpar_kernel``), or a segment of chunks per program in
+two (``scan_segment_kernel``).
 
 With B * D small (one sequence of 16 channels, say) the channel-parallel kernel has a handful
 of programs and the GPU idles. Here T is cut into chunks of R * S steps and every
@@ -32,8 +34,9 @@ The backward and RECORD work as in ``chunk.py`` (same tile loads and stores).
 walks its segment once to summarise it (reading a and b), looks back, then walks it again
 from its carry (reading a and b again, writing h), with the channel kernel's walk and its
 pipelined loads. It reads the inputs twice, yet on the H200 it was the faster of the two at
-B=1, D=16, T=2^20 (fp32: 0.122 ms against 0.158, benchmarks/seqpar-timeline-h200.json):
-the kernels' own timelines (below) showed why. A one-chunk program of 16 rows x 8 warps
+B=1, D=16, T=2^20 (fp32, graph replays: 0.122 ms against 0.158; benchmarks/
+seqpar-segments-h200.json and seqpar-timeline-h200.json), and the kernels' own timelines
+(below) showed why. A one-chunk program of 16 rows x 8 warps
 needs 255 registers, so one runs per SM, and loading and summarising its 128 KB chunk took
 18.7 of its 22.7 µs (the look-back 2.8): the SMs wait on their loads, one chunk at a time.
 Smaller chunks fit two per SM but multiply the chunks to look back over. Segments of
@@ -247,7 +250,7 @@ def scan_segment_kernel(
     """The sequence-parallel scan over segments of ``seg`` chunks, in two passes: a program
     walks its segment once to summarise it (reading a and b), takes its carry by look-back
     over the earlier segments' summaries, then walks it again from the carry (reading a
-    and b again, mostly from L2, and writing h) with the channel kernel's walk. A segment
+    and b again and writing h) with the channel kernel's walk. A segment
     streams with its loads pipelined (STAGES) instead of holding one chunk in registers
     over the look-back."""
     ticket, g, tile, pid_b, offs, d, dmask = take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D)
