@@ -102,7 +102,9 @@ def time_ms(fn: Callable[[], Any], device: torch.device | str, *, warmup: int = 
     """Median milliseconds of ``fn()`` on ``device``.
 
     ``reps`` defaults to as many as fit in ``budget_ms`` (at least 3, at most 100), measured
-    from the warm-up. On CUDA each repetition is bracketed by events; the L2 is flushed
+    from the warm-up. A call that alone takes a third of the budget is warmed up once, not
+    ``warmup`` times: the slow baselines (a Python loop, log-space at T = 2^20: seconds a
+    call) would otherwise spend most of a suite's time warming up. On CUDA each repetition is bracketed by events; the L2 is flushed
     between repetitions so repeated runs do not measure the cache; ``timing_mode()`` says
     whether the host waits for each repetition before queuing the next, or whether what is
     timed is the replay of a CUDA graph of ``fn`` (the GPU's time alone); ``mode``
@@ -113,7 +115,11 @@ def time_ms(fn: Callable[[], Any], device: torch.device | str, *, warmup: int = 
     if mode == "graph":
         fn = _captured(fn, warmup)
     for _ in range(warmup):
+        t0 = time.perf_counter()
         fn()
+        _sync(device)
+        if (time.perf_counter() - t0) * 1e3 > budget_ms / 3:
+            break  # long enough that one warm-up did what warming up does
     _sync(device)
     t0 = time.perf_counter()
     fn()

@@ -29,6 +29,23 @@ def test_cpu_timing_counts_every_call(mode, monkeypatch):
     assert ms >= 0 and len(calls) == 2 + 1 + 5
 
 
+def test_a_slow_call_is_warmed_up_once():
+    """A call that takes a third of the budget is warmed up once, then timed 3 times."""
+    import time
+
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.05)
+
+    time_ms(slow, "cpu", warmup=3, budget_ms=90)
+    assert len(calls) == 1 + 1 + 3
+    calls.clear()
+    time_ms(lambda: calls.append(1), "cpu", warmup=3, budget_ms=90)
+    assert len(calls) >= 3 + 1 + 3  # a fast call gets every warm-up
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize("mode", ["isolated", "back-to-back"])
 def test_gpu_timing_modes_time_every_call(gpu, mode, monkeypatch):
