@@ -2,8 +2,9 @@
 
 - ``blocks.py``: reusable ``@triton.jit`` pieces (the pair combine, scan of one chunk tile
   from an incoming carry, tile loads/stores); other kernels (fused minGRU) import these.
-- ``chunk.py``: channel-parallel kernel (many channels).
-- ``seqpar.py``: sequence-parallel kernel with decoupled look-back (few channels, long T).
+- ``chunk.py``: channel-parallel kernel (many channels), and its walk over a range of chunks.
+- ``seqpar.py``: sequence-parallel kernels with decoupled look-back (few channels, long T):
+  one chunk per program, or a segment of chunks per program walked twice.
 - ``launch.py``: path and block sizes from (B * D, T); ``scan_fwd`` / ``scan_bwd``.
 """
 from .launch import (CHANNEL_MIN_BD, ScanConfig, ScanResult, choose_config, scan_bwd, scan_fwd,

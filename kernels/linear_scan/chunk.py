@@ -19,6 +19,9 @@ cannot fill the GPU: that is the sequence-parallel kernel's job (``seqpar.py``).
 
 The same kernel runs the backward (REVERSE flipped, SHIFT_A, GRAD_A; see ``blocks.py``) and,
 with RECORD, also writes the chunk-local scans and the carry entering each chunk.
+
+The walk itself is ``walk_chunks``, over any range of chunks: the sequence path's segment
+kernel (``seqpar.py``) walks its segment with it once it knows the segment's carry.
 """
 from __future__ import annotations
 
