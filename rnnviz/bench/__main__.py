@@ -2,6 +2,8 @@
 
 Each suite is a module ``rnnviz.bench.<SUITE>`` with ``run(quick: bool) -> (rows, extra)``.
 Results go to benchmarks/<suite>-<gpu|cpu>.json with their provenance.
+RNNVIZ_TIMING picks how calls are timed, RNNVIZ_AUTOGRAD_THREADS=0 runs every backward on the
+calling thread (``rnnviz.bench.core``); both are the same for every method and recorded.
 """
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ import importlib
 import pkgutil
 
 import rnnviz.bench as bench_pkg
-from rnnviz.bench.core import write_result
+from rnnviz.bench.core import apply_autograd_threads, write_result
 
-NOT_SUITES = {"core", "__main__"}
+NOT_SUITES = {"core", "timeline", "__main__"}  # the suites' shared pieces, not suites
 
 
 def suites() -> list[str]:
@@ -25,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--quick", action="store_true", help="small shapes (a CPU smoke run)")
     p.add_argument("--out", default=None, help="directory for the JSON (default: benchmarks/)")
     args = p.parse_args(argv)
+    apply_autograd_threads()
     for name in suites() if args.suite == "all" else [args.suite]:
         mod = importlib.import_module(f"rnnviz.bench.{name}")
         rows, extra = mod.run(quick=args.quick)

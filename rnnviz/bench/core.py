@@ -164,6 +164,23 @@ def copy_bandwidth_gbs(device: torch.device | str, nbytes: int = 1 << 30) -> flo
     return 2 * nbytes / (ms * 1e-3) / 1e9
 
 
+AUTOGRAD_THREADS_ENV = "RNNVIZ_AUTOGRAD_THREADS"  # "1" (torch's default) or "0"
+
+
+def apply_autograd_threads() -> bool:
+    """``RNNVIZ_AUTOGRAD_THREADS=0`` runs every backward of the run on the calling thread
+    (``torch.autograd.set_multithreading_enabled(False)``), for every method alike. By
+    default torch hands a CUDA backward to a device thread of its own; on a slow host that
+    hand-off dominates small steps: the SRU step at l=128, d=512 took 1276 µs of wall time
+    with it and 802 without (benchmarks/profile-host-h200.txt). Returns the setting, which
+    ``provenance`` records."""
+    value = os.environ.get(AUTOGRAD_THREADS_ENV, "1")
+    if value not in ("0", "1"):
+        raise ValueError(f"{AUTOGRAD_THREADS_ENV} must be '0' or '1', got {value!r}")
+    torch.autograd.set_multithreading_enabled(value == "1")
+    return value == "1"
+
+
 def provenance(suite: str) -> dict[str, Any]:
     """Where, when and with what a result was measured."""
     info: dict[str, Any] = {
@@ -177,6 +194,7 @@ def provenance(suite: str) -> dict[str, Any]:
         "cpu": platform.processor() or platform.machine(),
         "cpu_threads": torch.get_num_threads(),
         "timing": timing_mode(),
+        "autograd_multithreading": torch.autograd.is_multithreading_enabled(),
     }
     try:
         import triton

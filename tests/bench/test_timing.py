@@ -14,6 +14,34 @@ def test_timing_mode_defaults_to_back_to_back_and_is_recorded(monkeypatch):
     assert timing_mode() == "isolated" and provenance("x")["timing"] == "isolated"
 
 
+def test_autograd_threads_setting_is_applied_and_recorded(monkeypatch):
+    from rnnviz.bench.core import AUTOGRAD_THREADS_ENV, apply_autograd_threads
+
+    try:
+        monkeypatch.setenv(AUTOGRAD_THREADS_ENV, "0")
+        assert apply_autograd_threads() is False
+        assert torch.autograd.is_multithreading_enabled() is False
+        assert provenance("x")["autograd_multithreading"] is False
+        monkeypatch.setenv(AUTOGRAD_THREADS_ENV, "maybe")
+        with pytest.raises(ValueError, match="must be '0' or '1', got 'maybe'"):
+            apply_autograd_threads()
+    finally:
+        torch.autograd.set_multithreading_enabled(True)
+    monkeypatch.delenv(AUTOGRAD_THREADS_ENV)
+    assert apply_autograd_threads() is True and provenance("x")["autograd_multithreading"]
+
+
+def test_every_suite_has_a_run():
+    """``python -m rnnviz.bench all`` runs each suite's run(); shared modules are not suites."""
+    import importlib
+
+    from rnnviz.bench.__main__ import suites
+
+    assert {"scan", "sru", "mingru", "deer"} <= set(suites())
+    for name in suites():
+        assert callable(getattr(importlib.import_module(f"rnnviz.bench.{name}"), "run", None)), name
+
+
 def test_an_unknown_timing_mode_is_refused_by_name(monkeypatch):
     monkeypatch.setenv(TIMING_ENV, "fast")
     with pytest.raises(ValueError, match="'isolated', 'back-to-back', 'graph', got 'fast'"):
