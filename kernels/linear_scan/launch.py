@@ -42,8 +42,9 @@ class ScanConfig:
     block_d: int
     num_warps: int = 4
     block_s: int = 1
-    # channel path: chunks in flight, staged in shared memory by Triton's software pipeliner
-    # (cp.async): the loads of chunks c+1 .. c+stages-1 overlap chunk c's arithmetic
+    # channel path and the sequence path's segments (both walk chunks): chunks in flight,
+    # staged in shared memory by Triton's software pipeliner (cp.async): the loads of
+    # chunks c+1 .. c+stages-1 overlap chunk c's arithmetic
     stages: int = 1
     # channel path: elements per vector load (0: Triton's choice, 16 bytes). Narrower
     # vectors put fewer channels in a thread, so a thread can hold more rows.
