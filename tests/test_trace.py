@@ -317,4 +317,7 @@ def test_linear_scan_timeline_on_the_gpu(gpu):
     rows = rec.data["rows"]
     assert rows.shape[1] == len(TIMELINE_COLUMNS) and rec.meta["path"] == "sequence"
     assert timeline_summary(rows)["programs"] == rows.shape[0]
-    assert torch.allclose(h, linear_scan(a, b))
+    # against float64, not a second run: the look-back adds the carries of whichever
+    # predecessors had published, so two runs may round differently
+    ref = linear_scan(a.double(), b.double(), backend="torch")
+    assert ((h.double() - ref).abs().max() / ref.abs().max()).item() < 2e-5

@@ -13,6 +13,7 @@ with 1 and 4 layers, float32 and bfloat16 autocast. ``--quick``: tiny shapes on 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from typing import Any, Callable
@@ -132,10 +133,20 @@ def finish_sru_pkg_probe(probe: subprocess.Popen | str, timeout_s: float) -> str
         return f"TimeoutExpired: import + one forward/backward took too long (JIT compilation)"
     if probe.returncode == 0 and "ok" in out:
         return None
-    lines = [ln.strip() for ln in (err + out).splitlines() if ln.strip()]
-    # the compiler's own complaint (nvcc/gcc "error:"), then the exception that surfaced
+    return summarise_failure(err + out, probe.returncode)
+
+
+def summarise_failure(text: str, returncode: int | None) -> str:
+    """One line from a failed run's output: the compiler's own complaint (nvcc/gcc
+    "error:"), then the exception that surfaced; warnings (the package's JIT notice) are
+    not the failure."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and "Warning:" not in ln]
     compiler = [ln for ln in lines if "error:" in ln or "error " in ln.lower()[:20]]
-    return " | ".join(compiler[:2] + lines[-1:])[:800]
+    raised = [ln for ln in lines if re.match(r"^[\w.]+(Error|Exception|Interrupt)\b", ln)]
+    picked = compiler[:2] + raised[-1:]
+    if not picked:
+        picked = lines[-1:] or [f"exit status {returncode}, no output"]
+    return " | ".join(dict.fromkeys(picked))[:800]
 
 
 def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list[dict]:

@@ -1,0 +1,28 @@
+"""The SRU benchmark's record of why the official ``sru`` package failed."""
+from __future__ import annotations
+
+from rnnviz.bench.sru import summarise_failure
+
+JIT_NOTICE = ("/tmp/site/sru/cuda_functional.py:23: UserWarning: Just-in-time loading and "
+              "compiling the CUDA kernels of SRU")
+
+
+def test_the_exception_not_the_jit_warning_is_the_failure():
+    text = "\n".join([JIT_NOTICE, "Traceback (most recent call last):", '  File "x.py"',
+                      "ImportError: libcudart.so.11.0: cannot open shared object file"])
+    assert summarise_failure(text, 1) == ("ImportError: libcudart.so.11.0: cannot open "
+                                          "shared object file")
+
+
+def test_the_compilers_complaint_comes_first():
+    text = "\n".join([JIT_NOTICE, 'sru_cuda_kernel.cu(12): error: no suitable conversion '
+                      'function from "const at::DeprecatedTypeProperties"',
+                      "subprocess.CalledProcessError: Command ninja returned 1",
+                      "RuntimeError: Error building extension 'sru_cuda'"])
+    got = summarise_failure(text, 1)
+    assert got.startswith("sru_cuda_kernel.cu(12): error: no suitable conversion")
+    assert got.endswith("RuntimeError: Error building extension 'sru_cuda'")
+
+
+def test_no_output_says_so():
+    assert summarise_failure(JIT_NOTICE, -9) == "exit status -9, no output"
