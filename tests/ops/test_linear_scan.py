@@ -118,6 +118,28 @@ def test_grads_match_autograd_through_reference(reverse):
         assert rel_err(m.grad, r.grad) < 1e-4
 
 
+def test_no_autograd_node_without_gradients(monkeypatch):
+    """Nothing to differentiate (no input requires grad, or grad mode off): the scan runs
+    without the autograd Function, and gives the same h; with gradients it builds the node."""
+    from rnnviz.ops.linear_scan import function as F
+
+    applied = []
+    real = F.LinearScanFunction.apply
+    monkeypatch.setattr(F.LinearScanFunction, "apply",
+                        lambda *args: applied.append(1) or real(*args))
+    a, b, h0 = torch.rand(2, 37, 3), torch.randn(2, 37, 3), torch.randn(2, 3)
+    h = linear_scan(a, b, h0)
+    assert not applied and h.grad_fn is None
+    assert torch.equal(h, chunked_scan(a, b, h0).h)
+    b.requires_grad_()
+    with torch.no_grad():
+        assert linear_scan(a, b, h0).grad_fn is None and not applied
+    h = linear_scan(a, b, h0)
+    assert applied == [1] and h.grad_fn is not None
+    h.sum().backward()
+    assert b.grad is not None
+
+
 def test_reference_backend_is_the_loop():
     a, b, h0 = make(2, 9, 3, torch.float32)
     assert torch.equal(linear_scan(a, b, h0, backend="reference"),

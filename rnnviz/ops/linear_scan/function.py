@@ -144,4 +144,9 @@ def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None
     backend = _resolve(backend, a.device, a.dtype)
     if backend == "reference":
         return linear_scan_reference(a, b, h0, reverse).to(a.dtype)
+    if not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad
+                                         or (h0 is not None and h0.requires_grad))):
+        # nothing to differentiate: the scan alone, without the autograd node (its apply
+        # is a sizeable share of the host's time on a small call)
+        return _scan(a, b, h0, reverse, backend)
     return LinearScanFunction.apply(a, b, h0, reverse, backend)
