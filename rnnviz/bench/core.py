@@ -181,12 +181,27 @@ def apply_autograd_threads() -> bool:
     return value == "1"
 
 
+def _commit() -> str | None:
+    """The git commit of the code measured (None outside a git checkout)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10, cwd=os.path.dirname(os.path.abspath(__file__)))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
 def provenance(suite: str) -> dict[str, Any]:
     """Where, when and with what a result was measured."""
     info: dict[str, Any] = {
         "suite": suite,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join([os.path.basename(sys.executable), "-m", "rnnviz.bench"] + sys.argv[1:]),
+        # the RNNVIZ_* settings first, as one would type them: they change what is measured
+        "command": " ".join([f"{k}={v}" for k, v in sorted(os.environ.items())
+                             if k.startswith("RNNVIZ_")]
+                            + [os.path.basename(sys.executable), "-m", "rnnviz.bench"]
+                            + sys.argv[1:]),
+        "commit": _commit(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "cuda": torch.version.cuda,

@@ -14,6 +14,21 @@ def test_timing_mode_defaults_to_back_to_back_and_is_recorded(monkeypatch):
     assert timing_mode() == "isolated" and provenance("x")["timing"] == "isolated"
 
 
+def test_provenance_names_the_settings_and_the_commit(monkeypatch):
+    """The RNNVIZ_* settings lead the recorded command (they change what is measured), and
+    the commit is this checkout's."""
+    import re
+    import subprocess
+
+    monkeypatch.setenv("RNNVIZ_BENCH_T", "4096")
+    monkeypatch.setenv(TIMING_ENV, "graph")
+    cmd = provenance("scan")["command"]
+    assert cmd.startswith("RNNVIZ_BENCH_T=4096 RNNVIZ_TIMING=graph ") and "-m rnnviz.bench" in cmd
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = provenance("scan")["commit"]
+    assert commit == (head or None) and (commit is None or re.fullmatch("[0-9a-f]{40}", commit))
+
+
 def test_autograd_threads_setting_is_applied_and_recorded(monkeypatch):
     from rnnviz.bench.core import AUTOGRAD_THREADS_ENV, apply_autograd_threads
 
