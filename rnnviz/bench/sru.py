@@ -141,9 +141,9 @@ def summarise_failure(text: str, returncode: int | None) -> str:
     "error:"), then the exception that surfaced; warnings (the package's JIT notice) are
     not the failure."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and "Warning:" not in ln]
-    compiler = [ln for ln in lines if "error:" in ln or "error " in ln.lower()[:20]]
+    compiler = [ln for ln in lines if re.search(r"\berror:", ln)]  # nvcc's and gcc's own
     raised = [ln for ln in lines if re.match(r"^[\w.]+(Error|Exception|Interrupt)\b", ln)]
-    picked = compiler[:2] + raised[-1:]
+    picked = compiler[:1] + raised[-1:]
     if not picked:
         picked = lines[-1:] or [f"exit status {returncode}, no output"]
     return " | ".join(dict.fromkeys(picked))[:800]

@@ -26,3 +26,15 @@ def test_the_compilers_complaint_comes_first():
 
 def test_no_output_says_so():
     assert summarise_failure(JIT_NOTICE, -9) == "exit status -9, no output"
+
+
+def test_the_device_runs_own_failure():
+    """The output of `import sru` + one forward on the device's H200 (torch 2.11, CUDA 13):
+    the extension does not compile, and the forward then raises."""
+    from pathlib import Path
+
+    text = (Path(__file__).parent / "data" / "sru-pkg-h200.log").read_text()
+    got = summarise_failure(text, 1)
+    assert got.startswith("/tmp/site/sru/csrc/sru_cuda_kernel.cu(845): error: no suitable "
+                          'conversion function from "const at::DeprecatedTypeProperties"')
+    assert got.endswith(" | RuntimeError: Caught an unknown exception!")
