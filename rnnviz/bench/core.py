@@ -182,9 +182,12 @@ def apply_autograd_threads() -> bool:
 
 
 def _commit() -> str | None:
-    """The git commit of the code measured (None outside a git checkout)."""
+    """The git commit of the code measured, "-dirty" when the tree has uncommitted changes
+    (None outside a git checkout). A copy of a working tree may carry an older .git: the
+    device tool's did, which "-dirty" then shows."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"],
+                             capture_output=True, text=True,
                              timeout=10, cwd=os.path.dirname(os.path.abspath(__file__)))
     except (OSError, subprocess.SubprocessError):
         return None

@@ -95,7 +95,8 @@ def load(path: str | os.PathLike) -> Reference:
 def shipped(suites: Iterable[str] | None = None,
             paths: dict[str, Path] | None = None) -> list[Reference]:
     """The shipped GPU results of the benchmark suites ("scan", "sru", ...; default: every
-    suite of ``python -m rnnviz.bench``, not side files such as a block-size sweep).
+    suite of ``python -m rnnviz.bench``, not side files such as a block-size sweep), timed
+    as a program runs them: a file timed as CUDA-graph replays (the GPU alone) is left out.
 
     ``paths`` replaces the installed files (a test passes its own)."""
     paths = shipped_results() if paths is None else paths
@@ -110,6 +111,8 @@ def shipped(suites: Iterable[str] | None = None,
         suite = ref.provenance.get("suite") or stem.rsplit("-", 1)[0]  # "scan-sweep-h100"
         if want is not None and suite not in want:
             continue
+        if ref.provenance.get("timing") == "graph":
+            continue  # the GPU's time alone: not what a step costs in a program (eager)
         if ref.provenance.get("gpu"):  # only GPU results are "reference"; never a CPU file
             refs.append(ref)
     return refs

@@ -150,6 +150,25 @@ here_vs_reference(rows, shipped(["sru"]), x="B",
                   title=f"Peephole on/off, kernel or scan (T={T}, D={D}, one training step)")
 
 # %% [markdown]
+# ## 6. Eager, or the GPU alone
+#
+# A training step in a program runs *eagerly*: Python calls each operation, a launcher sends each kernel, the
+# autograd engine walks the graph backward. If that host work is slower than the GPU work, the GPU waits. The
+# same step can also be captured once as a **CUDA graph** and replayed: then only the GPU's time is left. Two
+# runs of the benchmark on an H200 (shipped with rnnviz), one timed each way, at the paper's sizes:
+
+# %%
+from rnnviz.course.eager_graph import eager_graph_figure
+
+eager_graph_figure(T=128, D=256)
+
+# %% [markdown]
+# On the GPU alone the SRU step is the cheapest of all, over ten times the LSTM's speed, as the paper says.
+# Eagerly, most of its step is host time on that machine's CPU: the LSTM's one cuDNN call per direction hides
+# its host work behind a long GPU time, the SRU's few short kernels cannot. Try `D=512` (more GPU work per
+# step: the host's share shrinks) and `dtype="bfloat16"` (less GPU work: it grows).
+
+# %% [markdown]
 # ## Summary
 #
 # * SRU moves every matrix product out of the recurrence: **one GEMM for all $t$**, then an elementwise chain.
@@ -157,6 +176,8 @@ here_vs_reference(rows, shipped(["sru"]), x="B",
 # * How fast it is depends on the kernel: fused on a GPU, SRU runs near a convolution's speed; as a loop of
 #   small operations on a CPU, it does not.
 # * Without the peephole the recurrence is linear, and a parallel scan can replace the sequential walk.
+# * Whether a step is as fast as its GPU work depends on the host too: small, fast kernels leave the GPU
+#   waiting on Python and the launchers unless the step is replayed as a CUDA graph.
 #
 # **Exercise 1.** How many matrix multiplications (GEMM calls) does one SRU layer make for a batch of
 # sequences of length $T = 1000$?

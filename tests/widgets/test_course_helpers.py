@@ -181,6 +181,41 @@ def test_host_share_figure_splits_a_call_into_gpu_and_host():
     assert len(shipped.data[0].x) >= 8 and min(shipped.data[1].x) >= 0
 
 
+def test_eager_graph_rows_pair_two_runs_of_one_step():
+    import pytest
+
+    from rnnviz.course import eager_graph as eg
+    from rnnviz.course.reference import Reference
+
+    def run(timing, ms):
+        rows = [{"method": m, "pass": "fwd+bwd", "dtype": "float32", "B": 32, "T": 128, "D": 512,
+                 "L": 1, "ms": v} for m, v in ms.items()]
+        rows.append({"method": "rnnviz-sru", "scope": "recurrence kernel", "pass": "fwd",
+                     "dtype": "float32", "B": 32, "T": 128, "D": 512, "ms": 0.01})
+        rows.append({"method": "rnnviz-sru", "recurrence": "scan", "pass": "fwd+bwd",
+                     "dtype": "float32", "B": 32, "T": 128, "D": 512, "L": 1, "ms": 9.0})
+        return Reference(f"sru-{timing}", {"gpu": "NVIDIA H200", "timing": timing}, rows)
+
+    eager = run("back-to-back", {"rnnviz-sru": 1.0, "lstm-cudnn": 8.0, "conv1d": 0.5,
+                                 "sru-pkg": None})
+    graph = run("graph", {"rnnviz-sru": 0.5, "lstm-cudnn": 6.0, "conv1d": 0.5})
+    rows = eg.eager_graph_rows(eager, graph)
+    assert [r["method"] for r in rows] == ["rnnviz-sru", "conv1d", "lstm-cudnn"]
+    sru = rows[0]
+    assert (sru["eager_ms"], sru["graph_ms"], sru["host_share"]) == (1.0, 0.5, 0.5)
+    assert (sru["speedup_eager"], sru["speedup_graph"]) == (8.0, 12.0)
+    fig = eg.eager_graph_figure(eager, graph)
+    assert [list(t.x) for t in fig.data] == [[1.0, 0.5, 8.0], [0.5, 0.5, 6.0]]
+    assert "8.0x" in fig.data[0].text[0] and "12.0x" in fig.data[1].text[0]
+    with pytest.raises(ValueError, match="eager run and a graph-timed run"):
+        eg.eager_graph_rows(graph, eager)
+    with pytest.raises(ValueError, match="no method was timed in both"):
+        eg.eager_graph_rows(eager, graph, D=1024)
+    shipped = eg.eager_graph_rows(eg._shipped(eg.EAGER), eg._shipped(eg.GRAPH))
+    assert {"rnnviz-sru", "lstm-cudnn", "conv1d"} <= {r["method"] for r in shipped}
+    assert all(r["graph_ms"] > 0 for r in shipped)
+
+
 def test_newton_helpers():
     from rnnviz.course import newton
 
@@ -211,9 +246,13 @@ def test_shipped_keeps_benchmark_suites_and_result_filters_rows(tmp_path):
             for m in ("gru-cudnn", "copy") for b in (1, 64)]
     rows.append({"method": "gru-cudnn", "scope": "sweep", "B": 64, "T": 8, "H": 4, "ms": 2.0})
     files = {}
-    for stem, suite in (("mingru-h100", "mingru"), ("scan-sweep-h100", "scan-sweep")):
+    for stem, suite, timing in (("mingru-h100", "mingru", "back-to-back"),
+                                ("scan-sweep-h100", "scan-sweep", "back-to-back"),
+                                ("mingru-graph-h100", "mingru", "graph")):
         files[stem] = tmp_path / f"{stem}.json"
-        files[stem].write_text(json.dumps({"provenance": dict(gpu, suite=suite), "rows": rows}))
+        files[stem].write_text(json.dumps({"provenance": dict(gpu, suite=suite, timing=timing),
+                                           "rows": rows}))
+    # a side file (a sweep) and a graph-timed run (the GPU alone) are not reference curves
     assert [r.name for r in shipped(paths=files)] == ["mingru-h100"]
     (ref,) = shipped(["mingru"], paths=files)
     res = ref.result(["gru-cudnn"], B=64, D=4, dtype="float32")
