@@ -194,15 +194,15 @@ def _commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def provenance(suite: str) -> dict[str, Any]:
-    """Where, when and with what a result was measured."""
+def provenance(suite: str, module: str = "rnnviz.bench") -> dict[str, Any]:
+    """Where, when and with what a result was measured (``module``: what ran, ``python -m``)."""
     info: dict[str, Any] = {
         "suite": suite,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         # the RNNVIZ_* settings first, as one would type them: they change what is measured
         "command": " ".join([f"{k}={v}" for k, v in sorted(os.environ.items())
                              if k.startswith("RNNVIZ_")]
-                            + [os.path.basename(sys.executable), "-m", "rnnviz.bench"]
+                            + [os.path.basename(sys.executable), "-m", module]
                             + sys.argv[1:]),
         "commit": _commit(),
         "python": platform.python_version(),
@@ -235,9 +235,9 @@ def provenance(suite: str) -> dict[str, Any]:
 
 
 def write_result(suite: str, rows: list[dict[str, Any]], extra: dict[str, Any] | None = None,
-                 out_dir: str | os.PathLike | None = None) -> Path:
+                 out_dir: str | os.PathLike | None = None, module: str = "rnnviz.bench") -> Path:
     """Write ``{"provenance": ..., "rows": ...}`` to ``<out_dir>/<suite>-<gpu or cpu>.json``."""
-    prov = provenance(suite)
+    prov = provenance(suite, module)
     prov.update(extra or {})
     where = "cpu" if prov["gpu"] is None else prov["gpu"].replace("NVIDIA ", "").split()[0].lower()
     out = Path(out_dir or RESULTS_DIR)

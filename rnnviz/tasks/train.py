@@ -41,8 +41,11 @@ class TrainResult:
 def train(model: nn.Module, make_batch: Callable[[int], tuple[torch.Tensor, torch.Tensor]],
           loss_fn: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor], *,
           steps: int = 200, lr: float = 3e-3, weight_decay: float = 0.01, clip: float = 1.0,
-          progress: bool = True, desc: str = "train") -> TrainResult:
-    """AdamW with a cosine learning rate after a short warm-up; gradient norm clipped."""
+          progress: bool = True, desc: str = "train",
+          max_seconds: float | None = None) -> TrainResult:
+    """AdamW with a cosine learning rate after a short warm-up; gradient norm clipped.
+    ``max_seconds``: stop after the step that passes it (``extra["stopped_at"]`` says
+    where; the schedule is the one of ``steps``)."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -70,6 +73,9 @@ def train(model: nn.Module, make_batch: Callable[[int], tuple[torch.Tensor, torc
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{result.smoothed()[-1]:.3f}")
+        if max_seconds is not None and time.perf_counter() - t0 > max_seconds and i + 1 < steps:
+            result.extra["stopped_at"] = i + 1
+            break
     if bar is not None:
         bar.close()
     result.seconds = time.perf_counter() - t0
@@ -97,7 +103,8 @@ def copy_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tenso
 def train_char_lm(*, steps: int = 150, batch_size: int = 16, seq_len: int = 64, d_model: int = 64,
                   num_layers: int = 2, cell: str = "mingru", mode: str = "parallel",
                   positive: bool = False, lr: float = 3e-3, seed: int = 0, device=None,
-                  dataset: CharDataset | None = None, progress: bool = True) -> TrainResult:
+                  dataset: CharDataset | None = None, progress: bool = True,
+                  max_seconds: float | None = None) -> TrainResult:
     """Train a character-level model on the shipped text; ``extra["val_loss"]`` is the loss
     on held-out text after training."""
     device = _device(device)
@@ -107,7 +114,8 @@ def train_char_lm(*, steps: int = 150, batch_size: int = 16, seq_len: int = 64, 
                           positive=positive).to(device)
     gen = torch.Generator().manual_seed(seed)
     res = train(model, lambda i: data.batch(batch_size, seq_len, generator=gen, device=device),
-                lm_loss, steps=steps, lr=lr, progress=progress, desc=f"char LM ({cell})")
+                lm_loss, steps=steps, lr=lr, progress=progress, desc=f"char LM ({cell})",
+                max_seconds=max_seconds)
     with torch.no_grad():
         vx, vy = data.batch(4 * batch_size, seq_len, "val", generator=gen, device=device)
         res.extra["val_loss"] = float(lm_loss(model, vx, vy))
@@ -119,7 +127,7 @@ def train_selective_copying(*, steps: int = 200, batch_size: int = 32, seq_len: 
                             n_tokens: int = 4, vocab_size: int = 8, d_model: int = 64,
                             num_layers: int = 2, cell: str = "mingru", mode: str = "parallel",
                             positive: bool = False, lr: float = 3e-3, seed: int = 0, device=None,
-                            progress: bool = True) -> TrainResult:
+                            progress: bool = True, max_seconds: float | None = None) -> TrainResult:
     """Train on freshly generated selective-copying batches; ``extra["accuracy"]`` is the
     fraction of data tokens copied right on a new batch after training."""
     device = _device(device)
@@ -130,7 +138,7 @@ def train_selective_copying(*, steps: int = 200, batch_size: int = 32, seq_len: 
     make = lambda i: selective_copying(batch_size, seq_len=seq_len, n_tokens=n_tokens,  # noqa: E731
                                        vocab_size=vocab_size, generator=gen, device=device)
     res = train(model, make, copy_loss, steps=steps, lr=lr, progress=progress,
-                desc=f"selective copying ({cell})")
+                desc=f"selective copying ({cell})", max_seconds=max_seconds)
     with torch.no_grad():
         x, y = make(-1)
         pred = model(x)[:, -n_tokens:].argmax(-1)

@@ -112,3 +112,29 @@ def test_train_reports_progress_and_validates(capsys):
     assert "toy" in capsys.readouterr().err  # the tqdm bar, with the running loss
     with pytest.raises(ValueError, match="steps must be >= 1"):
         train(model, lambda i: (x, y), lambda m, a, b: m(a).sum(), steps=0)
+
+
+def test_train_stops_after_max_seconds():
+    model = torch.nn.Linear(2, 1)
+    res = train(model, lambda i: (torch.randn(4, 2), torch.randn(4, 1)),
+                lambda m, x, y: ((m(x) - y) ** 2).mean(), steps=1000, max_seconds=0.0,
+                progress=False)
+    assert len(res.losses) == 1 and res.extra["stopped_at"] == 1
+
+
+def test_tasks_cli_writes_each_run_with_provenance(tmp_path, capsys):
+    import json
+
+    from rnnviz.tasks.__main__ import main
+
+    main(["selective-copying", "--quick", "--steps", "12", "--cells", "mingru",
+          "--no-progress", "--out", str(tmp_path)])
+    data = json.loads((tmp_path / "tasks-cpu.json").read_text())
+    (row,) = data["rows"]
+    assert row["task"] == "selective-copying" and row["cell"] == "mingru"
+    assert row["steps_run"] == 12 and len(row["losses"]) == 12 and 0 <= row["accuracy"] <= 1
+    assert row["seq_len"] == 64 and row["ms_per_step"] > 0
+    assert "-m rnnviz.tasks" in data["provenance"]["command"]
+    assert "selective-copying  mingru" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["copying", "--quick"])
