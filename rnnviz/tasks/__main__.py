@@ -12,6 +12,12 @@ The defaults are the sizes of a GPU run (``--quick``: the course's CPU sizes):
   3 residual layers of width 64;
 - the character model on the shipped text with nanoGPT's shakespeare-char context and batch
   (256, 64); here 3 layers of width 384.
+
+What a 22-second run of each on the H200 showed (benchmarks/tasks-h200.json): the character
+model's loss falls from 4.4 to 0.06 in about 1500 steps, memorising the shipped 277 KB text
+(validation loss 5.1: a model this wide needs more text, or dropout); selective copying at
+T = 4096 sits at ln 14 (a uniform guess among the data tokens) for 800-900 steps and has only
+begun to fall (2.61 for minGRU): Feng et al. train it for 400k steps.
 """
 from __future__ import annotations
 
