@@ -1,6 +1,7 @@
 """Notebook 4's pieces: parameter counts from GRU to minGRU, the three modes of MinGRU
-against a float64 reference, and a measured speed result in the benchmarks' format (so
-``rnnviz.viz.speedup`` draws it like a shipped one)."""
+against a float64 reference, a measured speed result in the benchmarks' format (so
+``rnnviz.viz.speedup`` draws it like a shipped one), and the loss curves of the shipped GPU
+training runs (``python -m rnnviz.tasks``)."""
 from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
@@ -13,7 +14,9 @@ from rnnviz.bench.core import provenance
 from rnnviz.course.compare import colour, themed
 
 __all__ = ["parameter_counts", "parameters_figure", "mode_errors", "modes_figure", "as_result",
-           "losses_figure", "show_copying"]
+           "losses_figure", "show_copying", "TASK_RUNS", "task_runs_figure"]
+
+TASK_RUNS = "tasks-h200"  # benchmarks/: python -m rnnviz.tasks on the H200
 
 
 def parameter_counts(input_size: int = 128, hidden_size: int = 128) -> dict[str, int]:
@@ -118,3 +121,51 @@ def show_copying(model: nn.Module, batch: Any, n: int = 3) -> str:
         got = " ".join(map(str, pred[i].tolist()))
         lines.append(f"{seq}\n   copy: {want}   answered: {got}")
     return "\n".join(lines)
+
+
+def task_runs_figure(data: dict[str, Any] | None = None) -> go.Figure:
+    """The shipped GPU training runs, one panel per task: each cell's loss against the step,
+    with what a uniform guess scores (selective copying: among the data tokens) and, for the
+    character model, its loss on held-out text after training."""
+    import math
+
+    from plotly.subplots import make_subplots
+
+    if data is None:
+        import json
+
+        from rnnviz.bench.core import shipped_results
+
+        data = json.loads(shipped_results()[TASK_RUNS].read_text())
+    first: dict[str, dict[str, Any]] = {}  # task -> its first run (the sizes are shared)
+    for r in data["rows"]:
+        first.setdefault(r["task"], r)
+    if not first:
+        raise ValueError("no training runs in this result")
+    tasks = list(first)
+    fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=[
+        f"{t}: T={r['seq_len']}, batch {r['batch_size']}, {r['num_layers']} layers x {r['d_model']}"
+        for t, r in first.items()])
+    for r in data["rows"]:
+        col = tasks.index(r["task"]) + 1
+        steps = [1 + i * r["loss_every"] for i in range(len(r["losses"]))]
+        c = colour(f"rnnviz-{r['cell']}")
+        fig.add_trace(go.Scatter(x=steps, y=r["losses"], mode="lines", line=dict(color=c),
+                                 name=f"{r['cell']}, {r['task']} ({r['ms_per_step']:.1f} ms/step)"),
+                      row=1, col=col)
+        if "val_loss" in r:
+            fig.add_trace(go.Scatter(x=[steps[-1]], y=[r["val_loss"]], mode="markers",
+                                     marker=dict(color=c, size=10, symbol="x"),
+                                     name=f"{r['cell']}: held-out text after training"),
+                          row=1, col=col)
+        if r["task"] == "selective-copying":
+            guess = math.log(r["vocab_size"] - 2)  # blank and marker are never the answer
+            fig.add_hline(y=guess, line_dash="dot", row=1, col=col,
+                          annotation_text=f"uniform guess, ln {r['vocab_size'] - 2}")
+    fig.update_xaxes(title_text="training step")
+    fig.update_yaxes(title_text="cross-entropy", col=1)
+    prov = data.get("provenance", {})
+    fig.update_layout(height=400, title=(
+        f"Training runs on an {(prov.get('gpu') or 'unknown GPU').replace('NVIDIA ', '')}, "
+        f"{str(prov.get('date', ''))[:10]}: `{prov.get('command', '')[:60]}`"))
+    return themed(fig)

@@ -282,3 +282,30 @@ def test_lookback_timeline_figure_draws_each_program_phase():
     shipped = scans.lookback_timeline_figure()  # the H200 run in benchmarks/
     assert len(shipped.data[0].x) == 256  # 64 chunks x 4 channel tiles
     assert all(x >= 0 for t in shipped.data for x in t.x)
+
+
+def test_task_runs_figure_draws_each_run_and_the_guess_line():
+    import math
+
+    import pytest
+
+    from rnnviz.course.mingru import task_runs_figure
+
+    def run(task, cell, **extra):
+        return {"task": task, "cell": cell, "seq_len": 64, "batch_size": 8, "d_model": 16,
+                "num_layers": 2, "loss_every": 2, "losses": [3.0, 2.0, 1.5], "ms_per_step": 1.0,
+                **extra}
+
+    data = {"provenance": {"gpu": "NVIDIA H200", "date": "2026-12-04", "command": "tasks"},
+            "rows": [run("selective-copying", "mingru", vocab_size=16, accuracy=0.1),
+                     run("char-lm", "mingru", val_loss=5.0), run("char-lm", "minlstm", val_loss=4.9)]}
+    fig = task_runs_figure(data)
+    curves = [t for t in fig.data if t.mode == "lines"]
+    assert [list(t.x) for t in curves] == [[1, 3, 5]] * 3
+    assert [t.y[0] for t in fig.data if t.mode == "markers"] == [5.0, 4.9]
+    assert [round(sh.y0, 4) for sh in fig.layout.shapes] == [round(math.log(14), 4)]
+    assert "H200" in fig.layout.title.text
+    shipped = task_runs_figure()  # the H200 run in benchmarks/
+    assert len([t for t in shipped.data if t.mode == "lines"]) >= 2
+    with pytest.raises(ValueError, match="no training runs"):
+        task_runs_figure({"rows": []})
