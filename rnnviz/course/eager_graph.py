@@ -1,4 +1,5 @@
-"""One training step timed two ways, from two shipped runs of the same suite on the GPU.
+"""One call (a training step, a scan) timed two ways, from two shipped runs of the same
+suite on the GPU.
 
 - **eager**: as a program runs it, call after call (``RNNVIZ_TIMING=back-to-back``): the GPU
   waits whenever Python, the kernel launchers and the autograd engine are slower than it;
@@ -7,10 +8,12 @@
 
 The gap between the two is the host's share. For SRU at the paper's sizes it decides the
 speed-up over cuDNN's LSTM: the GPU does a tenth of the LSTM's work, but on a slow host an
-eager step costs as much host time as GPU time.
+eager step costs as much host time as GPU time. For a small scan it decides the race with
+``accelerated-scan``, whose launch passes a handful of arguments.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
@@ -18,30 +21,54 @@ import plotly.graph_objects as go
 from rnnviz.course.compare import _label, colour, style
 from rnnviz.course.reference import Reference, load
 
-__all__ = ["EAGER", "GRAPH", "eager_graph_rows", "eager_graph_figure"]
+__all__ = ["Pair", "PAIRS", "eager_graph_rows", "eager_graph_figure"]
 
-EAGER, GRAPH = "sru-eager-h200", "sru-graph-h200"  # benchmarks/, one run each, same commit
+
+@dataclass(frozen=True)
+class Pair:
+    """Two shipped runs of one suite (benchmarks/, same commit), eager and graph-timed, and
+    what to show of them by default."""
+
+    eager: str
+    graph: str
+    setting: dict[str, Any]  # the rows' keys to match: B, T, D, L, dtype, pass
+    baseline: str
+    what: str
+
+
+PAIRS = {
+    "sru": Pair("sru-eager-h200", "sru-graph-h200",
+                {"B": 32, "T": 128, "D": 512, "L": 1, "dtype": "float32", "pass": "fwd+bwd"},
+                "lstm-cudnn", "One training step"),
+    "scan": Pair("scan-small-bypass-h200", "scan-small-graph-h200",
+                 {"B": 1, "T": 16384, "D": 64, "dtype": "float32", "pass": "fwd"},
+                 "accelerated-scan-scalar", "One scan"),
+}
+
+
+def _name(row: dict[str, Any]) -> str:
+    """A row's method, with its variant where a package has several ("accelerated-scan-warp")."""
+    return f"{row['method']}-{row['variant']}" if row.get("variant") else row["method"]
 
 
 def _step_ms(ref: Reference, setting: dict[str, Any]) -> dict[str, float]:
-    """method -> ms of its whole-step rows (no ``scope``, no extra options) at ``setting``."""
+    """method -> ms of its whole-call rows (no ``scope``, no extra options) at ``setting``."""
     out = {}
     for r in ref.rows:
         if (r.get("ms") and "scope" not in r and "recurrence" not in r
                 and all(r.get(k) == v for k, v in setting.items())):
-            out[r["method"]] = r["ms"]
+            out[_name(r)] = r["ms"]
     return out
 
 
-def eager_graph_rows(eager: Reference, graph: Reference, *, T: int = 128, D: int = 512,
-                     B: int = 32, L: int = 1, dtype: str = "float32",
-                     baseline: str = "lstm-cudnn") -> list[dict[str, Any]]:
-    """Per method timed in both runs at one setting: eager and graph ms, the host's share of
-    the eager step and each run's speed-up over ``baseline``, fastest (graph) first."""
+def eager_graph_rows(eager: Reference, graph: Reference, setting: dict[str, Any],
+                     baseline: str) -> list[dict[str, Any]]:
+    """Per method timed in both runs at one ``setting`` (the rows' keys: B, T, D, L, dtype,
+    pass): eager and graph ms, the host's share of the eager call and each run's speed-up
+    over ``baseline``, fastest (graph) first."""
     if eager.provenance.get("timing") == "graph" or graph.provenance.get("timing") != "graph":
         raise ValueError(f"expected an eager run and a graph-timed run, got timings "
                          f"{eager.provenance.get('timing')!r} and {graph.provenance.get('timing')!r}")
-    setting = {"B": B, "T": T, "D": D, "L": L, "dtype": dtype, "pass": "fwd+bwd"}
     e, g = _step_ms(eager, setting), _step_ms(graph, setting)
     both = [m for m in e if m in g]
     if not both:
@@ -55,14 +82,20 @@ def eager_graph_rows(eager: Reference, graph: Reference, *, T: int = 128, D: int
     return sorted(rows, key=lambda r: r["graph_ms"])
 
 
-def eager_graph_figure(eager: Reference | None = None, graph: Reference | None = None, *,
-                       T: int = 128, D: int = 512, dtype: str = "float32",
-                       baseline: str = "lstm-cudnn") -> go.Figure:
-    """Two bars per method: the step as a program runs it, and the GPU's time alone; the
-    labels give the speed-up over ``baseline`` each way."""
-    eager = eager or _shipped(EAGER)
-    graph = graph or _shipped(GRAPH)
-    rows = eager_graph_rows(eager, graph, T=T, D=D, dtype=dtype, baseline=baseline)
+def eager_graph_figure(pair: str = "sru", *, eager: Reference | None = None,
+                       graph: Reference | None = None, **setting: Any) -> go.Figure:
+    """Two bars per method: the call as a program runs it, and the GPU's time alone; the
+    labels give the speed-up over the pair's baseline each way. ``pair``: a key of ``PAIRS``
+    ("sru": the training step, "scan": one linear scan); ``setting`` overrides its sizes
+    (``T=1024``, ``dtype="bfloat16"``, ...); ``eager``/``graph`` replace its files."""
+    if pair not in PAIRS:
+        raise ValueError(f"pair must be one of {sorted(PAIRS)}, got {pair!r}")
+    p = PAIRS[pair]
+    eager = eager or _shipped(p.eager)
+    graph = graph or _shipped(p.graph)
+    setting = {**p.setting, **setting}
+    baseline = p.baseline
+    rows = eager_graph_rows(eager, graph, setting, baseline)
     names = [_label(r["method"]) for r in rows]
     fig = go.Figure()
     for key, kind, opacity in (("eager_ms", "eager (a program's step)", 1.0),
@@ -74,13 +107,13 @@ def eager_graph_figure(eager: Reference | None = None, graph: Reference | None =
             text=[f"{r[key]:.2f} ms" + (f" · {r[sp]:.1f}x {_label(baseline)}"
                                         if r[sp] and r["method"] != baseline else "")
                   for r in rows]))
-    fig.update_layout(barmode="group", xaxis_type="log", xaxis_title="ms per training step (log)",
+    fig.update_layout(barmode="group", xaxis_type="log", xaxis_title="ms per call (log)",
                       yaxis_autorange="reversed", legend_traceorder="normal")
     notes = [f"{ref.label}, {ref.provenance.get('timing')}: "
              f"{ref.provenance.get('command', '')[:80]}" for ref in (eager, graph)]
-    short = {"float32": "fp32", "bfloat16": "bf16 autocast"}.get(dtype, dtype)
-    return style(fig, f"One training step (B=32, T={T}, D={D}, {short}): eager or the GPU alone",
-                 notes)
+    sizes = ", ".join(f"{k}={setting[k]}" for k in ("B", "T", "D") if k in setting)
+    dtype = {"float32": "fp32", "bfloat16": "bf16"}.get(setting.get("dtype"), setting.get("dtype"))
+    return style(fig, f"{p.what} ({sizes}, {dtype}): eager or the GPU alone", notes)
 
 
 def _shipped(name: str) -> Reference:

@@ -160,7 +160,7 @@ here_vs_reference(rows, shipped(["sru"]), x="B",
 # %%
 from rnnviz.course.eager_graph import eager_graph_figure
 
-eager_graph_figure(T=128, D=256)
+eager_graph_figure("sru", D=256)
 
 # %% [markdown]
 # On the GPU alone the SRU step is the cheapest of all, over ten times the LSTM's speed, as the paper says.

@@ -196,6 +196,21 @@ scans.host_share_figure()
 # the kernel takes about 50 microseconds and the host three times as long: there the speed of a scan
 # is the speed of its launch, unless many calls are queued back to back or captured in a graph.
 #
+# That decides races too. `accelerated-scan` (PyPI) launches its kernels with a handful of
+# arguments; here are one forward scan of each method, queued back to back (eager) and replayed as a
+# graph, from two runs of `python -m rnnviz.bench scan` on the H200:
+
+# %%
+from rnnviz.course.eager_graph import eager_graph_figure
+
+eager_graph_figure("scan", T=16384)
+
+# %% [markdown]
+# As kernels the two packages are within a few microseconds of each other at this size, and the
+# log-space scan of the minGRU paper is hundreds of times slower; eagerly, rnnviz's longer launch
+# path loses the race. Try `T=1024` (rnnviz's kernel is twice as slow as theirs there) and
+# `T=65536` (it passes their scalar kernel, not yet their warp kernel).
+#
 # ### The look-back, as the kernel clocked it
 #
 # With one sequence of 64 channels the channel walk has 4 programs for 132 SMs, so the scan cuts T

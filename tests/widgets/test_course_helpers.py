@@ -199,21 +199,27 @@ def test_eager_graph_rows_pair_two_runs_of_one_step():
     eager = run("back-to-back", {"rnnviz-sru": 1.0, "lstm-cudnn": 8.0, "conv1d": 0.5,
                                  "sru-pkg": None})
     graph = run("graph", {"rnnviz-sru": 0.5, "lstm-cudnn": 6.0, "conv1d": 0.5})
-    rows = eg.eager_graph_rows(eager, graph)
+    step = eg.PAIRS["sru"].setting
+    rows = eg.eager_graph_rows(eager, graph, step, "lstm-cudnn")
     assert [r["method"] for r in rows] == ["rnnviz-sru", "conv1d", "lstm-cudnn"]
     sru = rows[0]
     assert (sru["eager_ms"], sru["graph_ms"], sru["host_share"]) == (1.0, 0.5, 0.5)
     assert (sru["speedup_eager"], sru["speedup_graph"]) == (8.0, 12.0)
-    fig = eg.eager_graph_figure(eager, graph)
+    fig = eg.eager_graph_figure(eager=eager, graph=graph)
     assert [list(t.x) for t in fig.data] == [[1.0, 0.5, 8.0], [0.5, 0.5, 6.0]]
     assert "8.0x" in fig.data[0].text[0] and "12.0x" in fig.data[1].text[0]
     with pytest.raises(ValueError, match="eager run and a graph-timed run"):
-        eg.eager_graph_rows(graph, eager)
+        eg.eager_graph_rows(graph, eager, step, "lstm-cudnn")
     with pytest.raises(ValueError, match="no method was timed in both"):
-        eg.eager_graph_rows(eager, graph, D=1024)
-    shipped = eg.eager_graph_rows(eg._shipped(eg.EAGER), eg._shipped(eg.GRAPH))
-    assert {"rnnviz-sru", "lstm-cudnn", "conv1d"} <= {r["method"] for r in shipped}
-    assert all(r["graph_ms"] > 0 for r in shipped)
+        eg.eager_graph_figure(eager=eager, graph=graph, D=1024)
+    with pytest.raises(ValueError, match="pair must be one of"):
+        eg.eager_graph_figure("lstm")
+    for pair in eg.PAIRS:  # the shipped H200 runs
+        shipped = eg.eager_graph_figure(pair)
+        names = set(shipped.data[0].y)
+        assert len(names) >= 3 and all(x > 0 for x in shipped.data[1].x)
+    scan = eg.eager_graph_figure("scan", T=65536)
+    assert "T=65536" in scan.layout.title.text and "accelerated-scan-warp" in scan.data[0].y
 
 
 def test_newton_helpers():
