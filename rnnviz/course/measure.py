@@ -105,13 +105,21 @@ def measure_iter(methods: Iterable[str], sizes: Iterable[dict[str, int]], *,
                  dtype: str = "float32", device: torch.device | str = "cpu",
                  backward: bool = False, budget_ms: float = 200.0, max_s: float = 10.0,
                  stop: threading.Event | None = None,
-                 free: int | None = None) -> Iterator[dict[str, Any]]:
+                 free: int | None = None, timing: str = "back-to-back") -> Iterator[dict[str, Any]]:
     """Yield one row per (size, method), sizes in the order given (give them small to large).
+
+    ``timing`` (on a GPU): "back-to-back", as a program runs its calls, or "graph", each
+    call captured as a CUDA graph and replayed: the GPU's time alone (``rnnviz.bench.core
+    .time_ms``); the row records it. A method that cannot be captured gets its reason.
 
     A row's ``error`` says why it has no ``ms``: unavailable here, too big for memory,
     predicted too slow, or the exception the method raised (a failure is data, not a crash).
     """
     device = torch.device(device)
+    if timing not in ("back-to-back", "graph"):
+        raise ValueError(f"timing must be 'back-to-back' or 'graph', got {timing!r}")
+    if timing == "graph" and device.type != "cuda":
+        raise ValueError(f"timing='graph' replays CUDA graphs: it needs a CUDA device, not {device}")
     methods, sizes = list(methods), list(sizes)
     last: dict[str, tuple[float, int]] = {}  # method -> (ms, B*T*D) of its last measurement
     for size in sizes:
@@ -122,6 +130,8 @@ def measure_iter(methods: Iterable[str], sizes: Iterable[dict[str, int]], *,
             row: dict[str, Any] = {"method": name, "pass": "fwd+bwd" if backward else "fwd",
                                    "dtype": dtype, "device": str(device), "B": B, "T": T,
                                    "D": D, "ms": None, "error": None}
+            if device.type == "cuda":
+                row["timing"] = timing
             row["error"] = available(name) or fits(name, B, T, D, dtype, device, backward, free)
             once = None  # predicted ms of one call, from the method's last measurement
             if row["error"] is None and name not in last and T > PROBE_T:
@@ -147,7 +157,8 @@ def measure_iter(methods: Iterable[str], sizes: Iterable[dict[str, int]], *,
                 try:
                     fn = build(name, B, T, D, DTYPES[dtype], device, backward)
                     row["ms"] = time_ms(fn, device, warmup=1 if slow else WARMUP,
-                                        reps=1 if slow else None, budget_ms=budget_ms)
+                                        reps=1 if slow else None, budget_ms=budget_ms,
+                                        mode=timing)
                     last[name] = (row["ms"], B * T * D)
                 except Exception as e:  # noqa: BLE001 - shown in the table, not raised
                     msg = str(e).splitlines()[0][:200] if str(e) else ""

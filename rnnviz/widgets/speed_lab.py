@@ -1,7 +1,8 @@
 """The speed lab: pick methods and sizes, press Run, watch the times arrive.
 
 One :class:`SpeedLab` object holds the controls (checkboxes for methods, log-spaced sliders
-for T, B and D, dtype/device/pass dropdowns), a plotly ``FigureWidget`` updated as each
+for T, B and D, dtype/device/pass/timing dropdowns: on a GPU, "graph" times each call's
+CUDA-graph replay, the GPU's time alone), a plotly ``FigureWidget`` updated as each
 measurement arrives, a tqdm progress bar, a results table, CSV/JSON export and a toggle that
 overlays the GPU results shipped with the package (dashed, labelled with GPU and date).
 
@@ -37,7 +38,7 @@ from rnnviz.device import default_device
 
 __all__ = ["SpeedLab", "speed_lab"]
 
-COLUMNS = ["method", "pass", "dtype", "device", "B", "T", "D", "ms", "error"]
+COLUMNS = ["method", "pass", "dtype", "device", "timing", "B", "T", "D", "ms", "error"]
 DEFAULT_METHODS = ("lstm-cudnn", "conv1d", "grucell-loop", "rnnviz-sru", "rnnviz-mingru")
 # log2 ranges of the sliders
 RANGES = {"T": (3, 20), "B": (0, 10), "D": (2, 12)}
@@ -92,6 +93,11 @@ class SpeedLab:
                                  description="device", layout=W.Layout(width="190px"))
         self.pass_ = W.Dropdown(options=["fwd", "fwd+bwd"], value="fwd", description="pass",
                                 layout=W.Layout(width="190px"))
+        # how a GPU call is timed: as a program runs it, or its CUDA graph replayed (the
+        # GPU's time alone; the gap is the host's share). Not on a CPU.
+        self.timing = W.Dropdown(options=["back-to-back", "graph"], value="back-to-back",
+                                 description="timing", layout=W.Layout(width="190px"),
+                                 disabled=not gpu)
         self.run_button = W.Button(description="Run", button_style="success", icon="play")
         self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop",
                                     disabled=True)
@@ -133,9 +139,13 @@ class SpeedLab:
         return [dict(top, **{x: v}) for v in sweep(top[x], self.points.value)]
 
     def refusals(self) -> list[str]:
-        """Why the run would not fit in memory (empty if it fits). Checked at the largest size."""
+        """Why the run cannot go (empty if it can): graph timing off a GPU, or sizes that
+        would not fit in memory (checked at the largest size)."""
         big = self.sizes()[-1]
         out = []
+        if self.timing.value == "graph" and self.device.value != "cuda":
+            out.append("graph timing replays CUDA graphs: pick the cuda device, or "
+                       "back-to-back timing")
         for m in self.selected():
             msg = fits(m, big["B"], big["T"], big["D"], self.dtype.value, self.device.value,
                        self.pass_.value == "fwd+bwd", self.free_bytes)
@@ -167,7 +177,8 @@ class SpeedLab:
                                     device=self.device.value,
                                     backward=self.pass_.value == "fwd+bwd",
                                     budget_ms=self.budget_ms, max_s=self.max_s,
-                                    stop=self._stop, free=self.free_bytes):
+                                    stop=self._stop, free=self.free_bytes,
+                                    timing=self.timing.value):
                 new.append(row)
                 self.rows.append(row)
                 if row["ms"] is not None:
@@ -244,8 +255,9 @@ class SpeedLab:
 
     def _who(self) -> str:
         """"your machine", naming the device when it is not the default one."""
-        return "your machine" if self.device.value == default_device().type else \
+        who = "your machine" if self.device.value == default_device().type else \
             f"your machine ({self.device.value})"
+        return who + (", graph replay" if self.timing.value == "graph" else "")
 
     def draw_reference(self) -> int:
         """Add (overlay on) or remove (off) the shipped GPU curves; returns how many are shown."""
@@ -327,7 +339,7 @@ class SpeedLab:
         methods = W.GridBox(boxes, layout=W.Layout(grid_template_columns="repeat(3, 300px)"))
         sizes = W.HBox([W.VBox([self.T, self.B, self.D]),
                         W.VBox([self.sweep, self.points]),
-                        W.VBox([self.dtype, self.device, self.pass_])])
+                        W.VBox([self.dtype, self.device, self.pass_, self.timing])])
         buttons = W.HBox([self.run_button, self.stop_button, self.overlay])
         export = W.HBox([self.export_name, self.csv_button, self.json_button])
         return W.VBox([W.HTML("<b>Methods</b>"), methods, W.HTML("<b>Sizes</b>"), sizes,

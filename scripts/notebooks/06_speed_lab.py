@@ -34,6 +34,9 @@ print("GPU results shipped with this install:", [r.name for r in shipped()] or "
 # * **Run** measures in the background: the notebook stays usable, **Stop** ends the run after the
 #   measurement in progress. A size that would not fit in memory is refused before anything is allocated;
 #   a method predicted to take more than a few seconds at the next size is skipped, and the table says so.
+# * **timing** (on a GPU): `back-to-back` times the calls as a program queues them; `graph` captures each
+#   call as a CUDA graph and replays it, which leaves the GPU's time alone. Where the two differ, the rest
+#   is the host's (Python, kernel launchers, autograd): small calls of fast kernels are often mostly host.
 # * **overlay** draws the shipped GPU results for the ticked methods: the curve whose other sizes are
 #   closest to your sliders (the legend names them).
 # * **CSV / JSON** write every measurement of this session (JSON with its provenance) next to the notebook.

@@ -62,6 +62,32 @@ def test_sizes_that_do_not_fit_are_refused_with_a_message():
     assert len(lab.run()) == len(FAST) * 3
 
 
+def test_graph_timing_needs_the_gpu_and_reaches_the_timer(monkeypatch):
+    """On a CPU the timing control is off and a graph run is refused by name; asked for on
+    a GPU device, the mode reaches time_ms and each row records it."""
+    import torch
+
+    from rnnviz.course import measure
+
+    lab = small_lab()
+    assert lab.timing.disabled == (not torch.cuda.is_available())
+    lab.timing.value = "graph"
+    lab.device.value = "cpu"
+    assert lab.run() == [] and "graph timing replays CUDA graphs" in lab.message.value
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        list(measure.measure_iter(["copy"], [dict(B=1, T=8, D=4)], timing="graph"))
+    with pytest.raises(ValueError, match="timing must be"):
+        list(measure.measure_iter(["copy"], [dict(B=1, T=8, D=4)], timing="eager"))
+
+    seen = []
+    monkeypatch.setattr(measure, "time_ms", lambda fn, device, **kw: seen.append(kw["mode"]) or 1.0)
+    monkeypatch.setattr(measure.torch, "device", lambda d: type("Dev", (), {"type": "cuda"})())
+    monkeypatch.setattr(measure, "build", lambda *a: (lambda: None))
+    monkeypatch.setattr(measure, "fits", lambda *a: None)
+    (row,) = measure.measure_iter(["copy"], [dict(B=1, T=8, D=4)], device="cuda", timing="graph")
+    assert seen == ["graph"] and row["timing"] == "graph" and row["ms"] == 1.0
+
+
 def test_no_method_ticked_says_so():
     lab = small_lab(methods=())
     assert lab.run() == [] and "at least one method" in lab.message.value
