@@ -15,7 +15,7 @@ from rnnviz.course.methods import METHODS
 from rnnviz.course.reference import Reference, series
 from rnnviz.course.sizes import where
 
-__all__ = ["colour", "here_trace", "reference_trace", "here_vs_reference"]
+__all__ = ["colour", "label", "here_trace", "reference_trace", "here_vs_reference"]
 
 _FALLBACK = ["#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692",
              "#b6e880", "#ff97ff", "#fecb52", "#1f77b4", "#8c564b", "#7f7f7f"]
@@ -37,7 +37,8 @@ def colour(method: str) -> str:
     return _FALLBACK[i % len(_FALLBACK)]
 
 
-def _label(method: str) -> str:
+def label(method: str) -> str:
+    """The readable name of a benchmark method ("rnnviz-sru" -> its course label)."""
     m = METHODS.get(method)
     return m.label if m else method
 
@@ -46,7 +47,7 @@ def here_trace(method: str, xs: Sequence[float] = (), ms: Sequence[float] = (),
                who: str = "your machine") -> go.Scatter:
     """A "measured here" curve (possibly empty, to be filled as measurements arrive)."""
     return go.Scatter(x=list(xs), y=list(ms), mode="lines+markers",
-                      name=f"{_label(method)} · {who}",
+                      name=f"{label(method)} · {who}",
                       line=dict(color=colour(method), width=2.5),
                       marker=dict(size=8, symbol="circle"),
                       meta={"method": method, "source": "here"})
@@ -68,7 +69,7 @@ def reference_trace(method: str, refs: Iterable[Reference], x: str = "T", *,
     xs, ms, fixed, ref = s
     gpu = ref.gpu.split()[0]
     return go.Scatter(x=xs, y=ms, mode="lines+markers",
-                      name=f"{_label(method)} · {gpu}, {ref.date} ({_sizes(fixed)})",
+                      name=f"{label(method)} · {gpu}, {ref.date} ({_sizes(fixed)})",
                       line=dict(color=colour(method), dash="dash", width=1.5),
                       marker=dict(size=7, symbol="circle-open"),
                       meta={"method": method, "source": ref.name, "caption": ref.caption,

@@ -18,7 +18,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from rnnviz.course.compare import _label, colour, style
+from rnnviz.course.compare import colour, label, style
 from rnnviz.course.reference import Reference, load
 
 __all__ = ["Pair", "PAIRS", "eager_graph_rows", "eager_graph_figure"]
@@ -96,7 +96,7 @@ def eager_graph_figure(pair: str = "sru", *, eager: Reference | None = None,
     setting = {**p.setting, **setting}
     baseline = p.baseline
     rows = eager_graph_rows(eager, graph, setting, baseline)
-    names = [_label(r["method"]) for r in rows]
+    names = [label(r["method"]) for r in rows]
     fig = go.Figure()
     for key, kind, opacity in (("eager_ms", "eager (a program's step)", 1.0),
                                ("graph_ms", "graph replay (the GPU alone)", 0.45)):
@@ -104,7 +104,7 @@ def eager_graph_figure(pair: str = "sru", *, eager: Reference | None = None,
         fig.add_trace(go.Bar(
             y=names, x=[r[key] for r in rows], orientation="h", name=kind, opacity=opacity,
             marker_color=[colour(r["method"]) for r in rows], textposition="outside",
-            text=[f"{r[key]:.2f} ms" + (f" · {r[sp]:.1f}x {_label(baseline)}"
+            text=[f"{r[key]:.2f} ms" + (f" · {r[sp]:.1f}x {label(baseline)}"
                                         if r[sp] and r["method"] != baseline else "")
                   for r in rows]))
     fig.update_layout(barmode="group", xaxis_type="log", xaxis_title="ms per call (log)",
