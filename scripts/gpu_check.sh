@@ -5,7 +5,7 @@
 # Wheels that image lacks (plotly, ...) can be carried in .whl/ (see README, "GPU runs").
 #   SUITES="scan sru"  benchmark suites to run (default: all; "none" for tests only)
 #   TESTS="tests/ops"  what pytest runs (default: tests), PYTEST_ARGS extra pytest args
-# Results and logs go to $OUT (default .out/).
+# Results and logs go to $OUT (default .out/), and all of them again in $OUT/results.tgz.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-.out}; mkdir -p "$OUT"
@@ -27,4 +27,7 @@ for s in ${SUITES:-all}; do
   [ "$s" = none ] && break
   $PY -m rnnviz.bench "$s" --out "$OUT" 2>&1 | tee -a "$OUT/bench.log" || status=1
 done
+# everything under $OUT in one archive as well: a remote runner may bring back only a few
+# files (the device tool returned 8 of a run's 13 and dropped its JSON results)
+tgz=$(mktemp) && tar czf "$tgz" -C "$OUT" . && mv "$tgz" "$OUT/results.tgz"
 exit $status
