@@ -150,6 +150,29 @@ def time_ms(fn: Callable[[], Any], device: torch.device | str, *, warmup: int = 
     return float(statistics.median(times))
 
 
+ROUNDS = 3  # fast calls of a comparison are timed in turns (see time_in_rounds)
+SLOW_MS = 50.0  # a call slower than this is timed in the first round only
+
+
+def time_in_rounds(fns: dict[str, Callable[[], Any]], device: torch.device | str, *,
+                   rounds: int = ROUNDS, slow_ms: float = SLOW_MS, warmup: int = 2,
+                   budget_ms: float = 150.0) -> dict[str, list[float]]:
+    """The calls of one comparison timed side by side: round r times each call once
+    (``time_ms``) before round r + 1 starts, so a drift in the host's speed (a shared VM's
+    CPU varies from second to second) falls on every method alike instead of on whichever
+    was timed during it. Returns each call's times, one per round; a call slower than
+    ``slow_ms`` (a Python loop) is timed in the first round only. Its ratio to the others
+    is then taken from medians of the same moments."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for r in range(rounds):
+        for name, fn in fns.items():
+            if r and times[name][0] >= slow_ms:
+                continue
+            times[name].append(time_ms(fn, device, warmup=warmup if r == 0 else 1,
+                                       budget_ms=budget_ms))
+    return times
+
+
 def copy_bandwidth_gbs(device: torch.device | str, nbytes: int = 1 << 30) -> float:
     """The device's measured copy bandwidth in GB/s, counting bytes read plus bytes written."""
     device = torch.device(device)

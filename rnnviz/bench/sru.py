@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import statistics
 import subprocess
 import sys
 from typing import Any, Callable
@@ -22,7 +23,7 @@ import torch
 import torch.nn as nn
 
 from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, record_failure, save_partial,
-                               time_ms)
+                               time_in_rounds, time_ms)
 
 BATCH = 32
 SHAPES = [(32, 256), (32, 512), (128, 256), (128, 512), (1024, 1024)]  # (l, d)
@@ -159,6 +160,7 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list
     for (T, d), L, dt in ((s, l, t) for t in dtypes for l in layers for s in shapes):
         x = torch.randn(T, batch, d, device=device, requires_grad=True)
         base = {"pass": "fwd+bwd", "dtype": dt, "B": batch, "T": T, "D": d, "L": L}
+        group, fns = [], {}
         for method in METHODS:
             row = dict(base, method=method, ms=None, error=None)
             if method == "sru-pkg" and pkg_error is not None:
@@ -168,16 +170,22 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list
                 row["error"] = "skipped: Python loop over 4096 steps (see the 1-layer row)"
             else:
                 fn = {}
-                err = record_failure(lambda: fn.setdefault("f", _fwd_bwd(_model(method, d, L, device), x, dt))())
-                if err is None:
-                    row["ms"] = time_ms(fn["f"], device, warmup=2, budget_ms=150.0)
-                    if row["ms"] < 50:  # (the Python loop is host-bound by construction)
-                        row["host_ms"] = host_ms(fn["f"], device)
-                else:
-                    row["error"] = err
-                fn.clear()
-            rows.append(row)
-        _derive(rows[-len(METHODS):])
+                row["error"] = record_failure(
+                    lambda: fn.setdefault("f", _fwd_bwd(_model(method, d, L, device), x, dt))())
+                if row["error"] is None:
+                    fns[method] = fn["f"]
+            group.append(row)
+        # the methods in turns (time_in_rounds): their ratios come from the same moments
+        times = time_in_rounds(fns, device)
+        for row in group:
+            if row["method"] in times:
+                row["ms"] = statistics.median(times[row["method"]])
+                row["ms_rounds"] = times[row["method"]]
+                if row["ms"] < 50:  # (the Python loop is host-bound by construction)
+                    row["host_ms"] = host_ms(fns[row["method"]], device)
+        fns.clear()
+        _derive(group)
+        rows += group
         save_partial("sru", rows)
         if device.type == "cuda":
             torch.cuda.empty_cache()
@@ -187,7 +195,6 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list
 def host_ms(fn: Callable[[], Any], device: torch.device, reps: int = 5) -> float:
     """Median host-side milliseconds to issue one call (the GPU work is queued, not waited
     for): where it is close to ``ms``, the method is bound by launches, not by the GPU."""
-    import statistics
     import time
 
     times = []

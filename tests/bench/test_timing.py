@@ -148,3 +148,17 @@ print("RANDN", torch.randn(4, device="{gpu}").shape[0])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert "ERROR RNNVIZ_TIMING=graph: the call cannot be captured" in out.stdout, out.stderr[-2000:]
     assert "RANDN 4" in out.stdout, out.stderr[-2000:]
+
+
+def test_time_in_rounds_interleaves_the_calls_and_times_a_slow_one_once(monkeypatch):
+    """Round r times every call before round r + 1; a call slower than slow_ms is timed in
+    the first round only; each call gets one time per round it ran in."""
+    from rnnviz.bench import core
+
+    order = []
+    fake = {"lstm": 7.0, "sru": 0.6, "loop": 90.0}
+    monkeypatch.setattr(core, "time_ms", lambda fn, device, **kw: order.append(fn()) or fake[fn()])
+    fns = {name: (lambda name=name: name) for name in fake}
+    times = core.time_in_rounds(fns, "cpu", rounds=3, slow_ms=50.0)
+    assert order == ["lstm", "sru", "loop", "lstm", "sru", "lstm", "sru"]
+    assert times == {"lstm": [7.0] * 3, "sru": [0.6] * 3, "loop": [90.0]}
