@@ -22,6 +22,7 @@ and sweeps its block sizes at the paper's shape.
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from typing import Any, Callable
 
@@ -29,7 +30,7 @@ import torch
 import torch.nn as nn
 
 from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, record_failure, save_partial,
-                               time_ms)
+                               time_in_rounds, time_ms)
 
 TS = [512, 1024, 2048, 4096, 16384]
 SHAPES = [(64, 128), (16, 1024)]  # (B, H)
@@ -172,7 +173,7 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list
         for B, H in shapes:
             for T in ts:
                 x = torch.randn(T, B, H, device=device, requires_grad=True)
-                group = []
+                group, fns = [], {}
                 for method in FAST + LOOPS:
                     row = {"method": method, "pass": "fwd+bwd", "dtype": dt, "B": B, "T": T,
                            "H": H, "ms": None, "error": None}
@@ -185,20 +186,23 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list
                     else:
                         t0 = time.perf_counter()
                         fn: dict[str, Callable] = {}
-                        err = record_failure(
+                        row["error"] = record_failure(
                             lambda: fn.setdefault("f", train_step(_model(method, H, device), x, dt))())
-                        if err is None:
-                            if loop:  # seconds per call: the failure probe warmed it up
-                                row["ms"] = time_ms(fn["f"], device, warmup=0, reps=1)
-                                row["reps"] = 1
-                            else:
-                                row["ms"] = time_ms(fn["f"], device, warmup=1, budget_ms=100.0)
-                        else:
-                            row["error"] = err
-                        fn.clear()
+                        if row["error"] is None and loop:  # seconds a call: the probe warmed it
+                            row["ms"] = time_ms(fn["f"], device, warmup=0, reps=1)
+                            row["reps"] = 1
+                        elif row["error"] is None:
+                            fns[method] = fn["f"]  # timed below, in turns with the others
                         if loop:
                             loop_spent += time.perf_counter() - t0
                     group.append(row)
+                # the fast methods in turns (time_in_rounds): their ratios come from the same moments
+                times = time_in_rounds(fns, device, warmup=1, budget_ms=100.0)
+                fns.clear()
+                for row in group:
+                    if row["method"] in times:
+                        row["ms"] = statistics.median(times[row["method"]])
+                        row["ms_rounds"] = times[row["method"]]
                     _progress(row)
                 _derive(group)
                 rows += group
