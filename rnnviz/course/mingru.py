@@ -14,7 +14,12 @@ from rnnviz.bench.core import provenance
 from rnnviz.course.compare import colour, themed
 
 __all__ = ["parameter_counts", "parameters_figure", "mode_errors", "modes_figure", "as_result",
-           "losses_figure", "show_copying", "TASK_RUNS", "task_runs_figure"]
+           "losses_figure", "show_copying", "TASK_RUNS", "task_runs_figure",
+           "PAPER_SETTING", "paper_speedup_figure"]
+
+# the paper's speed setting (batch 64, hidden 128, float32) and what the figure compares there
+PAPER_SETTING = {"B": 64, "D": 128, "dtype": "float32"}
+PAPER_METHODS = ["rnnviz-mingru", "rnnviz-minlstm", "mingru-log", "gru-cudnn", "grucell-loop"]
 
 TASK_RUNS = "tasks-h200"  # benchmarks/: python -m rnnviz.tasks on the H200
 
@@ -169,3 +174,23 @@ def task_runs_figure(data: dict[str, Any] | None = None) -> go.Figure:
         f"Training runs on an {(prov.get('gpu') or 'unknown GPU').replace('NVIDIA ', '')}, "
         f"{str(prov.get('date', ''))[:10]}: `{prov.get('command', '')[:60]}`"))
     return themed(fig)
+
+
+def paper_speedup_figure(refs: Iterable[Any] | None = None) -> go.Figure | None:
+    """The speed-up over the GRUCell loop against T at the paper's setting, from the shipped
+    minGRU run that timed the most sequence lengths there (a partial run of one T says
+    little about how the speed-up grows); None when none is shipped."""
+    from rnnviz.course.reference import shipped
+    from rnnviz.viz import speedup
+
+    def result(ref):
+        return ref.result(PAPER_METHODS, **PAPER_SETTING)
+
+    def lengths(ref) -> int:
+        return len({r["T"] for r in result(ref)["rows"] if r.get("ms")})
+
+    refs = shipped(["mingru"]) if refs is None else list(refs)
+    best = max(refs, key=lengths, default=None)  # the first of equals: file names in order
+    if best is None or lengths(best) == 0:
+        return None
+    return speedup(result(best), baseline="grucell-loop", x="T")

@@ -92,7 +92,7 @@ here_vs_reference(rows, shipped(["sru"]), per_step=True,
                   title=f"Time per step (B={B}, D={D}, forward)")
 
 # %% [markdown]
-# Dashed lines, if there are any, are the H100 measurements shipped with rnnviz (their legend says when they
+# Dashed lines, if there are any, are the GPU measurements (H100, H200) shipped with rnnviz (their legend says when they
 # were measured), placed beside yours, never mixed with them.
 #
 # ## 5. The critical path predicts the loop

@@ -10,7 +10,7 @@
 # 1. the SRU equations beside the lines of rnnviz's code that compute them;
 # 2. the gates $f_t, r_t$ and the cell state $c_t$ of a real run, recorded by a trace;
 # 3. where the time goes: the one big matrix product (GEMM) against the recurrence;
-# 4. SRU against `nn.LSTM`, `nn.GRU` and a convolution, measured here, beside the H100 results shipped with
+# 4. SRU against `nn.LSTM`, `nn.GRU` and a convolution, measured here, beside the GPU results shipped with
 #    rnnviz;
 # 5. the peephole switch, and the **scan** option it unlocks when turned off.
 
@@ -101,7 +101,7 @@ timeline(tr_time)
 #
 # A training step (forward and backward) of one layer, for growing $T$, measured now on this machine. The
 # paper's claim is that SRU is "as fast as a convolution" and 5 to 10 times faster than cuDNN's LSTM; the
-# dashed lines are what rnnviz measured on an H100 (if shipped with your install), with the date. On a CPU,
+# dashed lines are what rnnviz measured on a GPU (an H100 or H200, if shipped with your install), with the date. On a CPU,
 # the peephole SRU's recurrence is a loop of small torch operations (there is no fused CPU kernel), so here it
 # can be *slower* than `nn.LSTM`, whose CPU kernel is fused: speed is a property of a kernel on a machine,
 # not of an equation.
@@ -139,7 +139,7 @@ print(f"max |kernel - scan| = {diff:.2e}")
 # Which is faster depends on how many units run side by side: batch × hidden size. Few units leave a GPU idle
 # while each thread walks $T$ steps; the scan then wins, because it is parallel over $t$ too. With many units the
 # sequential kernel is already parallel enough and reads memory once, so it wins. A training step, for a growing
-# batch, measured here (and, dashed, on the H100 if shipped):
+# batch, measured here (and, dashed, on a GPU if shipped):
 
 # %%
 T, D = pick(cpu=256, gpu=4096), pick(cpu=64, gpu=256)

@@ -13,7 +13,7 @@
 #    work and depth;
 # 3. the chunks and carries that rnnviz's kernel computed in a real run;
 # 4. why the "log-space trick" of the minGRU paper exists, and why a scan of pairs does not need it;
-# 5. how close the scan runs to the machine's memory bandwidth, measured here and on an H100.
+# 5. how close the scan runs to the machine's memory bandwidth, measured here and on a datacenter GPU.
 
 # %%
 import torch
@@ -154,7 +154,7 @@ scans.bandwidth_figure(rows, copy_gbs, shipped(["scan"]), ref_methods=["rnnviz-s
 
 # %% [markdown]
 # On a GPU the fused kernel reads $a$ and $b$ once and writes $h$ once, so with many channels
-# ($B \times D = 65536$, the upper dashed curves if the H100 results are installed) it runs close to the H100's own
+# ($B \times D = 65536$, the upper dashed curves if the GPU results are installed) it runs close to the GPU's own
 # copy line. With few channels ($B = 1$, $D = 64$) there is too little work per time step to fill the GPU: the
 # kernel then splits time itself across the GPU (a sequence-parallel scan), and its bandwidth grows with $T$.
 # The log-space formulation stays far below in both. On a CPU the torch path

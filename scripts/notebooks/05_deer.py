@@ -166,7 +166,7 @@ fig
 
 # %% [markdown]
 # Which is faster overall depends on the state size $D$: measured here for growing $D$, beside the sequential
-# loop over `nn.GRUCell` (and the shipped H100 results, dashed, if installed):
+# loop over `nn.GRUCell` (and the shipped GPU results, dashed, if installed):
 
 # %%
 from rnnviz.course.measure import measure, sweep

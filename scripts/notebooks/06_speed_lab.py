@@ -6,7 +6,7 @@
 #
 # * an app: tick methods, choose sizes with log-spaced sliders, press **Run**, and watch each measurement
 #   land on the plot as it is made;
-# * your own numbers beside the **H100 results shipped with rnnviz** (dashed lines, labelled with the GPU and
+# * your own numbers beside the **GPU results shipped with rnnviz** (H100, H200) (dashed lines, labelled with the GPU and
 #   the date they were measured), so you can tell what your machine does from what a datacenter GPU does;
 # * a few experiments to try, and two questions at the end.
 #
@@ -108,7 +108,7 @@ print("saved", len(lab.rows), "measurements to", path)
 #   cost time proportional to the bytes they move, and the **copy** line is their floor.
 # * Where a method is in its regime depends on the machine: the same sizes can be latency-bound on a GPU and
 #   compute-bound on a CPU. That is why every speed figure in this course shows *your machine* beside the
-#   *shipped H100 measurement*, with its date, and never mixes the two.
+#   *shipped GPU measurement*, with its date, and never mixes the two.
 #
 # **Exercise 1.** The loop over `nn.GRUCell` runs $T$ dependent steps. When you double $T$, by what factor
 # should its time grow (for large $T$)?

@@ -315,3 +315,20 @@ def test_task_runs_figure_draws_each_run_and_the_guess_line():
     assert len([t for t in shipped.data if t.mode == "lines"]) >= 2
     with pytest.raises(ValueError, match="no training runs"):
         task_runs_figure({"rows": []})
+
+
+def test_paper_speedup_figure_takes_the_run_with_the_most_lengths():
+    from rnnviz.course.mingru import paper_speedup_figure
+    from rnnviz.course.reference import Reference
+
+    def ref(name, Ts):
+        rows = [{"method": m, "pass": "fwd+bwd", "dtype": "float32", "B": 64, "T": T, "D": 128,
+                 "ms": ms * T} for T in Ts for m, ms in (("rnnviz-mingru", 0.001), ("grucell-loop", 1.0))]
+        return Reference(name, {"gpu": "NVIDIA H200", "date": "2026-12-04"}, rows)
+
+    fig = paper_speedup_figure([ref("mingru-check-h200", [4096]), ref("mingru-h100", [512, 1024, 2048])])
+    xs = {tuple(t.x) for t in fig.data if t.name == "rnnviz-mingru"}
+    assert (512, 1024, 2048) in xs
+    assert paper_speedup_figure([]) is None
+    assert paper_speedup_figure([ref("mingru-x", [])]) is None
+    assert paper_speedup_figure() is not None  # the shipped runs
