@@ -20,6 +20,7 @@ import torch
 from rnnviz.bench import scan as sb
 from rnnviz.bench.core import (
     TIMING_MODES,
+    TIMING_PER_ROW,
     copy_bandwidth_gbs,
     provenance,
     record_failure,
@@ -75,7 +76,7 @@ def main() -> None:
                     rows.append(row)
         with open(os.path.join(args.out, "timing-modes.json"), "w") as f:
             prov = provenance("timing-modes")
-            prov["timing"] = "all three, per row"
+            prov["timing"] = TIMING_PER_ROW
             json.dump({"provenance": {**prov, "copy_gbs": copy}, "rows": rows}, f, indent=1)
 
 

@@ -39,6 +39,7 @@ def _sync(device: torch.device) -> None:
 
 TIMING_ENV = "RNNVIZ_TIMING"  # "back-to-back" (the default), "isolated" or "graph"
 TIMING_MODES = ("isolated", "back-to-back", "graph")
+TIMING_PER_ROW = "all three, per row"  # a file whose rows carry a time for each mode
 
 
 def timing_mode() -> str:

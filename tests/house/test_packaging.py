@@ -46,3 +46,18 @@ def test_plain_install_imports(tmp_path, wheel):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, check=True,
                          capture_output=True, text=True).stdout.split()
     assert all(p.startswith(str(target)) for p in out), out
+
+
+def test_every_shipped_result_says_where_when_and_how_it_was_measured():
+    """Nothing in benchmarks/ without its provenance: the GPU (or that it ran on a CPU), the
+    date, the command, torch; and, where recorded, a timing mode the benchmarks know."""
+    import json
+
+    from rnnviz.bench.core import TIMING_MODES, TIMING_PER_ROW
+
+    for path in sorted((ROOT / "benchmarks").glob("*.json")):
+        prov = json.loads(path.read_text()).get("provenance", {})
+        missing = [k for k in ("gpu", "date", "command", "torch") if not prov.get(k)]
+        assert not missing, f"{path.name}: provenance lacks {missing}"
+        timing = prov.get("timing", "isolated")  # (files before the field were timed isolated)
+        assert timing in TIMING_MODES + (TIMING_PER_ROW,), f"{path.name}: timing {timing!r}"
