@@ -174,6 +174,14 @@ def time_in_rounds(fns: dict[str, Callable[[], Any]], device: torch.device | str
     return times
 
 
+def record_rounds(rows: list[dict[str, Any]], times: dict[str, list[float]]) -> None:
+    """Each row whose method was timed in rounds gets the median ``ms`` and ``ms_rounds``."""
+    for row in rows:
+        if row["method"] in times:
+            row["ms"] = statistics.median(times[row["method"]])
+            row["ms_rounds"] = times[row["method"]]
+
+
 def copy_bandwidth_gbs(device: torch.device | str, nbytes: int = 1 << 30) -> float:
     """The device's measured copy bandwidth in GB/s, counting bytes read plus bytes written."""
     device = torch.device(device)
@@ -215,7 +223,9 @@ def _commit() -> str | None:
                              timeout=10, cwd=os.path.dirname(os.path.abspath(__file__)))
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() or None
 
 
 def provenance(suite: str, module: str = "rnnviz.bench") -> dict[str, Any]:

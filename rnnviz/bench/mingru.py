@@ -22,7 +22,6 @@ and sweeps its block sizes at the paper's shape.
 from __future__ import annotations
 
 import os
-import statistics
 import time
 from typing import Any, Callable
 
@@ -30,7 +29,7 @@ import torch
 import torch.nn as nn
 
 from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, record_failure, save_partial,
-                               time_in_rounds, time_ms)
+                               record_rounds, time_in_rounds, time_ms)
 
 TS = [512, 1024, 2048, 4096, 16384]
 SHAPES = [(64, 128), (16, 1024)]  # (B, H)
@@ -197,12 +196,9 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list
                             loop_spent += time.perf_counter() - t0
                     group.append(row)
                 # the fast methods in turns (time_in_rounds): their ratios come from the same moments
-                times = time_in_rounds(fns, device, warmup=1, budget_ms=100.0)
+                record_rounds(group, time_in_rounds(fns, device, warmup=1, budget_ms=100.0))
                 fns.clear()
                 for row in group:
-                    if row["method"] in times:
-                        row["ms"] = statistics.median(times[row["method"]])
-                        row["ms_rounds"] = times[row["method"]]
                     _progress(row)
                 _derive(group)
                 rows += group

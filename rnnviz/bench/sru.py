@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 
 from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, record_failure, save_partial,
-                               time_in_rounds, time_ms)
+                               record_rounds, time_in_rounds, time_ms)
 
 BATCH = 32
 SHAPES = [(32, 256), (32, 512), (128, 256), (128, 512), (1024, 1024)]  # (l, d)
@@ -176,13 +176,10 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list
                     fns[method] = fn["f"]
             group.append(row)
         # the methods in turns (time_in_rounds): their ratios come from the same moments
-        times = time_in_rounds(fns, device)
+        record_rounds(group, time_in_rounds(fns, device))
         for row in group:
-            if row["method"] in times:
-                row["ms"] = statistics.median(times[row["method"]])
-                row["ms_rounds"] = times[row["method"]]
-                if row["ms"] < 50:  # (the Python loop is host-bound by construction)
-                    row["host_ms"] = host_ms(fns[row["method"]], device)
+            if row["method"] in fns and row["ms"] < 50:  # (a Python loop is host-bound anyway)
+                row["host_ms"] = host_ms(fns[row["method"]], device)
         fns.clear()
         _derive(group)
         rows += group

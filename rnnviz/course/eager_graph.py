@@ -19,7 +19,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from rnnviz.course.compare import colour, label, style
-from rnnviz.course.reference import Reference, load
+from rnnviz.course.reference import Reference, shipped_file
 
 __all__ = ["Pair", "PAIRS", "eager_graph_rows", "eager_graph_figure"]
 
@@ -91,14 +91,14 @@ def eager_graph_figure(pair: str = "sru", *, eager: Reference | None = None,
     if pair not in PAIRS:
         raise ValueError(f"pair must be one of {sorted(PAIRS)}, got {pair!r}")
     p = PAIRS[pair]
-    eager = eager or _shipped(p.eager)
-    graph = graph or _shipped(p.graph)
+    eager = eager or shipped_file(p.eager)
+    graph = graph or shipped_file(p.graph)
     setting = {**p.setting, **setting}
     baseline = p.baseline
     rows = eager_graph_rows(eager, graph, setting, baseline)
     names = [label(r["method"]) for r in rows]
     fig = go.Figure()
-    for key, kind, opacity in (("eager_ms", "eager (a program's step)", 1.0),
+    for key, kind, opacity in (("eager_ms", "eager (as a program calls it)", 1.0),
                                ("graph_ms", "graph replay (the GPU alone)", 0.45)):
         sp = "speedup_" + key.split("_")[0]
         fig.add_trace(go.Bar(
@@ -114,9 +114,3 @@ def eager_graph_figure(pair: str = "sru", *, eager: Reference | None = None,
     sizes = ", ".join(f"{k}={setting[k]}" for k in ("B", "T", "D") if k in setting)
     dtype = {"float32": "fp32", "bfloat16": "bf16"}.get(setting.get("dtype"), setting.get("dtype"))
     return style(fig, f"{p.what} ({sizes}, {dtype}): eager or the GPU alone", notes)
-
-
-def _shipped(name: str) -> Reference:
-    from rnnviz.bench.core import shipped_results
-
-    return load(shipped_results()[name])

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from rnnviz.bench.core import shipped_results
 
-__all__ = ["Reference", "shipped", "series"]
+__all__ = ["Reference", "shipped", "shipped_file", "series"]
 
 SIZE_KEYS = ("B", "T", "D", "L")  # L: layers
 # Suites name the hidden size H or D; the course calls it D.
@@ -90,6 +90,11 @@ def load(path: str | os.PathLike) -> Reference:
     data = json.loads(Path(path).read_text())
     return Reference(Path(path).stem, data.get("provenance", {}),
                      [_normalise(r) for r in data.get("rows", [])])
+
+
+def shipped_file(name: str) -> Reference:
+    """One GPU result shipped with the package (benchmarks/), by file stem ("sru-graph-h200")."""
+    return load(shipped_results()[name])
 
 
 def shipped(suites: Iterable[str] | None = None,

@@ -9,7 +9,7 @@ import torch
 
 import rnnviz
 from rnnviz.course.compare import colour, notes_for, style, themed
-from rnnviz.course.reference import Reference, series
+from rnnviz.course.reference import Reference, series, shipped_file
 from rnnviz.course.sizes import where
 from rnnviz.viz.scans import scan_network
 
@@ -206,7 +206,7 @@ def in_flight_figure(ref: Reference | None = None, **shape: int) -> go.Figure:
     """Fraction of the copy bandwidth against the number of chunks each thread has in flight
     (1: the chunk in registers; more: the next ones staged in shared memory by Triton's
     pipeliner), float32 beside bfloat16, from the shipped GPU sweep."""
-    ref = ref or _shipped(STAGES_SWEEP)
+    ref = ref or shipped_file(STAGES_SWEEP)
     rows = in_flight_rows(ref, **shape)
     fig = go.Figure()
     for dtype, c in (("float32", "#1f77b4"), ("bfloat16", "#d62728")):
@@ -236,7 +236,7 @@ def host_share_rows(ref: Reference, method: str = "rnnviz-scan") -> list[dict[st
 def host_share_figure(ref: Reference | None = None, method: str = "rnnviz-scan") -> go.Figure:
     """One call of the scan split into the GPU's time (its graph replay) and the rest of the
     call timed alone (Python, the Triton launcher, the autograd engine), as % of the call."""
-    rows = host_share_rows(ref := ref or _shipped(TIMING_MODES), method)
+    rows = host_share_rows(ref := ref or shipped_file(TIMING_MODES), method)
     parts = [("GPU: the kernels (graph replay)", "#1f77b4",
               [1 - r["host_share"] for r in rows], [r["graph_ms"] for r in rows]),
              ("host: launch path", "#ff7f0e", [r["host_share"] for r in rows],
@@ -300,14 +300,6 @@ def lookback_timeline_figure(data: dict[str, Any] | None = None, D: int = 64,
     title = (f"The look-back scan, program by program: B={p['B']}, T={p['T']}, D={p['D']}, "
              f"{p['dtype']}, chunks of {p['block_t']} steps x {p['block_d']} channels")
     return style(fig, title, note)
-
-
-def _shipped(name: str) -> Reference:
-    """A GPU result shipped with the package (benchmarks/), by file stem."""
-    from rnnviz.bench.core import shipped_results
-    from rnnviz.course.reference import load
-
-    return load(shipped_results()[name])
 
 
 def _source(ref: Reference) -> list[str]:

@@ -162,3 +162,7 @@ def test_time_in_rounds_interleaves_the_calls_and_times_a_slow_one_once(monkeypa
     times = core.time_in_rounds(fns, "cpu", rounds=3, slow_ms=50.0)
     assert order == ["lstm", "sru", "loop", "lstm", "sru", "lstm", "sru"]
     assert times == {"lstm": [7.0] * 3, "sru": [0.6] * 3, "loop": [90.0]}
+    rows = [{"method": "sru", "ms": None}, {"method": "sru-pkg", "ms": None}]
+    core.record_rounds(rows, {"sru": [0.7, 0.5, 0.6]})
+    assert rows == [{"method": "sru", "ms": 0.6, "ms_rounds": [0.7, 0.5, 0.6]},
+                    {"method": "sru-pkg", "ms": None}]
