@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
 
     device = bench_device()
     sizes = QUICK_SIZES if args.quick else GPU_SIZES
-    rows = []
+    rows, path = [], None
     for task in args.tasks:
         for cell in args.cells:
             row = run_task(task, cell, sizes[task], args.steps, args.max_seconds, device,
@@ -88,8 +88,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{task:18s} {cell:8s} {row['steps_run']:5d} steps, "
                   f"{row['ms_per_step']:.1f} ms/step, loss {row['loss_first10']:.3f} -> "
                   f"{row['loss_last10']:.3f}, {end}", flush=True)
-            write_result("tasks", rows, {"sizes": sizes}, args.out, module="rnnviz.tasks")
-    print(f"wrote {write_result('tasks', rows, {'sizes': sizes}, args.out, module='rnnviz.tasks')}")
+            # after every run: a run cut short by a time limit keeps the ones before
+            path = write_result("tasks", rows, {"sizes": sizes}, args.out, module="rnnviz.tasks")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
