@@ -29,5 +29,5 @@ for s in ${SUITES:-all}; do
 done
 # everything under $OUT in one archive as well: a remote runner may bring back only a few
 # files (the device tool returned 8 of a run's 13 and dropped its JSON results)
-tgz=$(mktemp) && tar czf "$tgz" -C "$OUT" . && mv "$tgz" "$OUT/results.tgz"
+tgz=$(mktemp) && tar czf "$tgz" -C "$OUT" --exclude=./results.tgz . && mv "$tgz" "$OUT/results.tgz"
 exit $status
