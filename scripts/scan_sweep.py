@@ -37,10 +37,10 @@ SHAPES = [(16, 4096, 4096), (1, 65536, 64), (1, 2 ** 20, 16), (16, 16384, 4096),
           (16, 10000, 128), (4, 131072, 256), (64, 4096, 128)]  # medium: DEER quasi, minGRU
 
 
-def entries(B: int, D: int, elem: int) -> list[tuple[str, int, int, int, int, int, int]]:
+def entries(B: int, T: int, D: int, elem: int) -> list[tuple[str, int, int, int, int, int, int]]:
     """Candidate (path, rows, num_warps, block_d cap, stages, vec, programs) for B * D
-    channels; programs > 0: the sequence path's segment kernel sized to about that many
-    programs (``launch.segment_for``)."""
+    channels and T steps; programs > 0: the sequence path's segment kernel sized to about
+    that many programs (``launch.segment_for``)."""
     vec = 16 // elem
     out = []
     if B * D >= 16384:
@@ -65,6 +65,12 @@ def entries(B: int, D: int, elem: int) -> list[tuple[str, int, int, int, int, in
         # latency-bound: staging more chunks in flight (stages 3) is the lever.
         out += [("channel", r, w, bd, st, 0, 0) for r, w, bd, st in
                 itertools.product([8, 16], [4, 8], [8, 16], [1, 3]) if B * D // bd >= 64]
+        # one-chunk programs of one or two warps: small chunks (32-64 steps), many programs
+        # per SM, a look-back of a round or two
+        out += [("sequence", r, w, 16, 1, 0, 0) for r, w in [(4, 1), (8, 1), (2, 1), (4, 2)]]
+        if T <= 2048:  # a short walk: one 1-warp program per few channels, no look-back
+            out += [("channel", r, 1, bd, st, 0, 0) for r, bd, st in
+                    itertools.product([4, 8], [4, 8, 16], [1, 3]) if B * D // bd < 64]
     return out
 
 
@@ -101,7 +107,7 @@ def main() -> None:
         n_shapes[key] += 1
         best = None
         first: dict = {}  # without a reference: every config must agree with the first
-        for ent in entries(B, D, elem):
+        for ent in entries(B, T, D, elem):
             cfg = tile_config(ent[0], T, D, elem, *ent[1:6], segment=1 if ent[6] else 0)
             cfg = segment_for(B, T, D, cfg, ent[6]) if ent[6] else cfg
             st: dict = {}

@@ -128,10 +128,13 @@ def segment_for(B: int, T: int, D: int, cfg: ScanConfig, programs: int) -> ScanC
     return dataclasses.replace(cfg, segment=segment)
 
 
+SMALL_BD = 256  # the smallest class of B * D
+
+
 def bucket(B: int, T: int, D: int, elem_size: int) -> str:
     """The coarse class of a problem that a tuned config is chosen for."""
     bd = B * D
-    b = "bd<=256" if bd <= 256 else "bd<=4096" if bd <= 4096 else \
+    b = "bd<=256" if bd <= SMALL_BD else "bd<=4096" if bd <= 4096 else \
         "bd<32768" if bd < 32768 else "bd>=32768"
     t = "T<=2048" if T <= 2048 else "T<=32768" if T <= 32768 else "T>32768"
     return f"{elem_size}|{b}|{t}"
@@ -181,9 +184,11 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
     entry = None if interpreting() else _tuned_for(gpu_key()).get(bucket(B, T, D, elem_size))
     if entry and backward:
         entry = {**entry, **entry.get("bwd", {})}
-    if (entry and entry["path"] == "channel"
+    if (entry and entry["path"] == "channel" and B * D > SMALL_BD
             and B * cdiv(D, entry["block_d"]) < MIN_PROGRAMS):
-        entry = None  # measured on wider problems of its class: here too few programs
+        # measured on wider problems of its class: here too few programs (in the smallest
+        # class every problem has few, and the sweep measured exactly that)
+        entry = None
     if entry:
         cfg = tile_config(entry["path"], T, D, elem_size, entry["rows"], entry["num_warps"],
                           entry["block_d"], entry.get("stages", 1), entry.get("vec", 0),

@@ -161,6 +161,23 @@ def lookback_carry(FLAGS, VALS, SCRATCH, tile, n_tiles, c, carry0, BLOCK_D: tl.c
 
 
 @triton.jit
+def release_status(FLAGS, COUNTER):
+    """A program's last act: count itself done; the last program of the launch zeroes the
+    flags and both counters, so the buffers are ready for the next launch on the stream and
+    no memset has to run before it (a launch of its own: microseconds of host time for
+    every call of a small scan). Every program has finished its look-back when it counts
+    itself, so no flag is read after the zeroing starts."""
+    tl.debug_barrier()  # every thread of this program is done with the flags
+    done = tl.atomic_add(COUNTER + 1, 1)
+    n = tl.num_programs(0)  # one chunk slot per program: n flags
+    if done == n - 1:
+        for i in range(0, n, 1024):
+            offs = i + tl.arange(0, 1024)
+            tl.store(FLAGS + offs, 0, mask=offs < n)
+        tl.store(COUNTER + tl.arange(0, 2), 0)
+
+
+@triton.jit
 def take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D: tl.constexpr):
     """This program's place, from an atomic ticket (part-major order: part p of every channel
     tile, then p + 1): (ticket, part, tile, batch row, lane offsets, channels, which exist)."""
@@ -220,6 +237,7 @@ def scan_seqpar_kernel(
     if TIMELINE:
         timeline_row(TL + ticket.to(tl.int64) * 8, c, tile, t_start, t_aggregate, t_inclusive,
                      rounds)
+    release_status(FLAGS, COUNTER)
 
 
 @triton.jit
@@ -292,6 +310,7 @@ def scan_segment_kernel(
     if TIMELINE:
         timeline_row(TL + ticket.to(tl.int64) * 8, g, tile, t_start, t_aggregate, t_inclusive,
                      rounds)
+    release_status(FLAGS, COUNTER)
 
 
 @triton.jit
@@ -314,10 +333,40 @@ LOOKBACK = 32  # chunks examined at once by the look-back
 def status_buffers(n_chunks: int, n_tiles: int, block_d: int, device: torch.device,
                    window: int = LOOKBACK
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(flags, values, scratch, ticket counter) for a look-back of ``window`` chunks at once.
-    Only flags and counter need zeros."""
+    """(flags, values, scratch, counters) for a launch of n_chunks * n_tiles programs with a
+    look-back of ``window`` chunks at once; counters = [ticket, programs done].
+
+    Flags and counters must be zero when a launch starts; the launch leaves them zero
+    (``release_status``). So one set of buffers per (device, stream) is kept and reused:
+    launches on one stream run one after the other. A CUDA graph being captured gets
+    buffers of its own, zeroed inside the graph: its replays may run on any stream, at
+    any time."""
     n = n_chunks * n_tiles
-    flags = torch.zeros(1 + n, dtype=torch.int32, device=device)
-    vals = torch.empty(n * (3 * block_d + window), dtype=torch.float32, device=device)
-    scratch = vals[n * 3 * block_d:].view(torch.int32)
-    return flags[1:], vals[:n * 3 * block_d], scratch, flags[:1]
+    n_vals = n * (3 * block_d + window)
+    if device.type == "cuda" and torch.cuda.is_current_stream_capturing():
+        buf = _StatusBuffers(n, n_vals, device)
+    else:
+        key = (device, torch.cuda.current_stream(device).cuda_stream if device.type == "cuda" else 0)
+        buf = _STATUS.get(key)
+        if buf is None or buf.flags.numel() < n + HEADER or buf.vals.numel() < n_vals:
+            # grow geometrically: a run of growing problems reallocates a few times
+            old = (buf.flags.numel() - HEADER, buf.vals.numel()) if buf else (0, 0)
+            buf = _STATUS[key] = _StatusBuffers(max(n, 2 * old[0]), max(n_vals, 2 * old[1]),
+                                                device)
+    vals = buf.vals[:n * 3 * block_d]
+    scratch = buf.vals[n * 3 * block_d:n_vals].view(torch.int32)
+    return buf.flags[HEADER:HEADER + n], vals, scratch, buf.flags[:2]
+
+
+HEADER = 4  # int32s before the flags: the 2 counters, padded so the flags are 16-byte aligned
+
+
+class _StatusBuffers:
+    """Zeroed flags (the counters, then one flag per program) and uninitialised values."""
+
+    def __init__(self, n: int, n_vals: int, device: torch.device):
+        self.flags = torch.zeros(n + HEADER, dtype=torch.int32, device=device)
+        self.vals = torch.empty(n_vals, dtype=torch.float32, device=device)
+
+
+_STATUS: dict = {}  # (device, stream) -> _StatusBuffers

@@ -37,7 +37,7 @@ import triton
 import triton.language as tl
 
 from ..linear_scan.blocks import chunk_apply, chunk_steps, chunk_summary, step_time
-from ..linear_scan.seqpar import AGGREGATE, INCLUSIVE, lookback_carry, publish
+from ..linear_scan.seqpar import AGGREGATE, INCLUSIVE, lookback_carry, publish, release_status
 from .gates import candidate, coefficients, gate_grads, load_preacts
 
 
@@ -118,6 +118,8 @@ def min_rnn_fwd_kernel(
                 tl.store(ZA + r, a, mask=m)
             tl.store(LOC + r, local, mask=m)
             tl.store(CAR + (pid_b * n_chunks + c) * H + d, carry_in, mask=dmask)
+    if SEQPAR:
+        release_status(FLAGS, COUNTER)
 
 
 @triton.jit
@@ -200,3 +202,5 @@ def min_rnn_bwd_kernel(
         tl.store(row, sum1, mask=dmask)
         tl.store(row + H, sum2, mask=dmask)
         tl.store(row + 2 * H, sumc, mask=dmask)
+    if SEQPAR:
+        release_status(FLAGS, COUNTER)

@@ -81,8 +81,7 @@ def _grid_args(B: int, T: int, H: int, cfg: ScanConfig, device: torch.device):
         status = status_buffers(n_chunks, n_tiles, cfg.block_d, device)
         grid = (n_chunks * n_tiles,)
     else:  # (flags, values, scratch, counter): unused by the channel walk
-        flags = torch.empty(1, dtype=torch.int32, device=device)
-        status = (flags, torch.empty(1, dtype=torch.float32, device=device), flags, flags)
+        status = status_buffers(1, 1, 1, device)
         grid = (n_tiles,)
     return grid, n_dt, n_tiles, n_chunks, status
 

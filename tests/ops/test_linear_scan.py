@@ -299,6 +299,50 @@ def test_kernel_forward_backward(kernel_device, path, stages, vec, reverse, use_
         assert grad_h0 is None
 
 
+@kernel_test
+@pytest.mark.parametrize("path", ["sequence", "segment"])
+def test_kernel_leaves_status_zeroed(kernel_device, path):
+    """The sequence path's flags and counters are zero after every launch (its last program
+    zeroes them), so the next launch on the stream needs no memset: calls of growing and
+    shrinking sizes, forward and backward, are all exact."""
+    from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
+    from rnnviz.kernels.linear_scan.seqpar import _STATUS
+
+    for T in (37, 80, 5, 37):
+        a, b, h0 = make(2, T, 5, torch.float32, growth=True, device=kernel_device)
+        cfg = small_config(path)
+        h = scan_fwd(a, b, h0, config=cfg).h
+        assert rel_err(h, linear_scan_reference(a.cpu(), b.cpu(), h0.cpu())) < 1e-5
+        for buf in _STATUS.values():
+            assert not buf.flags.any()
+        g = torch.randn(a.shape, device=kernel_device)
+        _, grad_b, _ = scan_bwd(a, h, h0, g, config=cfg)
+        _, rb, _ = reference_grads(a.cpu(), b.cpu(), h0.cpu(), g.cpu(), False)
+        assert rel_err(grad_b, rb) < 1e-5
+        for buf in _STATUS.values():
+            assert not buf.flags.any()
+
+
+@pytest.mark.gpu
+def test_gpu_lookback_in_a_graph_and_eagerly(gpu):
+    """A captured sequence-path scan has buffers of its own: its replays and eager calls
+    on the same stream, interleaved, are all exact."""
+    from rnnviz.kernels.linear_scan import ScanConfig, scan_fwd
+
+    a, b, h0 = make(1, 40_000, 16, torch.float32, device=gpu)
+    ref = linear_scan(a.double(), b.double(), h0.double(), backend="torch")
+    cfg = ScanConfig("sequence", block_t=64, block_d=16, num_warps=1, block_s=8)
+    out = {"h": scan_fwd(a, b, h0, config=cfg).h}  # warm up (compile) outside the capture
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out["h"] = scan_fwd(a, b, h0, config=cfg).h
+    for _ in range(5):
+        graph.replay()
+        eager = scan_fwd(a, b, h0, config=cfg).h
+        torch.cuda.synchronize()
+        assert rel_err(out["h"], ref) < 1e-4 and rel_err(eager, ref) < 1e-4
+
+
 @pytest.mark.parametrize("path", PATHS)
 @settings(max_examples=6, deadline=None)
 @given(B=st.integers(1, 2), T=st.sampled_from([1, 2, 7, 16, 31, 64]), D=st.sampled_from([1, 3, 8]),
