@@ -124,7 +124,11 @@ def main() -> None:
                 st["bwd_ms"] = time_ms(lambda: scan_bwd(a, hk, None, b, config=cfg), dev,
                                        warmup=1, budget_ms=30)
 
+            t_ent = time.time()
+            print(f"  {str(dtype)[6:]} {ent} block_t={cfg.block_t} ...", end=" ", flush=True)
             e = record_failure(go)
+            print(f"{st.get('ms', float('nan')) * 1e3:.1f} us, bwd {st.get('bwd_ms', float('nan')) * 1e3:.1f} us"
+                  f" ({time.time() - t_ent:.1f} s){' ' + e[:60] if e else ''}", flush=True)
             row = {"B": B, "T": T, "D": D, "dtype": str(dtype)[6:], "bucket": key,
                    "entry": list(ent), **cfg.__dict__, "ms": st.get("ms"), "error": e}
             if st.get("ms") and st.get("bwd_ms"):

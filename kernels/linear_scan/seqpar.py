@@ -347,12 +347,17 @@ def status_buffers(n_chunks: int, n_tiles: int, block_d: int, device: torch.devi
         buf = _StatusBuffers(n, n_vals, device)
     else:
         key = (device, torch.cuda.current_stream(device).cuda_stream if device.type == "cuda" else 0)
-        buf = _STATUS.get(key)
+        buf = _STATUS.pop(key, None)
         if buf is None or buf.flags.numel() < n + HEADER or buf.vals.numel() < n_vals:
             # grow geometrically: a run of growing problems reallocates a few times
             old = (buf.flags.numel() - HEADER, buf.vals.numel()) if buf else (0, 0)
-            buf = _STATUS[key] = _StatusBuffers(max(n, 2 * old[0]), max(n_vals, 2 * old[1]),
-                                                device)
+            buf = _StatusBuffers(max(n, 2 * old[0]), max(n_vals, 2 * old[1]), device)
+        _STATUS[key] = buf  # the most recently used last
+        if len(_STATUS) > STATUS_STREAMS:
+            # a program that makes streams by the hundred (a side stream per graph capture)
+            # keeps the buffers of its latest few. Dropping one is safe: its memory goes
+            # back to the allocator's pool of the stream it was made on, in stream order.
+            _STATUS.pop(next(iter(_STATUS)))
     vals = buf.vals[:n * 3 * block_d]
     scratch = buf.vals[n * 3 * block_d:n_vals].view(torch.int32)
     return buf.flags[HEADER:HEADER + n], vals, scratch, buf.flags[:2]
@@ -369,4 +374,5 @@ class _StatusBuffers:
         self.vals = torch.empty(n_vals, dtype=torch.float32, device=device)
 
 
-_STATUS: dict = {}  # (device, stream) -> _StatusBuffers
+_STATUS: dict = {}  # (device, stream) -> _StatusBuffers, least recently used first
+STATUS_STREAMS = 8

@@ -341,6 +341,14 @@ def test_gpu_lookback_in_a_graph_and_eagerly(gpu):
         eager = scan_fwd(a, b, h0, config=cfg).h
         torch.cuda.synchronize()
         assert rel_err(out["h"], ref) < 1e-4 and rel_err(eager, ref) < 1e-4
+    # buffers are kept for the latest few streams only
+    from rnnviz.kernels.linear_scan.seqpar import _STATUS, STATUS_STREAMS
+
+    for _ in range(2 * STATUS_STREAMS):
+        with torch.cuda.stream(torch.cuda.Stream()):
+            scan_fwd(a, b, h0, config=cfg)
+    torch.cuda.synchronize()
+    assert len(_STATUS) <= STATUS_STREAMS
 
 
 @pytest.mark.parametrize("path", PATHS)
