@@ -54,8 +54,11 @@ def entries(B: int, T: int, D: int, elem: int) -> list[tuple[str, int, int, int,
             out.append(("channel", r, w, 32 * (v or vec) * w, st, v, 0))
         out += [("sequence", 8, 4, 32 * vec * 4, 1, 0, 0)]
     else:
+        # (bf16 tiles of 16 rows x 8 warps x 32+ channels are left out: at B=1, T=1024, D=64
+        # the first of them did not finish in 50 s, twice, compiling or running; not found out)
         out += [("sequence", r, w, bd, 1, 0, 0)
-                for r, w, bd in itertools.product([8, 16], [4, 8], [16, 32, 64]) if bd <= max(16, D)]
+                for r, w, bd in itertools.product([8, 16], [4, 8], [16, 32, 64])
+                if bd <= max(16, D) and not (elem == 2 and r == 16 and w == 8 and bd > 16)]
         # segments walked by small programs, many per SM (scripts/seqpar_timeline.py)
         out += [("sequence", r, w, 16, 1, 0, p) for r, w, p in [(4, 1, 2112), (4, 1, 1056),
                                                               (4, 4, 528)]]

@@ -7,17 +7,28 @@ then 90%.
 TABLE[gpu][bucket] = {"path", "rows", "num_warps", "block_d", "stages", "vec"[, "programs"]
 [, "bwd": {...}]}, bucket = launch.bucket(...); "bwd" overrides the tile for the backward
 scan; "programs" > 0 takes the sequence path's segment kernel, sized to about that many
-programs. H200 fp32 forward, few channels and long T: the segment kernel of 1-warp
-programs (benchmarks/seqpar-timeline-h200.json: 0.122 ms against the one-chunk kernel's
-0.158 at B=1, D=16, T=2^20; 0.051 against 0.052 at B=1, D=64, T=65536), set by hand from
-that run; its backward keeps the one-chunk kernel (the segment kernel's backward is
-tested, not yet timed). The H100's wide
+programs. H200 fp32, few channels: the sweep of small shapes timed as CUDA graph replays
+(benchmarks/scan-sweep-small-graph-h200.json) kept the segment kernel of 1-warp programs
+for long T (24% of copy at B=1, D=64, T=65536; 40% at D=16, T=2^20; its backward the
+one-chunk kernel of 4 warps), the one-chunk kernel of 8 warps up to T=32768, and for
+B * D <= 4096, T <= 2048 a channel walk of 8 channels per 8-warp program (13.2 us against
+the formula's 17.9 at B=4, T=1024, D=256). The entry for B * D <= 256, T <= 2048 is set by
+hand from the first, cut-off sweep (benchmarks/scan-sweep-small-t1024-graph-h200.json:
+one-chunk programs of 2 warps and 64 steps, 11.2 us against the formula's 15.1 at B=1,
+T=1024, D=64). The H100's wide
 entries predate the pipelined walk (they ran one chunk in flight): removed, so the H100 takes
 launch.WIDE, measured on the H200, the same chip.
 """
 TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'path': 'sequence', 'rows': 8},
           '4|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'path': 'sequence', 'rows': 8}},
- 'H200': {'2|bd<=256|T>32768': {'block_d': 16,
+ 'H200': {'4|bd<=256|T<=2048': {'block_d': 16,
+                               'num_warps': 2,
+                               'path': 'sequence',
+                               'programs': 0,
+                               'rows': 4,
+                               'stages': 1,
+                               'vec': 0},
+          '2|bd<=256|T>32768': {'block_d': 16,
                                 'num_warps': 4,
                                 'path': 'sequence',
                                 'rows': 8,
@@ -40,9 +51,16 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'pa
                                    'rows': 16,
                                    'stages': 3,
                                    'vec': 0},
+          '4|bd<=256|T<=32768': {'block_d': 16,
+                                 'num_warps': 8,
+                                 'path': 'sequence',
+                                 'programs': 0,
+                                 'rows': 8,
+                                 'stages': 1,
+                                 'vec': 0},
           '4|bd<=256|T>32768': {'block_d': 16,
                                 'bwd': {'block_d': 16,
-                                        'num_warps': 8,
+                                        'num_warps': 4,
                                         'programs': 0,
                                         'rows': 8,
                                         'stages': 1,
@@ -53,6 +71,19 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'pa
                                 'rows': 4,
                                 'stages': 1,
                                 'vec': 0},
+          '4|bd<=4096|T<=2048': {'block_d': 8,
+                                 'bwd': {'block_d': 8,
+                                         'num_warps': 8,
+                                         'programs': 0,
+                                         'rows': 8,
+                                         'stages': 1,
+                                         'vec': 0},
+                                 'num_warps': 8,
+                                 'path': 'channel',
+                                 'programs': 0,
+                                 'rows': 16,
+                                 'stages': 1,
+                                 'vec': 0},
           '4|bd<=4096|T<=32768': {'block_d': 8,
                                   'bwd': {'block_d': 16,
                                           'num_warps': 4,

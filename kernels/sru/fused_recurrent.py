@@ -21,7 +21,12 @@ so the grid is parallel over batch x hidden x direction. It reads U once and wri
 c, when the backward or a trace needs it) once. A step's own work is a few dozen cycles, so
 the kernel is bound by memory latency unless loads run ahead of the recurrence: they do not
 depend on c, so each loop turn issues the loads of the next CHUNK steps before running the
-recurrence over the current CHUNK steps.
+recurrence over the current CHUNK steps. The steps are unrolled by hand (a variable per
+value per step) because a tiled version, loading [CHUNK, BLOCK] tiles (with Triton's
+pipeliner staging them) and taking row i out with a select-and-sum, ran 2.2-43x slower on
+the H200 (benchmarks/sru-fwd-tiled-h200.json), most likely because Triton laid the CHUNK
+rows across threads, making every row taken out a reduction across the program (the
+compiled code was not inspected).
 
 The backward walks t in reverse and recomputes f, r and g(c_t) from U and the stored c_{t-1}
 instead of storing gates. With ``record`` (a trace asked for it) the forward also writes f
@@ -44,9 +49,6 @@ from .. import cdiv, next_pow2
 from ..activations import tanh as _tanh
 
 CHUNK = 8  # steps per loop turn; the loads of the next CHUNK steps are in flight meanwhile
-# The tiled forward (``sru_fwd_tiled_kernel``): FWD_STAGES = 0 keeps the unrolled kernel
-FWD_STAGES = 0
-FWD_CHUNK = 8
 _INTS = ["T", "B", "Hd", "sUt", "sUb", "sXt", "sXb", "sHt", "sHb", "sMt", "sMb", "sGHt", "sGHb",
          "sGUt", "sGUb", "sGXt", "sGXb", "scale_x", "peep", "tanh_f", "has_mask", "has_c0",
          "store_c", "record", "has_gcn"]
@@ -196,81 +198,6 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
                        s0 + 4, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
         a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19
         b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19
-    tl.store(C_N + b * DH + col, c, mask=cmask)
-
-
-@triton.jit
-def _row(x, i: tl.constexpr, N: tl.constexpr):
-    """Row i of a [N, BLOCK] tile as [BLOCK]: the N rows sit in one thread (BLOCK = the
-    program's threads), so this is a select in registers."""
-    return tl.sum(tl.where(tl.arange(0, N)[:, None] == i, x, 0), axis=0)
-
-
-@triton.jit(do_not_specialize=[n for n in _INTS if n not in ("sGHt", "sGHb", "sGUt", "sGUb", "sGXt", "sGXb", "has_gcn")])
-def sru_fwd_tiled_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
-                         T, B, Hd, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, scale_x,
-                         peep, tanh_f, has_mask, has_c0, store_c, record,
-                         K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr,
-                         CHUNK: tl.constexpr, STAGES: tl.constexpr):
-    """The forward over [CHUNK, BLOCK] tiles: a loop turn loads CHUNK steps of every input
-    as one tile, runs the recurrence through its rows in registers and stores h (and c, f,
-    r) as tiles. Triton's software pipeliner (STAGES > 1) issues the tile loads of the next
-    STAGES - 1 turns (cp.async into shared memory) while this one runs: the loads do not
-    depend on c, and with one hidden unit per thread a single step's loads are far too
-    few bytes in flight to cover the memory latency."""
-    b, d, DH, col, cmask = _program_units(Hd, BLOCK)
-    th = tanh_f != 0
-    hm = has_mask != 0
-    sc = store_c != 0
-    rc = record != 0
-    bf, br, vf, vr = _unit_params(WC, BIAS, col, DH, cmask, peep)
-    c = _state(C0, b, DH, col, cmask, has_c0)
-
-    rows = tl.arange(0, CHUNK)[:, None]
-    cm = cmask[None, :]
-    u_ptr = (U + b * sUb + col * K)[None, :]
-    x_ptr = (X + b * sXb + col)[None, :]
-    m_ptr = MASK + b * sMb
-    h_ptr = (H_OUT + b * sHb + col)[None, :]
-    sCt = B * DH  # c, f, r buffers are [T, B, D*H], contiguous
-    rec_off = (b * DH + col)[None, :]
-    for s0 in tl.range(0, T, CHUNK, num_stages=STAGES):
-        t, live = _time(s0 + rows, T, d)  # [CHUNK, 1]
-        lm = live & cm
-        up = u_ptr + t * sUt
-        u0 = tl.load(up, mask=lm, other=0.0).to(tl.float32)
-        u1 = tl.load(up + 1, mask=lm, other=0.0).to(tl.float32)
-        u2 = tl.load(up + 2, mask=lm, other=0.0).to(tl.float32)
-        if SKIP_X:
-            xp = tl.load(x_ptr + t * sXt, mask=lm, other=0.0).to(tl.float32) * scale_x
-        else:
-            xp = tl.load(up + 3, mask=lm, other=0.0).to(tl.float32)
-        pad = tl.load(m_ptr + t * sMt, mask=tl.where(hm, live, False), other=0)
-        keep = tl.where(live & (pad == 0), 1.0, 0.0) + tl.zeros_like(u0)
-        hs = tl.zeros_like(u0)
-        cs = tl.zeros_like(u0)
-        fs = tl.zeros_like(u0)
-        rs = tl.zeros_like(u0)
-        for i in tl.static_range(CHUNK):
-            x0 = _row(u0, i, CHUNK)
-            f = tl.sigmoid(_row(u1, i, CHUNK) + bf + vf * c)
-            r = tl.sigmoid(_row(u2, i, CHUNK) + br + vr * c)
-            c_new = x0 + f * (c - x0)
-            g = tl.where(th, _tanh(c_new), c_new)
-            xi = _row(xp, i, CHUNK)
-            k = _row(keep, i, CHUNK) != 0
-            c = tl.where(k, c_new, c)
-            h = tl.where(k, xi + r * (g - xi), 0.0)
-            at = rows == i
-            hs = tl.where(at, h[None, :], hs)
-            cs = tl.where(at, c[None, :], cs)
-            fs = tl.where(at, f[None, :], fs)
-            rs = tl.where(at, r[None, :], rs)
-        tl.store(h_ptr + t * sHt, hs.to(H_OUT.dtype.element_ty), mask=lm)
-        rp = rec_off + t * sCt
-        tl.store(C_ALL + rp, cs, mask=tl.where(sc, lm, False))
-        tl.store(F_REC + rp, fs, mask=tl.where(rc, lm, False))
-        tl.store(R_REC + rp, rs, mask=tl.where(rc, lm, False))
     tl.store(C_N + b * DH + col, c, mask=cmask)
 
 
@@ -454,17 +381,14 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     sMt, sMb = (mask_pad.stride(0), mask_pad.stride(1)) if mask_pad is not None else (0, 0)
     BLOCK, warps = _block(H)
     grid = (cdiv(H, BLOCK), B, D)
-    kernel, tile = sru_fwd_kernel, {}
-    if FWD_STAGES:
-        kernel, tile = sru_fwd_tiled_kernel, dict(CHUNK=FWD_CHUNK, STAGES=FWD_STAGES)
-    kernel[grid](
+    sru_fwd_kernel[grid](
         U, x if x is not None else U, weight_c if weight_c is not None else bias, bias,
         c0 if c0 is not None else dummy, mask_pad if mask_pad is not None else _zero_byte(dev),
         h, c_all, c_n, f, r,
         T, B, H, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, float(scale_x),
         int(weight_c is not None), int(tanh), int(mask_pad is not None), int(c0 is not None),
         int(store_c), int(record),
-        K=K, SKIP_X=x is not None, BLOCK=BLOCK, num_warps=warps, **tile)
+        K=K, SKIP_X=x is not None, BLOCK=BLOCK, num_warps=warps)
     return h, c_n, (c_all if store_c else None), (f if record else None), (r if record else None)
 
 

@@ -138,21 +138,11 @@ KERNEL_CASES = [  # T, B, H, D, K, peephole, activation, mask, c0, batch_first
 ]
 
 
-@pytest.fixture(params=[(0, 8), (1, 8), (3, 4)], ids=["unrolled", "tiled-1x8", "tiled-3x4"])
-def fwd_kernel(request, monkeypatch):
-    """The forward kernel variant: the unrolled one, or the tiled one (stages, rows)."""
-    from rnnviz.kernels.sru import fused_recurrent
-
-    stages, chunk = request.param
-    monkeypatch.setattr(fused_recurrent, "FWD_STAGES", stages)
-    monkeypatch.setattr(fused_recurrent, "FWD_CHUNK", chunk)
-
-
 @pytest.mark.interpreter
 @pytest.mark.gpu
 @pytest.mark.parametrize("T,B,H,D,K,peephole,activation,mask,c0,batch_first", KERNEL_CASES)
-def test_kernel_matches_reference(kernel_device, fwd_kernel, T, B, H, D, K, peephole, activation,
-                                  mask, c0, batch_first):
+def test_kernel_matches_reference(kernel_device, T, B, H, D, K, peephole, activation, mask, c0,
+                                  batch_first):
     case = make_case(T, B, H, D, K, peephole, mask, c0, dtype=torch.float32, device=kernel_device)
     got = run(case, D=D, activation=activation, scale_x=1.3, batch_first=batch_first,
               backend="triton", recurrence="kernel")
@@ -161,7 +151,7 @@ def test_kernel_matches_reference(kernel_device, fwd_kernel, T, B, H, D, K, peep
 
 @pytest.mark.interpreter
 @pytest.mark.gpu
-def test_kernel_records_gates(kernel_device, fwd_kernel):
+def test_kernel_records_gates(kernel_device):
     """With a trace on, the kernel writes its real f, r, c (RECORD); they satisfy the
     equations with the reference's states."""
     T, B, H = 5, 2, 3
