@@ -30,11 +30,9 @@ SHAPES = [(1, 1024, 64), (1, 16384, 64)]
 
 def fresh_buffers(n_chunks, n_tiles, block_d, device, window=seqpar.LOOKBACK):
     """The status buffers as they were made before: zeroed anew for every launch."""
-    buf = seqpar._StatusBuffers(n_chunks * n_tiles, n_chunks * n_tiles * (3 * block_d + window),
-                                device)
     n = n_chunks * n_tiles
-    return (buf.flags[seqpar.HEADER:], buf.vals[:n * 3 * block_d],
-            buf.vals[n * 3 * block_d:].view(torch.int32), buf.flags[:2])
+    n_vals = n * (3 * block_d + window)
+    return seqpar._StatusBuffers(n, n_vals, device).views(n, block_d, n_vals)
 
 
 def main(argv: list[str]) -> int:

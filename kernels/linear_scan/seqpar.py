@@ -358,9 +358,7 @@ def status_buffers(n_chunks: int, n_tiles: int, block_d: int, device: torch.devi
             # keeps the buffers of its latest few. Dropping one is safe: its memory goes
             # back to the allocator's pool of the stream it was made on, in stream order.
             _STATUS.pop(next(iter(_STATUS)))
-    vals = buf.vals[:n * 3 * block_d]
-    scratch = buf.vals[n * 3 * block_d:n_vals].view(torch.int32)
-    return buf.flags[HEADER:HEADER + n], vals, scratch, buf.flags[:2]
+    return buf.views(n, block_d, n_vals)
 
 
 HEADER = 4  # int32s before the flags: the 2 counters, padded so the flags are 16-byte aligned
@@ -372,6 +370,17 @@ class _StatusBuffers:
     def __init__(self, n: int, n_vals: int, device: torch.device):
         self.flags = torch.zeros(n + HEADER, dtype=torch.int32, device=device)
         self.vals = torch.empty(n_vals, dtype=torch.float32, device=device)
+        self._views: dict = {}
+
+    def views(self, n: int, block_d: int, n_vals: int) -> tuple:
+        """(flags, values, scratch, counters) of a launch of n programs, made once per
+        launch shape: slicing four views costs microseconds of host time per call."""
+        v = self._views.get((n, block_d, n_vals))
+        if v is None:
+            v = self._views[(n, block_d, n_vals)] = (
+                self.flags[HEADER:HEADER + n], self.vals[:n * 3 * block_d],
+                self.vals[n * 3 * block_d:n_vals].view(torch.int32), self.flags[:2])
+        return v
 
 
 _STATUS: dict = {}  # (device, stream) -> _StatusBuffers, least recently used first
