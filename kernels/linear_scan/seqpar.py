@@ -25,8 +25,9 @@ index from an atomic ticket, so a program only waits for programs that have alre
 started (no deadlock however the hardware schedules them). Values are published before
 their flag (a CTA barrier, then an atomic exchange, acq_rel); a reader loads the flags,
 makes every thread of the program agree on what it saw (``same_for_all_threads``) and
-only then loads the values the flags vouch for. The flags and the ticket counter are
-zeroed before each launch.
+only then loads the values the flags vouch for. The last program of a launch to finish
+zeroes the flags and the counters, leaving them ready for the next launch on the stream
+(``release_status``, ``status_buffers``): no memset launch per call.
 
 The backward and RECORD work as in ``chunk.py`` (same tile loads and stores).
 
