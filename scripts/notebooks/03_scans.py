@@ -211,6 +211,14 @@ eager_graph_figure("scan", T=16384)
 # path loses the race. Try `T=1024` (rnnviz's kernel is twice as slow as theirs there) and
 # `T=65536` (it passes their scalar kernel, not yet their warp kernel).
 #
+# Part of that launch path was a second launch. The sequence-parallel kernel below coordinates its
+# programs through flags in memory, which must be zero when it starts, and a memset launch zeroed
+# them before every call. Now the last program to finish zeroes them for the next call, and the
+# buffers are kept per CUDA stream. A graph being captured gets buffers of its own, because its
+# replays may run on any stream. On the H200's host that took a forward call at $B = 1$, $D = 64$
+# from 111-127 µs to 82-97 µs (`benchmarks/status-host-views-h200.json`); `accelerated-scan`'s call
+# takes 33 µs.
+#
 # ### The look-back, as the kernel clocked it
 #
 # With one sequence of 64 channels the channel walk has 4 programs for 132 SMs, so the scan cuts T
