@@ -51,23 +51,25 @@ def main(argv: list[str]) -> int:
     for B, T, D in SHAPES:
         a = torch.rand(B, T, D, device="cuda") * 0.5 + 0.5
         b = torch.randn(B, T, D, device="cuda")
-        cases = {"kept (self-zeroing)": lambda: scan_fwd(a, b),
-                 "fresh zeroed buffers": lambda: scan_fwd(a, b)}  # (status_buffers swapped)
+        # (method, what differs): rnnviz's two ways differ in status_buffers only
+        cases = {("rnnviz-scan", "kept, zeroed by the kernel"): lambda: scan_fwd(a, b),
+                 ("rnnviz-scan", "fresh, zeroed by a memset launch"): lambda: scan_fwd(a, b)}
         if acc_scan is not None:
             at, bt = a.transpose(1, 2).contiguous(), b.transpose(1, 2).contiguous()
-            cases["accelerated-scan (scalar)"] = lambda: acc_scan(at, bt)
-        times: dict[str, list[float]] = {k: [] for k in cases}
+            cases[("accelerated-scan", "scalar")] = lambda: acc_scan(at, bt)
+        times: dict[tuple, list[float]] = {k: [] for k in cases}
         for _ in range(args.rounds):
-            for name, fn in cases.items():
-                launch.status_buffers = fresh_buffers if name.startswith("fresh") else kept
+            for (method, how), fn in cases.items():
+                launch.status_buffers = fresh_buffers if how.startswith("fresh") else kept
                 fn()  # compiled, buffers grown
-                times[name].append(_wall_us(fn, n=400))
+                times[(method, how)].append(_wall_us(fn, n=400))
         launch.status_buffers = kept
-        for name, ts in times.items():
-            rows.append({"method": name, "pass": "fwd", "dtype": "fp32", "B": B, "T": T, "D": D,
+        for (method, how), ts in times.items():
+            rows.append({"method": method, ("variant" if method != "rnnviz-scan" else "status"): how,
+                         "pass": "fwd", "dtype": "fp32", "B": B, "T": T, "D": D,
                          "path": launch.choose_config(B, T, D).path, "us_per_call": statistics.median(ts),
                          "us_rounds": ts, "ms": statistics.median(ts) / 1e3, "error": None})
-            print(f"B={B} T={T} D={D} {name:<28} {statistics.median(ts):7.1f} us/call  "
+            print(f"B={B} T={T} D={D} {method} ({how}): {statistics.median(ts):7.1f} us/call  "
                   f"rounds {[round(t, 1) for t in ts]}", flush=True)
     path = write_result("status-host", rows, {"timing": "back-to-back"}, args.out,
                         module="scripts/status_host_ab.py")
