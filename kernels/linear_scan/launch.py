@@ -129,6 +129,7 @@ def segment_for(B: int, T: int, D: int, cfg: ScanConfig, programs: int) -> ScanC
 
 
 SMALL_BD = 256  # the smallest class of B * D
+SHORT_T = 256  # up to this many steps a channel walk (no look-back) is taken whatever B * D
 
 
 def bucket(B: int, T: int, D: int, elem_size: int) -> str:
@@ -184,6 +185,8 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
     entry = None if interpreting() else _tuned_for(gpu_key()).get(bucket(B, T, D, elem_size))
     if entry and backward:
         entry = {**entry, **entry.get("bwd", {})}
+    if entry and entry["path"] == "sequence" and T <= SHORT_T:
+        entry = None  # its class was measured at longer T; this short a walk needs no look-back
     if (entry and entry["path"] == "channel" and B * D > SMALL_BD
             and B * cdiv(D, entry["block_d"]) < MIN_PROGRAMS):
         # measured on wider problems of its class: here too few programs (in the smallest
@@ -196,7 +199,7 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
         return segment_for(B, T, D, cfg, entry["programs"]) if entry.get("programs") else cfg
     # The formula. Channel path: the sweep's best tile for wide problems, narrowed (fewer
     # warps, fewer channels) while it gives fewer programs than the table asks for.
-    if B * D >= CHANNEL_MIN_BD or T <= 256:
+    if B * D >= CHANNEL_MIN_BD or T <= SHORT_T:
         wide = WIDE.get(elem_size, WIDE[4])["bwd" if backward else "fwd"]
         rows, w, block_d, stages, vec = wide
         while B * cdiv(D, block_d) < MIN_PROGRAMS and w > 1:

@@ -554,6 +554,25 @@ def test_choose_config_backward_entry(monkeypatch):
             assert (cfg.rows, cfg.num_warps, cfg.block_d, cfg.stages) == (rows, w, block_d, stages)
 
 
+def test_choose_config_small_classes(monkeypatch):
+    """A tuned sequence-path entry is not used for T <= SHORT_T (one walk needs no
+    look-back); a channel entry with few programs is dropped for wider classes, kept in
+    the smallest one (B * D <= SMALL_BD), where the sweep measured exactly that."""
+    import rnnviz.kernels.linear_scan.launch as launch
+
+    seq = {"path": "sequence", "rows": 4, "num_warps": 2, "block_d": 16}
+    chan = {"path": "channel", "rows": 16, "num_warps": 8, "block_d": 8}
+    monkeypatch.setattr(launch, "interpreting", lambda: False)
+    monkeypatch.setattr(launch, "gpu_key", lambda: "X")
+    monkeypatch.setattr(launch, "_tuned_for", lambda key: {
+        launch.bucket(1, 1024, 64, 4): seq, launch.bucket(1, 1024, 256, 2): chan,
+        launch.bucket(1, 1024, 400, 4): chan})
+    assert launch.choose_config(1, 1024, 64).num_warps == 2  # the entry
+    assert launch.choose_config(1, launch.SHORT_T, 64).path == "channel"  # the formula
+    assert launch.choose_config(1, 1024, 256, 2).block_d == 8  # 32 programs, smallest class
+    assert launch.choose_config(1, 1024, 400).path == "sequence"  # 50 programs: the formula
+
+
 def test_rows_fit_int32_offsets():
     """The kernels' in-chunk row offsets are int32: a time stride that would overflow them
     sends the launcher to contiguous copies (or a clear error)."""
