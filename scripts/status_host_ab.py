@@ -18,6 +18,7 @@ import sys
 
 import torch
 
+import rnnviz.kernels.linear_scan.launch as launch
 from rnnviz.bench.core import write_result
 from rnnviz.bench.scan import _accelerated
 from rnnviz.kernels.linear_scan import scan_fwd, seqpar
@@ -40,8 +41,6 @@ def main(argv: list[str]) -> int:
     p.add_argument("--out", default=None)
     p.add_argument("--rounds", type=int, default=5)
     args = p.parse_args(argv)
-    import rnnviz.kernels.linear_scan.launch as launch
-
     kept = launch.status_buffers
     try:
         acc_scan = _accelerated("scalar")

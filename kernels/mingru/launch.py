@@ -73,25 +73,6 @@ def _check_views(name: str, x: torch.Tensor) -> None:
                          f"{list(x.shape)} strides {x.stride()}")
 
 
-_STAND_INS: dict = {}
-
-
-def _stand_ins(device: torch.device) -> tuple:
-    """(flags, values, scratch, counter) for the channel walk, which reads none of them: one
-    set per device, made once (inside a graph capture, made there: memory taken during a
-    capture belongs to the graph)."""
-    if device.type == "cuda" and torch.cuda.is_current_stream_capturing():
-        return _new_stand_ins(device)
-    if device not in _STAND_INS:
-        _STAND_INS[device] = _new_stand_ins(device)
-    return _STAND_INS[device]
-
-
-def _new_stand_ins(device: torch.device) -> tuple:
-    flags = torch.empty(1, dtype=torch.int32, device=device)
-    return flags, torch.empty(1, dtype=torch.float32, device=device), flags, flags
-
-
 def _grid_args(B: int, T: int, H: int, cfg: ScanConfig, device: torch.device):
     n_dt = cdiv(H, cfg.block_d)
     n_tiles = B * n_dt
@@ -99,8 +80,9 @@ def _grid_args(B: int, T: int, H: int, cfg: ScanConfig, device: torch.device):
     if cfg.path == "sequence":
         status = status_buffers(n_chunks, n_tiles, cfg.block_d, device)
         grid = (n_chunks * n_tiles,)
-    else:
-        status = _stand_ins(device)
+    else:  # (flags, values, scratch, counter): unused by the channel walk
+        flags = torch.empty(1, dtype=torch.int32, device=device)
+        status = (flags, torch.empty(1, dtype=torch.float32, device=device), flags, flags)
         grid = (n_tiles,)
     return grid, n_dt, n_tiles, n_chunks, status
 
