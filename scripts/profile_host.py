@@ -90,12 +90,19 @@ def cases():
             return torch.autograd.grad(out, params, g)
 
         yield f"MinGRU bf16-autocast train step B={B} H={H} T={T}", bf16_step
+        yield (f"MinGRU bf16-autocast train step, autograd multithreading off B={B} H={H} T={T}",
+               lambda: _single_thread(bf16_step))
 
         def bf16_forward(m=m, x=x):
             with torch.autocast("cuda", dtype=torch.bfloat16):
                 return m(x)[0]
 
         yield f"MinGRU bf16-autocast forward only (grad on) B={B} H={H} T={T}", bf16_forward
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            kept = m(x)[0]  # one forward's graph, kept: the backward alone, again and again
+        yield (f"MinGRU bf16-autocast backward only B={B} H={H} T={T}",
+               lambda kept=kept, g=g.bfloat16(), params=params: torch.autograd.grad(
+                   kept, params, g, retain_graph=True))
         yield (f"MinGRU train step, autograd multithreading off B={B} H={H} T={T}",
                lambda m=m, x=x, g=g, params=params: _single_thread(
                    lambda: torch.autograd.grad(m(x)[0], params, g)))

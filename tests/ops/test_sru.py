@@ -138,11 +138,20 @@ KERNEL_CASES = [  # T, B, H, D, K, peephole, activation, mask, c0, batch_first
 ]
 
 
+@pytest.fixture(params=[1, 2], ids=["prefetch1", "prefetch2"])
+def prefetch(request, monkeypatch):
+    """The forward kernel with one or two turns of loads in flight (both are kept tested)."""
+    from rnnviz.kernels.sru import fused_recurrent
+
+    monkeypatch.setattr(fused_recurrent, "PREFETCH", request.param)
+    return request.param
+
+
 @pytest.mark.interpreter
 @pytest.mark.gpu
 @pytest.mark.parametrize("T,B,H,D,K,peephole,activation,mask,c0,batch_first", KERNEL_CASES)
-def test_kernel_matches_reference(kernel_device, T, B, H, D, K, peephole, activation, mask, c0,
-                                  batch_first):
+def test_kernel_matches_reference(kernel_device, prefetch, T, B, H, D, K, peephole, activation,
+                                  mask, c0, batch_first):
     case = make_case(T, B, H, D, K, peephole, mask, c0, dtype=torch.float32, device=kernel_device)
     got = run(case, D=D, activation=activation, scale_x=1.3, batch_first=batch_first,
               backend="triton", recurrence="kernel")
@@ -176,7 +185,7 @@ def test_kernel_records_gates(kernel_device):
 
 
 @pytest.mark.gpu
-def test_kernel_bf16_and_large(gpu):
+def test_kernel_bf16_and_large(gpu, prefetch):
     """Many blocks, long T, bf16 U (autocast's dtype): float32 math inside the kernel."""
     case = make_case(300, 4, 300, 2, 4, True, True, True, dtype=torch.float32, device=gpu)
     got = run(case, D=2, backend="triton", recurrence="kernel")

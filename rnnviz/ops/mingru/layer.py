@@ -16,7 +16,11 @@ gradients of the separate ``nn.Linear`` weights are views of dW: no concatenatio
 The weights are concatenated once per parameter update (:class:`StackedWeights` keys its
 cache on the parameters' versions), not on every forward. The GEMM runs in the autocast
 dtype like any torch matmul; under autocast the input is cast once and that copy is what
-the backward's dW GEMM reads (custom_fwd/custom_bwd keep the forward's autocast state).
+the backward's dW GEMM reads. Every dtype is explicit here, in the forward (the weights
+come stacked in the compute dtype) and in the backward (the forward's dtypes), so the node
+does without ``torch.amp.custom_fwd`` / ``custom_bwd``: their two autocast contexts a step
+(each asks the driver whether the GPU supports bf16) were host time on every training step
+(benchmarks/profile-mingru-host-h200.txt).
 """
 from __future__ import annotations
 
@@ -69,7 +73,6 @@ class StackedWeights:
 
 class MinRNNLayerFunction(torch.autograd.Function):
     @staticmethod
-    @torch.amp.custom_fwd(device_type="cuda")
     def forward(ctx, x, h0, W, b, cfg, n_weights: int, *params):
         cell, H, D, positive, batch_first, layer = cfg
         with stage(cell, "gemm", x.device, layer):
@@ -87,8 +90,14 @@ class MinRNNLayerFunction(torch.autograd.Function):
         return out if batch_first else out.transpose(0, 1)
 
     @staticmethod
-    @torch.amp.custom_bwd(device_type="cuda")
     def backward(ctx, grad_out):
+        if torch.is_autocast_enabled("cuda"):  # a backward called inside autocast: the
+            with torch.autocast("cuda", enabled=False):  # GEMMs keep the forward's dtypes
+                return MinRNNLayerFunction._backward(ctx, grad_out)
+        return MinRNNLayerFunction._backward(ctx, grad_out)
+
+    @staticmethod
+    def _backward(ctx, grad_out):
         x2, W, Pb, h0, out = ctx.saved_tensors
         (cell, H, D, positive, batch_first, _), n_weights, x_shape, x_dtype, dtypes = ctx.cfg
         need = ctx.needs_input_grad
