@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import torch
 
@@ -157,16 +157,22 @@ SLOW_MS = 50.0  # a call slower than this is timed in the first round only
 
 def time_in_rounds(fns: dict[str, Callable[[], Any]], device: torch.device | str, *,
                    rounds: int = ROUNDS, slow_ms: float = SLOW_MS, warmup: int = 2,
-                   budget_ms: float = 150.0) -> dict[str, list[float]]:
+                   budget_ms: float = 150.0, each_round: Iterable[str] = ()) -> dict[str, list[float]]:
     """The calls of one comparison timed side by side: round r times each call once
     (``time_ms``) before round r + 1 starts, so a drift in the host's speed (a shared VM's
     CPU varies from second to second) falls on every method alike instead of on whichever
     was timed during it. Returns each call's times, one per round; a call slower than
-    ``slow_ms`` (a Python loop) is timed in the first round only. Its ratio to the others
-    is then taken from medians of the same moments."""
+    ``slow_ms`` is timed in the first round only, except those named in ``each_round``
+    (Python loops of seconds, already warmed by a first call): they are timed in every
+    round, one call each, since their speed is the host's and drifts with it. Ratios are
+    then taken from medians of the same moments."""
+    each_round = set(each_round)
     times: dict[str, list[float]] = {name: [] for name in fns}
     for r in range(rounds):
         for name, fn in fns.items():
+            if name in each_round:
+                times[name].append(time_ms(fn, device, warmup=0, reps=1))
+                continue
             if r and times[name][0] >= slow_ms:
                 continue
             times[name].append(time_ms(fn, device, warmup=warmup if r == 0 else 1,

@@ -26,7 +26,7 @@ from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, record_failure,
                                record_rounds, time_in_rounds, time_ms)
 
 BATCH = 32
-PREFETCHES = (1, 2)  # the forward kernel's load depths timed side by side (kernel rows)
+PREFETCHES = (1, 2, 3)  # the forward kernel's load depths timed side by side (kernel rows)
 SHAPES = [(32, 256), (32, 512), (128, 256), (128, 512), (1024, 1024)]  # (l, d)
 LAYERS = [1, 4]
 DTYPES = ["fp32", "bf16"]

@@ -166,3 +166,23 @@ def test_time_in_rounds_interleaves_the_calls_and_times_a_slow_one_once(monkeypa
     core.record_rounds(rows, {"sru": [0.7, 0.5, 0.6]})
     assert rows == [{"method": "sru", "ms": 0.6, "ms_rounds": [0.7, 0.5, 0.6]},
                     {"method": "sru-pkg", "ms": None}]
+
+
+def test_time_in_rounds_times_named_loops_in_every_round(monkeypatch):
+    """A method named in each_round (a Python loop, warmed by its probe) is timed in every
+    round with one call and no warm-up, however slow; the others as before."""
+    from rnnviz.bench import core
+
+    calls = []
+    fake = {"mingru": 1.5, "loop": 2000.0, "other-slow": 90.0}
+
+    def fake_time_ms(fn, device, **kw):
+        calls.append((fn(), kw.get("warmup"), kw.get("reps")))
+        return fake[fn()]
+
+    monkeypatch.setattr(core, "time_ms", fake_time_ms)
+    fns = {name: (lambda name=name: name) for name in fake}
+    times = core.time_in_rounds(fns, "cpu", rounds=3, slow_ms=50.0, warmup=1, each_round=["loop"])
+    assert times == {"mingru": [1.5] * 3, "loop": [2000.0] * 3, "other-slow": [90.0]}
+    assert [c for c in calls if c[0] == "loop"] == [("loop", 0, 1)] * 3
+    assert [c[0] for c in calls] == ["mingru", "loop", "other-slow", "mingru", "loop", "mingru", "loop"]

@@ -138,7 +138,7 @@ KERNEL_CASES = [  # T, B, H, D, K, peephole, activation, mask, c0, batch_first
 ]
 
 
-@pytest.fixture(params=[1, 2], ids=["prefetch1", "prefetch2"])
+@pytest.fixture(params=[1, 2, 3], ids=["prefetch1", "prefetch2", "prefetch3"])
 def prefetch(request, monkeypatch):
     """The forward kernel with one or two turns of loads in flight (both are kept tested)."""
     from rnnviz.kernels.sru import fused_recurrent
