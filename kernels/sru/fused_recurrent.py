@@ -20,8 +20,13 @@ One program owns BLOCK hidden units of one (batch row, direction) and walks t se
 so the grid is parallel over batch x hidden x direction. It reads U once and writes h (and
 c, when the backward or a trace needs it) once. A step's own work is a few dozen cycles, so
 the kernel is bound by memory latency unless loads run ahead of the recurrence: they do not
-depend on c, so each loop turn issues the loads of the next CHUNK steps before running the
-recurrence over the current CHUNK steps. The steps are unrolled by hand (a variable per
+depend on c, so each forward turn issues the loads of the steps two turns ahead (2 CHUNK
+steps in flight) before running the recurrence over the current CHUNK steps (the backward:
+the next CHUNK). At l = d = 1024, B = 32 on the H200 one turn ahead ran the forward at
+0.264 ms (inference) / 0.266 ms (training, storing c), two turns at 0.220 / 0.233 ms (72% /
+81% of copy), three at 0.292 / 0.294 ms (more live registers than pay; bf16 alike,
+benchmarks/sru-kernels-prefetch3-h200.json): with about 8 warps per SM (one unit per
+thread, B x H = 32768 threads) a turn's wait was the memory latency, not the recurrence. The steps are unrolled by hand (a variable per
 value per step) because a tiled version, loading [CHUNK, BLOCK] tiles (with Triton's
 pipeliner staging them) and taking row i out with a select-and-sum, ran 2.2-43x slower on
 the H200 (benchmarks/sru-fwd-tiled-h200.json), most likely because Triton laid the CHUNK
@@ -48,8 +53,7 @@ import triton.language as tl
 from .. import cdiv, next_pow2
 from ..activations import tanh as _tanh
 
-CHUNK = 8  # steps per loop turn; the loads of the next CHUNK steps are in flight meanwhile
-PREFETCH = 2  # forward: turns of loads in flight (1: the next CHUNK steps; 2: the next 2 CHUNK)
+CHUNK = 8  # steps per loop turn; loads of the next 2 CHUNK (forward) / CHUNK (backward) in flight
 _INTS = ["T", "B", "Hd", "sUt", "sUb", "sXt", "sXb", "sHt", "sHb", "sMt", "sMb", "sGHt", "sGHb",
          "sGUt", "sGUb", "sGXt", "sGXb", "scale_x", "peep", "tanh_f", "has_mask", "has_c0",
          "store_c", "record", "has_gcn"]
@@ -162,8 +166,7 @@ def _fwd_chunk(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v1
 def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
                    T, B, Hd, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, scale_x,
                    peep, tanh_f, has_mask, has_c0, store_c, record,
-                   K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr,
-                   PREFETCH: tl.constexpr = 1):
+                   K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr):
     b, d, DH, col, cmask = _program_units(Hd, BLOCK)
     th = tanh_f != 0
     hm = has_mask != 0
@@ -187,66 +190,26 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
         u_ptr, x_ptr, m_ptr, z, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
     b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = _fwd_load4(
         u_ptr, x_ptr, m_ptr, z + 4, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-    if PREFETCH == 1:
-        for s1 in range(0, T, 8):
-            s0 = z + s1
-            # the loads of steps s0+8 .. s0+15 go out before the recurrence of s0 .. s0+7 runs
-            na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19 = _fwd_load4(
-                u_ptr, x_ptr, m_ptr, s0 + 8, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-            nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19 = _fwd_load4(
-                u_ptr, x_ptr, m_ptr, s0 + 12, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-            c = _fwd_chunk(c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19,
-                           s0, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
-            c = _fwd_chunk(c, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
-                           s0 + 4, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
-            a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19
-            b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19
-    elif PREFETCH == 2:  # 2 turns of loads in flight, steps s0+8 .. s0+23
-        pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19 = _fwd_load4(
-            u_ptr, x_ptr, m_ptr, z + 8, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-        pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19 = _fwd_load4(
-            u_ptr, x_ptr, m_ptr, z + 12, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-        for s1 in range(0, T, 8):
-            s0 = z + s1
-            # the loads of steps s0+16 .. s0+23 go out 2 turns before their recurrence runs
-            na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19 = _fwd_load4(
-                u_ptr, x_ptr, m_ptr, s0 + 16, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-            nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19 = _fwd_load4(
-                u_ptr, x_ptr, m_ptr, s0 + 20, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-            c = _fwd_chunk(c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19,
-                           s0, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
-            c = _fwd_chunk(c, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
-                           s0 + 4, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
-            a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19
-            b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19
-            pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19
-            pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19
-    else:  # PREFETCH == 3: 3 turns of loads in flight, steps s0+8 .. s0+31
-        pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19 = _fwd_load4(
-            u_ptr, x_ptr, m_ptr, z + 8, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-        pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19 = _fwd_load4(
-            u_ptr, x_ptr, m_ptr, z + 12, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-        qa0, qa1, qa2, qa3, qa4, qa5, qa6, qa7, qa8, qa9, qa10, qa11, qa12, qa13, qa14, qa15, qa16, qa17, qa18, qa19 = _fwd_load4(
-            u_ptr, x_ptr, m_ptr, z + 16, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-        qb0, qb1, qb2, qb3, qb4, qb5, qb6, qb7, qb8, qb9, qb10, qb11, qb12, qb13, qb14, qb15, qb16, qb17, qb18, qb19 = _fwd_load4(
-            u_ptr, x_ptr, m_ptr, z + 20, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-        for s1 in range(0, T, 8):
-            s0 = z + s1
-            # the loads of steps s0+24 .. s0+31 go out 3 turns before their recurrence runs
-            na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19 = _fwd_load4(
-                u_ptr, x_ptr, m_ptr, s0 + 24, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-            nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19 = _fwd_load4(
-                u_ptr, x_ptr, m_ptr, s0 + 28, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-            c = _fwd_chunk(c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19,
-                           s0, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
-            c = _fwd_chunk(c, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
-                           s0 + 4, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
-            a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19
-            b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19
-            pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19 = qa0, qa1, qa2, qa3, qa4, qa5, qa6, qa7, qa8, qa9, qa10, qa11, qa12, qa13, qa14, qa15, qa16, qa17, qa18, qa19
-            pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19 = qb0, qb1, qb2, qb3, qb4, qb5, qb6, qb7, qb8, qb9, qb10, qb11, qb12, qb13, qb14, qb15, qb16, qb17, qb18, qb19
-            qa0, qa1, qa2, qa3, qa4, qa5, qa6, qa7, qa8, qa9, qa10, qa11, qa12, qa13, qa14, qa15, qa16, qa17, qa18, qa19 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19
-            qb0, qb1, qb2, qb3, qb4, qb5, qb6, qb7, qb8, qb9, qb10, qb11, qb12, qb13, qb14, qb15, qb16, qb17, qb18, qb19 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19
+    # two turns of loads in flight: steps s0+8 .. s0+23 while s0 .. s0+7 run
+    pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19 = _fwd_load4(
+        u_ptr, x_ptr, m_ptr, z + 8, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+    pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19 = _fwd_load4(
+        u_ptr, x_ptr, m_ptr, z + 12, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+    for s1 in range(0, T, 8):
+        s0 = z + s1
+        # the loads of steps s0+16 .. s0+23 go out 2 turns before their recurrence runs
+        na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19 = _fwd_load4(
+            u_ptr, x_ptr, m_ptr, s0 + 16, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+        nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19 = _fwd_load4(
+            u_ptr, x_ptr, m_ptr, s0 + 20, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+        c = _fwd_chunk(c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19,
+                       s0, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
+        c = _fwd_chunk(c, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
+                       s0 + 4, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19
+        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19
+        pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19
+        pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19
     tl.store(C_N + b * DH + col, c, mask=cmask)
 
 
@@ -408,9 +371,8 @@ def _tb_strides(t: torch.Tensor, batch_first: bool) -> tuple[int, int]:
 def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | None,
             bias: torch.Tensor, c0: torch.Tensor | None, mask_pad: torch.Tensor | None,
             *, D: int, H: int, K: int, scale_x: float, tanh: bool, batch_first: bool,
-            store_c: bool, record: bool, prefetch: int | None = None):
-    """Launch the forward kernel (``prefetch``: turns of loads in flight, 1 or 2; None:
-    the module's ``PREFETCH``). Returns (h, c_n, c_all | None, f | None, r | None).
+            store_c: bool, record: bool):
+    """Launch the forward kernel. Returns (h, c_n, c_all | None, f | None, r | None).
 
     U: [T, B, D*H*K] (or [B, T, ...] when batch_first), last dim contiguous. x: the skip
     input [T, B, D*H] (same convention) when K == 3, else None. c0, c_n: [B, D*H];
@@ -438,7 +400,7 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
         T, B, H, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, float(scale_x),
         int(weight_c is not None), int(tanh), int(mask_pad is not None), int(c0 is not None),
         int(store_c), int(record),
-        K=K, SKIP_X=x is not None, BLOCK=BLOCK, PREFETCH=prefetch or PREFETCH, num_warps=warps)
+        K=K, SKIP_X=x is not None, BLOCK=BLOCK, num_warps=warps)
     return h, c_n, (c_all if store_c else None), (f if record else None), (r if record else None)
 
 

@@ -26,7 +26,6 @@ from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, record_failure,
                                record_rounds, time_in_rounds, time_ms)
 
 BATCH = 32
-PREFETCHES = (1, 2, 3)  # the forward kernel's load depths timed side by side (kernel rows)
 SHAPES = [(32, 256), (32, 512), (128, 256), (128, 512), (1024, 1024)]  # (l, d)
 LAYERS = [1, 4]
 DTYPES = ["fp32", "bf16"]
@@ -221,13 +220,12 @@ def kernel_rows(quick: bool, device: torch.device, copy_gbs: float) -> list[dict
     rows = []
     if device.type == "cuda":
         from rnnviz.kernels.sru import sru_bwd, sru_fwd
-        from rnnviz.kernels.sru.fused_recurrent import PREFETCH as default_prefetch
 
         fwd, bwd, backend = sru_fwd, sru_bwd, "triton"
     else:
         from rnnviz.ops.sru.recurrent import sru_bwd_torch, sru_fwd_torch
 
-        fwd, bwd, backend, default_prefetch = sru_fwd_torch, sru_bwd_torch, "torch", None
+        fwd, bwd, backend = sru_fwd_torch, sru_bwd_torch, "torch"
     for dt in (["fp32"] if quick else ["fp32", "bf16"]):
         tdt = torch.float32 if dt == "fp32" else torch.bfloat16
         U = torch.randn(T, B, 3 * H, device=device, dtype=tdt)
@@ -239,24 +237,21 @@ def kernel_rows(quick: bool, device: torch.device, copy_gbs: float) -> list[dict
         _, _, c_all, _, _ = fwd(U, x, wc, bias, None, None, store_c=True, record=False, **kw)
         gh = torch.randn(T, B, H, device=device, dtype=tdt)
         gcn = torch.randn(B, H, device=device)
-        cases = []  # (pass, what, call, bytes moved, forward prefetch depth)
-        for p in (PREFETCHES if backend == "triton" else [None]):  # the forward's depths side by side
-            pk = {} if p is None else {"prefetch": p}
-            cases += [
-                ("fwd", "inference (reads U, x; writes h)", lambda pk=pk: fwd(
-                    U, x, wc, bias, None, None, store_c=False, record=False, **kw, **pk), n * (4 * e + e), p),
-                ("fwd", "training (reads U, x; writes h, c)", lambda pk=pk: fwd(
-                    U, x, wc, bias, None, None, store_c=True, record=False, **kw, **pk), n * (5 * e + 4), p)]
-        cases.append(("bwd", "reads U, x, c, dh; writes dU, dx",
-                      lambda: bwd(U, x, wc, bias, None, None, c_all, gh, gcn, **kw), n * (5 * e + 4 + 4 * e), None))
-        for ps, what, call, nbytes, p in cases:
+        cases = [  # (pass, what, call, bytes moved)
+            ("fwd", "inference (reads U, x; writes h)",
+             lambda: fwd(U, x, wc, bias, None, None, store_c=False, record=False, **kw), n * (4 * e + e)),
+            ("fwd", "training (reads U, x; writes h, c)",
+             lambda: fwd(U, x, wc, bias, None, None, store_c=True, record=False, **kw), n * (5 * e + 4)),
+            ("bwd", "reads U, x, c, dh; writes dU, dx",
+             lambda: bwd(U, x, wc, bias, None, None, c_all, gh, gcn, **kw), n * (5 * e + 4 + 4 * e)),
+        ]
+        for ps, what, call, nbytes in cases:
             ms = time_ms(call, device, warmup=2, budget_ms=150.0)
             gbs = nbytes / (ms * 1e-3) / 1e9
             rows.append({"method": "rnnviz-sru", "scope": "recurrence kernel", "what": what,
                          "backend": backend, "pass": ps, "dtype": dt, "B": B, "T": T, "H": H,
                          "ms": ms, "error": None, "bytes": nbytes, "gbs": gbs,
-                         "frac_copy": gbs / copy_gbs, "prefetch": p,
-                         "library_default": p == default_prefetch})
+                         "frac_copy": gbs / copy_gbs})
     rows.append({"method": "copy", "pass": "fwd", "dtype": "fp32", "ms": None, "error": None,
                  "gbs": copy_gbs, "frac_copy": 1.0})
     return rows
@@ -306,7 +301,7 @@ def targets(rows: list[dict]) -> dict:
         vals = {f"{r['dtype']} d={r['D']} L={r['L']}": round(r[key], 3) for r in paper if key in r}
         if vals:
             out[key + " (l=128)"] = vals
-    k = [r for r in rows if r.get("scope") == "recurrence kernel" and r.get("library_default", True)]
+    k = [r for r in rows if r.get("scope") == "recurrence kernel"]
     if k:
         out["kernel_frac_copy"] = {f"{r['pass']} {r['dtype']} {r['what'].split(' (')[0]}": round(r["frac_copy"], 3) for r in k}
     return out

@@ -134,24 +134,15 @@ KERNEL_CASES = [  # T, B, H, D, K, peephole, activation, mask, c0, batch_first
     (7, 3, 4, 1, 3, False, "identity", True, True, True),
     (9, 2, 3, 2, 4, False, "tanh", False, True, True),
     (5, 2, 4, 2, 4, True, "identity", True, False, False),
-    (37, 1, 2, 2, 4, True, "tanh", True, True, False),  # more than one loop turn (16 steps)
+    (37, 1, 2, 2, 4, True, "tanh", True, True, False),  # 5 loop turns of 8 steps, loads 2 ahead
 ]
-
-
-@pytest.fixture(params=[1, 2, 3], ids=["prefetch1", "prefetch2", "prefetch3"])
-def prefetch(request, monkeypatch):
-    """The forward kernel with one or two turns of loads in flight (both are kept tested)."""
-    from rnnviz.kernels.sru import fused_recurrent
-
-    monkeypatch.setattr(fused_recurrent, "PREFETCH", request.param)
-    return request.param
 
 
 @pytest.mark.interpreter
 @pytest.mark.gpu
 @pytest.mark.parametrize("T,B,H,D,K,peephole,activation,mask,c0,batch_first", KERNEL_CASES)
-def test_kernel_matches_reference(kernel_device, prefetch, T, B, H, D, K, peephole, activation,
-                                  mask, c0, batch_first):
+def test_kernel_matches_reference(kernel_device, T, B, H, D, K, peephole, activation, mask, c0,
+                                  batch_first):
     case = make_case(T, B, H, D, K, peephole, mask, c0, dtype=torch.float32, device=kernel_device)
     got = run(case, D=D, activation=activation, scale_x=1.3, batch_first=batch_first,
               backend="triton", recurrence="kernel")
@@ -185,7 +176,7 @@ def test_kernel_records_gates(kernel_device):
 
 
 @pytest.mark.gpu
-def test_kernel_bf16_and_large(gpu, prefetch):
+def test_kernel_bf16_and_large(gpu):
     """Many blocks, long T, bf16 U (autocast's dtype): float32 math inside the kernel."""
     case = make_case(300, 4, 300, 2, 4, True, True, True, dtype=torch.float32, device=gpu)
     got = run(case, D=2, backend="triton", recurrence="kernel")
