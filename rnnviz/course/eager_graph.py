@@ -10,6 +10,11 @@ The gap between the two is the host's share. For SRU at the paper's sizes it dec
 speed-up over cuDNN's LSTM: the GPU does a tenth of the LSTM's work, but on a slow host an
 eager step costs as much host time as GPU time. For a small scan it decides the race with
 ``accelerated-scan``, whose launch passes a handful of arguments.
+
+A third way to see the host: the same eager step with its backward on torch's CUDA device
+thread (the default) or on the calling thread (``RNNVIZ_AUTOGRAD_THREADS=0``, for every
+method of the run alike). On the H200's VM the hand-off cost a minGRU training step about
+0.6 ms of host time, more than the GPU's whole bf16 step (:func:`backward_thread_figure`).
 """
 from __future__ import annotations
 
@@ -21,7 +26,8 @@ import plotly.graph_objects as go
 from rnnviz.course.compare import colour, label, style
 from rnnviz.course.reference import Reference, shipped_file
 
-__all__ = ["Pair", "PAIRS", "eager_graph_rows", "eager_graph_figure"]
+__all__ = ["Pair", "PAIRS", "eager_graph_rows", "eager_graph_figure", "THREAD_RUNS",
+           "backward_thread_rows", "backward_thread_figure"]
 
 
 @dataclass(frozen=True)
@@ -96,11 +102,19 @@ def eager_graph_figure(pair: str = "sru", *, eager: Reference | None = None,
     setting = {**p.setting, **setting}
     baseline = p.baseline
     rows = eager_graph_rows(eager, graph, setting, baseline)
+    series = (("eager_ms", "speedup_eager", "eager (as a program calls it)", 1.0),
+              ("graph_ms", "speedup_graph", "graph replay (the GPU alone)", 0.45))
+    return _bars(rows, series, baseline, setting, f"{p.what} ({{sizes}}, {{dtype}}): eager or the GPU alone",
+                 (eager, graph), "timing")
+
+
+def _bars(rows: list[dict[str, Any]], series, baseline: str, setting: dict[str, Any],
+          title: str, refs: tuple[Reference, Reference], noted: str) -> go.Figure:
+    """Two bars per method (``series``: (ms key, speed-up key, legend, opacity) each), the
+    labels giving each one's speed-up over ``baseline``; the notes name both files."""
     names = [label(r["method"]) for r in rows]
     fig = go.Figure()
-    for key, kind, opacity in (("eager_ms", "eager (as a program calls it)", 1.0),
-                               ("graph_ms", "graph replay (the GPU alone)", 0.45)):
-        sp = "speedup_" + key.split("_")[0]
+    for key, sp, kind, opacity in series:
         fig.add_trace(go.Bar(
             y=names, x=[r[key] for r in rows], orientation="h", name=kind, opacity=opacity,
             marker_color=[colour(r["method"]) for r in rows], textposition="outside",
@@ -109,8 +123,52 @@ def eager_graph_figure(pair: str = "sru", *, eager: Reference | None = None,
                   for r in rows]))
     fig.update_layout(barmode="group", xaxis_type="log", xaxis_title="ms per call (log)",
                       yaxis_autorange="reversed", legend_traceorder="normal")
-    notes = [f"{ref.label}, {ref.provenance.get('timing')}: "
-             f"{ref.provenance.get('command', '')[:80]}" for ref in (eager, graph)]
+    notes = [f"{ref.label}, {noted} {ref.provenance.get(noted)}: "
+             f"{ref.provenance.get('command', '')[:80]}" for ref in refs]
     sizes = ", ".join(f"{k}={setting[k]}" for k in ("B", "T", "D") if k in setting)
     dtype = {"float32": "fp32", "bfloat16": "bf16"}.get(setting.get("dtype"), setting.get("dtype"))
-    return style(fig, f"{p.what} ({sizes}, {dtype}): eager or the GPU alone", notes)
+    return style(fig, title.format(sizes=sizes, dtype=dtype), notes)
+
+
+# the minGRU suite at T = 4096 run twice with the same code: the backward on torch's device
+# thread (RNNVIZ_AUTOGRAD_THREADS=1), then on the calling thread (=0)
+THREAD_RUNS = ("mingru-t4096-threads1-h200", "mingru-t4096-threads0-h200")
+THREAD_SETTING = {"B": 64, "T": 4096, "D": 128, "dtype": "bfloat16", "pass": "fwd+bwd"}
+THREAD_METHODS = ("rnnviz-mingru", "mingru-log", "gru-cudnn", "grucell-loop")  # the GRU family
+
+
+def backward_thread_rows(on: Reference, off: Reference, setting: dict[str, Any],
+                         baseline: str, methods: tuple[str, ...] = THREAD_METHODS) -> list[dict[str, Any]]:
+    """Per method of ``methods`` timed in both runs at ``setting``: ms with the backward on
+    torch's device thread (``on``) and on the calling thread (``off``), and each run's
+    speed-up over ``baseline``, fastest first."""
+    flags = (on.provenance.get("autograd_multithreading"), off.provenance.get("autograd_multithreading"))
+    if flags != (True, False):
+        raise ValueError(f"expected a run with autograd_multithreading on, then one with it off, "
+                         f"got {flags}")
+    a, b = _step_ms(on, setting), _step_ms(off, setting)
+    both = [m for m in a if m in b and m in methods]
+    if not both:
+        raise ValueError(f"no method was timed in both runs at {setting}")
+    rows = [{"method": m, "thread_ms": a[m], "caller_ms": b[m],
+             "speedup_thread": a[baseline] / a[m] if baseline in a else None,
+             "speedup_caller": b[baseline] / b[m] if baseline in b else None} for m in both]
+    return sorted(rows, key=lambda r: r["caller_ms"])
+
+
+def backward_thread_figure(*, on: Reference | None = None, off: Reference | None = None,
+                           baseline: str = "grucell-loop", methods: tuple[str, ...] = THREAD_METHODS,
+                           **setting: Any) -> go.Figure:
+    """Two bars per method: the eager training step with its backward on torch's CUDA device
+    thread, and on the calling thread; labels give the speed-up over ``baseline`` each way.
+    ``setting`` overrides the sizes (``dtype="float32"``, ``B=16, D=1024``); ``on``/``off``
+    replace the shipped runs (``THREAD_RUNS``)."""
+    on = on or shipped_file(THREAD_RUNS[0])
+    off = off or shipped_file(THREAD_RUNS[1])
+    setting = {**THREAD_SETTING, **setting}
+    rows = backward_thread_rows(on, off, setting, baseline, methods)
+    series = (("thread_ms", "speedup_thread", "backward on torch's device thread (default)", 0.45),
+              ("caller_ms", "speedup_caller", "backward on the calling thread", 1.0))
+    return _bars(rows, series, baseline, setting,
+                 "One training step ({sizes}, {dtype}): who runs the backward", (on, off),
+                 "autograd_multithreading")

@@ -192,6 +192,22 @@ if fig is None:
 fig
 
 # %% [markdown]
+# A GPU step this short is a race between the GPU and the host. In bf16 the GPU does a training step at
+# $T = 4096$ in under a millisecond, and Python, the kernel launches and the autograd engine take about as long.
+# One part of the host's share is a choice: by default torch hands a CUDA backward to a thread of its own and
+# waits for it, and on the VM that lends the course its GPU that hand-off cost about 0.6 ms a step. The same
+# code, the same GPU, two runs of the benchmark, every method with the same setting:
+
+# %%
+from rnnviz.course.eager_graph import backward_thread_figure
+
+backward_thread_figure()  # dtype="float32" for the other run's rows
+
+# %% [markdown]
+# cuDNN's GRU and the log-space scan do not move: their GPU work is longer than anyone's host work. The
+# loop gets faster too (it is all host), and rnnviz's step halves. `torch.autograd.set_multithreading_enabled(False)`
+# is the switch, for your own training loop as well.
+#
 # ## Summary
 #
 # * minGRU = GRU without $h_{t-1}$ in its gates and candidate and without $\tanh$; its recurrence

@@ -332,3 +332,34 @@ def test_paper_speedup_figure_takes_the_run_with_the_most_lengths():
     assert paper_speedup_figure([]) is None
     assert paper_speedup_figure([ref("mingru-x", [])]) is None
     assert paper_speedup_figure() is not None  # the shipped runs
+
+
+def test_backward_thread_rows_pair_the_two_runs():
+    """The same step with the backward on torch's device thread and on the calling thread:
+    ms and speed-ups per method, the runs' settings checked, the shipped pair drawn."""
+    import pytest
+
+    from rnnviz.course import eager_graph as eg
+    from rnnviz.course.reference import Reference
+
+    def run(threads, ms):
+        rows = [{"method": m, "pass": "fwd+bwd", "dtype": "bfloat16", "B": 64, "T": 4096,
+                 "D": 128, "ms": v} for m, v in ms.items()]
+        return Reference(f"mingru-{threads}", {"gpu": "NVIDIA H200", "timing": "back-to-back",
+                                               "autograd_multithreading": threads}, rows)
+
+    on = run(True, {"rnnviz-mingru": 1.5, "grucell-loop": 1500.0, "gru-cudnn": 20.0, "lstm-cudnn": 19.0})
+    off = run(False, {"rnnviz-mingru": 0.75, "grucell-loop": 1050.0, "gru-cudnn": 20.0})
+    rows = eg.backward_thread_rows(on, off, eg.THREAD_SETTING, "grucell-loop")
+    assert [r["method"] for r in rows] == ["rnnviz-mingru", "gru-cudnn", "grucell-loop"]
+    assert (rows[0]["thread_ms"], rows[0]["caller_ms"]) == (1.5, 0.75)
+    assert (rows[0]["speedup_thread"], rows[0]["speedup_caller"]) == (1000.0, 1400.0)
+    fig = eg.backward_thread_figure(on=on, off=off)
+    assert [list(t.x) for t in fig.data] == [[1.5, 20.0, 1500.0], [0.75, 20.0, 1050.0]]
+    assert "1400.0x" in fig.data[1].text[0]
+    with pytest.raises(ValueError, match="autograd_multithreading on, then one with it off"):
+        eg.backward_thread_rows(off, on, eg.THREAD_SETTING, "grucell-loop")
+    with pytest.raises(ValueError, match="no method was timed in both"):
+        eg.backward_thread_figure(on=on, off=off, B=16)
+    shipped = eg.backward_thread_figure()  # the H200 pair in benchmarks/
+    assert len(shipped.data[0].y) == 4 and all(x > 0 for t in shipped.data for x in t.x)
