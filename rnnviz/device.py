@@ -68,3 +68,21 @@ def backend_report() -> dict:
 
         info["triton"] = triton.__version__
     return info
+
+
+def backward_outside_autocast(backward):
+    """Decorate a ``torch.autograd.Function.backward`` whose dtypes are all explicit (the
+    forward's, saved): it runs with CUDA autocast off, so a backward called inside an
+    autocast region (on the calling thread) computes in the forward's dtypes rather than
+    autocast's. It replaces ``torch.amp.custom_fwd``/``custom_bwd``, whose two autocast
+    contexts a step (each asks the driver whether the GPU supports bf16) cost the host
+    about 160 us of a minGRU training step on the H200's VM
+    (benchmarks/profile-mingru-host-before-h200.txt against profile-mingru-host-h200.txt)."""
+    @functools.wraps(backward)
+    def run(ctx, *grads):
+        if torch.is_autocast_enabled("cuda"):
+            with torch.autocast("cuda", enabled=False):
+                return backward(ctx, *grads)
+        return backward(ctx, *grads)
+
+    return run

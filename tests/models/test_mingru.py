@@ -12,6 +12,8 @@ import rnnviz
 from rnnviz.models import MinGRU, MinLSTM
 from rnnviz.ops.mingru import min_recurrence, min_rnn_reference
 
+from .autocast_checks import check_backward_inside_autocast
+
 MODELS = {"mingru": MinGRU, "minlstm": MinLSTM}
 
 
@@ -384,22 +386,12 @@ def test_gpu_model_under_bf16_autocast(gpu, cell):
     with torch.autocast("cuda", dtype=torch.bfloat16):
         out = m(x)[0]
     assert out.dtype == torch.bfloat16
-    got = torch.autograd.grad(out, params, go.to(out.dtype), retain_graph=True)
+    got = torch.autograd.grad(out, params, go.to(out.dtype))
     for p, g, w in zip(params, got, want):
         assert g.dtype == p.dtype
         scale = w.abs().max().item()
         torch.testing.assert_close(g, w, rtol=5e-2, atol=5e-2 * max(scale, 1.0))
-    # a backward run inside autocast (on the calling thread, where autocast is on) keeps
-    # the forward's dtypes: the same bf16 gradients, and float32 ones for a float32 forward
-    out32 = m(x)[0]
-    with torch.autograd.set_multithreading_enabled(False), torch.autocast("cuda", dtype=torch.bfloat16):
-        inside = torch.autograd.grad(out, params, go.to(out.dtype))
-        inside32 = torch.autograd.grad(out32, params, go)
-    for g, w in zip(inside, got):
-        torch.testing.assert_close(g, w, rtol=0, atol=0)
-    for g, w in zip(inside32, want):
-        assert g.dtype == torch.float32
-        torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-5)
+    check_backward_inside_autocast(m, x, go)
 
 
 @pytest.mark.gpu

@@ -11,6 +11,8 @@ import rnnviz
 from rnnviz.models import SRU
 from rnnviz.ops.sru.function import linear_scan_available
 
+from .autocast_checks import check_backward_inside_autocast
+
 
 def reference_sru(x, layers, *, D, H, activation, peephole, rescale, c0=None, mask_pad=None):
     """The SRU of the paper, one direction and one step at a time, float64.
@@ -280,3 +282,4 @@ def test_model_bf16_autocast(gpu):
     torch.testing.assert_close(out.float(), ref, atol=5e-2, rtol=5e-2)
     out.float().sum().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    check_backward_inside_autocast(model, x.requires_grad_(), torch.randn_like(ref))

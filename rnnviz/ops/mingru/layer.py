@@ -18,9 +18,8 @@ cache on the parameters' versions), not on every forward. The GEMM runs in the a
 dtype like any torch matmul; under autocast the input is cast once and that copy is what
 the backward's dW GEMM reads. Every dtype is explicit here, in the forward (the weights
 come stacked in the compute dtype) and in the backward (the forward's dtypes), so the node
-does without ``torch.amp.custom_fwd`` / ``custom_bwd``: their two autocast contexts a step
-(each asks the driver whether the GPU supports bf16) were host time on every training step
-(benchmarks/profile-mingru-host-h200.txt).
+does without ``torch.amp.custom_fwd`` / ``custom_bwd`` (see
+:func:`rnnviz.device.backward_outside_autocast`).
 """
 from __future__ import annotations
 
@@ -28,6 +27,7 @@ from typing import Sequence
 
 import torch
 
+from rnnviz.device import backward_outside_autocast
 from rnnviz.trace import stage
 
 from .function import fused_backward, fused_forward
@@ -90,14 +90,8 @@ class MinRNNLayerFunction(torch.autograd.Function):
         return out if batch_first else out.transpose(0, 1)
 
     @staticmethod
+    @backward_outside_autocast
     def backward(ctx, grad_out):
-        if torch.is_autocast_enabled("cuda"):  # a backward called inside autocast: the
-            with torch.autocast("cuda", enabled=False):  # GEMMs keep the forward's dtypes
-                return MinRNNLayerFunction._backward(ctx, grad_out)
-        return MinRNNLayerFunction._backward(ctx, grad_out)
-
-    @staticmethod
-    def _backward(ctx, grad_out):
         x2, W, Pb, h0, out = ctx.saved_tensors
         (cell, H, D, positive, batch_first, _), n_weights, x_shape, x_dtype, dtypes = ctx.cfg
         need = ctx.needs_input_grad

@@ -8,15 +8,16 @@ sizes, cost more than the GPU work. Here the backward does, with cuBLAS:
     dx = dx' + dU W^T    (one addmm: the skip term's gradient is the GEMM's bias)
     dW = x^T dU
 
-The GEMM runs in the autocast dtype like any torch matmul (custom_fwd/custom_bwd keep the
-forward's autocast state for the backward).
+The GEMM runs in the autocast dtype like any torch matmul. The backward's GEMMs run in the
+dtype the forward's ran in (U's), by explicit casts rather than by re-entering autocast
+(``torch.amp.custom_bwd``): see :func:`rnnviz.device.backward_outside_autocast`.
 """
 from __future__ import annotations
 
 import torch
 
 from rnnviz.checks import check_tensor
-from rnnviz.device import resolve_backend
+from rnnviz.device import backward_outside_autocast, resolve_backend
 from rnnviz.trace import active
 
 from .function import (_bwd_impl, _Cfg, _check, _fwd_impl, _record, _stage, _time_major_mask,
@@ -27,7 +28,6 @@ __all__ = ["sru_layer"]
 
 class SRULayerFunction(torch.autograd.Function):
     @staticmethod
-    @torch.amp.custom_fwd(device_type="cuda")
     def forward(ctx, x, weight, weight_c, bias, c0, x_skip, mask_tm, cfg: _Cfg, sink, layer):
         with _stage("gemm", x.device, layer):
             U = torch.mm(x.reshape(-1, x.shape[-1]), weight).view(*x.shape[:-1], weight.shape[1])
@@ -45,7 +45,7 @@ class SRULayerFunction(torch.autograd.Function):
         return h, (c_n if c_n.dtype == U.dtype else c_n.to(U.dtype))
 
     @staticmethod
-    @torch.amp.custom_bwd(device_type="cuda")
+    @backward_outside_autocast
     def backward(ctx, grad_h, grad_cn):
         cfg = ctx.cfg
         x, weight, weight_c, bias, c0, x_skip, mask_tm, U, c_all = ctx.saved_tensors
@@ -56,14 +56,15 @@ class SRULayerFunction(torch.autograd.Function):
             U, skip, weight_c, bias, c0, mask_tm, c_all, grad_h, grad_cn, D=cfg.D, H=cfg.H,
             K=cfg.K, scale_x=cfg.scale_x, tanh=cfg.tanh, batch_first=cfg.batch_first)
         gU2 = gU.reshape(-1, gU.shape[-1])
-        x2 = x.reshape(-1, x.shape[-1])
-        need = ctx.needs_input_grad
+        cd = gU2.dtype  # U's: the dtype the forward's GEMM ran in (autocast's, if it was on);
+        x2 = x.reshape(-1, x.shape[-1]).to(cd)  # the engine casts each gradient back to
+        need = ctx.needs_input_grad  # its input's dtype
         gx = gW = None
         if need[0]:
             if cfg.skip_is_input and cfg.K == 3:
-                gx = torch.addmm(g_skip.reshape(x2.shape), gU2, weight.t())
+                gx = torch.addmm(g_skip.reshape(x2.shape).to(cd), gU2, weight.to(cd).t())
             else:
-                gx = torch.mm(gU2, weight.t())
+                gx = torch.mm(gU2, weight.to(cd).t())
             gx = gx.view(x.shape)
         if need[1]:
             gW = torch.mm(x2.t(), gU2)
