@@ -202,6 +202,12 @@ def copy_bandwidth_gbs(device: torch.device | str, nbytes: int = 1 << 30) -> flo
     return 2 * nbytes / (ms * 1e-3) / 1e9
 
 
+def env_lengths(default: list[int]) -> list[int]:
+    """RNNVIZ_BENCH_T="4096,512" limits a suite's sequence lengths (a short GPU run)."""
+    v = os.environ.get("RNNVIZ_BENCH_T")
+    return [int(t) for t in v.split(",")] if v else default
+
+
 AUTOGRAD_THREADS_ENV = "RNNVIZ_AUTOGRAD_THREADS"  # "1" (torch's default) or "0"
 
 

@@ -29,8 +29,8 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
-from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, record_failure, save_partial,
-                               record_rounds, time_in_rounds, time_ms)
+from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, env_lengths, record_failure,
+                               record_rounds, save_partial, time_in_rounds, time_ms)
 
 TS = [512, 1024, 2048, 4096, 16384]
 SHAPES = [(64, 128), (16, 1024)]  # (B, H)
@@ -159,14 +159,8 @@ def _loop_skip(T: int, B: int, H: int, quick: bool, spent: float) -> str | None:
     return None
 
 
-def _env_ts() -> list[int]:
-    """RNNVIZ_BENCH_T="4096,512" limits the sequence lengths (a short GPU run)."""
-    v = os.environ.get("RNNVIZ_BENCH_T")
-    return [int(t) for t in v.split(",")] if v else TS
-
-
 def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list[dict]:
-    ts, shapes, dtypes = (_env_ts(), SHAPES, DTYPES) if not quick else ([64], [(4, 32)], ["fp32"])
+    ts, shapes, dtypes = (env_lengths(TS), SHAPES, DTYPES) if not quick else ([64], [(4, 32)], ["fp32"])
     rows: list[dict] = []
     loop_spent = 0.0
     for dt in dtypes:

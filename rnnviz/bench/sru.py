@@ -22,8 +22,8 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
-from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, record_failure, save_partial,
-                               record_rounds, time_in_rounds, time_ms)
+from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, env_lengths, record_failure,
+                               record_rounds, save_partial, time_in_rounds, time_ms)
 
 BATCH = 32
 SHAPES = [(32, 256), (32, 512), (128, 256), (128, 512), (1024, 1024)]  # (l, d)
@@ -154,6 +154,7 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list
     shapes, layers, dtypes, batch = SHAPES, LAYERS, DTYPES, BATCH
     if os.environ.get("RNNVIZ_BENCH_LAYERS"):  # "1": a shorter GPU run
         layers = [int(v) for v in os.environ["RNNVIZ_BENCH_LAYERS"].split(",")]
+    shapes = [(T, d) for T, d in shapes if T in env_lengths([T])]  # RNNVIZ_BENCH_T="128"
     if quick:
         shapes, layers, dtypes, batch = [(16, 32)], [1], ["fp32"], 4
     rows = []
