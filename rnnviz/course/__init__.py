@@ -5,7 +5,10 @@
 - ``measure``: bounded measurements (memory refusal, time probes, failures as rows);
 - ``reference``: the GPU results shipped in ``rnnviz.results``, with their provenance;
 - ``compare``: "your machine, measured now" beside "H100, measured on DATE" in one figure;
-- ``latency``, ``source``, ``scans``, ``scan_formulas``, ``mingru``, ``newton``: the pieces
-  of notebooks 1 to 5 (step latency, equations beside code, scan trees and bandwidth, the
-  log-space trick, minGRU's modes and training, Newton's method).
+- ``latency``, ``source``, ``in_flight``, ``scans``, ``scan_formulas``, ``mingru``, ``newton``:
+  the pieces of notebooks 1 to 5 (step latency, equations beside code, the SRU kernel's loads
+  in flight, scan trees and bandwidth, the log-space trick, minGRU's modes and training,
+  Newton's method);
+- ``eager_graph``: one call from two shipped runs (eager or graph-timed; the backward on
+  torch's device thread or the calling thread).
 """

@@ -97,6 +97,22 @@ with torch.no_grad():
 timeline(tr_time)
 
 # %% [markdown]
+# Inside the recurrence kernel each GPU thread owns one hidden unit and walks $t$; at this size that is only
+# $B \times d = 32768$ threads, about eight warps per streaming multiprocessor. One step's arithmetic takes a few
+# dozen cycles, a load from memory several hundred, so the kernel is fast only if the loads of later steps are
+# already on their way while the current steps compute. They can be: $U_t$ and $x_t$ do not depend on $c$. How
+# far ahead to issue them is a trade (more loads in flight, more registers held), measured on an H200 with the
+# kernel's loads one, two and three 8-step turns ahead (`kernels/sru/fused_recurrent.py` ships two):
+
+# %%
+from rnnviz.course.in_flight import prefetch_figure
+
+prefetch_figure()
+
+# %% [markdown]
+# bf16 moves half the bytes in the same time: the walk is bound by latency, not bandwidth, so fewer bytes per
+# step buy nothing.
+#
 # ## 4. SRU against LSTM, GRU and a convolution
 #
 # A training step (forward and backward) of one layer, for growing $T$, measured now on this machine. The

@@ -363,3 +363,26 @@ def test_backward_thread_rows_pair_the_two_runs():
         eg.backward_thread_figure(on=on, off=off, B=16)
     shipped = eg.backward_thread_figure()  # the H200 pair in benchmarks/
     assert len(shipped.data[0].y) == 4 and all(x > 0 for t in shipped.data for x in t.x)
+
+
+def test_prefetch_figure_reads_the_depths():
+    """One bar group per forward case, one bar per load depth, from a run's kernel rows."""
+    import pytest
+
+    from rnnviz.course import in_flight
+    from rnnviz.course.reference import Reference
+
+    rows = [{"method": "rnnviz-sru", "scope": "recurrence kernel", "pass": "fwd", "dtype": dt,
+             "what": f"{w} (reads U, x)", "prefetch": p, "ms": 0.3 / p, "frac_copy": 0.3 * p}
+            for dt in ("float32", "bfloat16") for w in ("inference", "training") for p in (1, 2)]
+    rows.append({"method": "rnnviz-sru", "scope": "recurrence kernel", "pass": "bwd",
+                 "dtype": "float32", "what": "reads", "ms": 0.4, "frac_copy": 0.8})
+    ref = Reference("sru-kernels-x", {"gpu": "NVIDIA H200"}, rows)
+    fig = in_flight.prefetch_figure(ref)
+    assert [t.name for t in fig.data] == ["loads 1 turn (8 steps) ahead", "loads 2 turns (16 steps) ahead"]
+    assert list(fig.data[1].x) == ["fp32 inference", "fp32 training", "bf16 inference", "bf16 training"]
+    assert list(fig.data[1].y) == pytest.approx([60.0] * 4) and fig.data[0].text[0] == "0.300 ms"
+    with pytest.raises(ValueError, match="several load depths"):
+        in_flight.prefetch_rows(Reference("sru-kernels-y", {}, rows[-1:]))
+    shipped = in_flight.prefetch_figure()  # the H200 run in benchmarks/
+    assert len(shipped.data) == 3 and max(shipped.data[1].y) > 80
