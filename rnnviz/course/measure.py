@@ -33,6 +33,7 @@ MEMORY_FRACTION = 0.5  # of what is free now: leave room for the notebook and th
 # "plans") for each new shape during the first call or two; measured: nn.LSTM's first two
 # forwards at a new length took 480 and 245 ms, the third 0.6 ms.
 WARMUP = 2
+BACKWARD_ON = ("device thread", "calling thread")  # who runs a CUDA backward (measure_iter)
 CALLS_PER_MEASUREMENT = 6  # warm-up (2) + time_ms's probe (1) + at least 3 reps
 
 
@@ -105,12 +106,19 @@ def measure_iter(methods: Iterable[str], sizes: Iterable[dict[str, int]], *,
                  dtype: str = "float32", device: torch.device | str = "cpu",
                  backward: bool = False, budget_ms: float = 200.0, max_s: float = 10.0,
                  stop: threading.Event | None = None,
-                 free: int | None = None, timing: str = "back-to-back") -> Iterator[dict[str, Any]]:
+                 free: int | None = None, timing: str = "back-to-back",
+                 backward_on: str = "device thread") -> Iterator[dict[str, Any]]:
     """Yield one row per (size, method), sizes in the order given (give them small to large).
 
     ``timing`` (on a GPU): "back-to-back", as a program runs its calls, or "graph", each
     call captured as a CUDA graph and replayed: the GPU's time alone (``rnnviz.bench.core
     .time_ms``); the row records it. A method that cannot be captured gets its reason.
+
+    ``backward_on`` (a GPU's backward pass): "device thread", torch's default, hands each
+    backward to a thread of its own; "calling thread" runs it where it was called
+    (``torch.autograd.set_multithreading_enabled(False)`` during the measurement, as
+    ``RNNVIZ_AUTOGRAD_THREADS=0`` in the benchmarks); the row records it. On a CPU every
+    backward runs on the calling thread anyway.
 
     A row's ``error`` says why it has no ``ms``: unavailable here, too big for memory,
     predicted too slow, or the exception the method raised (a failure is data, not a crash).
@@ -120,6 +128,8 @@ def measure_iter(methods: Iterable[str], sizes: Iterable[dict[str, int]], *,
         raise ValueError(f"timing must be 'back-to-back' or 'graph', got {timing!r}")
     if timing == "graph" and device.type != "cuda":
         raise ValueError(f"timing='graph' replays CUDA graphs: it needs a CUDA device, not {device}")
+    if backward_on not in BACKWARD_ON:
+        raise ValueError(f"backward_on must be one of {BACKWARD_ON}, got {backward_on!r}")
     methods, sizes = list(methods), list(sizes)
     last: dict[str, tuple[float, int]] = {}  # method -> (ms, B*T*D) of its last measurement
     for size in sizes:
@@ -132,6 +142,8 @@ def measure_iter(methods: Iterable[str], sizes: Iterable[dict[str, int]], *,
                                    "D": D, "ms": None, "error": None}
             if device.type == "cuda":
                 row["timing"] = timing
+                if backward:
+                    row["backward_on"] = backward_on
             row["error"] = available(name) or fits(name, B, T, D, dtype, device, backward, free)
             once = None  # predicted ms of one call, from the method's last measurement
             if row["error"] is None and name not in last and T > PROBE_T:
@@ -156,9 +168,10 @@ def measure_iter(methods: Iterable[str], sizes: Iterable[dict[str, int]], *,
                 slow = once is not None and once > budget_ms
                 try:
                     fn = build(name, B, T, D, DTYPES[dtype], device, backward)
-                    row["ms"] = time_ms(fn, device, warmup=1 if slow else WARMUP,
-                                        reps=1 if slow else None, budget_ms=budget_ms,
-                                        mode=timing)
+                    with torch.autograd.set_multithreading_enabled(backward_on == "device thread"):
+                        row["ms"] = time_ms(fn, device, warmup=1 if slow else WARMUP,
+                                            reps=1 if slow else None, budget_ms=budget_ms,
+                                            mode=timing)
                     last[name] = (row["ms"], B * T * D)
                 except Exception as e:  # noqa: BLE001 - shown in the table, not raised
                     msg = str(e).splitlines()[0][:200] if str(e) else ""

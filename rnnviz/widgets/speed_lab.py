@@ -1,8 +1,9 @@
 """The speed lab: pick methods and sizes, press Run, watch the times arrive.
 
 One :class:`SpeedLab` object holds the controls (checkboxes for methods, log-spaced sliders
-for T, B and D, dtype/device/pass/timing dropdowns: on a GPU, "graph" times each call's
-CUDA-graph replay, the GPU's time alone), a plotly ``FigureWidget`` updated as each
+for T, B and D, dtype/device/pass/timing/backward dropdowns: on a GPU, "graph" times each
+call's CUDA-graph replay, the GPU's time alone, and "backward on" picks torch's device thread
+or the calling thread for the backward), a plotly ``FigureWidget`` updated as each
 measurement arrives, a tqdm progress bar, a results table, CSV/JSON export and a toggle that
 overlays the GPU results shipped with the package (dashed, labelled with GPU and date).
 
@@ -30,7 +31,7 @@ from tqdm.auto import tqdm
 
 from rnnviz.bench.core import provenance
 from rnnviz.course.compare import here_trace, notes_for, reference_trace, style
-from rnnviz.course.measure import DTYPES, fits, measure_iter, sweep
+from rnnviz.course.measure import BACKWARD_ON, DTYPES, fits, measure_iter, sweep
 from rnnviz.course.methods import METHODS, available
 from rnnviz.course.reference import Reference, shipped
 from rnnviz.course.sizes import on_gpu, where
@@ -38,7 +39,8 @@ from rnnviz.device import default_device
 
 __all__ = ["SpeedLab", "speed_lab"]
 
-COLUMNS = ["method", "pass", "dtype", "device", "timing", "B", "T", "D", "ms", "error"]
+COLUMNS = ["method", "pass", "dtype", "device", "timing", "backward_on", "B", "T", "D", "ms",
+           "error"]
 DEFAULT_METHODS = ("lstm-cudnn", "conv1d", "grucell-loop", "rnnviz-sru", "rnnviz-mingru")
 # log2 ranges of the sliders
 RANGES = {"T": (3, 20), "B": (0, 10), "D": (2, 12)}
@@ -98,6 +100,11 @@ class SpeedLab:
         self.timing = W.Dropdown(options=["back-to-back", "graph"], value="back-to-back",
                                  description="timing", layout=W.Layout(width="190px"),
                                  disabled=not gpu)
+        # who runs a GPU backward: torch's device thread (its default) or the calling thread;
+        # on a slow host the hand-off is a visible part of a short step. Not on a CPU.
+        self.backward_on = W.Dropdown(options=list(BACKWARD_ON), value="device thread",
+                                      description="backward on", layout=W.Layout(width="190px"),
+                                      style={"description_width": "initial"}, disabled=not gpu)
         self.run_button = W.Button(description="Run", button_style="success", icon="play")
         self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop",
                                     disabled=True)
@@ -178,7 +185,8 @@ class SpeedLab:
                                     backward=self.pass_.value == "fwd+bwd",
                                     budget_ms=self.budget_ms, max_s=self.max_s,
                                     stop=self._stop, free=self.free_bytes,
-                                    timing=self.timing.value):
+                                    timing=self.timing.value,
+                                    backward_on=self.backward_on.value):
                 new.append(row)
                 self.rows.append(row)
                 if row["ms"] is not None:
@@ -257,7 +265,9 @@ class SpeedLab:
         """"your machine", naming the device when it is not the default one."""
         who = "your machine" if self.device.value == default_device().type else \
             f"your machine ({self.device.value})"
-        return who + (", graph replay" if self.timing.value == "graph" else "")
+        return (who + (", graph replay" if self.timing.value == "graph" else "")
+                + (", backward on the calling thread" if self.device.value == "cuda"
+                   and self.backward_on.value == "calling thread" else ""))
 
     def draw_reference(self) -> int:
         """Add (overlay on) or remove (off) the shipped GPU curves; returns how many are shown."""
@@ -339,7 +349,8 @@ class SpeedLab:
         methods = W.GridBox(boxes, layout=W.Layout(grid_template_columns="repeat(3, 300px)"))
         sizes = W.HBox([W.VBox([self.T, self.B, self.D]),
                         W.VBox([self.sweep, self.points]),
-                        W.VBox([self.dtype, self.device, self.pass_, self.timing])])
+                        W.VBox([self.dtype, self.device, self.pass_, self.timing,
+                                self.backward_on])])
         buttons = W.HBox([self.run_button, self.stop_button, self.overlay])
         export = W.HBox([self.export_name, self.csv_button, self.json_button])
         return W.VBox([W.HTML("<b>Methods</b>"), methods, W.HTML("<b>Sizes</b>"), sizes,

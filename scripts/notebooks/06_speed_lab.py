@@ -37,6 +37,9 @@ print("GPU results shipped with this install:", [r.name for r in shipped()] or "
 # * **timing** (on a GPU): `back-to-back` times the calls as a program queues them; `graph` captures each
 #   call as a CUDA graph and replays it, which leaves the GPU's time alone. Where the two differ, the rest
 #   is the host's (Python, kernel launchers, autograd): small calls of fast kernels are often mostly host.
+# * **backward on** (on a GPU, `fwd+bwd`): torch hands a CUDA backward to a `device thread` of its own by
+#   default; `calling thread` runs it where it was called (`torch.autograd.set_multithreading_enabled(False)`).
+#   On the H200's VM the hand-off was about 0.6 ms of a minGRU training step (notebook 4, section 5).
 # * **overlay** draws the shipped GPU results for the ticked methods: the curve whose other sizes are
 #   closest to your sliders (the legend names them).
 # * **CSV / JSON** write every measurement of this session (JSON with its provenance) next to the notebook.

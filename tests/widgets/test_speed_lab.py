@@ -188,3 +188,31 @@ def test_every_control_every_method_every_dtype_runs_without_raising():
             assert (r["ms"] is None) != (r["error"] is None), r
     float32 = [r for r in lab.rows if r["dtype"] == "float32"]
     assert all(r["ms"] is not None for r in float32), [r for r in float32 if r["ms"] is None]
+
+
+def test_backward_on_reaches_the_engine_and_the_rows(monkeypatch):
+    """"backward on": off on a CPU; on a GPU device the calling-thread choice turns torch's
+    multithreaded backward off while the call is timed (and back on after), and each
+    backward row records the choice; a wrong value is refused by name."""
+    import torch
+
+    from rnnviz.course import measure
+
+    lab = small_lab()
+    assert lab.backward_on.disabled == (not torch.cuda.is_available())
+    with pytest.raises(ValueError, match="backward_on must be one of"):
+        list(measure.measure_iter(["copy"], [dict(B=1, T=8, D=4)], backward_on="gpu"))
+
+    seen = []
+    monkeypatch.setattr(measure, "time_ms", lambda fn, device, **kw: seen.append(
+        torch.autograd.is_multithreading_enabled()) or 1.0)
+    monkeypatch.setattr(measure.torch, "device", lambda d: type("Dev", (), {"type": "cuda"})())
+    monkeypatch.setattr(measure, "build", lambda *a: (lambda: None))
+    monkeypatch.setattr(measure, "fits", lambda *a: None)
+    rows = [next(iter(measure.measure_iter(["copy"], [dict(B=1, T=8, D=4)], device="cuda",
+                                           backward=True, backward_on=where)))
+            for where in measure.BACKWARD_ON]
+    assert seen == [True, False] and torch.autograd.is_multithreading_enabled()
+    assert [r["backward_on"] for r in rows] == ["device thread", "calling thread"]
+    (fwd,) = measure.measure_iter(["copy"], [dict(B=1, T=8, D=4)], device="cuda")
+    assert "backward_on" not in fwd
