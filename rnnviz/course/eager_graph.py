@@ -19,7 +19,7 @@ method of the run alike). On the H200's VM the hand-off cost a minGRU training s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 import plotly.graph_objects as go
 
@@ -67,6 +67,16 @@ def _step_ms(ref: Reference, setting: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def _timed_in_both(first: Reference, second: Reference, setting: dict[str, Any],
+                   methods: Iterable[str] | None = None):
+    """(ms of ``first``, ms of ``second``, the methods timed in both) at ``setting``."""
+    a, b = _step_ms(first, setting), _step_ms(second, setting)
+    both = [m for m in a if m in b and (methods is None or m in methods)]
+    if not both:
+        raise ValueError(f"no method was timed in both runs at {setting}")
+    return a, b, both
+
+
 def eager_graph_rows(eager: Reference, graph: Reference, setting: dict[str, Any],
                      baseline: str) -> list[dict[str, Any]]:
     """Per method timed in both runs at one ``setting`` (the rows' keys: B, T, D, L, dtype,
@@ -75,10 +85,7 @@ def eager_graph_rows(eager: Reference, graph: Reference, setting: dict[str, Any]
     if eager.provenance.get("timing") == "graph" or graph.provenance.get("timing") != "graph":
         raise ValueError(f"expected an eager run and a graph-timed run, got timings "
                          f"{eager.provenance.get('timing')!r} and {graph.provenance.get('timing')!r}")
-    e, g = _step_ms(eager, setting), _step_ms(graph, setting)
-    both = [m for m in e if m in g]
-    if not both:
-        raise ValueError(f"no method was timed in both runs at {setting}")
+    e, g, both = _timed_in_both(eager, graph, setting)
     rows = []
     for m in both:
         rows.append({"method": m, "eager_ms": e[m], "graph_ms": g[m],
@@ -146,10 +153,7 @@ def backward_thread_rows(on: Reference, off: Reference, setting: dict[str, Any],
     if flags != (True, False):
         raise ValueError(f"expected a run with autograd_multithreading on, then one with it off, "
                          f"got {flags}")
-    a, b = _step_ms(on, setting), _step_ms(off, setting)
-    both = [m for m in a if m in b and m in methods]
-    if not both:
-        raise ValueError(f"no method was timed in both runs at {setting}")
+    a, b, both = _timed_in_both(on, off, setting, methods)
     rows = [{"method": m, "thread_ms": a[m], "caller_ms": b[m],
              "speedup_thread": a[baseline] / a[m] if baseline in a else None,
              "speedup_caller": b[baseline] / b[m] if baseline in b else None} for m in both]

@@ -57,8 +57,8 @@ class SRULayerFunction(torch.autograd.Function):
             K=cfg.K, scale_x=cfg.scale_x, tanh=cfg.tanh, batch_first=cfg.batch_first)
         gU2 = gU.reshape(-1, gU.shape[-1])
         cd = gU2.dtype  # U's: the dtype the forward's GEMM ran in (autocast's, if it was on);
-        x2 = x.reshape(-1, x.shape[-1]).to(cd)  # the engine casts each gradient back to
-        need = ctx.needs_input_grad  # its input's dtype
+        x2 = x.reshape(-1, x.shape[-1])  # the engine casts each gradient back to its input's
+        need = ctx.needs_input_grad
         gx = gW = None
         if need[0]:
             if cfg.skip_is_input and cfg.K == 3:
@@ -67,7 +67,7 @@ class SRULayerFunction(torch.autograd.Function):
                 gx = torch.mm(gU2, weight.to(cd).t())
             gx = gx.view(x.shape)
         if need[1]:
-            gW = torch.mm(x2.t(), gU2)
+            gW = torch.mm(x2.to(cd).t(), gU2)
         return (gx, gW, None if weight_c is None else gwc, gbias,
                 None if c0 is None else gc0, g_skip if x_skip is not None else None,
                 None, None, None, None)
