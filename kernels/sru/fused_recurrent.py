@@ -26,12 +26,12 @@ the next CHUNK). At l = d = 1024, B = 32 on the H200 one turn ahead ran the forw
 0.264 ms (inference) / 0.266 ms (training, storing c), two turns at 0.220 / 0.233 ms (72% /
 81% of copy), three at 0.292 / 0.294 ms (more live registers than pay; bf16 alike,
 benchmarks/sru-kernels-prefetch3-h200.json): with about 8 warps per SM (one unit per
-thread, B x H = 32768 threads) a turn's wait was the memory latency, not the recurrence. The steps are unrolled by hand (a variable per
-value per step) because a tiled version, loading [CHUNK, BLOCK] tiles (with Triton's
-pipeliner staging them) and taking row i out with a select-and-sum, ran 2.2-43x slower on
-the H200 (benchmarks/sru-fwd-tiled-h200.json), most likely because Triton laid the CHUNK
-rows across threads, making every row taken out a reduction across the program (the
-compiled code was not inspected).
+thread, B x H = 32768 threads) a turn's wait was the memory latency, not the recurrence.
+The steps are unrolled by hand (a variable per value per step) because a tiled version,
+loading [CHUNK, BLOCK] tiles (with Triton's pipeliner staging them) and taking row i out
+with a select-and-sum, ran 2.2-43x slower on the H200 (benchmarks/sru-fwd-tiled-h200.json),
+most likely because Triton laid the CHUNK rows across threads, making every row taken out a
+reduction across the program (the compiled code was not inspected).
 
 The backward walks t in reverse and recomputes f, r and g(c_t) from U and the stored c_{t-1}
 instead of storing gates. With ``record`` (a trace asked for it) the forward also writes f
