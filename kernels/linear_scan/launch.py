@@ -20,6 +20,7 @@ from typing import NamedTuple
 import torch
 
 from .. import cdiv, interpreting, next_pow2
+from ..cached_launch import CachedLaunch
 from .chunk import scan_channel_kernel
 from .seqpar import (LOOKBACK, TIMELINE_COLUMNS, scan_segment_kernel, scan_seqpar_kernel,
                      status_buffers)
@@ -128,6 +129,11 @@ def segment_for(B: int, T: int, D: int, cfg: ScanConfig, programs: int) -> ScanC
     return dataclasses.replace(cfg, segment=segment)
 
 
+# launched through their compiled launchers once a key is known (``cached_launch.py``)
+_CHANNEL = CachedLaunch(scan_channel_kernel)
+_SEGMENT = CachedLaunch(scan_segment_kernel)
+_SEQPAR = CachedLaunch(scan_seqpar_kernel)
+
 SMALL_BD = 256  # the smallest class of B * D
 SHORT_T = 256  # up to this many steps a channel walk (no look-back) is taken whatever B * D
 
@@ -211,7 +217,10 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
 def _rows_fit(cfg: ScanConfig, *xs: torch.Tensor | None) -> bool:
     """Whether a chunk's row offsets (block_t * the time stride) fit in int32 for every
     [B, T, D] operand."""
-    return all(x is None or cfg.block_t * abs(x.stride(1)) < 2 ** 31 for x in xs)
+    for x in xs:  # (a loop, not all() over a generator: this runs on every call)
+        if x is not None and cfg.block_t * abs(x.stride(1)) >= 2 ** 31:
+            return False
+    return True
 
 
 def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg,
@@ -242,8 +251,7 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg
                  R=cfg.rows, S=cfg.block_s, BLOCK_D=cfg.block_d, num_warps=cfg.num_warps)
     n_dt = cdiv(D, cfg.block_d)
     if cfg.path == "channel":
-        scan_channel_kernel[(n_dt, B)](*args, T, D, *strides, STAGES=cfg.stages, VEC=cfg.vec,
-                                       **flags)
+        _CHANNEL[(n_dt, B)](*args, T, D, *strides, STAGES=cfg.stages, VEC=cfg.vec, **flags)
     else:
         n_parts = cdiv(n_chunks, cfg.segment) if cfg.segment else n_chunks
         n_programs = n_parts * B * n_dt
@@ -252,13 +260,12 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg
                               device=a.device) if timeline else None)
         tl_arg = tl_buf if timeline else dummy
         if cfg.segment:
-            scan_segment_kernel[(n_programs,)](*args, *status, tl_arg, T, D, n_dt, B * n_dt,
-                                               cfg.segment, *strides, W=cfg.lookback,
-                                               STAGES=cfg.stages, TIMELINE=timeline, **flags)
+            _SEGMENT[(n_programs,)](*args, *status, tl_arg, T, D, n_dt, B * n_dt, cfg.segment,
+                                    *strides, W=cfg.lookback, STAGES=cfg.stages,
+                                    TIMELINE=timeline, **flags)
         else:
-            scan_seqpar_kernel[(n_programs,)](*args, *status, tl_arg, T, D, n_dt, B * n_dt,
-                                              *strides, W=cfg.lookback, TIMELINE=timeline,
-                                              **flags)
+            _SEQPAR[(n_programs,)](*args, *status, tl_arg, T, D, n_dt, B * n_dt, *strides,
+                                   W=cfg.lookback, TIMELINE=timeline, **flags)
         return loc, car, tl_buf
     return loc, car, None
 
@@ -300,7 +307,7 @@ def scan_fwd(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *
     cfg = _config(a, config)
     if timeline and interpreting():
         raise ValueError("timeline=True reads the GPU's clock: it needs a GPU, not the interpreter")
-    h = torch.empty(a.shape, device=a.device, dtype=a.dtype)
+    h = torch.empty_like(a, memory_format=torch.contiguous_format)  # (half empty()'s host time)
     if a.numel() == 0:
         return ScanResult(h, None, None, cfg.block_t, cfg.path)
     h0c = h0.contiguous() if h0 is not None else None
@@ -319,7 +326,7 @@ def scan_bwd(a: torch.Tensor, h: torch.Tensor, h0: torch.Tensor | None, grad_h: 
     (for reverse=True, t+1 and t-1 swap and h_T = h0). Returns (grad_a, grad_b, grad_h0).
     """
     cfg = _config(a, config, backward=True)
-    grad_b = torch.empty(a.shape, device=a.device, dtype=a.dtype)
+    grad_b = torch.empty_like(a, memory_format=torch.contiguous_format)
     grad_a = torch.empty_like(grad_b)
     if a.numel() == 0:
         return grad_a, grad_b, None if h0 is None else torch.zeros_like(h0)

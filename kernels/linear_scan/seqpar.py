@@ -347,7 +347,10 @@ def status_buffers(n_chunks: int, n_tiles: int, block_d: int, device: torch.devi
     if device.type == "cuda" and torch.cuda.is_current_stream_capturing():
         buf = _StatusBuffers(n, n_vals, device)
     else:
-        key = (device, torch.cuda.current_stream(device).cuda_stream if device.type == "cuda" else 0)
+        # the raw stream handle, as Triton's launcher reads it (torch.cuda.current_stream
+        # builds a Stream object: microseconds of a small scan's host time)
+        key = (device, triton.runtime.driver.active.get_current_stream(device.index)
+               if device.type == "cuda" else 0)
         buf = _STATUS.pop(key, None)
         if buf is None or buf.flags.numel() < n + HEADER or buf.vals.numel() < n_vals:
             # grow geometrically: a run of growing problems reallocates a few times

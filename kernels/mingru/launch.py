@@ -27,6 +27,7 @@ from typing import NamedTuple
 import torch
 
 from .. import cdiv
+from ..cached_launch import CachedLaunch
 from ..linear_scan.launch import ScanConfig, tile_config
 from ..linear_scan.seqpar import status_buffers
 from .fused import min_rnn_bwd_kernel, min_rnn_fwd_kernel
@@ -35,6 +36,9 @@ KINDS = {"mingru": 0, "minlstm": 1}
 LOOKBACK = 8  # chunks the look-back examines at once (<= the scan's, whose scratch we share)
 CHANNEL_MIN_BH = 8192  # B * H from which the channel walk is used (see the module doc)
 WALK_STAGES = 3  # chunks in flight in the channel walk
+# launched through their compiled launchers once a key is known (``cached_launch.py``)
+_FWD = CachedLaunch(min_rnn_fwd_kernel)
+_BWD = CachedLaunch(min_rnn_bwd_kernel)
 
 
 class MinRNNRecord(NamedTuple):
@@ -113,7 +117,7 @@ def min_rnn_fwd(g1: torch.Tensor, g2: torch.Tensor | None, c: torch.Tensor, h0: 
                            cfg.block_t, cfg.path)
     dummy = out
     h0c = h0.contiguous() if h0 is not None else None
-    min_rnn_fwd_kernel[grid](
+    _FWD[grid](
         g1, g2, c, h0c if h0c is not None else dummy, out,
         rec.w if rec else dummy, rec.a if rec is not None and rec.a is not None else dummy,
         rec.local if rec else dummy, rec.carries if rec else dummy, *status,
@@ -149,7 +153,7 @@ def min_rnn_bwd(g1: torch.Tensor, g2: torch.Tensor | None, c: torch.Tensor, h0: 
     if grad_bias is not None:
         n_parts = B * (cdiv(T, cfg.block_t) if cfg.path == "sequence" else 1)
         parts = torch.empty(n_parts, 3, H, device=c.device, dtype=torch.float32)  # all written
-    min_rnn_bwd_kernel[grid](
+    _BWD[grid](
         g1, g2, c, h0c if h0c is not None else out, out, grad_out, d1, d2, dc,
         dh0 if dh0 is not None else out, parts if parts is not None else out, *status,
         T, H, n_dt, n_tiles, c.stride(0), c.stride(1), out.stride(0), out.stride(1),

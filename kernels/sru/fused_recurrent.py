@@ -52,6 +52,7 @@ import triton.language as tl
 
 from .. import cdiv, next_pow2
 from ..activations import tanh as _tanh
+from ..cached_launch import CachedLaunch
 
 CHUNK = 8  # steps per loop turn; loads of the next 2 CHUNK (forward) / CHUNK (backward) in flight
 _INTS = ["T", "B", "Hd", "sUt", "sUb", "sXt", "sXb", "sHt", "sHb", "sMt", "sMb", "sGHt", "sGHb",
@@ -358,6 +359,11 @@ def _zero_byte(device: torch.device) -> torch.Tensor:
     return _ZERO_BYTE[key]
 
 
+# launched through their compiled launchers once a key is known (``cached_launch.py``)
+_FWD = CachedLaunch(sru_fwd_kernel)
+_BWD = CachedLaunch(sru_bwd_kernel)
+
+
 def _block(H: int) -> tuple[int, int]:
     """BLOCK hidden units per program, one per thread: as many threads as the problem has."""
     block = min(128, max(32, next_pow2(H)))
@@ -393,7 +399,7 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     sMt, sMb = (mask_pad.stride(0), mask_pad.stride(1)) if mask_pad is not None else (0, 0)
     BLOCK, warps = _block(H)
     grid = (cdiv(H, BLOCK), B, D)
-    sru_fwd_kernel[grid](
+    _FWD[grid](
         U, x if x is not None else U, weight_c if weight_c is not None else bias, bias,
         c0 if c0 is not None else dummy, mask_pad if mask_pad is not None else _zero_byte(dev),
         h, c_all, c_n, f, r,
@@ -425,7 +431,7 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     sMt, sMb = (mask_pad.stride(0), mask_pad.stride(1)) if mask_pad is not None else (0, 0)
     BLOCK, warps = _block(H)
     grid = (cdiv(H, BLOCK), B, D)
-    sru_bwd_kernel[grid](
+    _BWD[grid](
         U, x if x is not None else U, weight_c if peep else bias, bias,
         c0 if c0 is not None else gc0, mask_pad if mask_pad is not None else _zero_byte(dev),
         c_all, grad_h, grad_cn if grad_cn is not None else gc0,

@@ -26,10 +26,18 @@ from .torch_impl import ScanParts, chunked_scan, chunked_scan_backward
 OP = "linear_scan"
 
 
-def _kernels():
-    from rnnviz.kernels import linear_scan as k  # imported on first GPU/interpreter use
+_KERNELS = None
 
-    return k
+
+def _kernels():
+    """rnnviz.kernels.linear_scan, imported on first GPU/interpreter use (and kept: an
+    import statement costs microseconds even when the module is loaded)."""
+    global _KERNELS
+    if _KERNELS is None:
+        from rnnviz.kernels import linear_scan as k
+
+        _KERNELS = k
+    return _KERNELS
 
 
 def record_chunks(tr: Trace, parts: ScanParts, path: str, reverse: bool, backend: str,

@@ -1,0 +1,127 @@
+"""Host time of a small scan call, taken apart: Triton's launch path against the cached
+launch (``rnnviz.kernels.cached_launch``), at each layer of the call. On the GPU machine:
+
+    python scripts/launch_host.py [--out DIR] [--rounds 5]
+
+Each case is timed as back-to-back calls with one sync at the end, at shapes whose kernels
+take far less than a call's host work, so the wall time per call is the host's. The cases
+are interleaved over rounds (a VM's host speed drifts) and the median round is reported.
+Layers, from the outside in:
+- "op": ``rnnviz.ops.linear_scan`` (checks, backend, autograd node when grad is on);
+- "kernels": ``rnnviz.kernels.linear_scan.scan_fwd`` (config, output, status buffers, launch);
+- "launch": the kernel launch alone, its arguments built beforehand;
+- "launcher": the compiled launcher called directly (what a cached launch ends in);
+and accelerated-scan's forward (and forward+backward) where installed, for scale.
+Writes launch-host-<gpu>.json.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+
+import torch
+
+import rnnviz.kernels.cached_launch as cached_launch
+import rnnviz.kernels.linear_scan.launch as launch
+from rnnviz.bench.core import write_result
+from rnnviz.bench.scan import _accelerated
+from rnnviz.kernels.linear_scan import scan_fwd
+from rnnviz.ops import linear_scan
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from profile_host import _wall_us  # noqa: E402  (back-to-back calls, one sync at the end)
+
+SHAPES = [(1, 1024, 64), (1, 256, 64), (64, 1024, 64)]
+
+
+def launch_only(a, b):
+    """The kernel launch of scan_fwd(a, b) with its arguments built once: (kernel, grid,
+    args, kwargs) as ``_launch`` passes them."""
+    seen = {}
+    cfg = launch._config(a, None)
+    for name in ("_CHANNEL", "_SEGMENT", "_SEQPAR"):
+        k = getattr(launch, name)
+        orig = k.launch
+
+        def spy(grid, args, kw, k=k, orig=orig):
+            seen["call"] = (k, grid, args, kw)
+            orig(grid, args, kw)
+        k.launch = spy
+    try:
+        h = torch.empty_like(a)
+        launch._launch(a, b, None, h, reverse=False, shift_a=False, grad_a_out=None, hf=None,
+                       hf0=None, record=False, cfg=cfg)
+    finally:
+        for name in ("_CHANNEL", "_SEGMENT", "_SEQPAR"):
+            getattr(launch, name).__dict__.pop("launch", None)
+    return seen["call"]
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--out", default=None)
+    p.add_argument("--rounds", type=int, default=5)
+    args = p.parse_args(argv)
+    try:
+        acc_scan = _accelerated("scalar")
+    except ImportError:
+        acc_scan = None
+    rows = []
+    for B, T, D in SHAPES:
+        a = torch.rand(B, T, D, device="cuda") * 0.5 + 0.5
+        b = torch.randn(B, T, D, device="cuda")
+        ag, bg = a.clone().requires_grad_(), b.clone().requires_grad_()
+        g = torch.randn_like(a)
+        k, grid, kargs, kw = launch_only(a, b)
+        k[grid](*kargs, **kw)  # the cached entry exists from here on
+        run, function, packed, tail = k._entries[k.key(torch.cuda.current_device(), kargs, kw)]
+        stream = torch.cuda.current_stream().cuda_stream
+        g1 = grid[1] if len(grid) > 1 else 1
+
+        def launcher():
+            run(grid[0], g1, 1, stream, function, packed, None, None, None, *kargs, *tail)
+
+        # (layer, pass) -> fn; each rnnviz case runs with the cache on and off
+        cases = {("op", "fwd"): lambda: linear_scan(a, b),
+                 ("op", "fwd+bwd"): lambda: torch.autograd.grad(linear_scan(ag, bg), (ag, bg), g),
+                 ("kernels", "fwd"): lambda: scan_fwd(a, b),
+                 ("launch", "fwd"): lambda: k[grid](*kargs, **kw)}
+        timed = {(layer, pss, how): fn for (layer, pss), fn in cases.items()
+                 for how in ("Triton's launch", "cached launch")}
+        timed[("launcher", "fwd", "compiled launcher")] = launcher
+        timed[("torch.empty", "-", "-")] = lambda: torch.empty_like(a)
+        if acc_scan is not None:
+            at, bt = a.transpose(1, 2).contiguous(), b.transpose(1, 2).contiguous()
+            atg, btg = at.clone().requires_grad_(), bt.clone().requires_grad_()
+            gt = g.transpose(1, 2).contiguous()
+
+            def acc_fwd():
+                with torch.no_grad():
+                    return acc_scan(at, bt)
+            timed[("accelerated-scan", "fwd", "scalar")] = acc_fwd
+            timed[("accelerated-scan", "fwd+bwd", "scalar")] = \
+                lambda: torch.autograd.grad(acc_scan(atg, btg), (atg, btg), gt)
+        times: dict[tuple, list[float]] = {key: [] for key in timed}
+        for _ in range(args.rounds):
+            for key, fn in timed.items():
+                cached_launch.enabled = key[2] != "Triton's launch"
+                times[key].append(_wall_us(fn, n=300))
+        cached_launch.enabled = True
+        for (layer, pss, how), ts in times.items():
+            us = statistics.median(ts)
+            rows.append({"method": "accelerated-scan" if layer == "accelerated-scan" else "rnnviz-scan",
+                         "layer": layer, "launch": how, "pass": pss, "dtype": "fp32",
+                         "B": B, "T": T, "D": D, "path": launch._config(a, None).path,
+                         "us_per_call": us, "us_rounds": ts, "ms": us / 1e3, "error": None})
+            print(f"B={B} T={T} D={D} {layer:16s} {pss:7s} {how:18s} {us:7.1f} us/call  "
+                  f"rounds {[round(t, 1) for t in ts]}", flush=True)
+    path = write_result("launch-host", rows, {"timing": "back-to-back, one sync"}, args.out,
+                        module="scripts/launch_host.py")
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
