@@ -8,10 +8,12 @@ take far less than a call's host work, so the wall time per call is the host's. 
 are interleaved over rounds (a VM's host speed drifts) and the median round is reported.
 Layers, from the outside in:
 - "op": ``rnnviz.ops.linear_scan`` (checks, backend, autograd node when grad is on);
-- "kernels": ``rnnviz.kernels.linear_scan.scan_fwd`` (config, output, status buffers, launch);
+- "kernels": ``rnnviz.kernels.linear_scan.scan_fwd`` / ``scan_bwd`` (config, outputs, status
+  buffers, launch);
 - "launch": the kernel launch alone, its arguments built beforehand;
 - "launcher": the compiled launcher called directly (what a cached launch ends in);
-and accelerated-scan's forward (and forward+backward) where installed, for scale.
+and accelerated-scan's forward (and forward+backward) where installed, and an autograd node
+with no kernel in it ("autograd floor"), for scale.
 Writes launch-host-<gpu>.json.
 """
 from __future__ import annotations
@@ -27,13 +29,27 @@ import rnnviz.kernels.cached_launch as cached_launch
 import rnnviz.kernels.linear_scan.launch as launch
 from rnnviz.bench.core import write_result
 from rnnviz.bench.scan import _accelerated
-from rnnviz.kernels.linear_scan import scan_fwd
+from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
 from rnnviz.ops import linear_scan
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from profile_host import _wall_us  # noqa: E402  (back-to-back calls, one sync at the end)
 
 SHAPES = [(1, 1024, 64), (1, 256, 64), (64, 1024, 64)]
+
+
+class _NoKernel(torch.autograd.Function):
+    """A scan's autograd node with no kernel in it: what autograd alone costs a call."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return torch.empty_like(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return torch.empty_like(a), torch.empty_like(b)
 
 
 def launch_only(a, b):
@@ -84,14 +100,18 @@ def main(argv: list[str]) -> int:
             run(grid[0], g1, 1, stream, function, packed, None, None, None, *kargs, *tail)
 
         # (layer, pass) -> fn; each rnnviz case runs with the cache on and off
+        h = scan_fwd(a, b).h
         cases = {("op", "fwd"): lambda: linear_scan(a, b),
                  ("op", "fwd+bwd"): lambda: torch.autograd.grad(linear_scan(ag, bg), (ag, bg), g),
                  ("kernels", "fwd"): lambda: scan_fwd(a, b),
+                 ("kernels", "bwd"): lambda: scan_bwd(a, h, None, g),
                  ("launch", "fwd"): lambda: k[grid](*kargs, **kw)}
         timed = {(layer, pss, how): fn for (layer, pss), fn in cases.items()
                  for how in ("Triton's launch", "cached launch")}
         timed[("launcher", "fwd", "compiled launcher")] = launcher
         timed[("torch.empty", "-", "-")] = lambda: torch.empty_like(a)
+        timed[("autograd floor", "fwd+bwd", "no kernel")] = \
+            lambda: torch.autograd.grad(_NoKernel.apply(ag, bg), (ag, bg), g)
         if acc_scan is not None:
             at, bt = a.transpose(1, 2).contiguous(), b.transpose(1, 2).contiguous()
             atg, btg = at.clone().requires_grad_(), bt.clone().requires_grad_()
@@ -111,7 +131,8 @@ def main(argv: list[str]) -> int:
         cached_launch.enabled = True
         for (layer, pss, how), ts in times.items():
             us = statistics.median(ts)
-            rows.append({"method": "accelerated-scan" if layer == "accelerated-scan" else "rnnviz-scan",
+            method = layer if layer in ("accelerated-scan", "autograd floor") else "rnnviz-scan"
+            rows.append({"method": method,
                          "layer": layer, "launch": how, "pass": pss, "dtype": "fp32",
                          "B": B, "T": T, "D": D, "path": launch._config(a, None).path,
                          "us_per_call": us, "us_rounds": ts, "ms": us / 1e3, "error": None})

@@ -74,6 +74,25 @@ def entries(B: int, T: int, D: int, elem: int) -> list[tuple[str, int, int, int,
         if T <= 2048:  # a short walk: one 1-warp program per few channels, no look-back
             out += [("channel", r, 1, bd, st, 0, 0) for r, bd, st in
                     itertools.product([4, 8], [4, 8, 16], [1, 3]) if B * D // bd < 64]
+            out += short_whole(T)
+    return out
+
+
+def short_whole(T: int) -> list[tuple[str, int, int, int, int, int, int]]:
+    """Channel walks whose one chunk is the whole sequence (rows x 32 * warps threads >= T,
+    4 or 8 channels a program): one round of loads, one scan, no carry between chunks, as
+    accelerated-scan's kernel holds a whole channel."""
+    return [("channel", r, w, bd, 1, 0, 0) for r, w, bd in
+            itertools.product([4, 8, 16], [4, 8, 16], [4, 8]) if r * 32 * w * 4 // bd >= T]
+
+
+def parse_entries(text: str) -> list[tuple[str, int, int, int, int, int, int]]:
+    """--entries "channel:8:4:4:1:0:0;sequence:4:2:16:1:0:0" (path:rows:warps:block_d:
+    stages:vec:programs)."""
+    out = []
+    for item in filter(None, text.split(";")):
+        path, *nums = item.split(":")
+        out.append((path, *map(int, nums)))
     return out
 
 
@@ -84,6 +103,8 @@ def main() -> None:
     p.add_argument("--no-write", action="store_true", help="do not rewrite tuned.py")
     p.add_argument("--shapes", default="", help='only these, e.g. "16x10000x128;4x131072x256"')
     p.add_argument("--dtypes", default="float32,bfloat16")
+    p.add_argument("--entries", default="", help="only these candidates (see parse_entries); "
+                   '"+short" adds the whole-sequence walks of short_whole')
     args = p.parse_args()
     shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(";") if s] or SHAPES
     dtypes = [getattr(torch, d) for d in args.dtypes.split(",")]
@@ -110,9 +131,16 @@ def main() -> None:
         n_shapes[key] += 1
         best = None
         first: dict = {}  # without a reference: every config must agree with the first
-        for ent in entries(B, T, D, elem):
+        given = parse_entries(args.entries.replace("+short", ""))
+        cands = given + (short_whole(T) if "+short" in args.entries else []) if args.entries \
+            else entries(B, T, D, elem)
+        seen = set()  # candidates that come out as the same tile once capped by T
+        for ent in cands:
             cfg = tile_config(ent[0], T, D, elem, *ent[1:6], segment=1 if ent[6] else 0)
             cfg = segment_for(B, T, D, cfg, ent[6]) if ent[6] else cfg
+            if cfg in seen:
+                continue
+            seen.add(cfg)
             st: dict = {}
 
             def go():

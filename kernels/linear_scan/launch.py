@@ -223,51 +223,78 @@ def _rows_fit(cfg: ScanConfig, *xs: torch.Tensor | None) -> bool:
     return True
 
 
+class _Plan(NamedTuple):
+    """What a launch needs beyond its tensors, the same for every call of one shape, layout,
+    config and set of flags: made once (``_plan``), so a small scan's call does not redo it."""
+
+    kernel: CachedLaunch
+    grid: tuple
+    scalars: tuple  # the ints after the tensors
+    constexprs: dict
+    fits: bool  # a chunk's row offsets fit in int32 (see _rows_fit)
+    n_chunks: int
+    status: tuple | None  # the sequence path's status_buffers(n_parts, n_tiles, block_d, window)
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, flags: tuple,
+          timeline: bool) -> _Plan:
+    B, T, D = shape
+    has_h0, has_hf0, reverse, shift_a, grad_a, record = flags
+    kw = dict(HAS_H0=has_h0, HAS_HF0=has_hf0, REVERSE=reverse, SHIFT_A=shift_a, GRAD_A=grad_a,
+              RECORD=record, R=cfg.rows, S=cfg.block_s, BLOCK_D=cfg.block_d,
+              num_warps=cfg.num_warps)
+    fits = cfg.block_t * max(abs(s_a[1]), abs(s_b[1]), abs(s_hf[1]), D) < 2 ** 31
+    n_chunks = cdiv(T, cfg.block_t)
+    n_dt = cdiv(D, cfg.block_d)
+    strides = (*s_a, *s_b, *s_hf)
+    if cfg.path == "channel":
+        return _Plan(_CHANNEL, (n_dt, B), (T, D, *strides), dict(kw, STAGES=cfg.stages, VEC=cfg.vec),
+                     fits, n_chunks, None)
+    n_parts = cdiv(n_chunks, cfg.segment) if cfg.segment else n_chunks
+    status = (n_parts, B * n_dt, cfg.block_d, cfg.lookback)
+    kw = dict(kw, W=cfg.lookback, TIMELINE=timeline)
+    if cfg.segment:
+        return _Plan(_SEGMENT, (n_parts * B * n_dt,), (T, D, n_dt, B * n_dt, cfg.segment, *strides),
+                     dict(kw, STAGES=cfg.stages), fits, n_chunks, status)
+    return _Plan(_SEQPAR, (n_parts * B * n_dt,), (T, D, n_dt, B * n_dt, *strides), kw, fits,
+                 n_chunks, status)
+
+
 def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg,
             timeline=False):
     """Run the scan of (a, b) into ``out`` (and grad_a into ``grad_a_out``); returns
     (local, carries) when recording, and the sequence kernel's timeline when asked."""
-    B, T, D = a.shape
-    if not _rows_fit(cfg, a, b, hf, out):  # the kernels' in-chunk offsets are int32
+    hf_ = hf if hf is not None else out  # (absent tensors: ``out`` stands in, never touched)
+    plan = _plan(cfg, a.shape, a.stride(), b.stride(), hf_.stride(),
+                 (h0 is not None, hf0 is not None, reverse, shift_a, grad_a_out is not None,
+                  record), timeline)
+    if not plan.fits:  # the kernels' in-chunk offsets are int32
         a, b = a.contiguous(), b.contiguous()
         hf = hf.contiguous() if hf is not None else None
         if not _rows_fit(cfg, a, b, hf, out):
             raise ValueError(f"the scan kernels need D * {cfg.block_t} (steps per chunk) < 2^31, "
-                             f"got D = {D}")
-    n_chunks = cdiv(T, cfg.block_t)
+                             f"got D = {a.shape[2]}")
+        return _launch(a, b, h0, out, reverse=reverse, shift_a=shift_a, grad_a_out=grad_a_out,
+                       hf=hf, hf0=hf0, record=record, cfg=cfg, timeline=timeline)
     loc = car = None
     if record:
+        B, T, D = a.shape
         loc = torch.empty(B, T, D, device=a.device, dtype=torch.float32)
-        car = torch.empty(B, n_chunks, D, device=a.device, dtype=torch.float32)
-    dummy = out
-    hf_ = hf if hf is not None else dummy
-    args = [a, b, h0 if h0 is not None else dummy, out,
-            grad_a_out if grad_a_out is not None else dummy, hf_,
-            hf0 if hf0 is not None else dummy,
-            loc if record else dummy, car if record else dummy]
-    strides = [*a.stride(), *b.stride(), *hf_.stride()]
-    flags = dict(HAS_H0=h0 is not None, HAS_HF0=hf0 is not None, REVERSE=reverse,
-                 SHIFT_A=shift_a, GRAD_A=grad_a_out is not None, RECORD=record,
-                 R=cfg.rows, S=cfg.block_s, BLOCK_D=cfg.block_d, num_warps=cfg.num_warps)
-    n_dt = cdiv(D, cfg.block_d)
-    if cfg.path == "channel":
-        _CHANNEL[(n_dt, B)](*args, T, D, *strides, STAGES=cfg.stages, VEC=cfg.vec, **flags)
-    else:
-        n_parts = cdiv(n_chunks, cfg.segment) if cfg.segment else n_chunks
-        n_programs = n_parts * B * n_dt
-        status = status_buffers(n_parts, B * n_dt, cfg.block_d, a.device, cfg.lookback)
-        tl_buf = (torch.zeros(n_programs, len(TIMELINE_COLUMNS), dtype=torch.int64,
-                              device=a.device) if timeline else None)
-        tl_arg = tl_buf if timeline else dummy
-        if cfg.segment:
-            _SEGMENT[(n_programs,)](*args, *status, tl_arg, T, D, n_dt, B * n_dt, cfg.segment,
-                                    *strides, W=cfg.lookback, STAGES=cfg.stages,
-                                    TIMELINE=timeline, **flags)
-        else:
-            _SEQPAR[(n_programs,)](*args, *status, tl_arg, T, D, n_dt, B * n_dt, *strides,
-                                   W=cfg.lookback, TIMELINE=timeline, **flags)
-        return loc, car, tl_buf
-    return loc, car, None
+        car = torch.empty(B, plan.n_chunks, D, device=a.device, dtype=torch.float32)
+    args = (a, b, h0 if h0 is not None else out, out,
+            grad_a_out if grad_a_out is not None else out, hf_,
+            hf0 if hf0 is not None else out, loc if record else out, car if record else out)
+    if plan.status is None:
+        plan.kernel[plan.grid](*args, *plan.scalars, **plan.constexprs)
+        return loc, car, None
+    n_parts, n_tiles, block_d, window = plan.status
+    status = status_buffers(n_parts, n_tiles, block_d, a.device, window)
+    tl_buf = (torch.zeros(plan.grid[0], len(TIMELINE_COLUMNS), dtype=torch.int64,
+                          device=a.device) if timeline else None)
+    plan.kernel[plan.grid](*args, *status, tl_buf if timeline else out, *plan.scalars,
+                           **plan.constexprs)
+    return loc, car, tl_buf
 
 
 @functools.lru_cache(maxsize=4096)
