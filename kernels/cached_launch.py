@@ -39,12 +39,18 @@ _data_ptr = torch.Tensor.data_ptr
 _dtype = operator.attrgetter("dtype")
 
 
+_knobs = None
+
+
 def _hooks_listening() -> bool:
     """Whether a launch hook is installed: Triton's launch hooks are chains (3.6 on), empty
     unless a profiler adds to them; older Triton keeps None or a callable."""
-    from triton import knobs
+    global _knobs
+    if _knobs is None:  # (imported once: an import statement costs a microsecond a call)
+        from triton import knobs
 
-    for hook in (knobs.runtime.launch_enter_hook, knobs.runtime.launch_exit_hook):
+        _knobs = knobs
+    for hook in (_knobs.runtime.launch_enter_hook, _knobs.runtime.launch_exit_hook):
         if hook is not None and getattr(hook, "calls", True):
             return True
     return False
@@ -75,9 +81,15 @@ class CachedLaunch:
     def __getitem__(self, grid: tuple):
         return lambda *args, **kw: self.launch(grid, args, kw)
 
-    def key(self, device: int, args: tuple, kw: dict) -> tuple | None:
+    def key(self, device: int, args: tuple, kw: dict, static: object = None) -> tuple | None:
         """The key of a launch, or None where it must go through Triton's path: a tensor
-        not 16-byte aligned, or not the usual count of leading tensors."""
+        not 16-byte aligned, or not the usual count of leading tensors.
+
+        ``static``: a hashable object the caller guarantees determines ``kw`` and the
+        scalars (their values and types), used in their place (a launch plan made once per
+        shape: hashing it is cheaper than hashing what it stands for). It is held by the
+        key, so an object compared by identity cannot be replaced by another at its address.
+        """
         n = self._n_tensors
         if n is None:
             n = self._n_tensors = next((i for i, x in enumerate(args)
@@ -90,10 +102,13 @@ class CachedLaunch:
             return None
         if scalars and isinstance(scalars[0], torch.Tensor):
             return None
+        if static is not None:
+            return device, static, tuple(map(_dtype, tensors))
         return (device, tuple(kw.items()), scalars, tuple(map(type, scalars)),
                 tuple(map(_dtype, tensors)))
 
-    def launch(self, grid: tuple, args: tuple, kw: dict) -> None:
+    def launch(self, grid: tuple, args: tuple, kw: dict, static: object = None) -> None:
+        """``kernel[grid](*args, **kw)``; ``static`` as in ``key``."""
         if not enabled or interpreting():
             self.kernel[grid](*args, **kw)
             return
@@ -105,7 +120,7 @@ class CachedLaunch:
 
             self._driver = driver.active
         device = self._driver.get_current_device()
-        key = self.key(device, args, kw)
+        key = self.key(device, args, kw, static)
         entry = self._entries.get(key) if key is not None else None
         if entry is None:
             compiled = self.kernel[grid](*args, **kw)  # compiles if new, and launches

@@ -54,21 +54,18 @@ class _NoKernel(torch.autograd.Function):
 
 def launch_only(a, b):
     """The kernel launch of scan_fwd(a, b) with its arguments built once: (kernel, grid,
-    args, kwargs) as ``_launch`` passes them."""
+    args, kwargs, plan) as ``_launch`` passes them."""
     seen = {}
-    cfg = launch._config(a, None)
     for name in ("_CHANNEL", "_SEGMENT", "_SEQPAR"):
         k = getattr(launch, name)
         orig = k.launch
 
-        def spy(grid, args, kw, k=k, orig=orig):
-            seen["call"] = (k, grid, args, kw)
-            orig(grid, args, kw)
+        def spy(grid, args, kw, static=None, k=k, orig=orig):
+            seen["call"] = (k, grid, args, kw, static)
+            orig(grid, args, kw, static)
         k.launch = spy
     try:
-        h = torch.empty_like(a)
-        launch._launch(a, b, None, h, reverse=False, shift_a=False, grad_a_out=None, hf=None,
-                       hf0=None, record=False, cfg=cfg)
+        scan_fwd(a, b)
     finally:
         for name in ("_CHANNEL", "_SEGMENT", "_SEQPAR"):
             getattr(launch, name).__dict__.pop("launch", None)
@@ -90,9 +87,10 @@ def main(argv: list[str]) -> int:
         b = torch.randn(B, T, D, device="cuda")
         ag, bg = a.clone().requires_grad_(), b.clone().requires_grad_()
         g = torch.randn_like(a)
-        k, grid, kargs, kw = launch_only(a, b)
-        k[grid](*kargs, **kw)  # the cached entry exists from here on
-        run, function, packed, tail = k._entries[k.key(torch.cuda.current_device(), kargs, kw)]
+        k, grid, kargs, kw, plan = launch_only(a, b)
+        k.launch(grid, kargs, kw, plan)  # the cached entry exists from here on
+        run, function, packed, tail = k._entries[k.key(torch.cuda.current_device(), kargs, kw,
+                                                       plan)]
         stream = torch.cuda.current_stream().cuda_stream
         g1 = grid[1] if len(grid) > 1 else 1
 
@@ -105,7 +103,7 @@ def main(argv: list[str]) -> int:
                  ("op", "fwd+bwd"): lambda: torch.autograd.grad(linear_scan(ag, bg), (ag, bg), g),
                  ("kernels", "fwd"): lambda: scan_fwd(a, b),
                  ("kernels", "bwd"): lambda: scan_bwd(a, h, None, g),
-                 ("launch", "fwd"): lambda: k[grid](*kargs, **kw)}
+                 ("launch", "fwd"): lambda: k.launch(grid, kargs, kw, plan)}
         timed = {(layer, pss, how): fn for (layer, pss), fn in cases.items()
                  for how in ("Triton's launch", "cached launch")}
         timed[("launcher", "fwd", "compiled launcher")] = launcher

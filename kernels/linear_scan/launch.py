@@ -223,17 +223,20 @@ def _rows_fit(cfg: ScanConfig, *xs: torch.Tensor | None) -> bool:
     return True
 
 
-class _Plan(NamedTuple):
+class _Plan:
     """What a launch needs beyond its tensors, the same for every call of one shape, layout,
-    config and set of flags: made once (``_plan``), so a small scan's call does not redo it."""
+    config and set of flags: made once (``_plan``), so a small scan's call does not redo it.
+    Compared by identity: it is also the cached launch's key (``CachedLaunch.key``)."""
 
-    kernel: CachedLaunch
-    grid: tuple
-    scalars: tuple  # the ints after the tensors
-    constexprs: dict
-    fits: bool  # a chunk's row offsets fit in int32 (see _rows_fit)
-    n_chunks: int
-    status: tuple | None  # the sequence path's status_buffers(n_parts, n_tiles, block_d, window)
+    __slots__ = ("cfg", "kernel", "grid", "scalars", "constexprs", "fits", "n_chunks", "status")
+
+    def __init__(self, cfg: ScanConfig, kernel: CachedLaunch, grid: tuple, scalars: tuple,
+                 constexprs: dict, fits: bool, n_chunks: int, status: tuple | None):
+        self.cfg, self.kernel, self.grid, self.scalars = cfg, kernel, grid, scalars
+        self.constexprs = constexprs
+        self.fits = fits  # a chunk's row offsets fit in int32 (see _rows_fit)
+        self.n_chunks = n_chunks
+        self.status = status  # sequence path: status_buffers(n_parts, n_tiles, block_d, window)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -249,26 +252,41 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
     n_dt = cdiv(D, cfg.block_d)
     strides = (*s_a, *s_b, *s_hf)
     if cfg.path == "channel":
-        return _Plan(_CHANNEL, (n_dt, B), (T, D, *strides), dict(kw, STAGES=cfg.stages, VEC=cfg.vec),
-                     fits, n_chunks, None)
+        return _Plan(cfg, _CHANNEL, (n_dt, B), (T, D, *strides),
+                     dict(kw, STAGES=cfg.stages, VEC=cfg.vec), fits, n_chunks, None)
     n_parts = cdiv(n_chunks, cfg.segment) if cfg.segment else n_chunks
     status = (n_parts, B * n_dt, cfg.block_d, cfg.lookback)
     kw = dict(kw, W=cfg.lookback, TIMELINE=timeline)
     if cfg.segment:
-        return _Plan(_SEGMENT, (n_parts * B * n_dt,), (T, D, n_dt, B * n_dt, cfg.segment, *strides),
-                     dict(kw, STAGES=cfg.stages), fits, n_chunks, status)
-    return _Plan(_SEQPAR, (n_parts * B * n_dt,), (T, D, n_dt, B * n_dt, *strides), kw, fits,
+        return _Plan(cfg, _SEGMENT, (n_parts * B * n_dt,),
+                     (T, D, n_dt, B * n_dt, cfg.segment, *strides), dict(kw, STAGES=cfg.stages),
+                     fits, n_chunks, status)
+    return _Plan(cfg, _SEQPAR, (n_parts * B * n_dt,), (T, D, n_dt, B * n_dt, *strides), kw, fits,
                  n_chunks, status)
 
 
-def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg,
+@functools.lru_cache(maxsize=1024)
+def _auto_plan(shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, flags: tuple, timeline: bool,
+               elem_size: int, device_index: int | None, backward: bool) -> _Plan:
+    """The plan under the automatic config: one lookup per call for both."""
+    B, T, D = shape
+    cfg = _auto_config(B, T, D, elem_size, device_index, backward)
+    return _plan(cfg, shape, s_a, s_b, s_hf, flags, timeline)
+
+
+def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, config, backward,
             timeline=False):
-    """Run the scan of (a, b) into ``out`` (and grad_a into ``grad_a_out``); returns
-    (local, carries) when recording, and the sequence kernel's timeline when asked."""
+    """Run the scan of (a, b) into ``out`` (and grad_a into ``grad_a_out``) under ``config``
+    (None: the automatic one); returns (config, local, carries, timeline): the chunk-local
+    scans and carries when recording, the sequence kernel's timeline when asked."""
     hf_ = hf if hf is not None else out  # (absent tensors: ``out`` stands in, never touched)
-    plan = _plan(cfg, a.shape, a.stride(), b.stride(), hf_.stride(),
-                 (h0 is not None, hf0 is not None, reverse, shift_a, grad_a_out is not None,
-                  record), timeline)
+    flags = (h0 is not None, hf0 is not None, reverse, shift_a, grad_a_out is not None, record)
+    if config is None:
+        plan = _auto_plan(a.shape, a.stride(), b.stride(), hf_.stride(), flags, timeline,
+                          a.element_size(), a.device.index if a.is_cuda else None, backward)
+    else:
+        plan = _plan(config, a.shape, a.stride(), b.stride(), hf_.stride(), flags, timeline)
+    cfg = plan.cfg
     if not plan.fits:  # the kernels' in-chunk offsets are int32
         a, b = a.contiguous(), b.contiguous()
         hf = hf.contiguous() if hf is not None else None
@@ -276,7 +294,8 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg
             raise ValueError(f"the scan kernels need D * {cfg.block_t} (steps per chunk) < 2^31, "
                              f"got D = {a.shape[2]}")
         return _launch(a, b, h0, out, reverse=reverse, shift_a=shift_a, grad_a_out=grad_a_out,
-                       hf=hf, hf0=hf0, record=record, cfg=cfg, timeline=timeline)
+                       hf=hf, hf0=hf0, record=record, config=cfg, backward=backward,
+                       timeline=timeline)
     loc = car = None
     if record:
         B, T, D = a.shape
@@ -286,15 +305,15 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, cfg
             grad_a_out if grad_a_out is not None else out, hf_,
             hf0 if hf0 is not None else out, loc if record else out, car if record else out)
     if plan.status is None:
-        plan.kernel[plan.grid](*args, *plan.scalars, **plan.constexprs)
-        return loc, car, None
+        plan.kernel.launch(plan.grid, args + plan.scalars, plan.constexprs, plan)
+        return cfg, loc, car, None
     n_parts, n_tiles, block_d, window = plan.status
     status = status_buffers(n_parts, n_tiles, block_d, a.device, window)
     tl_buf = (torch.zeros(plan.grid[0], len(TIMELINE_COLUMNS), dtype=torch.int64,
                           device=a.device) if timeline else None)
-    plan.kernel[plan.grid](*args, *status, tl_buf if timeline else out, *plan.scalars,
-                           **plan.constexprs)
-    return loc, car, tl_buf
+    plan.kernel.launch(plan.grid, (*args, *status, tl_buf if timeline else out, *plan.scalars),
+                       plan.constexprs, plan)
+    return cfg, loc, car, tl_buf
 
 
 @functools.lru_cache(maxsize=4096)
@@ -331,15 +350,16 @@ def scan_fwd(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *
     ``timeline``: the sequence kernel reports when each program started, published and
     finished (a GPU clock: not under the interpreter).
     """
-    cfg = _config(a, config)
     if timeline and interpreting():
         raise ValueError("timeline=True reads the GPU's clock: it needs a GPU, not the interpreter")
     h = torch.empty_like(a, memory_format=torch.contiguous_format)  # (half empty()'s host time)
     if a.numel() == 0:
+        cfg = _config(a, config)
         return ScanResult(h, None, None, cfg.block_t, cfg.path)
     h0c = h0.contiguous() if h0 is not None else None
-    loc, car, tl_rows = _launch(a, b, h0c, h, reverse=reverse, shift_a=False, grad_a_out=None,
-                                hf=None, hf0=None, record=record, cfg=cfg, timeline=timeline)
+    cfg, loc, car, tl_rows = _launch(a, b, h0c, h, reverse=reverse, shift_a=False,
+                                     grad_a_out=None, hf=None, hf0=None, record=record,
+                                     config=config, backward=False, timeline=timeline)
     return ScanResult(h, loc, car, cfg.block_t, cfg.path, tl_rows)
 
 
@@ -352,14 +372,13 @@ def scan_bwd(a: torch.Tensor, h: torch.Tensor, h0: torch.Tensor | None, grad_h: 
         grad_b = g,  grad_a_t = g_t h_{t-1},  grad_h0 = a_0 g_0
     (for reverse=True, t+1 and t-1 swap and h_T = h0). Returns (grad_a, grad_b, grad_h0).
     """
-    cfg = _config(a, config, backward=True)
     grad_b = torch.empty_like(a, memory_format=torch.contiguous_format)
     grad_a = torch.empty_like(grad_b)
     if a.numel() == 0:
         return grad_a, grad_b, None if h0 is None else torch.zeros_like(h0)
     h0c = h0.contiguous() if h0 is not None else None
     _launch(a, grad_h, None, grad_b, reverse=not reverse, shift_a=True, grad_a_out=grad_a,
-            hf=h, hf0=h0c, record=False, cfg=cfg)
+            hf=h, hf0=h0c, record=False, config=config, backward=True)
     grad_h0 = None
     if h0 is not None:
         first = 0 if not reverse else a.shape[1] - 1

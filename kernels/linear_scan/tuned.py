@@ -15,25 +15,43 @@ B * D <= 4096, T <= 2048 a channel walk of 8 channels per 8-warp program (13.2 u
 the formula's 17.9 at B=4, T=1024, D=256). The entry for B * D <= 256, T <= 2048 is set by
 hand from the first, cut-off sweep (benchmarks/scan-sweep-small-t1024-graph-h200.json:
 one-chunk programs of 2 warps and 64 steps, 11.2 us against the formula's 15.1 at B=1,
-T=1024, D=64). The H100's wide
+T=1024, D=64). bf16, T <= 2048 (benchmarks/scan-sweep-short-graph-h200.json, 2026-12-04): channel walks
+whose one chunk is the whole sequence (4 rows x 16 warps x 4 channels, its backward 8 warps,
+at B * D <= 256: 9.2 us against 13.2 for the fp32 entry's tile at B=1, T=1024, D=64; 8 rows
+x 8 warps x 8 channels up to 4096: 12.4 us against 16-18 at B=4, D=256). The same sweep
+found no such gain in fp32 (11.2 against 11.5 us, its backward slower): that entry stays.
+The H100's wide
 entries predate the pipelined walk (they ran one chunk in flight): removed, so the H100 takes
 launch.WIDE, measured on the H200, the same chip.
 """
 TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'path': 'sequence', 'rows': 8},
           '4|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'path': 'sequence', 'rows': 8}},
- 'H200': {'4|bd<=256|T<=2048': {'block_d': 16,
-                               'num_warps': 2,
-                               'path': 'sequence',
-                               'programs': 0,
-                               'rows': 4,
-                               'stages': 1,
-                               'vec': 0},
+ 'H200': {'2|bd<=256|T<=2048': {'block_d': 4,
+                                'bwd': {'block_d': 4,
+                                        'num_warps': 8,
+                                        'programs': 0,
+                                        'rows': 4,
+                                        'stages': 1,
+                                        'vec': 0},
+                                'num_warps': 16,
+                                'path': 'channel',
+                                'programs': 0,
+                                'rows': 4,
+                                'stages': 1,
+                                'vec': 0},
           '2|bd<=256|T>32768': {'block_d': 16,
                                 'num_warps': 4,
                                 'path': 'sequence',
                                 'rows': 8,
                                 'stages': 1,
                                 'vec': 0},
+          '2|bd<=4096|T<=2048': {'block_d': 8,
+                                 'num_warps': 8,
+                                 'path': 'channel',
+                                 'programs': 0,
+                                 'rows': 8,
+                                 'stages': 1,
+                                 'vec': 0},
           '2|bd<=4096|T<=32768': {'block_d': 16,
                                   'num_warps': 8,
                                   'path': 'channel',
@@ -51,6 +69,13 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'pa
                                    'rows': 16,
                                    'stages': 3,
                                    'vec': 0},
+          '4|bd<=256|T<=2048': {'block_d': 16,
+                                'num_warps': 2,
+                                'path': 'sequence',
+                                'programs': 0,
+                                'rows': 4,
+                                'stages': 1,
+                                'vec': 0},
           '4|bd<=256|T<=32768': {'block_d': 16,
                                  'num_warps': 8,
                                  'path': 'sequence',

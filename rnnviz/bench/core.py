@@ -240,15 +240,21 @@ def _commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def provenance(suite: str, module: str = "rnnviz.bench") -> dict[str, Any]:
-    """Where, when and with what a result was measured (``module``: what ran, ``python -m``)."""
+def provenance(suite: str, module: str | None = None) -> dict[str, Any]:
+    """Where, when and with what a result was measured (``module``: what ran, a ``python -m``
+    module or a script's path; by default the script run, or ``-m rnnviz.bench``)."""
+    if module is None:
+        script = sys.argv[0] if sys.argv else ""
+        module = (os.path.relpath(script) if script.endswith(".py")
+                  and os.path.basename(script) != "__main__.py" else "rnnviz.bench")
     info: dict[str, Any] = {
         "suite": suite,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         # the RNNVIZ_* settings first, as one would type them: they change what is measured
         "command": " ".join([f"{k}={v}" for k, v in sorted(os.environ.items())
                              if k.startswith("RNNVIZ_")]
-                            + [os.path.basename(sys.executable), "-m", module]
+                            + [os.path.basename(sys.executable)]
+                            + ([module] if module.endswith(".py") else ["-m", module])
                             + sys.argv[1:]),
         "commit": _commit(),
         "python": platform.python_version(),

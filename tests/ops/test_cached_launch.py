@@ -70,6 +70,16 @@ def test_key_is_finer_than_triton_s_specialisation(fake):
     assert key(None, 5) is None and key(x, x) is None
 
 
+def test_a_static_key_stands_for_the_constexprs_and_scalars(fake):
+    _, launcher = fake
+    x = torch.zeros(8)
+    plan, other = object(), object()  # what a launch plan is: compared by identity
+    key = lambda t, static: launcher.key(0, (t, 5), {"BLOCK": 16}, static)  # noqa: E731
+    assert key(x, plan) == key(torch.ones(8), plan) and plan in key(x, plan)
+    assert key(x, plan) != key(x, other) and key(x, plan) != key(x.double(), plan)
+    assert key(x[1:], plan) is None
+
+
 def test_first_call_compiles_then_hits_go_to_the_launcher(fake):
     k, launcher = fake
     x = torch.zeros(8)
