@@ -228,17 +228,18 @@ def _child_main() -> None:
 
 def _measure_in_child(rows: list[dict[str, Any]], crashes: dict[str, int]) -> None:
     """Fill ``rows`` (accelerated-scan cases) from child processes; a case whose process
-    dies is recorded as such, and a variant that killed two processes (counted in
-    ``crashes``, across calls) is not run again."""
+    dies is recorded as such, and a variant that killed two processes in one dtype (counted
+    in ``crashes``, across calls) is not run again in that dtype (its kernels crashed on
+    bf16 only, so its fp32 rows still run)."""
     import json
     import subprocess
     import sys
 
     todo = list(rows)
     while todo:
-        todo = [r for r in todo if crashes.get(r["variant"], 0) < 2 or
+        todo = [r for r in todo if crashes.get((r["variant"], r["dtype"]), 0) < 2 or
                 r.update(error=f"not run: accelerated-scan {r['variant']} crashed twice "
-                               "before on this GPU")]
+                               f"before on this GPU in {r['dtype']}")]
         if not todo:
             break
         cases = [{k: r[k] for k in ("B", "T", "D", "dtype", "pass", "variant")} for r in todo]
@@ -253,7 +254,8 @@ def _measure_in_child(rows: list[dict[str, Any]], crashes: dict[str, int]) -> No
         if done < len(todo):
             why = (proc.stderr.strip().splitlines() or ["no message"])[-1][:200]
             todo[done]["error"] = f"crashed its process (exit {proc.returncode}): {why}"
-            crashes[todo[done]["variant"]] = crashes.get(todo[done]["variant"], 0) + 1
+            key = (todo[done]["variant"], todo[done]["dtype"])
+            crashes[key] = crashes.get(key, 0) + 1
             todo = todo[done + 1:]
         else:
             todo = []

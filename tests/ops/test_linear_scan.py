@@ -514,7 +514,7 @@ def test_bench_shapes_from_env(monkeypatch):
 
 def test_bench_child_crashes_are_counted_across_shapes(monkeypatch):
     """accelerated-scan runs in child processes shape by shape; a variant that killed two
-    children (over all shapes) is not run again."""
+    children in one dtype (over all shapes) is not run again in that dtype."""
     import subprocess
     from types import SimpleNamespace
 
@@ -532,8 +532,11 @@ def test_bench_child_crashes_are_counted_across_shapes(monkeypatch):
     for _ in range(3):  # three shapes
         r = dict(row)
         bench_scan._measure_in_child([r], crashes)
-    assert len(calls) == 2 and crashes == {"warp": 2}
-    assert r["error"].startswith("not run: accelerated-scan warp crashed twice")
+    assert len(calls) == 2 and crashes == {("warp", "fp32"): 2}
+    assert r["error"] == "not run: accelerated-scan warp crashed twice before on this GPU in fp32"
+    r = dict(row, dtype="bf16")  # the other dtype still runs
+    bench_scan._measure_in_child([r], crashes)
+    assert len(calls) == 3 and r["error"].startswith("crashed its process")
 
 
 def test_choose_config_backward_entry(monkeypatch):
