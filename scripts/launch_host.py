@@ -13,7 +13,7 @@ Layers, from the outside in:
 - "launch": the kernel launch alone, its arguments built beforehand;
 - "launcher": the compiled launcher called directly (what a cached launch ends in);
 and accelerated-scan's forward (and forward+backward) where installed, and an autograd node
-with no kernel in it ("autograd floor"), for scale.
+with no kernel in it ("autograd-floor"), for scale.
 Writes launch-host-<gpu>.json.
 """
 from __future__ import annotations
@@ -108,7 +108,7 @@ def main(argv: list[str]) -> int:
                  for how in ("Triton's launch", "cached launch")}
         timed[("launcher", "fwd", "compiled launcher")] = launcher
         timed[("torch.empty", "-", "-")] = lambda: torch.empty_like(a)
-        timed[("autograd floor", "fwd+bwd", "no kernel")] = \
+        timed[("autograd-floor", "fwd+bwd", "no kernel")] = \
             lambda: torch.autograd.grad(_NoKernel.apply(ag, bg), (ag, bg), g)
         if acc_scan is not None:
             at, bt = a.transpose(1, 2).contiguous(), b.transpose(1, 2).contiguous()
@@ -129,7 +129,7 @@ def main(argv: list[str]) -> int:
         cached_launch.enabled = True
         for (layer, pss, how), ts in times.items():
             us = statistics.median(ts)
-            method = layer if layer in ("accelerated-scan", "autograd floor") else "rnnviz-scan"
+            method = layer if layer in ("accelerated-scan", "autograd-floor") else "rnnviz-scan"
             rows.append({"method": method,
                          "layer": layer, "launch": how, "pass": pss, "dtype": "fp32",
                          "B": B, "T": T, "D": D, "path": launch._config(a, None).path,

@@ -37,7 +37,7 @@ FAMILIES: dict[str, list[str]] = {
     "scan": ["#2ca02c", "#74c476", "#006d2c", "#a1d99b", "#41ab5d"],
     "log-space": ["#bcbd22", "#dbdb8d", "#8c8c00", "#e7e76a"],
     "deer": ["#9467bd", "#c5b0d5", "#6a3d9a"],
-    "copy": ["#17becf"],
+    "copy": ["#17becf", "#9edae5"],  # the floors and ceilings measured beside a run
 }
 
 # the method names of the benchmarks (see the house brief) -> (family, shade index)
@@ -65,6 +65,7 @@ METHOD_FAMILY: dict[str, tuple[str, int]] = {
     "deer-quasi": ("deer", 1),
     "deer-damped": ("deer", 2),
     "copy": ("copy", 0),
+    "autograd-floor": ("copy", 1),  # an autograd node with no kernel (scripts/launch_host.py)
 }
 
 # the ops of rnnviz (trace records) -> the family whose colour they take
