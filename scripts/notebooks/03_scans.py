@@ -207,17 +207,35 @@ eager_graph_figure("scan", T=16384)
 
 # %% [markdown]
 # As kernels the two packages are within a few microseconds of each other at this size, and the
-# log-space scan of the minGRU paper is hundreds of times slower; eagerly, rnnviz's longer launch
-# path loses the race. Try `T=1024` (rnnviz's kernel is twice as slow as theirs there) and
-# `T=65536` (it passes their scalar kernel, not yet their warp kernel).
+# log-space scan of the minGRU paper is hundreds of times slower; eagerly, the launch path decides.
+# Try `T=1024` (rnnviz's kernel is twice as slow as theirs there) and `T=65536` (it passes their
+# scalar kernel, not yet their warp kernel).
 #
-# Part of that launch path was a second launch. The sequence-parallel kernel below coordinates its
+# Where does a small call's host time go? `scripts/launch_host.py` timed one forward at $B = 1$,
+# $T = 1024$, $D = 64$ on the H200's host layer by layer, from the op down to the compiled launcher
+# that Triton's launch ends in:
+
+# %%
+from rnnviz.course.launch_path import launch_path_figure
+
+launch_path_figure()
+
+# %% [markdown]
+# The orange bars are Triton's own launch path. A kernel call `kernel[grid](...)` binds its twenty-odd
+# arguments, asks Triton's specialiser about each (dtype, 16-byte alignment of every pointer, ints
+# equal to 1 or divisible by 16), turns the answer into a string key and looks the compiled kernel
+# up: about 20 µs before the launcher itself runs. The green bars go through
+# `rnnviz.kernels.cached_launch`: once a shape has been launched, its compiled kernel is kept under a
+# key of rnnviz's own, finer than Triton's (the launch plan made once per shape, the tensors' dtypes,
+# all of them 16-byte aligned), and the launcher is called straight away. That, and a plan of the
+# launch computed once per shape, took the call from 45 to 27 µs; `accelerated-scan`'s call, a
+# kernel of four arguments and no input checks, takes 24.
+#
+# Part of that launch path was once a second launch. The sequence-parallel kernel below coordinates its
 # programs through flags in memory, which must be zero when it starts, and a memset launch zeroed
 # them before every call. Now the last program to finish zeroes them for the next call, and the
 # buffers are kept per CUDA stream. A graph being captured gets buffers of its own, because its
-# replays may run on any stream. On the H200's host that took a forward call at $B = 1$, $D = 64$
-# from 111-127 µs to 82-97 µs (`benchmarks/status-host-views-h200.json`); `accelerated-scan`'s call
-# takes 33 µs.
+# replays may run on any stream.
 #
 # ### The look-back, as the kernel clocked it
 #

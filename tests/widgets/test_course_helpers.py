@@ -386,3 +386,31 @@ def test_prefetch_figure_reads_the_depths():
         in_flight.prefetch_rows(Reference("sru-kernels-y", {}, rows[-1:]))
     shipped = in_flight.prefetch_figure()  # the H200 run in benchmarks/
     assert len(shipped.data) == 3 and max(shipped.data[1].y) > 80
+
+
+def test_launch_path_figure_reads_the_layers():
+    """One bar per layer and launch path at the asked shape, the one-way rows apart."""
+    import pytest
+
+    from rnnviz.course import launch_path
+    from rnnviz.course.reference import Reference
+
+    def row(layer, how, us, T=1024):
+        return {"method": "rnnviz-scan", "layer": layer, "launch": how, "pass": "fwd",
+                "B": 1, "T": T, "D": 64, "us_per_call": us}
+
+    rows = [row("op", "Triton's launch", 45.0), row("op", "cached launch", 26.0),
+            row("launcher", "compiled launcher", 8.0), row("op", "cached launch", 99.0, T=256),
+            {**row("accelerated-scan", "scalar", 24.0), "method": "accelerated-scan"},
+            {**row("op", "cached launch", 200.0), "pass": "fwd+bwd"}]
+    ref = Reference("launch-host-x", {"gpu": "NVIDIA H200"}, rows)
+    fig = launch_path.launch_path_figure(ref)
+    assert [t.name for t in fig.data] == ["Triton's launch", "cached launch", "one way only"]
+    assert list(fig.data[0].y) == ["linear_scan (the op)", "compiled launcher (the floor)",
+                                   "accelerated-scan's forward"]
+    assert list(fig.data[1].x) == [26.0, None, None] and list(fig.data[2].x) == [None, 8.0, 24.0]
+    with pytest.raises(ValueError, match="no launch-path rows at B=1, T=7, D=64"):
+        launch_path.launch_path_rows(ref, T=7)
+    shipped = launch_path.launch_path_figure()  # the H200 run in benchmarks/
+    triton, cached = ({y: x for y, x in zip(t.y, t.x)} for t in shipped.data[:2])
+    assert all(cached[k] < triton[k] for k in cached if cached[k] is not None)
