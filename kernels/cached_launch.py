@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import os
 
 import torch
 
@@ -32,8 +33,10 @@ _OPTIONS = frozenset({"num_warps", "num_stages", "num_ctas", "maxnreg", "enable_
                       "launch_cooperative_grid", "launch_pdl", "debug"})
 MAX_ENTRIES = 4096  # keys kept per kernel (a new shape is a new key: cleared when full)
 
-# False: every launch goes through ``kernel[grid]`` (scripts/launch_host.py times both ways)
-enabled = True
+# False: every launch goes through ``kernel[grid]`` (scripts/launch_host.py times both ways);
+# RNNVIZ_CACHED_LAUNCH=0 in the environment starts it so, an escape hatch should a Triton
+# release change what its launcher expects
+enabled = os.environ.get("RNNVIZ_CACHED_LAUNCH", "1") != "0"
 
 _data_ptr = torch.Tensor.data_ptr
 _dtype = operator.attrgetter("dtype")

@@ -12,6 +12,9 @@ Layers, from the outside in:
   buffers, launch);
 - "launch": the kernel launch alone, its arguments built beforehand;
 - "launcher": the compiled launcher called directly (what a cached launch ends in);
+on the sequence path, the kernels layer also with its look-back status buffers made anew and
+zeroed by a memset launch every call, as before they were kept per stream ("fresh status
+buffers": this was scripts/status_host_ab.py, ``benchmarks/status-host*-h200.json``);
 and accelerated-scan's forward (and forward+backward) where installed, and an autograd node
 with no kernel in it ("autograd-floor"), for scale.
 Writes launch-host-<gpu>.json.
@@ -29,13 +32,25 @@ import rnnviz.kernels.cached_launch as cached_launch
 import rnnviz.kernels.linear_scan.launch as launch
 from rnnviz.bench.core import write_result
 from rnnviz.bench.scan import _accelerated
-from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
+from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd, seqpar
 from rnnviz.ops import linear_scan
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from profile_host import _wall_us  # noqa: E402  (back-to-back calls, one sync at the end)
 
 SHAPES = [(1, 1024, 64), (1, 256, 64), (64, 1024, 64)]
+
+
+FRESH = "fresh status buffers"  # zeroed by a memset launch every call, as before 2026-12-04
+
+
+def fresh_buffers(n_chunks, n_tiles, block_d, device, window=seqpar.LOOKBACK):
+    """The sequence path's status buffers as they were made before they were kept per stream
+    (and zeroed by the kernel's last program, ``seqpar.release_status``): anew for every
+    launch, zeroed by a memset launch (``benchmarks/status-host-views-h200.json``)."""
+    n = n_chunks * n_tiles
+    n_vals = n * (3 * block_d + window)
+    return seqpar._StatusBuffers(n, n_vals, device).views(n, block_d, n_vals)
 
 
 class _NoKernel(torch.autograd.Function):
@@ -82,6 +97,7 @@ def main(argv: list[str]) -> int:
     except ImportError:
         acc_scan = None
     rows = []
+    kept = launch.status_buffers
     for B, T, D in SHAPES:
         a = torch.rand(B, T, D, device="cuda") * 0.5 + 0.5
         b = torch.randn(B, T, D, device="cuda")
@@ -110,6 +126,8 @@ def main(argv: list[str]) -> int:
         timed[("torch.empty", "-", "-")] = lambda: torch.empty_like(a)
         timed[("autograd-floor", "fwd+bwd", "no kernel")] = \
             lambda: torch.autograd.grad(_NoKernel.apply(ag, bg), (ag, bg), g)
+        if plan.status is not None:  # the sequence path: its look-back buffers made anew
+            timed[("kernels", "fwd", FRESH)] = lambda: scan_fwd(a, b)
         if acc_scan is not None:
             at, bt = a.transpose(1, 2).contiguous(), b.transpose(1, 2).contiguous()
             atg, btg = at.clone().requires_grad_(), bt.clone().requires_grad_()
@@ -125,8 +143,9 @@ def main(argv: list[str]) -> int:
         for _ in range(args.rounds):
             for key, fn in timed.items():
                 cached_launch.enabled = key[2] != "Triton's launch"
+                launch.status_buffers = fresh_buffers if key[2] == FRESH else kept
                 times[key].append(_wall_us(fn, n=300))
-        cached_launch.enabled = True
+        cached_launch.enabled, launch.status_buffers = True, kept
         for (layer, pss, how), ts in times.items():
             us = statistics.median(ts)
             method = layer if layer in ("accelerated-scan", "autograd-floor") else "rnnviz-scan"

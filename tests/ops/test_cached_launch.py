@@ -164,3 +164,15 @@ def test_scan_is_the_same_through_either_launch_path(gpu, monkeypatch):
             cached = linear_scan(a, b)
             assert torch.equal(cached, plain), name
         torch.testing.assert_close(cached, want, rtol=1e-5, atol=1e-5)
+
+
+def test_the_environment_can_switch_it_off():
+    import os
+    import subprocess
+    import sys
+
+    code = "import rnnviz.kernels.cached_launch as c; print(c.enabled)"
+    for value, want in (("0", "False"), ("1", "True")):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**os.environ, "RNNVIZ_CACHED_LAUNCH": value})
+        assert out.stdout.strip() == want, out.stderr
