@@ -155,8 +155,9 @@ def main(argv: list[str]) -> int:
                          "us_per_call": us, "us_rounds": ts, "ms": us / 1e3, "error": None})
             print(f"B={B} T={T} D={D} {layer:16s} {pss:7s} {how:18s} {us:7.1f} us/call  "
                   f"rounds {[round(t, 1) for t in ts]}", flush=True)
-    path = write_result("launch-host", rows, {"timing": "back-to-back, one sync"}, args.out,
-                        module="scripts/launch_host.py")
+    path = write_result("launch-host", rows,
+                        {"timing": "back-to-back", "sync": "one at the end of each case, no "
+                         "events: the time per call is the host's"}, args.out)
     print(path)
     return 0
 

@@ -287,7 +287,7 @@ def provenance(suite: str, module: str | None = None) -> dict[str, Any]:
 
 
 def write_result(suite: str, rows: list[dict[str, Any]], extra: dict[str, Any] | None = None,
-                 out_dir: str | os.PathLike | None = None, module: str = "rnnviz.bench") -> Path:
+                 out_dir: str | os.PathLike | None = None, module: str | None = None) -> Path:
     """Write ``{"provenance": ..., "rows": ...}`` to ``<out_dir>/<suite>-<gpu or cpu>.json``."""
     prov = provenance(suite, module)
     prov.update(extra or {})
