@@ -214,13 +214,10 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
     return tile_config("sequence", T, D, elem_size, rows=8, num_warps=8, block_d=16)
 
 
-def _rows_fit(cfg: ScanConfig, *xs: torch.Tensor | None) -> bool:
+def _rows_fit(block_t: int, *time_strides: int) -> bool:
     """Whether a chunk's row offsets (block_t * the time stride) fit in int32 for every
-    [B, T, D] operand."""
-    for x in xs:  # (a loop, not all() over a generator: this runs on every call)
-        if x is not None and cfg.block_t * abs(x.stride(1)) >= 2 ** 31:
-            return False
-    return True
+    [B, T, D] operand, given their time strides."""
+    return block_t * max(map(abs, time_strides)) < 2 ** 31
 
 
 class _Plan:
@@ -234,7 +231,7 @@ class _Plan:
                  constexprs: dict, fits: bool, n_chunks: int, status: tuple | None):
         self.cfg, self.kernel, self.grid, self.scalars = cfg, kernel, grid, scalars
         self.constexprs = constexprs
-        self.fits = fits  # a chunk's row offsets fit in int32 (see _rows_fit)
+        self.fits = fits  # a chunk's row offsets fit in int32 (_rows_fit)
         self.n_chunks = n_chunks
         self.status = status  # sequence path: status_buffers(n_parts, n_tiles, block_d, window)
 
@@ -247,7 +244,7 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
     kw = dict(HAS_H0=has_h0, HAS_HF0=has_hf0, REVERSE=reverse, SHIFT_A=shift_a, GRAD_A=grad_a,
               RECORD=record, R=cfg.rows, S=cfg.block_s, BLOCK_D=cfg.block_d,
               num_warps=cfg.num_warps)
-    fits = cfg.block_t * max(abs(s_a[1]), abs(s_b[1]), abs(s_hf[1]), D) < 2 ** 31
+    fits = _rows_fit(cfg.block_t, s_a[1], s_b[1], s_hf[1], D)  # (D: the output's)
     n_chunks = cdiv(T, cfg.block_t)
     n_dt = cdiv(D, cfg.block_d)
     strides = (*s_a, *s_b, *s_hf)
@@ -290,7 +287,8 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, con
     if not plan.fits:  # the kernels' in-chunk offsets are int32
         a, b = a.contiguous(), b.contiguous()
         hf = hf.contiguous() if hf is not None else None
-        if not _rows_fit(cfg, a, b, hf, out):
+        if not _rows_fit(cfg.block_t, a.stride(1), b.stride(1), out.stride(1),
+                         hf.stride(1) if hf is not None else 0):
             raise ValueError(f"the scan kernels need D * {cfg.block_t} (steps per chunk) < 2^31, "
                              f"got D = {a.shape[2]}")
         return _launch(a, b, h0, out, reverse=reverse, shift_a=shift_a, grad_a_out=grad_a_out,

@@ -583,15 +583,35 @@ def test_choose_config_small_classes(monkeypatch):
 def test_rows_fit_int32_offsets():
     """The kernels' in-chunk row offsets are int32: a time stride that would overflow them
     sends the launcher to contiguous copies (or a clear error)."""
-    from types import SimpleNamespace
-
-    from rnnviz.kernels.linear_scan.launch import _rows_fit
+    from rnnviz.kernels.linear_scan.launch import _plan, _rows_fit
 
     cfg = small_config("channel", block_t=128)
-    ok = SimpleNamespace(stride=lambda i: 4096)
-    huge = SimpleNamespace(stride=lambda i: 2 ** 24)
-    assert _rows_fit(cfg, ok, None, ok)
-    assert not _rows_fit(cfg, ok, huge)
+    ok, huge = 4096, 2 ** 24  # time strides
+    assert _rows_fit(cfg.block_t, ok, ok)
+    assert not _rows_fit(cfg.block_t, ok, huge) and not _rows_fit(cfg.block_t, -huge)
+    flags = (False,) * 6
+    assert _plan(cfg, (1, 8, 4096), (8 * ok, ok, 1), (8 * ok, ok, 1), (8 * ok, ok, 1), flags,
+                 False).fits
+    assert not _plan(cfg, (1, 8, 4096), (8 * ok, ok, 1), (8 * huge, huge, 1), (8 * ok, ok, 1),
+                     flags, False).fits
+
+
+@kernel_test
+def test_a_time_stride_past_int32_offsets_takes_contiguous_copies(kernel_device):
+    """A view whose chunk offsets overflow int32 is scanned from contiguous copies; a
+    contiguous input that still overflows is refused with the bound."""
+    from rnnviz.kernels.linear_scan import scan_fwd
+
+    cfg = small_config("channel", block_t=1024)
+    wide = torch.rand(2, 3, 2 ** 21, device=kernel_device)  # time stride 2^21: 1024 * 2^21 = 2^31
+    a = torch.rand(2, 3, 4, device=kernel_device) * 0.5 + 0.5
+    b = wide[..., 4:8]  # a view: its chunk offsets would overflow int32
+    assert b.stride(1) == 2 ** 21
+    h = scan_fwd(a, b, config=cfg).h
+    torch.testing.assert_close(h.cpu().double(), linear_scan(a.cpu().double(), b.cpu().double(),
+                                                            backend="reference"))
+    with pytest.raises(ValueError, match=r"need D \* 1024 \(steps per chunk\) < 2\^31, got D = 2097152"):
+        scan_fwd(wide, wide, config=cfg)
 
 
 def test_config_rejects_bad_stages_and_vec():
