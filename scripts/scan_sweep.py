@@ -37,10 +37,11 @@ SHAPES = [(16, 4096, 4096), (1, 65536, 64), (1, 2 ** 20, 16), (16, 16384, 4096),
           (16, 10000, 128), (4, 131072, 256), (64, 4096, 128)]  # medium: DEER quasi, minGRU
 
 
-def entries(B: int, T: int, D: int, elem: int) -> list[tuple[str, int, int, int, int, int, int]]:
-    """Candidate (path, rows, num_warps, block_d cap, stages, vec, programs) for B * D
-    channels and T steps; programs > 0: the sequence path's segment kernel sized to about
-    that many programs (``launch.segment_for``)."""
+def entries(B: int, T: int, D: int, elem: int) -> list[tuple]:
+    """Candidate (path, rows, num_warps, block_d cap, stages, vec, programs[, carry]) for
+    B * D channels and T steps; programs > 0: the sequence path's segments, about that many
+    (``launch.segment_for``), their carries by look-back or, with carry "scan", by
+    reduce-then-scan (``reduce_scan.py``)."""
     vec = 16 // elem
     out = []
     if B * D >= 16384:
@@ -62,6 +63,10 @@ def entries(B: int, T: int, D: int, elem: int) -> list[tuple[str, int, int, int,
         # segments walked by small programs, many per SM (scripts/seqpar_timeline.py)
         out += [("sequence", r, w, 16, 1, 0, p) for r, w, p in [(4, 1, 2112), (4, 1, 1056),
                                                               (4, 4, 528)]]
+        # the same segments by reduce-then-scan, and wider rows (whole 128-byte lines)
+        out += [("sequence", r, w, bd, st, 0, p, "scan") for r, w, bd, st, p in
+                [(4, 1, 16, 1, 2112), (4, 4, 16, 3, 1056), (8, 4, 32, 3, 1056),
+                 (4, 2, 32, 3, 2112)] if bd <= max(16, D)]
         out += [("channel", 8, 4, 32 * vec * 4, 1, 0, 0)]
         # narrow channel walks: B * D / block_d programs, each streaming deep [rows, S,
         # block_d] tiles (rows of 32-64 bytes); no look-back at all. So few programs are
@@ -86,13 +91,13 @@ def short_whole(T: int) -> list[tuple[str, int, int, int, int, int, int]]:
             itertools.product([4, 8, 16], [4, 8, 16], [4, 8]) if r * 32 * w * 4 // bd >= T]
 
 
-def parse_entries(text: str) -> list[tuple[str, int, int, int, int, int, int]]:
-    """--entries "channel:8:4:4:1:0:0;sequence:4:2:16:1:0:0" (path:rows:warps:block_d:
-    stages:vec:programs)."""
+def parse_entries(text: str) -> list[tuple]:
+    """--entries "channel:8:4:4:1:0:0;sequence:4:1:16:1:0:2112:scan" (path:rows:warps:
+    block_d:stages:vec:programs[:carry])."""
     out = []
     for item in filter(None, text.split(";")):
-        path, *nums = item.split(":")
-        out.append((path, *map(int, nums)))
+        path, *fields = item.split(":")
+        out.append((path, *map(int, fields[:6]), *fields[6:7]))
     return out
 
 
@@ -136,7 +141,8 @@ def main() -> None:
             else entries(B, T, D, elem)
         seen = set()  # candidates that come out as the same tile once capped by T
         for ent in cands:
-            cfg = tile_config(ent[0], T, D, elem, *ent[1:6], segment=1 if ent[6] else 0)
+            cfg = tile_config(ent[0], T, D, elem, *ent[1:6], segment=1 if ent[6] else 0,
+                              carry=ent[7] if len(ent) > 7 else "lookback")
             cfg = segment_for(B, T, D, cfg, ent[6]) if ent[6] else cfg
             if cfg in seen:
                 continue
@@ -182,7 +188,7 @@ def main() -> None:
             json.dump({"provenance": provenance("scan-sweep"), "copy_gbs": copy,  # run keeps it)
                        "partial": True, "rows": rows}, f, indent=1)
     table = {}
-    names = ("path", "rows", "num_warps", "block_d", "stages", "vec", "programs")
+    names = ("path", "rows", "num_warps", "block_d", "stages", "vec", "programs", "carry")
     for key, by_entry in score.items():
         full = {e: v for e, v in by_entry.items() if len(v) == n_shapes[key]}
         if full:  # the forward's best, and the backward's where another candidate wins it
@@ -190,7 +196,9 @@ def main() -> None:
             bwd = max(full, key=lambda e: sum(b for _, b in full[e]))
             table[key] = dict(zip(names, fwd))
             if bwd != fwd and bwd[0] == fwd[0]:
-                table[key]["bwd"] = dict(zip(names[1:], bwd[1:]))
+                # (carry spelt out: the backward must not inherit the forward's "scan")
+                table[key]["bwd"] = {**dict(zip(names[1:], bwd[1:])),
+                                     "carry": bwd[7] if len(bwd) > 7 else "lookback"}
     gk = gpu_key()
     result = {"provenance": provenance("scan-sweep"), "copy_gbs": copy, "gpu_key": gk,
               "table": table, "rows": rows}

@@ -3,8 +3,10 @@
 Two paths (see ``chunk.py`` and ``seqpar.py``):
 - "channel": one program per (batch row, BLOCK_D channels), walking T. Right when B * D is
   large enough to fill the GPU with programs and loads in flight.
-- "sequence": one program per (chunk of BLOCK_T steps, channel tile), chained by decoupled
-  look-back. Right for few channels and long T.
+- "sequence": one program per (chunk of BLOCK_T steps, channel tile), or per segment of
+  chunks, chained by decoupled look-back (``seqpar.py``); or, with carry="scan", segments
+  summarised, the summaries scanned and the segments walked again in three launches
+  (``reduce_scan.py``). Right for few channels and long T.
 
 The choice is a formula, not an autotuner, so small problems pay no tuning launches and
 the first call is as fast as the next; the constants come from a block-size sweep on an
@@ -22,6 +24,7 @@ import torch
 from .. import cdiv, interpreting, next_pow2
 from ..cached_launch import CachedLaunch
 from .chunk import scan_channel_kernel
+from .reduce_scan import scan_apply_kernel, scan_reduce_kernel
 from .seqpar import (LOOKBACK, TIMELINE_COLUMNS, scan_segment_kernel, scan_seqpar_kernel,
                      status_buffers)
 
@@ -57,6 +60,11 @@ class ScanConfig:
     # (``scan_seqpar_kernel``); n >= 1: a segment of n chunks walked twice, summarised, then
     # scanned from its carry (``scan_segment_kernel``), its loads pipelined by ``stages``
     segment: int = 0
+    # sequence path with segments: how a segment gets its carry. "lookback": from the
+    # earlier segments' published summaries, in the same launch (``seqpar.py``); "scan":
+    # from a scan of all the summaries, between a reduce launch and an apply launch
+    # (``reduce_scan.py``)
+    carry: str = "lookback"
 
     def __post_init__(self):
         if self.path not in ("channel", "sequence"):
@@ -69,6 +77,10 @@ class ScanConfig:
             raise ValueError(f"stages must be >= 1, got {self.stages}")
         if self.segment < 0 or (self.segment and self.path != "sequence"):
             raise ValueError(f"segment must be 0, or >= 1 on the sequence path, got {self.segment}")
+        if self.carry not in ("lookback", "scan"):
+            raise ValueError(f"carry must be 'lookback' or 'scan', got {self.carry!r}")
+        if self.carry == "scan" and not self.segment:
+            raise ValueError("carry='scan' works on segments: it needs segment >= 1")
         if self.vec and (self.vec & (self.vec - 1) or self.vec > self.block_d):
             raise ValueError(f"vec must be 0 or a power of two <= block_d, got {self.vec}")
         if self.block_s > self.block_t:
@@ -99,7 +111,8 @@ def _pow2_at_most(x: int, cap: int) -> int:
 
 def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps: int,
                 block_d: int, stages: int = 1, vec: int = 0,
-                lookback: int = LOOKBACK, segment: int = 0) -> ScanConfig:
+                lookback: int = LOOKBACK, segment: int = 0, carry: str = "lookback"
+                ) -> ScanConfig:
     """The config whose [rows, S, block_d] tile puts each sub-chunk's rows in one thread:
     S = (32 * num_warps lanes) / (lanes one row of block_d channels takes), capped by T."""
     block_d = _pow2_at_most(D, block_d)
@@ -118,7 +131,8 @@ def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps:
                       stages=stages if channel or segment else 1,
                       vec=vec if channel and vec != wide_vec else 0,
                       lookback=LOOKBACK if channel else lookback,
-                      segment=0 if channel else segment)
+                      segment=0 if channel else segment,
+                      carry=carry if segment and not channel else "lookback")
 
 
 def segment_for(B: int, T: int, D: int, cfg: ScanConfig, programs: int) -> ScanConfig:
@@ -133,6 +147,8 @@ def segment_for(B: int, T: int, D: int, cfg: ScanConfig, programs: int) -> ScanC
 _CHANNEL = CachedLaunch(scan_channel_kernel)
 _SEGMENT = CachedLaunch(scan_segment_kernel)
 _SEQPAR = CachedLaunch(scan_seqpar_kernel)
+_REDUCE = CachedLaunch(scan_reduce_kernel)
+_APPLY = CachedLaunch(scan_apply_kernel)
 
 SMALL_BD = 256  # the smallest class of B * D
 SHORT_T = 256  # up to this many steps a channel walk (no look-back) is taken whatever B * D
@@ -201,7 +217,8 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
     if entry:
         cfg = tile_config(entry["path"], T, D, elem_size, entry["rows"], entry["num_warps"],
                           entry["block_d"], entry.get("stages", 1), entry.get("vec", 0),
-                          entry.get("lookback", LOOKBACK), 1 if entry.get("programs") else 0)
+                          entry.get("lookback", LOOKBACK), 1 if entry.get("programs") else 0,
+                          entry.get("carry", "lookback"))
         return segment_for(B, T, D, cfg, entry["programs"]) if entry.get("programs") else cfg
     # The formula. Channel path: the sweep's best tile for wide problems, narrowed (fewer
     # warps, fewer channels) while it gives fewer programs than the table asks for.
@@ -225,15 +242,22 @@ class _Plan:
     config and set of flags: made once (``_plan``), so a small scan's call does not redo it.
     Compared by identity: it is also the cached launch's key (``CachedLaunch.key``)."""
 
-    __slots__ = ("cfg", "kernel", "grid", "scalars", "constexprs", "fits", "n_chunks", "status")
+    __slots__ = ("cfg", "kernel", "grid", "scalars", "constexprs", "fits", "n_chunks", "status",
+                 "reduce")
 
     def __init__(self, cfg: ScanConfig, kernel: CachedLaunch, grid: tuple, scalars: tuple,
-                 constexprs: dict, fits: bool, n_chunks: int, status: tuple | None):
+                 constexprs: dict, fits: bool, n_chunks: int, status: tuple | None,
+                 reduce: _Plan | None = None):
         self.cfg, self.kernel, self.grid, self.scalars = cfg, kernel, grid, scalars
         self.constexprs = constexprs
         self.fits = fits  # a chunk's row offsets fit in int32 (_rows_fit)
         self.n_chunks = n_chunks
         self.status = status  # sequence path: status_buffers(n_parts, n_tiles, block_d, window)
+        self.reduce = reduce  # carry="scan": the reduce launch's plan, before this (apply) one
+
+
+# the scan of the segments' summaries (carry="scan"): a channel walk of a few thousand steps
+SUMMARY_TILE = dict(rows=8, num_warps=4, block_d=16)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -252,6 +276,15 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
         return _Plan(cfg, _CHANNEL, (n_dt, B), (T, D, *strides),
                      dict(kw, STAGES=cfg.stages, VEC=cfg.vec), fits, n_chunks, None)
     n_parts = cdiv(n_chunks, cfg.segment) if cfg.segment else n_chunks
+    if cfg.carry == "scan":
+        grid = (n_parts * B * n_dt,)
+        common = (T, D, n_dt, B * n_dt, cfg.segment, *s_a, *s_b)
+        reduce = _Plan(cfg, _REDUCE, grid, common,
+                       dict(REVERSE=reverse, SHIFT_A=shift_a, R=cfg.rows, S=cfg.block_s,
+                            BLOCK_D=cfg.block_d, STAGES=cfg.stages, num_warps=cfg.num_warps),
+                       fits, n_chunks, None)
+        return _Plan(cfg, _APPLY, grid, common + tuple(s_hf), dict(kw, STAGES=cfg.stages),
+                     fits, n_chunks, None, reduce)
     status = (n_parts, B * n_dt, cfg.block_d, cfg.lookback)
     kw = dict(kw, W=cfg.lookback, TIMELINE=timeline)
     if cfg.segment:
@@ -268,6 +301,8 @@ def _auto_plan(shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, flags: tuple, 
     """The plan under the automatic config: one lookup per call for both."""
     B, T, D = shape
     cfg = _auto_config(B, T, D, elem_size, device_index, backward)
+    if timeline and cfg.carry == "scan":  # the timeline is the look-back kernels' own clock
+        cfg = dataclasses.replace(cfg, carry="lookback")
     return _plan(cfg, shape, s_a, s_b, s_hf, flags, timeline)
 
 
@@ -302,6 +337,9 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, con
     args = (a, b, h0 if h0 is not None else out, out,
             grad_a_out if grad_a_out is not None else out, hf_,
             hf0 if hf0 is not None else out, loc if record else out, car if record else out)
+    if plan.reduce is not None:
+        _reduce_then_scan(plan, a, b, h0, args)
+        return cfg, loc, car, None
     if plan.status is None:
         plan.kernel.launch(plan.grid, args + plan.scalars, plan.constexprs, plan)
         return cfg, loc, car, None
@@ -312,6 +350,24 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, con
     plan.kernel.launch(plan.grid, (*args, *status, tl_buf if timeline else out, *plan.scalars),
                        plan.constexprs, plan)
     return cfg, loc, car, tl_buf
+
+
+def _reduce_then_scan(plan: _Plan, a, b, h0, args: tuple) -> None:
+    """carry="scan" (``reduce_scan.py``): summarise the segments, scan the summaries from h0,
+    walk the segments again from their carries. ``args`` as for the other kernels."""
+    B, T, D = a.shape
+    n_parts = plan.grid[0] // (B * cdiv(D, plan.cfg.block_d))
+    ca, cb, seg_h = torch.empty(3, B, n_parts, D, device=a.device, dtype=torch.float32)
+    red = plan.reduce
+    red.kernel.launch(red.grid, (a, b, ca, cb) + red.scalars, red.constexprs, red)
+    _launch(ca, cb, h0, seg_h, reverse=False, shift_a=False, grad_a_out=None, hf=None, hf0=None,
+            record=False, config=_summary_config(n_parts, D), backward=False)
+    plan.kernel.launch(plan.grid, (a, b, seg_h) + args[2:] + plan.scalars, plan.constexprs, plan)
+
+
+@functools.lru_cache(maxsize=256)
+def _summary_config(n_parts: int, D: int) -> ScanConfig:
+    return tile_config("channel", n_parts, D, 4, **SUMMARY_TILE)
 
 
 @functools.lru_cache(maxsize=4096)

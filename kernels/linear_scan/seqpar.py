@@ -179,14 +179,23 @@ def release_status(FLAGS, COUNTER):
 
 
 @triton.jit
-def take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D: tl.constexpr):
-    """This program's place, from an atomic ticket (part-major order: part p of every channel
-    tile, then p + 1): (ticket, part, tile, batch row, lane offsets, channels, which exist)."""
-    ticket = tl.atomic_add(COUNTER, 1)
-    tile = ticket % n_tiles
+def place(i, n_tiles, n_dt, D, BLOCK_D: tl.constexpr):
+    """Where program number ``i`` works, in part-major order (part p of every channel tile,
+    then p + 1): (part, tile, batch row, lane offsets, channels, which exist)."""
+    tile = i % n_tiles
     offs = tl.arange(0, BLOCK_D)
     d = (tile % n_dt) * BLOCK_D + offs
-    return ticket, ticket // n_tiles, tile, (tile // n_dt).to(tl.int64), offs, d, d < D
+    return i // n_tiles, tile, (tile // n_dt).to(tl.int64), offs, d, d < D
+
+
+@triton.jit
+def take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D: tl.constexpr):
+    """This program's place from an atomic ticket, so that it only ever waits for programs
+    that started before it: (ticket, part, tile, batch row, lane offsets, channels, which
+    exist)."""
+    ticket = tl.atomic_add(COUNTER, 1)
+    part, tile, pid_b, offs, d, dmask = place(ticket, n_tiles, n_dt, D, BLOCK_D)
+    return ticket, part, tile, pid_b, offs, d, dmask
 
 
 @triton.jit
@@ -300,18 +309,32 @@ def scan_segment_kernel(
     publish(FLAGS, VALS, own, ca * carry + cb, cb, offs, INCLUSIVE, BLOCK_D)
     if TIMELINE:
         t_inclusive = clock_ns()
+    walk_part(carry, c_lo, c_hi, a_base, b_base, off, H, GA, HF, HF0, LOC, CAR, pid_b, d, dmask,
+              T, D, s_at, s_bt, s_hfb, s_hft, s_hfd, HAS_HF0, REVERSE, SHIFT_A, GRAD_A, RECORD,
+              R, S, STAGES, BLOCK_D)
+    if TIMELINE:
+        timeline_row(TL + ticket.to(tl.int64) * 8, g, tile, t_start, t_aggregate, t_inclusive,
+                     rounds)
+    release_status(FLAGS, COUNTER)
+
+
+@triton.jit
+def walk_part(carry, c_lo, c_hi, a_base, b_base, off, H, GA, HF, HF0, LOC, CAR, pid_b, d, dmask,
+              T, D, s_at, s_bt, s_hfb, s_hft, s_hfd, HAS_HF0: tl.constexpr,
+              REVERSE: tl.constexpr, SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr,
+              RECORD: tl.constexpr, R: tl.constexpr, S: tl.constexpr, STAGES: tl.constexpr,
+              BLOCK_D: tl.constexpr):
+    """A part's second walk, from the carry entering it: chunks c_lo .. c_hi - 1 of these
+    channels of batch row ``pid_b``, storing h (and grad_a, the records) as ``walk_chunks``
+    does."""
     hf0 = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_HF0:
         hf0 = tl.load(HF0 + pid_b * D + d, mask=dmask, other=0.0).to(tl.float32)
     out_off = pid_b * T * D + d  # H, GA, LOC are contiguous [B, T, D]
     walk_chunks(carry, c_lo, c_hi, a_base, b_base, off, T, s_at, s_bt, dmask, H + out_off,
                 GA + out_off, HF + pid_b * s_hfb + d * s_hfd, s_hft, hf0, LOC + out_off,
-                CAR + pid_b * n_chunks * D + d, D, REVERSE, SHIFT_A, GRAD_A, RECORD, R, S,
-                STAGES)
-    if TIMELINE:
-        timeline_row(TL + ticket.to(tl.int64) * 8, g, tile, t_start, t_aggregate, t_inclusive,
-                     rounds)
-    release_status(FLAGS, COUNTER)
+                CAR + pid_b * tl.cdiv(T, R * S) * D + d, D, REVERSE, SHIFT_A, GRAD_A, RECORD,
+                R, S, STAGES)
 
 
 @triton.jit

@@ -84,7 +84,9 @@ class Trace:
     Some records cost a different kernel and are kept only when ``what`` names their kind:
     ``"timeline"`` (GPU only) has the sequence-parallel scan kernel stamp the GPU's clock at
     each phase of each of its programs (op "linear_scan", kind "timeline": the rows of
-    ``rnnviz.bench.timeline.TIMELINE_COLUMNS``, read by ``timeline_summary``).
+    ``rnnviz.bench.timeline.TIMELINE_COLUMNS``, read by ``timeline_summary``). Where the
+    automatic config takes segments by reduce-then-scan (three launches, no look-back to
+    time), a timeline runs the same segments with their look-back kernel instead.
     """
 
     def __init__(self, what: Iterable[str] | None = None, every: int = 1,

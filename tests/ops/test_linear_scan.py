@@ -247,16 +247,18 @@ def kernel_test(f):
     return pytest.mark.interpreter(pytest.mark.gpu(f))
 
 
-# "segment": the sequence path's two-pass kernel, 2 chunks per program (or 3, see below)
-PATHS = ["channel", "sequence", "segment"]
+# "segment": the sequence path's two-pass kernel, 2 chunks per program (or 3, see below);
+# "reduce": the same segments, their carries from a scan of their summaries (carry="scan")
+PATHS = ["channel", "sequence", "segment", "reduce"]
 
 
 def small_config(path, block_t=8, block_d=4, block_s=1, stages=1, vec=0, segment=2):
     from rnnviz.kernels.linear_scan import ScanConfig
 
-    if path == "segment":
+    if path in ("segment", "reduce"):
         return ScanConfig("sequence", block_t=block_t, block_d=block_d, num_warps=4,
-                          block_s=block_s, stages=stages, segment=segment)
+                          block_s=block_s, stages=stages, segment=segment,
+                          carry="scan" if path == "reduce" else "lookback")
     return ScanConfig(path, block_t=block_t, block_d=block_d, num_warps=4, block_s=block_s,
                       stages=stages, vec=vec)
 
@@ -270,7 +272,8 @@ def reference_grads(a, b, h0, g, reverse):
 @kernel_test
 @pytest.mark.parametrize("path,stages,vec", [("channel", 1, 0), ("channel", 3, 2),
                                              ("sequence", 1, 0), ("segment", 1, 0),
-                                             ("segment", 2, 0)])
+                                             ("segment", 2, 0), ("reduce", 1, 0),
+                                             ("reduce", 2, 0)])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("use_h0", [False, True])
 @pytest.mark.parametrize("shape,block_s", [((2, 37, 5), 1), ((2, 37, 5), 4), ((1, 1, 3), 2),
@@ -420,7 +423,7 @@ def test_kernel_records_its_chunks(kernel_device, path, reverse, monkeypatch):
     (rec,) = tr.filter(op="linear_scan", kind="chunks")
     assert rec.meta["chunk"] == 8 and rec.meta["backend"] == "triton"
     check_chunk_record(rec, a.cpu(), b.cpu(), h0.cpu(), reverse,
-                       "sequence" if path == "segment" else path)
+                       "sequence" if path in ("segment", "reduce") else path)
 
 
 @triton.jit
@@ -500,6 +503,35 @@ def test_gpu_lookback_under_contention(gpu, D, block_d, block_s):
                      block_s=block_s)
     for _ in range(10):
         assert rel_err(scan_fwd(a, b, h0, config=cfg).h, ref) < 1e-4
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("shape", [(1, 2 ** 20 + 3, 16), (4, 16384, 256), (3, 5000, 33)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_gpu_reduce_then_scan_large(gpu, shape, dtype):
+    """carry="scan" over some two thousand segments, forward and backward, both ways."""
+    from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd, tile_config
+    from rnnviz.kernels.linear_scan.launch import segment_for
+
+    B, T, D = shape
+    a, b, h0 = make(*shape, torch.float32, device=gpu)
+    a = 0.9 + 0.1 * a
+    elem = torch.tensor([], dtype=dtype).element_size()
+    cfg = segment_for(B, T, D, tile_config("sequence", T, D, elem, 4, 1, 16, segment=1,
+                                           carry="scan"), 2112)
+    assert cfg.carry == "scan" and B * -(-D // 16) * -(-T // (cfg.block_t * cfg.segment)) > 500
+    tol = 1e-4 if dtype == torch.float32 else 3e-2
+    x = [v.to(dtype) for v in (a, b, h0)]
+    for reverse in (False, True):
+        ref_leaves = [v.to(dtype).double().requires_grad_() for v in (a, b, h0)]
+        ref = linear_scan(*ref_leaves, reverse=reverse, backend="torch")
+        g = torch.randn(shape, device=gpu)
+        ref.backward(g.to(dtype).double())
+        h = scan_fwd(*x, reverse=reverse, config=cfg).h
+        assert rel_err(h, ref) < tol
+        grads = scan_bwd(x[0], h, x[2], g.to(dtype), reverse=reverse, config=cfg)
+        for mine, r in zip(grads, ref_leaves):
+            assert rel_err(mine, r.grad) < tol * 10
 
 
 def test_bench_shapes_from_env(monkeypatch):
@@ -625,6 +657,10 @@ def test_config_rejects_bad_stages_and_vec():
         ScanConfig("sequence", block_t=8, block_d=8, lookback=48)
     with pytest.raises(ValueError, match="segment"):
         ScanConfig("channel", block_t=8, block_d=8, segment=2)
+    with pytest.raises(ValueError, match="carry must be"):
+        ScanConfig("sequence", block_t=8, block_d=8, segment=2, carry="tree")
+    with pytest.raises(ValueError, match="segment >= 1"):
+        ScanConfig("sequence", block_t=8, block_d=8, carry="scan")
 
 
 @pytest.mark.interpreter
