@@ -243,17 +243,19 @@ class _Plan:
     Compared by identity: it is also the cached launch's key (``CachedLaunch.key``)."""
 
     __slots__ = ("cfg", "kernel", "grid", "scalars", "constexprs", "fits", "n_chunks", "status",
-                 "reduce")
+                 "before")
 
     def __init__(self, cfg: ScanConfig, kernel: CachedLaunch, grid: tuple, scalars: tuple,
                  constexprs: dict, fits: bool, n_chunks: int, status: tuple | None,
-                 reduce: _Plan | None = None):
+                 before: tuple | None = None):
         self.cfg, self.kernel, self.grid, self.scalars = cfg, kernel, grid, scalars
         self.constexprs = constexprs
         self.fits = fits  # a chunk's row offsets fit in int32 (_rows_fit)
         self.n_chunks = n_chunks
         self.status = status  # sequence path: status_buffers(n_parts, n_tiles, block_d, window)
-        self.reduce = reduce  # carry="scan": the reduce launch's plan, before this (apply) one
+        # carry="scan": (the reduce launch's plan, the summary scan's plan, n_parts), the
+        # launches before this (apply) one
+        self.before = before
 
 
 # the scan of the segments' summaries (carry="scan"): a channel walk of a few thousand steps
@@ -283,8 +285,12 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
                        dict(REVERSE=reverse, SHIFT_A=shift_a, R=cfg.rows, S=cfg.block_s,
                             BLOCK_D=cfg.block_d, STAGES=cfg.stages, num_warps=cfg.num_warps),
                        fits, n_chunks, None)
+        # the summaries [B, n_parts, D] (contiguous), scanned forward from h0
+        s_sum = (n_parts * D, D, 1)
+        summary = _plan(tile_config("channel", n_parts, D, 4, **SUMMARY_TILE), (B, n_parts, D),
+                        s_sum, s_sum, s_sum, (has_h0, False, False, False, False, False), False)
         return _Plan(cfg, _APPLY, grid, common + tuple(s_hf), dict(kw, STAGES=cfg.stages),
-                     fits, n_chunks, None, reduce)
+                     fits, n_chunks, None, (reduce, summary, n_parts))
     status = (n_parts, B * n_dt, cfg.block_d, cfg.lookback)
     kw = dict(kw, W=cfg.lookback, TIMELINE=timeline)
     if cfg.segment:
@@ -337,8 +343,8 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, con
     args = (a, b, h0 if h0 is not None else out, out,
             grad_a_out if grad_a_out is not None else out, hf_,
             hf0 if hf0 is not None else out, loc if record else out, car if record else out)
-    if plan.reduce is not None:
-        _reduce_then_scan(plan, a, b, h0, args)
+    if plan.before is not None:
+        _reduce_then_scan(plan, a, b, args)
         return cfg, loc, car, None
     if plan.status is None:
         plan.kernel.launch(plan.grid, args + plan.scalars, plan.constexprs, plan)
@@ -352,22 +358,18 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, con
     return cfg, loc, car, tl_buf
 
 
-def _reduce_then_scan(plan: _Plan, a, b, h0, args: tuple) -> None:
+def _reduce_then_scan(plan: _Plan, a, b, args: tuple) -> None:
     """carry="scan" (``reduce_scan.py``): summarise the segments, scan the summaries from h0,
-    walk the segments again from their carries. ``args`` as for the other kernels."""
-    B, T, D = a.shape
-    n_parts = plan.grid[0] // (B * cdiv(D, plan.cfg.block_d))
-    ca, cb, seg_h = torch.empty(3, B, n_parts, D, device=a.device, dtype=torch.float32)
-    red = plan.reduce
+    walk the segments again from their carries. ``args`` as for the other kernels (h0, or
+    a stand-in, third). Three launches: about twice the look-back's host time per call."""
+    red, summary, n_parts = plan.before
+    ca, cb, seg_h = torch.empty(3, a.shape[0], n_parts, a.shape[2], device=a.device,
+                                dtype=torch.float32).unbind(0)  # (unpacking a tensor: +2 us)
     red.kernel.launch(red.grid, (a, b, ca, cb) + red.scalars, red.constexprs, red)
-    _launch(ca, cb, h0, seg_h, reverse=False, shift_a=False, grad_a_out=None, hf=None, hf0=None,
-            record=False, config=_summary_config(n_parts, D), backward=False)
+    h0 = args[2] if summary.constexprs["HAS_H0"] else seg_h
+    summary.kernel.launch(summary.grid, (ca, cb, h0) + (seg_h,) * 6 + summary.scalars,
+                          summary.constexprs, summary)
     plan.kernel.launch(plan.grid, (a, b, seg_h) + args[2:] + plan.scalars, plan.constexprs, plan)
-
-
-@functools.lru_cache(maxsize=256)
-def _summary_config(n_parts: int, D: int) -> ScanConfig:
-    return tile_config("channel", n_parts, D, 4, **SUMMARY_TILE)
 
 
 @functools.lru_cache(maxsize=4096)

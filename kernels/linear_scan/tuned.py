@@ -5,9 +5,9 @@ sweeps (benchmarks/scan-sweep-stages-h200*.json); the first sweep's (16, 2, 512,
 then 90%.
 
 TABLE[gpu][bucket] = {"path", "rows", "num_warps", "block_d", "stages", "vec"[, "programs"]
-[, "bwd": {...}]}, bucket = launch.bucket(...); "bwd" overrides the tile for the backward
-scan; "programs" > 0 takes the sequence path's segment kernel, sized to about that many
-programs. H200 fp32, few channels: the sweep of small shapes timed as CUDA graph replays
+[, "carry"][, "bwd": {...}]}, bucket = launch.bucket(...); "bwd" overrides the tile (and,
+set by hand, the path) for the backward scan; "programs" > 0 takes the sequence path's
+segments, about that many programs, their carries by "lookback" or "scan". H200 fp32, few channels: the sweep of small shapes timed as CUDA graph replays
 (benchmarks/scan-sweep-small-graph-h200.json) kept the segment kernel of 1-warp programs
 for long T (24% of copy at B=1, D=64, T=65536; 40% at D=16, T=2^20; its backward the
 one-chunk kernel of 4 warps), the one-chunk kernel of 8 warps up to T=32768, and for
@@ -20,12 +20,19 @@ whose one chunk is the whole sequence (4 rows x 16 warps x 4 channels, its backw
 at B * D <= 256: 9.2 us against 13.2 for the fp32 entry's tile at B=1, T=1024, D=64; 8 rows
 x 8 warps x 8 channels up to 4096: 12.4 us against 16-18 at B=4, D=256). The same sweep
 found no such gain in fp32 (11.2 against 11.5 us, its backward slower): that entry stays.
-Few channels, long T (2026-12-04, benchmarks/scan-sweep-reduce-h200.json, graph replays):
-segments of 128-byte rows (32 fp32 channels) whose carries come by look-back lead the fp32
-forward at B * D <= 4096 (45% of copy at B=4, T=16384, D=256 against 33% for the channel
-walk it replaces; 52% at T=131072); reduce-then-scan (carry "scan", ``reduce_scan.py``)
-leads their backward (54-59%) and, at B * D <= 256, both directions (28% against 24% at
-B=1, T=65536, D=64 forward; backward at D=16, T=2^20 51% against 39%) and bf16.
+Few channels, long T, B * D <= 4096 (2026-12-04; graph-timed sweeps
+benchmarks/scan-sweep-medium2-h200.json and scan-sweep-reduce-h200.json, the A/B of the two
+carries scan-carry-h200.json, op-level bench runs scan-h200-medium-carry.json and
+scan-h200-reduce-trial.json). The forward takes segments of 128-byte rows (32 fp32
+channels, 1-warp programs) with look-back carries: 45% of copy at B=4, T=16384, D=256
+against 33% for the channel walk it replaces (the bench: 105 us against 144), 52% at
+T=131072 (728 us against 1245). bf16 takes the same segments by reduce-then-scan (carry
+"scan", ``reduce_scan.py``): 124 us against 153, 663 against 916. Reduce-then-scan also has
+the backward at T > 32768 (fp32 and bf16). It is faster on the GPU in most places the sweep
+tried (backward at D=16, T=2^20: 158 us against 205), but its three launches cost the host
+about twice the look-back's, and through the op and autograd the bench found it slower
+wherever the GPU's share is small (B=1, T=65536, D=64; the backward at T=16384): there the
+earlier entries stay (B * D <= 256; the backward at T <= 32768).
 The H100's wide
 entries predate the pipelined walk (they ran one chunk in flight): removed, so the H100 takes
 launch.WIDE, measured on the H200, the same chip.
@@ -46,11 +53,9 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'pa
                                 'stages': 1,
                                 'vec': 0},
           '2|bd<=256|T>32768': {'block_d': 16,
-                                'carry': 'scan',
-                                'num_warps': 1,
+                                'num_warps': 4,
                                 'path': 'sequence',
-                                'programs': 2112,
-                                'rows': 4,
+                                'rows': 8,
                                 'stages': 1,
                                 'vec': 0},
           '2|bd<=4096|T<=2048': {'block_d': 8,
@@ -61,11 +66,12 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'pa
                                  'stages': 1,
                                  'vec': 0},
           '2|bd<=4096|T<=32768': {'block_d': 32,
-                                  'bwd': {'block_d': 32,
-                                          'carry': 'scan',
-                                          'num_warps': 2,
-                                          'programs': 2112,
-                                          'rows': 4,
+                                  'bwd': {'block_d': 16,
+                                          'carry': 'lookback',
+                                          'num_warps': 8,
+                                          'path': 'channel',
+                                          'programs': 0,
+                                          'rows': 8,
                                           'stages': 3,
                                           'vec': 0},
                                   'carry': 'scan',
@@ -79,6 +85,7 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'pa
                                  'bwd': {'block_d': 32,
                                          'carry': 'scan',
                                          'num_warps': 2,
+                                         'path': 'sequence',
                                          'programs': 2112,
                                          'rows': 4,
                                          'stages': 3,
@@ -116,7 +123,12 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'pa
                                  'stages': 1,
                                  'vec': 0},
           '4|bd<=256|T>32768': {'block_d': 16,
-                                'carry': 'scan',
+                                'bwd': {'block_d': 16,
+                                        'num_warps': 4,
+                                        'programs': 0,
+                                        'rows': 8,
+                                        'stages': 1,
+                                        'vec': 0},
                                 'num_warps': 1,
                                 'path': 'sequence',
                                 'programs': 2112,
@@ -137,11 +149,12 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'pa
                                  'stages': 1,
                                  'vec': 0},
           '4|bd<=4096|T<=32768': {'block_d': 32,
-                                  'bwd': {'block_d': 32,
-                                          'carry': 'scan',
-                                          'num_warps': 2,
-                                          'programs': 2112,
-                                          'rows': 4,
+                                  'bwd': {'block_d': 16,
+                                          'carry': 'lookback',
+                                          'num_warps': 4,
+                                          'path': 'channel',
+                                          'programs': 0,
+                                          'rows': 8,
                                           'stages': 3,
                                           'vec': 0},
                                   'carry': 'lookback',
@@ -155,6 +168,7 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'pa
                                  'bwd': {'block_d': 32,
                                          'carry': 'scan',
                                          'num_warps': 2,
+                                         'path': 'sequence',
                                          'programs': 2112,
                                          'rows': 4,
                                          'stages': 3,

@@ -15,13 +15,18 @@ from rnnviz.viz.scans import scan_network
 
 __all__ = ["work_depth_figure", "record_chunks", "tree_trace", "chunks_figure", "scan_gbs",
            "bandwidth_figure", "in_flight_rows", "in_flight_figure", "host_share_rows",
-           "host_share_figure", "timeline_programs", "lookback_timeline_figure"]
+           "host_share_figure", "timeline_programs", "lookback_timeline_figure", "carry_rows",
+           "carry_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
 TIMING_MODES = "timing-modes-h200"  # scripts/timing_modes.py on the H200
 # scripts/seqpar_timeline.py on the H200: the sequence kernel's own per-program clock stamps
 LOOKBACK_TIMELINE = "seqpar-timeline-h200"
+# scripts/scan_carry_ab.py on the H200: look-back against reduce-then-scan, same segments
+CARRY_AB = "scan-carry-h200"
+CARRY_NAMES = {"lookback": "look-back (1 launch)", "scan": "reduce-then-scan (3 launches)"}
+CARRY_COLOURS = {"lookback": "#ff7f0e", "scan": "#2ca02c"}  # (the look-back as in its timeline)
 
 KIND_NAMES = {"hillis_steele": "Hillis-Steele", "blelloch": "Blelloch", "brent_kung": "Brent-Kung",
               "sklansky": "Sklansky", "chunked": "chunked (the kernel's)"}
@@ -300,6 +305,34 @@ def lookback_timeline_figure(data: dict[str, Any] | None = None, D: int = 64,
     title = (f"The look-back scan, program by program: B={p['B']}, T={p['T']}, D={p['D']}, "
              f"{p['dtype']}, chunks of {p['block_t']} steps x {p['block_d']} channels")
     return style(fig, title, note)
+
+
+def carry_rows(ref: Reference) -> list[dict[str, Any]]:
+    """Per case (pass and shape) of ``scripts/scan_carry_ab.py``: each carry's GPU time (a
+    graph replay) and eager time (calls back to back), in µs."""
+    cases: dict[str, dict[str, Any]] = {}
+    for r in ref.rows:
+        case = f"{r['pass']} B={r['B']} T={r['T']} D={r['D']}"
+        c = cases.setdefault(case, {"case": case})
+        c[f"{r['carry']}_gpu_us"], c[f"{r['carry']}_eager_us"] = (r["graph_us"],
+                                                                    r["back_to_back_us"])
+    return [c for c in cases.values() if all(f"{k}_gpu_us" in c for k in CARRY_NAMES)]
+
+
+def carry_figure(ref: Reference | None = None) -> go.Figure:
+    """The two ways a segment gets its carry, side by side on the same segments: the GPU's
+    time (solid) and a program's eager calls (hatched), forward and backward."""
+    rows = carry_rows(ref := ref or shipped_file(CARRY_AB))
+    fig = go.Figure()
+    for carry, name in CARRY_NAMES.items():
+        for kind, label, pattern in (("gpu", "GPU (graph replay)", ""),
+                                     ("eager", "eager (back to back)", "/")):
+            fig.add_bar(x=[r["case"] for r in rows], y=[r[f"{carry}_{kind}_us"] for r in rows],
+                        name=f"{name}: {label}", marker_color=CARRY_COLOURS[carry],
+                        marker_pattern_shape=pattern,
+                        hovertemplate="%{x}: %{y:.1f} µs<extra>" + name + "</extra>")
+    fig.update_layout(barmode="group", yaxis_title="µs per call")
+    return style(fig, "A segment's carry: look-back or reduce-then-scan", _source(ref))
 
 
 def _source(ref: Reference) -> list[str]:

@@ -257,8 +257,27 @@ scans.lookback_timeline_figure()
 # what costs. That reading led to the sequence path's second kernel, which walks *segments* of chunks
 # with 1-warp programs, a dozen per SM, their loads streaming: it reads the inputs twice and is still
 # faster at D = 16, T = 2^20 (0.122 ms against 0.158, `benchmarks/seqpar-segments-h200.json`), and
-# the float32 forward takes it there. Still, both are far from the copy bandwidth at these shapes
-# (under 40% of it): how to load a few channels of a long sequence at full speed is open.
+# the float32 forward takes it there.
+#
+# A segment can also get its carry without waiting for anyone. *Reduce-then-scan* does it in three
+# launches: every segment is summarised as one step $h \mapsto c_a h + c_b$ (a read-only pass), the
+# few thousand summaries are themselves a linear recurrence and are scanned by the channel kernel,
+# and every segment walks its steps again from its carry (`kernels/linear_scan/reduce_scan.py`). No
+# program polls for a predecessor; the price is three launches instead of one. The two, on the
+# same segments, on the H200 (`scripts/scan_carry_ab.py`):
+
+# %%
+scans.carry_figure()
+
+# %% [markdown]
+# On the GPU alone (solid) reduce-then-scan wins most backward passes (at D = 16, T = 2^20: 158 µs
+# against 206) and the forward at D = 64. Eagerly (hatched) its three launches cost the host about
+# twice the look-back's one, and the forward at D = 64 turns from 42 µs on the GPU into 57 µs of
+# calls, slower than the look-back's 48. So the tuned table takes each where its measured calls
+# were faster, not its kernels alone: the look-back for float32's forward, reduce-then-scan for
+# bfloat16's forward over 257 to 4096 channels and for the backward there beyond T = 32768. Neither reaches half the copy bandwidth for one
+# sequence of 16 or 64 channels: how to load a few channels of a long sequence at full speed is
+# still open.
 #
 # ## Summary
 #

@@ -593,6 +593,44 @@ def test_choose_config_backward_entry(monkeypatch):
             assert (cfg.rows, cfg.num_warps, cfg.block_d, cfg.stages) == (rows, w, block_d, stages)
 
 
+def test_choose_config_carries_and_backward_path(monkeypatch):
+    """An entry's segments take the carry it names, sized to about its programs; its "bwd"
+    may name another path and carry (set by hand where the bench's op-level runs said so),
+    and the forward keeps its own."""
+    import rnnviz.kernels.linear_scan.launch as launch
+
+    entry = {"path": "sequence", "rows": 4, "num_warps": 1, "block_d": 32, "stages": 1,
+             "vec": 0, "programs": 2112, "carry": "scan",
+             "bwd": {"path": "channel", "rows": 8, "num_warps": 4, "block_d": 16, "stages": 3,
+                     "vec": 0, "programs": 0, "carry": "lookback"}}
+    monkeypatch.setattr(launch, "interpreting", lambda: False)
+    monkeypatch.setattr(launch, "gpu_key", lambda: "X")
+    monkeypatch.setattr(launch, "_tuned_for", lambda key: {launch.bucket(4, 16384, 256, 4): entry})
+    fwd = launch.choose_config(4, 16384, 256, 4)
+    bwd = launch.choose_config(4, 16384, 256, 4, backward=True)
+    assert (fwd.path, fwd.carry, fwd.block_d) == ("sequence", "scan", 32)
+    tiles, n_chunks = 4 * 256 // 32, 16384 // fwd.block_t
+    assert tiles * -(-n_chunks // fwd.segment) == pytest.approx(2112, rel=0.1)
+    assert (bwd.path, bwd.carry, bwd.segment, bwd.block_d, bwd.stages) == ("channel", "lookback",
+                                                                          0, 16, 3)
+
+
+def test_timeline_keeps_the_lookback_kernel(monkeypatch):
+    """A timeline is the look-back kernels' clock: where the automatic config takes
+    reduce-then-scan, a timeline call plans the same segments with look-back carries."""
+    import rnnviz.kernels.linear_scan.launch as launch
+
+    cfg = launch.tile_config("sequence", 4096, 16, 4, 4, 1, 16, segment=4, carry="scan")
+    monkeypatch.setattr(launch, "_auto_config", lambda *args: cfg)
+    monkeypatch.setattr(launch, "_auto_plan", functools.lru_cache()(launch._auto_plan.__wrapped__))
+    args = ((1, 4096, 16), (65536, 16, 1), (65536, 16, 1), (65536, 16, 1),
+            (False, False, False, False, False, False))
+    plain = launch._auto_plan(*args, False, 4, None, False)
+    timed = launch._auto_plan(*args, True, 4, None, False)
+    assert plain.before is not None and plain.cfg.carry == "scan"
+    assert timed.before is None and timed.cfg == launch.dataclasses.replace(cfg, carry="lookback")
+
+
 def test_choose_config_small_classes(monkeypatch):
     """A tuned sequence-path entry is not used for T <= SHORT_T (one walk needs no
     look-back); a channel entry with few programs is dropped for wider classes, kept in

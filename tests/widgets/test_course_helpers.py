@@ -181,6 +181,26 @@ def test_host_share_figure_splits_a_call_into_gpu_and_host():
     assert len(shipped.data[0].x) >= 8 and min(shipped.data[1].x) >= 0
 
 
+def test_carry_figure_pairs_the_two_carries_per_case():
+    from rnnviz.course import scans
+    from rnnviz.course.reference import Reference
+
+    def row(pss, carry, graph, eager, T=64):
+        return {"B": 1, "T": T, "D": 4, "pass": pss, "carry": carry, "graph_us": graph,
+                "back_to_back_us": eager}
+
+    ref = Reference("scan-carry-x", {"gpu": "NVIDIA H200", "command": "ab"},
+                    [row("fwd", "lookback", 50, 48), row("fwd", "scan", 42, 56),
+                     row("bwd", "lookback", 68, 67), row("bwd", "scan", 62, 64),
+                     row("fwd", "lookback", 9, 9, T=8)])  # no reduce-then-scan row: left out
+    rows = scans.carry_rows(ref)
+    assert [r["case"] for r in rows] == ["fwd B=1 T=64 D=4", "bwd B=1 T=64 D=4"]
+    fig = scans.carry_figure(ref)
+    assert [list(t.y) for t in fig.data] == [[50, 68], [48, 67], [42, 62], [56, 64]]
+    shipped = scans.carry_figure()  # the H200 run in benchmarks/
+    assert len(shipped.data) == 4 and all(len(t.y) == 6 for t in shipped.data)
+
+
 def test_eager_graph_rows_pair_two_runs_of_one_step():
     import pytest
 
