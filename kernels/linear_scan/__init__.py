@@ -5,6 +5,8 @@
 - ``chunk.py``: channel-parallel kernel (many channels), and its walk over a range of chunks.
 - ``seqpar.py``: sequence-parallel kernels with decoupled look-back (few channels, long T):
   one chunk per program, or a segment of chunks per program walked twice.
+- ``reduce_scan.py``: the same segments by reduce-then-scan (``carry="scan"``): summarise,
+  scan the summaries, walk again, in three launches with no program waiting on another.
 - ``launch.py``: path and block sizes from (B * D, T); ``scan_fwd`` / ``scan_bwd``.
 """
 from .launch import (CHANNEL_MIN_BD, ScanConfig, ScanResult, choose_config, scan_bwd, scan_fwd,

@@ -26,7 +26,7 @@ from ..cached_launch import CachedLaunch
 from .chunk import scan_channel_kernel
 from .reduce_scan import scan_apply_kernel, scan_reduce_kernel
 from .seqpar import (LOOKBACK, TIMELINE_COLUMNS, scan_segment_kernel, scan_seqpar_kernel,
-                     status_buffers)
+                     status_buffers, summary_buffers)
 
 # Below this many channels (B * D) the channel grid leaves the GPU idle and long sequences
 # go sequence-parallel.
@@ -363,8 +363,7 @@ def _reduce_then_scan(plan: _Plan, a, b, args: tuple) -> None:
     walk the segments again from their carries. ``args`` as for the other kernels (h0, or
     a stand-in, third). Three launches: about twice the look-back's host time per call."""
     red, summary, n_parts = plan.before
-    ca, cb, seg_h = torch.empty(3, a.shape[0], n_parts, a.shape[2], device=a.device,
-                                dtype=torch.float32).unbind(0)  # (unpacking a tensor: +2 us)
+    ca, cb, seg_h = summary_buffers(a.shape[0], n_parts, a.shape[2], a.device)
     red.kernel.launch(red.grid, (a, b, ca, cb) + red.scalars, red.constexprs, red)
     h0 = args[2] if summary.constexprs["HAS_H0"] else seg_h
     summary.kernel.launch(summary.grid, (ca, cb, h0) + (seg_h,) * 6 + summary.scalars,

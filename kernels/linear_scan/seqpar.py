@@ -367,6 +367,26 @@ def status_buffers(n_chunks: int, n_tiles: int, block_d: int, device: torch.devi
     any time."""
     n = n_chunks * n_tiles
     n_vals = n * (3 * block_d + window)
+    return _stream_buffers(n, n_vals, device).views(n, block_d, n_vals)
+
+
+def summary_buffers(B: int, n_parts: int, D: int, device: torch.device
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(ca, cb, carries) [B, n_parts, D] float32 for reduce-then-scan (``reduce_scan.py``):
+    views of the stream's status buffers' values, kept as ``status_buffers`` keeps them
+    (every element is written before it is read, so they need no zeroing): no allocation
+    per call."""
+    return _stream_buffers(0, 3 * _padded(B * n_parts * D), device).summaries(B, n_parts, D)
+
+
+def _padded(m: int) -> int:
+    """m floats rounded up to 16 bytes: each summary view starts aligned (a cached launch
+    needs every tensor 16-byte aligned, ``cached_launch.py``)."""
+    return -(-m // 4) * 4
+
+
+def _stream_buffers(n: int, n_vals: int, device: torch.device) -> _StatusBuffers:
+    """The buffers of the current (device, stream), grown to n flags and n_vals values."""
     if device.type == "cuda" and torch.cuda.is_current_stream_capturing():
         buf = _StatusBuffers(n, n_vals, device)
     else:
@@ -385,7 +405,7 @@ def status_buffers(n_chunks: int, n_tiles: int, block_d: int, device: torch.devi
             # keeps the buffers of its latest few. Dropping one is safe: its memory goes
             # back to the allocator's pool of the stream it was made on, in stream order.
             _STATUS.pop(next(iter(_STATUS)))
-    return buf.views(n, block_d, n_vals)
+    return buf
 
 
 HEADER = 4  # int32s before the flags: the 2 counters, padded so the flags are 16-byte aligned
@@ -407,6 +427,15 @@ class _StatusBuffers:
             v = self._views[(n, block_d, n_vals)] = (
                 self.flags[HEADER:HEADER + n], self.vals[:n * 3 * block_d],
                 self.vals[n * 3 * block_d:n_vals].view(torch.int32), self.flags[:2])
+        return v
+
+    def summaries(self, B: int, n_parts: int, D: int) -> tuple:
+        """(ca, cb, carries): three [B, n_parts, D] views of the values, made once."""
+        v = self._views.get(("summaries", B, n_parts, D))
+        if v is None:
+            m, mp = B * n_parts * D, _padded(B * n_parts * D)
+            v = self._views[("summaries", B, n_parts, D)] = tuple(
+                self.vals[i * mp:i * mp + m].view(B, n_parts, D) for i in range(3))
         return v
 
 

@@ -329,14 +329,17 @@ def test_kernel_leaves_status_zeroed(kernel_device, path):
 
 
 @pytest.mark.gpu
-def test_gpu_lookback_in_a_graph_and_eagerly(gpu):
-    """A captured sequence-path scan has buffers of its own: its replays and eager calls
-    on the same stream, interleaved, are all exact."""
+@pytest.mark.parametrize("segment,carry", [(0, "lookback"), (8, "scan")])
+def test_gpu_lookback_in_a_graph_and_eagerly(gpu, segment, carry):
+    """A captured sequence-path scan has buffers of its own (look-back status, or
+    reduce-then-scan's summaries): its replays and eager calls on the same stream,
+    interleaved, are all exact."""
     from rnnviz.kernels.linear_scan import ScanConfig, scan_fwd
 
     a, b, h0 = make(1, 40_000, 16, torch.float32, device=gpu)
     ref = linear_scan(a.double(), b.double(), h0.double(), backend="torch")
-    cfg = ScanConfig("sequence", block_t=64, block_d=16, num_warps=1, block_s=8)
+    cfg = ScanConfig("sequence", block_t=64, block_d=16, num_warps=1, block_s=8,
+                     segment=segment, carry=carry)
     out = {"h": scan_fwd(a, b, h0, config=cfg).h}  # warm up (compile) outside the capture
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
@@ -613,6 +616,22 @@ def test_choose_config_carries_and_backward_path(monkeypatch):
     assert tiles * -(-n_chunks // fwd.segment) == pytest.approx(2112, rel=0.1)
     assert (bwd.path, bwd.carry, bwd.segment, bwd.block_d, bwd.stages) == ("channel", "lookback",
                                                                           0, 16, 3)
+
+
+def test_summary_buffers_are_kept_and_aligned():
+    """Reduce-then-scan's summaries come from the stream's kept buffers: the same views for
+    the same shape on the next call, each 16-byte aligned whatever the shape, no overlap."""
+    from rnnviz.kernels.linear_scan.seqpar import _STATUS, summary_buffers
+
+    _STATUS.clear()
+    cpu = torch.device("cpu")
+    for B, n_parts, D in [(1, 3, 5), (2, 7, 1), (1, 2112, 16)]:
+        views = summary_buffers(B, n_parts, D, cpu)
+        assert views is summary_buffers(B, n_parts, D, cpu)
+        assert all(v.shape == (B, n_parts, D) and v.data_ptr() % 16 == 0 for v in views)
+        starts = [v.data_ptr() for v in views]
+        assert starts[1] - starts[0] >= B * n_parts * D * 4 <= starts[2] - starts[1]
+    _STATUS.clear()
 
 
 def test_timeline_keeps_the_lookback_kernel(monkeypatch):
