@@ -300,6 +300,41 @@ def test_sru_layer_matches_reference(K, with_mask):
     assert_close(got, _layer_reference(x, W, wc, b, c0, mask, pad, K), atol=1e-10)
 
 
+def _one_output_grads(device, dtype, backend, used):
+    from rnnviz.ops.sru import sru_layer
+
+    x, W, wc, b, c0, _, pad = _layer_case(device, dtype, 3)
+    ins = [x, W, wc, b, c0]
+
+    def loss(h, c):
+        return (h.sin() if used == "h" else c.sin()).sum()
+
+    h, c = sru_layer(x, W, wc, b, c0, scale_x=1.2, mask_pad=pad, num_directions=2,
+                     backend=backend, recurrence="kernel")
+    got = torch.autograd.grad(loss(h, c), ins)
+    d = [t.detach().double().requires_grad_() for t in ins]
+    rh, rc = sru_recurrence_reference(d[0] @ d[1], d[2], d[3], d[4], x=d[0], scale_x=1.2,
+                                      mask_pad=pad, num_directions=2)
+    return got, torch.autograd.grad(loss(rh, rc), d)
+
+
+@pytest.mark.parametrize("used", ["h", "c_n"])
+def test_sru_layer_gradient_of_one_output(used):
+    """A loss of h alone or of c_n alone: the other output's gradient is not materialised
+    (it reaches the backward as None) and the gradients still match the reference."""
+    got, want = _one_output_grads("cpu", torch.float64, "torch", used)
+    assert_close(got, want, atol=1e-10)
+
+
+@pytest.mark.interpreter
+@pytest.mark.gpu
+@pytest.mark.parametrize("used", ["h", "c_n"])
+def test_sru_layer_kernel_gradient_of_one_output(kernel_device, used):
+    """The kernel's backward without grad_cn (has_gcn = 0) and with a zero grad_h."""
+    got, want = _one_output_grads(kernel_device, torch.float32, "triton", used)
+    assert_close(got, want, atol=5e-5, rtol=1e-5)
+
+
 @pytest.mark.interpreter
 @pytest.mark.gpu
 @pytest.mark.parametrize("K", [3, 4])

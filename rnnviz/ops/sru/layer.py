@@ -40,6 +40,9 @@ class SRULayerFunction(torch.autograd.Function):
         if sink is not None:
             sink.update(f=f, r=r, c=c_all)
         ctx.cfg = cfg
+        # an output the loss does not use comes to the backward as None, not as zeros made
+        # for it (c_n, usually: an allocation and a memset kernel per step)
+        ctx.set_materialize_grads(False)
         if cfg.need_grad:
             ctx.save_for_backward(x, weight, weight_c, bias, c0, x_skip, mask_tm, U, c_all)
         return h, (c_n if c_n.dtype == U.dtype else c_n.to(U.dtype))
@@ -49,7 +52,9 @@ class SRULayerFunction(torch.autograd.Function):
     def backward(ctx, grad_h, grad_cn):
         cfg = ctx.cfg
         x, weight, weight_c, bias, c0, x_skip, mask_tm, U, c_all = ctx.saved_tensors
-        if grad_h.stride(-1) != 1:
+        if grad_h is None:  # only c_n is in the loss (the kernels take grad_cn = None)
+            grad_h = torch.zeros(U.shape[:-1] + (cfg.D * cfg.H,), device=U.device, dtype=U.dtype)
+        elif grad_h.stride(-1) != 1:
             grad_h = grad_h.contiguous()
         skip = (x if cfg.skip_is_input else x_skip) if cfg.K == 3 else None
         gU, g_skip, gc0, gwc, gbias = _bwd_impl(cfg)(
