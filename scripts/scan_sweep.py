@@ -1,14 +1,16 @@
 """Block-size sweep of the linear-scan kernels on a GPU: writes the table choose_config uses.
 
-    python scripts/scan_sweep.py [--budget SECONDS] [--out DIR] [--no-write]
+    python scripts/scan_sweep.py [--budget SECONDS] [--out DIR] [--no-write] [--eager]
 
 For each shape of the scan benchmark (and the targets' B=1, D=64, T=65536), float32 and
 bfloat16, times scan_fwd and scan_bwd under candidate configs of both paths (the forward
 checked against the float64 torch scan, or against the first candidate where that would
 not fit), and keeps, per coarse class of problem (``launch.bucket``), the config with the
 best total fraction of copy bandwidth over the shapes of that class, forward, and for the
-backward where another candidate is best there. Rewrites kernels/linear_scan/tuned.py with
-it (merged with the entries of other GPUs) and writes scan-sweep.json to --out.
+backward where another candidate is best there. Times are taken as RNNVIZ_TIMING says
+(graph replays: the kernels alone); with --eager every candidate is also timed back to
+back, as the benchmarks time calls, and the choice goes by those (a faster kernel in more
+launches can be the slower call). Rewrites kernels/linear_scan/tuned.py with it (merged with the entries of other GPUs) and writes scan-sweep.json to --out.
 """
 from __future__ import annotations
 
@@ -108,6 +110,9 @@ def main() -> None:
     p.add_argument("--no-write", action="store_true", help="do not rewrite tuned.py")
     p.add_argument("--shapes", default="", help='only these, e.g. "16x10000x128;4x131072x256"')
     p.add_argument("--dtypes", default="float32,bfloat16")
+    p.add_argument("--eager", action="store_true",
+                   help="also time every candidate back to back (the benchmarks' eager mode: "
+                   "the host's launch path included) and choose by those times")
     p.add_argument("--entries", default="", help="only these candidates (see parse_entries); "
                    '"+short" adds the whole-sequence walks of short_whole')
     args = p.parse_args()
@@ -160,6 +165,15 @@ def main() -> None:
                 # the backward (one reverse scan fused with grad_a) runs on the same config
                 st["bwd_ms"] = time_ms(lambda: scan_bwd(a, hk, None, b, config=cfg), dev,
                                        warmup=1, budget_ms=30)
+                if args.eager:  # a tile that is faster on the GPU can lose as calls: more
+                    # launches, more host work (reduce-then-scan at B=1, D=64: 42 us as a
+                    # graph, 57 as calls, against the look-back's 49 and 48;
+                    # benchmarks/scan-carry-h200.json)
+                    st["eager_ms"] = time_ms(lambda: scan_fwd(a, b, config=cfg), dev,
+                                             warmup=1, budget_ms=30, mode="back-to-back")
+                    st["eager_bwd_ms"] = time_ms(lambda: scan_bwd(a, hk, None, b, config=cfg),
+                                                 dev, warmup=1, budget_ms=30,
+                                                 mode="back-to-back")
 
             t_ent = time.time()
             print(f"  {str(dtype)[6:]} {ent} block_t={cfg.block_t} ...", end=" ", flush=True)
@@ -174,7 +188,13 @@ def main() -> None:
                 # backward bytes: read a, grad_h, h; write grad_a, grad_b
                 row["bwd_ms"] = st["bwd_ms"]
                 row["bwd_frac_copy"] = 5 * N * elem / st["bwd_ms"] / 1e6 / copy
-                score[key][ent].append((row["frac_copy"], row["bwd_frac_copy"]))
+                chosen_by = (row["frac_copy"], row["bwd_frac_copy"])
+                if args.eager:
+                    row["eager_ms"], row["eager_bwd_ms"] = st["eager_ms"], st["eager_bwd_ms"]
+                    row["eager_frac_copy"] = 3 * N * elem / st["eager_ms"] / 1e6 / copy
+                    row["eager_bwd_frac_copy"] = 5 * N * elem / st["eager_bwd_ms"] / 1e6 / copy
+                    chosen_by = (row["eager_frac_copy"], row["eager_bwd_frac_copy"])
+                score[key][ent].append(chosen_by)
                 if best is None or row["gbs"] > best["gbs"]:
                     best = row
             rows.append(row)
@@ -201,6 +221,7 @@ def main() -> None:
                                      "carry": bwd[7] if len(bwd) > 7 else "lookback"}
     gk = gpu_key()
     result = {"provenance": provenance("scan-sweep"), "copy_gbs": copy, "gpu_key": gk,
+              "chosen_by": "back-to-back calls (--eager)" if args.eager else "the timing mode",
               "table": table, "rows": rows}
     with open(os.path.join(args.out, "scan-sweep.json"), "w") as f:
         json.dump(result, f, indent=1)

@@ -759,3 +759,18 @@ def test_gpu_timeline_accounts_for_every_chunk(gpu, lookback):
     assert (col["rounds"][first] == 0).all() and (col["rounds"][~first] >= 1).all()
     s = timeline_summary(rows)
     assert 0 < s["span_us"] < 1e5 and 1 <= s["max_in_flight"] <= rows.shape[0]
+
+
+def test_sweep_entries_name_their_carry():
+    """scripts/scan_sweep.py's --entries: path:rows:warps:block_d:stages:vec:programs and an
+    optional carry; its default candidates for few channels include reduce-then-scan."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "scan_sweep.py"
+    spec = importlib.util.spec_from_file_location("rnnviz_scan_sweep", path)
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    assert sweep.parse_entries("channel:8:4:4:1:0:0;sequence:4:1:32:1:0:2112:scan") == [
+        ("channel", 8, 4, 4, 1, 0, 0), ("sequence", 4, 1, 32, 1, 0, 2112, "scan")]
+    assert any(len(e) > 7 and e[7] == "scan" for e in sweep.entries(1, 65536, 64, 4))
