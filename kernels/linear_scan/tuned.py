@@ -22,8 +22,8 @@ x 8 warps x 8 channels up to 4096: 12.4 us against 16-18 at B=4, D=256). The sam
 found no such gain in fp32 (11.2 against 11.5 us, its backward slower): that entry stays.
 Few channels, long T, B * D <= 4096 (2026-12-04; graph-timed sweeps
 benchmarks/scan-sweep-medium2-h200.json and scan-sweep-reduce-h200.json, the A/B of the two
-carries scan-carry-h200.json, op-level bench runs scan-h200-medium-carry.json and
-scan-h200-reduce-trial.json). The forward takes segments of 128-byte rows (32 fp32
+carries scan-carry-h200.json, a check at B=16, T=10000, D=128 scan-sweep-b16-h200.json,
+op-level bench runs scan-h200-medium-carry.json and scan-h200-reduce-trial.json). The forward takes segments of 128-byte rows (32 fp32
 channels, 1-warp programs) with look-back carries: 45% of copy at B=4, T=16384, D=256
 against 33% for the channel walk it replaces (the bench: 105 us against 144), 52% at
 T=131072 (728 us against 1245). bf16 takes the same segments by reduce-then-scan (carry
