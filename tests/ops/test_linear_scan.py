@@ -474,7 +474,9 @@ def test_lookback_composes_aggregates(kernel_device):
 # ---------------------------------------------------------------------------------------
 @pytest.mark.gpu
 @pytest.mark.parametrize("shape", [(1, 2 ** 16 + 3, 16), (1, 65536, 64), (3, 5000, 33),
-                                   (16, 1027, 4096), (2, 3000, 1)])
+                                   (16, 1027, 4096), (2, 3000, 1),
+                                   # the tuned segments of 32 channels, both carries (H200)
+                                   (4, 5000, 256), (2, 40000, 300)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_gpu_auto_paths_large(gpu, shape, dtype):
     a, b, h0 = make(*shape, torch.float32, device=gpu)
