@@ -312,7 +312,8 @@ def carry_rows(ref: Reference) -> list[dict[str, Any]]:
     graph replay) and eager time (calls back to back), in µs."""
     cases: dict[str, dict[str, Any]] = {}
     for r in ref.rows:
-        case = f"{r['pass']} B={r['B']} T={r['T']} D={r['D']}"
+        pss = {"fwd": "forward", "bwd": "backward"}.get(r["pass"], r["pass"])
+        case = f"{pss}<br>B={r['B']}, T={r['T']}, D={r['D']}"  # (two lines: no slanted labels)
         c = cases.setdefault(case, {"case": case})
         c[f"{r['carry']}_gpu_us"], c[f"{r['carry']}_eager_us"] = (r["graph_us"],
                                                                     r["back_to_back_us"])

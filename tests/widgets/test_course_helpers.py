@@ -194,7 +194,7 @@ def test_carry_figure_pairs_the_two_carries_per_case():
                      row("bwd", "lookback", 68, 67), row("bwd", "scan", 62, 64),
                      row("fwd", "lookback", 9, 9, T=8)])  # no reduce-then-scan row: left out
     rows = scans.carry_rows(ref)
-    assert [r["case"] for r in rows] == ["fwd B=1 T=64 D=4", "bwd B=1 T=64 D=4"]
+    assert [r["case"] for r in rows] == ["forward<br>B=1, T=64, D=4", "backward<br>B=1, T=64, D=4"]
     fig = scans.carry_figure(ref)
     assert [list(t.y) for t in fig.data] == [[50, 68], [48, 67], [42, 62], [56, 64]]
     shipped = scans.carry_figure()  # the H200 run in benchmarks/
