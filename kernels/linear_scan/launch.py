@@ -361,7 +361,8 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, con
 def _reduce_then_scan(plan: _Plan, a, b, args: tuple) -> None:
     """carry="scan" (``reduce_scan.py``): summarise the segments, scan the summaries from h0,
     walk the segments again from their carries. ``args`` as for the other kernels (h0, or
-    a stand-in, third). Three launches: about twice the look-back's host time per call."""
+    a stand-in, third). Three launches where the look-back makes one: more host time per
+    call (benchmarks/scan-carry-h200.json)."""
     red, summary, n_parts = plan.before
     ca, cb, seg_h = summary_buffers(a.shape[0], n_parts, a.shape[2], a.device)
     red.kernel.launch(red.grid, (a, b, ca, cb) + red.scalars, red.constexprs, red)

@@ -56,6 +56,7 @@ import torch
 import triton
 import triton.language as tl
 
+from .. import cdiv
 from .blocks import (chunk_apply, chunk_maps, chunk_offsets, chunk_summary, last_of_subchunks,
                      load_step_tile, scan_combine, store_step_tile)
 from .chunk import walk_chunks
@@ -382,7 +383,7 @@ def summary_buffers(B: int, n_parts: int, D: int, device: torch.device
 def _padded(m: int) -> int:
     """m floats rounded up to 16 bytes: each summary view starts aligned (a cached launch
     needs every tensor 16-byte aligned, ``cached_launch.py``)."""
-    return -(-m // 4) * 4
+    return cdiv(m, 4) * 4
 
 
 def _stream_buffers(n: int, n_vals: int, device: torch.device) -> _StatusBuffers:
