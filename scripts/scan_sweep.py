@@ -103,37 +103,86 @@ def parse_entries(text: str) -> list[tuple]:
     return out
 
 
-def main() -> None:
+def sweep_arguments(budget: float) -> argparse.ArgumentParser:
+    """The options every sweep takes: --budget, --out, --no-write, --shapes, --dtypes."""
     p = argparse.ArgumentParser()
-    p.add_argument("--budget", type=float, default=120.0)
+    p.add_argument("--budget", type=float, default=budget)
     p.add_argument("--out", default=os.environ.get("OUT", "."))
     p.add_argument("--no-write", action="store_true", help="do not rewrite tuned.py")
     p.add_argument("--shapes", default="", help='only these, e.g. "16x10000x128;4x131072x256"')
     p.add_argument("--dtypes", default="float32,bfloat16")
+    return p
+
+
+def parse_problems(args: argparse.Namespace, default: list) -> tuple[list, list]:
+    """(shapes, dtypes) from --shapes (default: ``default``) and --dtypes."""
+    shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(";") if s]
+    return shapes or default, [getattr(torch, d) for d in args.dtypes.split(",")]
+
+
+def start() -> tuple[torch.device, float, float]:
+    """The GPU, the sweep's start time and the copy bandwidth measured on it (printed)."""
+    dev = torch.device("cuda")
+    t0 = time.time()
+    copy = copy_bandwidth_gbs(dev)
+    print(f"copy {copy:.0f} GB/s", flush=True)
+    return dev, t0, copy
+
+
+def problems(shapes, dtypes, budget: float, t0: float, dev: torch.device):
+    """(B, T, D, dtype, element size, B * T * D) of every shape in every dtype, in order, until
+    ``budget`` seconds have passed since ``t0``; a shape whose float64 reference would not fit
+    in the GPU's free memory is skipped."""
+    for (B, T, D), dtype in itertools.product(shapes, dtypes):
+        if time.time() - t0 > budget:
+            print("budget spent; stopping", flush=True)
+            return
+        elem = torch.tensor([], dtype=dtype).element_size()
+        N = B * T * D
+        if 3 * N * 8 <= 0.8 * torch.cuda.mem_get_info(dev)[0]:
+            yield B, T, D, dtype, elem, N
+
+
+def finish(name: str, args: argparse.Namespace, t0: float, table: dict, result: dict) -> None:
+    """Write ``<name>.json`` (provenance, the GPU's key, ``table`` and ``result``) to --out,
+    merge ``table`` into tuned.py unless --no-write, and say so."""
+    gk = gpu_key()
+    with open(os.path.join(args.out, f"{name}.json"), "w") as f:
+        json.dump({"provenance": provenance(name), "gpu_key": gk, "table": table, **result}, f,
+                  indent=1)
+    if not args.no_write and table:
+        write_tuned(gk, table, args.out)
+    print(f"table for {gk}: {json.dumps(table, indent=0)}")
+    print(f"sweep done in {time.time() - t0:.0f} s", flush=True)
+
+
+def write_tuned(gk: str, table: dict, out: str) -> None:
+    """Merge ``table`` into kernels/linear_scan/tuned.py's entries for GPU ``gk`` (other
+    GPUs' entries and this GPU's other buckets kept); a copy goes to ``out``."""
+    from rnnviz.kernels.linear_scan.tuned import TABLE
+
+    merged = dict(TABLE)
+    merged[gk] = {**merged.get(gk, {}), **table}
+    head = TUNED.read_text().split("\nTABLE: dict")[0] + "\n"
+    TUNED.write_text(head + "TABLE: dict = " + pprint.pformat(merged, width=96) + "\n")
+    shutil.copy(TUNED, os.path.join(out, "tuned.py"))
+
+
+def main() -> None:
+    p = sweep_arguments(120.0)
     p.add_argument("--eager", action="store_true",
                    help="also time every candidate back to back (the benchmarks' eager mode: "
                    "the host's launch path included) and choose by those times")
     p.add_argument("--entries", default="", help="only these candidates (see parse_entries); "
                    '"+short" adds the whole-sequence walks of short_whole')
     args = p.parse_args()
-    shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(";") if s] or SHAPES
-    dtypes = [getattr(torch, d) for d in args.dtypes.split(",")]
-    dev = torch.device("cuda")
-    t0 = time.time()
-    copy = copy_bandwidth_gbs(dev)
-    print(f"copy {copy:.0f} GB/s", flush=True)
+    shapes, dtypes = parse_problems(args, SHAPES)
+    dev, t0, copy = start()
     rows: list[dict] = []
     # per class and candidate: the fractions of copy bandwidth, forward and backward
     score: dict[str, dict[tuple, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
     n_shapes: dict[str, int] = defaultdict(int)
-    for (B, T, D), dtype in itertools.product(shapes, dtypes):
-        if time.time() - t0 > args.budget:
-            print("budget spent; stopping", flush=True)
-            break
-        elem = torch.tensor([], dtype=dtype).element_size()
-        N = B * T * D
-        if 3 * N * 8 > 0.8 * torch.cuda.mem_get_info(dev)[0]:
-            continue
+    for B, T, D, dtype, elem, N in problems(shapes, dtypes, args.budget, t0, dev):
         a = torch.rand(B, T, D, device=dev, dtype=dtype).mul_(0.5).add_(0.5)
         b = torch.randn(B, T, D, device=dev, dtype=dtype)
         ref = chunked_scan(a.double(), b.double()).h.float() if N <= 2 ** 27 else None
@@ -219,22 +268,10 @@ def main() -> None:
                 # (carry spelt out: the backward must not inherit the forward's "scan")
                 table[key]["bwd"] = {**dict(zip(names[1:], bwd[1:])),
                                      "carry": bwd[7] if len(bwd) > 7 else "lookback"}
-    gk = gpu_key()
-    result = {"provenance": provenance("scan-sweep"), "copy_gbs": copy, "gpu_key": gk,
-              "chosen_by": "back-to-back calls (--eager)" if args.eager else "the timing mode",
-              "table": table, "rows": rows}
-    with open(os.path.join(args.out, "scan-sweep.json"), "w") as f:
-        json.dump(result, f, indent=1)
-    if not args.no_write and table:
-        from rnnviz.kernels.linear_scan.tuned import TABLE
-
-        merged = dict(TABLE)
-        merged[gk] = {**merged.get(gk, {}), **table}
-        head = TUNED.read_text().split("\nTABLE: dict")[0] + "\n"
-        TUNED.write_text(head + "TABLE: dict = " + pprint.pformat(merged, width=96) + "\n")
-        shutil.copy(TUNED, os.path.join(args.out, "tuned.py"))
-    print(f"table for {gk}: {json.dumps(table, indent=0)}")
-    print(f"sweep done in {time.time() - t0:.0f} s", flush=True)
+    finish("scan-sweep", args, t0, table, {
+        "copy_gbs": copy,
+        "chosen_by": "back-to-back calls (--eager)" if args.eager else "the timing mode",
+        "rows": rows})
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import torch
 from .. import cdiv, interpreting, next_pow2
 from ..cached_launch import CachedLaunch
 from .chunk import scan_channel_kernel
+from .launch_time import TimeConfig, as_time_dense, launch_time, time_dense
 from .reduce_scan import scan_apply_kernel, scan_reduce_kernel
 from .seqpar import (LOOKBACK, TIMELINE_COLUMNS, scan_segment_kernel, scan_seqpar_kernel,
                      status_buffers, summary_buffers)
@@ -397,17 +398,40 @@ def _config(a: torch.Tensor, config: ScanConfig | None, backward: bool = False) 
                         backward)
 
 
+def _time_path(config, record: bool, timeline: bool, *xs: torch.Tensor) -> bool:
+    """Whether a scan runs on time-contiguous storage (``launch_time.py``): asked for with
+    a TimeConfig, or chosen when every [B, T, D] operand is a view of dense [B, D, T] memory
+    and no config, record or timeline asks for the other kernels (they record chunks and
+    keep timelines; the time kernel does neither)."""
+    if isinstance(config, TimeConfig):
+        if record or timeline:
+            raise ValueError("a TimeConfig's kernel keeps no record or timeline: pass "
+                             "config=None or a ScanConfig")
+        return True
+    return config is None and not record and not timeline and all(map(time_dense, xs))
+
+
 def scan_fwd(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *,
              reverse: bool = False, record: bool = False,
-             config: ScanConfig | None = None, timeline: bool = False) -> ScanResult:
+             config: ScanConfig | TimeConfig | None = None, timeline: bool = False
+             ) -> ScanResult:
     """h_t = a_t h_{t-1} + b_t over dim 1 of [B, T, D] (reverse: from t = T-1 down).
 
-    a, b any strides; h0 [B, D] contiguous or None; h is contiguous, in a's dtype.
+    a, b any strides; h0 [B, D] contiguous or None; h is contiguous, in a's dtype, or, when
+    a and b are views of dense [B, D, T] memory (or ``config`` is a TimeConfig), laid out
+    as they are (``launch_time.py``; path "time").
     ``timeline``: the sequence kernel reports when each program started, published and
     finished (a GPU clock: not under the interpreter).
     """
     if timeline and interpreting():
         raise ValueError("timeline=True reads the GPU's clock: it needs a GPU, not the interpreter")
+    if _time_path(config, record, timeline, a, b):
+        if config is not None:  # (chosen by itself only for inputs already so laid out)
+            a, b = as_time_dense(a), as_time_dense(b)
+        h = torch.empty_like(a)  # (a's layout: empty_like keeps a dense tensor's strides)
+        h0c = h0.contiguous() if h0 is not None else None
+        cfg = launch_time(a, b, h0c, h, reverse=reverse, config=config)
+        return ScanResult(h, None, None, cfg.block_t, "time")
     h = torch.empty_like(a, memory_format=torch.contiguous_format)  # (half empty()'s host time)
     if a.numel() == 0:
         cfg = _config(a, config)
@@ -420,21 +444,31 @@ def scan_fwd(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *
 
 
 def scan_bwd(a: torch.Tensor, h: torch.Tensor, h0: torch.Tensor | None, grad_h: torch.Tensor, *,
-             reverse: bool = False, config: ScanConfig | None = None
+             reverse: bool = False, config: ScanConfig | TimeConfig | None = None
              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Gradients of h = scan(a, b, h0): one scan the other way, fused with grad_a.
 
         g_t = grad_h_t + a_{t+1} g_{t+1}   (a read shifted by one step inside the kernel)
         grad_b = g,  grad_a_t = g_t h_{t-1},  grad_h0 = a_0 g_0
     (for reverse=True, t+1 and t-1 swap and h_T = h0). Returns (grad_a, grad_b, grad_h0).
+    When a and h are views of dense [B, D, T] memory (the time path's forward made h so), the
+    backward runs on that layout too, with grad_h copied to it if it is not already.
     """
-    grad_b = torch.empty_like(a, memory_format=torch.contiguous_format)
-    grad_a = torch.empty_like(grad_b)
-    if a.numel() == 0:
-        return grad_a, grad_b, None if h0 is None else torch.zeros_like(h0)
     h0c = h0.contiguous() if h0 is not None else None
-    _launch(a, grad_h, None, grad_b, reverse=not reverse, shift_a=True, grad_a_out=grad_a,
-            hf=h, hf0=h0c, record=False, config=config, backward=True)
+    if _time_path(config, False, False, a, h):
+        if config is not None:
+            a, h = as_time_dense(a), as_time_dense(h)
+        grad_h = as_time_dense(grad_h)
+        grad_b, grad_a = torch.empty_like(a), torch.empty_like(a)
+        launch_time(a, grad_h, None, grad_b, reverse=not reverse, shift_a=True,
+                    grad_a_out=grad_a, hf=h, hf0=h0c, config=config, backward=True)
+    else:
+        grad_b = torch.empty_like(a, memory_format=torch.contiguous_format)
+        grad_a = torch.empty_like(grad_b)
+        if a.numel() == 0:
+            return grad_a, grad_b, None if h0 is None else torch.zeros_like(h0)
+        _launch(a, grad_h, None, grad_b, reverse=not reverse, shift_a=True, grad_a_out=grad_a,
+                hf=h, hf0=h0c, record=False, config=config, backward=True)
     grad_h0 = None
     if h0 is not None:
         first = 0 if not reverse else a.shape[1] - 1

@@ -284,24 +284,31 @@ def test_kernel_forward_backward(kernel_device, path, stages, vec, reverse, use_
     path), channel tiles (block_d=4), with and without pipelined loads (the channel kernel's
     and the segment kernel's) and narrowed vectors; segments of 2 chunks, the last one short
     at T=37."""
+    a, b, h0 = make(*shape, torch.float32, growth=True, device=kernel_device)
+    cfg = small_config(path, block_s=block_s, stages=stages, vec=vec)
+    check_kernels(a, b, h0 if use_h0 else None, torch.randn(shape, device=a.device), reverse,
+                  cfg)
+
+
+def check_kernels(a, b, h0, g, reverse, cfg):
+    """scan_fwd and scan_bwd under ``cfg`` against the float64 loop and autograd through it;
+    returns (the forward's result, (grad_a, grad_b, grad_h0)) for more checks."""
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
 
-    a, b, h0 = make(*shape, torch.float32, growth=True, device=kernel_device)
-    h0 = h0 if use_h0 else None
-    cfg = small_config(path, block_s=block_s, stages=stages, vec=vec)
-    h = scan_fwd(a, b, h0, reverse=reverse, config=cfg).h
+    res = scan_fwd(a, b, h0, reverse=reverse, config=cfg)
     ref = linear_scan_reference(a.cpu(), b.cpu(), None if h0 is None else h0.cpu(), reverse)
-    assert rel_err(h, ref) < 1e-5
-    g = torch.randn(shape, device=kernel_device)
-    grad_a, grad_b, grad_h0 = scan_bwd(a, h, h0, g, reverse=reverse, config=cfg)
+    assert rel_err(res.h, ref) < 1e-5
+    grads = scan_bwd(a, res.h, h0, g, reverse=reverse, config=cfg)
+    B, _, D = a.shape
     ra, rb, rh0 = reference_grads(a.cpu(), b.cpu(),
-                                  h0.cpu() if h0 is not None else torch.zeros(shape[0], shape[2]),
-                                  g.cpu(), reverse)
-    assert rel_err(grad_b, rb) < 1e-5 and rel_err(grad_a, ra) < 1e-5
-    if use_h0:
-        assert rel_err(grad_h0, rh0) < 1e-5
+                                  h0.cpu() if h0 is not None else torch.zeros(B, D), g.cpu(),
+                                  reverse)
+    assert rel_err(grads[1], rb) < 1e-5 and rel_err(grads[0], ra) < 1e-5
+    if h0 is not None:
+        assert rel_err(grads[2], rh0) < 1e-5
     else:
-        assert grad_h0 is None
+        assert grads[2] is None
+    return res, grads
 
 
 @kernel_test
@@ -480,15 +487,21 @@ def test_lookback_composes_aggregates(kernel_device):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_gpu_auto_paths_large(gpu, shape, dtype):
     a, b, h0 = make(*shape, torch.float32, device=gpu)
-    a = 0.9 + 0.1 * a  # long memory: carries matter across many chunks
+    check_op_both_ways(0.9 + 0.1 * a, b, h0, dtype)  # long memory: carries matter across chunks
+
+
+def check_op_both_ways(a, b, h0, dtype, check_h=lambda h: None):
+    """The op on the automatic config, forward and backward in both directions, against the
+    float64 torch scan; ``check_h`` sees each output."""
     tol = 1e-4 if dtype == torch.float32 else 3e-2
     for reverse in (False, True):
         ref_leaves = [x.double().requires_grad_() for x in (a, b, h0)]
         ref = linear_scan(*ref_leaves, reverse=reverse, backend="torch")
-        g = torch.randn(shape, device=gpu, dtype=torch.float64)
+        g = torch.randn(a.shape, device=a.device, dtype=torch.float64)
         ref.backward(g)
-        leaves = [x.to(dtype).clone().requires_grad_() for x in (a, b, h0)]
+        leaves = [x.to(dtype).detach().requires_grad_() for x in (a, b, h0)]
         h = linear_scan(*leaves, reverse=reverse)
+        check_h(h)
         h.backward(g.to(dtype))
         assert rel_err(h, ref) < tol
         for mine, r in zip(leaves, ref_leaves):

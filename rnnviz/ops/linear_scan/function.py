@@ -146,7 +146,10 @@ def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None
             "torch" or "reference" (the float64 loop over time; slow, exact).
     Returns:
         h: [B, T, D] in the input dtype. float16/bfloat16/float32 accumulate in float32,
-        float64 runs on the torch path. Differentiable in a, b and h0.
+        float64 runs on the torch path. Differentiable in a, b and h0. On the Triton backend,
+        when a and b are views of dense [B, D, T] memory (``x.transpose(1, 2)`` of a Conv1d-
+        shaped tensor), h and the gradients of a and b keep that layout (the time-contiguous
+        kernel, ``kernels/linear_scan/timelast.py``); otherwise h is contiguous.
     """
     _check(a, b, h0, reverse)
     backend = _resolve(backend, a.device, a.dtype)
