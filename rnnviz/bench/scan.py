@@ -4,6 +4,9 @@ baselines and the device's copy bandwidth, in one process.
 Methods (same inputs: a in (0.5, 1), b in (0, 1), positive so that the log-space baseline
 applies; [B, T, D], accelerated-scan gets its own [B, D, T] layout made beforehand):
 - rnnviz-scan: ``rnnviz.ops.linear_scan`` (Triton on a GPU, the chunked torch scan on a CPU);
+- rnnviz-time: the same op on [B, T, D] views of the [B, D, T] memory accelerated-scan gets
+  (its gradient too): the time-contiguous kernel (``kernels/linear_scan/timelast.py``), the
+  like-for-like comparison with accelerated-scan;
 - log-space: cumsum + logcumsumexp, the minGRU paper's appendix (Feng et al. 2024);
 - doubling: a Hillis-Steele scan in torch (log2 T passes over the data);
 - accelerated-scan: the PyPI package's Triton ("scalar") and CUDA ("warp") kernels, where
@@ -35,11 +38,13 @@ FULL_SHAPES = [(B, T, D) for (B, D) in [(16, 4096), (1, 64), (4, 256)]
                for T in (1024, 16384, 131072)] + [(1, 2 ** 20, 16), (1, 65536, 64)]
 QUICK_SHAPES = [(1, 256, 16), (2, 512, 32)]
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
-METHODS = ["rnnviz-scan", "log-space", "doubling", "accelerated-scan"]
+METHODS = ["rnnviz-scan", "rnnviz-time", "log-space", "doubling", "accelerated-scan"]
+OURS = ("rnnviz-scan", "rnnviz-time")
 PASSES = ["fwd", "fwd+bwd"]
 # Peak memory of each method in units of N = B*T*D input-dtype elements (measured shapes of
 # the autograd graphs: the doubling scan keeps log2 T levels for its backward).
 MEMORY_UNITS = {("rnnviz-scan", "fwd"): 3, ("rnnviz-scan", "fwd+bwd"): 7,
+                ("rnnviz-time", "fwd"): 5, ("rnnviz-time", "fwd+bwd"): 9,
                 ("log-space", "fwd"): 8, ("log-space", "fwd+bwd"): 16,
                 ("doubling", "fwd"): 8, ("accelerated-scan", "fwd"): 5,
                 ("accelerated-scan", "fwd+bwd"): 9}
@@ -82,29 +87,39 @@ def _make(B: int, T: int, D: int, dtype: torch.dtype, device: torch.device, grad
     return a, b
 
 
+def _bdt(x: torch.Tensor) -> torch.Tensor:
+    """[B, T, D] ``x`` copied to a [B, D, T] leaf (the layout accelerated-scan reads)."""
+    return x.detach().transpose(1, 2).contiguous().requires_grad_(x.requires_grad)
+
+
 def _step(method: str, pss: str, a: torch.Tensor, b: torch.Tensor, variant: str | None
           ) -> Callable[[], Any]:
     """A closure running one method once (forward, or forward + backward with autograd)."""
+    g = torch.ones_like(a) * 0.01
     if method == "rnnviz-scan":
         from rnnviz.ops import linear_scan
 
         f = lambda: linear_scan(a, b)  # noqa: E731
+    elif method == "rnnviz-time":  # [B, D, T] memory, made here, outside the timing
+        from rnnviz.ops import linear_scan
+
+        at, bt = _bdt(a), _bdt(b)
+        a, b, g = at, bt, g.transpose(1, 2).contiguous().transpose(1, 2)
+        f = lambda: linear_scan(at.transpose(1, 2), bt.transpose(1, 2))  # noqa: E731
     elif method == "log-space":
         f = lambda: log_space_scan(a, b)  # noqa: E731
     elif method == "doubling":
         f = lambda: doubling(a, b)  # noqa: E731
     else:  # accelerated-scan wants [B, D, T], contiguous: made here, outside the timing
         scan = _accelerated(variant or "scalar")
-        at = a.detach().transpose(1, 2).contiguous().requires_grad_(a.requires_grad)
-        bt = b.detach().transpose(1, 2).contiguous().requires_grad_(b.requires_grad)
-        a, b = at, bt
+        at, bt = _bdt(a), _bdt(b)
+        a, b, g = at, bt, g.transpose(1, 2).contiguous()
         f = lambda: scan(at, bt)  # noqa: E731
     if pss == "fwd":
         def run():
             with torch.no_grad():
                 return f()
         return run
-    g = torch.ones_like(a) * 0.01
 
     def run_bwd():
         return torch.autograd.grad(f(), (a, b), g)
@@ -124,7 +139,7 @@ def _fits(method: str, pss: str, n_bytes: int, device: torch.device) -> str | No
 
 
 def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from rnnviz.kernels.linear_scan import choose_config
+    from rnnviz.kernels.linear_scan import choose_config, choose_time_config
 
     device = bench_device()
     copy_gbs = copy_bandwidth_gbs(device)
@@ -148,6 +163,9 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                         if method == "rnnviz-scan" and device.type == "cuda":
                             cfg = choose_config(B, T, D, elem)
                             row.update(path=cfg.path, block_t=cfg.block_t, block_d=cfg.block_d)
+                        if method == "rnnviz-time" and device.type == "cuda":
+                            tc = choose_time_config(B, T, D, elem)
+                            row.update(path="time", block_t=tc.block_t, programs=tc.programs)
                         row["error"] = _fits(method, pss, n_bytes, device)
                         rows.append(row)
                         if row["error"] is not None:
@@ -202,9 +220,9 @@ def _derive(rows: list[dict[str, Any]], copy_gbs: float) -> None:
         key = r["method"] + (f"-{r['variant']}" if r.get("variant") else "")
         groups.setdefault((r["pass"], r["dtype"], r["B"], r["T"], r["D"]), {})[key] = r["ms"]
     for r in rows:
-        if r["method"] == "rnnviz-scan" and r.get("ms"):
+        if r["method"] in OURS and r.get("ms"):
             for k, ms in groups[(r["pass"], r["dtype"], r["B"], r["T"], r["D"])].items():
-                if k != "rnnviz-scan":
+                if k not in OURS:
                     r[f"speedup_vs_{k}"] = ms / r["ms"]
 
 
@@ -271,7 +289,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         gbs = f"{r['gbs']:.0f}" if r.get("gbs") else "-"
         frac = f"{100 * r['frac_copy']:.0f}" if r.get("frac_copy") else "-"
         note = r.get("error") or (f"{r['path']} bt={r['block_t']} bd={r['block_d']}"
-                                  if r.get("path") else "")
+                                  if r.get("block_d") else f"time bt={r['block_t']} "
+                                  f"programs={r['programs']}" if r.get("path") else "")
         lines.append(f"{name:<24} {r['pass']:<8} {r['dtype']:<5} {r.get('B', ''):>3} "
                      f"{r.get('T', ''):>8} {r.get('D', ''):>5} {ms:>9} {gbs:>8} {frac:>6}  "
                      f"{(note or '')[:70]}")

@@ -11,7 +11,8 @@ Methods are grouped in families, one hue per family; methods of a family get sha
 - conv: ``conv1d``, the "as fast as a CNN" yardstick;
 - sru: ``rnnviz-sru``, ``sru-pkg``;
 - scan: the linear recurrence by a parallel scan (``rnnviz-scan``, ``rnnviz-mingru``,
-  ``rnnviz-minlstm``, ``doubling``, ``accelerated-scan``);
+  ``rnnviz-minlstm``, ``doubling``, ``accelerated-scan``, ``rnnviz-time``: the scan on
+  [B, D, T] memory);
 - log-space: the scan in log space (``log-space``, ``mingru-log``);
 - deer: Newton's method (``deer-newton``, ``deer-quasi``, ``deer-damped``);
 - copy: ``copy``, the memory-bandwidth floor.
@@ -34,7 +35,7 @@ FAMILIES: dict[str, list[str]] = {
     "cudnn": ["#d62728", "#ff7f7f"],
     "conv": ["#8c564b", "#c49c94"],
     "sru": ["#1f77b4", "#6baed6"],
-    "scan": ["#2ca02c", "#74c476", "#006d2c", "#a1d99b", "#41ab5d"],
+    "scan": ["#2ca02c", "#74c476", "#006d2c", "#a1d99b", "#41ab5d", "#00441b"],
     "log-space": ["#bcbd22", "#dbdb8d", "#8c8c00", "#e7e76a"],
     "deer": ["#9467bd", "#c5b0d5", "#6a3d9a"],
     "copy": ["#17becf", "#9edae5"],  # the floors and ceilings measured beside a run
@@ -56,6 +57,7 @@ METHOD_FAMILY: dict[str, tuple[str, int]] = {
     "rnnviz-minlstm": ("scan", 2),
     "doubling": ("scan", 3),
     "accelerated-scan": ("scan", 4),
+    "rnnviz-time": ("scan", 5),
     "log-space": ("log-space", 0),
     "mingru-log": ("log-space", 1),
     "minlstm-log": ("log-space", 2),

@@ -9,7 +9,7 @@ from rnnviz.viz import theme
 METHODS = ["rnnviz-scan", "log-space", "doubling", "accelerated-scan", "copy", "rnnviz-sru",
            "lstm-cudnn", "gru-cudnn", "conv1d", "sru-loop", "sru-pkg", "rnnviz-mingru",
            "rnnviz-minlstm", "mingru-log", "grucell-loop", "lstmcell-loop", "deer-newton",
-           "deer-quasi", "deer-damped", "sequential"]
+           "deer-quasi", "deer-damped", "sequential", "rnnviz-time"]
 
 
 def test_every_method_has_a_distinct_colour_in_its_family():
