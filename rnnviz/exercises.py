@@ -93,6 +93,13 @@ def check_scan_floor_ms(answer: Any) -> bool:
                   "(3000e9 bytes per second); answer in milliseconds.", cast=float, close=0.03)
 
 
+def check_step_stride_bytes(answer: Any) -> bool:
+    """03: on [B, T, D] memory a channel's next step is D elements on: 64 x 4 bytes."""
+    return _check(answer, 64 * 4, "in [B, T, D] memory the D channels of one step come first, "
+                  "then the next step's: how many elements lie between t and t + 1 of one "
+                  "channel, and how many bytes is a float32?")
+
+
 def check_quadratic_error(answer: Any) -> bool:
     """05: 1e-2 squared three times: 1e-4, 1e-8, 1e-16."""
     if answer is None:

@@ -277,7 +277,60 @@ scans.carry_figure()
 # were faster, not its kernels alone: the look-back for float32's forward, reduce-then-scan for
 # bfloat16's forward over 257 to 4096 channels and for the backward there beyond T = 32768. Neither reaches half the copy bandwidth for one
 # sequence of 16 or 64 channels: how to load a few channels of a long sequence at full speed is
-# still open.
+# still open on this layout.
+#
+# ### The same scan on the other layout
+#
+# Everything so far read $a$ and $b$ as `[B, T, D]`: one time step's $D$ channels side by side in
+# memory, as `nn.LSTM(batch_first=True)` keeps them. `nn.Conv1d`, and every model built on it, keeps
+# `[B, D, T]`: one channel's $T$ steps side by side. Here are the memory offsets of one short
+# sequence in each, and what one wide load of each kernel reads:
+
+# %%
+from rnnviz.course import scan_layouts
+
+scan_layouts.layout_figure(T=16, D=6)
+
+# %% [markdown]
+# On `[B, T, D]` a load is wide across channels, so a few channels give short loads and the scan
+# must cut $T$ among programs to have enough of them. On `[B, D, T]` a whole chunk of one channel's
+# steps is one load however few channels there are, and the scan runs along the load, across the
+# lanes of a program (`kernels/linear_scan/timelast.py`). `linear_scan` takes a `[B, T, D]` view of
+# `[B, D, T]` memory (`x.transpose(1, 2)` of a Conv1d output) as it is, picks that kernel and
+# returns $h$ in the same layout: no transpose is ever paid. With few channels and long $T$ each
+# channel is cut into parts, whose carries come by reduce-then-scan, as above.
+#
+# `accelerated-scan` reads only `[B, D, T]`, so on this layout the two packages race on the same
+# bytes. First the kernels alone, replayed from CUDA graphs on the H200, each package's forward and
+# forward + backward (`scripts/scan_time_sweep.py --baselines`; rnnviz with the configs its tuned
+# table picks):
+
+# %%
+scan_layouts.kernel_race_figure()
+
+# %% [markdown]
+# The two kernels are built alike (a chunk of one channel's steps per load, scanned across the
+# lanes), so most of the gap is in how the work is cut. For one sequence of 64 channels
+# `accelerated-scan` runs 64 programs of 4 warps over 2048-step chunks; rnnviz's table gives them 8
+# warps and 4096 steps with three chunks in flight (27 µs against 59 at $T = 65536$). For 16
+# channels and $T = 2^{20}$ its 16 programs leave the GPU nearly empty, and rnnviz cuts each
+# channel into parts whose carries come by reduce-then-scan (97 µs against 776). With thousands of
+# channels both stream at the copy bandwidth (0.9-1.1x). The one loss is the smallest: $T = 1024$,
+# 64 channels, forward + backward, 10.8 µs against 9.2.
+#
+# Eagerly, through the op and its autograd node, the same run of `python -m rnnviz.bench scan` that
+# times everything else:
+
+# %%
+scan_layouts.layout_race_figure()
+
+# %% [markdown]
+# Here the host decides again: that run's host was slow (rnnviz's forward of $T = 1024$ took 60 µs
+# against 27 in other runs), and every call below a hundred microseconds shows it, reduce-then-scan's
+# three launches most. From a few hundred microseconds up the kernels show through: at $B = 4$,
+# $D = 256$ the `[B, D, T]` scan takes 56 µs for $T = 16384$ and 399 µs for $T = 131072$, against
+# 105 and 736 on `[B, T, D]` and 62 and 429 for `accelerated-scan`. Which layout to keep is a
+# choice about the whole model, and the scan no longer dictates it.
 #
 # ## Summary
 #
@@ -306,3 +359,14 @@ from rnnviz.exercises import check_scan_floor_ms
 
 answer = None  # milliseconds
 check_scan_floor_ms(answer)
+
+# %% [markdown]
+# **Exercise 3.** One sequence of $D = 64$ float32 channels is stored as `[B, T, D]`. How many bytes
+# apart in memory are steps $t$ and $t + 1$ of one channel? (On `[B, D, T]` they are 4 bytes apart:
+# that is the whole difference between the two kernels' loads.)
+
+# %%
+from rnnviz.exercises import check_step_stride_bytes
+
+answer = None  # bytes
+check_step_stride_bytes(answer)

@@ -434,3 +434,79 @@ def test_launch_path_figure_reads_the_layers():
     shipped = launch_path.launch_path_figure()  # the H200 run in benchmarks/
     triton, cached = ({y: x for y, x in zip(t.y, t.x)} for t in shipped.data[:2])
     assert all(cached[k] < triton[k] for k in cached if cached[k] is not None)
+
+
+def test_layout_figure_labels_every_offset_and_outlines_one_load():
+    import pytest
+
+    from rnnviz.course import scan_layouts as L
+
+    assert L.address("[B, T, D]", 2, 1, T=16, D=6) == 13
+    assert L.address("[B, D, T]", 2, 1, T=16, D=6) == 18
+    with pytest.raises(ValueError, match="layout must be one of"):
+        L.address("[T, B, D]", 0, 0, 4, 4)
+    fig = L.layout_figure(T=16, D=6, load_steps=4, load_channels=4)
+    heat = [t for t in fig.data if t.type == "heatmap"]
+    assert len(heat) == 2
+    for t in heat:  # every offset of the sequence once
+        assert sorted(v for row in t.z for v in row) == list(range(96))
+    # the outlined loads: 4 steps x 4 channels, and one channel's 16 steps
+    rects = [(s.x1 - s.x0, s.y1 - s.y0) for s in fig.layout.shapes]
+    assert rects == [(4, 4), (16, 1)]
+    with pytest.raises(ValueError, match="must fit the grid"):
+        L.layout_figure(T=8, D=6, load_steps=4, load_channels=4)
+
+
+def test_layout_race_pairs_the_methods_on_each_shape():
+    from rnnviz.course import scan_layouts as L
+    from rnnviz.course.reference import Reference
+
+    def row(method, ms, variant=None, T=1024, pss="fwd"):
+        r = {"method": method, "pass": pss, "dtype": "float32", "B": 4, "T": T, "D": 256,
+             "ms": ms}
+        return {**r, "variant": variant} if variant else r
+
+    ref = Reference("scan-x", {"gpu": "NVIDIA H200", "command": "bench"},
+                    [{"method": "copy", "pass": "copy", "dtype": "fp32", "ms": None},
+                     row("rnnviz-scan", 0.2), row("rnnviz-time", 0.05),
+                     row("accelerated-scan", 0.06, "scalar"),
+                     row("accelerated-scan", None, "warp"),  # failed: left out
+                     row("rnnviz-scan", 0.3, T=2048)])  # no rnnviz-time row: left out
+    rows = L.layout_race_rows(ref)
+    assert rows == [{"dtype": "float32", "pass": "fwd", "B": 4, "T": 1024, "D": 256,
+                     "rnnviz on [B, T, D]": 0.2, "rnnviz on [B, D, T]": 0.05,
+                     "accelerated-scan (scalar) on [B, D, T]": 0.06}]
+    fig = L.layout_race_figure(ref)
+    assert [t.name for t in fig.data] == ["rnnviz on [B, T, D]", "rnnviz on [B, D, T]",
+                                          "accelerated-scan (scalar) on [B, D, T]"]
+    assert [list(t.y) for t in fig.data] == [[200.0], [50.0], [60.0]]
+
+
+def test_kernel_race_takes_the_tables_configs_from_the_sweep(monkeypatch):
+    from rnnviz.course import scan_layouts as L
+    from rnnviz.kernels.linear_scan import launch
+
+    monkeypatch.setattr(launch, "_tuned_for", lambda gpu: {
+        "time|4|bd<=256|T<=32768": {"block_t": 4096, "block_r": 1, "num_warps": 8, "stages": 3,
+                                    "programs": 0, "bwd": {"programs": 1056}}})
+
+    def row(programs, fwd, bwd, **kw):
+        return {"B": 1, "T": 16384, "D": 64, "dtype": "float32", "block_t": 4096, "block_r": 1,
+                "num_warps": 8, "stages": 3, "programs": programs, "fwd graph": fwd,
+                "bwd graph": bwd, "error": None, **kw}
+
+    data = {"provenance": {"gpu": "NVIDIA H200", "date": "2026-12-04", "command": "sweep"},
+            "baselines": [{"B": 1, "T": 16384, "D": 64, "dtype": "float32", "fwd graph": 0.018,
+                           "fwd+bwd graph": 0.041},
+                          {"B": 1, "T": 64, "D": 64, "dtype": "float32"}],  # not timed: left out
+            "rows": [row(0, 0.012, 0.030), row(1056, 0.010, 0.020),
+                     row(2112, 0.001, 0.001, error="wrong result")]}
+    (r,) = L.kernel_race_rows(data)
+    # the table's forward (one part per row) and backward (parts for 1056 programs)
+    assert r["rnnviz fwd"] == 12.0 and abs(r["rnnviz fwd+bwd"] - 32.0) < 1e-9
+    assert r["accelerated-scan fwd"] == 18.0 and r["accelerated-scan fwd+bwd"] == 41.0
+    fig = L.kernel_race_figure(data)
+    assert [round(v, 3) for t in fig.data for v in t.y] == [1.5, round(41 / 32, 3)]
+    monkeypatch.undo()
+    shipped = L.kernel_race_figure()  # the H200 sweep in benchmarks/, every shape it timed
+    assert len(shipped.data[0].y) >= 8
