@@ -5,7 +5,7 @@
 
 For each shape and dtype, times ``scan_fwd`` and ``scan_bwd`` on [B, T, D] views of [B, D, T]
 memory under candidate TimeConfigs (steps per chunk, rows per program, warps, pipeline
-stages, programs to aim for), each checked against the float64 torch scan, as CUDA graph
+stages, programs to aim for, parts joined by reduce-then-scan or by the look-back), each checked against the float64 torch scan, as CUDA graph
 replays (the kernels alone) and back to back (the calls: reduce-then-scan's three launches
 cost the host more than one). With --baselines, alongside, `accelerated-scan`'s scalar
 kernel on the same memory, the layout it is written for. Per coarse class of problem (``launch_time.time_bucket``) the
@@ -39,19 +39,20 @@ STAGES = (1, 3)
 PROGRAMS = (0, 1056, 2112, 4224)
 
 
-def candidates(B: int, T: int, D: int) -> list[TimeConfig]:
-    """Every (tile, stages, programs), less those that come out the same at this shape
-    (chunks capped by T; a target of programs that the rows already exceed)."""
+def candidates(B: int, T: int, D: int, joins=(False, True)) -> list[TimeConfig]:
+    """Every (tile, stages, programs, join), less those that come out the same at this
+    shape (chunks capped by T; a target of programs that the rows already exceed, where
+    there is nothing to join). ``joins``: the ``lookback`` values to try."""
     out, seen = [], set()
-    for (bt, br, w), st, p in itertools.product(TILES, STAGES, PROGRAMS):
+    for (bt, br, w), st, p, lb in itertools.product(TILES, STAGES, PROGRAMS, joins):
         bt = min(bt, 1 << max(0, T - 1).bit_length())
         n_rb = -(-B * D // br)
         n_chunks = -(-T // bt)
         parts = min(n_chunks, max(1, p // n_rb)) if p else 1
-        key = (bt, br, w, st, parts)
+        key = (bt, br, w, st, parts, lb and parts > 1)
         if key not in seen:
             seen.add(key)
-            out.append(TimeConfig(bt, br, w, st, p))
+            out.append(TimeConfig(bt, br, w, st, p, key[-1]))
     return out
 
 
@@ -82,7 +83,10 @@ def main() -> None:
     p = sweep_arguments(300.0)
     p.add_argument("--baselines", action="store_true",
                    help="also time accelerated-scan's scalar kernel on the same memory")
+    p.add_argument("--join", choices=("both", "reduce", "lookback"), default="both",
+                   help="how parts are joined in the candidates (default: both ways)")
     args = p.parse_args()
+    joins = {"both": (False, True), "reduce": (False,), "lookback": (True,)}[args.join]
     shapes, dtypes = parse_problems(args, SHAPES)
     dev, t0, copy = start()
     rows: list[dict] = []
@@ -103,7 +107,7 @@ def main() -> None:
             base.update(_accelerated_rows(at, bt, dev))
         baselines.append(base)
         print(f"B={B} T={T} D={D} {str(dtype)[6:]}: accelerated-scan {base}", flush=True)
-        for cfg in candidates(B, T, D):
+        for cfg in candidates(B, T, D, joins):
             st: dict = {}
 
             def go():

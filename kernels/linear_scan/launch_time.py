@@ -3,8 +3,9 @@
 ``scan_fwd`` and ``scan_bwd`` come here when a and b are [B, T, D] views of dense [B, D, T]
 memory (``time_dense``): the result keeps that layout, so a Conv1d-shaped model never pays
 a transpose. A config is (steps per chunk, rows per program, warps, pipeline stages, and a
-number of programs to aim for): with fewer row blocks than that, each row is cut into
-parts and their carries found by reduce-then-scan (three launches instead of one).
+number of programs to aim for, and how parts are joined): with fewer row blocks than
+that, each row is cut into parts and their carries found by reduce-then-scan (three launches
+instead of one) or, ``lookback``, by the look-back in one launch.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import torch
 
 from .. import cdiv, interpreting, next_pow2
 from ..cached_launch import CachedLaunch
-from .seqpar import summary_buffers
+from .seqpar import status_buffers, summary_buffers
 from .timelast import scan_time_kernel
 
 _TIME = CachedLaunch(scan_time_kernel)
@@ -24,13 +25,15 @@ _TIME = CachedLaunch(scan_time_kernel)
 @dataclass(frozen=True)
 class TimeConfig:
     """Chunks of ``block_t`` steps of ``block_r`` rows per program; ``programs`` > 0: cut
-    the rows into parts until about that many programs run (0: one part per row)."""
+    the rows into parts until about that many programs run (0: one part per row), joined
+    by reduce-then-scan, or by the look-back when ``lookback``."""
 
     block_t: int
     block_r: int = 1
     num_warps: int = 4
     stages: int = 1
     programs: int = 0
+    lookback: bool = False
 
     def __post_init__(self):
         for name in ("block_t", "block_r", "num_warps"):
@@ -106,7 +109,7 @@ def tuned_time_config(table: dict, B: int, T: int, D: int, elem_size: int = 4,
     block_t = min(entry["block_t"], next_pow2(T))
     return TimeConfig(block_t, entry["block_r"],
                       _vector_warps(block_t, entry["num_warps"], elem_size), entry["stages"],
-                      entry["programs"])
+                      entry["programs"], entry.get("lookback", False))
 
 
 class _TimePlan:
@@ -132,12 +135,13 @@ def _time_plan(cfg: TimeConfig, shape: tuple, flags: tuple) -> _TimePlan:
     seg = cdiv(n_chunks, parts)
     n_parts = cdiv(n_chunks, seg)
     kw = dict(HAS_H0=has_h0, HAS_HF0=has_hf0, REVERSE=reverse, SHIFT_A=shift_a, GRAD_A=grad_a,
-              SUMMARISE=False, CARRIED=n_parts > 1, BLOCK_R=cfg.block_r, BLOCK_T=cfg.block_t,
-              STAGES=cfg.stages, num_warps=cfg.num_warps)
+              SUMMARISE=False, CARRIED=n_parts > 1 and not cfg.lookback, BLOCK_R=cfg.block_r,
+              BLOCK_T=cfg.block_t, STAGES=cfg.stages, LOOKBACK_PARTS=n_parts > 1 and cfg.lookback,
+              num_warps=cfg.num_warps)
     grid = (n_parts * n_rb,)
     scalars = (T, n_rows, n_rb, seg)
-    if n_parts == 1:
-        return _TimePlan(cfg, grid, scalars, kw)
+    if n_parts == 1 or cfg.lookback:
+        return _TimePlan(cfg, grid, scalars, kw, n_parts=n_parts)
     reduce = _TimePlan(cfg, grid, scalars, dict(kw, HAS_H0=False, HAS_HF0=False, GRAD_A=False,
                                                 SUMMARISE=True, CARRIED=False))
     # the summaries [n_parts, rows]: a [1, n_parts, rows] scan from h0 ([rows]), forward
@@ -168,15 +172,19 @@ def launch_time(a, b, h0, out, *, reverse, shift_a=False, grad_a_out=None, hf=No
     plan = _time_plan(config, (B, T, D), flags)
     h0_ = h0 if h0 is not None else out  # (absent tensors: ``out`` stands in, never touched)
     segh = ca = cb = out
-    if plan.n_parts > 1:
+    status = (out,) * 4  # (flags, values, scratch, counters) of a look-back
+    if plan.constexprs["LOOKBACK_PARTS"]:
+        status = status_buffers(plan.n_parts, cdiv(B * D, config.block_r), config.block_r,
+                                a.device)
+    elif plan.n_parts > 1:
         ca, cb, segh = summary_buffers(1, plan.n_parts, B * D, a.device)
         red = plan.reduce
-        _TIME.launch(red.grid, (a, b, out, out, out, out, out, out, ca, cb) + red.scalars,
-                     red.constexprs, red)
+        _TIME.launch(red.grid, (a, b, out, out, out, out, out, out, ca, cb) + status
+                     + red.scalars, red.constexprs, red)
         s = plan.summary
         s.kernel.launch(s.grid, (ca, cb, h0_) + (segh,) * 6 + s.scalars, s.constexprs, s)
     _TIME.launch(plan.grid, (a, b, h0_, segh, out,
                              grad_a_out if grad_a_out is not None else out,
                              hf if hf is not None else out, hf0 if hf0 is not None else out,
-                             ca, cb) + plan.scalars, plan.constexprs, plan)
+                             ca, cb) + status + plan.scalars, plan.constexprs, plan)
     return config

@@ -16,10 +16,17 @@ along it runs across the lanes of the program (``tl.associative_scan`` along axi
         scan the chunk along T: the states themselves; carry = the last state
 
 With enough rows (B * D in the hundreds) one part per row fills the GPU: one launch. With
-few rows and long T the sequence is cut into parts and their carries found by
-reduce-then-scan, as ``reduce_scan.py`` does on the other layout: SUMMARISE each part as
-one affine step, scan the summaries ([n_parts, rows], by the channel kernel), then walk each
-part again from its carry.
+few rows and long T the sequence is cut into parts, and their carries found one of two ways:
+
+- reduce-then-scan, as ``reduce_scan.py`` does on the other layout: SUMMARISE each part as
+  one affine step, scan the summaries ([n_parts, rows], by the channel kernel), then walk
+  each part again from its carry (three launches);
+- LOOKBACK, in one launch: a program summarises its part, publishes the summary, takes its
+  carry by ``seqpar.lookback_carry`` over the earlier parts of its rows, and walks the part
+  again from it. The second walk reads what the first read a moment before, from the L2.
+  On the other layout the look-back lost to reduce-then-scan: thousands of segments per
+  channel tile waited while inclusive states crept back 32 segments a round. Here a row
+  has only tens of parts (1056 programs over 16 rows or more), one or two rounds.
 
 Chunks are numbered by position (chunk k = steps k * BLOCK_T ..), whatever the direction,
 so every load starts on a 16-byte boundary when T allows it; REVERSE walks them from the
@@ -36,6 +43,9 @@ import triton
 import triton.language as tl
 
 from .blocks import scan_combine
+from .seqpar import AGGREGATE, INCLUSIVE, LOOKBACK, lookback_carry, publish, release_status
+
+WINDOW = tl.constexpr(LOOKBACK)  # parts examined at once by the look-back
 
 
 @triton.jit
@@ -64,24 +74,49 @@ def _load_chunk(a_row, b_row, t, live, rmask, T, REVERSE: tl.constexpr, SHIFT_A:
 
 
 @triton.jit
+def _part_summary(a_row, b_row, c_lo, c_hi, n_chunks, idx, rmask, T, REVERSE: tl.constexpr,
+                  SHIFT_A: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_T: tl.constexpr,
+                  STAGES: tl.constexpr):
+    """Chunks c_lo .. c_hi - 1 (in processing order) of the rows as one affine step
+    h -> ca h + cb: a read-only walk."""
+    ca = tl.zeros([BLOCK_R], dtype=tl.float32) + 1.0
+    cb = tl.zeros([BLOCK_R], dtype=tl.float32)
+    for c in tl.range(c_lo, c_hi, num_stages=STAGES):
+        k = n_chunks - 1 - c if REVERSE else c  # the chunk's position along T
+        t = k * BLOCK_T + idx
+        a, b, _ = _load_chunk(a_row, b_row, t, t < T, rmask, T, REVERSE, SHIFT_A)
+        ka, kb = tl.associative_scan((a, b), 1, scan_combine, reverse=REVERSE)
+        ea = _end_of(ka, idx, BLOCK_T, REVERSE)
+        ca, cb = ca * ea, ea * cb + _end_of(kb, idx, BLOCK_T, REVERSE)
+    return ca, cb
+
+
+@triton.jit
 def scan_time_kernel(
-    A, Bv, H0, SEGH, H, GA, HF, HF0, CA, CB,
+    A, Bv, H0, SEGH, H, GA, HF, HF0, CA, CB, FLAGS, VALS, SCRATCH, COUNTER,
     T, n_rows, n_rb, seg,
     HAS_H0: tl.constexpr, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, SUMMARISE: tl.constexpr,
     CARRIED: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_T: tl.constexpr,
-    STAGES: tl.constexpr = 1,
+    STAGES: tl.constexpr = 1, LOOKBACK_PARTS: tl.constexpr = False,
 ):
     """One program per (part, block of BLOCK_R rows); every tensor is [rows, T] dense
     (h0, hf0: [rows]).
 
     SUMMARISE: only the part's summary (ca, cb), stored at CA, CB [n_parts, rows] (parts in
     processing order). Otherwise the states of the part from its carry: h0 for the first
-    part, else (CARRIED) SEGH[g - 1] [n_parts, rows], the scan of the summaries; stored at
-    H (and grad_a at GA)."""
-    pid = tl.program_id(0)
-    g = pid // n_rb
-    rows = (pid % n_rb) * BLOCK_R + tl.arange(0, BLOCK_R)
+    part, else (CARRIED) SEGH[g - 1] [n_parts, rows], the scan of the summaries, or
+    (LOOKBACK_PARTS) the look-back's, through the status buffers FLAGS, VALS, SCRATCH,
+    COUNTER (``seqpar.status_buffers``); stored at H (and grad_a at GA)."""
+    if LOOKBACK_PARTS:
+        # parts in the order programs start (an atomic ticket), so a program only ever
+        # waits for programs that are running
+        ticket = tl.atomic_add(COUNTER, 1)
+    else:
+        ticket = tl.program_id(0)
+    g = ticket // n_rb
+    rb = ticket % n_rb
+    rows = rb * BLOCK_R + tl.arange(0, BLOCK_R)
     rmask = rows < n_rows
     base = rows.to(tl.int64)[:, None] * T
     idx = tl.arange(0, BLOCK_T)
@@ -91,36 +126,55 @@ def scan_time_kernel(
     carry = tl.zeros([BLOCK_R], dtype=tl.float32)
     if HAS_H0:
         carry = tl.load(H0 + rows, mask=rmask, other=0.0).to(tl.float32)
-    if CARRIED:
-        later = (tl.zeros_like(rows) + g) > 0  # (a vector: the interpreter masks no scalars)
-        prev = tl.load(SEGH + (g - 1) * n_rows + rows, mask=rmask & later, other=0.0)
-        carry = tl.where(later, prev, carry)
+    if SUMMARISE or LOOKBACK_PARTS:
+        ca, cb = _part_summary(A + base, Bv + base, c_lo, c_hi, n_chunks, idx, rmask, T,
+                               REVERSE, SHIFT_A, BLOCK_R, BLOCK_T, STAGES)
+    if SUMMARISE:
+        tl.store(CA + g * n_rows + rows, ca, mask=rmask)
+        tl.store(CB + g * n_rows + rows, cb, mask=rmask)
+    else:
+        if CARRIED:
+            later = (tl.zeros_like(rows) + g) > 0  # (a vector: the interpreter masks no scalars)
+            prev = tl.load(SEGH + (g - 1) * n_rows + rows, mask=rmask & later, other=0.0)
+            carry = tl.where(later, prev, carry)
+        if LOOKBACK_PARTS:
+            own = g.to(tl.int64) * n_rb + rb
+            lanes = tl.arange(0, BLOCK_R)
+            if g > 0:
+                publish(FLAGS, VALS, own, ca, cb, lanes, AGGREGATE, BLOCK_R)
+            carry, _ = lookback_carry(FLAGS, VALS, SCRATCH + ticket.to(tl.int64) * WINDOW, rb,
+                                      n_rb, g, carry, BLOCK_R, WINDOW)
+            publish(FLAGS, VALS, own, ca * carry + cb, cb, lanes, INCLUSIVE, BLOCK_R)
+        _walk_part(carry, A + base, Bv + base, H + base, GA + base, HF + base, HF0, rows, rmask,
+                   c_lo, c_hi, n_chunks, idx, T, HAS_HF0, REVERSE, SHIFT_A, GRAD_A, BLOCK_R,
+                   BLOCK_T, STAGES)
+        if LOOKBACK_PARTS:
+            release_status(FLAGS, COUNTER)
+
+
+@triton.jit
+def _walk_part(carry, a_row, b_row, h_row, ga_row, hf_row, HF0, rows, rmask, c_lo, c_hi,
+               n_chunks, idx, T, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
+               SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, BLOCK_R: tl.constexpr,
+               BLOCK_T: tl.constexpr, STAGES: tl.constexpr):
+    """The states of chunks c_lo .. c_hi - 1 of the rows from ``carry``, stored at h_row
+    (and, GRAD_A, h times the forward's next state at ga_row)."""
     hf0 = tl.zeros([BLOCK_R], dtype=tl.float32)
     if HAS_HF0:
         hf0 = tl.load(HF0 + rows, mask=rmask, other=0.0).to(tl.float32)
-    ca = tl.zeros([BLOCK_R], dtype=tl.float32) + 1.0
-    cb = tl.zeros([BLOCK_R], dtype=tl.float32)
     for c in tl.range(c_lo, c_hi, num_stages=STAGES):
         k = n_chunks - 1 - c if REVERSE else c  # the chunk's position along T
         t = k * BLOCK_T + idx
         live = t < T
-        a, b, m = _load_chunk(A + base, Bv + base, t, live, rmask, T, REVERSE, SHIFT_A)
-        if SUMMARISE:
-            ka, kb = tl.associative_scan((a, b), 1, scan_combine, reverse=REVERSE)
-            ea = _end_of(ka, idx, BLOCK_T, REVERSE)
-            ca, cb = ca * ea, ea * cb + _end_of(kb, idx, BLOCK_T, REVERSE)
-        else:
-            first = idx[None, :] == (BLOCK_T - 1 if REVERSE else 0)
-            b = tl.where(first, a * carry[:, None] + b, b)  # the carry enters at step one
-            _, h = tl.associative_scan((a, b), 1, scan_combine, reverse=REVERSE)
-            carry = _end_of(h, idx, BLOCK_T, REVERSE)
-            tl.store(H + base + t[None, :], h.to(H.dtype.element_ty), mask=m)
-            if GRAD_A:
-                tn = t - 1 if REVERSE else t + 1  # the step processed next
-                ln = (tn >= 0) & (tn < T)
-                hn = tl.load(HF + base + tn[None, :], mask=m & ln[None, :], other=0.0)
-                hn = tl.where(ln[None, :], hn.to(tl.float32), hf0[:, None])
-                tl.store(GA + base + t[None, :], (h * hn).to(GA.dtype.element_ty), mask=m)
-    if SUMMARISE:
-        tl.store(CA + g * n_rows + rows, ca, mask=rmask)
-        tl.store(CB + g * n_rows + rows, cb, mask=rmask)
+        a, b, m = _load_chunk(a_row, b_row, t, live, rmask, T, REVERSE, SHIFT_A)
+        first = idx[None, :] == (BLOCK_T - 1 if REVERSE else 0)
+        b = tl.where(first, a * carry[:, None] + b, b)  # the carry enters at step one
+        _, h = tl.associative_scan((a, b), 1, scan_combine, reverse=REVERSE)
+        carry = _end_of(h, idx, BLOCK_T, REVERSE)
+        tl.store(h_row + t[None, :], h.to(h_row.dtype.element_ty), mask=m)
+        if GRAD_A:
+            tn = t - 1 if REVERSE else t + 1  # the step processed next
+            ln = (tn >= 0) & (tn < T)
+            hn = tl.load(hf_row + tn[None, :], mask=m & ln[None, :], other=0.0)
+            hn = tl.where(ln[None, :], hn.to(tl.float32), hf0[:, None])
+            tl.store(ga_row + t[None, :], (h * hn).to(ga_row.dtype.element_ty), mask=m)

@@ -28,13 +28,19 @@ def made(shape, dtype=torch.float32, device="cpu", growth=True):
 
 
 # one part per row; parts of 2 chunks (reduce-then-scan: programs asks for more); 2 rows a
-# program; pipelined loads
+# program; pipelined loads; parts joined by the look-back
 CONFIGS = [TimeConfig(8), TimeConfig(8, programs=64), TimeConfig(16, block_r=2, programs=64),
-           TimeConfig(8, block_r=4, stages=2, programs=16)]
+           TimeConfig(8, block_r=4, stages=2, programs=16),
+           TimeConfig(8, programs=64, lookback=True),
+           TimeConfig(16, block_r=2, stages=2, programs=64, lookback=True)]
+
+
+def config_id(c: TimeConfig) -> str:
+    return f"t{c.block_t}r{c.block_r}p{c.programs}" + ("lb" if c.lookback else "")
 
 
 @kernel_test
-@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"t{c.block_t}r{c.block_r}p{c.programs}")
+@pytest.mark.parametrize("cfg", CONFIGS, ids=config_id)
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("use_h0", [False, True])
 @pytest.mark.parametrize("shape", [(2, 37, 5), (1, 2, 3), (3, 16, 2), (1, 67, 4)])
@@ -46,6 +52,18 @@ def test_time_kernel_forward_backward(kernel_device, cfg, reverse, use_h0, shape
     res, (grad_a, grad_b, _) = check_kernels(a, b, h0 if use_h0 else None, g, reverse, cfg)
     assert res.path == "time" and time_dense(res.h)
     assert time_dense(grad_a) and time_dense(grad_b)
+
+
+@kernel_test
+@pytest.mark.parametrize("reverse", [False, True])
+def test_time_kernel_lookback_over_many_parts(kernel_device, reverse):
+    """38 parts a row: the look-back walks more than one window of 32 parts back, composing
+    the summaries it passes; twice in a row, so the second launch finds the status buffers
+    as the first left them."""
+    a, b, h0 = made((1, 300, 2), device=kernel_device, growth=False)
+    g = time_view(torch.randn(a.shape, device=kernel_device))
+    for _ in range(2):
+        check_kernels(a, b, h0, g, reverse, TimeConfig(8, programs=128, lookback=True))
 
 
 @kernel_test
@@ -185,8 +203,13 @@ def test_time_sweep_candidates_and_shared_options(monkeypatch):
 
     few = scan_time_sweep.candidates(1, 65536, 64)
     assert len(few) == len(set(few)) and any(c.programs for c in few)
+    joined = {c.lookback for c in few if c.programs}
+    assert joined == {False, True}
+    only = scan_time_sweep.candidates(1, 65536, 64, joins=(True,))
+    assert {c.lookback for c in only if c.programs} == {True}
+    assert any(not c.programs for c in only)  # one part per row: nothing to join
     wide = scan_time_sweep.candidates(16, 1024, 4096)  # 65536 rows: every target gives 1 part
-    assert all(c.block_t <= 1024 for c in wide)
+    assert all(c.block_t <= 1024 and not c.lookback for c in wide)
     assert len(wide) == len({(c.block_t, c.block_r, c.num_warps, c.stages) for c in wide})
     args = scan_sweep.sweep_arguments(5.0).parse_args(["--shapes", "1x2x3;4x5x6",
                                                        "--dtypes", "bfloat16"])
