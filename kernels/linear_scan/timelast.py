@@ -23,10 +23,12 @@ few rows and long T the sequence is cut into parts, and their carries found one 
   each part again from its carry (three launches);
 - LOOKBACK, in one launch: a program summarises its part, publishes the summary, takes its
   carry by ``seqpar.lookback_carry`` over the earlier parts of its rows, and walks the part
-  again from it. The second walk reads what the first read a moment before, from the L2.
-  On the other layout the look-back lost to reduce-then-scan: thousands of segments per
-  channel tile waited while inclusive states crept back 32 segments a round. Here a row
-  has only tens of parts (1056 programs over 16 rows or more), one or two rounds.
+  again from it. The second walk reads what the first read a moment before, which should
+  come from the L2. On the other layout the look-back lost to reduce-then-scan: thousands of
+  segments per channel tile waited while inclusive states crept back 32 segments a round.
+  Here a row has only tens of parts (1056 programs over 16 rows or more), one or two rounds.
+  Tested under the interpreter only so far (no GPU was lent to the session that wrote it):
+  the tuned table does not choose it until a sweep has timed it on one.
 
 Chunks are numbered by position (chunk k = steps k * BLOCK_T ..), whatever the direction,
 so every load starts on a 16-byte boundary when T allows it; REVERSE walks them from the
