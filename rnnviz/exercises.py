@@ -93,8 +93,15 @@ def check_scan_floor_ms(answer: Any) -> bool:
                   "(3000e9 bytes per second); answer in milliseconds.", cast=float, close=0.03)
 
 
+def check_chunks_in_flight(answer: Any) -> bool:
+    """07: 4.2e6 bytes / (4096 channels x 16 steps x 2 inputs x 2 bytes) = 16 chunks."""
+    return _check(answer, 4.2e6 / (4096 * 16 * 2 * 2), "one chunk in flight is 4096 channels x "
+                  "16 steps x 2 inputs (a and b) x 2 bytes (bfloat16); how many of those make "
+                  "4.2e6 bytes?", cast=float, close=0.05)
+
+
 def check_step_stride_bytes(answer: Any) -> bool:
-    """03: on [B, T, D] memory a channel's next step is D elements on: 64 x 4 bytes."""
+    """07: on [B, T, D] memory a channel's next step is D elements on: 64 x 4 bytes."""
     return _check(answer, 64 * 4, "in [B, T, D] memory the D channels of one step come first, "
                   "then the next step's: how many elements lie between t and t + 1 of one "
                   "channel, and how many bytes is a float32?")

@@ -18,6 +18,7 @@ ANSWERS = {
     "check_sru_c10": (0.6513, 0.9),
     "check_hillis_steele_depth": (10, 1024),
     "check_scan_floor_ms": (1.07, 0.36),
+    "check_chunks_in_flight": (16, 4),
     "check_step_stride_bytes": (256, 4),
     "check_quadratic_error": (1e-16, 1e-6),
     "check_deer_worst_case": (1000, 10),

@@ -1,4 +1,4 @@
-"""Notebook 3's look at the host's side of a small scan: where a call's microseconds go
+"""Notebook 7's look at the host's side of a small scan: where a call's microseconds go
 before the GPU sees it, layer by layer, through Triton's launch and through the cached one.
 
 At B = 1, T = 1024, D = 64 the kernel takes about 11 µs of GPU time and a call several times

@@ -1,4 +1,4 @@
-"""Notebook 3's section on memory layout: where each (t, d) of a sequence lives in memory, what
+"""Notebook 7's section on memory layout: where each (t, d) of a sequence lives in memory, what
 one load of each scan kernel covers, and the race on the same memory with accelerated-scan:
 its kernels on the GPU alone (the time kernel's sweep, graph replays) and its calls eagerly
 (the scan benchmark, back to back)."""

@@ -162,175 +162,10 @@ scans.bandwidth_figure(rows, copy_gbs, shipped(["scan"]), ref_methods=["rnnviz-s
 # reaches only a small fraction of the copy bandwidth; which torch formulation wins there depends on the sizes
 # and the machine (the log-space one makes fewer passes but computes `log` and `exp` for every element).
 #
-# ### Bytes in flight
-#
-# Memory answers a load after about a microsecond, so to stream at 4.2 TB/s a GPU must have about
-# 4 MB of loads outstanding at every moment (Little's law: bandwidth × latency). The channel walk gives
-# each thread one 16-byte vector of channels and loads a chunk of 16 time steps at once: at
-# $B \times D = 65536$ channels that is $65536 \times 16 \times 2$ inputs $\times$ 4 bytes = 8 MB in float32, but
-# only 4 MB in bfloat16, and only until the chunk arrives: while a thread computes its chunk, it has
-# nothing in flight. Triton's software pipeliner (`tl.range(..., num_stages=...)`) keeps loading: it issues
-# the next chunks' loads into shared memory (`cp.async`) while the current chunk is computed. The H200
-# sweep shipped with the package shows what each chunk in flight buys:
-
-# %%
-scans.in_flight_figure()
-
-# %% [markdown]
-# float32 nearly reaches the ceiling with one chunk; bfloat16, half the bytes per chunk, needs three.
-# The kernel is `kernels/linear_scan/chunk.py`; the tiles each GPU takes, measured by
-# `scripts/scan_sweep.py`, are in `kernels/linear_scan/tuned.py`.
-#
-# ### Host or GPU?
-#
-# A call of `linear_scan` is also Python: argument checks, an autograd node, Triton's launcher
-# (which inspects each of the kernel's 30 arguments), and only then a kernel. Timing the call alone
-# counts all of that; replaying it from a CUDA graph counts the kernels only. Both were measured on
-# the H200 (`scripts/timing_modes.py`):
-
-# %%
-scans.host_share_figure()
-
-# %% [markdown]
-# For 2 GB of data the host is a few percent of the call. For one sequence of 64 channels (50 MB),
-# the kernel takes about 50 microseconds and the host three times as long: there the speed of a scan
-# is the speed of its launch, unless many calls are queued back to back or captured in a graph.
-#
-# That decides races too. `accelerated-scan` (PyPI) launches its kernels with a handful of
-# arguments; here are one forward scan of each method, queued back to back (eager) and replayed as a
-# graph, from two runs of `python -m rnnviz.bench scan` on the H200:
-
-# %%
-from rnnviz.course.eager_graph import eager_graph_figure
-
-eager_graph_figure("scan", T=16384)
-
-# %% [markdown]
-# As kernels the two packages are within a few microseconds of each other at this size, and the
-# log-space scan of the minGRU paper is hundreds of times slower; eagerly, the launch path decides.
-# Try `T=1024` (rnnviz's kernel is twice as slow as theirs there) and `T=65536` (it passes their
-# scalar kernel, not yet their warp kernel).
-#
-# Where does a small call's host time go? `scripts/launch_host.py` timed one forward at $B = 1$,
-# $T = 1024$, $D = 64$ on the H200's host layer by layer, from the op down to the compiled launcher
-# that Triton's launch ends in:
-
-# %%
-from rnnviz.course.launch_path import launch_path_figure
-
-launch_path_figure()
-
-# %% [markdown]
-# The orange bars are Triton's own launch path. A kernel call `kernel[grid](...)` binds its twenty-odd
-# arguments, asks Triton's specialiser about each (dtype, 16-byte alignment of every pointer, ints
-# equal to 1 or divisible by 16), turns the answer into a string key and looks the compiled kernel
-# up: about 20 µs before the launcher itself runs. The green bars go through
-# `rnnviz.kernels.cached_launch`: once a shape has been launched, its compiled kernel is kept under a
-# key of rnnviz's own, finer than Triton's (the launch plan made once per shape, the tensors' dtypes,
-# all of them 16-byte aligned), and the launcher is called straight away. That, and a plan of the
-# launch computed once per shape, took the call from 45 to 27 µs; `accelerated-scan`'s call, a
-# kernel of four arguments and no input checks, takes 24.
-#
-# Part of that launch path was once a second launch. The sequence-parallel kernel below coordinates its
-# programs through flags in memory, which must be zero when it starts, and a memset launch zeroed
-# them before every call. Now the last program to finish zeroes them for the next call, and the
-# buffers are kept per CUDA stream. A graph being captured gets buffers of its own, because its
-# replays may run on any stream.
-#
-# ### The look-back, as the kernel clocked it
-#
-# With one sequence of 64 channels the channel walk has 4 programs for 132 SMs, so the scan cuts T
-# into chunks instead: each program loads one chunk, publishes it as one affine step, looks back at
-# earlier chunks' published states for its carry, then applies it (`kernels/linear_scan/seqpar.py`).
-# Asked to (`scan_fwd(..., timeline=True)`), every program writes down the GPU's global clock at each
-# of those moments. Here is one forward on the H200, one row per program (this one-chunk kernel is
-# still the path of the backward and of bfloat16; float32's forward has since moved, see below):
-
-# %%
-scans.lookback_timeline_figure()
-
-# %% [markdown]
-# Two waves of 132 programs, one per SM: a program of 16 rows x 8 warps holds a 128 KB chunk in
-# registers (all 255 a thread may have, compiled for sm_90), so no second one fits beside it. The blue bars are the story: loading
-# and summarising a chunk takes about 19 of a program's 23 µs, the look-back about 3. The SMs spend
-# the kernel waiting for their loads, one chunk at a time, and the look-back, the clever part, is not
-# what costs. That reading led to the sequence path's second kernel, which walks *segments* of chunks
-# with 1-warp programs, a dozen per SM, their loads streaming: it reads the inputs twice and is still
-# faster at D = 16, T = 2^20 (0.122 ms against 0.158, `benchmarks/seqpar-segments-h200.json`), and
-# the float32 forward takes it there.
-#
-# A segment can also get its carry without waiting for anyone. *Reduce-then-scan* does it in three
-# launches: every segment is summarised as one step $h \mapsto c_a h + c_b$ (a read-only pass), the
-# few thousand summaries are themselves a linear recurrence and are scanned by the channel kernel,
-# and every segment walks its steps again from its carry (`kernels/linear_scan/reduce_scan.py`). No
-# program polls for a predecessor; the price is three launches instead of one. The two, on the
-# same segments, on the H200 (`scripts/scan_carry_ab.py`):
-
-# %%
-scans.carry_figure()
-
-# %% [markdown]
-# On the GPU alone (solid) reduce-then-scan wins most backward passes (at D = 16, T = 2^20: 158 µs
-# against 206) and the forward at D = 64. Eagerly (hatched) its three launches cost the host about
-# twice the look-back's one, and the forward at D = 64 turns from 42 µs on the GPU into 57 µs of
-# calls, slower than the look-back's 48. So the tuned table takes each where its measured calls
-# were faster, not its kernels alone: the look-back for float32's forward, reduce-then-scan for
-# bfloat16's forward over 257 to 4096 channels and for the backward there beyond T = 32768. Neither reaches half the copy bandwidth for one
-# sequence of 16 or 64 channels: how to load a few channels of a long sequence at full speed is
-# still open on this layout.
-#
-# ### The same scan on the other layout
-#
-# Everything so far read $a$ and $b$ as `[B, T, D]`: one time step's $D$ channels side by side in
-# memory, as `nn.LSTM(batch_first=True)` keeps them. `nn.Conv1d`, and every model built on it, keeps
-# `[B, D, T]`: one channel's $T$ steps side by side. Here are the memory offsets of one short
-# sequence in each, and what one wide load of each kernel reads:
-
-# %%
-from rnnviz.course import scan_layouts
-
-scan_layouts.layout_figure(T=16, D=6)
-
-# %% [markdown]
-# On `[B, T, D]` a load is wide across channels, so a few channels give short loads and the scan
-# must cut $T$ among programs to have enough of them. On `[B, D, T]` a whole chunk of one channel's
-# steps is one load however few channels there are, and the scan runs along the load, across the
-# lanes of a program (`kernels/linear_scan/timelast.py`). `linear_scan` takes a `[B, T, D]` view of
-# `[B, D, T]` memory (`x.transpose(1, 2)` of a Conv1d output) as it is, picks that kernel and
-# returns $h$ in the same layout: no transpose is ever paid. With few channels and long $T$ each
-# channel is cut into parts, whose carries come by reduce-then-scan, as above.
-#
-# `accelerated-scan` reads only `[B, D, T]`, so on this layout the two packages race on the same
-# bytes. First the kernels alone, replayed from CUDA graphs on the H200, each package's forward and
-# forward + backward (`scripts/scan_time_sweep.py --baselines`; rnnviz with the configs its tuned
-# table picks):
-
-# %%
-scan_layouts.kernel_race_figure()
-
-# %% [markdown]
-# The two kernels are built alike (a chunk of one channel's steps per load, scanned across the
-# lanes), so most of the gap is in how the work is cut. For one sequence of 64 channels
-# `accelerated-scan` runs 64 programs of 4 warps over 2048-step chunks; rnnviz's table gives them 8
-# warps and 4096 steps with three chunks in flight (27 µs against 59 at $T = 65536$). For 16
-# channels and $T = 2^{20}$ its 16 programs leave the GPU nearly empty, and rnnviz cuts each
-# channel into parts whose carries come by reduce-then-scan (97 µs against 776). With thousands of
-# channels both stream at the copy bandwidth (0.9-1.1x). The one loss is the smallest: $T = 1024$,
-# 64 channels, forward + backward, 10.8 µs against 9.2.
-#
-# Eagerly, through the op and its autograd node, the same run of `python -m rnnviz.bench scan` that
-# times everything else:
-
-# %%
-scan_layouts.layout_race_figure()
-
-# %% [markdown]
-# Here the host decides again: that run's host was slow (rnnviz's forward of $T = 1024$ took 60 µs
-# against 27 in other runs), and every call below a hundred microseconds shows it, reduce-then-scan's
-# three launches most. From a few hundred microseconds up the kernels show through: at $B = 4$,
-# $D = 256$ the `[B, D, T]` scan takes 56 µs for $T = 16384$ and 399 µs for $T = 131072$, against
-# 105 and 736 on `[B, T, D]` and 62 and 429 for `accelerated-scan`. Which layout to keep is a
-# choice about the whole model, and the scan no longer dictates it.
+# How does a kernel get close to that ceiling, why does one call of a small scan cost more on the host than
+# on the GPU, how do a few channels of a long sequence fill a whole GPU, and what changes when the
+# sequence is stored the other way round? **Notebook 7** opens the kernel up, with the measurements of each
+# step.
 #
 # ## Summary
 #
@@ -339,8 +174,7 @@ scan_layouts.layout_race_figure()
 #   $\approx 2n$. The kernel chunks time: local scans in parallel, then a short chain of carries.
 # * The log-space formulation exists because `cumprod`/`cumsum` overflow; a scan of pairs needs neither logs nor
 #   positive inputs.
-# * A scan is memory-bound: the copy bandwidth is its speed limit, reached only with enough bytes in flight.
-# * For small problems the host's launch path, not the kernel, sets the time of one call.
+# * A scan is memory-bound: the copy bandwidth is its speed limit (notebook 7: how the kernel reaches it).
 #
 # **Exercise 1.** How many levels (the depth) does a Hillis-Steele scan need for $n = 1024$ elements?
 
@@ -359,14 +193,3 @@ from rnnviz.exercises import check_scan_floor_ms
 
 answer = None  # milliseconds
 check_scan_floor_ms(answer)
-
-# %% [markdown]
-# **Exercise 3.** One sequence of $D = 64$ float32 channels is stored as `[B, T, D]`. How many bytes
-# apart in memory are steps $t$ and $t + 1$ of one channel? (On `[B, D, T]` they are 4 bytes apart:
-# that is the whole difference between the two kernels' loads.)
-
-# %%
-from rnnviz.exercises import check_step_stride_bytes
-
-answer = None  # bytes
-check_step_stride_bytes(answer)

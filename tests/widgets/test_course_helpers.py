@@ -140,7 +140,7 @@ def test_scan_helpers_draw_real_runs():
 
 
 def test_in_flight_figure_reads_the_sweep_by_tile_and_stages():
-    from rnnviz.course import scans
+    from rnnviz.course import scan_kernels
     from rnnviz.course.reference import Reference
 
     def row(dtype, stages, frac, rows=16, vec=0, T=16384):
@@ -151,18 +151,18 @@ def test_in_flight_figure_reads_the_sweep_by_tile_and_stages():
                     [row("bfloat16", 3, 0.9), row("bfloat16", 1, 0.4), row("float32", 1, 0.8),
                      row("bfloat16", 2, 0.5, rows=8), row("bfloat16", 2, 0.6, vec=4),
                      row("bfloat16", 2, 0.7, T=4096)])
-    rows = scans.in_flight_rows(ref)
+    rows = scan_kernels.in_flight_rows(ref)
     assert [(r["dtype"], r["stages"]) for r in rows] == [("bfloat16", 1), ("bfloat16", 3),
                                                          ("float32", 1)]
-    fig = scans.in_flight_figure(ref)
+    fig = scan_kernels.in_flight_figure(ref)
     assert list(fig.data[1].x) == ["1 in flight", "3 in flight"]
     assert [round(y) for y in fig.data[1].y] == [40, 90]
-    shipped = scans.in_flight_figure()  # the H200 sweep in benchmarks/
+    shipped = scan_kernels.in_flight_figure()  # the H200 sweep in benchmarks/
     assert all(len(t.x) >= 3 for t in shipped.data)
 
 
 def test_host_share_figure_splits_a_call_into_gpu_and_host():
-    from rnnviz.course import scans
+    from rnnviz.course import scan_kernels
     from rnnviz.course.reference import Reference
 
     def row(method, iso, graph, B=1):
@@ -172,17 +172,17 @@ def test_host_share_figure_splits_a_call_into_gpu_and_host():
     ref = Reference("timing-modes-x", {"gpu": "NVIDIA H200", "command": "timing"},
                     [row("rnnviz-scan", 0.2, 0.05), row("log-space", 9.0, 8.0),
                      row("rnnviz-scan", 3.0, 3.0, B=16), row("rnnviz-scan", 1.0, None, B=2)])
-    rows = scans.host_share_rows(ref)
+    rows = scan_kernels.host_share_rows(ref)
     assert [round(r["host_share"], 2) for r in rows] == [0.75, 0.0]  # no graph time: left out
-    fig = scans.host_share_figure(ref)
+    fig = scan_kernels.host_share_figure(ref)
     assert [round(x) for x in fig.data[0].x] == [25, 100]
     assert [round(x) for x in fig.data[1].x] == [75, 0]
-    shipped = scans.host_share_figure()  # the H200 run in benchmarks/
+    shipped = scan_kernels.host_share_figure()  # the H200 run in benchmarks/
     assert len(shipped.data[0].x) >= 8 and min(shipped.data[1].x) >= 0
 
 
 def test_carry_figure_pairs_the_two_carries_per_case():
-    from rnnviz.course import scans
+    from rnnviz.course import scan_kernels
     from rnnviz.course.reference import Reference
 
     def row(pss, carry, graph, eager, T=64):
@@ -193,11 +193,11 @@ def test_carry_figure_pairs_the_two_carries_per_case():
                     [row("fwd", "lookback", 50, 48), row("fwd", "scan", 42, 56),
                      row("bwd", "lookback", 68, 67), row("bwd", "scan", 62, 64),
                      row("fwd", "lookback", 9, 9, T=8)])  # no reduce-then-scan row: left out
-    rows = scans.carry_rows(ref)
+    rows = scan_kernels.carry_rows(ref)
     assert [r["case"] for r in rows] == ["forward<br>B=1, T=64, D=4", "backward<br>B=1, T=64, D=4"]
-    fig = scans.carry_figure(ref)
+    fig = scan_kernels.carry_figure(ref)
     assert [list(t.y) for t in fig.data] == [[50, 68], [48, 67], [42, 62], [56, 64]]
-    shipped = scans.carry_figure()  # the H200 run in benchmarks/
+    shipped = scan_kernels.carry_figure()  # the H200 run in benchmarks/
     assert len(shipped.data) == 4 and all(len(t.y) == 6 for t in shipped.data)
 
 
@@ -287,7 +287,7 @@ def test_shipped_keeps_benchmark_suites_and_result_filters_rows(tmp_path):
 
 
 def test_lookback_timeline_figure_draws_each_program_phase():
-    from rnnviz.course import scans
+    from rnnviz.course import scan_kernels
 
     epoch = 1_765_000_000_000_000_000  # the GPU clock's epoch is far away: µs must survive it
     cols = ["chunk", "tile", "sm", "start_ns", "aggregate_ns", "inclusive_ns", "end_ns", "rounds"]
@@ -298,14 +298,14 @@ def test_lookback_timeline_figure_draws_each_program_phase():
                            "rows": [[0, 0, 3, epoch, epoch + 2000, epoch + 2500, epoch + 3000, 0],
                                     [1, 0, 5, epoch + 1000, epoch + 4000, epoch + 7000,
                                      epoch + 7500, 2]]}]}
-    p = scans.timeline_programs(data, D=16)
+    p = scan_kernels.timeline_programs(data, D=16)
     assert p["start"] == [0.0, 1.0] and p["end"] == [3.0, 7.5] and p["rounds"] == [0, 2]
-    fig = scans.lookback_timeline_figure(data, D=16)
+    fig = scan_kernels.lookback_timeline_figure(data, D=16)
     assert [t.name for t in fig.data] == ["load + summarise", "look-back", "apply + store"]
     assert list(fig.data[1].base) == [2.0, 4.0] and list(fig.data[1].x) == [0.5, 3.0]
     with pytest.raises(ValueError, match="no timeline of D=64"):
-        scans.timeline_programs(data, D=64)
-    shipped = scans.lookback_timeline_figure()  # the H200 run in benchmarks/
+        scan_kernels.timeline_programs(data, D=64)
+    shipped = scan_kernels.lookback_timeline_figure()  # the H200 run in benchmarks/
     assert len(shipped.data[0].x) == 256  # 64 chunks x 4 channel tiles
     assert all(x >= 0 for t in shipped.data for x in t.x)
 

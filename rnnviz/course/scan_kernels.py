@@ -1,0 +1,174 @@
+"""Notebook 7's pieces, from the GPU runs shipped in benchmarks/: the channel walk's bandwidth
+by chunks in flight, a call's time split between GPU and host, the sequence-parallel kernel's
+own clock of each program, and the two ways a segment gets its carry."""
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+
+from rnnviz.course.compare import style
+from rnnviz.course.reference import Reference, shipped_file
+
+__all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_figure",
+           "timeline_programs", "lookback_timeline_figure", "carry_rows", "carry_figure"]
+
+# The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
+STAGES_SWEEP = "scan-sweep-stages-h200"
+TIMING_MODES = "timing-modes-h200"  # scripts/timing_modes.py on the H200
+# scripts/seqpar_timeline.py on the H200: the sequence kernel's own per-program clock stamps
+LOOKBACK_TIMELINE = "seqpar-timeline-h200"
+# scripts/scan_carry_ab.py on the H200: look-back against reduce-then-scan, same segments
+CARRY_AB = "scan-carry-h200"
+CARRY_NAMES = {"lookback": "look-back (1 launch)", "scan": "reduce-then-scan (3 launches)"}
+CARRY_COLOURS = {"lookback": "#ff7f0e", "scan": "#2ca02c"}  # (the look-back as in its timeline)
+
+
+def in_flight_rows(ref: Reference, B: int = 16, T: int = 16384, D: int = 4096,
+                   rows_per_thread: int = 16, warps: int = 4) -> list[dict[str, Any]]:
+    """The sweep's forward rows of one tile (``rows_per_thread`` x one 16-byte vector of
+    channels per thread, ``warps`` warps) at each number of chunks in flight (``stages``),
+    float32 and bfloat16."""
+    out = []
+    for r in ref.rows:
+        path, rows, w, _, stages, vec = (list(r.get("entry") or []) + [None] * 6)[:6]
+        if ((r.get("B"), r.get("T"), r.get("D")) == (B, T, D) and path == "channel"
+                and rows == rows_per_thread and w == warps and not vec
+                and r.get("frac_copy") is not None):
+            out.append({"dtype": r["dtype"], "stages": stages or 1,
+                        "frac_copy": r["frac_copy"], "ms": r["ms"]})
+    return sorted(out, key=lambda r: (r["dtype"], r["stages"]))
+
+
+def in_flight_figure(ref: Reference | None = None, **shape: int) -> go.Figure:
+    """Fraction of the copy bandwidth against the number of chunks each thread has in flight
+    (1: the chunk in registers; more: the next ones staged in shared memory by Triton's
+    pipeliner), float32 beside bfloat16, from the shipped GPU sweep."""
+    ref = ref or shipped_file(STAGES_SWEEP)
+    rows = in_flight_rows(ref, **shape)
+    fig = go.Figure()
+    for dtype, c in (("float32", "#1f77b4"), ("bfloat16", "#d62728")):
+        rs = [r for r in rows if r["dtype"] == dtype]
+        fig.add_trace(go.Bar(x=[f"{r['stages']} in flight" for r in rs],
+                             y=[100 * r["frac_copy"] for r in rs], name=dtype, marker_color=c,
+                             text=[f"{100 * r['frac_copy']:.0f}%" for r in rs],
+                             textposition="outside"))
+    fig.update_layout(barmode="group", yaxis_title="% of the copy bandwidth",
+                      yaxis_range=[0, 110], xaxis_title="chunks in flight per thread")
+    return style(fig, "The channel walk's forward, by chunks in flight", _source(ref))
+
+
+def host_share_rows(ref: Reference, method: str = "rnnviz-scan") -> list[dict[str, Any]]:
+    """Per timed case of ``scripts/timing_modes.py``: the call timed alone ("isolated"), the
+    GPU's own time (a CUDA-graph replay) and the host's share, 1 - graph / isolated."""
+    out = []
+    for r in ref.rows:
+        iso, gpu = r.get("isolated_ms"), r.get("graph_ms")
+        if r.get("method") == method and iso and gpu:
+            out.append({"case": f"{r['pass']} {r['dtype']} B={r['B']} T={r['T']} D={r['D']}",
+                        "isolated_ms": iso, "graph_ms": gpu,
+                        "host_share": max(0.0, 1.0 - gpu / iso)})
+    return out
+
+
+def host_share_figure(ref: Reference | None = None, method: str = "rnnviz-scan") -> go.Figure:
+    """One call of the scan split into the GPU's time (its graph replay) and the rest of the
+    call timed alone (Python, the Triton launcher, the autograd engine), as % of the call."""
+    rows = host_share_rows(ref := ref or shipped_file(TIMING_MODES), method)
+    parts = [("GPU: the kernels (graph replay)", "#1f77b4",
+              [1 - r["host_share"] for r in rows], [r["graph_ms"] for r in rows]),
+             ("host: launch path", "#ff7f0e", [r["host_share"] for r in rows],
+              [r["isolated_ms"] - r["graph_ms"] for r in rows])]
+    fig = go.Figure([go.Bar(y=[r["case"] for r in rows], x=[100 * f for f in share],
+                            orientation="h", name=name, marker_color=c, textposition="inside",
+                            text=[f"{ms:.3f} ms" for ms in ms_]) for name, c, share, ms_ in parts])
+    fig.update_layout(barmode="stack", xaxis_title="% of one call timed alone",
+                      xaxis_range=[0, 100], yaxis_autorange="reversed")
+    return style(fig, "Where one call of the scan goes: GPU or host", _source(ref))
+
+
+def timeline_programs(data: dict[str, Any], D: int = 64, tile: Any = "auto") -> dict[str, Any]:
+    """One raw timeline of a ``scripts/seqpar_timeline.py`` result (``data``: the JSON), the
+    programs in ticket order: their chunk, SM, look-back rounds and the start and end of
+    each phase in µs from the first program's start (the GPU clock counts from an arbitrary
+    epoch). Also the shape and tile it ran."""
+    run = next((t for t in data["timelines"] if t["D"] == D and t["tile"] == tile), None)
+    if run is None:
+        have = [(t["D"], t["tile"]) for t in data["timelines"]]
+        raise ValueError(f"no timeline of D={D}, tile={tile!r} in this result; it has {have}")
+    col = {c: [row[i] for row in run["rows"]] for i, c in enumerate(data["columns"])}
+    t0 = min(col["start_ns"])
+    us = {c: [(v - t0) / 1e3 for v in col[c]] for c in ("start_ns", "aggregate_ns",
+                                                        "inclusive_ns", "end_ns")}
+    return {"B": run["B"], "T": run["T"], "D": run["D"], "dtype": run["dtype"],
+            "block_t": run["block_t"], "block_d": run["block_d"], "num_warps": run["num_warps"],
+            "chunk": col["chunk"], "sm": col["sm"], "rounds": col["rounds"],
+            "start": us["start_ns"], "aggregate": us["aggregate_ns"],
+            "inclusive": us["inclusive_ns"], "end": us["end_ns"]}
+
+
+def lookback_timeline_figure(data: dict[str, Any] | None = None, D: int = 64,
+                             tile: Any = "auto") -> go.Figure:
+    """The sequence-parallel scan, program by program, as the kernel itself clocked it: one
+    row per program (one chunk of channels), a bar per phase: loading and summarising its
+    chunk, the look-back for its carry, applying the carry and storing."""
+    if data is None:
+        import json
+
+        from rnnviz.bench.core import shipped_results
+
+        data = json.loads(shipped_results()[LOOKBACK_TIMELINE].read_text())
+    p = timeline_programs(data, D, tile)
+    n = len(p["start"])
+    phases = [("load + summarise", "#1f77b4", p["start"], p["aggregate"]),
+              ("look-back", "#ff7f0e", p["aggregate"], p["inclusive"]),
+              ("apply + store", "#2ca02c", p["inclusive"], p["end"])]
+    fig = go.Figure([go.Bar(y=list(range(n)), x=[b - a for a, b in zip(lo, hi)], base=lo,
+                            orientation="h", name=name, marker_color=c, marker_line_width=0,
+                            customdata=list(zip(p["chunk"], p["sm"], p["rounds"])),
+                            hovertemplate=("program %{y}: chunk %{customdata[0]}, SM "
+                                           "%{customdata[1]}, %{customdata[2]} look-back "
+                                           "rounds<br>" + name + ": %{x:.2f} µs<extra></extra>"))
+                     for name, c, lo, hi in phases])
+    fig.update_layout(barmode="overlay", bargap=0, xaxis_title="µs from the first program's start",
+                      yaxis_title="program (ticket order)", yaxis_autorange="reversed")
+    prov = data.get("provenance", {})
+    note = [f"{(prov.get('gpu') or '').replace('NVIDIA ', '')}, measured on "
+            f"{str(prov.get('date', ''))[:10]}: {prov.get('command', '')[:90]}"]
+    title = (f"The look-back scan, program by program: B={p['B']}, T={p['T']}, D={p['D']}, "
+             f"{p['dtype']}, chunks of {p['block_t']} steps x {p['block_d']} channels")
+    return style(fig, title, note)
+
+
+def carry_rows(ref: Reference) -> list[dict[str, Any]]:
+    """Per case (pass and shape) of ``scripts/scan_carry_ab.py``: each carry's GPU time (a
+    graph replay) and eager time (calls back to back), in µs."""
+    cases: dict[str, dict[str, Any]] = {}
+    for r in ref.rows:
+        pss = {"fwd": "forward", "bwd": "backward"}.get(r["pass"], r["pass"])
+        case = f"{pss}<br>B={r['B']}, T={r['T']}, D={r['D']}"  # (two lines: no slanted labels)
+        c = cases.setdefault(case, {"case": case})
+        c[f"{r['carry']}_gpu_us"], c[f"{r['carry']}_eager_us"] = (r["graph_us"],
+                                                                    r["back_to_back_us"])
+    return [c for c in cases.values() if all(f"{k}_gpu_us" in c for k in CARRY_NAMES)]
+
+
+def carry_figure(ref: Reference | None = None) -> go.Figure:
+    """The two ways a segment gets its carry, side by side on the same segments: the GPU's
+    time (solid) and a program's eager calls (hatched), forward and backward."""
+    rows = carry_rows(ref := ref or shipped_file(CARRY_AB))
+    fig = go.Figure()
+    for carry, name in CARRY_NAMES.items():
+        for kind, label, pattern in (("gpu", "GPU (graph replay)", ""),
+                                     ("eager", "eager (back to back)", "/")):
+            fig.add_bar(x=[r["case"] for r in rows], y=[r[f"{carry}_{kind}_us"] for r in rows],
+                        name=f"{name}: {label}", marker_color=CARRY_COLOURS[carry],
+                        marker_pattern_shape=pattern,
+                        hovertemplate="%{x}: %{y:.1f} µs<extra>" + name + "</extra>")
+    fig.update_layout(barmode="group", yaxis_title="µs per call")
+    return style(fig, "A segment's carry: look-back or reduce-then-scan", _source(ref))
+
+
+def _source(ref: Reference) -> list[str]:
+    """A figure's note: which run it shows."""
+    return [f"{ref.label}: {ref.provenance.get('command', '')[:90]}"]
