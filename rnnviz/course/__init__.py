@@ -10,5 +10,8 @@
   in flight, scan trees and bandwidth, the log-space trick, minGRU's modes and training,
   Newton's method);
 - ``eager_graph``: one call from two shipped runs (eager or graph-timed; the backward on
-  torch's device thread or the calling thread).
+  torch's device thread or the calling thread);
+- ``scan_kernels``, ``launch_path``, ``scan_layouts``: notebook 7's look inside the scan kernel
+  (bytes in flight, host or GPU, the launch path, the look-back's own clock, the two ways to
+  join a segment's carry, ``[B, T, D]`` against ``[B, D, T]`` memory).
 """
