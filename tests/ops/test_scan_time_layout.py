@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 triton = pytest.importorskip("triton")
 
@@ -13,8 +15,8 @@ from rnnviz.kernels.linear_scan import (TimeConfig, choose_time_config, scan_fwd
 from rnnviz.kernels.linear_scan.launch_time import as_time_dense  # noqa: E402
 from rnnviz.ops.linear_scan import linear_scan, linear_scan_reference  # noqa: E402
 
-from .test_linear_scan import (check_kernels, check_op_both_ways, kernel_test,  # noqa: E402
-                               make, reference_grads, rel_err)
+from .test_linear_scan import (_interpreting as interpreting, check_kernels,  # noqa: E402
+                               check_op_both_ways, kernel_test, make, reference_grads, rel_err)
 
 
 def time_view(x: torch.Tensor) -> torch.Tensor:
@@ -64,6 +66,27 @@ def test_time_kernel_lookback_over_many_parts(kernel_device, reverse):
     g = time_view(torch.randn(a.shape, device=kernel_device))
     for _ in range(2):
         check_kernels(a, b, h0, g, reverse, TimeConfig(8, programs=128, lookback=True))
+
+
+@settings(max_examples=12, deadline=None)
+@given(B=st.integers(1, 3), T=st.sampled_from([2, 3, 17, 64, 129]), D=st.sampled_from([2, 3, 9]),
+       block_t=st.sampled_from([1, 4, 16]), block_r=st.sampled_from([1, 2, 4]),
+       stages=st.sampled_from([1, 2]), programs=st.sampled_from([0, 8, 40]),
+       lookback=st.booleans(), reverse=st.booleans(), use_h0=st.booleans())
+def test_time_kernel_any_config(B, T, D, block_t, block_r, stages, programs, lookback, reverse,
+                                use_h0):
+    """Any config at any shape, forward and backward: chunks of 1 step, chunks longer than T,
+    row blocks past the last row, parts of one chunk, both joins."""
+    if not torch.cuda.is_available() and not interpreting():
+        pytest.skip("needs the Triton interpreter or a GPU")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    a, b, h0 = made((B, T, D), device=device)
+    g = time_view(torch.randn(a.shape, device=device))
+    check_kernels(a, b, h0 if use_h0 else None, g, reverse,
+                  TimeConfig(block_t, block_r, 1, stages, programs, lookback))
+
+
+test_time_kernel_any_config = kernel_test(test_time_kernel_any_config)
 
 
 @kernel_test
