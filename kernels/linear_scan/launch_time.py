@@ -137,7 +137,7 @@ def _time_plan(cfg: TimeConfig, shape: tuple, flags: tuple) -> _TimePlan:
     kw = dict(HAS_H0=has_h0, HAS_HF0=has_hf0, REVERSE=reverse, SHIFT_A=shift_a, GRAD_A=grad_a,
               SUMMARISE=False, CARRIED=n_parts > 1 and not cfg.lookback, BLOCK_R=cfg.block_r,
               BLOCK_T=cfg.block_t, STAGES=cfg.stages, LOOKBACK_PARTS=n_parts > 1 and cfg.lookback,
-              num_warps=cfg.num_warps)
+              HOLD=n_parts > 1 and cfg.lookback and seg == 1, num_warps=cfg.num_warps)
     grid = (n_parts * n_rb,)
     scalars = (T, n_rows, n_rb, seg)
     if n_parts == 1 or cfg.lookback:

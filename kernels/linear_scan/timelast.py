@@ -27,7 +27,8 @@ few rows and long T the sequence is cut into parts, and their carries found one 
   come from the L2. On the other layout the look-back lost to reduce-then-scan: thousands of
   segments per channel tile waited while inclusive states crept back 32 segments a round.
   Here a row has only tens of parts (1056 programs over 16 rows or more), one or two rounds.
-  Tested under the interpreter only so far (no GPU was lent to the session that wrote it):
+  With one chunk a part (HOLD) the chunk stays in registers over the look-back instead: one
+  read, one scan. Tested under the interpreter only so far (no GPU was lent to the session that wrote it):
   the tuned table does not choose it until a sweep has timed it on one.
 
 Chunks are numbered by position (chunk k = steps k * BLOCK_T ..), whatever the direction,
@@ -100,7 +101,7 @@ def scan_time_kernel(
     HAS_H0: tl.constexpr, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, SUMMARISE: tl.constexpr,
     CARRIED: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_T: tl.constexpr,
-    STAGES: tl.constexpr = 1, LOOKBACK_PARTS: tl.constexpr = False,
+    STAGES: tl.constexpr = 1, LOOKBACK_PARTS: tl.constexpr = False, HOLD: tl.constexpr = False,
 ):
     """One program per (part, block of BLOCK_R rows); every tensor is [rows, T] dense
     (h0, hf0: [rows]).
@@ -109,7 +110,10 @@ def scan_time_kernel(
     processing order). Otherwise the states of the part from its carry: h0 for the first
     part, else (CARRIED) SEGH[g - 1] [n_parts, rows], the scan of the summaries, or
     (LOOKBACK_PARTS) the look-back's, through the status buffers FLAGS, VALS, SCRATCH,
-    COUNTER (``seqpar.status_buffers``); stored at H (and grad_a at GA)."""
+    COUNTER (``seqpar.status_buffers``); stored at H (and grad_a at GA). HOLD (with
+    LOOKBACK_PARTS, parts of one chunk): the chunk's local scan stays in registers over the
+    look-back and takes the carry there, Merrill & Garland's single pass: read once, scanned
+    once."""
     if LOOKBACK_PARTS:
         # parts in the order programs start (an atomic ticket), so a program only ever
         # waits for programs that are running
@@ -128,7 +132,14 @@ def scan_time_kernel(
     carry = tl.zeros([BLOCK_R], dtype=tl.float32)
     if HAS_H0:
         carry = tl.load(H0 + rows, mask=rmask, other=0.0).to(tl.float32)
-    if SUMMARISE or LOOKBACK_PARTS:
+    if HOLD:
+        k = n_chunks - 1 - c_lo if REVERSE else c_lo  # the chunk's position along T
+        t = k * BLOCK_T + idx
+        a, b, m = _load_chunk(A + base, Bv + base, t, t < T, rmask, T, REVERSE, SHIFT_A)
+        ka, kb = tl.associative_scan((a, b), 1, scan_combine, reverse=REVERSE)
+        ca = _end_of(ka, idx, BLOCK_T, REVERSE)
+        cb = _end_of(kb, idx, BLOCK_T, REVERSE)
+    elif SUMMARISE or LOOKBACK_PARTS:
         ca, cb = _part_summary(A + base, Bv + base, c_lo, c_hi, n_chunks, idx, rmask, T,
                                REVERSE, SHIFT_A, BLOCK_R, BLOCK_T, STAGES)
     if SUMMARISE:
@@ -147,36 +158,45 @@ def scan_time_kernel(
             carry, _ = lookback_carry(FLAGS, VALS, SCRATCH + ticket.to(tl.int64) * WINDOW, rb,
                                       n_rb, g, carry, BLOCK_R, WINDOW)
             publish(FLAGS, VALS, own, ca * carry + cb, cb, lanes, INCLUSIVE, BLOCK_R)
-        _walk_part(carry, A + base, Bv + base, H + base, GA + base, HF + base, HF0, rows, rmask,
-                   c_lo, c_hi, n_chunks, idx, T, HAS_HF0, REVERSE, SHIFT_A, GRAD_A, BLOCK_R,
-                   BLOCK_T, STAGES)
+        hf0 = tl.zeros([BLOCK_R], dtype=tl.float32)
+        if HAS_HF0:
+            hf0 = tl.load(HF0 + rows, mask=rmask, other=0.0).to(tl.float32)
+        if HOLD:
+            _store_states(ka * carry[:, None] + kb, t, m, H + base, GA + base, HF + base, hf0,
+                          T, REVERSE, GRAD_A)
+        else:
+            _walk_part(carry, A + base, Bv + base, H + base, GA + base, HF + base, hf0, rmask,
+                       c_lo, c_hi, n_chunks, idx, T, REVERSE, SHIFT_A, GRAD_A, BLOCK_T, STAGES)
         if LOOKBACK_PARTS:
             release_status(FLAGS, COUNTER)
 
 
 @triton.jit
-def _walk_part(carry, a_row, b_row, h_row, ga_row, hf_row, HF0, rows, rmask, c_lo, c_hi,
-               n_chunks, idx, T, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
-               SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, BLOCK_R: tl.constexpr,
+def _walk_part(carry, a_row, b_row, h_row, ga_row, hf_row, hf0, rmask, c_lo, c_hi, n_chunks,
+               idx, T, REVERSE: tl.constexpr, SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr,
                BLOCK_T: tl.constexpr, STAGES: tl.constexpr):
-    """The states of chunks c_lo .. c_hi - 1 of the rows from ``carry``, stored at h_row
-    (and, GRAD_A, h times the forward's next state at ga_row)."""
-    hf0 = tl.zeros([BLOCK_R], dtype=tl.float32)
-    if HAS_HF0:
-        hf0 = tl.load(HF0 + rows, mask=rmask, other=0.0).to(tl.float32)
+    """The states of chunks c_lo .. c_hi - 1 of the rows from ``carry``, stored by
+    ``_store_states``."""
     for c in tl.range(c_lo, c_hi, num_stages=STAGES):
         k = n_chunks - 1 - c if REVERSE else c  # the chunk's position along T
         t = k * BLOCK_T + idx
-        live = t < T
-        a, b, m = _load_chunk(a_row, b_row, t, live, rmask, T, REVERSE, SHIFT_A)
+        a, b, m = _load_chunk(a_row, b_row, t, t < T, rmask, T, REVERSE, SHIFT_A)
         first = idx[None, :] == (BLOCK_T - 1 if REVERSE else 0)
         b = tl.where(first, a * carry[:, None] + b, b)  # the carry enters at step one
         _, h = tl.associative_scan((a, b), 1, scan_combine, reverse=REVERSE)
         carry = _end_of(h, idx, BLOCK_T, REVERSE)
-        tl.store(h_row + t[None, :], h.to(h_row.dtype.element_ty), mask=m)
-        if GRAD_A:
-            tn = t - 1 if REVERSE else t + 1  # the step processed next
-            ln = (tn >= 0) & (tn < T)
-            hn = tl.load(hf_row + tn[None, :], mask=m & ln[None, :], other=0.0)
-            hn = tl.where(ln[None, :], hn.to(tl.float32), hf0[:, None])
-            tl.store(ga_row + t[None, :], (h * hn).to(ga_row.dtype.element_ty), mask=m)
+        _store_states(h, t, m, h_row, ga_row, hf_row, hf0, T, REVERSE, GRAD_A)
+
+
+@triton.jit
+def _store_states(h, t, m, h_row, ga_row, hf_row, hf0, T, REVERSE: tl.constexpr,
+                  GRAD_A: tl.constexpr):
+    """h [BLOCK_R, BLOCK_T] of steps t stored at h_row (and, GRAD_A, h times the forward's
+    state at the step processed next, hf0 past the end, at ga_row)."""
+    tl.store(h_row + t[None, :], h.to(h_row.dtype.element_ty), mask=m)
+    if GRAD_A:
+        tn = t - 1 if REVERSE else t + 1  # the step processed next
+        ln = (tn >= 0) & (tn < T)
+        hn = tl.load(hf_row + tn[None, :], mask=m & ln[None, :], other=0.0)
+        hn = tl.where(ln[None, :], hn.to(tl.float32), hf0[:, None])
+        tl.store(ga_row + t[None, :], (h * hn).to(ga_row.dtype.element_ty), mask=m)

@@ -30,11 +30,13 @@ def made(shape, dtype=torch.float32, device="cpu", growth=True):
 
 
 # one part per row; parts of 2 chunks (reduce-then-scan: programs asks for more); 2 rows a
-# program; pipelined loads; parts joined by the look-back
+# program; pipelined loads; parts joined by the look-back: of one chunk (held in registers)
+# and of several (walked twice)
 CONFIGS = [TimeConfig(8), TimeConfig(8, programs=64), TimeConfig(16, block_r=2, programs=64),
            TimeConfig(8, block_r=4, stages=2, programs=16),
            TimeConfig(8, programs=64, lookback=True),
-           TimeConfig(16, block_r=2, stages=2, programs=64, lookback=True)]
+           TimeConfig(16, block_r=2, stages=2, programs=64, lookback=True),
+           TimeConfig(4, programs=24, lookback=True)]
 
 
 def config_id(c: TimeConfig) -> str:
@@ -58,14 +60,20 @@ def test_time_kernel_forward_backward(kernel_device, cfg, reverse, use_h0, shape
 
 @kernel_test
 @pytest.mark.parametrize("reverse", [False, True])
-def test_time_kernel_lookback_over_many_parts(kernel_device, reverse):
-    """38 parts a row: the look-back walks more than one window of 32 parts back, composing
-    the summaries it passes; twice in a row, so the second launch finds the status buffers
-    as the first left them."""
+@pytest.mark.parametrize("cfg", [TimeConfig(8, programs=128, lookback=True),
+                                 TimeConfig(4, programs=80, lookback=True)], ids=config_id)
+def test_time_kernel_lookback_over_many_parts(kernel_device, reverse, cfg):
+    """38 parts a row (of one chunk, held; of two, walked twice): the look-back walks more
+    than one window of 32 parts back, composing the summaries it passes; twice in a row, so
+    the second launch finds the status buffers as the first left them."""
+    from rnnviz.kernels.linear_scan.launch_time import _time_plan
+
     a, b, h0 = made((1, 300, 2), device=kernel_device, growth=False)
+    plan = _time_plan(cfg, (1, 300, 2), (True, False, reverse, False, False))
+    assert plan.n_parts == 38 and plan.constexprs["HOLD"] == (cfg.block_t == 8)
     g = time_view(torch.randn(a.shape, device=kernel_device))
     for _ in range(2):
-        check_kernels(a, b, h0, g, reverse, TimeConfig(8, programs=128, lookback=True))
+        check_kernels(a, b, h0, g, reverse, cfg)
 
 
 @settings(max_examples=12, deadline=None)
