@@ -1,4 +1,5 @@
-"""The house keeps its promises: CI runs the README's command; the device policy holds."""
+"""The house keeps its promises: CI runs the README's command, its code runs as shown; the
+device policy holds."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,6 +17,20 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in ci
     assert "make lab" in readme and "make test" in readme
+
+
+def test_readme_code_runs():
+    """Every ```python block of the README, as a new user would paste it, on this machine."""
+    import re
+    import subprocess
+    import sys
+
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert blocks
+    for code in blocks:
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=300, cwd=ROOT)
+        assert r.returncode == 0, f"README code failed:\n{code}\n{r.stderr[-2000:]}"
 
 
 def test_auto_backend_on_this_machine():
