@@ -69,7 +69,7 @@ site: $(VENV)/.installed-test
 	$(PY) scripts/build_site.py --out $(SITE_OUT)
 
 bench: $(VENV)/.installed-test
-	$(PY) -m rnnviz.bench $(or $(SUITE),all)
+	$(PY) -m rnnviz.bench $(or $(SUITE),all) --html
 
 # On the GPU machine (device tool): its python3 has torch and triton; nothing is downloaded.
 gpu-check:

@@ -1,7 +1,8 @@
-"""``python -m rnnviz.bench SUITE [--quick] [--out DIR]``: run a benchmark suite.
+"""``python -m rnnviz.bench SUITE [--quick] [--out DIR] [--html]``: run a benchmark suite.
 
 Each suite is a module ``rnnviz.bench.<SUITE>`` with ``run(quick: bool) -> (rows, extra)``.
-Results go to benchmarks/<suite>-<gpu|cpu>.json with their provenance.
+Results go to benchmarks/<suite>-<gpu|cpu>.json with their provenance; with --html also a
+page of figures beside it (``rnnviz.bench.report``).
 RNNVIZ_TIMING picks how calls are timed, RNNVIZ_AUTOGRAD_THREADS=0 runs every backward on the
 calling thread (``rnnviz.bench.core``); both are the same for every method and recorded.
 """
@@ -14,7 +15,7 @@ import pkgutil
 import rnnviz.bench as bench_pkg
 from rnnviz.bench.core import apply_autograd_threads, write_result
 
-NOT_SUITES = {"core", "timeline", "__main__"}  # the suites' shared pieces, not suites
+NOT_SUITES = {"core", "timeline", "report", "__main__"}  # the suites' shared pieces, not suites
 
 
 def suites() -> list[str]:
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("suite", choices=suites() + ["all"])
     p.add_argument("--quick", action="store_true", help="small shapes (a CPU smoke run)")
     p.add_argument("--out", default=None, help="directory for the JSON (default: benchmarks/)")
+    p.add_argument("--html", action="store_true",
+                   help="also write the result as a page of figures (<suite>-<gpu|cpu>.html)")
     args = p.parse_args(argv)
     apply_autograd_threads()
     for name in suites() if args.suite == "all" else [args.suite]:
@@ -35,6 +38,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}: {len(rows)} rows -> {path}")
         if hasattr(mod, "table"):
             print(mod.table(rows))
+        if args.html:
+            from rnnviz.bench.report import report_html
+
+            print(f"{name}: figures -> {report_html(path)}")
 
 
 if __name__ == "__main__":
