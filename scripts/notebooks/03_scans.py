@@ -84,8 +84,8 @@ scans.work_depth_figure()
 #
 # A GPU has thousands of lanes but far fewer than $B \times T \times D$ elements, so rnnviz's kernel (and its CPU
 # twin) mixes the two: it cuts $T$ into **chunks**, scans every chunk locally from a zero state (all chunks in
-# parallel, Hillis-Steele inside a chunk), then passes a **carry** from chunk to chunk, and finally each element
-# takes the carry entering its chunk. Here is a real run, recorded by `rnnviz.trace()`: the values on the nodes
+# parallel; inside a chunk the GPU kernel combines in a tree, as drawn below, and the CPU twin step by step), then
+# passes a **carry** from chunk to chunk, and finally each element takes the carry entering its chunk. Here is a real run, recorded by `rnnviz.trace()`: the values on the nodes
 # are what the kernel computed.
 
 # %%
@@ -158,8 +158,8 @@ scans.bandwidth_figure(rows, copy_gbs, shipped(["scan"]), ref_methods=["rnnviz-s
 # copy line. With few channels ($B = 1$, $D = 64$) there is too little work per time step to fill the GPU: the
 # kernel then splits time itself across the GPU (a sequence-parallel scan), and its bandwidth grows with $T$.
 # The log-space formulation stays far below in both. On a CPU the torch path
-# makes several passes over the data (the doubling levels inside each chunk, the carries, the final apply) and
-# reaches only a small fraction of the copy bandwidth; which torch formulation wins there depends on the sizes
+# makes several passes over the data (the chunks' local scans, the carries, the final apply), each step of a
+# chunk a torch operation called from Python, and reaches only a small fraction of the copy bandwidth; which torch formulation wins there depends on the sizes
 # and the machine (the log-space one makes fewer passes but computes `log` and `exp` for every element).
 #
 # How does a kernel get close to that ceiling, why does one call of a small scan cost more on the host than

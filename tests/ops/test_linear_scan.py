@@ -51,13 +51,38 @@ def rel_err(x, ref):
        dtype=st.sampled_from([torch.float32, torch.float64]),
        chunk=st.sampled_from([1, 2, 7, 16, 64]))
 def test_torch_path_matches_reference(B, T, D, use_h0, reverse, growth, dtype, chunk):
+    from rnnviz.ops.linear_scan import torch_impl
+
     a, b, h0 = make(B, T, D, dtype, growth)
     h0 = h0 if use_h0 else None
     ref = linear_scan_reference(a, b, h0, reverse)
-    parts = chunked_scan(a, b, h0, reverse=reverse, chunk=chunk)
-    assert parts.h.dtype == dtype and parts.h.shape == (B, T, D)
-    assert rel_err(parts.h, ref) < TOL[dtype]
+    keep = torch_impl.LOOP_MIN
+    try:
+        for loop_min in (0, 10 ** 9):  # the chunk's steps as a loop, then by doubling
+            torch_impl.LOOP_MIN = loop_min
+            parts = chunked_scan(a, b, h0, reverse=reverse, chunk=chunk)
+            assert parts.h.dtype == dtype and parts.h.shape == (B, T, D)
+            assert rel_err(parts.h, ref) < TOL[dtype]
+    finally:
+        torch_impl.LOOP_MIN = keep
     assert rel_err(linear_scan(a, b, h0, reverse=reverse), ref) < TOL[dtype]
+
+
+def test_local_scans_loop_and_doubling_agree(monkeypatch):
+    """Both ways of scanning the chunks give the same A and L; a tensor with B x chunks x D
+    past LOOP_MIN takes the loop by itself."""
+    from rnnviz.ops.linear_scan import torch_impl
+
+    a, b, _ = make(2, 5 * 16, 1024, torch.float64)
+    a, b = a.reshape(2, 5, 16, 1024), b.reshape(2, 5, 16, 1024)
+    assert 2 * 5 * 1024 >= torch_impl.LOOP_MIN
+    A, L = torch_impl.local_scans(a, b)
+    dA, dL = doubling_scan(a, b, dim=2)
+    assert torch.allclose(A, dA) and torch.allclose(L, dL)
+    calls = []
+    monkeypatch.setattr(torch_impl, "doubling_scan", lambda *x, **k: calls.append(1))
+    torch_impl.local_scans(a, b)
+    assert not calls
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
@@ -222,7 +247,14 @@ def check_chunk_record(rec, a, b, h0, reverse, path):
 
 
 @pytest.mark.parametrize("reverse", [False, True])
-def test_trace_records_chunks_and_carries_torch(reverse):
+@pytest.mark.parametrize("loop_min", [0, None], ids=["loop", "default"])
+def test_trace_records_chunks_and_carries_torch(reverse, loop_min, monkeypatch):
+    """T = 150: the chunk processed last is short, in either direction, as in the kernels;
+    the chunks scanned step by step (loop) and by doubling."""
+    from rnnviz.ops.linear_scan import torch_impl
+
+    if loop_min is not None:
+        monkeypatch.setattr(torch_impl, "LOOP_MIN", loop_min)
     a, b, h0 = make(2, 150, 3, torch.float32)
     with rnnviz.trace() as tr:
         linear_scan(a, b, h0, reverse=reverse, backend="torch")
