@@ -1,17 +1,20 @@
 """Notebook 7's pieces, from the GPU runs shipped in benchmarks/: the channel walk's bandwidth
 by chunks in flight, a call's time split between GPU and host, the sequence-parallel kernel's
-own clock of each program, and the two ways a segment gets its carry."""
+own clock of each program, and the two ways a segment gets its carry; and one measured on
+the reader's machine: the time of a call against the bytes it moves."""
 from __future__ import annotations
 
 from typing import Any
 
 import plotly.graph_objects as go
 
-from rnnviz.course.compare import style
+from rnnviz.course.compare import colour, notes_for, style
 from rnnviz.course.reference import Reference, shipped_file
+from rnnviz.course.sizes import where
 
 __all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_figure",
-           "timeline_programs", "lookback_timeline_figure", "carry_rows", "carry_figure"]
+           "call_bytes", "call_time_figure", "timeline_programs", "lookback_timeline_figure",
+           "carry_rows", "carry_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
@@ -85,6 +88,47 @@ def host_share_figure(ref: Reference | None = None, method: str = "rnnviz-scan")
     fig.update_layout(barmode="stack", xaxis_title="% of one call timed alone",
                       xaxis_range=[0, 100], yaxis_autorange="reversed")
     return style(fig, "Where one call of the scan goes: GPU or host", _source(ref))
+
+
+# tensors a call reads and writes, per method of rnnviz.course.methods: the scan reads a and b
+# and writes h; the copy reads x and writes its copy
+CALL_TENSORS = {"rnnviz-scan": 3, "copy": 2}
+ELEM_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "float64": 8}
+
+
+def call_bytes(row: dict[str, Any]) -> int:
+    """The bytes one call of a measured row's method must move (``CALL_TENSORS``)."""
+    n = CALL_TENSORS.get(row["method"])
+    if n is None:
+        raise ValueError(f"no byte count for method {row['method']!r}; known: "
+                         f"{sorted(CALL_TENSORS)}")
+    return n * row["B"] * row["T"] * row["D"] * ELEM_BYTES[row["dtype"]]
+
+
+def call_time_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    """µs per call against the bytes the call moves, log-log, for rows measured here
+    (``rnnviz.course.measure``): flat where the call's fixed cost (the host's) dominates,
+    rising with the bytes where memory does; a dotted line at each method's smallest call."""
+    failed = [r for r in rows if r.get("ms") is None]
+    ok = [r for r in rows if r.get("ms") is not None]
+    fig = go.Figure()
+    span = [min(map(call_bytes, ok)), max(map(call_bytes, ok))] if ok else []
+    for m in dict.fromkeys(r["method"] for r in ok):
+        rs = sorted((r for r in ok if r["method"] == m), key=call_bytes)
+        us = [1e3 * r["ms"] for r in rs]
+        fig.add_trace(go.Scatter(x=[call_bytes(r) for r in rs], y=us, mode="lines+markers",
+                                 name=f"{m} · your machine", line=dict(color=colour(m), width=2.5),
+                                 customdata=[[r["B"], r["T"], r["D"]] for r in rs],
+                                 hovertemplate="B=%{customdata[0]}, T=%{customdata[1]}, "
+                                 "D=%{customdata[2]}: %{y:.1f} µs<extra>" + m + "</extra>"))
+        # a flat line drawn as a trace (add_hline's label misplaces the range of a log axis)
+        fig.add_trace(go.Scatter(x=span, y=[min(us)] * 2, mode="lines",
+                                 name=f"{m}: its smallest call, {min(us):.0f} µs",
+                                 line=dict(color=colour(m), dash="dot", width=1.5)))
+    fig.update_layout(xaxis_type="log", yaxis_type="log", xaxis_title="bytes one call moves",
+                      yaxis_title="µs per call (log scale)")
+    return style(fig, "One call on this machine: a fixed cost, then the bytes",
+                 notes_for(fig, where(), failed))
 
 
 def timeline_programs(data: dict[str, Any], D: int = 64, tile: Any = "auto") -> dict[str, Any]:

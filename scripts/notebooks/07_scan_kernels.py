@@ -4,12 +4,13 @@
 # Notebook 3 built the linear scan $h_t = a_t \odot h_{t-1} + b_t$ from associative pairs, showed the chunks and
 # carries of a real run, and measured it against the copy bandwidth: a scan reads $a$ and $b$ and writes $h$, so
 # memory sets its speed. This notebook is for readers who want to know how a GPU kernel gets there, and where it
-# does not yet. Every figure is a measurement shipped with the package (an H200, `benchmarks/`), with the
-# script that made it named under the figure, since none of it can be measured on a CPU. **What you will see:**
+# does not yet. Most figures are measurements shipped with the package (an H200, `benchmarks/`), with the
+# script that made each named under it, since they need a GPU; one is measured on your machine as you run
+# it. **What you will see:**
 #
 # 1. why a kernel needs megabytes of loads in flight, and what Triton's pipeliner buys;
-# 2. how one call of a scan splits between the host (Python, the launch) and the GPU, and what that does to a
-#    race with another package;
+# 2. how one call of a scan splits between the host (Python, the launch) and the GPU, on the H200 and on your
+#    machine, and what that does to a race with another package;
 # 3. where a small call's host microseconds go, and how rnnviz cut them;
 # 4. how one sequence of a few channels fills a GPU: the decoupled look-back, clocked by the kernel itself, and
 #    reduce-then-scan;
@@ -21,7 +22,7 @@ from rnnviz.course.eager_graph import eager_graph_figure
 from rnnviz.course.launch_path import launch_path_figure
 from rnnviz.course.sizes import where
 
-print("running on:", where(), "- the figures below are the shipped GPU runs")
+print("running on:", where(), "- all figures but one are the shipped GPU runs")
 
 # %% [markdown]
 # ## 1. Bytes in flight
@@ -57,6 +58,26 @@ scan_kernels.host_share_figure()
 # For 2 GB of data the host is a few percent of the call. For one sequence of 64 channels (50 MB),
 # the kernel takes about 50 microseconds and the host three times as long: there the speed of a scan
 # is the speed of its launch, unless many calls are queued back to back or captured in a graph.
+#
+# The two regimes show on whatever machine runs this notebook. One call of the scan and one copy, from
+# a few kilobytes to tens of megabytes, timed here now:
+
+# %%
+import rnnviz
+from rnnviz.course.measure import measure, sweep
+from rnnviz.course.sizes import pick
+
+Ts = sweep(pick(cpu=65536, gpu=1 << 20), points=pick(cpu=13, gpu=17), bottom=16)
+rows = measure(["rnnviz-scan", "copy"], [dict(B=1, T=T, D=64) for T in Ts],
+               device=rnnviz.default_device(), budget_ms=30)
+scan_kernels.call_time_figure(rows)
+
+# %% [markdown]
+# Each line is flat on the left, where a call costs its fixed price whatever it moves, and rises on the
+# right, where the bytes set the time. On a GPU the fixed price is the launch path (about 25 µs for the
+# scan on the H200) and the scan's line runs into the copy's once the call is large. On a CPU the scan is
+# the torch path: its fixed price is a few dozen torch operations, each a Python call, and it stays well
+# above the copy, since it makes several passes over memory.
 #
 # That decides races too. `accelerated-scan` (PyPI) launches its kernels with a handful of
 # arguments; here are one forward scan of each method, queued back to back (eager) and replayed as a

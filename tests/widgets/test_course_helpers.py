@@ -510,3 +510,27 @@ def test_kernel_race_takes_the_tables_configs_from_the_sweep(monkeypatch):
     monkeypatch.undo()
     shipped = L.kernel_race_figure()  # the H200 sweep in benchmarks/, every shape it timed
     assert len(shipped.data[0].y) >= 8
+
+
+def test_call_time_figure_draws_each_method_and_its_floor():
+    import pytest
+
+    from rnnviz.course import scan_kernels
+
+    def row(method, T, ms, dtype="float32"):
+        return {"method": method, "pass": "fwd", "dtype": dtype, "B": 1, "T": T, "D": 64,
+                "ms": ms, "error": None if ms else "skipped: too big"}
+
+    rows = [row("rnnviz-scan", 16, 0.09), row("rnnviz-scan", 1024, 0.4), row("copy", 16, 0.003),
+            row("copy", 1024, 0.01), row("copy", 2048, None)]
+    assert scan_kernels.call_bytes(rows[0]) == 3 * 16 * 64 * 4  # reads a, b; writes h
+    assert scan_kernels.call_bytes(row("copy", 16, 1.0, "bfloat16")) == 2 * 16 * 64 * 2
+    fig = scan_kernels.call_time_figure(rows)
+    names = [t.name for t in fig.data]
+    assert names == ["rnnviz-scan · your machine", "rnnviz-scan: its smallest call, 90 µs",
+                     "copy · your machine", "copy: its smallest call, 3 µs"]
+    assert list(fig.data[0].y) == pytest.approx([90.0, 400.0])
+    assert list(fig.data[1].x) == [16 * 64 * 8, 3 * 1024 * 64 * 4]  # across every size drawn
+    assert "copy: skipped: too big" in fig.layout.title.text  # the row with no time is named
+    with pytest.raises(ValueError, match="no byte count for method 'lstm-cudnn'"):
+        scan_kernels.call_bytes(row("lstm-cudnn", 16, 1.0))
