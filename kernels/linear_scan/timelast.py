@@ -26,10 +26,11 @@ few rows and long T the sequence is cut into parts, and their carries found one 
   again from it. The second walk reads what the first read a moment before, which should
   come from the L2. On the other layout the look-back lost to reduce-then-scan: thousands of
   segments per channel tile waited while inclusive states crept back 32 segments a round.
-  Here a row has only tens of parts (1056 programs over 16 rows or more), one or two rounds.
-  With one chunk a part (HOLD) the chunk stays in registers over the look-back instead: one
-  read, one scan. Tested under the interpreter only so far (no GPU was lent to the session that wrote it):
-  the tuned table does not choose it until a sweep has timed it on one.
+  Here a row has tens of parts (1056 programs over 16 rows or more: 66 at most), a few
+  windows back at most. With one chunk a part (HOLD) the chunk stays in registers over the
+  look-back instead: one read, one scan. Tested under the interpreter only so far (no GPU
+  was lent to the session that wrote it): the tuned table does not choose it until a sweep
+  has timed it on one.
 
 Chunks are numbered by position (chunk k = steps k * BLOCK_T ..), whatever the direction,
 so every load starts on a 16-byte boundary when T allows it; REVERSE walks them from the
