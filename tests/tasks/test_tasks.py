@@ -109,7 +109,10 @@ def test_train_reports_progress_and_validates(capsys):
     res = train(model, lambda i: (x, y), lambda m, a, b: ((m(a) - b) ** 2).mean(), steps=5,
                 progress=True, desc="toy")
     assert len(res.losses) == 5 and len(res.smoothed(2)) == 5
-    assert "toy" in capsys.readouterr().err  # the tqdm bar, with the running loss
+    assert res.recent(2) == pytest.approx(res.smoothed(2)[-1])
+    err = capsys.readouterr().err
+    assert "toy" in err  # the tqdm bar, with the running loss
+    assert f"loss={res.recent():.3f}" in err
     with pytest.raises(ValueError, match="steps must be >= 1"):
         train(model, lambda i: (x, y), lambda m, a, b: m(a).sum(), steps=0)
 
