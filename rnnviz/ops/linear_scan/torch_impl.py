@@ -145,18 +145,18 @@ def chunked_scan_backward(a: torch.Tensor, h: torch.Tensor, h0: torch.Tensor | N
     (for reverse=True read t+1 as t-1 and h_{-1} = h0 as h_T = h0).
     """
     z = a.new_zeros(a.shape[0], 1, a.shape[2])
-    hz = h.new_zeros(h.shape[0], 1, h.shape[2]) if h0 is None else h0[:, None].to(h.dtype)
-    if not reverse:
-        a_next = torch.cat([a[:, 1:], z], 1)
-        h_prev = torch.cat([hz, h[:, :-1]], 1)
-    else:
-        a_next = torch.cat([z, a[:, :-1]], 1)
-        h_prev = torch.cat([h[:, 1:], hz], 1)
+    a_next = torch.cat([a[:, 1:], z] if not reverse else [z, a[:, :-1]], 1)
     cd = _compute_dtype(a.dtype)
     g = chunked_scan(a_next, grad_h, None, reverse=not reverse, chunk=chunk).h.to(cd)
-    grad_a = (g * h_prev.to(cd)).to(a.dtype)
+    # grad_a_t = g_t h_{t-1}: the shifted h read in place (no shifted copy of it), and the
+    # step with no previous state multiplied by h0
+    first = 0 if not reverse else -1
+    now, prev = (slice(1, None), slice(None, -1)) if not reverse else (slice(None, -1),
+                                                                        slice(1, None))
+    grad_a = torch.empty_like(g)
+    torch.mul(g[:, now], h[:, prev], out=grad_a[:, now])
+    grad_a[:, first] = g[:, first] * (h0.to(h.dtype) if h0 is not None else 0)
     grad_h0 = None
     if h0 is not None:
-        first = 0 if not reverse else -1
         grad_h0 = (a[:, first].to(cd) * g[:, first]).to(h0.dtype)
-    return grad_a, g.to(a.dtype), grad_h0
+    return grad_a.to(a.dtype), g.to(a.dtype), grad_h0
