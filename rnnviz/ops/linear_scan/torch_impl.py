@@ -21,9 +21,9 @@ the loops run over the C steps of a chunk and log_C T recursion levels.
 Why a loop inside the chunk rather than doubling (Hillis-Steele, ``doubling_scan``, log2 C
 vectorised steps)? Each doubling step reads and writes the whole tensor, so it costs
 log2 C times the memory traffic of the loop, which reads a and b and writes A and L once. On
-a 2-core CPU the forward ran 2-6x faster with the loop from half a million elements up;
-doubling still wins on small tensors, where the loop's C small operations cost more in
-Python than in memory (``LOOP_MIN``).
+a 2-core CPU the forward ran 1.9-6x faster with the loop on 1-17 million elements (but no
+faster for one sequence of 16 channels, T = 65536); doubling still wins on small tensors,
+where the loop's C small operations cost more in Python than in memory (``LOOP_MIN``).
 """
 from __future__ import annotations
 
