@@ -1,8 +1,12 @@
-"""The time-layout scan kernel compiled for the GPU the project measures on (sm_90: H100,
-H200), here, without one: Triton's own compiler down to a cubin with the ptxas its wheel
-ships. The interpreter runs a kernel's Python, not its lowering; a kernel that the
-interpreter passes can still fail to compile for a GPU (a type the lowering refuses, a layout
-it cannot convert). This catches that in CI, for every mode a launch plan can ask for."""
+"""Every launch the kernels' launchers make, compiled for the GPU the project measures on
+(sm_90: H100, H200), here, without one: Triton's own compiler down to a cubin, with the
+ptxas its wheel ships.
+
+The interpreter runs a kernel's Python, not its lowering: a kernel that passes under it can
+still fail to compile for a GPU (a type the lowering refuses, a layout it cannot convert),
+and CI's Triton is newer than the device's. Here the launchers run on CPU tensors with the
+H200's tuned tables, every launch is recorded instead of run (``CachedLaunch.launch``), and
+each distinct (kernel, argument types, constexprs, options) is compiled."""
 from __future__ import annotations
 
 import inspect
@@ -12,61 +16,158 @@ import torch
 
 triton = pytest.importorskip("triton")
 
-from rnnviz.kernels.linear_scan.launch_time import TimeConfig, _time_plan  # noqa: E402
-from rnnviz.kernels.linear_scan.timelast import scan_time_kernel  # noqa: E402
+from rnnviz.kernels.cached_launch import CachedLaunch  # noqa: E402
 
-TYPES = {torch.float32: "*fp32", torch.bfloat16: "*bf16", torch.float16: "*fp16"}
+POINTER = {torch.float32: "*fp32", torch.bfloat16: "*bf16", torch.float16: "*fp16",
+           torch.float64: "*fp64", torch.int32: "*i32", torch.int64: "*i64", torch.uint8: "*u8"}
 
 
-def compile_for_hopper(kernel, pointers: dict[str, str], constexprs: dict, num_warps: int):
-    """``kernel`` compiled for sm_90 with these pointer types (the rest of its runtime
-    arguments int32) and constexprs (its defaults where not given)."""
+def arg_type(x) -> str:
+    """Triton's signature type of a runtime argument."""
+    if isinstance(x, torch.Tensor):
+        return POINTER[x.dtype]
+    if isinstance(x, bool):
+        return "i1"
+    if isinstance(x, int):
+        return "i32" if -2 ** 31 <= x < 2 ** 31 else "i64"
+    if isinstance(x, float):
+        return "fp32"
+    raise TypeError(f"no Triton type for {type(x).__name__}")
+
+
+def compile_launch(kernel, args: tuple, kw: dict):
+    """The launch ``kernel[grid](*args, **kw)`` compiled for sm_90."""
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
 
     params = inspect.signature(kernel.fn).parameters
-    values, sig = {}, {}
+    given = dict(zip(kernel.arg_names, args)) | {k: v for k, v in kw.items() if k in params}
+    sig, constexprs = {}, {}
     for i, name in enumerate(kernel.arg_names):
-        if i in kernel.constexprs:
-            sig[name] = "constexpr"
-            values[(i,)] = constexprs.get(name, params[name].default)
+        value = given.get(name, params[name].default)
+        if i in kernel.constexprs or value is None:
+            sig[name], constexprs[(i,)] = "constexpr", value
         else:
-            sig[name] = pointers.get(name, "i32")
-    src = ASTSource(fn=kernel, signature=sig, constexprs=values)
-    try:
-        return triton.compile(src, target=GPUTarget("cuda", 90, 32),
-                              options={"num_warps": num_warps})
-    except (RuntimeError, FileNotFoundError) as e:
-        if "ptxas" in str(e) and "not found" in str(e).lower():
-            pytest.skip(f"this Triton has no ptxas to compile for a GPU: {e}")
-        raise
+            sig[name] = arg_type(value)
+    options = {k: v for k, v in kw.items() if k not in params}
+    return triton.compile(ASTSource(fn=kernel, signature=sig, constexprs=constexprs),
+                          target=GPUTarget("cuda", 90, 32), options=options)
 
 
-def time_pointers(dtype: torch.dtype) -> dict[str, str]:
-    data = TYPES[dtype]
-    return {**{n: data for n in ("A", "Bv", "H0", "H", "GA", "HF", "HF0")},
-            **{n: "*fp32" for n in ("SEGH", "CA", "CB", "VALS")},
-            **{n: "*i32" for n in ("FLAGS", "SCRATCH", "COUNTER")}}
+@pytest.fixture
+def launches(monkeypatch):
+    """The launches made inside the test, recorded, not run; the scan's tuned table is the
+    H200's."""
+    from rnnviz.kernels.linear_scan import launch, launch_time
+
+    # the configs chosen per shape are cached: none chosen for another GPU (or none) may
+    # answer here, and none chosen here may answer after
+    cached = (launch._auto_plan, launch._auto_config, launch_time._auto_time_config)
+    made: list = []
+    monkeypatch.setattr(CachedLaunch, "launch",
+                        lambda self, grid, args, kw, static=None: made.append((self.kernel,
+                                                                               args, kw)))
+    monkeypatch.setattr(launch, "gpu_key", lambda device_index=None: "H200")
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    for f in cached:
+        f.cache_clear()
+    yield made
+    for f in cached:
+        f.cache_clear()
 
 
-# (config, shape): one part per row; parts by reduce-then-scan (its two launches of this
-# kernel); by the look-back, walked twice; by the look-back, one chunk held
-PLANS = [(TimeConfig(1024, 1, 4, 3), (4, 16384, 256)),
-         (TimeConfig(1024, 1, 4, 1, 1056), (1, 65536, 16)),
-         (TimeConfig(512, 2, 4, 2, 64, lookback=True), (1, 65536, 16)),
-         (TimeConfig(2048, 1, 8, 1, 4224, lookback=True), (1, 65536, 64))]
-FLAGS = {"forward": (True, False, False, False, False),
-         "backward": (False, True, True, True, True)}  # (h0, hf0, reverse, shift_a, grad_a)
+def compile_all(made: list) -> int:
+    """Compile each distinct launch once; returns how many were compiled."""
+    seen = set()
+    for kernel, args, kw in made:
+        key = (kernel.fn.__name__, tuple(map(repr_type, args)), tuple(sorted(kw.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            compiled = compile_launch(kernel, args, kw)
+        except Exception as e:  # noqa: BLE001 - say which launch, then fail
+            if "ptxas" in str(e) and "not found" in str(e).lower():
+                pytest.skip(f"this Triton has no ptxas to compile for a GPU: {e}")
+            raise AssertionError(f"{kernel.fn.__name__} {kw} does not compile for sm_90: "
+                                 f"{type(e).__name__}: {str(e)[:2000]}") from e
+        assert compiled.asm["cubin"]
+    return len(seen)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
-@pytest.mark.parametrize("pass_", list(FLAGS))
-@pytest.mark.parametrize("cfg,shape", PLANS, ids=["one-part", "reduce", "lookback", "hold"])
-def test_time_kernel_compiles_for_hopper(cfg, shape, pass_, dtype):
-    plan = _time_plan(cfg, shape, FLAGS[pass_])
-    launches = [plan] + ([plan.reduce] if plan.reduce is not None else [])
-    assert plan.constexprs["HOLD"] == (cfg.block_t == 2048)
-    for p in launches:
-        cx = dict(p.constexprs)
-        k = compile_for_hopper(scan_time_kernel, time_pointers(dtype), cx, cx.pop("num_warps"))
-        assert k.metadata.num_warps == cfg.num_warps and k.asm["cubin"]
+def repr_type(x):
+    return None if x is None else arg_type(x)
+
+
+DTYPES = [torch.float32, torch.bfloat16]
+# one shape per class of the H200's tuned table: wide, medium, one sequence of 64 or 16
+# channels, short
+SCAN_SHAPES = [(16, 1024, 4096), (4, 16384, 256), (1, 65536, 64), (1, 2 ** 20, 16),
+               (1, 1024, 64), (64, 4096, 128)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_scan_launches_compile_for_hopper(launches, dtype):
+    """The scan, forward and backward, both directions, on [B, T, D] and on [B, D, T] memory
+    (the time kernel), with the H200's tuned configs at each class of shape."""
+    from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
+
+    for B, T, D in SCAN_SHAPES:
+        for time_layout in (False, True):
+            a = torch.empty(B, D, T, dtype=dtype).transpose(1, 2) if time_layout else \
+                torch.empty(B, T, D, dtype=dtype)
+            h0 = torch.empty(B, D, dtype=dtype)
+            for reverse in (False, True):
+                h = scan_fwd(a, a, h0, reverse=reverse).h
+                scan_bwd(a, h, h0, torch.empty_like(h), reverse=reverse)
+    assert compile_all(launches) >= 10
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_time_kernel_joins_compile_for_hopper(launches, dtype):
+    """The time kernel's parts joined by reduce-then-scan and by the look-back (walked
+    twice, and one chunk held), which the tuned table may not pick."""
+    from rnnviz.kernels.linear_scan import TimeConfig, scan_bwd, scan_fwd
+
+    a = torch.empty(1, 16, 65536, dtype=dtype).transpose(1, 2)
+    for cfg in (TimeConfig(1024, 1, 4, 1, 1056), TimeConfig(512, 2, 4, 2, 64, lookback=True),
+                TimeConfig(2048, 1, 8, 1, 4224, lookback=True)):
+        h = scan_fwd(a, a, None, config=cfg).h
+        scan_bwd(a, h, None, torch.empty_like(h), config=cfg)
+    assert {kw.get("LOOKBACK_PARTS") for _, _, kw in launches} >= {True, False}
+    assert any(kw.get("HOLD") for _, _, kw in launches)
+    compile_all(launches)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_mingru_and_sru_launches_compile_for_hopper(launches, dtype):
+    """minGRU and minLSTM's fused kernels (the paper's shape and a wide one), and SRU's
+    recurrence (with and without the projected skip input), forward and backward."""
+    from rnnviz.kernels.mingru import min_rnn_bwd, min_rnn_fwd
+    from rnnviz.kernels.sru import sru_bwd, sru_fwd
+
+    for B, T, H in ((64, 4096, 128), (16, 4096, 1024)):
+        for kind, K in (("mingru", 2), ("minlstm", 3)):
+            P = torch.empty(B, T, K * H, dtype=dtype)
+            v = [P[..., j * H:(j + 1) * H] for j in range(K)]
+            h0, out = torch.empty(B, H, dtype=dtype), torch.empty(B, T, H, dtype=dtype)
+            g2 = v[1] if K == 3 else None
+            min_rnn_fwd(v[0], g2, v[-1], h0, out, kind=kind, positive=False, reverse=False)
+            dP = torch.empty_like(P)
+            dv = [dP[..., j * H:(j + 1) * H] for j in range(K)]
+            min_rnn_bwd(v[0], g2, v[-1], h0, out, torch.empty_like(out), dv[0],
+                        dv[1] if K == 3 else None, dv[-1], kind=kind, positive=False,
+                        reverse=False, grad_bias=torch.empty(3, H))
+    T, B, H, D = 64, 4, 128, 2
+    for K in (3, 4):
+        U = torch.empty(T, B, D * H * K, dtype=dtype)
+        x = torch.empty(T, B, D * H, dtype=dtype) if K == 3 else None
+        wc, bias = torch.empty(2 * D * H), torch.empty(2 * D * H)
+        kw = dict(D=D, H=H, K=K, scale_x=1.0, tanh=True, batch_first=False)
+        h, c_n, c_all, _, _ = sru_fwd(U, x, wc, bias, None, None, store_c=True, record=False,
+                                      **kw)
+        sru_bwd(U, x, wc, bias, None, None, c_all, torch.empty_like(h), None, **kw)
+    assert {k.fn.__name__ for k, _, _ in launches} >= {"sru_fwd_kernel", "sru_bwd_kernel",
+                                                        "min_rnn_fwd_kernel",
+                                                        "min_rnn_bwd_kernel"}
+    compile_all(launches)
