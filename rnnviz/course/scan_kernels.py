@@ -9,6 +9,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from rnnviz.course.compare import colour, notes_for, style
+from rnnviz.course.measure import DTYPES
 from rnnviz.course.reference import Reference, shipped_file
 from rnnviz.course.sizes import where
 
@@ -93,7 +94,6 @@ def host_share_figure(ref: Reference | None = None, method: str = "rnnviz-scan")
 # tensors a call reads and writes, per method of rnnviz.course.methods: the scan reads a and b
 # and writes h; the copy reads x and writes its copy
 CALL_TENSORS = {"rnnviz-scan": 3, "copy": 2}
-ELEM_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "float64": 8}
 
 
 def call_bytes(row: dict[str, Any]) -> int:
@@ -102,7 +102,7 @@ def call_bytes(row: dict[str, Any]) -> int:
     if n is None:
         raise ValueError(f"no byte count for method {row['method']!r}; known: "
                          f"{sorted(CALL_TENSORS)}")
-    return n * row["B"] * row["T"] * row["D"] * ELEM_BYTES[row["dtype"]]
+    return n * row["B"] * row["T"] * row["D"] * DTYPES[row["dtype"]].itemsize
 
 
 def call_time_figure(rows: list[dict[str, Any]]) -> go.Figure:
