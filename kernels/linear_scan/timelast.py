@@ -60,6 +60,14 @@ def _end_of(x, idx, BLOCK_T: tl.constexpr, REVERSE: tl.constexpr):
 
 
 @triton.jit
+def _chunk_steps(c, n_chunks, idx, BLOCK_T: tl.constexpr, REVERSE: tl.constexpr):
+    """The steps [BLOCK_T] of the c-th chunk processed: chunks are numbered by position along
+    T, so going back the first processed is the last."""
+    k = n_chunks - 1 - c if REVERSE else c
+    return k * BLOCK_T + idx
+
+
+@triton.jit
 def _load_chunk(a_row, b_row, t, live, rmask, T, REVERSE: tl.constexpr, SHIFT_A: tl.constexpr):
     """The (a, b) of steps t [BLOCK_T] of the rows (``a_row``, ``b_row``: [BLOCK_R, 1]
     pointers to each row's step 0), float32, the identity past T. With SHIFT_A a step's
@@ -86,8 +94,7 @@ def _part_summary(a_row, b_row, c_lo, c_hi, n_chunks, idx, rmask, T, REVERSE: tl
     ca = tl.zeros([BLOCK_R], dtype=tl.float32) + 1.0
     cb = tl.zeros([BLOCK_R], dtype=tl.float32)
     for c in tl.range(c_lo, c_hi, num_stages=STAGES):
-        k = n_chunks - 1 - c if REVERSE else c  # the chunk's position along T
-        t = k * BLOCK_T + idx
+        t = _chunk_steps(c, n_chunks, idx, BLOCK_T, REVERSE)
         a, b, _ = _load_chunk(a_row, b_row, t, t < T, rmask, T, REVERSE, SHIFT_A)
         ka, kb = tl.associative_scan((a, b), 1, scan_combine, reverse=REVERSE)
         ea = _end_of(ka, idx, BLOCK_T, REVERSE)
@@ -134,8 +141,7 @@ def scan_time_kernel(
     if HAS_H0:
         carry = tl.load(H0 + rows, mask=rmask, other=0.0).to(tl.float32)
     if HOLD:
-        k = n_chunks - 1 - c_lo if REVERSE else c_lo  # the chunk's position along T
-        t = k * BLOCK_T + idx
+        t = _chunk_steps(c_lo, n_chunks, idx, BLOCK_T, REVERSE)
         a, b, m = _load_chunk(A + base, Bv + base, t, t < T, rmask, T, REVERSE, SHIFT_A)
         ka, kb = tl.associative_scan((a, b), 1, scan_combine, reverse=REVERSE)
         ca = _end_of(ka, idx, BLOCK_T, REVERSE)
@@ -179,8 +185,7 @@ def _walk_part(carry, a_row, b_row, h_row, ga_row, hf_row, hf0, rmask, c_lo, c_h
     """The states of chunks c_lo .. c_hi - 1 of the rows from ``carry``, stored by
     ``_store_states``."""
     for c in tl.range(c_lo, c_hi, num_stages=STAGES):
-        k = n_chunks - 1 - c if REVERSE else c  # the chunk's position along T
-        t = k * BLOCK_T + idx
+        t = _chunk_steps(c, n_chunks, idx, BLOCK_T, REVERSE)
         a, b, m = _load_chunk(a_row, b_row, t, t < T, rmask, T, REVERSE, SHIFT_A)
         first = idx[None, :] == (BLOCK_T - 1 if REVERSE else 0)
         b = tl.where(first, a * carry[:, None] + b, b)  # the carry enters at step one
