@@ -44,6 +44,13 @@ backward cuts rows into parts for about 1056 (bf16 2112) programs (48 us against
 fewer than 64 rows (key suffix "|few": D=16, T=2^20) both cut. Measured at B * D of 16, 64
 and 1024 and at B=16, D=4096, T=16384 (that entry serves every T of the widest class);
 B * D in 4097 .. 32767 takes the formula.
+The buckets of B * D <= 256, T > 32768 again from a sweep with both joins of parts
+(benchmarks/scan-time-sweep-h200-lookback.json, 2026-12-05: B=1, D=64, T=65536 and 131072;
+D=16, T=2^20): the look-back join (``lookback``) was correct on the GPU and never the fastest,
+forward or backward (fp32 forward at D=16, T=2^20: 110 us against reduce-then-scan's 97;
+at D=64, T=65536: 34 against one part's 27.6). The fp32 backward's parts went to 4224
+programs of 2 warps (47.6 us against 49-51). The bf16 forward stays one part per row (21.1
+us against 20.5 in three launches, which took 61 us back to back against 29).
 The H100's wide
 entries predate the pipelined walk (they ran one chunk in flight): removed, so the H100 takes
 launch.WIDE, measured on the H200, the same chip.
@@ -216,9 +223,11 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'pa
                                      'block_t': 4096,
                                      'bwd': {'block_r': 1,
                                              'block_t': 2048,
+                                             'lookback': False,
                                              'num_warps': 4,
                                              'programs': 2112,
                                              'stages': 1},
+                                     'lookback': False,
                                      'num_warps': 8,
                                      'programs': 0,
                                      'stages': 3},
@@ -226,9 +235,11 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'pa
                                          'block_t': 2048,
                                          'bwd': {'block_r': 1,
                                                  'block_t': 2048,
+                                                 'lookback': False,
                                                  'num_warps': 4,
                                                  'programs': 4224,
                                                  'stages': 1},
+                                         'lookback': False,
                                          'num_warps': 4,
                                          'programs': 1056,
                                          'stages': 1},
@@ -300,10 +311,12 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'pa
           'time|4|bd<=256|T>32768': {'block_r': 1,
                                      'block_t': 4096,
                                      'bwd': {'block_r': 1,
-                                             'block_t': 1024,
-                                             'num_warps': 4,
-                                             'programs': 1056,
+                                             'block_t': 512,
+                                             'lookback': False,
+                                             'num_warps': 2,
+                                             'programs': 4224,
                                              'stages': 1},
+                                     'lookback': False,
                                      'num_warps': 8,
                                      'programs': 0,
                                      'stages': 3},
@@ -311,9 +324,11 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'pa
                                          'block_t': 1024,
                                          'bwd': {'block_r': 1,
                                                  'block_t': 2048,
+                                                 'lookback': False,
                                                  'num_warps': 4,
                                                  'programs': 4224,
                                                  'stages': 1},
+                                         'lookback': False,
                                          'num_warps': 4,
                                          'programs': 1056,
                                          'stages': 1},
