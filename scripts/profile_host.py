@@ -74,6 +74,14 @@ def cases():
         g = torch.ones_like(a)
         yield (f"linear_scan fwd+bwd B={B} T={T} D={D}",
                lambda ag=ag, bg=bg, g=g: torch.autograd.grad(linear_scan(ag, bg), (ag, bg), g))
+        # the same on [B, D, T] memory (the time kernel), as the benchmark's rnnviz-time
+        at, bt = (x.detach().transpose(1, 2).contiguous().requires_grad_() for x in (a, b))
+        gt = g.transpose(1, 2).contiguous().transpose(1, 2)
+        yield (f"linear_scan on [B, D, T] fwd B={B} T={T} D={D}",
+               lambda at=at, bt=bt: linear_scan(at.transpose(1, 2), bt.transpose(1, 2)))
+        yield (f"linear_scan on [B, D, T] fwd+bwd B={B} T={T} D={D}",
+               lambda at=at, bt=bt, gt=gt: torch.autograd.grad(
+                   linear_scan(at.transpose(1, 2), bt.transpose(1, 2)), (at, bt), gt))
     yield "torch.zeros(9) alone", lambda: torch.zeros(9, device=dev)
 
     for B, H, T in [(64, 128, 4096), (64, 128, 512)]:

@@ -25,7 +25,7 @@ import torch
 
 from rnnviz.bench.core import provenance, record_failure, time_ms
 from rnnviz.kernels.linear_scan import TimeConfig, scan_bwd, scan_fwd
-from rnnviz.kernels.linear_scan.launch_time import time_bucket
+from rnnviz.kernels.linear_scan.launch_time import time_bucket, time_parts
 from rnnviz.ops.linear_scan import chunked_scan
 from scan_sweep import finish, parse_problems, problems, start, sweep_arguments
 
@@ -46,9 +46,7 @@ def candidates(B: int, T: int, D: int, joins=(False, True)) -> list[TimeConfig]:
     out, seen = [], set()
     for (bt, br, w), st, p, lb in itertools.product(TILES, STAGES, PROGRAMS, joins):
         bt = min(bt, 1 << max(0, T - 1).bit_length())
-        n_rb = -(-B * D // br)
-        n_chunks = -(-T // bt)
-        parts = min(n_chunks, max(1, p // n_rb)) if p else 1
+        parts, _ = time_parts(TimeConfig(bt, br, w, st, p), B, T, D)
         key = (bt, br, w, st, parts, lb and parts > 1)
         if key not in seen:
             seen.add(key)

@@ -122,6 +122,17 @@ class _TimePlan:
         self.reduce, self.summary, self.n_parts = reduce, summary, n_parts
 
 
+def time_parts(cfg: TimeConfig, B: int, T: int, D: int) -> tuple[int, int]:
+    """How ``cfg`` cuts each row of a [B, T, D] scan: (parts, chunks a part walks). Rows
+    are cut only where their blocks are fewer than ``cfg.programs``, into parts of whole
+    chunks."""
+    n_rb = cdiv(B * D, cfg.block_r)
+    n_chunks = cdiv(T, cfg.block_t)
+    parts = min(n_chunks, max(1, cfg.programs // n_rb)) if cfg.programs else 1
+    seg = cdiv(n_chunks, parts)
+    return cdiv(n_chunks, seg), seg
+
+
 @functools.lru_cache(maxsize=1024)
 def _time_plan(cfg: TimeConfig, shape: tuple, flags: tuple) -> _TimePlan:
     from .launch import SUMMARY_TILE, _plan, tile_config
@@ -130,10 +141,7 @@ def _time_plan(cfg: TimeConfig, shape: tuple, flags: tuple) -> _TimePlan:
     has_h0, has_hf0, reverse, shift_a, grad_a = flags
     n_rows = B * D
     n_rb = cdiv(n_rows, cfg.block_r)
-    n_chunks = cdiv(T, cfg.block_t)
-    parts = min(n_chunks, max(1, cfg.programs // n_rb)) if cfg.programs else 1
-    seg = cdiv(n_chunks, parts)
-    n_parts = cdiv(n_chunks, seg)
+    n_parts, seg = time_parts(cfg, B, T, D)
     kw = dict(HAS_H0=has_h0, HAS_HF0=has_hf0, REVERSE=reverse, SHIFT_A=shift_a, GRAD_A=grad_a,
               SUMMARISE=False, CARRIED=n_parts > 1 and not cfg.lookback, BLOCK_R=cfg.block_r,
               BLOCK_T=cfg.block_t, STAGES=cfg.stages, LOOKBACK_PARTS=n_parts > 1 and cfg.lookback,

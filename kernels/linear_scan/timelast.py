@@ -28,9 +28,11 @@ few rows and long T the sequence is cut into parts, and their carries found one 
   segments per channel tile waited while inclusive states crept back 32 segments a round.
   Here a row has tens of parts (1056 programs over 16 rows or more: 66 at most), a few
   windows back at most. With one chunk a part (HOLD) the chunk stays in registers over the
-  look-back instead: one read, one scan. Tested under the interpreter only so far (no GPU
-  was lent to the session that wrote it): the tuned table does not choose it until a sweep
-  has timed it on one.
+  look-back instead: one read, one scan. Measured on the H200 it was correct and never the
+  fastest (benchmarks/scan-time-sweep-h200-lookback.json): its best parts were long, read
+  twice like reduce-then-scan's, plus the wait (D=16, T=2^20 fp32 forward 110 us against
+  97); held chunks need a part per chunk, 256 parts a row there, and took 170 us. It stays
+  as the tested alternative that notebook 7 compares; the tuned table does not choose it.
 
 Chunks are numbered by position (chunk k = steps k * BLOCK_T ..), whatever the direction,
 so every load starts on a 16-byte boundary when T allows it; REVERSE walks them from the

@@ -1,7 +1,8 @@
 """Notebook 7's section on memory layout: where each (t, d) of a sequence lives in memory, what
 one load of each scan kernel covers, and the race on the same memory with accelerated-scan:
 its kernels on the GPU alone (the time kernel's sweep, graph replays) and its calls eagerly
-(the scan benchmark, back to back)."""
+(the scan benchmark, back to back); and, for few rows, the two ways the time kernel joins
+the parts a row is cut into, timed side by side."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +15,7 @@ from rnnviz.course.compare import colour, style
 from rnnviz.course.reference import Reference, shipped_file
 
 __all__ = ["LAYOUTS", "address", "layout_figure", "layout_race_rows", "layout_race_figure",
-           "kernel_race_rows", "kernel_race_figure"]
+           "kernel_race_rows", "kernel_race_figure", "JOINS", "join_rows", "join_figure"]
 
 # name -> (what it is, the kernel that reads it, the load it makes: steps x channels)
 LAYOUTS = {
@@ -31,6 +32,15 @@ SCAN_BENCH = "scan-h200-time"  # the bench run with rnnviz-time beside accelerat
 # scripts/scan_time_sweep.py --baselines on the H200: every candidate config of the time kernel
 # and accelerated-scan's scalar kernel on the same memory, as graph replays
 TIME_SWEEP = "scan-time-sweep-h200"
+# the same sweep at few rows, both joins of a row's parts among the candidates
+JOIN_SWEEP = "scan-time-sweep-h200-lookback"
+# how a config's rows are walked (``launch_time.time_parts``) -> (label, colour, marker)
+JOINS = {"one": ("one part per row, one launch", "#7f7f7f", "diamond"),
+         "reduce": ("parts joined by reduce-then-scan, three launches", "#1f77b4", "circle"),
+         "lookback": ("parts joined by the look-back, one launch, each part read twice",
+                      "#ff7f0e", "square"),
+         "held": ("parts of one chunk joined by the look-back, the chunk held: one read",
+                  "#d62728", "x")}
 ELEM = {"float32": 4, "bfloat16": 2}
 
 
@@ -169,3 +179,67 @@ def kernel_race_figure(data: dict[str, Any] | None = None, dtype: str = "float32
                  "rnnviz's are", [f"{(prov.get('gpu') or '').replace('NVIDIA ', '')}, "
                                   f"{str(prov.get('date', ''))[:10]}, CUDA-graph replays: "
                                   f"{prov.get('command', '')[:80]}"])
+
+
+def _join(row: dict[str, Any]) -> tuple[str, int]:
+    """(key of ``JOINS``, parts per row) of one sweep row's config at its shape."""
+    from rnnviz.kernels.linear_scan import TimeConfig
+    from rnnviz.kernels.linear_scan.launch_time import time_parts
+
+    cfg = TimeConfig(row["block_t"], row["block_r"], row["num_warps"], row["stages"],
+                     row["programs"], row.get("lookback", False))
+    parts, seg = time_parts(cfg, row["B"], row["T"], row["D"])
+    if parts == 1:
+        return "one", 1
+    if not cfg.lookback:
+        return "reduce", parts
+    return ("held" if seg == 1 else "lookback"), parts
+
+
+def join_rows(data: dict[str, Any], dtype: str = "float32", pass_: str = "fwd"
+              ) -> dict[tuple[int, int, int], dict[str, dict[int, float]]]:
+    """Per shape (B, T, D) of a time-kernel sweep: per join (``JOINS``) and parts per row,
+    the fastest candidate's GPU time (graph replays, µs) of ``pass_`` ("fwd" or "bwd")."""
+    if pass_ not in ("fwd", "bwd"):
+        raise ValueError(f"pass_ must be 'fwd' or 'bwd', got {pass_!r}")
+    out: dict[tuple[int, int, int], dict[str, dict[int, float]]] = {}
+    for r in data["rows"]:
+        if r.get("error") or r["dtype"] != dtype or f"{pass_} graph" not in r:
+            continue
+        join, parts = _join(r)
+        best = out.setdefault((r["B"], r["T"], r["D"]), {}).setdefault(join, {})
+        us = 1e3 * r[f"{pass_} graph"]
+        best[parts] = min(us, best.get(parts, us))
+    return out
+
+
+def join_figure(data: dict[str, Any] | None = None, dtype: str = "float32", pass_: str = "fwd"
+                ) -> go.Figure:
+    """Per shape, the GPU's time against the parts a row is cut into, for each way of joining
+    them: where the single read of held chunks would pay, and what it costs in waiting."""
+    data = data or load_result(shipped_results()[JOIN_SWEEP])
+    shapes = join_rows(data, dtype, pass_)
+    if not shapes:
+        raise ValueError(f"no {dtype} rows in this sweep")
+    keys = sorted(shapes, key=lambda k: (k[0] * k[2], k[1]))
+    fig = make_subplots(1, len(keys), horizontal_spacing=0.06,
+                        subplot_titles=[f"B={B}, D={D}, T={T}" for B, T, D in keys])
+    for col, key in enumerate(keys, start=1):
+        for join, (label, col_, marker) in JOINS.items():
+            pts = sorted(shapes[key].get(join, {}).items())
+            if not pts:
+                continue
+            fig.add_scatter(x=[p for p, _ in pts], y=[us for _, us in pts], name=label,
+                            legendgroup=join, showlegend=col == 1, mode="lines+markers",
+                            line=dict(color=col_), marker=dict(symbol=marker, size=9),
+                            hovertemplate="%{x} parts a row: %{y:.1f} µs<extra>" + label
+                            + "</extra>", row=1, col=col)
+    fig.update_xaxes(type="log", title_text="parts a row is cut into")
+    fig.update_yaxes(rangemode="tozero")
+    fig.update_yaxes(title_text="µs, the fastest config", row=1, col=1)
+    prov = data.get("provenance", {})
+    return style(fig, f"Joining a row's parts on [B, D, T] memory: "
+                 f"{'forward' if pass_ == 'fwd' else 'backward'}, {dtype}",
+                 [f"{(prov.get('gpu') or '').replace('NVIDIA ', '')}, "
+                  f"{str(prov.get('date', ''))[:10]}, CUDA-graph replays, the fastest "
+                  f"candidate at each point: {prov.get('command', '')[:60]}"], height=420)

@@ -14,7 +14,7 @@
 # 3. where a small call's host microseconds go, and how rnnviz cut them;
 # 4. how one sequence of a few channels fills a GPU: the decoupled look-back, clocked by the kernel itself, and
 #    reduce-then-scan;
-# 5. the same scan on `[B, D, T]` memory, where a few channels are no longer a problem.
+# 5. the same scan on `[B, D, T]` memory, where a few channels still load wide, and a one-read join that lost.
 
 # %%
 from rnnviz.course import scan_kernels, scan_layouts
@@ -211,6 +211,25 @@ scan_layouts.layout_race_figure()
 # 105 and 736 on `[B, T, D]` and 62 and 429 for `accelerated-scan`. Which layout to keep is a
 # choice about the whole model, and the scan no longer dictates it.
 #
+# With few rows the time kernel cuts each row into parts as well, and has the same two ways to
+# join their carries. On this layout the look-back looked like the better one: a row has tens of
+# parts, not thousands, and a part of one chunk can hold it in registers while it looks back, so
+# the inputs are read once, in one launch (`TimeConfig(lookback=True)`). One sweep timed every
+# config with both joins (`scripts/scan_time_sweep.py --join both`); here is the fastest at each
+# number of parts:
+
+# %%
+scan_layouts.join_figure()
+
+# %% [markdown]
+# At 64 channels one part per row is fastest (27.6 µs at $T = 65536$): 64 programs walking their
+# rows, and every cut costs more than it gains. At 16 channels one part a row leaves the GPU
+# nearly empty (331 µs) and any cut helps, reduce-then-scan's most (97 µs). The look-back is
+# slower at every cut: its fastest parts are long, read twice like reduce-then-scan's, and then it
+# waits; the held chunk reads once but needs a part per chunk, 256 a row at $D = 16$, and took
+# 170 µs. One launch and fewer bytes did not make it faster, so the tuned table never picks it. Where
+# its programs wait would take the kernel's clock, as in section 4: an experiment left open.
+#
 # ## Summary
 #
 # * A memory-bound kernel needs bandwidth x latency bytes in flight, megabytes on a GPU: a chunk per thread is
@@ -218,7 +237,8 @@ scan_layouts.layout_race_figure()
 # * For small problems the host's launch path, not the kernel, sets the time of one call: measure a call eagerly
 #   and as a graph replay, and compare packages both ways.
 # * Few channels and long $T$: cut $T$ among programs and join the pieces' carries, in one launch (look-back) or
-#   three (reduce-then-scan); the kernel's own clock shows where the time goes.
+#   three (reduce-then-scan); the kernel's own clock shows where the time goes, and only a measurement says which
+#   join wins: fewer launches and fewer bytes lost on the H200.
 # * Store a sequence so that its loads are wide: on `[B, D, T]` a chunk of one channel is one load.
 #
 # **Exercise 1.** A bfloat16 scan of $B \times D = 4096$ channels loads, for each chunk a thread has in flight,

@@ -512,6 +512,41 @@ def test_kernel_race_takes_the_tables_configs_from_the_sweep(monkeypatch):
     assert len(shipped.data[0].y) >= 8
 
 
+def test_join_rows_sorts_each_config_by_how_it_joins_a_rows_parts():
+    import pytest
+
+    from rnnviz.course import scan_layouts as L
+
+    def row(block_t, programs, lookback, fwd, **kw):
+        # B=1, D=16: 16 rows; T=4096 in chunks of block_t
+        return {"B": 1, "T": 4096, "D": 16, "dtype": "float32", "block_t": block_t, "block_r": 1,
+                "num_warps": 4, "stages": 1, "programs": programs, "lookback": lookback,
+                "fwd graph": fwd, "bwd graph": 2 * fwd, "error": None, **kw}
+
+    data = {"provenance": {"gpu": "NVIDIA H200", "date": "2026-12-05", "command": "sweep"},
+            "rows": [row(1024, 0, False, 0.050),  # one part per row (4 chunks)
+                     row(1024, 0, True, 0.060),  # lookback asked, nothing to join: one part
+                     row(256, 64, False, 0.030), row(256, 64, False, 0.020),  # 4 parts of 4
+                     row(256, 64, True, 0.025),  # the look-back over parts of 4 chunks
+                     row(256, 256, True, 0.040),  # 16 parts of one chunk: held
+                     row(256, 256, True, 0.001, error="wrong result"),  # left out
+                     row(256, 256, True, 0.001, dtype="bfloat16")]}  # another dtype
+    (shape,) = L.join_rows(data)
+    got = L.join_rows(data)[shape]
+    assert shape == (1, 4096, 16)
+    assert got == {"one": {1: 50.0}, "reduce": {4: 20.0}, "lookback": {4: 25.0},
+                   "held": {16: 40.0}}
+    assert L.join_rows(data, pass_="bwd")[shape]["reduce"] == {4: 40.0}
+    with pytest.raises(ValueError, match="'fwd' or 'bwd'"):
+        L.join_rows(data, pass_="both")
+    fig = L.join_figure(data)
+    assert {t.name for t in fig.data} == {v[0] for v in L.JOINS.values()}
+    with pytest.raises(ValueError, match="no float16 rows"):
+        L.join_figure(data, dtype="float16")
+    shipped = L.join_figure()  # the H200 sweep with both joins, in benchmarks/
+    assert len({t.xaxis for t in shipped.data}) == 3 and len(shipped.data) >= 10
+
+
 def test_call_time_figure_draws_each_method_and_its_floor():
     import pytest
 
