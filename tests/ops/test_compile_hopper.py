@@ -5,8 +5,9 @@ ptxas its wheel ships.
 The interpreter runs a kernel's Python, not its lowering: a kernel that passes under it can
 still fail to compile for a GPU (a type the lowering refuses, a layout it cannot convert),
 and CI's Triton is newer than the device's. Here the launchers run on CPU tensors with the
-H200's tuned tables, every launch is recorded instead of run (``CachedLaunch.launch``), and
-each distinct (kernel, argument types, constexprs, options) is compiled."""
+H200's tuned tables, every launch is recorded instead of run (``CachedLaunch.launch``, or
+``JITFunction.run`` for DEER's plain ``kernel[grid](...)`` launches), and each distinct
+(kernel, argument types, constexprs, options) is compiled."""
 from __future__ import annotations
 
 import inspect
@@ -171,3 +172,53 @@ def test_mingru_and_sru_launches_compile_for_hopper(launches, dtype):
                                                         "min_rnn_fwd_kernel",
                                                         "min_rnn_bwd_kernel"}
     compile_all(launches)
+
+
+@pytest.fixture
+def jit_launches(monkeypatch):
+    """The plain ``kernel[grid](...)`` launches (the DEER kernels: no CachedLaunch) made
+    inside the test, recorded, not run."""
+    from triton.runtime.jit import JITFunction
+
+    made: list = []
+    monkeypatch.setattr(JITFunction, "run",
+                        lambda self, *args, grid, warmup, **kw: made.append((self, args, kw)))
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    return made
+
+
+def test_deer_launches_compile_for_hopper(jit_launches):
+    """DEER's kernels: the dense scan (a chunk per program, with tl.dot from D = 16, and a
+    chunk per lane, with the carries' recursion, both ways, with h0 and add) and the fused
+    value-and-Jacobian of the GRU (unfused and with the GEMM inside, every mode), RNN and
+    LSTM cells, as the solver launches them."""
+    from rnnviz.kernels.deer import (dense_scan_fwd, gru_gemm_linearize, gru_linearize,
+                                     lstm_linearize, rnn_linearize)
+
+    f32 = dict(dtype=torch.float32)
+    for D, lanes, T in ((4, True, 2048), (8, False, 8192), (16, False, 300), (32, False, 64)):
+        J, b = torch.empty(2, T, D, D, **f32), torch.empty(2, T, D, **f32)
+        for reverse in (False, True):
+            dense_scan_fwd(J, b, torch.empty(2, D, **f32), reverse=reverse, lanes=lanes)
+        dense_scan_fwd(J, b, None, lanes=lanes, add=torch.empty_like(b))
+    R = 64
+    res = torch.zeros(1, **f32)
+    for S, mode in ((8, "dense"), (8, "clip"), (64, "diag"), (64, "dense")):
+        e = lambda *shape: torch.empty(*shape, **f32)  # noqa: E731
+        gru_linearize(e(R, 3 * S), e(R, 3 * S), e(R, S), e(R, S), e(3 * S, S), e(3, S), res,
+                      mode=mode, record=mode == "diag")
+        rnn_linearize(e(R, S), e(R, S), e(R, S), e(S, S), e(S), res, mode=mode,
+                      relu=mode == "clip")
+        lstm_linearize(e(R, 4 * (S // 2)), e(R, 4 * (S // 2)), e(R, S), e(R, S),
+                       e(4 * (S // 2), S // 2), e(4, S // 2), res, mode=mode)
+    B, T = 2, 100
+    for S, mode, rhs in ((4, "dense", "correction"), (16, "clip", "correction"),
+                         (32, "diag", "state"), (128, "diag", "correction")):
+        e = lambda *shape: torch.empty(*shape, **f32)  # noqa: E731
+        gru_gemm_linearize(e(B * T, 3 * S), e(B, T, S), e(B, S), e(3 * S, S), e(3 * S),
+                           e(3, S), res, mode=mode, rhs=rhs, zero_iterate=S == 4)
+    names = {k.fn.__name__ for k, _, _ in jit_launches}
+    assert {"_chunk_summary", "_chunk_summary_lanes", "_chunk_carries", "_chunk_apply",
+            "_chunk_apply_lanes", "_gru_linearize", "_gru_gemm", "_rnn_linearize",
+            "_lstm_linearize"} <= names
+    assert compile_all(jit_launches) >= 20, "fewer distinct launches than the cases above make"
