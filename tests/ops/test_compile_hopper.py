@@ -196,15 +196,15 @@ def test_deer_launches_compile_for_hopper(jit_launches):
                                      lstm_linearize, rnn_linearize)
 
     f32 = dict(dtype=torch.float32)
+    e = lambda *shape: torch.empty(*shape, **f32)  # noqa: E731
     for D, lanes, T in ((4, True, 2048), (8, False, 8192), (16, False, 300), (32, False, 64)):
-        J, b = torch.empty(2, T, D, D, **f32), torch.empty(2, T, D, **f32)
+        J, b = e(2, T, D, D), e(2, T, D)
         for reverse in (False, True):
-            dense_scan_fwd(J, b, torch.empty(2, D, **f32), reverse=reverse, lanes=lanes)
+            dense_scan_fwd(J, b, e(2, D), reverse=reverse, lanes=lanes)
         dense_scan_fwd(J, b, None, lanes=lanes, add=torch.empty_like(b))
     R = 64
     res = torch.zeros(1, **f32)
     for S, mode in ((8, "dense"), (8, "clip"), (64, "diag"), (64, "dense")):
-        e = lambda *shape: torch.empty(*shape, **f32)  # noqa: E731
         gru_linearize(e(R, 3 * S), e(R, 3 * S), e(R, S), e(R, S), e(3 * S, S), e(3, S), res,
                       mode=mode, record=mode == "diag")
         rnn_linearize(e(R, S), e(R, S), e(R, S), e(S, S), e(S), res, mode=mode,
@@ -214,7 +214,6 @@ def test_deer_launches_compile_for_hopper(jit_launches):
     B, T = 2, 100
     for S, mode, rhs in ((4, "dense", "correction"), (16, "clip", "correction"),
                          (32, "diag", "state"), (128, "diag", "correction")):
-        e = lambda *shape: torch.empty(*shape, **f32)  # noqa: E731
         gru_gemm_linearize(e(B * T, 3 * S), e(B, T, S), e(B, S), e(3 * S, S), e(3 * S),
                            e(3, S), res, mode=mode, rhs=rhs, zero_iterate=S == 4)
     names = {k.fn.__name__ for k, _, _ in jit_launches}
