@@ -74,7 +74,9 @@ def _load_chunk(a_row, b_row, t, live, rmask, T, REVERSE: tl.constexpr, SHIFT_A:
     """The (a, b) of steps t [BLOCK_T] of the rows (``a_row``, ``b_row``: [BLOCK_R, 1]
     pointers to each row's step 0), float32, the identity past T. With SHIFT_A a step's
     coefficient is a at the step processed before it (t - 1, or t + 1 when REVERSE; 0
-    before the start)."""
+    before the start). That load starts one element off a 16-byte boundary (bf16: 2-byte
+    loads). Loading aligned and moving the chunk one step with ``tl.gather`` was slower,
+    1.4-4.3x the backward's time on the H200 (benchmarks/scan-time-shift-ab-h200.json)."""
     m = rmask[:, None] & live[None, :]
     if SHIFT_A:
         tp = t + 1 if REVERSE else t - 1
