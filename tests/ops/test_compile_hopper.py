@@ -57,13 +57,16 @@ def compile_launch(kernel, args: tuple, kw: dict):
     sig, constexprs, attrs = {}, {}, {}
     for i, name in enumerate(kernel.arg_names):
         value = given.get(name, params[name].default)
+        # Triton's own per-parameter flags: do_not_specialize given by name or by index
+        specialize = not kernel.params[i].do_not_specialize
         if i in kernel.constexprs or value is None:
             sig[name], constexprs[(i,)] = "constexpr", value
-        elif type(value) is int and value == 1 and name not in kernel.do_not_specialize:
+        elif type(value) is int and value == 1 and specialize:
             sig[name], constexprs[(i,)] = "constexpr", 1  # a launch makes an int 1 a constant
         else:
             sig[name] = arg_type(value)
-            if divisible_by_16(value) and name not in kernel.do_not_specialize:
+            if (divisible_by_16(value) and specialize
+                    and not kernel.params[i].do_not_specialize_on_alignment):
                 attrs[(i,)] = [["tt.divisibility", 16]]
     options = {k: v for k, v in kw.items() if k not in params}
     return triton.compile(ASTSource(fn=kernel, signature=sig, constexprs=constexprs, attrs=attrs),
