@@ -202,6 +202,52 @@ def copy_bandwidth_gbs(device: torch.device | str, nbytes: int = 1 << 30) -> flo
     return 2 * nbytes / (ms * 1e-3) / 1e9
 
 
+# nvidia-smi's names for what decides a kernel's pace besides the code: the SM and memory
+# clocks, and why the SM clock is below its maximum (a bit mask: 0x1 idle, 0x4 software
+# power cap, 0x20 software thermal slowdown, 0x40 hardware thermal, ...; drivers since 535
+# call the field clocks_event_reasons and keep the old name as an alias)
+GPU_STATE_FIELDS = {"sm_mhz": "clocks.sm", "mem_mhz": "clocks.mem", "temp_c": "temperature.gpu",
+                    "power_w": "power.draw", "slowdown": "clocks_throttle_reasons.active"}
+
+
+def gpu_state(device: torch.device | str | None = None) -> dict[str, Any] | None:
+    """The GPU's state now: clocks, temperature, power draw and the active slowdown reasons
+    (``GPU_STATE_FIELDS``, from nvidia-smi), or None without a CUDA device or nvidia-smi.
+
+    A benchmark records it beside a row, right after timing it, so that a row slower than
+    the same code timed alone can be told apart from a GPU that was clocked down (a long run
+    heats the GPU and draws power; the copy ceiling is measured at the start)."""
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type != "cuda":
+        return None
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    try:
+        out = subprocess.run(["nvidia-smi", f"--id={index}", "--format=csv,noheader,nounits",
+                              "--query-gpu=" + ",".join(GPU_STATE_FIELDS.values())],
+                             capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return parse_gpu_state(out.stdout) if out.returncode == 0 else None
+
+
+def parse_gpu_state(line: str) -> dict[str, Any] | None:
+    """One CSV line of ``gpu_state``'s query as a dict (numbers as floats, the slowdown mask
+    as nvidia-smi writes it; a field the driver cannot read, "[N/A]", as None)."""
+    values = [v.strip() for v in line.strip().split(",")]
+    if len(values) != len(GPU_STATE_FIELDS):
+        return None
+    state: dict[str, Any] = {}
+    for key, v in zip(GPU_STATE_FIELDS, values):
+        if key == "slowdown":
+            state[key] = v if v.startswith("0x") else None
+            continue
+        try:
+            state[key] = float(v)
+        except ValueError:
+            state[key] = None
+    return state
+
+
 def env_lengths(default: list[int]) -> list[int]:
     """RNNVIZ_BENCH_T="4096,512" limits a suite's sequence lengths (a short GPU run)."""
     v = os.environ.get("RNNVIZ_BENCH_T")

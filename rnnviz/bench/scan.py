@@ -11,7 +11,11 @@ applies; [B, T, D], accelerated-scan gets its own [B, D, T] layout made beforeha
 - doubling: a Hillis-Steele scan in torch (log2 T passes over the data);
 - accelerated-scan: the PyPI package's Triton ("scalar") and CUDA ("warp") kernels, where
   they import and accept the shape (the failure is recorded otherwise);
-- copy: ``dst.copy_(src)`` of 1 GiB, the bandwidth ceiling, measured in the same run.
+- copy: ``dst.copy_(src)`` of 1 GiB, the bandwidth ceiling, measured in the same run: once
+  at the start (``frac_copy``), and again before each shape and dtype (``copy_gbs_here``,
+  ``frac_copy_here``), with the GPU's clocks, temperature, power and slowdown reasons
+  recorded after each rnnviz row (``gpu_state``). A full run heats the GPU for many minutes;
+  the second ceiling and the clocks tell a slower kernel from a GPU clocked down.
 
 Bytes: forward reads a and b and writes h (3 N elements); the backward reads a, dL/dh and h
 and writes dL/da and dL/db (5 N), so forward+backward counts 8 N. GB/s is that count over
@@ -31,8 +35,8 @@ from typing import Any, Callable
 
 import torch
 
-from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, record_failure, save_partial,
-                               time_ms)
+from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, gpu_state, record_failure,
+                               save_partial, time_ms)
 
 FULL_SHAPES = [(B, T, D) for (B, D) in [(16, 4096), (1, 64), (4, 256)]
                for T in (1024, 16384, 131072)] + [(1, 2 ** 20, 16), (1, 65536, 64)]
@@ -153,11 +157,13 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         for dname, dtype in DTYPES.items():
             elem = torch.tensor([], dtype=dtype).element_size()
             n_bytes = B * T * D * elem
+            copy_here = copy_bandwidth_gbs(device) if device.type == "cuda" else None
             for pss in PASSES:
                 for method in METHODS:
                     for variant in variants.get(method, [None]):
                         row: dict[str, Any] = {"method": method, "pass": pss, "dtype": dname,
-                                               "B": B, "T": T, "D": D, "ms": None, "error": None}
+                                               "B": B, "T": T, "D": D, "ms": None, "error": None,
+                                               "copy_gbs_here": copy_here}
                         if variant:
                             row["variant"] = variant
                         if method == "rnnviz-scan" and device.type == "cuda":
@@ -175,6 +181,8 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                             continue
                         row["error"] = _measure(row, method, pss, B, T, D, dtype, device,
                                                 quick, variant)
+                        if method in OURS:
+                            row["gpu_state"] = gpu_state(device)
                         if device.type == "cuda":
                             torch.cuda.empty_cache()
         # per shape, so that a run cut off by a time limit keeps its comparisons too
@@ -217,6 +225,8 @@ def _derive(rows: list[dict[str, Any]], copy_gbs: float) -> None:
         elem = DTYPES[r["dtype"]].itemsize
         r["gbs"] = _bytes(r["B"], r["T"], r["D"], elem, r["pass"]) / (r["ms"] * 1e-3) / 1e9
         r["frac_copy"] = r["gbs"] / copy_gbs
+        if r.get("copy_gbs_here"):
+            r["frac_copy_here"] = r["gbs"] / r["copy_gbs_here"]
         key = r["method"] + (f"-{r['variant']}" if r.get("variant") else "")
         groups.setdefault((r["pass"], r["dtype"], r["B"], r["T"], r["D"]), {})[key] = r["ms"]
     for r in rows:
@@ -281,19 +291,23 @@ def _measure_in_child(rows: list[dict[str, Any]], crashes: dict[str, int]) -> No
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = f"{'method':<24} {'pass':<8} {'dtype':<5} {'B':>3} {'T':>8} {'D':>5} {'ms':>9} " \
-           f"{'GB/s':>8} {'copy%':>6}  note"
+           f"{'GB/s':>8} {'copy%':>6} {'here%':>6}  note"
     lines = [head]
     for r in rows:
         name = r["method"] + (f"-{r['variant']}" if r.get("variant") else "")
         ms = f"{r['ms']:.4f}" if r.get("ms") else "-"
         gbs = f"{r['gbs']:.0f}" if r.get("gbs") else "-"
-        frac = f"{100 * r['frac_copy']:.0f}" if r.get("frac_copy") else "-"
+        frac, here = (f"{100 * r[k]:.0f}" if r.get(k) else "-"
+                      for k in ("frac_copy", "frac_copy_here"))
         note = r.get("error") or (f"{r['path']} bt={r['block_t']} bd={r['block_d']}"
                                   if r.get("block_d") else f"time bt={r['block_t']} "
                                   f"programs={r['programs']}" if r.get("path") else "")
+        state = r.get("gpu_state") or {}
+        if state.get("sm_mhz") and not r.get("error"):
+            note += f" sm {state['sm_mhz']:.0f} MHz"
         lines.append(f"{name:<24} {r['pass']:<8} {r['dtype']:<5} {r.get('B', ''):>3} "
-                     f"{r.get('T', ''):>8} {r.get('D', ''):>5} {ms:>9} {gbs:>8} {frac:>6}  "
-                     f"{(note or '')[:70]}")
+                     f"{r.get('T', ''):>8} {r.get('D', ''):>5} {ms:>9} {gbs:>8} {frac:>6} "
+                     f"{here:>6}  {(note or '')[:80]}")
     return "\n".join(lines)
 
 

@@ -22,8 +22,9 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
-from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, env_lengths, record_failure,
-                               record_rounds, save_partial, time_in_rounds, time_ms)
+from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, env_lengths, gpu_state,
+                               record_failure, record_rounds, save_partial, time_in_rounds,
+                               time_ms)
 
 BATCH = 32
 SHAPES = [(32, 256), (32, 512), (128, 256), (128, 512), (1024, 1024)]  # (l, d)
@@ -131,7 +132,7 @@ def finish_sru_pkg_probe(probe: subprocess.Popen | str, timeout_s: float) -> str
     except subprocess.TimeoutExpired:
         probe.kill()
         probe.communicate()
-        return f"TimeoutExpired: import + one forward/backward took too long (JIT compilation)"
+        return "TimeoutExpired: import + one forward/backward took too long (JIT compilation)"
     if probe.returncode == 0 and "ok" in out:
         return None
     return summarise_failure(err + out, probe.returncode)
@@ -252,7 +253,7 @@ def kernel_rows(quick: bool, device: torch.device, copy_gbs: float) -> list[dict
             rows.append({"method": "rnnviz-sru", "scope": "recurrence kernel", "what": what,
                          "backend": backend, "pass": ps, "dtype": dt, "B": B, "T": T, "H": H,
                          "ms": ms, "error": None, "bytes": nbytes, "gbs": gbs,
-                         "frac_copy": gbs / copy_gbs})
+                         "frac_copy": gbs / copy_gbs, "gpu_state": gpu_state(device)})
     rows.append({"method": "copy", "pass": "fwd", "dtype": "fp32", "ms": None, "error": None,
                  "gbs": copy_gbs, "frac_copy": 1.0})
     return rows

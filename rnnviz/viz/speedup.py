@@ -53,7 +53,8 @@ def _most_common(rows: list[dict[str, Any]], key: str) -> Any:
     return Counter(vals).most_common(1)[0][0] if vals else None
 
 
-MEASURED = {"ms", "error", "gbs", "frac_copy", "bytes", "what", "note", "pass", "dtype"}
+MEASURED = {"ms", "error", "gbs", "frac_copy", "bytes", "what", "note", "pass", "dtype",
+            "copy_gbs_here", "frac_copy_here", "gpu_state"}
 
 
 SHAPE_KEYS = set(SIZE_KEYS) | {"layers", "K", "chunk"}

@@ -186,3 +186,44 @@ def test_time_in_rounds_times_named_loops_in_every_round(monkeypatch):
     assert times == {"mingru": [1.5] * 3, "loop": [2000.0] * 3, "other-slow": [90.0]}
     assert [c for c in calls if c[0] == "loop"] == [("loop", 0, 1)] * 3
     assert [c[0] for c in calls] == ["mingru", "loop", "other-slow", "mingru", "loop", "mingru", "loop"]
+
+
+def test_gpu_state_reads_nvidia_smis_line():
+    """Clocks, temperature and power as numbers, the slowdown mask as written, a field the
+    driver cannot read as None, and a line of another shape refused."""
+    from rnnviz.bench.core import parse_gpu_state
+
+    assert parse_gpu_state("1980, 3201, 61, 412.50, 0x0000000000000000\n") == {
+        "sm_mhz": 1980.0, "mem_mhz": 3201.0, "temp_c": 61.0, "power_w": 412.5,
+        "slowdown": "0x0000000000000000"}
+    state = parse_gpu_state("1410, 3201, 83, [N/A], [N/A]")
+    assert state["sm_mhz"] == 1410 and state["power_w"] is None and state["slowdown"] is None
+    assert parse_gpu_state("") is None
+    assert parse_gpu_state("1980, 3201") is None
+
+
+def test_gpu_state_asks_nvidia_smi_for_the_devices_gpu(tmp_path, monkeypatch):
+    """Without CUDA there is no state; for a CUDA device the query names its index and
+    every field, and a failing nvidia-smi gives None rather than an error."""
+    from rnnviz.bench.core import GPU_STATE_FIELDS, gpu_state
+
+    assert gpu_state("cpu") is None
+    fake = tmp_path / "nvidia-smi"
+    log = tmp_path / "args"
+    fake.write_text(f'#!/bin/sh\necho "$@" > {log}\necho "1755, 2619, 70, 650.1, 0x4"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{__import__('os').environ['PATH']}")
+    assert gpu_state("cuda:1") == {"sm_mhz": 1755.0, "mem_mhz": 2619.0, "temp_c": 70.0,
+                                   "power_w": 650.1, "slowdown": "0x4"}
+    args = log.read_text()
+    assert "--id=1" in args and all(f in args for f in GPU_STATE_FIELDS.values())
+    fake.write_text("#!/bin/sh\nexit 9\n")
+    assert gpu_state("cuda:1") is None
+
+
+@pytest.mark.gpu
+def test_gpu_state_on_the_gpu(gpu):
+    from rnnviz.bench.core import gpu_state
+
+    state = gpu_state(gpu)
+    assert state is not None and state["sm_mhz"] > 0 and state["mem_mhz"] > 0
