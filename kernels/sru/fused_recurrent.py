@@ -55,6 +55,10 @@ from ..activations import tanh as _tanh
 from ..cached_launch import CachedLaunch
 
 CHUNK = 8  # steps per loop turn; loads of the next 2 CHUNK (forward) / CHUNK (backward) in flight
+# Steps one pass of each kernel's loop walks: what turns a count of the loop body's
+# instructions into instructions per step (rnnviz.bench.sass, notebook 2).
+FWD_STEPS_PER_PASS = tl.constexpr(CHUNK)
+BWD_STEPS_PER_PASS = tl.constexpr(CHUNK)
 _INTS = ["T", "B", "Hd", "sUt", "sUb", "sXt", "sXb", "sHt", "sHb", "sMt", "sMb", "sGHt", "sGHb",
          "sGUt", "sGUb", "sGXt", "sGXb", "scale_x", "peep", "tanh_f", "has_mask", "has_c0",
          "store_c", "record", "has_gcn"]
@@ -196,7 +200,7 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
         u_ptr, x_ptr, m_ptr, z + 8, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
     pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19 = _fwd_load4(
         u_ptr, x_ptr, m_ptr, z + 12, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-    for s1 in range(0, T, 8):
+    for s1 in range(0, T, FWD_STEPS_PER_PASS):
         s0 = z + s1
         # the loads of steps s0+16 .. s0+23 go out 2 turns before their recurrence runs
         na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19 = _fwd_load4(
@@ -325,7 +329,7 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
         u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 1, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
     b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27 = _bwd_load4(
         u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 5, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
-    for i1 in range(0, T, 8):
+    for i1 in range(0, T, BWD_STEPS_PER_PASS):
         s0 = z + T - 1 - i1
         na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, na20, na21, na22, na23, na24, na25, na26, na27 = _bwd_load4(
             u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 8, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
