@@ -18,15 +18,18 @@ batch-first tensor needs no transpose. weight_c and bias are [2, D, H] (f part, 
 
 One program owns BLOCK hidden units of one (batch row, direction) and walks t sequentially,
 so the grid is parallel over batch x hidden x direction. It reads U once and writes h (and
-c, when the backward or a trace needs it) once. A step's own work is a few dozen cycles, so
-the kernel is bound by memory latency unless loads run ahead of the recurrence: they do not
+c, when the backward or a trace needs it) once. A load takes several hundred cycles, so the
+kernel waits on memory latency unless loads run ahead of the recurrence: they do not
 depend on c, so each forward turn issues the loads of the steps two turns ahead (2 CHUNK
 steps in flight) before running the recurrence over the current CHUNK steps (the backward:
 the next CHUNK). At l = d = 1024, B = 32 on the H200 one turn ahead ran the forward at
 0.264 ms (inference) / 0.266 ms (training, storing c), two turns at 0.220 / 0.233 ms (72% /
 81% of copy), three at 0.292 / 0.294 ms (more live registers than pay; bf16 alike,
-benchmarks/sru-kernels-prefetch3-h200.json): with about 8 warps per SM (one unit per
-thread, B x H = 32768 threads) a turn's wait was the memory latency, not the recurrence.
+benchmarks/sru-kernels-prefetch3-h200.json). With the loads ahead, what is left is the
+instructions: about 130 a step (the loop compiled for sm_90 and counted,
+``rnnviz.bench.sass.sru_step_mix``), issued at 0.6 a cycle per scheduler by two warps each
+(Nsight Compute, benchmarks/sru-ncu-h200.txt), which is the measured time in fp32 and in
+bf16 alike; the bytes alone would take 0.16 ms (fp32) and 0.08 ms (bf16). Notebook 2 draws it.
 The steps are unrolled by hand (a variable per value per step) because a tiled version,
 loading [CHUNK, BLOCK] tiles (with Triton's pipeliner staging them) and taking row i out
 with a select-and-sum, ran 2.2-43x slower on the H200 (benchmarks/sru-fwd-tiled-h200.json),
