@@ -216,6 +216,9 @@ eager_graph_figure("sru", D=256)
 # * The trace shows the real gates and the real split of time between the GEMM and the recurrence.
 # * How fast it is depends on the kernel: fused on a GPU, SRU runs near a convolution's speed; as a loop of
 #   small operations on a CPU, it does not.
+# * A kernel that touches each byte once is not always bound by memory: with two warps per scheduler, the
+#   SRU step is paced by the instructions it issues, which the compiler's output shows without a GPU. bf16
+#   halves the bytes, not the instructions.
 # * Without the peephole the recurrence is linear, and a parallel scan can replace the sequential walk.
 # * Whether a step is as fast as its GPU work depends on the host too: small, fast kernels leave the GPU
 #   waiting on Python and the launchers unless the step is replayed as a CUDA graph.
