@@ -241,3 +241,15 @@ from rnnviz.exercises import check_sru_c10
 
 answer = None  # a number
 check_sru_c10(answer)
+
+# %% [markdown]
+# **Exercise 3.** In float32 a step of the recurrence moves 20 bytes per thread ($U$: 12 in, $x$: 4 in, $h$: 4
+# out), so 640 bytes per warp. The H200 copies 4200 GB/s, and its 528 warp schedulers issue 0.64 instructions a
+# cycle each at 1.98 GHz. Up to how many instructions per step (per warp) would the bytes, not the
+# instructions, still set the pace?
+
+# %%
+from rnnviz.exercises import check_instruction_balance
+
+answer = None  # a number of instructions
+check_instruction_balance(answer)
