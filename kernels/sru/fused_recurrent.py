@@ -18,8 +18,8 @@ batch-first tensor needs no transpose. weight_c and bias are [2, D, H] (f part, 
 
 One program owns BLOCK hidden units of one (batch row, direction) and walks t sequentially,
 so the grid is parallel over batch x hidden x direction. It reads U once and writes h (and
-c, when the backward or a trace needs it) once. A step's own work is a few dozen cycles, so
-the kernel is bound by memory latency unless loads run ahead of the recurrence: they do not
+c, when the backward or a trace needs it) once. A load takes several hundred cycles, so the
+kernel waits on memory latency unless loads run ahead of the recurrence: they do not
 depend on c, so each forward turn issues the loads of the steps two turns ahead (2 CHUNK
 steps in flight) before running the recurrence over the current CHUNK steps (the backward:
 the next CHUNK). At l = d = 1024, B = 32 on the H200 one turn ahead ran the forward at
@@ -71,6 +71,11 @@ from ..activations import tanh as _tanh
 from ..cached_launch import CachedLaunch
 
 CHUNK = 8  # steps per loop turn; loads of the next 2 CHUNK (forward) / CHUNK (backward) in flight
+# Steps one pass of each kernel's loop walks (the forward: three turns, so the register sets
+# swap roles by name): what turns a count of the loop body's instructions into instructions
+# per step (rnnviz.bench.sass, notebook 2).
+FWD_STEPS_PER_PASS = tl.constexpr(3 * CHUNK)
+BWD_STEPS_PER_PASS = tl.constexpr(CHUNK)
 _INTS = ["T", "B", "Hd", "sUt", "sUb", "sXt", "sXb", "sHt", "sHb", "sMt", "sMb", "sGHt", "sGHb",
          "sGUt", "sGUb", "sGXt", "sGXb", "scale_x", "peep", "tanh_f", "has_c0", "has_gcn"]
 
@@ -251,7 +256,7 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
         up, xq, mq, dU, dX, dM, z + 12, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     # three turns a loop pass, so that the three sets of registers (the turn being run, the
     # two in flight) swap roles by name instead of by a move of every value every turn
-    for s1 in range(0, T, 24):
+    for s1 in range(0, T, FWD_STEPS_PER_PASS):
         s0 = z + s1
         # the loads of steps s0+16 .. s0+23 go out 2 turns before their recurrence runs
         na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, up, xq, mq = _fwd_load4(
@@ -410,7 +415,7 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
         up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, z + T - 1, cmask, scale_x, K, SKIP_X, HAS_MASK)
     b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27, up, xq, mq, cpq, ghq = _bwd_load4(
         up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, z + T - 5, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    for i1 in range(0, T, 8):
+    for i1 in range(0, T, BWD_STEPS_PER_PASS):
         s0 = z + T - 1 - i1
         na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, na20, na21, na22, na23, na24, na25, na26, na27, up, xq, mq, cpq, ghq = _bwd_load4(
             up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, s0 - 8, cmask, scale_x, K, SKIP_X, HAS_MASK)

@@ -15,7 +15,7 @@ import pkgutil
 import rnnviz.bench as bench_pkg
 from rnnviz.bench.core import apply_autograd_threads, write_result
 
-NOT_SUITES = {"core", "timeline", "report", "__main__"}  # the suites' shared pieces, not suites
+NOT_SUITES = {"core", "timeline", "report", "ncu", "sass", "__main__"}  # shared pieces, not suites
 
 
 def suites() -> list[str]:

@@ -9,7 +9,8 @@
 #
 # 1. the SRU equations beside the lines of rnnviz's code that compute them;
 # 2. the gates $f_t, r_t$ and the cell state $c_t$ of a real run, recorded by a trace;
-# 3. where the time goes: the one big matrix product (GEMM) against the recurrence;
+# 3. where the time goes: the one big matrix product (GEMM) against the recurrence, and what paces the
+#    recurrence kernel: its bytes or its instructions;
 # 4. SRU against `nn.LSTM`, `nn.GRU` and a convolution, measured here, beside the GPU results shipped with
 #    rnnviz;
 # 5. the peephole switch, and the **scan** option it unlocks when turned off.
@@ -98,8 +99,8 @@ timeline(tr_time)
 
 # %% [markdown]
 # Inside the recurrence kernel each GPU thread owns one hidden unit and walks $t$; at this size that is only
-# $B \times d = 32768$ threads, about eight warps per streaming multiprocessor. One step's arithmetic takes a few
-# dozen cycles, a load from memory several hundred, so the kernel is fast only if the loads of later steps are
+# $B \times d = 32768$ threads, about eight warps per streaming multiprocessor (two per warp scheduler). A load
+# from memory takes several hundred cycles, so the kernel is fast only if the loads of later steps are
 # already on their way while the current steps compute. They can be: $U_t$ and $x_t$ do not depend on $c$. How
 # far ahead to issue them is a trade (more loads in flight, more registers held), measured on an H200 with the
 # kernel's loads one, two and three 8-step turns ahead (`kernels/sru/fused_recurrent.py` ships two):
@@ -110,8 +111,31 @@ from rnnviz.course.in_flight import prefetch_figure
 prefetch_figure()
 
 # %% [markdown]
-# bf16 moves half the bytes in the same time: the walk is bound by latency, not bandwidth, so fewer bytes per
-# step buy nothing.
+# bf16 was no faster than fp32 at any depth, though it moves half the bytes. So what paces a step? Ask the
+# compiler. Here the kernel is compiled for an H100/H200 (sm_90, by the `ptxas` that ships inside Triton's
+# wheel: no GPU needed) and its loop is counted, instruction by instruction, per step of $t$:
+
+# %%
+from rnnviz.course.step_bound import step_bound_figure, step_bounds, step_mix_figure, step_mixes
+
+mixes = step_mixes()  # a few seconds per dtype: two compilations
+step_mix_figure(mixes)
+
+# %% [markdown]
+# The recurrence's own work (the float arithmetic, and the unit that computes $e^x$ and $1/x$ for the
+# sigmoids and the tanh) is about a third of a step; the rest computes addresses, moves values between
+# registers and selects. Now set the time those instructions take against the time the bytes take. A warp
+# scheduler issues at most one instruction a cycle; with two warps, each waiting on its own previous result,
+# Nsight Compute measured about 0.6 a cycle for this kernel on the H200 (`benchmarks/sru-ncu-h200.json`):
+
+# %%
+step_bound_figure(step_bounds({dtype: sum(mix.values()) for dtype, mix in mixes.items()}))
+
+# %% [markdown]
+# The measured times sit just above the instruction estimate in both dtypes, and far above what the bytes
+# need in bf16: this kernel is bound by the instructions it issues, not by memory, and bf16 halves only the
+# bytes. A faster SRU kernel needs fewer instructions per step (or more warps to issue them), not fewer
+# bytes.
 #
 # ## 4. SRU against LSTM, GRU and a convolution
 #

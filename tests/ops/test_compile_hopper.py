@@ -10,67 +10,13 @@ H200's tuned tables, every launch is recorded instead of run (``CachedLaunch.lau
 (kernel, argument types, constexprs, options) is compiled."""
 from __future__ import annotations
 
-import inspect
-
 import pytest
 import torch
 
 triton = pytest.importorskip("triton")
 
+from rnnviz.bench.sass import arg_type, compile_for_hopper  # noqa: E402
 from rnnviz.kernels.cached_launch import CachedLaunch  # noqa: E402
-
-POINTER = {torch.float32: "*fp32", torch.bfloat16: "*bf16", torch.float16: "*fp16",
-           torch.float64: "*fp64", torch.int32: "*i32", torch.int64: "*i64", torch.uint8: "*u8"}
-
-
-def arg_type(x) -> str:
-    """Triton's signature type of a runtime argument."""
-    if isinstance(x, torch.Tensor):
-        return POINTER[x.dtype]
-    if isinstance(x, bool):
-        return "i1"
-    if isinstance(x, int):
-        return "i32" if -2 ** 31 <= x < 2 ** 31 else "i64"
-    if isinstance(x, float):
-        return "fp32"
-    raise TypeError(f"no Triton type for {type(x).__name__}")
-
-
-def divisible_by_16(x) -> bool:
-    """What a launch tells the compiler (``tt.divisibility``): a pointer 16-byte aligned, an
-    int a multiple of 16. Without it wide loads cannot be proved aligned and the compiled
-    code is not what the GPU runs (the bf16 channel scan compiled to 2-byte loads and
-    spilled)."""
-    if isinstance(x, torch.Tensor):
-        return x.data_ptr() % 16 == 0
-    return isinstance(x, int) and not isinstance(x, bool) and x % 16 == 0
-
-
-def compile_launch(kernel, args: tuple, kw: dict):
-    """The launch ``kernel[grid](*args, **kw)`` compiled for sm_90, its arguments
-    specialised as a launch specialises them."""
-    from triton.backends.compiler import GPUTarget
-    from triton.compiler import ASTSource
-
-    params = inspect.signature(kernel.fn).parameters
-    given = dict(zip(kernel.arg_names, args)) | {k: v for k, v in kw.items() if k in params}
-    sig, constexprs, attrs = {}, {}, {}
-    for i, name in enumerate(kernel.arg_names):
-        value = given.get(name, params[name].default)
-        # Triton's own per-parameter flags: do_not_specialize given by name or by index
-        specialize = not kernel.params[i].do_not_specialize
-        if i in kernel.constexprs or value is None:
-            sig[name], constexprs[(i,)] = "constexpr", value
-        elif type(value) is int and value == 1 and specialize:
-            sig[name], constexprs[(i,)] = "constexpr", 1  # a launch makes an int 1 a constant
-        else:
-            sig[name] = arg_type(value)
-            if (divisible_by_16(value) and specialize
-                    and not kernel.params[i].do_not_specialize_on_alignment):
-                attrs[(i,)] = [["tt.divisibility", 16]]
-    options = {k: v for k, v in kw.items() if k not in params}
-    return triton.compile(ASTSource(fn=kernel, signature=sig, constexprs=constexprs, attrs=attrs),
-                          target=GPUTarget("cuda", 90, 32), options=options)
 
 
 @pytest.fixture
@@ -104,7 +50,7 @@ def compile_all(made: list) -> int:
             continue
         seen.add(key)
         try:
-            compiled = compile_launch(kernel, args, kw)
+            compiled = compile_for_hopper(kernel, args, kw)
         except Exception as e:  # noqa: BLE001 - say which launch, then fail
             if "ptxas" in str(e) and "not found" in str(e).lower():
                 pytest.skip(f"this Triton has no ptxas to compile for a GPU: {e}")

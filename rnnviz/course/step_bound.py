@@ -1,0 +1,148 @@
+"""Bytes or instructions: what paces the SRU recurrence kernel (notebook 2, section 3).
+
+A kernel that reads and writes each value once is "memory-bound" if its bytes take longer
+than its instructions. The SRU recurrence has one thread per hidden unit walking t: at
+B = 32, H = 1024 that is 32768 threads, two warps per scheduler on an H200, and a step's
+instructions depend on the step before. Three estimates of the inference forward's time at
+T = 1024, each from numbers measured apart from the time itself, set beside the time:
+
+- **bytes**: what it reads and writes (U, x in; h out) at the copy bandwidth measured in the
+  same run (``benchmarks/sru-kernels-prefetch3-h200.json``);
+- **instructions at the peak issue rate**: instructions per step (the loop compiled for
+  sm_90 and counted here, ``rnnviz.bench.sass.sru_step_mix``) x warps x steps, over the
+  GPU's schedulers (SMs x 4) issuing one instruction a cycle each at the maximum SM clock;
+- **instructions at the measured issue rate**: the same, at the instructions per cycle
+  per scheduler Nsight Compute measured for this kernel (``benchmarks/sru-ncu-h200.json``:
+  about 0.6 with two warps a scheduler, each waiting on its last result).
+
+The measured time sits on the instruction estimate in both dtypes, and bf16, which halves
+the bytes, halves nothing else: the lesson of ``benchmarks/sru-ncu-h200.txt``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from rnnviz.viz.theme import FAMILIES, apply
+
+from .reference import shipped_file
+
+KERNEL_RUN = "sru-kernels-prefetch3-h200"  # the measured times (library default rows)
+NCU_RUN = "sru-ncu-h200"                   # the issue rate, from Nsight Compute
+# The H100's and H200's maximum SM clock (SXM; nvidia-smi -q, "Max Clocks", SM 1980 MHz):
+# a specification, not a measurement, and the benchmarks ran at the GPU's own boost clock.
+MAX_SM_GHZ = 1.98
+SCHEDULERS_PER_SM = 4  # Hopper: four warp schedulers an SM, each issuing one instruction a cycle
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def _measured(dtype: str) -> dict[str, Any]:
+    ref = shipped_file(KERNEL_RUN)
+    row = next(r for r in ref.rows if r.get("library_default") and r["dtype"] == dtype
+               and r["pass"] == "fwd" and r["what"].startswith("inference"))
+    return {**row, "copy_gbs": ref.provenance["copy_gbs"], "label": ref.label}
+
+
+def _ncu(dtype: str) -> dict[str, Any]:
+    ref = shipped_file(NCU_RUN)
+    row = next(r for r in ref.rows if r["dtype"] == dtype)
+    m = {k: v["value"] for k, v in row["metrics"].items()}
+    return {"ipc": m["Issued Warp Per Scheduler"], "sms": m["# SMs"],
+            "warps_per_scheduler": m["Active Warps Per Scheduler"],
+            "executed": m["Executed Instructions"]}
+
+
+MATH = ("float arithmetic", "exp and reciprocal (MUFU)")  # the recurrence's own work
+
+
+def step_mixes() -> dict[str, dict[str, float]]:
+    """Instructions per step of the inference forward by kind, per dtype, counted now from
+    the kernel compiled for sm_90 (``rnnviz.bench.sass.sru_step_mix``, a few seconds each
+    on a CPU). Empty, with the reason printed, where Triton cannot compile for sm_90 here
+    (no Triton on this platform, or a wheel without ptxas)."""
+    import subprocess
+
+    from rnnviz.bench.sass import sru_step_mix
+
+    try:
+        return {dtype: sru_step_mix(tdt) for dtype, tdt in DTYPES.items()}
+    except (ImportError, OSError, RuntimeError, subprocess.SubprocessError) as e:
+        print(f"The kernel cannot be compiled for sm_90 on this machine ({type(e).__name__}: "
+              f"{str(e).splitlines()[0][:200] if str(e) else ''}); the counts below are "
+              "Nsight Compute's, from the H200.")
+        return {}
+
+
+def step_mix_figure(mixes: dict[str, dict[str, float]]):
+    """Stacked bars: a step's instructions by kind, per dtype (``step_mixes``)."""
+    import plotly.graph_objects as go
+
+    from rnnviz.bench.sass import OPCODE_KINDS
+
+    fig = go.Figure()
+    kinds = [k for k, _ in OPCODE_KINDS] + ["other (branches, predicates)"]
+    shades = (FAMILIES["sru"] + FAMILIES["copy"] + FAMILIES["log-space"][:1]
+              + FAMILIES["sequential"][:3])
+    for kind, colour in zip(kinds, shades):
+        fig.add_bar(y=list(mixes), x=[m.get(kind, 0.0) for m in mixes.values()], name=kind,
+                    orientation="h", marker_color=colour)
+    parts = [f"{dt}: {sum(m.values()):.0f} a step, {sum(m.get(k, 0) for k in MATH):.0f} of "
+             f"them the recurrence's math" for dt, m in mixes.items()]
+    return apply(fig, barmode="stack", xaxis_title="SASS instructions per step (one warp)",
+                 height=420, legend=dict(orientation="h", y=-0.45, traceorder="normal"),
+                 title="A step of the SRU forward, compiled for sm_90 here<br><sup>"
+                       + "; ".join(parts) + "</sup>")
+
+
+def step_bounds(per_step: dict[str, float] | None = None) -> list[dict[str, Any]]:
+    """For the inference forward in float32 and bfloat16 at the shipped run's shape: the
+    measured time and the three estimates of the module doc, in ms, with what went in.
+
+    ``per_step`` gives instructions per step by dtype (``step_mixes``, summed); a dtype it
+    lacks takes the count Nsight Compute made on the H200 (executed instructions over warp
+    steps, the prologue included)."""
+    out = []
+    for dtype in DTYPES:
+        run, ncu = _measured(dtype), _ncu(dtype)
+        warp_steps = run["T"] * run["B"] * run["D"] / 32  # one thread per unit, 32 a warp
+        counted = (per_step or {}).get(dtype)
+        instr = counted if counted is not None else ncu["executed"] / warp_steps
+        schedulers = ncu["sms"] * SCHEDULERS_PER_SM
+        peak_ms = instr * warp_steps / schedulers / (MAX_SM_GHZ * 1e9) * 1e3
+        out.append({
+            "dtype": dtype, "T": run["T"], "B": run["B"], "H": run["D"],
+            "bytes": run["bytes"], "copy_gbs": run["copy_gbs"],
+            "instructions_per_step": instr, "ipc_per_scheduler": ncu["ipc"],
+            "instructions_from": "compiled here" if counted is not None else "Nsight Compute",
+            "warps_per_scheduler": ncu["warps_per_scheduler"],
+            "ncu_instructions_per_step": ncu["executed"] / warp_steps,
+            "bytes_ms": run["bytes"] / (run["copy_gbs"] * 1e9) * 1e3,
+            "issue_peak_ms": peak_ms,
+            "issue_measured_ms": peak_ms / ncu["ipc"],
+            "measured_ms": run["ms"], "measured_on": run["label"],
+        })
+    return out
+
+
+BARS = [("bytes_ms", "bytes at the copy bandwidth", FAMILIES["copy"][0]),
+        ("issue_peak_ms", "instructions at 1 a cycle per scheduler", FAMILIES["sru"][1]),
+        ("issue_measured_ms", "instructions at the issue rate ncu measured", FAMILIES["sru"][0]),
+        ("measured_ms", "measured", FAMILIES["sequential"][2])]
+
+
+def step_bound_figure(bounds: list[dict[str, Any]]):
+    """Grouped bars per dtype: the three estimates and the measured time (``step_bounds``)."""
+    import plotly.graph_objects as go
+
+    x = [f"{b['dtype']}<br>{b['instructions_per_step']:.0f} instructions, "
+         f"{b['bytes'] / (b['T'] * b['B'] * b['H']):.0f} bytes a step" for b in bounds]
+    fig = go.Figure()
+    for key, name, colour in BARS:
+        fig.add_bar(x=x, y=[b[key] for b in bounds], name=name, marker_color=colour,
+                    text=[f"{b[key]:.3f}" for b in bounds], textposition="outside")
+    b0 = bounds[0]
+    return apply(fig, barmode="group", yaxis_title="ms (inference forward)",
+                 legend=dict(orientation="h", y=-0.25),
+                 title=f"SRU recurrence, T={b0['T']}, B={b0['B']}, H={b0['H']}: what paces a "
+                       f"step ({b0['measured_on']})")
