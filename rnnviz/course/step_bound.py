@@ -8,15 +8,18 @@ T = 1024, each from numbers measured apart from the time itself, set beside the 
 
 - **bytes**: what it reads and writes (U, x in; h out) at the copy bandwidth measured in the
   same run (``benchmarks/sru-kernels-prefetch3-h200.json``);
-- **instructions at the peak issue rate**: instructions per step (the loop compiled for
-  sm_90 and counted here, ``rnnviz.bench.sass.sru_step_mix``) x warps x steps, over the
-  GPU's schedulers (SMs x 4) issuing one instruction a cycle each at the maximum SM clock;
+- **instructions at the peak issue rate**: the instructions per step Nsight Compute counted
+  in the timed kernel x warps x steps, over the GPU's schedulers (SMs x 4) issuing one
+  instruction a cycle each at the maximum SM clock;
 - **instructions at the measured issue rate**: the same, at the instructions per cycle
   per scheduler Nsight Compute measured for this kernel (``benchmarks/sru-ncu-h200.json``:
   about 0.6 with two warps a scheduler, each waiting on its last result).
 
 The measured time sits on the instruction estimate in both dtypes, and bf16, which halves
-the bytes, halves nothing else: the lesson of ``benchmarks/sru-ncu-h200.txt``.
+the bytes, halves nothing else: the lesson of ``benchmarks/sru-ncu-h200.txt``. What those
+instructions are, ``step_mixes`` counts in the kernel installed here (its loop compiled for
+sm_90 on this machine, ``rnnviz.bench.sass.sru_step_mix``); its figure sets that count
+beside Nsight Compute's, so a kernel changed since the timed run shows as a difference.
 """
 from __future__ import annotations
 
@@ -42,6 +45,12 @@ def _measured(dtype: str) -> dict[str, Any]:
     row = next(r for r in ref.rows if r.get("library_default") and r["dtype"] == dtype
                and r["pass"] == "fwd" and r["what"].startswith("inference"))
     return {**row, "copy_gbs": ref.provenance["copy_gbs"], "label": ref.label}
+
+
+def _ncu_per_step(dtype: str) -> float:
+    """Instructions per warp per step that Nsight Compute counted in the timed kernel."""
+    run = _measured(dtype)
+    return _ncu(dtype)["executed"] / (run["T"] * run["B"] * run["D"] / 32)
 
 
 def _ncu(dtype: str) -> dict[str, Any]:
@@ -88,35 +97,34 @@ def step_mix_figure(mixes: dict[str, dict[str, float]]):
         fig.add_bar(y=list(mixes), x=[m.get(kind, 0.0) for m in mixes.values()], name=kind,
                     orientation="h", marker_color=colour)
     parts = [f"{dt}: {sum(m.values()):.0f} a step, {sum(m.get(k, 0) for k in MATH):.0f} of "
-             f"them the recurrence's math" for dt, m in mixes.items()]
+             f"them the recurrence's math (Nsight Compute on the H200: "
+             f"{_ncu_per_step(dt):.0f}, prologue included)" for dt, m in mixes.items()]
     return apply(fig, barmode="stack", xaxis_title="SASS instructions per step (one warp)",
-                 height=420, legend=dict(orientation="h", y=-0.45, traceorder="normal"),
+                 height=450, legend=dict(orientation="h", y=-0.45, traceorder="normal"),
+                 margin=dict(t=130),
                  title="A step of the SRU forward, compiled for sm_90 here<br><sup>"
-                       + "; ".join(parts) + "</sup>")
+                       + "<br>".join(parts) + "</sup>")
 
 
-def step_bounds(per_step: dict[str, float] | None = None) -> list[dict[str, Any]]:
+def step_bounds() -> list[dict[str, Any]]:
     """For the inference forward in float32 and bfloat16 at the shipped run's shape: the
     measured time and the three estimates of the module doc, in ms, with what went in.
 
-    ``per_step`` gives instructions per step by dtype (``step_mixes``, summed); a dtype it
-    lacks takes the count Nsight Compute made on the H200 (executed instructions over warp
-    steps, the prologue included)."""
+    The instructions per step are those Nsight Compute counted on the H200 (executed
+    instructions over warp steps, the prologue included), so that every number is of the
+    kernel that was timed; ``step_mixes`` counts the kernel installed here."""
     out = []
     for dtype in DTYPES:
         run, ncu = _measured(dtype), _ncu(dtype)
         warp_steps = run["T"] * run["B"] * run["D"] / 32  # one thread per unit, 32 a warp
-        counted = (per_step or {}).get(dtype)
-        instr = counted if counted is not None else ncu["executed"] / warp_steps
+        instr = _ncu_per_step(dtype)
         schedulers = ncu["sms"] * SCHEDULERS_PER_SM
         peak_ms = instr * warp_steps / schedulers / (MAX_SM_GHZ * 1e9) * 1e3
         out.append({
             "dtype": dtype, "T": run["T"], "B": run["B"], "H": run["D"],
             "bytes": run["bytes"], "copy_gbs": run["copy_gbs"],
             "instructions_per_step": instr, "ipc_per_scheduler": ncu["ipc"],
-            "instructions_from": "compiled here" if counted is not None else "Nsight Compute",
             "warps_per_scheduler": ncu["warps_per_scheduler"],
-            "ncu_instructions_per_step": ncu["executed"] / warp_steps,
             "bytes_ms": run["bytes"] / (run["copy_gbs"] * 1e9) * 1e3,
             "issue_peak_ms": peak_ms,
             "issue_measured_ms": peak_ms / ncu["ipc"],

@@ -122,14 +122,15 @@ mixes = step_mixes()  # a few seconds per dtype: two compilations
 step_mix_figure(mixes)
 
 # %% [markdown]
-# The recurrence's own work (the float arithmetic, and the unit that computes $e^x$ and $1/x$ for the
-# sigmoids and the tanh) is about a third of a step; the rest computes addresses, moves values between
-# registers and selects. Now set the time those instructions take against the time the bytes take. A warp
-# scheduler issues at most one instruction a cycle; with two warps, each waiting on its own previous result,
-# Nsight Compute measured about 0.6 a cycle for this kernel on the H200 (`benchmarks/sru-ncu-h200.json`):
+# The title says how many of a step's instructions are the recurrence's own work: the float arithmetic, and
+# the unit that computes $e^x$ and $1/x$ for the two sigmoids and the tanh. Everything else computes
+# addresses, moves values between registers and selects. Nsight Compute counted the same loop on the H200
+# while it ran (`benchmarks/sru-ncu-h200.json`). Now set the time those instructions take against the time
+# the bytes take. A warp scheduler issues at most one instruction a cycle; with two warps, each waiting on its
+# own previous result, Nsight Compute measured about 0.6 a cycle for this kernel:
 
 # %%
-step_bound_figure(step_bounds({dtype: sum(mix.values()) for dtype, mix in mixes.items()}))
+step_bound_figure(step_bounds())
 
 # %% [markdown]
 # The measured times sit just above the instruction estimate in both dtypes, and far above what the bytes

@@ -11,10 +11,14 @@ from rnnviz.course import step_bound
 
 
 def test_the_estimates_are_the_arithmetic_of_the_shipped_numbers():
-    bounds = step_bound.step_bounds({"float32": 100.0, "bfloat16": 200.0})
+    """Every input is of the timed kernel: its time and copy ceiling, and Nsight Compute's
+    instructions per step (133 and 138, the prologue included) and issue rate."""
+    bounds = step_bound.step_bounds()
     kernels = json.loads(shipped_results()[step_bound.KERNEL_RUN].read_text())
     copy = kernels["provenance"]["copy_gbs"]
-    for b, instr in zip(bounds, (100.0, 200.0)):
+    assert [round(b["instructions_per_step"]) for b in bounds] == [133, 138]
+    assert [b["ipc_per_scheduler"] for b in bounds] == [0.64, 0.6]
+    for b in bounds:
         row = next(r for r in kernels["rows"] if r.get("library_default") and r["pass"] == "fwd"
                    and r["what"].startswith("inference")
                    and r["dtype"] == {"float32": "fp32", "bfloat16": "bf16"}[b["dtype"]])
@@ -22,17 +26,9 @@ def test_the_estimates_are_the_arithmetic_of_the_shipped_numbers():
         assert (b["T"], b["B"], b["H"]) == (1024, 32, 1024)
         assert b["measured_ms"] == row["ms"]
         assert b["bytes_ms"] == pytest.approx(row["bytes"] / copy / 1e6)
-        assert b["issue_peak_ms"] == pytest.approx(instr * warp_steps / (132 * 4) / 1.98e6)
+        assert b["issue_peak_ms"] == pytest.approx(
+            b["instructions_per_step"] * warp_steps / (132 * 4) / 1.98e6)
         assert b["issue_measured_ms"] == pytest.approx(b["issue_peak_ms"] / b["ipc_per_scheduler"])
-        assert b["instructions_from"] == "compiled here"
-    assert [b["ipc_per_scheduler"] for b in bounds] == [0.64, 0.6]
-
-
-def test_without_a_count_the_h200s_own_count_is_used():
-    """Nsight Compute's executed instructions over warp steps: 133 and 138 a step."""
-    bounds = step_bound.step_bounds()
-    assert [round(b["instructions_per_step"]) for b in bounds] == [133, 138]
-    assert {b["instructions_from"] for b in bounds} == {"Nsight Compute"}
     fig = step_bound.step_bound_figure(bounds)
     assert [t.name for t in fig.data] == [name for _, name, _ in step_bound.BARS]
     assert all(len(t.y) == 2 for t in fig.data)
@@ -57,4 +53,5 @@ def test_the_mix_figure_stacks_every_kind():
     fig = step_bound.step_mix_figure(mixes)
     assert fig.layout.barmode == "stack"
     assert sum(t.x[0] for t in fig.data) == 52 and sum(t.x[1] for t in fig.data) == 56
-    assert "float32: 52 a step, 43 of them the recurrence's math" in fig.layout.title.text
+    assert ("float32: 52 a step, 43 of them the recurrence's math (Nsight Compute on the H200: "
+            "133, prologue included)") in fig.layout.title.text
