@@ -15,11 +15,11 @@ os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
 
 import torch  # noqa: E402
 
-from rnnviz.bench.sass import compile_for_hopper, loop_bodies, recorded_launches, sass  # noqa: E402
+from rnnviz.bench.sass import loop_counts  # noqa: E402
 
 
 def launch(target: str, dtype: torch.dtype) -> None:
-    """Call the launcher of ``target`` on CPU tensors (inside ``recorded_launches``)."""
+    """Call the launcher of ``target`` on CPU tensors (its launches are recorded)."""
     if target.startswith("sru"):
         from rnnviz.kernels.sru import sru_bwd, sru_fwd
         T, B, H = 64, 4, 1024
@@ -39,11 +39,9 @@ def launch(target: str, dtype: torch.dtype) -> None:
 
 def main() -> None:
     target, dtype = sys.argv[1], getattr(torch, sys.argv[2] if len(sys.argv) > 2 else "float32")
-    with recorded_launches() as made:
-        launch(target, dtype)
-    for kernel, args, kw in made:
-        print(kernel.fn.__name__, {k: v for k, v in kw.items() if k != "num_warps"})
-        for n, body in enumerate(loop_bodies(sass(compile_for_hopper(kernel, args, kw)))):
+    for name, kw, bodies in loop_counts(lambda: launch(target, dtype)):
+        print(name, {k: v for k, v in kw.items() if k != "num_warps"})
+        for n, body in enumerate(bodies):
             print(f"  loop {n}: {sum(body.values())} instructions;",
                   ", ".join(f"{op} {c}" for op, c in body.most_common(12)))
 
