@@ -15,7 +15,7 @@ os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
 
 import torch  # noqa: E402
 
-from rnnviz.bench.sass import loop_counts  # noqa: E402
+from rnnviz.bench.sass import loop_counts, tuned_for  # noqa: E402
 
 
 def launch(target: str, dtype: torch.dtype) -> None:
@@ -31,15 +31,16 @@ def launch(target: str, dtype: torch.dtype) -> None:
         else:
             sru_fwd(U, x, wc, bias, None, None, store_c=target == "sru-fwd-train", record=False, **kw)
     else:
-        from rnnviz.kernels.linear_scan import launch, scan_bwd, scan_fwd
-        launch.gpu_key = lambda device_index=None: "H200"  # the tuned table's configs
+        from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
         a = torch.empty(16, 16384, 4096, dtype=dtype)
         scan_fwd(a, a) if target == "scan-fwd" else scan_bwd(a, a, None, a)
 
 
 def main() -> None:
     target, dtype = sys.argv[1], getattr(torch, sys.argv[2] if len(sys.argv) > 2 else "float32")
-    for name, kw, bodies in loop_counts(lambda: launch(target, dtype)):
+    with tuned_for("H200"):  # the configs the H200 runs
+        counted = loop_counts(lambda: launch(target, dtype))
+    for name, kw, bodies in counted:
         print(name, {k: v for k, v in kw.items() if k != "num_warps"})
         for n, body in enumerate(bodies):
             print(f"  loop {n}: {sum(body.values())} instructions;",
