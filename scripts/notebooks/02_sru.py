@@ -116,7 +116,7 @@ prefetch_figure()
 # wheel: no GPU needed) and its loop is counted, instruction by instruction, per step of $t$:
 
 # %%
-from rnnviz.course.step_bound import step_bound_figure, step_bounds, step_mix_figure, step_mixes
+from rnnviz.course.bounds import step_bound_figure, step_bounds, step_mix_figure, step_mixes
 
 mixes = step_mixes()  # a few seconds per dtype: two compilations
 step_mix_figure(mixes)
