@@ -148,7 +148,13 @@ def time_ms(fn: Callable[[], Any], device: torch.device | str, *, warmup: int = 
             t0 = time.perf_counter()
             fn()
             times.append((time.perf_counter() - t0) * 1e3)
+    LAST_TIMES[:] = times
     return float(statistics.median(times))
+
+
+# The repetitions' times of the last ``time_ms`` call, for a suite that records their spread:
+# a median alone hides whether every repetition was slower or a few were.
+LAST_TIMES: list[float] = []
 
 
 ROUNDS = 3  # fast calls of a comparison are timed in turns (see time_in_rounds)
