@@ -80,6 +80,16 @@ def check_sru_c10(answer: Any) -> bool:
                   "c_t = 1 - 0.9**t.", cast=float, close=0.005)
 
 
+def check_instruction_balance(answer: Any) -> bool:
+    """02: a warp step moves 32 x 20 bytes; at 4200 GB/s against 528 schedulers x 0.64
+    instructions a cycle x 1.98 GHz, the instructions that take as long: about 102."""
+    issue = 528 * 0.64 * 1.98e9  # warp instructions a second, the whole GPU
+    expected = 32 * 20 / 4200e9 * issue
+    return _check(answer, expected, "time of the bytes of one warp step = 32 x 20 bytes / 4200e9 "
+                  "bytes a second; the GPU issues 528 x 0.64 x 1.98e9 warp instructions a second; "
+                  "how many instructions take the same time?", cast=float, close=0.05)
+
+
 def check_hillis_steele_depth(answer: Any) -> bool:
     """03: Hillis-Steele over n = 1024 elements has log2(1024) = 10 levels."""
     return _check(answer, 10, "at level d every element combines with the one 2**d to its left; "

@@ -15,11 +15,11 @@ os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
 
 import torch  # noqa: E402
 
-from rnnviz.bench.sass import compile_for_hopper, loop_bodies, recorded_launches, sass  # noqa: E402
+from rnnviz.bench.sass import loop_counts, tuned_for  # noqa: E402
 
 
 def launch(target: str, dtype: torch.dtype) -> None:
-    """Call the launcher of ``target`` on CPU tensors (inside ``recorded_launches``)."""
+    """Call the launcher of ``target`` on CPU tensors (its launches are recorded)."""
     if target.startswith("sru"):
         from rnnviz.kernels.sru import sru_bwd, sru_fwd
         T, B, H = 64, 4, 1024
@@ -31,19 +31,18 @@ def launch(target: str, dtype: torch.dtype) -> None:
         else:
             sru_fwd(U, x, wc, bias, None, None, store_c=target == "sru-fwd-train", record=False, **kw)
     else:
-        from rnnviz.kernels.linear_scan import launch, scan_bwd, scan_fwd
-        launch.gpu_key = lambda device_index=None: "H200"  # the tuned table's configs
+        from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
         a = torch.empty(16, 16384, 4096, dtype=dtype)
         scan_fwd(a, a) if target == "scan-fwd" else scan_bwd(a, a, None, a)
 
 
 def main() -> None:
     target, dtype = sys.argv[1], getattr(torch, sys.argv[2] if len(sys.argv) > 2 else "float32")
-    with recorded_launches() as made:
-        launch(target, dtype)
-    for kernel, args, kw in made:
-        print(kernel.fn.__name__, {k: v for k, v in kw.items() if k != "num_warps"})
-        for n, body in enumerate(loop_bodies(sass(compile_for_hopper(kernel, args, kw)))):
+    with tuned_for("H200"):  # the configs the H200 runs
+        counted = loop_counts(lambda: launch(target, dtype))
+    for name, kw, bodies in counted:
+        print(name, {k: v for k, v in kw.items() if k != "num_warps"})
+        for n, body in enumerate(bodies):
             print(f"  loop {n}: {sum(body.values())} instructions;",
                   ", ".join(f"{op} {c}" for op, c in body.most_common(12)))
 

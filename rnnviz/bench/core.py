@@ -148,7 +148,13 @@ def time_ms(fn: Callable[[], Any], device: torch.device | str, *, warmup: int = 
             t0 = time.perf_counter()
             fn()
             times.append((time.perf_counter() - t0) * 1e3)
+    LAST_TIMES[:] = times
     return float(statistics.median(times))
+
+
+# The repetitions' times of the last ``time_ms`` call, for a suite that records their spread:
+# a median alone hides whether every repetition was slower or a few were.
+LAST_TIMES: list[float] = []
 
 
 ROUNDS = 3  # fast calls of a comparison are timed in turns (see time_in_rounds)
@@ -222,12 +228,22 @@ def gpu_state(device: torch.device | str | None = None) -> dict[str, Any] | None
         return None
     index = device.index if device.index is not None else torch.cuda.current_device()
     try:
-        out = subprocess.run(["nvidia-smi", f"--id={index}", "--format=csv,noheader,nounits",
+        out = subprocess.run(["nvidia-smi", f"--id={nvidia_smi_id(index)}",
+                              "--format=csv,noheader,nounits",
                               "--query-gpu=" + ",".join(GPU_STATE_FIELDS.values())],
                              capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.SubprocessError):
         return None
     return parse_gpu_state(out.stdout) if out.returncode == 0 else None
+
+
+def nvidia_smi_id(index: int) -> str:
+    """nvidia-smi's name for torch's CUDA device ``index``: nvidia-smi ignores
+    CUDA_VISIBLE_DEVICES, so where that lists the GPUs (indices or UUIDs, both of which
+    ``--id`` takes) torch's device i is its i-th entry."""
+    visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")
+               if v.strip()]
+    return visible[index] if index < len(visible) else str(index)
 
 
 def parse_gpu_state(line: str) -> dict[str, Any] | None:

@@ -104,6 +104,26 @@ def recorded_launches() -> Iterator[list]:
             os.environ["TRITON_INTERPRET"] = interpret
 
 
+@contextlib.contextmanager
+def tuned_for(gpu: str = "H200") -> Iterator[None]:
+    """Inside the block the scan's launchers choose their configs from ``gpu``'s tuned table
+    (as on that GPU), whatever this machine has. The configs chosen per shape are cached:
+    none chosen before may answer inside, and none chosen inside may answer after."""
+    from rnnviz.kernels.linear_scan import launch, launch_time
+
+    cached = (launch._auto_plan, launch._auto_config, launch_time._auto_time_config)
+    key = launch.gpu_key
+    launch.gpu_key = lambda device_index=None: gpu
+    for f in cached:
+        f.cache_clear()
+    try:
+        yield
+    finally:
+        launch.gpu_key = key
+        for f in cached:
+            f.cache_clear()
+
+
 def sass(compiled) -> str:
     """The SASS of a compiled kernel (nvdisasm of its cubin)."""
     import triton
@@ -177,6 +197,16 @@ def by_kind(body: collections.Counter) -> dict[str, int]:
     return out
 
 
+def loop_counts(call) -> list[tuple[str, dict, list[collections.Counter]]]:
+    """Run ``call()`` (a launcher on CPU tensors) with its launches recorded, and return for
+    each launch its kernel's name, its constexprs and options, and the opcode counts of each
+    loop of its SASS as compiled for sm_90."""
+    with recorded_launches() as made:
+        call()
+    return [(kernel.fn.__name__, kw, loop_bodies(sass(compile_for_hopper(kernel, args, kw))))
+            for kernel, args, kw in made]
+
+
 def sru_step_mix(dtype: torch.dtype = torch.float32, which: str = "inference",
                  H: int = 1024) -> dict[str, float]:
     """Instructions per step of the SRU recurrence kernel's loop, by kind, as compiled for
@@ -192,15 +222,15 @@ def sru_step_mix(dtype: torch.dtype = torch.float32, which: str = "inference",
     U, x = torch.empty(T, B, 3 * H, dtype=dtype), torch.empty(T, B, H, dtype=dtype)
     wc, bias = torch.empty(2 * H), torch.empty(2 * H)
     kw = dict(D=1, H=H, K=3, scale_x=1.0, tanh=True, batch_first=False)
-    with recorded_launches() as made:
+    def call():
         if which == "backward":
             sru.sru_bwd(U, x, wc, bias, None, None, torch.empty(T, B, H), torch.empty_like(x),
                         None, **kw)
         else:
             sru.sru_fwd(U, x, wc, bias, None, None, store_c=which == "training",
                         record=False, **kw)
-    (kernel, args, launch_kw), = made
-    bodies = loop_bodies(sass(compile_for_hopper(kernel, args, launch_kw)))
+
+    (_, _, bodies), = loop_counts(call)
     if len(bodies) != 1:
         raise RuntimeError(f"expected the SRU kernel's one loop over t, found {len(bodies)}")
     body = bodies[0]

@@ -35,8 +35,8 @@ from typing import Any, Callable
 
 import torch
 
-from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, gpu_state, record_failure,
-                               save_partial, time_ms)
+from rnnviz.bench.core import (LAST_TIMES, bench_device, copy_bandwidth_gbs, gpu_state,
+                               record_failure, save_partial, time_ms)
 
 FULL_SHAPES = [(B, T, D) for (B, D) in [(16, 4096), (1, 64), (4, 256)]
                for T in (1024, 16384, 131072)] + [(1, 2 ** 20, 16), (1, 65536, 64)]
@@ -210,9 +210,12 @@ def _measure(row, method, pss, B, T, D, dtype, device, quick, variant) -> str | 
         step = _step(method, pss, a, b, variant)
         step()  # compile / check once before timing
         state["ms"] = _timed(step, device, quick)
+        state["spread"] = (min(LAST_TIMES), max(LAST_TIMES), len(LAST_TIMES))
 
     err = record_failure(go)
     row["ms"] = state.get("ms")
+    if "spread" in state:  # the fastest and slowest repetitions beside the median
+        row["ms_min"], row["ms_max"], row["reps"] = state["spread"]
     return err
 
 
@@ -250,7 +253,7 @@ def _child_main() -> None:
         err = _measure(row, "accelerated-scan", c["pass"], c["B"], c["T"], c["D"],
                        DTYPES[c["dtype"]], device, False, c["variant"])
         torch.cuda.synchronize()
-        print(json.dumps({"i": i, "ms": row.get("ms"), "error": err}), flush=True)
+        print(json.dumps({"i": i, **row, "error": err}), flush=True)
         torch.cuda.empty_cache()
 
 
@@ -277,7 +280,7 @@ def _measure_in_child(rows: list[dict[str, Any]], crashes: dict[str, int]) -> No
         for line in proc.stdout.splitlines():
             if line.startswith("{"):
                 out = json.loads(line)
-                todo[out["i"]].update(ms=out["ms"], error=out["error"])
+                todo[out["i"]].update({k: v for k, v in out.items() if k != "i"})
                 done = out["i"] + 1
         if done < len(todo):
             why = (proc.stderr.strip().splitlines() or ["no message"])[-1][:200]

@@ -54,7 +54,7 @@ def _most_common(rows: list[dict[str, Any]], key: str) -> Any:
 
 
 MEASURED = {"ms", "error", "gbs", "frac_copy", "bytes", "what", "note", "pass", "dtype",
-            "copy_gbs_here", "frac_copy_here", "gpu_state"}
+            "copy_gbs_here", "frac_copy_here", "gpu_state", "ms_min", "ms_max", "reps"}
 
 
 SHAPE_KEYS = set(SIZE_KEYS) | {"layers", "K", "chunk"}

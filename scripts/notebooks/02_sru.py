@@ -116,7 +116,7 @@ prefetch_figure()
 # wheel: no GPU needed) and its loop is counted, instruction by instruction, per step of $t$:
 
 # %%
-from rnnviz.course.step_bound import step_bound_figure, step_bounds, step_mix_figure, step_mixes
+from rnnviz.course.bounds import step_bound_figure, step_bounds, step_mix_figure, step_mixes
 
 mixes = step_mixes()  # a few seconds per dtype: two compilations
 step_mix_figure(mixes)
@@ -216,6 +216,9 @@ eager_graph_figure("sru", D=256)
 # * The trace shows the real gates and the real split of time between the GEMM and the recurrence.
 # * How fast it is depends on the kernel: fused on a GPU, SRU runs near a convolution's speed; as a loop of
 #   small operations on a CPU, it does not.
+# * A kernel that touches each byte once is not always bound by memory: with two warps per scheduler, the
+#   SRU step is paced by the instructions it issues, which the compiler's output shows without a GPU. bf16
+#   halves the bytes, not the instructions.
 # * Without the peephole the recurrence is linear, and a parallel scan can replace the sequential walk.
 # * Whether a step is as fast as its GPU work depends on the host too: small, fast kernels leave the GPU
 #   waiting on Python and the launchers unless the step is replayed as a CUDA graph.
@@ -238,3 +241,15 @@ from rnnviz.exercises import check_sru_c10
 
 answer = None  # a number
 check_sru_c10(answer)
+
+# %% [markdown]
+# **Exercise 3.** In float32 a step of the recurrence moves 20 bytes per thread ($U$: 12 in, $x$: 4 in, $h$: 4
+# out), so 640 bytes per warp. The H200 copies 4200 GB/s, and its 528 warp schedulers issue 0.64 instructions a
+# cycle each at 1.98 GHz. Up to how many instructions per step (per warp) would the bytes, not the
+# instructions, still set the pace?
+
+# %%
+from rnnviz.exercises import check_instruction_balance
+
+answer = None  # a number of instructions
+check_instruction_balance(answer)

@@ -8,7 +8,8 @@
 # script that made each named under it, since they need a GPU; one is measured on your machine as you run
 # it. **What you will see:**
 #
-# 1. why a kernel needs megabytes of loads in flight, and what Triton's pipeliner buys;
+# 1. why a kernel needs megabytes of loads in flight, what Triton's pipeliner buys, and why its instructions
+#    are not the limit;
 # 2. how one call of a scan splits between the host (Python, the launch) and the GPU, on the H200 and on your
 #    machine, and what that does to a race with another package;
 # 3. where a small call's host microseconds go, and how rnnviz cut them;
@@ -43,6 +44,23 @@ scan_kernels.in_flight_figure()
 # float32 nearly reaches the ceiling with one chunk; bfloat16, half the bytes per chunk, needs three.
 # The kernel is `kernels/linear_scan/chunk.py`; the tiles each GPU takes, measured by
 # `scripts/scan_sweep.py`, are in `kernels/linear_scan/tuned.py`.
+#
+# Could the walk run short of instructions instead? Notebook 2 found the SRU kernel paced by the instructions
+# it issues. Count the scan's the same way (its loop compiled for sm_90 here, with the H200's tile) and set
+# them against its bytes, at the wide shape of the shipped bench run:
+
+# %%
+from rnnviz.course.bounds import scan_bound_figure, scan_bounds
+
+scan_bound_figure(scan_bounds())
+
+# %% [markdown]
+# A few instructions per element (under each pair of bars) against 12 or 6 bytes: even at one instruction a
+# cycle per scheduler they take a fraction of the time the bytes take. Each thread scans 16 steps of its own
+# channels in registers, and tens of thousands of threads issue independent work, so this kernel is bound by
+# memory, and float32 runs at the copy bandwidth. bfloat16 read 89-90% of copy at this shape in that run
+# and 99% timed alone: not its instructions, then. The bench now records the GPU's clocks, power and the
+# copy ceiling again beside every row, to find out what it was.
 #
 # ## 2. Host or GPU?
 #
@@ -233,7 +251,8 @@ scan_layouts.join_figure()
 # ## Summary
 #
 # * A memory-bound kernel needs bandwidth x latency bytes in flight, megabytes on a GPU: a chunk per thread is
-#   enough for float32; bfloat16 needs the pipeliner to keep loading while it computes.
+#   enough for float32; bfloat16 needs the pipeliner to keep loading while it computes. Its instructions, counted
+#   from the compiled loop, take a fraction of the bytes' time: unlike the SRU step of notebook 2.
 # * For small problems the host's launch path, not the kernel, sets the time of one call: measure a call eagerly
 #   and as a graph replay, and compare packages both ways.
 # * Few channels and long $T$: cut $T$ among programs and join the pieces' carries, in one launch (look-back) or

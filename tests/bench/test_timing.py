@@ -208,6 +208,7 @@ def test_gpu_state_asks_nvidia_smi_for_the_devices_gpu(tmp_path, monkeypatch):
     from rnnviz.bench.core import GPU_STATE_FIELDS, gpu_state
 
     assert gpu_state("cpu") is None
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     fake = tmp_path / "nvidia-smi"
     log = tmp_path / "args"
     fake.write_text(f'#!/bin/sh\necho "$@" > {log}\necho "1755, 2619, 70, 650.1, 0x4"\n')
@@ -227,3 +228,13 @@ def test_gpu_state_on_the_gpu(gpu):
 
     state = gpu_state(gpu)
     assert state is not None and state["sm_mhz"] > 0 and state["mem_mhz"] > 0
+
+
+def test_nvidia_smi_is_asked_for_the_gpu_torch_sees(monkeypatch):
+    """CUDA_VISIBLE_DEVICES renumbers torch's GPUs, not nvidia-smi's."""
+    from rnnviz.bench.core import nvidia_smi_id
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert nvidia_smi_id(1) == "1"
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3, GPU-8f0c")
+    assert nvidia_smi_id(0) == "3" and nvidia_smi_id(1) == "GPU-8f0c"

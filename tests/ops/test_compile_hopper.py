@@ -15,30 +15,16 @@ import torch
 
 triton = pytest.importorskip("triton")
 
-from rnnviz.bench.sass import arg_type, compile_for_hopper  # noqa: E402
-from rnnviz.kernels.cached_launch import CachedLaunch  # noqa: E402
+from rnnviz.bench.sass import (arg_type, compile_for_hopper, recorded_launches,  # noqa: E402
+                               tuned_for)
 
 
 @pytest.fixture
-def launches(monkeypatch):
+def launches():
     """The launches made inside the test, recorded, not run; the scan's tuned table is the
     H200's."""
-    from rnnviz.kernels.linear_scan import launch, launch_time
-
-    # the configs chosen per shape are cached: none chosen for another GPU (or none) may
-    # answer here, and none chosen here may answer after
-    cached = (launch._auto_plan, launch._auto_config, launch_time._auto_time_config)
-    made: list = []
-    monkeypatch.setattr(CachedLaunch, "launch",
-                        lambda self, grid, args, kw, static=None: made.append((self.kernel,
-                                                                               args, kw)))
-    monkeypatch.setattr(launch, "gpu_key", lambda device_index=None: "H200")
-    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
-    for f in cached:
-        f.cache_clear()
-    yield made
-    for f in cached:
-        f.cache_clear()
+    with tuned_for("H200"), recorded_launches() as made:
+        yield made
 
 
 def compile_all(made: list) -> int:

@@ -621,6 +621,27 @@ def test_bench_child_crashes_are_counted_across_shapes(monkeypatch):
     assert len(calls) == 3 and r["error"].startswith("crashed its process")
 
 
+def test_bench_rows_keep_the_spread_of_their_repetitions(monkeypatch):
+    """A row has its median and its fastest and slowest repetitions, measured here or, for
+    accelerated-scan, in a child process that reports them."""
+    import json
+    import subprocess
+    from types import SimpleNamespace
+
+    from rnnviz.bench import scan as bench_scan
+
+    row: dict = {}
+    assert bench_scan._measure(row, "rnnviz-scan", "fwd", 1, 64, 4, torch.float32,
+                               torch.device("cpu"), True, None) is None
+    assert row["ms_min"] <= row["ms"] <= row["ms_max"] and row["reps"] >= 3
+    line = {"i": 0, "ms": 1.5, "ms_min": 1.4, "ms_max": 1.9, "reps": 7, "error": None}
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: SimpleNamespace(
+        stdout=json.dumps(line) + "\n", stderr="", returncode=0))
+    r = {"B": 1, "T": 8, "D": 4, "dtype": "fp32", "pass": "fwd", "variant": "scalar"}
+    bench_scan._measure_in_child([r], {})
+    assert (r["ms"], r["ms_min"], r["ms_max"], r["reps"], r["error"]) == (1.5, 1.4, 1.9, 7, None)
+
+
 def test_choose_config_backward_entry(monkeypatch):
     """A tuned entry's "bwd" overrides its tile for the backward scan only; without a table
     the formula gives each direction the sweep's best wide tile."""

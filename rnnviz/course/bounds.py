@@ -1,4 +1,5 @@
-"""Bytes or instructions: what paces the SRU recurrence kernel (notebook 2, section 3).
+"""Bytes or instructions: what paces a kernel (the SRU recurrence in notebook 2, section 3;
+the scan's channel walk in notebook 7, section 1).
 
 A kernel that reads and writes each value once is "memory-bound" if its bytes take longer
 than its instructions. The SRU recurrence has one thread per hidden unit walking t: at
@@ -20,6 +21,11 @@ the bytes, halves nothing else: the lesson of ``benchmarks/sru-ncu-h200.txt``. W
 instructions are, ``step_mixes`` counts in the kernel installed here (its loop compiled for
 sm_90 on this machine, ``rnnviz.bench.sass.sru_step_mix``); its figure sets that count
 beside Nsight Compute's, so a kernel changed since the timed run shows as a difference.
+
+The scan's channel walk is the other case (``scan_bounds``): at B x D = 65536 channels each
+thread scans a chunk of 16 steps of its channels from registers, with tens of thousands of
+threads in flight, and its instructions, counted the same way, take a fraction of the time
+its bytes take. That kernel runs at the copy bandwidth.
 """
 from __future__ import annotations
 
@@ -139,18 +145,82 @@ BARS = [("bytes_ms", "bytes at the copy bandwidth", FAMILIES["copy"][0]),
         ("measured_ms", "measured", FAMILIES["sequential"][2])]
 
 
-def step_bound_figure(bounds: list[dict[str, Any]]):
-    """Grouped bars per dtype: the three estimates and the measured time (``step_bounds``)."""
+def _bars(bounds: list[dict[str, Any]], x: list[str], yaxis: str, title: str):
+    """Grouped bars per dtype of each of ``BARS`` the bounds have."""
     import plotly.graph_objects as go
 
-    x = [f"{b['dtype']}<br>{b['instructions_per_step']:.0f} instructions, "
-         f"{b['bytes'] / (b['T'] * b['B'] * b['H']):.0f} bytes a step" for b in bounds]
     fig = go.Figure()
     for key, name, colour in BARS:
-        fig.add_bar(x=x, y=[b[key] for b in bounds], name=name, marker_color=colour,
-                    text=[f"{b[key]:.3f}" for b in bounds], textposition="outside")
+        if key in bounds[0]:
+            fig.add_bar(x=x, y=[b[key] for b in bounds], name=name, marker_color=colour,
+                        text=[f"{b[key]:.3f}" for b in bounds], textposition="outside")
+    return apply(fig, barmode="group", yaxis_title=yaxis, legend=dict(orientation="h", y=-0.25),
+                 title=title)
+
+
+def step_bound_figure(bounds: list[dict[str, Any]]):
+    """Grouped bars per dtype: the three estimates and the measured time (``step_bounds``)."""
+    x = [f"{b['dtype']}<br>{b['instructions_per_step']:.0f} instructions, "
+         f"{b['bytes'] / (b['T'] * b['B'] * b['H']):.0f} bytes a step" for b in bounds]
     b0 = bounds[0]
-    return apply(fig, barmode="group", yaxis_title="ms (inference forward)",
-                 legend=dict(orientation="h", y=-0.25),
-                 title=f"SRU recurrence, T={b0['T']}, B={b0['B']}, H={b0['H']}: what paces a "
-                       f"step ({b0['measured_on']})")
+    return _bars(bounds, x, "ms (inference forward)",
+                 f"SRU recurrence, T={b0['T']}, B={b0['B']}, H={b0['H']}: what paces a step "
+                 f"({b0['measured_on']})")
+
+
+SCAN_RUN = "scan-h200"  # the full bench run: the wide forward's times and copy ceiling
+SCAN_SHAPE = (16, 16384, 4096)  # B, T, D: issue 3's wide target shape
+# A shape of the same tuned class (B*D >= 32768, 2048 < T <= 32768) and the same 16-byte
+# divisibility, so the same compiled kernel, with a tenth of the (unwritten) memory
+_SCAN_COMPILE_SHAPE = (8, 2112, 4096)
+
+
+def scan_instructions_per_element(dtype: torch.dtype) -> float:
+    """Warp instructions per element of the scan's forward at ``SCAN_SHAPE`` (the channel
+    walk, with the H200's tuned tile), as compiled for sm_90 here: the loop's count times the
+    program's warps, over the elements one pass of the loop covers (R x S x BLOCK_D)."""
+    from rnnviz.bench.sass import loop_counts, tuned_for
+    from rnnviz.kernels.linear_scan import scan_fwd
+
+    a = torch.empty(_SCAN_COMPILE_SHAPE, dtype=dtype)
+    with tuned_for("H200"):
+        (name, kw, bodies), = loop_counts(lambda: scan_fwd(a, a))
+    if name != "scan_channel_kernel" or len(bodies) != 1:
+        raise RuntimeError(f"expected the channel walk's one loop, got {name} with "
+                           f"{len(bodies)} loops")
+    return sum(bodies[0].values()) * kw["num_warps"] / (kw["R"] * kw["S"] * kw["BLOCK_D"])
+
+
+def scan_bounds() -> list[dict[str, Any]]:
+    """For the scan's forward at ``SCAN_SHAPE`` in float32 and bfloat16: the time its bytes
+    take at the copy bandwidth of the shipped bench run, the time its instructions (counted
+    here, ``scan_instructions_per_element``) take at one a cycle per scheduler, and the time
+    measured in that run. Compiles two kernels: seconds on a CPU."""
+    ref = shipped_file(SCAN_RUN)
+    copy = ref.provenance["copy_gbs"]
+    B, T, D = SCAN_SHAPE
+    schedulers = _ncu("float32")["sms"] * SCHEDULERS_PER_SM
+    out = []
+    for dtype, tdt in DTYPES.items():
+        row = next(r for r in ref.rows if r["method"] == "rnnviz-scan" and r["pass"] == "fwd"
+                   and r["dtype"] == dtype and (r.get("B"), r.get("T"), r.get("D")) == SCAN_SHAPE)
+        per_element = scan_instructions_per_element(tdt)
+        n = B * T * D
+        nbytes = 3 * n * tdt.itemsize  # a and b read, h written
+        out.append({"dtype": dtype, "B": B, "T": T, "D": D, "bytes": nbytes, "copy_gbs": copy,
+                    "instructions_per_element": per_element,
+                    "bytes_ms": nbytes / (copy * 1e9) * 1e3,
+                    "issue_peak_ms": per_element * n / schedulers / (MAX_SM_GHZ * 1e9) * 1e3,
+                    "measured_ms": row["ms"], "measured_on": ref.label})
+    return out
+
+
+def scan_bound_figure(bounds: list[dict[str, Any]]):
+    """Grouped bars per dtype: the scan's bytes, its instructions at the peak issue rate, and
+    the measured time (``scan_bounds``)."""
+    x = [f"{b['dtype']}<br>{32 * b['instructions_per_element']:.1f} instructions, "
+         f"{3 * DTYPES[b['dtype']].itemsize} bytes an element" for b in bounds]
+    b0 = bounds[0]
+    return _bars(bounds, x, "ms (forward)",
+                 f"The scan, B={b0['B']}, T={b0['T']}, D={b0['D']}: bytes or instructions? "
+                 f"({b0['measured_on']})")

@@ -1,0 +1,91 @@
+"""rnnviz.course.bounds: bytes or instructions, the estimates of notebooks 2 (the SRU step)
+and 7 (the scan), from the shipped H200 files."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from rnnviz.bench.core import shipped_results
+from rnnviz.course import bounds as cb
+
+
+def test_the_estimates_are_the_arithmetic_of_the_shipped_numbers():
+    """Every input is of the timed kernel: its time and copy ceiling, and Nsight Compute's
+    instructions per step (133 and 138, the prologue included) and issue rate."""
+    bounds = cb.step_bounds()
+    kernels = json.loads(shipped_results()[cb.KERNEL_RUN].read_text())
+    copy = kernels["provenance"]["copy_gbs"]
+    assert [round(b["instructions_per_step"]) for b in bounds] == [133, 138]
+    assert [b["ipc_per_scheduler"] for b in bounds] == [0.64, 0.6]
+    for b in bounds:
+        row = next(r for r in kernels["rows"] if r.get("library_default") and r["pass"] == "fwd"
+                   and r["what"].startswith("inference")
+                   and r["dtype"] == {"float32": "fp32", "bfloat16": "bf16"}[b["dtype"]])
+        warp_steps = 1024 * 32 * 1024 / 32
+        assert (b["T"], b["B"], b["H"]) == (1024, 32, 1024)
+        assert b["measured_ms"] == row["ms"]
+        assert b["bytes_ms"] == pytest.approx(row["bytes"] / copy / 1e6)
+        assert b["issue_peak_ms"] == pytest.approx(
+            b["instructions_per_step"] * warp_steps / (132 * 4) / 1.98e6)
+        assert b["issue_measured_ms"] == pytest.approx(b["issue_peak_ms"] / b["ipc_per_scheduler"])
+    fig = cb.step_bound_figure(bounds)
+    assert [t.name for t in fig.data] == [name for _, name, _ in cb.BARS]
+    assert all(len(t.y) == 2 for t in fig.data)
+
+
+def test_a_machine_that_cannot_compile_for_hopper_says_so(monkeypatch, capsys):
+    import rnnviz.bench.sass as sass
+
+    def no_ptxas(*a, **k):
+        raise RuntimeError("ptxas not found")
+
+    monkeypatch.setattr(sass, "sru_step_mix", no_ptxas)
+    assert cb.step_mixes() == {}
+    assert "cannot be compiled for sm_90" in capsys.readouterr().out
+
+
+def test_the_mix_figure_stacks_every_kind():
+    mixes = {"float32": {"float arithmetic": 37.0, "exp and reciprocal (MUFU)": 6.0,
+                         "loads and stores": 9.0},
+             "bfloat16": {"float arithmetic": 37.0, "exp and reciprocal (MUFU)": 6.0,
+                          "conversions, byte shuffles": 13.0}}
+    fig = cb.step_mix_figure(mixes)
+    assert fig.layout.barmode == "stack"
+    assert sum(t.x[0] for t in fig.data) == 52 and sum(t.x[1] for t in fig.data) == 56
+    assert ("float32: 52 a step, 43 of them the recurrence's math (Nsight Compute on the H200: "
+            "133, prologue included)") in fig.layout.title.text
+
+
+def test_the_scans_bounds_are_the_arithmetic_of_the_shipped_run(monkeypatch):
+    """Bytes at the run's copy ceiling, instructions at one a cycle on 132 x 4 schedulers,
+    the measured forward of the wide shape (the count itself is stubbed here)."""
+    monkeypatch.setattr(cb, "scan_instructions_per_element", lambda dtype: 0.25)
+    run = json.loads(shipped_results()[cb.SCAN_RUN].read_text())
+    bounds = cb.scan_bounds()
+    n = 16 * 16384 * 4096
+    for b, size in zip(bounds, (4, 2)):
+        row = next(r for r in run["rows"] if r["method"] == "rnnviz-scan" and r["pass"] == "fwd"
+                   and r["dtype"] == {4: "fp32", 2: "bf16"}[size]
+                   and (r.get("B"), r.get("T"), r.get("D")) == (16, 16384, 4096))
+        assert b["measured_ms"] == row["ms"]
+        assert b["bytes_ms"] == pytest.approx(3 * n * size / run["provenance"]["copy_gbs"] / 1e6)
+        assert b["issue_peak_ms"] == pytest.approx(0.25 * n / (132 * 4) / 1.98e6)
+    fig = cb.scan_bound_figure(bounds)
+    assert [t.name for t in fig.data] == ["bytes at the copy bandwidth",
+                                          "instructions at 1 a cycle per scheduler", "measured"]
+
+
+def test_the_scans_loop_compiled_here_is_a_few_instructions_an_element():
+    """The channel walk with the H200's wide tile: each thread's few instructions per element
+    (a multiply-add and a select in the scan, a conversion, its share of the addresses) are
+    a few hundredths of a warp instruction each."""
+    pytest.importorskip("triton")
+    try:
+        per = cb.scan_instructions_per_element(torch.float32)
+    except Exception as e:  # noqa: BLE001
+        if "ptxas" in str(e) and "not found" in str(e).lower():
+            pytest.skip(f"this Triton has no ptxas to compile for a GPU: {e}")
+        raise
+    assert 2 / 32 < per < 20 / 32
