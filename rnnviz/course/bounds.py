@@ -112,6 +112,14 @@ def step_mix_figure(mixes: dict[str, dict[str, float]]):
                        + "<br>".join(parts) + "</sup>")
 
 
+def _ms(bytes_: float, copy_gbs: float, warp_instructions: float, sms: int) -> dict[str, float]:
+    """The two estimates every bound has: the bytes at the copy bandwidth, and the warp
+    instructions at one a cycle on each of the GPU's schedulers at the maximum clock."""
+    return {"bytes_ms": bytes_ / (copy_gbs * 1e9) * 1e3,
+            "issue_peak_ms": warp_instructions / (sms * SCHEDULERS_PER_SM)
+            / (MAX_SM_GHZ * 1e9) * 1e3}
+
+
 def step_bounds() -> list[dict[str, Any]]:
     """For the inference forward in float32 and bfloat16 at the shipped run's shape: the
     measured time and the three estimates of the module doc, in ms, with what went in.
@@ -124,17 +132,18 @@ def step_bounds() -> list[dict[str, Any]]:
         run, ncu = _measured(dtype), _ncu(dtype)
         warp_steps = run["T"] * run["B"] * run["D"] / 32  # one thread per unit, 32 a warp
         instr = _ncu_per_step(dtype)
-        schedulers = ncu["sms"] * SCHEDULERS_PER_SM
-        peak_ms = instr * warp_steps / schedulers / (MAX_SM_GHZ * 1e9) * 1e3
+        ms = _ms(run["bytes"], run["copy_gbs"], instr * warp_steps, ncu["sms"])
         out.append({
             "dtype": dtype, "T": run["T"], "B": run["B"], "H": run["D"],
             "bytes": run["bytes"], "copy_gbs": run["copy_gbs"],
             "instructions_per_step": instr, "ipc_per_scheduler": ncu["ipc"],
             "warps_per_scheduler": ncu["warps_per_scheduler"],
-            "bytes_ms": run["bytes"] / (run["copy_gbs"] * 1e9) * 1e3,
-            "issue_peak_ms": peak_ms,
-            "issue_measured_ms": peak_ms / ncu["ipc"],
+            **ms, "issue_measured_ms": ms["issue_peak_ms"] / ncu["ipc"],
             "measured_ms": run["ms"], "measured_on": run["label"],
+            "label": f"{dtype}<br>{instr:.0f} instructions, "
+                     f"{run['bytes'] / (run['T'] * run['B'] * run['D']):.0f} bytes a step",
+            "title": f"SRU recurrence, T={run['T']}, B={run['B']}, H={run['D']}, inference "
+                     f"forward: what paces a step<br><sup>{run['label']}</sup>",
         })
     return out
 
@@ -145,27 +154,19 @@ BARS = [("bytes_ms", "bytes at the copy bandwidth", FAMILIES["copy"][0]),
         ("measured_ms", "measured", FAMILIES["sequential"][2])]
 
 
-def _bars(bounds: list[dict[str, Any]], x: list[str], yaxis: str, title: str):
-    """Grouped bars per dtype of each of ``BARS`` the bounds have."""
+def bound_figure(bounds: list[dict[str, Any]]):
+    """Grouped bars per dtype of each of ``BARS`` the bounds have (``step_bounds``,
+    ``scan_bounds``), in ms."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     for key, name, colour in BARS:
         if key in bounds[0]:
-            fig.add_bar(x=x, y=[b[key] for b in bounds], name=name, marker_color=colour,
-                        text=[f"{b[key]:.3f}" for b in bounds], textposition="outside")
-    return apply(fig, barmode="group", yaxis_title=yaxis, legend=dict(orientation="h", y=-0.25),
-                 title=title)
-
-
-def step_bound_figure(bounds: list[dict[str, Any]]):
-    """Grouped bars per dtype: the three estimates and the measured time (``step_bounds``)."""
-    x = [f"{b['dtype']}<br>{b['instructions_per_step']:.0f} instructions, "
-         f"{b['bytes'] / (b['T'] * b['B'] * b['H']):.0f} bytes a step" for b in bounds]
-    b0 = bounds[0]
-    return _bars(bounds, x, "ms (inference forward)",
-                 f"SRU recurrence, T={b0['T']}, B={b0['B']}, H={b0['H']}: what paces a step "
-                 f"({b0['measured_on']})")
+            fig.add_bar(x=[b["label"] for b in bounds], y=[b[key] for b in bounds], name=name,
+                        marker_color=colour, text=[f"{b[key]:.3f}" for b in bounds],
+                        textposition="outside")
+    return apply(fig, barmode="group", yaxis_title="ms", legend=dict(orientation="h", y=-0.25),
+                 margin=dict(t=100), title=bounds[0]["title"])
 
 
 SCAN_RUN = "scan-h200"  # the full bench run: the wide forward's times and copy ceiling
@@ -199,7 +200,7 @@ def scan_bounds() -> list[dict[str, Any]]:
     ref = shipped_file(SCAN_RUN)
     copy = ref.provenance["copy_gbs"]
     B, T, D = SCAN_SHAPE
-    schedulers = _ncu("float32")["sms"] * SCHEDULERS_PER_SM
+    sms = _ncu("float32")["sms"]
     out = []
     for dtype, tdt in DTYPES.items():
         row = next(r for r in ref.rows if r["method"] == "rnnviz-scan" and r["pass"] == "fwd"
@@ -209,18 +210,10 @@ def scan_bounds() -> list[dict[str, Any]]:
         nbytes = 3 * n * tdt.itemsize  # a and b read, h written
         out.append({"dtype": dtype, "B": B, "T": T, "D": D, "bytes": nbytes, "copy_gbs": copy,
                     "instructions_per_element": per_element,
-                    "bytes_ms": nbytes / (copy * 1e9) * 1e3,
-                    "issue_peak_ms": per_element * n / schedulers / (MAX_SM_GHZ * 1e9) * 1e3,
-                    "measured_ms": row["ms"], "measured_on": ref.label})
+                    **_ms(nbytes, copy, per_element * n, sms),
+                    "measured_ms": row["ms"], "measured_on": ref.label,
+                    "label": f"{dtype}<br>{32 * per_element:.1f} instructions, "
+                             f"{3 * tdt.itemsize} bytes an element",
+                    "title": f"The scan, B={B}, T={T}, D={D}, forward: bytes or instructions?"
+                             f"<br><sup>{ref.label}</sup>"})
     return out
-
-
-def scan_bound_figure(bounds: list[dict[str, Any]]):
-    """Grouped bars per dtype: the scan's bytes, its instructions at the peak issue rate, and
-    the measured time (``scan_bounds``)."""
-    x = [f"{b['dtype']}<br>{32 * b['instructions_per_element']:.1f} instructions, "
-         f"{3 * DTYPES[b['dtype']].itemsize} bytes an element" for b in bounds]
-    b0 = bounds[0]
-    return _bars(bounds, x, "ms (forward)",
-                 f"The scan, B={b0['B']}, T={b0['T']}, D={b0['D']}: bytes or instructions? "
-                 f"({b0['measured_on']})")

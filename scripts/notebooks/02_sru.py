@@ -116,7 +116,7 @@ prefetch_figure()
 # wheel: no GPU needed) and its loop is counted, instruction by instruction, per step of $t$:
 
 # %%
-from rnnviz.course.bounds import step_bound_figure, step_bounds, step_mix_figure, step_mixes
+from rnnviz.course.bounds import bound_figure, step_bounds, step_mix_figure, step_mixes
 
 mixes = step_mixes()  # a few seconds per dtype: two compilations
 step_mix_figure(mixes)
@@ -130,7 +130,7 @@ step_mix_figure(mixes)
 # own previous result, Nsight Compute measured about 0.6 a cycle for this kernel:
 
 # %%
-step_bound_figure(step_bounds())
+bound_figure(step_bounds())
 
 # %% [markdown]
 # The measured times sit just above the instruction estimate in both dtypes, and far above what the bytes

@@ -50,9 +50,9 @@ scan_kernels.in_flight_figure()
 # them against its bytes, at the wide shape of the shipped bench run:
 
 # %%
-from rnnviz.course.bounds import scan_bound_figure, scan_bounds
+from rnnviz.course.bounds import bound_figure, scan_bounds
 
-scan_bound_figure(scan_bounds())
+bound_figure(scan_bounds())
 
 # %% [markdown]
 # A few instructions per element (under each pair of bars) against 12 or 6 bytes: even at one instruction a

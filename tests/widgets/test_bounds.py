@@ -30,7 +30,7 @@ def test_the_estimates_are_the_arithmetic_of_the_shipped_numbers():
         assert b["issue_peak_ms"] == pytest.approx(
             b["instructions_per_step"] * warp_steps / (132 * 4) / 1.98e6)
         assert b["issue_measured_ms"] == pytest.approx(b["issue_peak_ms"] / b["ipc_per_scheduler"])
-    fig = cb.step_bound_figure(bounds)
+    fig = cb.bound_figure(bounds)
     assert [t.name for t in fig.data] == [name for _, name, _ in cb.BARS]
     assert all(len(t.y) == 2 for t in fig.data)
 
@@ -72,7 +72,7 @@ def test_the_scans_bounds_are_the_arithmetic_of_the_shipped_run(monkeypatch):
         assert b["measured_ms"] == row["ms"]
         assert b["bytes_ms"] == pytest.approx(3 * n * size / run["provenance"]["copy_gbs"] / 1e6)
         assert b["issue_peak_ms"] == pytest.approx(0.25 * n / (132 * 4) / 1.98e6)
-    fig = cb.scan_bound_figure(bounds)
+    fig = cb.bound_figure(bounds)
     assert [t.name for t in fig.data] == ["bytes at the copy bandwidth",
                                           "instructions at 1 a cycle per scheduler", "measured"]
 
