@@ -232,7 +232,8 @@ def gpu_state(device: torch.device | str | None = None) -> dict[str, Any] | None
     for query in (fields, fields[:-1] + [OLD_SLOWDOWN_FIELD]):
         try:
             out = subprocess.run(["nvidia-smi", f"--id={nvidia_smi_id(index)}",
-                                  "--format=csv,noheader,nounits", "--query-gpu=" + ",".join(query)],
+                                  "--format=csv,noheader,nounits",
+                                  "--query-gpu=" + ",".join(query)],
                                  capture_output=True, text=True, timeout=20)
         except (OSError, subprocess.SubprocessError):
             return None
