@@ -210,10 +210,11 @@ def copy_bandwidth_gbs(device: torch.device | str, nbytes: int = 1 << 30) -> flo
 
 # nvidia-smi's names for what decides a kernel's pace besides the code: the SM and memory
 # clocks, and why the SM clock is below its maximum (a bit mask: 0x1 idle, 0x4 software
-# power cap, 0x20 software thermal slowdown, 0x40 hardware thermal, ...; drivers since 535
-# call the field clocks_event_reasons and keep the old name as an alias)
+# power cap, 0x20 software thermal slowdown, 0x40 hardware thermal, ...)
 GPU_STATE_FIELDS = {"sm_mhz": "clocks.sm", "mem_mhz": "clocks.mem", "temp_c": "temperature.gpu",
-                    "power_w": "power.draw", "slowdown": "clocks_throttle_reasons.active"}
+                    "power_w": "power.draw", "slowdown": "clocks_event_reasons.active"}
+# the slowdown field's name before driver 535, for an older driver that refuses the new one
+OLD_SLOWDOWN_FIELD = "clocks_throttle_reasons.active"
 
 
 def gpu_state(device: torch.device | str | None = None) -> dict[str, Any] | None:
@@ -227,14 +228,18 @@ def gpu_state(device: torch.device | str | None = None) -> dict[str, Any] | None
     if device.type != "cuda":
         return None
     index = device.index if device.index is not None else torch.cuda.current_device()
-    try:
-        out = subprocess.run(["nvidia-smi", f"--id={nvidia_smi_id(index)}",
-                              "--format=csv,noheader,nounits",
-                              "--query-gpu=" + ",".join(GPU_STATE_FIELDS.values())],
-                             capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return parse_gpu_state(out.stdout) if out.returncode == 0 else None
+    fields = list(GPU_STATE_FIELDS.values())
+    for query in (fields, fields[:-1] + [OLD_SLOWDOWN_FIELD]):
+        try:
+            out = subprocess.run(["nvidia-smi", f"--id={nvidia_smi_id(index)}",
+                                  "--format=csv,noheader,nounits",
+                                  "--query-gpu=" + ",".join(query)],
+                                 capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if out.returncode == 0:
+            return parse_gpu_state(out.stdout)
+    return None
 
 
 def nvidia_smi_id(index: int) -> str:

@@ -220,6 +220,10 @@ def test_gpu_state_asks_nvidia_smi_for_the_devices_gpu(tmp_path, monkeypatch):
     assert "--id=1" in args and all(f in args for f in GPU_STATE_FIELDS.values())
     fake.write_text("#!/bin/sh\nexit 9\n")
     assert gpu_state("cuda:1") is None
+    # a driver older than 535 knows the slowdown field by its old name only
+    fake.write_text('#!/bin/sh\ncase "$*" in *clocks_event_reasons*) exit 6;; esac\n'
+                    'echo "1410, 2619, 80, 700, 0x20"\n')
+    assert gpu_state("cuda:0")["slowdown"] == "0x20"
 
 
 @pytest.mark.gpu
