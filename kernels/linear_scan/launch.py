@@ -173,8 +173,9 @@ def gpu_key(device_index: int | None = None) -> str | None:
     return name.replace("NVIDIA ", "").split()[0]
 
 
-# GPUs that share a tuned table: the H200 is the H100's chip (132 SMs) with faster memory.
-SAME_CHIP = {"H200": "H100"}
+# GPUs that share a tuned table: the H200 is the H100's chip (132 SMs) with faster memory,
+# so where one has no table of its own it takes the other's.
+SAME_CHIP = {"H200": "H100", "H100": "H200"}
 
 
 @functools.lru_cache(maxsize=None)

@@ -53,11 +53,12 @@ programs of 2 warps (47.6 us against 49-51). The bf16 forward stays one part per
 us against 20.5 in three launches, which took 61 us back to back against 29).
 The H100's wide
 entries predate the pipelined walk (they ran one chunk in flight): removed, so the H100 takes
-launch.WIDE, measured on the H200, the same chip.
+launch.WIDE, measured on the H200, the same chip. Its last two entries (bd<=256, T>32768:
+the one-chunk look-back kernel of 2026-11-23, before the segment kernel, reduce-then-scan
+and the time kernel existed) went the same way on 2026-12-05: the H100 takes the H200's
+table (launch.SAME_CHIP), whose every entry was measured on the kernels as they are.
 """
-TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'path': 'sequence', 'rows': 8},
-          '4|bd<=256|T>32768': {'block_d': 16, 'num_warps': 8, 'path': 'sequence', 'rows': 8}},
- 'H200': {'2|bd<=256|T<=2048': {'block_d': 4,
+TABLE: dict = {'H200': {'2|bd<=256|T<=2048': {'block_d': 4,
                                 'bwd': {'block_d': 4,
                                         'num_warps': 8,
                                         'programs': 0,

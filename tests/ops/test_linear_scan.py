@@ -642,6 +642,17 @@ def test_bench_rows_keep_the_spread_of_their_repetitions(monkeypatch):
     assert (r["ms"], r["ms_min"], r["ms_max"], r["reps"], r["error"]) == (1.5, 1.4, 1.9, 7, None)
 
 
+def test_the_h100_takes_the_h200s_table():
+    """One chip, one table: a GPU without a tuned table of its own takes its twin's, and a
+    GPU of another chip takes none (the formulas)."""
+    from rnnviz.kernels.linear_scan.launch import _tuned_for
+    from rnnviz.kernels.linear_scan.tuned import TABLE
+
+    assert _tuned_for("H100") is _tuned_for("H200") is TABLE["H200"]
+    assert any(k.startswith("time|") for k in _tuned_for("H100"))
+    assert _tuned_for("A100") == {} and _tuned_for(None) == {}
+
+
 def test_choose_config_backward_entry(monkeypatch):
     """A tuned entry's "bwd" overrides its tile for the backward scan only; without a table
     the formula gives each direction the sweep's best wide tile."""
