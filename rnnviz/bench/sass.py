@@ -178,22 +178,25 @@ OPCODE_KINDS = [
 ]
 
 
+OTHER = "other (branches, predicates)"  # what no kind of OPCODE_KINDS takes
+KINDS = [kind for kind, _ in OPCODE_KINDS] + [OTHER]  # every kind, in the order drawn
+
+
 def opcode_kind(op: str) -> str:
-    """The kind of SASS opcode ``op`` (``OPCODE_KINDS``), else "other (branches, predicates)"."""
+    """The kind of SASS opcode ``op`` (``OPCODE_KINDS``), else ``OTHER``."""
     family = op.split(".")[0]
     for kind, names in OPCODE_KINDS:
         if any(op == n or op.startswith(n + ".") or family == n for n in names):
             return kind
-    return "other (branches, predicates)"
+    return OTHER
 
 
 def by_kind(body: collections.Counter) -> dict[str, int]:
-    """A loop body's instruction counts summed by ``opcode_kind``, in ``OPCODE_KINDS``'
-    order."""
-    out = {kind: 0 for kind, _ in OPCODE_KINDS}
+    """A loop body's instruction counts summed by ``opcode_kind``, every one of ``KINDS``
+    in order."""
+    out = dict.fromkeys(KINDS, 0)
     for op, n in body.items():
-        kind = opcode_kind(op)
-        out[kind] = out.get(kind, 0) + n
+        out[opcode_kind(op)] += n
     return out
 
 

@@ -6,7 +6,7 @@ import collections
 import pytest
 import torch
 
-from rnnviz.bench.sass import OPCODE_KINDS, by_kind, loop_bodies, opcode_kind
+from rnnviz.bench.sass import OPCODE_KINDS, OTHER, by_kind, loop_bodies, opcode_kind
 
 SASS = """
         /*0000*/                   LDC R1, c[0x0][0x28] ;
@@ -42,7 +42,7 @@ def test_opcodes_are_sorted_by_what_they_do():
     assert opcode_kind("IMAD.WIDE.U32") == opcode_kind("VIADD") == \
         "integer: addresses, indices, loop"
     assert opcode_kind("PRMT") == "conversions, byte shuffles"
-    assert opcode_kind("BRA") == "other (branches, predicates)"
+    assert opcode_kind("BRA") == "other (branches, predicates)" == OTHER
     counts = by_kind(loop_bodies(SASS)[0])
     assert list(counts)[:len(OPCODE_KINDS)] == [k for k, _ in OPCODE_KINDS]
     assert sum(counts.values()) == 8 and counts["other (branches, predicates)"] == 2
