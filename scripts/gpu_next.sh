@@ -9,6 +9,15 @@
 case "$1" in
   sru) bash scripts/sru_kernel_ab_run.sh ;;
   scan) bash scripts/scan_summary_ab_run.sh ;;
+  rest)  # the two SRU GPU tests sru2 ran out of time for, then the summary A/B at D=16, T=2^20 ([B, D, T]) alone
+    export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
+    mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
+    for t in tests/ops/test_sru.py::test_kernel_bf16_and_large tests/models/test_sru.py::test_model_bf16_autocast; do
+      timeout 120 python3 -m pytest -q -p no:cacheprovider -m gpu $t > $OUT/r/tests-${t##*::}.log 2>&1 & done; wait
+    tail -qn 2 $OUT/r/tests-*.log; echo "t=$SECONDS"; pack
+    cp -r .whl/linear_scan_base kernels/linear_scan_base
+    AB_CASES=1 timeout $((205 - SECONDS)) python3 scripts/scan_summary_ab.py $OUT/r/scan-summary-ab-d16.json > $OUT/r/ab.log 2>&1; echo rc=$? t=$SECONDS
+    grep "^{" $OUT/r/ab.log | cut -c1-220; rm -rf kernels/linear_scan_base; pack ;;
   sru2)  # the SRU GPU tests in 6 processes at once (compiling is CPU work), bench sru, bf16 A/B old vs new
     export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
     mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
