@@ -256,14 +256,20 @@ def segment_aggregate(a_base, b_base, c_lo, c_hi, off, T, s_at, s_bt, dmask,
                       REVERSE: tl.constexpr, SHIFT_A: tl.constexpr, R: tl.constexpr,
                       S: tl.constexpr, STAGES: tl.constexpr, BLOCK_D: tl.constexpr):
     """Chunks c_lo .. c_hi - 1 of these channels as one step h -> ca h + cb: a read-only
-    walk (the first of a segment's two passes)."""
+    walk (the first of a segment's two passes).
+
+    It reads the chunks last to first, each one composed in front of those after it. Every
+    segment is summarised at about the same time, so what is left in the L2 when the second
+    walk starts is the chunks each segment read last: read this way, the first chunks that
+    second walk asks for (walking in order from its carry)."""
     acc_a = tl.full([BLOCK_D], 1.0, tl.float32)
     acc_b = tl.zeros([BLOCK_D], dtype=tl.float32)
-    for c in tl.range(c_lo, c_hi, num_stages=STAGES):
+    for i in tl.range(0, c_hi - c_lo, num_stages=STAGES):
+        c = c_hi - 1 - i
         a, b, _ = load_step_tile(a_base, b_base, c * (R * S), off, T, s_at, s_bt, dmask,
                                  REVERSE, SHIFT_A)
         _, _, ca, cb = chunk_maps(a, b, R, S)
-        acc_a, acc_b = scan_combine(acc_a, acc_b, ca, cb)
+        acc_a, acc_b = scan_combine(ca, cb, acc_a, acc_b)  # chunk c, then those after it
     return acc_a, acc_b
 
 

@@ -94,15 +94,17 @@ def _part_summary(a_row, b_row, c_lo, c_hi, n_chunks, idx, rmask, T, REVERSE: tl
                   SHIFT_A: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_T: tl.constexpr,
                   STAGES: tl.constexpr):
     """Chunks c_lo .. c_hi - 1 (in processing order) of the rows as one affine step
-    h -> ca h + cb: a read-only walk."""
+    h -> ca h + cb: a read-only walk, last chunk first (as ``seqpar.segment_aggregate``:
+    the walk that follows starts on the chunks read last, the likeliest in the L2)."""
     ca = tl.zeros([BLOCK_R], dtype=tl.float32) + 1.0
     cb = tl.zeros([BLOCK_R], dtype=tl.float32)
-    for c in tl.range(c_lo, c_hi, num_stages=STAGES):
+    for i in tl.range(0, c_hi - c_lo, num_stages=STAGES):
+        c = c_hi - 1 - i
         t = _chunk_steps(c, n_chunks, idx, BLOCK_T, REVERSE)
         a, b, _ = _load_chunk(a_row, b_row, t, t < T, rmask, T, REVERSE, SHIFT_A)
         ka, kb = tl.associative_scan((a, b), 1, scan_combine, reverse=REVERSE)
         ea = _end_of(ka, idx, BLOCK_T, REVERSE)
-        ca, cb = ca * ea, ea * cb + _end_of(kb, idx, BLOCK_T, REVERSE)
+        ca, cb = scan_combine(ea, _end_of(kb, idx, BLOCK_T, REVERSE), ca, cb)  # chunk c first
     return ca, cb
 
 

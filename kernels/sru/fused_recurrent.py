@@ -25,25 +25,41 @@ steps in flight) before running the recurrence over the current CHUNK steps (the
 the next CHUNK). At l = d = 1024, B = 32 on the H200 one turn ahead ran the forward at
 0.264 ms (inference) / 0.266 ms (training, storing c), two turns at 0.220 / 0.233 ms (72% /
 81% of copy), three at 0.292 / 0.294 ms (more live registers than pay; bf16 alike,
-benchmarks/sru-kernels-prefetch3-h200.json). With the loads ahead, what is left is the
-instructions: about 130 a step (the loop compiled for sm_90 and counted,
-``rnnviz.bench.sass.sru_step_mix``), issued at 0.6 a cycle per scheduler by two warps each
-(Nsight Compute, benchmarks/sru-ncu-h200.txt), which is the measured time in fp32 and in
-bf16 alike; the bytes alone would take 0.16 ms (fp32) and 0.08 ms (bf16). Notebook 2 draws it.
+benchmarks/sru-kernels-prefetch3-h200.json).
 The steps are unrolled by hand (a variable per value per step) because a tiled version,
 loading [CHUNK, BLOCK] tiles (with Triton's pipeliner staging them) and taking row i out
 with a select-and-sum, ran 2.2-43x slower on the H200 (benchmarks/sru-fwd-tiled-h200.json),
 most likely because Triton laid the CHUNK rows across threads, making every row taken out a
 reduction across the program (the compiled code was not inspected).
 
+Instructions, not bytes, then set the pace. B x H = 32768 threads are 2 warps per scheduler
+of the H200's 132 SMs, and Nsight Compute (benchmarks/sru-ncu-h200.txt) found the bf16
+inference forward issuing 0.6 instructions a cycle per scheduler, 138 per warp per step,
+with the memory 22% busy: bf16 halves the bytes and not the instructions, which is why it
+ran no faster than fp32. So a step is kept short:
+- each stream (U, x, mask, h, c, ...) is one pointer moved a step at a time (two integer
+  adds), not ``t * stride`` recomputed (64-bit multiplies, about six instructions a stream);
+- storing c, recording f and r, and the padding mask are constexprs (HAS_MASK, STORE_C,
+  RECORD): switched off they cost nothing, where run-time flags still moved their pointers
+  and predicated their stores. A kernel compiles once per such combination in use
+  (inference, training, masked), seconds each;
+- with FAST (on a GPU; ``activations.py``) exp and division are the approximate
+  instructions, without the guards for denormals and huge divisors that were a third of
+  the math.
+- the forward's loop walks three turns a pass (FWD_STEPS_PER_PASS), so its three sets of
+  registers (the turn being computed, the two in flight) swap roles by name instead of by
+  moves; it compiles in about three times as long.
+Compiled for sm_90 and counted (``rnnviz.bench.sass.sru_step_mix``), the inference forward's
+loop went from 130.5 to 54.2 instructions a step in fp32 and from 136.4 to 59.5 in bf16, the
+backward's from 160 to 92.8 (fp32).
+
 The backward walks t in reverse and recomputes f, r and g(c_t) from U and the stored c_{t-1}
 instead of storing gates. With ``record`` (a trace asked for it) the forward also writes f
-and r; without it no gate buffer exists and the stores are predicated off.
+and r; without it no gate buffer exists.
 
-Options that do not change what is loaded (peephole, tanh, padding mask, c0, storing c,
-recording) are run-time flags and integer arguments are not specialised, so a kernel is
-compiled once per (K, dtypes) rather than once per shape and option: compiling the unrolled
-loop takes seconds.
+Options that do not change the instructions much (peephole, tanh, c0) are run-time flags,
+and integer arguments are not specialised, so shapes do not recompile: compiling the
+unrolled loop takes seconds.
 
 Compute only: this module imports torch and triton, nothing of rnnviz.
 """
@@ -53,27 +69,30 @@ import torch
 import triton
 import triton.language as tl
 
-from .. import cdiv, next_pow2
+from .. import cdiv, interpreting, next_pow2
+from ..activations import sigmoid as _sigmoid
 from ..activations import tanh as _tanh
 from ..cached_launch import CachedLaunch
 
 CHUNK = 8  # steps per loop turn; loads of the next 2 CHUNK (forward) / CHUNK (backward) in flight
-# Steps one pass of each kernel's loop walks: what turns a count of the loop body's
-# instructions into instructions per step (rnnviz.bench.sass, notebook 2).
-FWD_STEPS_PER_PASS = tl.constexpr(CHUNK)
+# Steps one pass of each kernel's loop walks (the forward: three turns, so the register sets
+# swap roles by name): what turns a count of the loop body's instructions into instructions
+# per step (rnnviz.bench.sass, notebook 2).
+FWD_STEPS_PER_PASS = tl.constexpr(3 * CHUNK)
 BWD_STEPS_PER_PASS = tl.constexpr(CHUNK)
 _INTS = ["T", "B", "Hd", "sUt", "sUb", "sXt", "sXb", "sHt", "sHb", "sMt", "sMb", "sGHt", "sGHb",
-         "sGUt", "sGUb", "sGXt", "sGXb", "scale_x", "peep", "tanh_f", "has_mask", "has_c0",
-         "store_c", "record", "has_gcn"]
+         "sGUt", "sGUb", "sGXt", "sGXb", "scale_x", "peep", "tanh_f", "has_c0", "has_gcn"]
 
 
 @triton.jit
-def _time(s, T, d):
-    """Physical time index of direction-local step s (direction 1 runs backwards), int64."""
-    live = (s >= 0) & (s < T)
-    t = tl.where(d == 0, s, T - 1 - s)
-    t = tl.where(live, t, 0)
-    return t.to(tl.int64), live
+def _walk(T, d, stride, s):
+    """(offset of direction-local step s along a time stride, int64; the pointer move from a
+    step to the next): direction 1 runs t from T - 1 down to 0. The kernels carry one
+    pointer per stream and move it a step at a time, which costs two integer adds a step
+    where recomputing ``t * stride`` cost about six (64-bit multiplies)."""
+    st = (d * 0).to(tl.int64) + stride
+    fwd = d == 0
+    return tl.where(fwd, s * st, (T - 1 - s) * st), tl.where(fwd, st, -st)
 
 
 @triton.jit
@@ -104,120 +123,170 @@ def _state(P, b, DH, col, cmask, flag):
                    other=0.0).to(tl.float32)
 
 
-# ---------------------------------------------------------------------------------------
-# forward
-# ---------------------------------------------------------------------------------------
 @triton.jit
-def _fwd_load(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask, scale_x, hm,
-              K: tl.constexpr, SKIP_X: tl.constexpr):
-    t, live = _time(s, T, d)
+def _inputs(up, xq, mq, live, cmask, scale_x, K: tl.constexpr, SKIP_X: tl.constexpr,
+            HAS_MASK: tl.constexpr):
+    """(x~, f, r, x', keep) of the step whose U, x and padding mask are at up, xq, mq."""
     lm = tl.where(live, cmask, False)  # (bool & scalar bool is int8 in the interpreter)
-    up = u_ptr + t * sUt
     u0 = tl.load(up, mask=lm, other=0.0).to(tl.float32)
     u1 = tl.load(up + 1, mask=lm, other=0.0).to(tl.float32)
     u2 = tl.load(up + 2, mask=lm, other=0.0).to(tl.float32)
     if SKIP_X:
-        xp = tl.load(x_ptr + t * sXt, mask=lm, other=0.0).to(tl.float32) * scale_x
+        xp = tl.load(xq, mask=lm, other=0.0).to(tl.float32) * scale_x
     else:
         xp = tl.load(up + 3, mask=lm, other=0.0).to(tl.float32)
-    pad = tl.load(m_ptr + t * sMt, mask=tl.where(hm, live, False), other=0)
-    keep = tl.where(live, pad == 0, False)
+    keep = live
+    if HAS_MASK:
+        pad = tl.load(mq, mask=live, other=0)
+        keep = tl.where(live, pad == 0, False)
     return u0, u1, u2, xp, keep
 
 
 @triton.jit
-def _fwd_step(c, u0, u1, u2, xp, keep, s, T, d, vf, vr, bf, br, cmask,
-              h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc):
-    t, live = _time(s, T, d)
-    lm = tl.where(live, cmask, False)
-    f = tl.sigmoid(u1 + bf + vf * c)
-    r = tl.sigmoid(u2 + br + vr * c)
+def _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
+    """The input streams one step on (those that exist: no skip input with K = 4, no mask)."""
+    if SKIP_X:
+        xq = xq + dX
+    if HAS_MASK:
+        mq = mq + dM
+    return up + dU, xq, mq
+
+
+@triton.jit
+def _move_outputs(hq, cq, fq, rq, dH, dC, STORE_C: tl.constexpr, RECORD: tl.constexpr):
+    """The forward's output streams one step on (c, f, r only when stored)."""
+    if STORE_C:
+        cq = cq + dC
+    if RECORD:
+        fq = fq + dC
+        rq = rq + dC
+    return hq + dH, cq, fq, rq
+
+
+# ---------------------------------------------------------------------------------------
+# forward
+# ---------------------------------------------------------------------------------------
+@triton.jit
+def _fwd_step(c, u0, u1, u2, xp, keep, s, T, vf, vr, bf, br, cmask,
+              hq, cq, fq, rq, th, STORE_C: tl.constexpr, RECORD: tl.constexpr,
+              FAST: tl.constexpr):
+    """Step s: c_t from c_{t-1}; h_t (and c_t, f_t, r_t when asked) stored at hq (cq, fq, rq)."""
+    lm = tl.where(s < T, cmask, False)
+    f = _sigmoid(u1 + bf + vf * c, FAST)
+    r = _sigmoid(u2 + br + vr * c, FAST)
     c_new = u0 + f * (c - u0)
-    g = tl.where(th, _tanh(c_new), c_new)
+    g = tl.where(th, _tanh(c_new, FAST), c_new)
     h = xp + r * (g - xp)
     c_new = tl.where(keep, c_new, c)
     h = tl.where(keep, h, 0.0)
-    tl.store(h_ptr + t * sHt, h.to(h_ptr.dtype.element_ty), mask=lm)
-    tl.store(call_ptr + t * sCt, c_new, mask=tl.where(sc, lm, False))
-    tl.store(f_ptr + t * sCt, f, mask=tl.where(rc, lm, False))
-    tl.store(r_ptr + t * sCt, r, mask=tl.where(rc, lm, False))
+    tl.store(hq, h.to(hq.dtype.element_ty), mask=lm)
+    if STORE_C:
+        tl.store(cq, c_new, mask=lm)
+    if RECORD:
+        tl.store(fq, f, mask=lm)
+        tl.store(rq, r, mask=lm)
     return c_new
 
 
 @triton.jit
-def _fwd_load4(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask, scale_x, hm,
-               K: tl.constexpr, SKIP_X: tl.constexpr):
-    """The inputs of steps s .. s+3: (x~, f, r, x', keep) each."""
-    v0, v1, v2, v3, v4 = _fwd_load(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-    v5, v6, v7, v8, v9 = _fwd_load(u_ptr, x_ptr, m_ptr, s + 1, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-    v10, v11, v12, v13, v14 = _fwd_load(u_ptr, x_ptr, m_ptr, s + 2, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-    v15, v16, v17, v18, v19 = _fwd_load(u_ptr, x_ptr, m_ptr, s + 3, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-    return v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19
+def _fwd_load4(up, xq, mq, dU, dX, dM, s, T, cmask, scale_x,
+               K: tl.constexpr, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
+    """The inputs of steps s .. s+3 (x~, f, r, x', keep each), then the three stream
+    pointers moved on to step s+4."""
+    v0, v1, v2, v3, v4 = _inputs(up, xq, mq, s < T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
+    v5, v6, v7, v8, v9 = _inputs(up, xq, mq, s + 1 < T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
+    v10, v11, v12, v13, v14 = _inputs(up, xq, mq, s + 2 < T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
+    v15, v16, v17, v18, v19 = _inputs(up, xq, mq, s + 3 < T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
+    return (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17,
+            v18, v19, up, xq, mq)
 
 
 @triton.jit
 def _fwd_chunk(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19,
-               s, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc):
-    """Steps s .. s+3 of the recurrence."""
-    c = _fwd_step(c, v0, v1, v2, v3, v4,
-                  s, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
-    c = _fwd_step(c, v5, v6, v7, v8, v9,
-                  s + 1, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
-    c = _fwd_step(c, v10, v11, v12, v13, v14,
-                  s + 2, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
-    c = _fwd_step(c, v15, v16, v17, v18, v19,
-                  s + 3, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
-    return c
+               s, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th,
+               STORE_C: tl.constexpr, RECORD: tl.constexpr, FAST: tl.constexpr):
+    """Steps s .. s+3 of the recurrence; returns c and the output pointers at step s+4."""
+    c = _fwd_step(c, v0, v1, v2, v3, v4, s, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, th, STORE_C, RECORD, FAST)
+    hq, cq, fq, rq = _move_outputs(hq, cq, fq, rq, dH, dC, STORE_C, RECORD)
+    c = _fwd_step(c, v5, v6, v7, v8, v9, s + 1, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, th, STORE_C, RECORD, FAST)
+    hq, cq, fq, rq = _move_outputs(hq, cq, fq, rq, dH, dC, STORE_C, RECORD)
+    c = _fwd_step(c, v10, v11, v12, v13, v14, s + 2, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, th, STORE_C, RECORD, FAST)
+    hq, cq, fq, rq = _move_outputs(hq, cq, fq, rq, dH, dC, STORE_C, RECORD)
+    c = _fwd_step(c, v15, v16, v17, v18, v19, s + 3, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, th, STORE_C, RECORD, FAST)
+    hq, cq, fq, rq = _move_outputs(hq, cq, fq, rq, dH, dC, STORE_C, RECORD)
+    return c, hq, cq, fq, rq
 
 
 @triton.jit(do_not_specialize=[n for n in _INTS if n not in ("sGHt", "sGHb", "sGUt", "sGUb", "sGXt", "sGXb", "has_gcn")])
 def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
                    T, B, Hd, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, scale_x,
-                   peep, tanh_f, has_mask, has_c0, store_c, record,
-                   K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr):
+                   peep, tanh_f, has_c0,
+                   K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr,
+                   HAS_MASK: tl.constexpr, STORE_C: tl.constexpr, RECORD: tl.constexpr,
+                   FAST: tl.constexpr = False):
     b, d, DH, col, cmask = _program_units(Hd, BLOCK)
     th = tanh_f != 0
-    hm = has_mask != 0
-    sc = store_c != 0
-    rc = record != 0
 
     bf, br, vf, vr = _unit_params(WC, BIAS, col, DH, cmask, peep)
     c = _state(C0, b, DH, col, cmask, has_c0)
 
-    u_ptr = U + b * sUb + col * K
-    x_ptr = X + b * sXb + col
-    m_ptr = MASK + b * sMb
-    h_ptr = H_OUT + b * sHb + col
-    sCt = B * DH  # c, f, r buffers are [T, B, D*H], contiguous
-    call_ptr = C_ALL + b * DH + col
-    f_ptr = F_REC + b * DH + col
-    r_ptr = R_REC + b * DH + col
-
     z = d * 0  # a runtime zero: step indices stay tensors inside the helpers
-    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = _fwd_load4(
-        u_ptr, x_ptr, m_ptr, z, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = _fwd_load4(
-        u_ptr, x_ptr, m_ptr, z + 4, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+    # one pointer per stream at direction-local step 0, and its move per step
+    oU, dU = _walk(T, d, sUt, z)
+    oX, dX = _walk(T, d, sXt, z)
+    oM, dM = _walk(T, d, sMt, z)
+    oH, dH = _walk(T, d, sHt, z)
+    oC, dC = _walk(T, d, B * DH, z)  # c, f, r buffers are [T, B, D*H], contiguous
+    up = U + b * sUb + col * K + oU
+    xq = X + b * sXb + col + oX
+    mq = MASK + b * sMb + oM
+    hq = H_OUT + b * sHb + col + oH
+    cq = C_ALL + b * DH + col + oC
+    fq = F_REC + b * DH + col + oC
+    rq = R_REC + b * DH + col + oC
+
+    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, up, xq, mq = _fwd_load4(
+        up, xq, mq, dU, dX, dM, z, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, up, xq, mq = _fwd_load4(
+        up, xq, mq, dU, dX, dM, z + 4, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     # two turns of loads in flight: steps s0+8 .. s0+23 while s0 .. s0+7 run
-    pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19 = _fwd_load4(
-        u_ptr, x_ptr, m_ptr, z + 8, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-    pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19 = _fwd_load4(
-        u_ptr, x_ptr, m_ptr, z + 12, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
+    pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, up, xq, mq = _fwd_load4(
+        up, xq, mq, dU, dX, dM, z + 8, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq = _fwd_load4(
+        up, xq, mq, dU, dX, dM, z + 12, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    # three turns a loop pass, so that the three sets of registers (the turn being run, the
+    # two in flight) swap roles by name instead of by a move of every value every turn
     for s1 in range(0, T, FWD_STEPS_PER_PASS):
         s0 = z + s1
         # the loads of steps s0+16 .. s0+23 go out 2 turns before their recurrence runs
-        na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19 = _fwd_load4(
-            u_ptr, x_ptr, m_ptr, s0 + 16, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-        nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19 = _fwd_load4(
-            u_ptr, x_ptr, m_ptr, s0 + 20, T, d, sUt, sXt, sMt, cmask, scale_x, hm, K, SKIP_X)
-        c = _fwd_chunk(c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19,
-                       s0, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
-        c = _fwd_chunk(c, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
-                       s0 + 4, T, d, vf, vr, bf, br, cmask, h_ptr, sHt, call_ptr, sCt, f_ptr, r_ptr, th, sc, rc)
-        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19
-        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19 = pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19
-        pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19
-        pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19
+        na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, up, xq, mq = _fwd_load4(
+            up, xq, mq, dU, dX, dM, s0 + 16, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, up, xq, mq = _fwd_load4(
+            up, xq, mq, dU, dX, dM, s0 + 20, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        c, hq, cq, fq, rq = _fwd_chunk(c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19,
+                                       s0, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
+        c, hq, cq, fq, rq = _fwd_chunk(c, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
+                                       s0 + 4, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, up, xq, mq = _fwd_load4(
+            up, xq, mq, dU, dX, dM, s0 + 24, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, up, xq, mq = _fwd_load4(
+            up, xq, mq, dU, dX, dM, s0 + 28, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        c, hq, cq, fq, rq = _fwd_chunk(c, pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19,
+                                       s0 + 8, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
+        c, hq, cq, fq, rq = _fwd_chunk(c, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19,
+                                       s0 + 12, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
+        pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, up, xq, mq = _fwd_load4(
+            up, xq, mq, dU, dX, dM, s0 + 32, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq = _fwd_load4(
+            up, xq, mq, dU, dX, dM, s0 + 36, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        c, hq, cq, fq, rq = _fwd_chunk(c, na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19,
+                                       s0 + 16, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
+        c, hq, cq, fq, rq = _fwd_chunk(c, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19,
+                                       s0 + 20, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
     tl.store(C_N + b * DH + col, c, mask=cmask)
 
 
@@ -225,28 +294,27 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
 # backward
 # ---------------------------------------------------------------------------------------
 @triton.jit
-def _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s, T, d, sUt, sXt, sMt, sCt, sGHt,
-              cmask, scale_x, hm, K: tl.constexpr, SKIP_X: tl.constexpr):
-    u0, u1, u2, xp, keep = _fwd_load(u_ptr, x_ptr, m_ptr, s, T, d, sUt, sXt, sMt, cmask,
-                                     scale_x, hm, K, SKIP_X)
-    t, live = _time(s, T, d)
-    tp, has_prev = _time(s - 1, T, d)
-    cp = tl.load(call_ptr + tp * sCt, mask=tl.where(has_prev, cmask, False), other=0.0)
+def _bwd_load(up, xq, mq, cpq, ghq, c0, s, cmask, scale_x, K: tl.constexpr,
+              SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
+    """The inputs of step s (x~, f, r, x', keep, c_{s-1}, dh_s); cpq points at c of step s-1."""
+    live = s >= 0
+    u0, u1, u2, xp, keep = _inputs(up, xq, mq, live, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    has_prev = s >= 1
+    cp = tl.load(cpq, mask=tl.where(has_prev, cmask, False), other=0.0)
     cp = tl.where(has_prev, cp, c0)
-    gh = tl.load(gh_ptr + t * sGHt, mask=tl.where(live, cmask, False), other=0.0).to(tl.float32)
+    gh = tl.load(ghq, mask=tl.where(live, cmask, False), other=0.0).to(tl.float32)
     return u0, u1, u2, xp, keep, cp, gh
 
 
 @triton.jit
-def _bwd_step(gc, gvf, gvr, gbf, gbr, u0, u1, u2, xp, keep, cp, gh, s, T, d, vf, vr, bf, br, cmask,
-              gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K: tl.constexpr, SKIP_X: tl.constexpr):
-    t, live = _time(s, T, d)
-    lm = tl.where(live, cmask, False)
+def _bwd_step(gc, gvf, gvr, gbf, gbr, u0, u1, u2, xp, keep, cp, gh, s, vf, vr, bf, br, cmask,
+              gq, gxq, scale_x, th, K: tl.constexpr, SKIP_X: tl.constexpr, FAST: tl.constexpr):
+    lm = tl.where(s >= 0, cmask, False)
     # recompute the forward step from U and c_{t-1}
-    f = tl.sigmoid(u1 + bf + vf * cp)
-    r = tl.sigmoid(u2 + br + vr * cp)
+    f = _sigmoid(u1 + bf + vf * cp, FAST)
+    r = _sigmoid(u2 + br + vr * cp, FAST)
     c = u0 + f * (cp - u0)
-    g = tl.where(th, _tanh(c), c)
+    g = tl.where(th, _tanh(c, FAST), c)
     dg = tl.where(th, 1.0 - g * g, 1.0)
     # a padded step: nothing of U or x reached the output, the gradient of c passes through
     gh = tl.where(keep, gh, 0.0)
@@ -262,52 +330,63 @@ def _bwd_step(gc, gvf, gvr, gbf, gbr, u0, u1, u2, xp, keep, cp, gh, s, T, d, vf,
     gvf += guf * cp
     gvr += gur * cp
     gcp = tl.where(keep, gcp, gc)
-    gp = gu_ptr + t * sGUt
-    tl.store(gp, gu0.to(gu_ptr.dtype.element_ty), mask=lm)
-    tl.store(gp + 1, guf.to(gu_ptr.dtype.element_ty), mask=lm)
-    tl.store(gp + 2, gur.to(gu_ptr.dtype.element_ty), mask=lm)
+    tl.store(gq, gu0.to(gq.dtype.element_ty), mask=lm)
+    tl.store(gq + 1, guf.to(gq.dtype.element_ty), mask=lm)
+    tl.store(gq + 2, gur.to(gq.dtype.element_ty), mask=lm)
     if SKIP_X:
-        tl.store(gx_ptr + t * sGXt, (gxp * scale_x).to(gx_ptr.dtype.element_ty), mask=lm)
+        tl.store(gxq, (gxp * scale_x).to(gxq.dtype.element_ty), mask=lm)
     else:
-        tl.store(gp + 3, gxp.to(gu_ptr.dtype.element_ty), mask=lm)
+        tl.store(gq + 3, gxp.to(gq.dtype.element_ty), mask=lm)
     return gcp, gvf, gvr, gbf, gbr
 
 
 @triton.jit
-def _bwd_load4(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s, T, d, sUt, sXt, sMt, sCt, sGHt,
-               cmask, scale_x, hm, K: tl.constexpr, SKIP_X: tl.constexpr):
-    """The inputs of steps s, s-1, s-2, s-3 (x~, f, r, x', keep, c_prev, dh each)."""
-    v0, v1, v2, v3, v4, v5, v6 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
-    v7, v8, v9, v10, v11, v12, v13 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s - 1, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
-    v14, v15, v16, v17, v18, v19, v20 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s - 2, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
-    v21, v22, v23, v24, v25, v26, v27 = _bwd_load(u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s - 3, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
-    return v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, v20, v21, v22, v23, v24, v25, v26, v27
+def _bwd_load4(up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, s, cmask, scale_x,
+               K: tl.constexpr, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
+    """The inputs of steps s, s-1, s-2, s-3 (x~, f, r, x', keep, c_prev, dh each), then the
+    five stream pointers moved on to step s-4 (the moves d* go one step back)."""
+    v0, v1, v2, v3, v4, v5, v6 = _bwd_load(up, xq, mq, cpq, ghq, c0, s, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
+    cpq, ghq = cpq + dC, ghq + dGH
+    v7, v8, v9, v10, v11, v12, v13 = _bwd_load(up, xq, mq, cpq, ghq, c0, s - 1, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
+    cpq, ghq = cpq + dC, ghq + dGH
+    v14, v15, v16, v17, v18, v19, v20 = _bwd_load(up, xq, mq, cpq, ghq, c0, s - 2, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
+    cpq, ghq = cpq + dC, ghq + dGH
+    v21, v22, v23, v24, v25, v26, v27 = _bwd_load(up, xq, mq, cpq, ghq, c0, s - 3, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
+    return (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18,
+            v19, v20, v21, v22, v23, v24, v25, v26, v27, up, xq, mq, cpq + dC, ghq + dGH)
 
 
 @triton.jit
 def _bwd_chunk(gc, gvf, gvr, gbf, gbr, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, v20, v21, v22, v23, v24, v25, v26, v27,
-               s, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th,
-               K: tl.constexpr, SKIP_X: tl.constexpr):
-    """Steps s, s-1, s-2, s-3 of the backward recurrence."""
+               s, vf, vr, bf, br, cmask, gq, gxq, dGU, dGX, scale_x, th,
+               K: tl.constexpr, SKIP_X: tl.constexpr, FAST: tl.constexpr):
+    """Steps s, s-1, s-2, s-3 of the backward recurrence; then the gradient pointers at s-4."""
     gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v0, v1, v2, v3, v4, v5, v6,
-                                       s, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
+                                       s, vf, vr, bf, br, cmask, gq, gxq, scale_x, th, K, SKIP_X, FAST)
+    gq, gxq = gq + dGU, gxq + dGX
     gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v7, v8, v9, v10, v11, v12, v13,
-                                       s - 1, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
+                                       s - 1, vf, vr, bf, br, cmask, gq, gxq, scale_x, th, K, SKIP_X, FAST)
+    gq, gxq = gq + dGU, gxq + dGX
     gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v14, v15, v16, v17, v18, v19, v20,
-                                       s - 2, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
+                                       s - 2, vf, vr, bf, br, cmask, gq, gxq, scale_x, th, K, SKIP_X, FAST)
+    gq, gxq = gq + dGU, gxq + dGX
     gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v21, v22, v23, v24, v25, v26, v27,
-                                       s - 3, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
-    return gc, gvf, gvr, gbf, gbr
+                                       s - 3, vf, vr, bf, br, cmask, gq, gxq, scale_x, th, K, SKIP_X, FAST)
+    return gc, gvf, gvr, gbf, gbr, gq + dGU, gxq + dGX
 
 
-@triton.jit(do_not_specialize=[n for n in _INTS if n not in ("sHt", "sHb", "store_c", "record")])
+@triton.jit(do_not_specialize=[n for n in _INTS if n not in ("sHt", "sHb")])
 def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
                    T, B, Hd, sUt, sUb, sXt, sXb, sGHt, sGHb, sMt, sMb, sGUt, sGUb, sGXt, sGXb,
-                   scale_x, peep, tanh_f, has_mask, has_c0, has_gcn,
-                   K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr):
+                   scale_x, peep, tanh_f, has_c0, has_gcn,
+                   K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr,
+                   HAS_MASK: tl.constexpr, FAST: tl.constexpr = False):
     b, d, DH, col, cmask = _program_units(Hd, BLOCK)
     th = tanh_f != 0
-    hm = has_mask != 0
 
     bf, br, vf, vr = _unit_params(WC, BIAS, col, DH, cmask, peep)
     c0 = _state(C0, b, DH, col, cmask, has_c0)
@@ -317,31 +396,39 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
     gbf = bf * 0.0
     gbr = bf * 0.0
 
-    u_ptr = U + b * sUb + col * K
-    x_ptr = X + b * sXb + col
-    m_ptr = MASK + b * sMb
-    sCt = B * DH
-    call_ptr = C_ALL + b * DH + col
-    gh_ptr = GH + b * sGHb + col
-    gu_ptr = GU + b * sGUb + col * K
-    gx_ptr = GX + b * sGXb + col
-
     z = d * 0  # a runtime zero: step indices stay tensors inside the helpers
-    # direction-local steps s = T-1, T-2, ..., 0
-    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27 = _bwd_load4(
-        u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 1, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
-    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27 = _bwd_load4(
-        u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, z + T - 5, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
+    # direction-local steps s = T-1, T-2, ..., 0: each stream starts at step T-1 (c_prev at
+    # T-2) and moves one step back at a time (the negated forward move)
+    oU, dU = _walk(T, d, sUt, z + T - 1)
+    oX, dX = _walk(T, d, sXt, z + T - 1)
+    oM, dM = _walk(T, d, sMt, z + T - 1)
+    oC, dC = _walk(T, d, B * DH, z + T - 2)  # c_all is [T, B, D*H], contiguous
+    oGH, dGH = _walk(T, d, sGHt, z + T - 1)
+    oGU, dGU = _walk(T, d, sGUt, z + T - 1)
+    oGX, dGX = _walk(T, d, sGXt, z + T - 1)
+    dU, dX, dM, dC, dGH, dGU, dGX = -dU, -dX, -dM, -dC, -dGH, -dGU, -dGX
+    up = U + b * sUb + col * K + oU
+    xq = X + b * sXb + col + oX
+    mq = MASK + b * sMb + oM
+    cpq = C_ALL + b * DH + col + oC
+    ghq = GH + b * sGHb + col + oGH
+    gq = GU + b * sGUb + col * K + oGU
+    gxq = GX + b * sGXb + col + oGX
+
+    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, up, xq, mq, cpq, ghq = _bwd_load4(
+        up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, z + T - 1, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27, up, xq, mq, cpq, ghq = _bwd_load4(
+        up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, z + T - 5, cmask, scale_x, K, SKIP_X, HAS_MASK)
     for i1 in range(0, T, BWD_STEPS_PER_PASS):
         s0 = z + T - 1 - i1
-        na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, na20, na21, na22, na23, na24, na25, na26, na27 = _bwd_load4(
-            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 8, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
-        nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, nb20, nb21, nb22, nb23, nb24, nb25, nb26, nb27 = _bwd_load4(
-            u_ptr, x_ptr, m_ptr, call_ptr, gh_ptr, c0, s0 - 12, T, d, sUt, sXt, sMt, sCt, sGHt, cmask, scale_x, hm, K, SKIP_X)
-        gc, gvf, gvr, gbf, gbr = _bwd_chunk(gc, gvf, gvr, gbf, gbr, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27,
-                                            s0, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
-        gc, gvf, gvr, gbf, gbr = _bwd_chunk(gc, gvf, gvr, gbf, gbr, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27,
-                                            s0 - 4, T, d, vf, vr, bf, br, cmask, gu_ptr, sGUt, gx_ptr, sGXt, scale_x, th, K, SKIP_X)
+        na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, na20, na21, na22, na23, na24, na25, na26, na27, up, xq, mq, cpq, ghq = _bwd_load4(
+            up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, s0 - 8, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, nb20, nb21, nb22, nb23, nb24, nb25, nb26, nb27, up, xq, mq, cpq, ghq = _bwd_load4(
+            up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, s0 - 12, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        gc, gvf, gvr, gbf, gbr, gq, gxq = _bwd_chunk(gc, gvf, gvr, gbf, gbr, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27,
+                                                     s0, vf, vr, bf, br, cmask, gq, gxq, dGU, dGX, scale_x, th, K, SKIP_X, FAST)
+        gc, gvf, gvr, gbf, gbr, gq, gxq = _bwd_chunk(gc, gvf, gvr, gbf, gbr, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27,
+                                                     s0 - 4, vf, vr, bf, br, cmask, gq, gxq, dGU, dGX, scale_x, th, K, SKIP_X, FAST)
         a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, na20, na21, na22, na23, na24, na25, na26, na27
         b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, nb20, nb21, nb22, nb23, nb24, nb25, nb26, nb27
     tl.store(GC0 + b * DH + col, gc, mask=cmask)
@@ -411,9 +498,9 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
         c0 if c0 is not None else dummy, mask_pad if mask_pad is not None else _zero_byte(dev),
         h, c_all, c_n, f, r,
         T, B, H, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, float(scale_x),
-        int(weight_c is not None), int(tanh), int(mask_pad is not None), int(c0 is not None),
-        int(store_c), int(record),
-        K=K, SKIP_X=x is not None, BLOCK=BLOCK, num_warps=warps)
+        int(weight_c is not None), int(tanh), int(c0 is not None),
+        K=K, SKIP_X=x is not None, BLOCK=BLOCK, HAS_MASK=mask_pad is not None,
+        STORE_C=store_c, RECORD=record, FAST=not interpreting(), num_warps=warps)
     return h, c_n, (c_all if store_c else None), (f if record else None), (r if record else None)
 
 
@@ -444,8 +531,8 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
         c_all, grad_h, grad_cn if grad_cn is not None else gc0,
         gU, gx if gx is not None else gU, gc0, gvb,
         T, B, H, sUt, sUb, sXt, sXb, sGHt, sGHb, sMt, sMb, sGUt, sGUb, sGXt, sGXb,
-        float(scale_x), int(peep), int(tanh), int(mask_pad is not None), int(c0 is not None),
-        int(grad_cn is not None),
-        K=K, SKIP_X=x is not None, BLOCK=BLOCK, num_warps=warps)
+        float(scale_x), int(peep), int(tanh), int(c0 is not None), int(grad_cn is not None),
+        K=K, SKIP_X=x is not None, BLOCK=BLOCK, HAS_MASK=mask_pad is not None,
+        FAST=not interpreting(), num_warps=warps)
     gvb = gvb.sum(0)
     return gU, gx, gc0, (gvb[:2 * D * H] if peep else None), gvb[2 * D * H:]

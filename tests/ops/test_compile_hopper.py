@@ -118,7 +118,7 @@ def test_mingru_and_sru_launches_compile_for_hopper(launches, dtype):
         h, c_n, c_all, _, _ = sru_fwd(U, x, wc, bias, None, None, store_c=True, record=False,
                                       **kw)
         sru_bwd(U, x, wc, bias, None, None, c_all, torch.empty_like(h), None, **kw)
-    # the options the calls above leave off: a padding mask, f and r recorded, c not stored
+    # the other side of each constexpr switch: a padding mask, f and r recorded, c not stored
     mask = torch.empty(T, B, dtype=torch.uint8)
     sru_fwd(U, x, wc, bias, None, mask, store_c=False, record=True, **kw)
     sru_bwd(U, x, wc, bias, None, mask, c_all, torch.empty_like(h), None, **kw)

@@ -1,0 +1,40 @@
+"""A/B/C of the SRU recurrence kernel: e5143ef's ("old"), the pointer-stream version ("mid"; both
+copied in by the run script as kernels/sru/fused_recurrent_{old,mid}.py) and the working tree's ("new"), one process, l = d = 1024, B = 32, as the bench counts bytes."""
+import json, sys, torch
+from rnnviz.bench.core import time_ms, copy_bandwidth_gbs
+import rnnviz.kernels.sru.fused_recurrent as new
+import rnnviz.kernels.sru.fused_recurrent_old as old
+import rnnviz.kernels.sru.fused_recurrent_mid as mid
+# argv: the JSON's path, then optionally the dtypes and the kernels ("bfloat16 old,new")
+DTYPES = [getattr(torch, n) for n in sys.argv[2].split(",")] if len(sys.argv) > 2 else [torch.float32, torch.bfloat16]
+KERNELS = sys.argv[3].split(",") if len(sys.argv) > 3 else ["old", "mid", "new"]
+dev = torch.device("cuda"); copy = copy_bandwidth_gbs(dev)
+T, B, H = 1024, 32, 1024
+rows = []
+for dt in DTYPES:
+    U = torch.randn(T, B, 3 * H, device=dev, dtype=dt); x = torch.randn(T, B, H, device=dev, dtype=dt)
+    wc = torch.randn(2 * H, device=dev) * 0.5; bias = torch.randn(2 * H, device=dev)
+    kw = dict(D=1, H=H, K=3, scale_x=1.0, tanh=True, batch_first=False)
+    e, n = U.element_size(), T * B * H
+    outs = {}
+    for name, m in [(k, {"old": old, "mid": mid, "new": new}[k]) for k in KERNELS]:
+        h, cn, c_all, _, _ = m.sru_fwd(U, x, wc, bias, None, None, store_c=True, record=False, **kw)
+        gh = torch.randn(T, B, H, device=dev, dtype=dt) if "gh" not in outs else outs["gh"]
+        outs["gh"] = gh
+        g = m.sru_bwd(U, x, wc, bias, None, None, c_all, gh, None, **kw)
+        outs[name] = (h.float(), cn, c_all, [t.float() if t is not None else None for t in g])
+        cases = [("fwd-inference", lambda: m.sru_fwd(U, x, wc, bias, None, None, store_c=False, record=False, **kw), n * 5 * e),
+                 ("fwd-training", lambda: m.sru_fwd(U, x, wc, bias, None, None, store_c=True, record=False, **kw), n * (5 * e + 4)),
+                 ("bwd", lambda: m.sru_bwd(U, x, wc, bias, None, None, c_all, gh, None, **kw), n * (5 * e + 4 + 4 * e))]
+        for ps, fn, nb in cases:
+            for mode in ("back-to-back", "graph"):
+                ms = time_ms(fn, dev, warmup=2, budget_ms=100, mode=mode)
+                r = dict(kernel=name, dtype=str(dt)[6:], pass_=ps, mode=mode, us=ms * 1e3, frac_copy=nb / (ms * 1e-3) / 1e9 / copy)
+                rows.append(r); print(json.dumps(r), flush=True)
+    for k in [k for k in KERNELS if k != "old" and "old" in KERNELS]:
+        o, w = outs["old"], outs[k]
+        diff = max([(o[0] - w[0]).abs().max().item(), (o[1] - w[1]).abs().max().item(), (o[2] - w[2]).abs().max().item()] +
+                   [(a - b).abs().max().item() for a, b in zip(o[3], w[3]) if a is not None])
+        r = {"dtype": str(dt)[6:], "max_abs_diff_old_" + k: diff}
+        print(json.dumps(r), flush=True); rows.append(r)
+json.dump({"copy_gbs": copy, "rows": rows}, open(sys.argv[1], "w"), indent=1)
