@@ -151,7 +151,10 @@ def summarise_failure(text: str, returncode: int | None) -> str:
     return " | ".join(dict.fromkeys(picked))[:800]
 
 
-def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list[dict]:
+def model_rows(quick: bool, device: torch.device, pkg_error: str | None,
+               before: list[dict] = ()) -> list[dict]:
+    """The models' forward+backward groups; ``before`` (the rows measured earlier in the
+    run) goes into the partial file with them, so a run cut off keeps those too."""
     shapes, layers, dtypes, batch = SHAPES, LAYERS, DTYPES, BATCH
     if os.environ.get("RNNVIZ_BENCH_LAYERS"):  # "1": a shorter GPU run
         layers = [int(v) for v in os.environ["RNNVIZ_BENCH_LAYERS"].split(",")]
@@ -185,7 +188,7 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None) -> list
         fns.clear()
         _derive(group)
         rows += group
-        save_partial("sru", rows)
+        save_partial("sru", [*before, *rows])
         if device.type == "cuda":
             torch.cuda.empty_cache()
     return rows
@@ -288,7 +291,7 @@ def run(quick: bool) -> tuple[list[dict], dict]:
     copy_gbs = copy_bandwidth_gbs(device)
     rows = kernel_rows(quick, device, copy_gbs)
     pkg_error = finish_sru_pkg_probe(probe, timeout_s=30 if quick else 90)
-    rows += model_rows(quick, device, pkg_error)
+    rows += model_rows(quick, device, pkg_error, before=rows)
     rows += scan_rows(quick, device)
     extra = {"tf32": False if device.type == "cuda" else None, "copy_gbs": copy_gbs,
              "sru_pkg_error": pkg_error, "targets": targets(rows)}

@@ -1,4 +1,4 @@
-"""The SRU benchmark's record of why the official ``sru`` package failed."""
+"""The SRU benchmark: its record of why the official ``sru`` package failed, and what a run cut off keeps."""
 from __future__ import annotations
 
 from rnnviz.bench.sru import summarise_failure
@@ -38,3 +38,20 @@ def test_the_device_runs_own_failure():
     assert got.startswith("/tmp/site/sru/csrc/sru_cuda_kernel.cu(845): error: no suitable "
                           'conversion function from "const at::DeprecatedTypeProperties"')
     assert got.endswith(" | RuntimeError: Caught an unknown exception!")
+
+
+def test_a_run_cut_off_keeps_the_rows_measured_before_the_models(tmp_path, monkeypatch):
+    """The partial file (RNNVIZ_BENCH_PARTIAL) holds the kernel rows, timed first, with each
+    model group: a GPU run stopped by its time limit once lost them."""
+    import json
+
+    import torch
+
+    from rnnviz.bench.sru import model_rows
+
+    monkeypatch.setenv("RNNVIZ_BENCH_PARTIAL", str(tmp_path))
+    kernel_row = {"method": "rnnviz-sru", "scope": "recurrence kernel", "ms": 1.0, "error": None}
+    rows = model_rows(True, torch.device("cpu"), "not installed", before=[kernel_row])
+    (path,) = tmp_path.glob("sru-partial-*.json")
+    saved = json.loads(path.read_text())["rows"]
+    assert saved[0] == kernel_row and saved[1:] == json.loads(json.dumps(rows))
