@@ -1,4 +1,5 @@
-"""The SRU benchmark: its record of why the official ``sru`` package failed, and what a run cut off keeps."""
+"""The SRU benchmark: its record of why the official ``sru`` package failed, and what a run
+cut off by its time limit keeps."""
 from __future__ import annotations
 
 from rnnviz.bench.sru import summarise_failure
