@@ -16,11 +16,14 @@ T = 1024, each from numbers measured apart from the time itself, set beside the 
   per scheduler Nsight Compute measured for this kernel (``benchmarks/sru-ncu-h200.json``:
   about 0.6 with two warps a scheduler, each waiting on its last result).
 
-The measured time sits on the instruction estimate in both dtypes, and bf16, which halves
-the bytes, halves nothing else: the lesson of ``benchmarks/sru-ncu-h200.txt``. What those
-instructions are, ``step_mixes`` counts in the kernel installed here (its loop compiled for
-sm_90 on this machine, ``rnnviz.bench.sass.sru_step_mix``); its figure sets that count
-beside Nsight Compute's, so a kernel changed since the timed run shows as a difference.
+The measured time sat on the instruction estimate in both dtypes, and bf16, which halves
+the bytes, halved nothing else: the lesson of ``benchmarks/sru-ncu-h200.txt``, about the
+kernel as it was then (e5143ef). What the instructions are, ``step_mixes`` counts in the
+kernel installed here (its loop compiled for sm_90 on this machine,
+``rnnviz.bench.sass.sru_step_mix``); its figure sets that count beside Nsight Compute's, so
+the kernel's rewrite since (130 to 54 instructions a step in fp32) shows as a difference.
+``ab_figure`` draws what the rewrite bought: the three versions timed in one process on an
+H100 (``benchmarks/sru-kernel-ab-h100.json``).
 
 The scan's channel walk is the other case (``scan_bounds``): at B x D = 65536 channels each
 thread scans a chunk of 16 steps of its channels from registers, with tens of thousands of
@@ -116,6 +119,50 @@ def step_mix_figure(mixes: dict[str, dict[str, float]]):
                  margin=dict(t=130),
                  title="A step of the SRU forward, compiled for sm_90 here<br><sup>"
                        + "<br>".join(parts) + "</sup>")
+
+
+AB_RUN = "sru-kernel-ab-h100"  # three versions of the kernel timed in one process on the H100
+AB_VERSIONS = {"old": "e5143ef: as Nsight Compute saw it", "mid": "942b2ce: pointer streams, "
+               "switches as constexprs, fast exp and 1/x", "new": "installed: and three turns a pass"}
+AB_PASSES = {"fwd-inference": "forward, inference", "fwd-training": "forward, training",
+             "bwd": "backward"}
+
+
+def ab_rows(timing: str = "back-to-back") -> list[dict[str, Any]]:
+    """The A/B of the kernel's versions (``AB_RUN``): one row per version, dtype and pass,
+    with its time and fraction of the copy bandwidth. Where a version was timed in both of
+    the run's calls (bf16 "old"), the second call's row, timed beside "new"."""
+    ref = _shipped(AB_RUN)
+    rows = {}
+    for r in ref.rows:  # later rows (the second call) replace earlier ones
+        if r.get("kernel") and r["timing"] == timing:
+            rows[r["kernel"], r["dtype"], r["pass"]] = r
+    return list(rows.values())
+
+
+def ab_figure(timing: str = "back-to-back"):
+    """Grouped bars: each version's fraction of the copy bandwidth per pass and dtype, on
+    the H100 (``ab_rows``)."""
+    import plotly.graph_objects as go
+
+    rows = ab_rows(timing)
+    groups = [(dt, ps) for dt in DTYPES for ps in AB_PASSES]  # (the loaded rows' dtype names)
+    fig = go.Figure()
+    colours = (FAMILIES["sequential"][1], FAMILIES["sru"][1], FAMILIES["sru"][0])  # old grey
+    for (version, name), colour in zip(AB_VERSIONS.items(), colours, strict=True):
+        by = {(r["dtype"], r["pass"]): r for r in rows if r["kernel"] == version}
+        have = [g for g in groups if g in by]
+        fig.add_bar(x=[[dt for dt, _ in have], [AB_PASSES[ps] for _, ps in have]],
+                    y=[100 * by[g]["frac_copy"] for g in have], name=f"{version} ({name})",
+                    marker_color=colour, text=[f"{by[g]['us']:.0f} us" for g in have],
+                    textposition="outside")
+    ref = _shipped(AB_RUN)
+    return apply(fig, barmode="group", yaxis_title="% of the copy bandwidth",
+                 yaxis_range=[0, 110], legend=dict(orientation="h", y=-0.3), margin=dict(t=100),
+                 title="The SRU kernel, three versions, T=1024, B=32, H=1024<br><sup>"
+                       f"{ref.label}, {timing}; fp32: the three in one process, bf16: old and "
+                       "new in a second (mid from the first); new's outputs and gradients "
+                       "equal old's</sup>")
 
 
 def _ms(bytes_: float, copy_gbs: float, warp_instructions: float, sms: int) -> dict[str, float]:

@@ -111,32 +111,53 @@ from rnnviz.course.in_flight import prefetch_figure
 prefetch_figure()
 
 # %% [markdown]
-# bf16 was no faster than fp32 at any depth, though it moves half the bytes. So what paces a step? Ask the
-# compiler. Here the kernel is compiled for an H100/H200 (sm_90, by the `ptxas` that ships inside Triton's
-# wheel: no GPU needed) and its loop is counted, instruction by instruction, per step of $t$:
+# bf16 was no faster than fp32 at any depth, though it moves half the bytes. So what paced a step? Nsight
+# Compute, run on the H200 on that kernel (`benchmarks/sru-ncu-h200.json`), counted 133 instructions a step
+# per warp in fp32 and 138 in bf16, issued at about 0.6 a cycle per warp scheduler: a scheduler issues at most
+# one a cycle, and with two warps, each waiting on its own previous result, it often has none ready. Set the
+# time those instructions take beside the time the bytes take, and the time measured:
 
 # %%
-from rnnviz.course.bounds import bound_figure, step_bounds, step_mix_figure, step_mixes
+from rnnviz.course.bounds import ab_figure, bound_figure, step_bounds, step_mix_figure, step_mixes
 
-mixes = step_mixes()  # a few seconds per dtype: two compilations
-step_mix_figure(mixes)
-
-# %% [markdown]
-# The title says how many of a step's instructions are the recurrence's own work: the float arithmetic, and
-# the unit that computes $e^x$ and $1/x$ for the two sigmoids and the tanh. Everything else computes
-# addresses, moves values between registers and selects. Nsight Compute counted the same loop on the H200
-# while it ran (`benchmarks/sru-ncu-h200.json`). Now set the time those instructions take against the time
-# the bytes take. A warp scheduler issues at most one instruction a cycle; with two warps, each waiting on its
-# own previous result, Nsight Compute measured about 0.6 a cycle for this kernel:
-
-# %%
 bound_figure(step_bounds())
 
 # %% [markdown]
 # The measured times sit just above the instruction estimate in both dtypes, and far above what the bytes
-# need in bf16: this kernel is bound by the instructions it issues, not by memory, and bf16 halves only the
-# bytes. A faster SRU kernel needs fewer instructions per step (or more warps to issue them), not fewer
-# bytes.
+# need in bf16: that kernel was bound by the instructions it issued, not by memory, and bf16 halves only the
+# bytes. So the kernel was rewritten to issue fewer. Which instructions go? Ask the compiler: here the kernel
+# installed with rnnviz is compiled for an H100/H200 (sm_90, by the `ptxas` that ships inside Triton's wheel:
+# no GPU needed) and its loop is counted, instruction by instruction, per step of $t$:
+
+# %%
+mixes = step_mixes()  # half a minute on a CPU: two compilations of an unrolled loop
+step_mix_figure(mixes)
+
+# %% [markdown]
+# The title says how many of a step's instructions are the recurrence's own work: the float arithmetic, and
+# the unit that computes $e^x$ and $1/x$ for the two sigmoids and the tanh; everything else computes
+# addresses, moves values between registers and selects. Beside it, Nsight Compute's count of the old
+# kernel. What went, in `kernels/sru/fused_recurrent.py`:
+#
+# * each input and output is one pointer moved a step at a time (two integer adds), not `t * stride`
+#   recomputed (64-bit multiplies) for every load and store;
+# * what a call does not use (the padding mask, storing $c$, recording the gates) is a compile-time switch,
+#   not a run-time flag that still moved its pointers and predicated its stores;
+# * $e^x$ and the divisions use the GPU's approximate instructions (`activations.py`), without the guards for
+#   denormals and huge divisors;
+# * the loop walks three turns of 8 steps a pass, so the three sets of registers (the turn computed, the two
+#   loaded ahead) swap roles by name instead of being copied.
+#
+# Did it pay? The three versions, timed in one process on an H100:
+
+# %%
+ab_figure()
+
+# %% [markdown]
+# In bf16 the forward went from 47% to 72% of the copy bandwidth (238 to 156 us). In fp32 the H100 gained
+# little: its memory copies 3.0 TB/s against the H200's 4.2, so there the old kernel's bytes already took
+# almost as long as its instructions (89% of the copy bandwidth). The same instructions, a different balance:
+# which one paces a kernel depends on the GPU as well as on the code.
 #
 # ## 4. SRU against LSTM, GRU and a convolution
 #
@@ -217,8 +238,8 @@ eager_graph_figure("sru", D=256)
 # * How fast it is depends on the kernel: fused on a GPU, SRU runs near a convolution's speed; as a loop of
 #   small operations on a CPU, it does not.
 # * A kernel that touches each byte once is not always bound by memory: with two warps per scheduler, the
-#   SRU step is paced by the instructions it issues, which the compiler's output shows without a GPU. bf16
-#   halves the bytes, not the instructions.
+#   SRU step was paced by the instructions it issued, which the compiler's output shows without a GPU. bf16
+#   halves the bytes, not the instructions; cutting the instructions made the bf16 forward 1.5x faster.
 # * Without the peephole the recurrence is linear, and a parallel scan can replace the sequential walk.
 # * Whether a step is as fast as its GPU work depends on the host too: small, fast kernels leave the GPU
 #   waiting on Python and the launchers unless the step is replayed as a CUDA graph.

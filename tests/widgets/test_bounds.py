@@ -89,3 +89,23 @@ def test_the_scans_loop_compiled_here_is_a_few_instructions_an_element():
             pytest.skip(f"this Triton has no ptxas to compile for a GPU: {e}")
         raise
     assert 2 / 32 < per < 20 / 32
+
+
+def test_the_ab_figure_draws_each_versions_row_of_the_shipped_run():
+    """One bar per version, dtype and pass, at the row's fraction of the copy bandwidth; bf16
+    "old" from the second call, timed beside "new" (the later row wins)."""
+    shipped = json.loads(shipped_results()[cb.AB_RUN].read_text())["rows"]
+    rows = cb.ab_rows()
+    assert len(rows) == 3 * 2 * 3
+    old_bf16 = next(r for r in rows if (r["kernel"], r["dtype"], r["pass"]) == ("old", "bfloat16", "bwd"))
+    assert old_bf16["source"] == "second call"
+    fig = cb.ab_figure()
+    assert [t.name.split()[0] for t in fig.data] == list(cb.AB_VERSIONS)
+    last = {}  # the file's last back-to-back row of each version, dtype and pass
+    for r in shipped:
+        if r.get("kernel") and r["timing"] == "back-to-back":
+            last[r["kernel"], r["dtype"], r["pass"]] = 100 * r["frac_copy"]
+    for trace in fig.data:
+        version = trace.name.split()[0]
+        want = [v for (k, _, _), v in last.items() if k == version]
+        assert len(trace.y) == 6 and sorted(trace.y) == pytest.approx(sorted(want))
