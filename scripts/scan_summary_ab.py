@@ -1,7 +1,8 @@
-"""A/B of the summary walk's direction, on the GPU: main's kernels ("base", copied in by
-scripts/scan_summary_ab_run.sh as rnnviz.kernels.linear_scan_base) against this branch's
-("backwards": a part's summary reads its chunks last to first, so the walk that follows
-starts on what the summary read last, the likeliest to be in the L2).
+"""A/B of the summary walk's direction, on the GPU: the kernels of 20d1f46 ("base", chunks
+read first to last; copied in as rnnviz.kernels.linear_scan_base by
+``bash scripts/gpu_next.sh ab``) against the working tree's ("backwards": a part's summary
+reads its chunks last to first, so the walk that follows starts on what the summary read
+last, the likeliest to be in the L2; on main since 512cf11).
 
     python scripts/scan_summary_ab.py OUT.json
 
@@ -33,7 +34,8 @@ CASES = [(1, 300, 3, "time", "reduce"), (1, 300, 3, "btd", None)] if dev.type ==
          (1, 65536, 64, "time", None), (1, 65536, 64, "time", "reduce"),
          (1, 65536, 64, "btd", None), (4, 16384, 256, "btd", None),
          (4, 131072, 256, "btd", None), (1, 131072, 64, "time", None)]
-CASES = CASES[:int(os.environ.get("AB_CASES", len(CASES)))]  # AB_CASES=1: the first case only
+# AB_CASES=1: the first case only (run on the H100, 2026-12-05); AB_FROM=1: the others
+CASES = CASES[int(os.environ.get("AB_FROM", 0)):int(os.environ.get("AB_CASES", len(CASES)))]
 
 
 def config(mod, name):

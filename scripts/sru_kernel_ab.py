@@ -1,5 +1,8 @@
-"""A/B/C of the SRU recurrence kernel: e5143ef's ("old"), the pointer-stream version ("mid"; both
-copied in by the run script as kernels/sru/fused_recurrent_{old,mid}.py) and the working tree's ("new"), one process, l = d = 1024, B = 32, as the bench counts bytes."""
+"""A/B/C of the SRU recurrence kernel: e5143ef's ("old"), the pointer-stream version 942b2ce ("mid")
+and the working tree's ("new"), one process, l = d = 1024, B = 32, as the bench counts bytes.
+"old" and "mid" are copied in beside the kernel first (git show e5143ef:kernels/sru/fused_recurrent.py
+> kernels/sru/fused_recurrent_old.py, and 942b2ce's as fused_recurrent_mid.py). It made
+benchmarks/sru-kernel-ab-h100.json (the device calls are in git history at 7ae88b7, scripts/gpu_next.sh)."""
 import json, sys, torch
 from rnnviz.bench.core import time_ms, copy_bandwidth_gbs
 import rnnviz.kernels.sru.fused_recurrent as new
