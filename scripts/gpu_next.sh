@@ -9,6 +9,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
+case "$1" in tests|bench|sru|ab) ;; *) echo "usage: bash scripts/gpu_next.sh tests|bench|sru|ab"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 case "$1" in
@@ -28,5 +29,4 @@ case "$1" in
     cp -r .whl/linear_scan_base kernels/linear_scan_base
     AB_FROM=1 timeout 540 python3 scripts/scan_summary_ab.py $OUT/r/scan-summary-ab.json > $OUT/r/ab.log 2>&1; echo rc=$?
     grep "^{" $OUT/r/ab.log | cut -c1-220; rm -rf kernels/linear_scan_base; pack ;;
-  *) echo "usage: bash scripts/gpu_next.sh tests|bench|sru|ab"; exit 2 ;;
 esac

@@ -17,7 +17,7 @@ import re
 import statistics
 import subprocess
 import sys
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 import torch.nn as nn
@@ -152,7 +152,7 @@ def summarise_failure(text: str, returncode: int | None) -> str:
 
 
 def model_rows(quick: bool, device: torch.device, pkg_error: str | None,
-               before: list[dict] = ()) -> list[dict]:
+               before: Sequence[dict] = ()) -> list[dict]:
     """The models' forward+backward groups; ``before`` (the rows measured earlier in the
     run) goes into the partial file with them, so a run cut off keeps those too."""
     shapes, layers, dtypes, batch = SHAPES, LAYERS, DTYPES, BATCH
