@@ -122,8 +122,11 @@ def step_mix_figure(mixes: dict[str, dict[str, float]]):
 
 
 AB_RUN = "sru-kernel-ab-h100"  # three versions of the kernel timed in one process on the H100
-AB_VERSIONS = {"old": "e5143ef: as Nsight Compute saw it", "mid": "942b2ce: pointer streams, "
-               "switches as constexprs, fast exp and 1/x", "new": "installed: mid + three turns a pass"}
+AB_VERSIONS = {
+    "old": "e5143ef: as Nsight Compute saw it",
+    "mid": "942b2ce: pointer streams, switches as constexprs, fast exp and 1/x",
+    "new": "installed: mid + three turns a pass",
+}
 AB_PASSES = {"fwd-inference": "forward, inference", "fwd-training": "forward, training",
              "bwd": "backward"}
 
