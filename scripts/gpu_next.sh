@@ -1,7 +1,9 @@
 # The next GPU session's calls, on main, one stage a call (device tool, carry [".whl"], timeout 600;
 # kind "nvidia-h100-x1" where the run is for the issues' targets). The stages that ran on 2026-12-05
 # (the SRU kernel A/B, its GPU tests, the summary-direction A/B at D=16) are in git history at 7ae88b7.
-#   bash scripts/gpu_next.sh tests   the scan's GPU tests and the SRU model's bf16 autocast test, in parallel processes
+#   bash scripts/gpu_next.sh tests   the scan's GPU tests and the SRU model's bf16 autocast test, in parallel processes;
+#                                    then main's SRU kernel against wip/sru-fwd-turn's (.whl/sru_turn.py, made by
+#                                    git show wip/sru-fwd-turn:kernels/sru/fused_recurrent.py > .whl/sru_turn.py)
 #   bash scripts/gpu_next.sh bench   the full scan bench (GPU clocks and the copy ceiling recorded per shape)
 #   bash scripts/gpu_next.sh sru     bench sru (a run cut off keeps its rows: RNNVIZ_BENCH_PARTIAL)
 #   bash scripts/gpu_next.sh ab      the summary-direction A/B at the shapes not yet run (AB_FROM=1: all but D=16)
@@ -17,8 +19,11 @@ case "$1" in
     python3 -m pytest -m gpu --collect-only -q -p no:cacheprovider tests/ops/test_linear_scan.py \
       tests/ops/test_scan_time_layout.py tests/models/test_sru.py | grep :: > /tmp/ids
     split -n r/6 /tmp/ids /tmp/ids.; echo "== $(wc -l < /tmp/ids) gpu tests"
-    for f in /tmp/ids.*; do timeout 540 python3 -m pytest -q -p no:cacheprovider -m gpu $(cat $f) > $OUT/r/tests-${f##*.}.log 2>&1 & done; wait
-    tail -qn 3 $OUT/r/tests-*.log; echo "t=$SECONDS"; pack ;;
+    for f in /tmp/ids.*; do timeout 350 python3 -m pytest -q -p no:cacheprovider -m gpu $(cat $f) > $OUT/r/tests-${f##*.}.log 2>&1 & done; wait
+    tail -qn 3 $OUT/r/tests-*.log; echo "t=$SECONDS"
+    cp .whl/sru_turn.py kernels/sru/fused_recurrent_turn.py
+    timeout 200 python3 scripts/sru_kernel_ab.py $OUT/r/sru-turn-ab.json float32,bfloat16 new,turn > $OUT/r/turn.log 2>&1
+    echo rc=$?; cut -c1-200 $OUT/r/turn.log | tail -16; rm kernels/sru/fused_recurrent_turn.py; echo "t=$SECONDS"; pack ;;
   bench)
     RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 560 python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$?
     grep -E "rnnviz-(scan|time) +fwd +bf16 +16" $OUT/r/bench-scan.log; tail -5 $OUT/r/bench-scan.log | cut -c1-200; pack ;;

@@ -2,15 +2,16 @@
 and the working tree's ("new"), one process, l = d = 1024, B = 32, as the bench counts bytes.
 "old" and "mid" are copied in beside the kernel first (git show e5143ef:kernels/sru/fused_recurrent.py
 > kernels/sru/fused_recurrent_old.py, and 942b2ce's as fused_recurrent_mid.py). It made
-benchmarks/sru-kernel-ab-h100.json (the device calls are in git history at 7ae88b7, scripts/gpu_next.sh)."""
-import json, sys, torch
+benchmarks/sru-kernel-ab-h100.json (the device calls are in git history at 7ae88b7, scripts/gpu_next.sh).
+Any other version NAME is timed the same way once copied in as kernels/sru/fused_recurrent_NAME.py;
+the first kernel named is the one the others' outputs are compared with."""
+import importlib, json, sys, torch
 from rnnviz.bench.core import time_ms, copy_bandwidth_gbs
-import rnnviz.kernels.sru.fused_recurrent as new
-import rnnviz.kernels.sru.fused_recurrent_old as old
-import rnnviz.kernels.sru.fused_recurrent_mid as mid
 # argv: the JSON's path, then optionally the dtypes and the kernels ("bfloat16 old,new")
 DTYPES = [getattr(torch, n) for n in sys.argv[2].split(",")] if len(sys.argv) > 2 else [torch.float32, torch.bfloat16]
 KERNELS = sys.argv[3].split(",") if len(sys.argv) > 3 else ["old", "mid", "new"]
+MODULES = {k: importlib.import_module("rnnviz.kernels.sru.fused_recurrent" + ("" if k == "new" else "_" + k))
+           for k in KERNELS}
 dev = torch.device("cuda"); copy = copy_bandwidth_gbs(dev)
 T, B, H = 1024, 32, 1024
 rows = []
@@ -20,7 +21,7 @@ for dt in DTYPES:
     kw = dict(D=1, H=H, K=3, scale_x=1.0, tanh=True, batch_first=False)
     e, n = U.element_size(), T * B * H
     outs = {}
-    for name, m in [(k, {"old": old, "mid": mid, "new": new}[k]) for k in KERNELS]:
+    for name, m in MODULES.items():
         h, cn, c_all, _, _ = m.sru_fwd(U, x, wc, bias, None, None, store_c=True, record=False, **kw)
         gh = torch.randn(T, B, H, device=dev, dtype=dt) if "gh" not in outs else outs["gh"]
         outs["gh"] = gh
@@ -34,10 +35,10 @@ for dt in DTYPES:
                 ms = time_ms(fn, dev, warmup=2, budget_ms=100, mode=mode)
                 r = dict(kernel=name, dtype=str(dt)[6:], pass_=ps, mode=mode, us=ms * 1e3, frac_copy=nb / (ms * 1e-3) / 1e9 / copy)
                 rows.append(r); print(json.dumps(r), flush=True)
-    for k in [k for k in KERNELS if k != "old" and "old" in KERNELS]:
-        o, w = outs["old"], outs[k]
+    for k in KERNELS[1:]:
+        o, w = outs[KERNELS[0]], outs[k]
         diff = max([(o[0] - w[0]).abs().max().item(), (o[1] - w[1]).abs().max().item(), (o[2] - w[2]).abs().max().item()] +
                    [(a - b).abs().max().item() for a, b in zip(o[3], w[3]) if a is not None])
-        r = {"dtype": str(dt)[6:], "max_abs_diff_old_" + k: diff}
+        r = {"dtype": str(dt)[6:], f"max_abs_diff_{KERNELS[0]}_{k}": diff}
         print(json.dumps(r), flush=True); rows.append(r)
 json.dump({"copy_gbs": copy, "rows": rows}, open(sys.argv[1], "w"), indent=1)
