@@ -1,9 +1,12 @@
 # The next GPU session's calls, on main, one stage a call (device tool, carry [".whl"], timeout 600;
 # kind "nvidia-h100-x1" where the run is for the issues' targets). The stages that ran on 2026-12-05
 # (the SRU kernel A/B, its GPU tests, the summary-direction A/B at D=16) are in git history at 7ae88b7.
-#   bash scripts/gpu_next.sh tests   the scan's GPU tests and the SRU model's bf16 autocast test, in parallel processes;
-#                                    then main's SRU kernel against wip/sru-fwd-turn's (.whl/sru_turn.py, made by
-#                                    git show wip/sru-fwd-turn:kernels/sru/fused_recurrent.py > .whl/sru_turn.py)
+#   bash scripts/gpu_next.sh tests   the scan's GPU tests and the SRU model's bf16 autocast test, in parallel processes
+#   bash scripts/gpu_next.sh turn    main's SRU kernel against wip/sru-fwd-turn's (.whl/sru_turn.py, made by
+#                                    git show wip/sru-fwd-turn:kernels/sru/fused_recurrent.py > .whl/sru_turn.py),
+#                                    then bench sru for the rest of the call
+#   bash scripts/gpu_next.sh first   where one call may be all a session gets: the GPU tests (280 s), then the scan
+#                                    bench at the shapes of the targets not yet met on an H100 (240 s)
 #   bash scripts/gpu_next.sh bench   the full scan bench (GPU clocks and the copy ceiling recorded per shape)
 #   bash scripts/gpu_next.sh sru     bench sru (a run cut off keeps its rows: RNNVIZ_BENCH_PARTIAL)
 #   bash scripts/gpu_next.sh ab      the summary-direction A/B at the shapes not yet run (AB_FROM=1: all but D=16)
@@ -11,19 +14,30 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|bench|sru|ab) ;; *) echo "usage: bash scripts/gpu_next.sh tests|bench|sru|ab"; exit 2 ;; esac
+case "$1" in tests|first|turn|bench|sru|ab) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|turn|bench|sru|ab"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
+gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
+  python3 -m pytest -m gpu --collect-only -q -p no:cacheprovider tests/ops/test_linear_scan.py \
+    tests/ops/test_scan_time_layout.py tests/models/test_sru.py | grep :: > /tmp/ids
+  split -n r/6 /tmp/ids /tmp/ids.; echo "== $(wc -l < /tmp/ids) gpu tests"
+  for f in /tmp/ids.*; do timeout $1 python3 -m pytest -q -p no:cacheprovider -m gpu $(cat $f) > $OUT/r/tests-${f##*.}.log 2>&1 & done; wait
+  tail -qn 3 $OUT/r/tests-*.log; echo "t=$SECONDS"
+}
 case "$1" in
-  tests)  # compiling is CPU work and the host has 16 cores: six processes at once
-    python3 -m pytest -m gpu --collect-only -q -p no:cacheprovider tests/ops/test_linear_scan.py \
-      tests/ops/test_scan_time_layout.py tests/models/test_sru.py | grep :: > /tmp/ids
-    split -n r/6 /tmp/ids /tmp/ids.; echo "== $(wc -l < /tmp/ids) gpu tests"
-    for f in /tmp/ids.*; do timeout 350 python3 -m pytest -q -p no:cacheprovider -m gpu $(cat $f) > $OUT/r/tests-${f##*.}.log 2>&1 & done; wait
-    tail -qn 3 $OUT/r/tests-*.log; echo "t=$SECONDS"
+  first)
+    gpu_tests 280
+    RNNVIZ_SCAN_SHAPES="1x65536x64;16x16384x4096;4x131072x256;4x16384x256" RNNVIZ_BENCH_PARTIAL=$OUT/r \
+      timeout 240 python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$?
+    tail -30 $OUT/r/bench-scan.log | cut -c1-200; pack ;;
+  tests)
+    gpu_tests 540; pack ;;
+  turn)
     cp .whl/sru_turn.py kernels/sru/fused_recurrent_turn.py
     timeout 200 python3 scripts/sru_kernel_ab.py $OUT/r/sru-turn-ab.json float32,bfloat16 new,turn > $OUT/r/turn.log 2>&1
-    echo rc=$?; cut -c1-200 $OUT/r/turn.log | tail -16; rm kernels/sru/fused_recurrent_turn.py; echo "t=$SECONDS"; pack ;;
+    echo rc=$?; cut -c1-200 $OUT/r/turn.log | tail -16; rm kernels/sru/fused_recurrent_turn.py; echo "t=$SECONDS"
+    RNNVIZ_BENCH_PARTIAL=$OUT/r timeout $((570 - SECONDS)) python3 -m rnnviz.bench sru --out $OUT/r > $OUT/r/bench-sru.log 2>&1
+    echo rc=$?; tail -30 $OUT/r/bench-sru.log | cut -c1-160; pack ;;
   bench)
     RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 560 python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$?
     grep -E "rnnviz-(scan|time) +fwd +bf16 +16" $OUT/r/bench-scan.log; tail -5 $OUT/r/bench-scan.log | cut -c1-200; pack ;;
