@@ -39,11 +39,14 @@ def check_same(name: str, x: torch.Tensor, ref_name: str, ref: torch.Tensor, *,
                          f"got {list(x.shape)}")
 
 
-def check_rnn_input(input: object, input_size: int, batch_first: bool) -> torch.Tensor:
+def check_rnn_input(input: object, input_size: int, batch_first: bool,
+                    packed_ok: bool = False) -> torch.Tensor:
     """The input of an nn.GRU-like layer: [T, B, input_size] ([B, T, ...] if batch_first) or
-    [T, input_size] unbatched, floating point, at least one time step."""
+    [T, input_size] unbatched, floating point, at least one time step. ``packed_ok``: the
+    model also takes a PackedSequence (the message says so)."""
     if not isinstance(input, torch.Tensor):
-        raise TypeError(f"input must be a torch.Tensor, got {type(input).__name__}")
+        kinds = "a torch.Tensor or a PackedSequence" if packed_ok else "a torch.Tensor"
+        raise TypeError(f"input must be {kinds}, got {type(input).__name__}")
     want = "[B, T, input_size]" if batch_first else "[T, B, input_size]"
     if input.dim() not in (2, 3):
         raise ValueError(f"expected input of shape {want} (or [T, input_size] unbatched), "

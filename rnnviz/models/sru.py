@@ -24,9 +24,10 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.utils.rnn import PackedSequence
 
 from rnnviz.checks import check_rnn_input, check_rnn_state
-from rnnviz.models.common import rnn_extra_repr
+from rnnviz.models.common import repack_output, rnn_extra_repr, unpack_input
 from rnnviz.ops.sru.function import ACTIVATIONS, RECURRENCES
 from rnnviz.ops.sru.layer import sru_layer
 
@@ -139,6 +140,11 @@ class SRU(nn.Module):
         c0 [L*D, B, H] (or None: zeros); mask_pad bool [T, B] ([B, T] if batch_first), True at
         padding: the state is carried unchanged through it and the output there is 0.
         output [T, B, D*H]; c_n [L*D, B, H], like nn.LSTM's c_n.
+
+    A ``PackedSequence`` input (``nn.utils.rnn.pack_padded_sequence``) works as with nn.LSTM:
+    it runs as the padded batch with mask_pad from its lengths, the output comes back packed
+    like the input, and c_n holds each sequence's state at its last real step (the backward
+    direction's after t = 0), c0 and c_n in the batch's original order.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
@@ -196,9 +202,16 @@ class SRU(nn.Module):
         return c.view(len(cs), B, D, H).transpose(1, 2).reshape(len(cs) * D, B, H)
 
     # -- forward ----------------------------------------------------------------------------
-    def forward(self, input: torch.Tensor, c0: torch.Tensor | None = None, *,
-                mask_pad: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        check_rnn_input(input, self.input_size, self.batch_first)
+    def forward(self, input: torch.Tensor | PackedSequence, c0: torch.Tensor | None = None, *,
+                mask_pad: torch.Tensor | None = None) -> tuple[torch.Tensor | PackedSequence, torch.Tensor]:
+        if isinstance(input, PackedSequence):
+            if mask_pad is not None:
+                raise ValueError("mask_pad must be None when input is a PackedSequence: the "
+                                 "padding is read from the packed lengths")
+            padded, mask, lengths = unpack_input(input, self.batch_first)
+            output, c_n = self.forward(padded, c0, mask_pad=mask)
+            return repack_output(output, input, lengths, self.batch_first), c_n
+        check_rnn_input(input, self.input_size, self.batch_first, packed_ok=True)
         unbatched = input.dim() == 2
         if unbatched:
             input = input.unsqueeze(0 if self.batch_first else 1)
@@ -221,6 +234,11 @@ class SRU(nn.Module):
         if unbatched:
             x, c_n = x.squeeze(0 if self.batch_first else 1), c_n.squeeze(1)
         return x, c_n
+
+    def flatten_parameters(self) -> None:
+        """Nothing to do: nn.LSTM's call to compact its weights for cuDNN, kept so that code
+        written for nn.LSTM (``rnn.flatten_parameters()`` after ``.to()`` or under
+        DataParallel) runs unchanged. SRU's weights are used as they are."""
 
     @torch.no_grad()
     def step(self, x_t: torch.Tensor, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -183,6 +183,54 @@ def test_padding_equals_shorter_sequences():
     torch.testing.assert_close(c_n[:, 1:], c1, atol=1e-6, rtol=1e-6)
 
 
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("enforce_sorted", [False, True])
+def test_packed_sequence_as_nn_lstm_takes_it(batch_first, enforce_sorted):
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    torch.manual_seed(1)
+    model = SRU(3, 4, num_layers=2, bidirectional=True, batch_first=batch_first).double().eval()
+    lengths = [7, 5, 2, 1] if enforce_sorted else [5, 1, 7, 2]
+    B, T = len(lengths), max(lengths)
+    x = torch.randn(B, T, 3, dtype=torch.float64, requires_grad=True)
+    c0 = torch.randn(4, B, 4, dtype=torch.float64)
+    inp = x if batch_first else x.transpose(0, 1)
+    packed = pack_padded_sequence(inp, torch.tensor(lengths), batch_first=batch_first,
+                                  enforce_sorted=enforce_sorted)
+    out, c_n = model(packed, c0)
+    # packed as the input was, as nn.LSTM returns it
+    assert type(out) is type(packed) and torch.equal(out.batch_sizes, packed.batch_sizes)
+    for a, b in ((out.sorted_indices, packed.sorted_indices), (out.unsorted_indices, packed.unsorted_indices)):
+        assert (a is None and b is None) or torch.equal(a, b)
+    padded, got_lengths = pad_packed_sequence(out, batch_first=True)
+    assert got_lengths.tolist() == lengths
+    # each sequence alone, no padding: the same outputs, and c_n at its last real step
+    for i, n in enumerate(lengths):
+        xi = x[i:i + 1, :n] if batch_first else x[i:i + 1, :n].transpose(0, 1)
+        oi, ci = model(xi, c0[:, i:i + 1].contiguous())
+        oi = oi[0] if batch_first else oi[:, 0]
+        torch.testing.assert_close(padded[i, :n], oi)
+        assert torch.all(padded[i, n:] == 0)
+        torch.testing.assert_close(c_n[:, i:i + 1], ci)
+    # gradients reach the padded input through the packing, and none reach the padding
+    (gx,) = torch.autograd.grad(out.data.sum() + c_n.sum(), [x])
+    for i, n in enumerate(lengths):
+        assert torch.all(gx[i, n:] == 0) and torch.all(gx[i, :n] != 0)
+
+
+def test_packed_sequence_errors_and_flatten_parameters():
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    model = SRU(3, 4)
+    packed = pack_padded_sequence(torch.randn(5, 2, 3), torch.tensor([5, 3]))
+    with pytest.raises(ValueError, match="mask_pad must be None when input is a PackedSequence"):
+        model(packed, mask_pad=torch.zeros(5, 2, dtype=torch.bool))
+    with pytest.raises(TypeError, match="input must be a torch.Tensor or a PackedSequence, got list"):
+        model([[0.0, 1.0, 2.0]])
+    model.flatten_parameters()  # nn.LSTM code calls it; nothing to compact here
+    assert model(packed)[1].shape == (1, 2, 4)
+
+
 def test_dropout_variational_and_between_layers(monkeypatch):
     model = SRU(5, 4, num_layers=2, dropout=0.5, rnn_dropout=0.5)
     x = torch.randn(6, 3, 5)
@@ -269,6 +317,14 @@ def test_model_on_the_triton_kernel(kernel_device):
     g2 = grads_of([o2.cpu(), c2.cpu()], [xd] + list(tri.parameters()))
     for p, q in zip(g2, g1):
         torch.testing.assert_close(p.cpu(), q, atol=5e-5, rtol=1e-4)
+    # a PackedSequence runs as the padded batch with its mask made on the device
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    lengths = torch.tensor([6, 4])
+    p1, pc1 = ref(pack_padded_sequence(x, lengths))
+    p2, pc2 = tri(pack_padded_sequence(xd, lengths))
+    torch.testing.assert_close(p2.data.cpu(), p1.data, atol=2e-5, rtol=1e-5)
+    torch.testing.assert_close(pc2.cpu(), pc1, atol=2e-5, rtol=1e-5)
 
 
 @pytest.mark.gpu
