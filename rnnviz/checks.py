@@ -40,10 +40,11 @@ def check_same(name: str, x: torch.Tensor, ref_name: str, ref: torch.Tensor, *,
 
 
 def check_rnn_input(input: object, input_size: int, batch_first: bool,
-                    packed_ok: bool = False) -> torch.Tensor:
+                    packed_ok: bool = False, weight: torch.Tensor | None = None) -> torch.Tensor:
     """The input of an nn.GRU-like layer: [T, B, input_size] ([B, T, ...] if batch_first) or
     [T, input_size] unbatched, floating point, at least one time step. ``packed_ok``: the
-    model also takes a PackedSequence (the message says so)."""
+    model also takes a PackedSequence (the message says so). ``weight``: a parameter of the
+    model, whose dtype the input must have unless autocast is on (as nn.LSTM asks)."""
     if not isinstance(input, torch.Tensor):
         kinds = "a torch.Tensor or a PackedSequence" if packed_ok else "a torch.Tensor"
         raise TypeError(f"input must be {kinds}, got {type(input).__name__}")
@@ -62,6 +63,11 @@ def check_rnn_input(input: object, input_size: int, batch_first: bool,
     time_dim = 0 if input.dim() == 2 else (1 if batch_first else 0)
     if input.shape[time_dim] == 0:
         raise ValueError(f"expected at least one time step, got input of shape {list(input.shape)}")
+    if (weight is not None and input.dtype != weight.dtype
+            and not torch.is_autocast_enabled(input.device.type)):
+        raise ValueError(f"input dtype ({input.dtype}) does not match the weights' ({weight.dtype}): "
+                         f"convert the input (input.to({weight.dtype})) or the model "
+                         f"(model.to({input.dtype})), or run it under torch.autocast")
     return input
 
 

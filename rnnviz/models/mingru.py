@@ -126,7 +126,8 @@ class _MinRNN(nn.Module):
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """input [T, B, input_size] ([B, T, ...] if batch_first; [T, input_size] unbatched),
         h0 [L*D, B, H] or None -> (output [T, B, D*H], h_n [L*D, B, H]) as nn.GRU."""
-        check_rnn_input(input, self.input_size, self.batch_first)
+        check_rnn_input(input, self.input_size, self.batch_first,
+                        weight=self.layers[0].linears()[0].weight)
         unbatched = input.dim() == 2
         if unbatched:
             input = input.unsqueeze(0 if self.batch_first else 1)

@@ -211,7 +211,8 @@ class SRU(nn.Module):
             padded, mask, lengths = unpack_input(input, self.batch_first)
             output, c_n = self.forward(padded, c0, mask_pad=mask)
             return repack_output(output, input, lengths, self.batch_first), c_n
-        check_rnn_input(input, self.input_size, self.batch_first, packed_ok=True)
+        check_rnn_input(input, self.input_size, self.batch_first, packed_ok=True,
+                        weight=self.rnn_lst[0].weight)
         unbatched = input.dim() == 2
         if unbatched:
             input = input.unsqueeze(0 if self.batch_first else 1)

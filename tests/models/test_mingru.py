@@ -254,6 +254,8 @@ def test_errors_are_clear():
         m(torch.randn(5, 2, 3), torch.zeros(1, 2, 4))
     with pytest.raises(ValueError, match="at least one time step"):
         m(torch.randn(0, 2, 3))
+    with pytest.raises(ValueError, match=r"input dtype \(torch.float64\) does not match"):
+        m(torch.randn(5, 2, 3, dtype=torch.float64))
     with pytest.raises(ValueError, match="unidirectional"):
         MinGRU(3, 4, bidirectional=True).step(torch.randn(2, 3))
     with pytest.raises(ValueError, match=r"x_t of shape \[B, 3\]"):

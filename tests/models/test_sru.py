@@ -163,6 +163,10 @@ def test_bad_inputs_raise_clear_errors():
         model(x, mask_pad=torch.zeros(3, 6, dtype=torch.bool))
     with pytest.raises(TypeError, match="mask_pad must be a bool"):
         model(x, mask_pad=torch.zeros(6, 3))
+    with pytest.raises(ValueError, match=r"input dtype \(torch.float64\) does not match the weights' \(torch.float32\)"):
+        model(x.double())
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # autocast casts for the GEMM: allowed
+        assert model(x.bfloat16())[0].shape == (6, 3, 4)
     with pytest.raises(ValueError, match="activation must be one of"):
         SRU(5, 4, activation="relu")
     with pytest.raises(ValueError, match="needs peephole=False"):
