@@ -366,6 +366,26 @@ def write_result(suite: str, rows: list[dict[str, Any]], extra: dict[str, Any] |
     return path
 
 
+def progress(items: Iterable[Any], desc: str) -> Iterable[Any]:
+    """``items`` with a progress bar on stderr (a suite's groups take seconds to minutes
+    each on a GPU): tqdm's where it is installed, else a line per item with the time so far
+    (the device image may lack tqdm)."""
+    items = list(items)
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _progress_lines(items, desc)
+    return tqdm(items, desc=desc, file=sys.stderr, unit="group")
+
+
+def _progress_lines(items: list[Any], desc: str) -> Iterable[Any]:
+    t0 = time.perf_counter()
+    for i, item in enumerate(items):
+        print(f"{desc} [{i + 1}/{len(items)}] {item} at {time.perf_counter() - t0:.0f} s",
+              file=sys.stderr, flush=True)
+        yield item
+
+
 def save_partial(suite: str, rows: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> None:
     """With RNNVIZ_BENCH_PARTIAL=<folder>, write the rows measured so far to
     ``<folder>/<suite>-partial-<gpu>.json``: a GPU run cut off by its time limit keeps them."""

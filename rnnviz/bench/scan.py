@@ -36,7 +36,7 @@ from typing import Any, Callable
 import torch
 
 from rnnviz.bench.core import (LAST_TIMES, bench_device, copy_bandwidth_gbs, gpu_state,
-                               record_failure, save_partial, time_ms)
+                               progress, record_failure, save_partial, time_ms)
 
 FULL_SHAPES = [(B, T, D) for (B, D) in [(16, 4096), (1, 64), (4, 256)]
                for T in (1024, 16384, 131072)] + [(1, 2 ** 20, 16), (1, 65536, 64)]
@@ -152,7 +152,7 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     shapes = QUICK_SHAPES if quick else _shapes_from_env() or FULL_SHAPES
     variants = {"accelerated-scan": ["scalar", "warp"]}
     crashes: dict[str, int] = {}  # accelerated-scan variant -> child processes it killed
-    for (B, T, D) in shapes:
+    for (B, T, D) in progress(shapes, "scan shapes"):
         deferred: list[dict[str, Any]] = []
         for dname, dtype in DTYPES.items():
             elem = torch.tensor([], dtype=dtype).element_size()

@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn as nn
 
-from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, env_lengths, gpu_state,
+from rnnviz.bench.core import (bench_device, copy_bandwidth_gbs, env_lengths, gpu_state, progress,
                                record_failure, record_rounds, save_partial, time_in_rounds,
                                time_ms)
 
@@ -162,7 +162,8 @@ def model_rows(quick: bool, device: torch.device, pkg_error: str | None,
     if quick:
         shapes, layers, dtypes, batch = [(16, 32)], [1], ["fp32"], 4
     rows = []
-    for (T, d), L, dt in ((s, l, t) for t in dtypes for l in layers for s in shapes):
+    groups = [(s, l, t) for t in dtypes for l in layers for s in shapes]
+    for (T, d), L, dt in progress(groups, "sru model groups"):
         x = torch.randn(T, batch, d, device=device, requires_grad=True)
         base = {"pass": "fwd+bwd", "dtype": dt, "B": batch, "T": T, "D": d, "L": L}
         group, fns = [], {}
