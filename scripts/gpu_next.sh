@@ -1,7 +1,8 @@
 # The next GPU session's calls, on main, one stage a call (device tool, carry [".whl"], timeout 600;
 # kind "nvidia-h100-x1" where the run is for the issues' targets). The stages that ran on 2026-12-05
 # (the SRU kernel A/B, its GPU tests, the summary-direction A/B at D=16) are in git history at 7ae88b7.
-#   bash scripts/gpu_next.sh tests [S]  the scan's and the SRU model's GPU tests, in parallel processes, each under S s (540)
+#   bash scripts/gpu_next.sh tests [S [TESTS]]  the scan's and the SRU model's GPU tests (or TESTS), in parallel
+#                                    processes, each under S s (540)
 #   bash scripts/gpu_next.sh turn    main's SRU kernel against wip/sru-fwd-turn's (.whl/sru_turn.py, made by
 #                                    git show wip/sru-fwd-turn:kernels/sru/fused_recurrent.py > .whl/sru_turn.py),
 #                                    then bench sru for the rest of the call
@@ -18,11 +19,12 @@ case "$1" in tests|first|turn|bench|sru|ab) ;; *) echo "usage: bash scripts/gpu_
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
-  python3 -m pytest -m gpu --collect-only -q -p no:cacheprovider tests/ops/test_linear_scan.py \
-    tests/ops/test_scan_time_layout.py tests/models/test_sru.py | grep :: > /tmp/ids
+  local limit=$1; shift  # then the test files or ids (default: the scan's and the SRU model's)
+  python3 -m pytest -m gpu --collect-only -q -p no:cacheprovider ${@:-tests/ops/test_linear_scan.py \
+    tests/ops/test_scan_time_layout.py tests/models/test_sru.py} | grep :: > /tmp/ids
   split -n r/6 /tmp/ids /tmp/ids.; echo "== $(wc -l < /tmp/ids) gpu tests"
   # SIGINT at the limit: pytest stops as on Ctrl-C and still prints what passed and failed
-  for f in /tmp/ids.*; do timeout -s INT $1 python3 -m pytest -q -p no:cacheprovider -m gpu $(cat $f) > $OUT/r/tests-${f##*.}.log 2>&1 & done; wait
+  for f in /tmp/ids.*; do timeout -s INT $limit python3 -m pytest -q -p no:cacheprovider -m gpu $(cat $f) > $OUT/r/tests-${f##*.}.log 2>&1 & done; wait
   tail -qn 3 $OUT/r/tests-*.log; echo "t=$SECONDS"
 }
 case "$1" in
@@ -32,7 +34,7 @@ case "$1" in
       timeout $((520 - SECONDS)) python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$?
     tail -30 $OUT/r/bench-scan.log | cut -c1-200; pack ;;
   tests)
-    gpu_tests ${2:-540}; pack ;;
+    gpu_tests ${2:-540} "${@:3}"; pack ;;
   turn)
     cp .whl/sru_turn.py kernels/sru/fused_recurrent_turn.py
     timeout 200 python3 scripts/sru_kernel_ab.py $OUT/r/sru-turn-ab.json float32,bfloat16 new,turn > $OUT/r/turn.log 2>&1
