@@ -81,6 +81,25 @@ print(tr.summary())
 gates(tr)
 
 # %% [markdown]
+# Sentences come in different lengths. Code written for `nn.LSTM` packs them
+# (`pack_padded_sequence`), and the SRU takes the packed batch as it is. Inside, it runs the padded
+# batch with a mask. Every thread still walks all $T$ steps, because a warp runs its threads in
+# lockstep and does not skip a step for one sequence. At a padded step the thread keeps $c$ and writes
+# $h = 0$. Below, the second sequence ends at $t = 40$: from there its state $c$ stays flat. Its gates
+# are still computed, and thrown away.
+
+# %%
+from torch.nn.utils.rnn import pack_padded_sequence
+
+packed = pack_padded_sequence(x, torch.tensor([64, 40]), batch_first=True)  # as nn.LSTM code does
+with rnnviz.trace() as tr:
+    out, c_n = sru(packed)  # out: packed like the input; c_n: each sequence's state at its last step
+alone = sru(x[1:, :40])[1]  # the second sequence on its own, 40 steps
+print(type(out).__name__, "| c_n of the second sequence = its state after 40 steps:",
+      torch.allclose(c_n[:, 1], alone[:, 0], atol=1e-5))
+gates(tr, batch=1)
+
+# %% [markdown]
 # ## 3. Where the time goes
 #
 # The same trace timed each stage: the GEMM (cuBLAS on a GPU) and the recurrence. The GEMM does almost all
