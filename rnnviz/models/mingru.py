@@ -26,6 +26,7 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.utils.rnn import PackedSequence
 
 from rnnviz.checks import check_rnn_input, check_rnn_state
 from rnnviz.device import resolve_backend
@@ -126,6 +127,10 @@ class _MinRNN(nn.Module):
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """input [T, B, input_size] ([B, T, ...] if batch_first; [T, input_size] unbatched),
         h0 [L*D, B, H] or None -> (output [T, B, D*H], h_n [L*D, B, H]) as nn.GRU."""
+        if isinstance(input, PackedSequence):  # nn.GRU code may pass one
+            raise TypeError(f"{type(self).__name__} takes no PackedSequence: it has no padding mask "
+                            "(a padded step would move the state), so batch sequences of one length, "
+                            "or run each alone; rnnviz.models.SRU takes a PackedSequence")
         check_rnn_input(input, self.input_size, self.batch_first,
                         weight=self.layers[0].linears()[0].weight)
         unbatched = input.dim() == 2
@@ -168,6 +173,10 @@ class _MinRNN(nn.Module):
         return x, h_n
 
     @torch.no_grad()
+    def flatten_parameters(self) -> None:
+        """Nothing to do: nn.GRU's call to compact its weights for cuDNN, kept so that code
+        written for nn.GRU runs unchanged."""
+
     def step(self, x_t: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
         """One time step in O(1) memory, for token-by-token inference: x_t [B, input_size],
         h [L, B, H] (None: zeros) -> the new h [L, B, H]; the output is h[-1].

@@ -256,6 +256,10 @@ def test_errors_are_clear():
         m(torch.randn(0, 2, 3))
     with pytest.raises(ValueError, match=r"input dtype \(torch.float64\) does not match"):
         m(torch.randn(5, 2, 3, dtype=torch.float64))
+    from torch.nn.utils.rnn import pack_padded_sequence
+    with pytest.raises(TypeError, match="MinGRU takes no PackedSequence: it has no padding mask"):
+        m(pack_padded_sequence(torch.randn(5, 2, 3), torch.tensor([5, 3])))
+    m.flatten_parameters()  # nn.GRU code calls it; nothing to compact here
     with pytest.raises(ValueError, match="unidirectional"):
         MinGRU(3, 4, bidirectional=True).step(torch.randn(2, 3))
     with pytest.raises(ValueError, match=r"x_t of shape \[B, 3\]"):
