@@ -172,11 +172,11 @@ class _MinRNN(nn.Module):
             x, h_n = x.squeeze(0 if self.batch_first else 1), h_n.squeeze(1)
         return x, h_n
 
-    @torch.no_grad()
     def flatten_parameters(self) -> None:
         """Nothing to do: nn.GRU's call to compact its weights for cuDNN, kept so that code
         written for nn.GRU runs unchanged."""
 
+    @torch.no_grad()
     def step(self, x_t: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
         """One time step in O(1) memory, for token-by-token inference: x_t [B, input_size],
         h [L, B, H] (None: zeros) -> the new h [L, B, H]; the output is h[-1].

@@ -194,6 +194,7 @@ def test_step_matches_forward(cell, positive):
         torch.testing.assert_close(h[-1], out[t], rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(h, h_n, rtol=1e-5, atol=1e-5)
     assert m.step(x[0]).shape == (L, B, H)  # h=None starts from zeros
+    assert not h.requires_grad  # inference: no graph kept from step to step
 
 
 def test_unbatched_input_and_parameter_names():
