@@ -6,6 +6,7 @@
 #   bash scripts/gpu_next.sh turn    main's SRU kernel against wip/sru-fwd-turn's (.whl/sru_turn.py, made by
 #                                    git show wip/sru-fwd-turn:kernels/sru/fused_recurrent.py > .whl/sru_turn.py),
 #                                    then bench sru for the rest of the call
+#   bash scripts/gpu_next.sh both    the GPU tests (240 s), then "turn" for the rest of the call
 #   bash scripts/gpu_next.sh first   where one call may be all a session gets: the GPU tests (250 s), then the scan
 #                                    bench at the shapes of the targets not yet met on an H100 (to 520 s)
 #   bash scripts/gpu_next.sh bench   the full scan bench (GPU clocks and the copy ceiling recorded per shape)
@@ -15,7 +16,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|turn|bench|sru|ab) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|turn|bench|sru|ab"; exit 2 ;; esac
+case "$1" in tests|first|turn|both|bench|sru|ab) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|turn|both|bench|sru|ab"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -35,7 +36,8 @@ case "$1" in
     tail -30 $OUT/r/bench-scan.log | cut -c1-200; pack ;;
   tests)
     gpu_tests ${2:-540} "${@:3}"; pack ;;
-  turn)
+  turn|both)
+    [ "$1" = both ] && gpu_tests 240  # "both": every GPU test of the scan and the SRU model first
     cp .whl/sru_turn.py kernels/sru/fused_recurrent_turn.py
     timeout 200 python3 scripts/sru_kernel_ab.py $OUT/r/sru-turn-ab.json float32,bfloat16 new,turn > $OUT/r/turn.log 2>&1
     echo rc=$?; cut -c1-200 $OUT/r/turn.log | tail -16; rm kernels/sru/fused_recurrent_turn.py; echo "t=$SECONDS"
