@@ -225,6 +225,26 @@ def _fwd_chunk(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v1
     return c, hq, cq, fq, rq
 
 
+@triton.jit
+def _fwd_turn(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19,
+              s, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th,
+              K: tl.constexpr, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr, STORE_C: tl.constexpr,
+              RECORD: tl.constexpr, FAST: tl.constexpr):
+    """One turn of CHUNK = 8 steps: send out the loads of steps s+16 .. s+23 (two turns
+    ahead), then run steps s .. s+7 on v*, w* (loaded two turns before). Returns the new loads, the
+    input pointers moved on, c and the output pointers moved on (in this order the loop
+    carries its values as the hand-written turns did, and compiles to the same code)."""
+    nv0, nv1, nv2, nv3, nv4, nv5, nv6, nv7, nv8, nv9, nv10, nv11, nv12, nv13, nv14, nv15, nv16, nv17, nv18, nv19, up, xq, mq = _fwd_load4(
+        up, xq, mq, dU, dX, dM, s + 16, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    nw0, nw1, nw2, nw3, nw4, nw5, nw6, nw7, nw8, nw9, nw10, nw11, nw12, nw13, nw14, nw15, nw16, nw17, nw18, nw19, up, xq, mq = _fwd_load4(
+        up, xq, mq, dU, dX, dM, s + 20, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+    c, hq, cq, fq, rq = _fwd_chunk(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19,
+                                   s, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
+    c, hq, cq, fq, rq = _fwd_chunk(c, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19,
+                                   s + 4, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
+    return nv0, nv1, nv2, nv3, nv4, nv5, nv6, nv7, nv8, nv9, nv10, nv11, nv12, nv13, nv14, nv15, nv16, nv17, nv18, nv19, nw0, nw1, nw2, nw3, nw4, nw5, nw6, nw7, nw8, nw9, nw10, nw11, nw12, nw13, nw14, nw15, nw16, nw17, nw18, nw19, up, xq, mq, c, hq, cq, fq, rq
+
+
 @triton.jit(do_not_specialize=[n for n in _INTS if n not in ("sGHt", "sGHb", "sGUt", "sGUb", "sGXt", "sGXb", "has_gcn")])
 def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
                    T, B, Hd, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, scale_x,
@@ -266,31 +286,15 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
     # two in flight) swap roles by name instead of by a move of every value every turn
     for s1 in range(0, T, FWD_STEPS_PER_PASS):
         s0 = z + s1
-        # the loads of steps s0+16 .. s0+23 go out 2 turns before their recurrence runs
-        na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, up, xq, mq = _fwd_load4(
-            up, xq, mq, dU, dX, dM, s0 + 16, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, up, xq, mq = _fwd_load4(
-            up, xq, mq, dU, dX, dM, s0 + 20, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        c, hq, cq, fq, rq = _fwd_chunk(c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19,
-                                       s0, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
-        c, hq, cq, fq, rq = _fwd_chunk(c, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
-                                       s0 + 4, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
-        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, up, xq, mq = _fwd_load4(
-            up, xq, mq, dU, dX, dM, s0 + 24, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, up, xq, mq = _fwd_load4(
-            up, xq, mq, dU, dX, dM, s0 + 28, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        c, hq, cq, fq, rq = _fwd_chunk(c, pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19,
-                                       s0 + 8, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
-        c, hq, cq, fq, rq = _fwd_chunk(c, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19,
-                                       s0 + 12, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
-        pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, up, xq, mq = _fwd_load4(
-            up, xq, mq, dU, dX, dM, s0 + 32, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq = _fwd_load4(
-            up, xq, mq, dU, dX, dM, s0 + 36, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        c, hq, cq, fq, rq = _fwd_chunk(c, na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19,
-                                       s0 + 16, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
-        c, hq, cq, fq, rq = _fwd_chunk(c, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19,
-                                       s0 + 20, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
+        na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
+            c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
+            s0, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST)
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
+            c, pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19,
+            s0 + 8, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST)
+        pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
+            c, na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19,
+            s0 + 16, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST)
     tl.store(C_N + b * DH + col, c, mask=cmask)
 
 
