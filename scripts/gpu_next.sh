@@ -25,7 +25,8 @@ gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes 
     tests/ops/test_scan_time_layout.py tests/models/test_sru.py} | grep :: > /tmp/ids
   split -n r/6 /tmp/ids /tmp/ids.; echo "== $(wc -l < /tmp/ids) gpu tests"
   # SIGINT at the limit: pytest stops as on Ctrl-C and still prints what passed and failed
-  for f in /tmp/ids.*; do timeout -s INT $limit python3 -m pytest -q -p no:cacheprovider -m gpu $(cat $f) > $OUT/r/tests-${f##*.}.log 2>&1 & done; wait
+  # (fewer ids than six: skip the empty parts, since pytest with no ids would collect all of tests/)
+  for f in /tmp/ids.*; do [ -s $f ] || continue; timeout -s INT $limit python3 -m pytest -q -p no:cacheprovider -m gpu $(cat $f) > $OUT/r/tests-${f##*.}.log 2>&1 & done; wait
   tail -qn 3 $OUT/r/tests-*.log; echo "t=$SECONDS"
 }
 case "$1" in

@@ -643,13 +643,25 @@ def test_bench_rows_keep_the_spread_of_their_repetitions(monkeypatch):
 
 
 def test_the_h100_takes_the_h200s_table():
-    """One chip, one table: a GPU without a tuned table of its own takes its twin's, and a
-    GPU of another chip takes none (the formulas)."""
+    """One chip, one table: a GPU takes its twin's entries for every class it has not
+    measured itself and its own where it has; a GPU of another chip takes none (the formulas)."""
     from rnnviz.kernels.linear_scan.launch import _tuned_for
     from rnnviz.kernels.linear_scan.tuned import TABLE
 
-    assert _tuned_for("H100") is _tuned_for("H200") is TABLE["H200"]
-    assert any(k.startswith("time|") for k in _tuned_for("H100"))
+    h100, h200 = _tuned_for("H100"), _tuned_for("H200")
+    assert set(h100) == set(TABLE["H200"]) | set(TABLE["H100"])
+    assert all(h100[k] == TABLE["H100"][k] for k in TABLE["H100"])
+    assert all(h100[k] == TABLE["H200"][k] for k in TABLE["H200"] if k not in TABLE["H100"])
+    assert h200 == {**TABLE["H100"], **TABLE["H200"]}
+    # the H100's own wide bf16 tile differs from the H200's (measured on each), and the H200
+    # keeps its own (launch.WIDE's) in every T class of the widest bf16 problems
+    from rnnviz.kernels.linear_scan.launch import WIDE
+
+    for t in ("T<=2048", "T<=32768", "T>32768"):
+        mine, twin = h100[f"2|bd>=32768|{t}"], h200[f"2|bd>=32768|{t}"]
+        assert mine["num_warps"] != twin["num_warps"]
+        assert tuple(twin[k] for k in ("rows", "num_warps", "block_d", "stages", "vec")) == WIDE[2]["fwd"]
+    assert any(k.startswith("time|") for k in h100)
     assert _tuned_for("A100") == {} and _tuned_for(None) == {}
 
 
