@@ -1,14 +1,10 @@
 # The next GPU session's calls, on main, one stage a call (device tool, carry [".whl"], timeout 600;
-# kind "nvidia-h100-x1" where the run is for the issues' targets). The stages that ran on 2026-12-05
-# (the SRU kernel A/B, its GPU tests, the summary-direction A/B at D=16) are in git history at 7ae88b7.
+# kind "nvidia-h100-x1" where the run is for the issues' targets). Stages that ran before are in git
+# history: the SRU kernel A/Bs at 7ae88b7 and ca77e40 ("turn", merged), the summary A/B at D=16 at 7ae88b7.
+#   bash scripts/gpu_next.sh first   where one call may be all a session gets: the full scan bench (to 330 s; the
+#                                    H100's own wide bf16 tile in one full run), then the scan's GPU tests (to 560 s)
 #   bash scripts/gpu_next.sh tests [S [TESTS]]  the scan's and the SRU model's GPU tests (or TESTS), in parallel
 #                                    processes, each under S s (540)
-#   bash scripts/gpu_next.sh turn    main's SRU kernel against wip/sru-fwd-turn's (.whl/sru_turn.py, made by
-#                                    git show wip/sru-fwd-turn:kernels/sru/fused_recurrent.py > .whl/sru_turn.py),
-#                                    then bench sru for the rest of the call
-#   bash scripts/gpu_next.sh both    the GPU tests (240 s), then "turn" for the rest of the call
-#   bash scripts/gpu_next.sh first   where one call may be all a session gets: the GPU tests (250 s), then the scan
-#                                    bench at the shapes of the targets not yet met on an H100 (to 520 s)
 #   bash scripts/gpu_next.sh bench   the full scan bench (GPU clocks and the copy ceiling recorded per shape)
 #   bash scripts/gpu_next.sh sru     bench sru (a run cut off keeps its rows: RNNVIZ_BENCH_PARTIAL)
 #   bash scripts/gpu_next.sh ab      the summary-direction A/B at the shapes not yet run (AB_FROM=1: all but D=16)
@@ -16,7 +12,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|turn|both|bench|sru|ab) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|turn|both|bench|sru|ab"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|ab) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|ab"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -31,19 +27,11 @@ gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes 
 }
 case "$1" in
   first)
-    gpu_tests 250  # then the bench until 520 s (a call cut short by the session's device time keeps its rows)
-    RNNVIZ_SCAN_SHAPES="1x65536x64;16x16384x4096;4x131072x256;4x16384x256" RNNVIZ_BENCH_PARTIAL=$OUT/r \
-      timeout $((520 - SECONDS)) python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$?
-    tail -30 $OUT/r/bench-scan.log | cut -c1-200; pack ;;
+    RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 330 python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$?
+    grep -E "rnnviz-(scan|time) +fwd +bf16 +16" $OUT/r/bench-scan.log; tail -3 $OUT/r/bench-scan.log | cut -c1-200
+    gpu_tests $((560 - SECONDS)) tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py; pack ;;
   tests)
     gpu_tests ${2:-540} "${@:3}"; pack ;;
-  turn|both)
-    [ "$1" = both ] && gpu_tests 240  # "both": every GPU test of the scan and the SRU model first
-    cp .whl/sru_turn.py kernels/sru/fused_recurrent_turn.py
-    timeout 200 python3 scripts/sru_kernel_ab.py $OUT/r/sru-turn-ab.json float32,bfloat16 new,turn > $OUT/r/turn.log 2>&1
-    echo rc=$?; cut -c1-200 $OUT/r/turn.log | tail -16; rm kernels/sru/fused_recurrent_turn.py; echo "t=$SECONDS"
-    RNNVIZ_BENCH_PARTIAL=$OUT/r timeout $((570 - SECONDS)) python3 -m rnnviz.bench sru --out $OUT/r > $OUT/r/bench-sru.log 2>&1
-    echo rc=$?; tail -30 $OUT/r/bench-sru.log | cut -c1-160; pack ;;
   bench)
     RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 560 python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$?
     grep -E "rnnviz-(scan|time) +fwd +bf16 +16" $OUT/r/bench-scan.log; tail -5 $OUT/r/bench-scan.log | cut -c1-200; pack ;;

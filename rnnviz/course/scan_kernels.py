@@ -15,7 +15,7 @@ from rnnviz.course.sizes import where
 
 __all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_figure",
            "call_bytes", "call_time_figure", "timeline_programs", "lookback_timeline_figure",
-           "carry_rows", "carry_figure"]
+           "carry_rows", "carry_figure", "tile_rows", "tile_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
@@ -26,6 +26,10 @@ LOOKBACK_TIMELINE = "seqpar-timeline-h200"
 CARRY_AB = "scan-carry-h200"
 CARRY_NAMES = {"lookback": "look-back (1 launch)", "scan": "reduce-then-scan (3 launches)"}
 CARRY_COLOURS = {"lookback": "#ff7f0e", "scan": "#2ca02c"}  # (the look-back as in its timeline)
+# The same bf16 tiles of the wide forward swept on both GPUs of one chip (scripts/scan_sweep.py)
+TILE_SWEEPS = ("scan-sweep-h100-bf16-wide", "scan-sweep-stages-h200-bf16")
+TILE_FIELDS = ("rows", "num_warps", "block_d", "stages", "vec")  # an entry's tile, in order
+GPU_COLOURS = ("#1f77b4", "#ff7f0e")
 
 
 def in_flight_rows(ref: Reference, B: int = 16, T: int = 16384, D: int = 4096,
@@ -216,3 +220,52 @@ def carry_figure(ref: Reference | None = None) -> go.Figure:
 def _source(ref: Reference) -> list[str]:
     """A figure's note: which run it shows."""
     return [f"{ref.label}: {ref.provenance.get('command', '')[:90]}"]
+
+
+def tile_rows(refs: list[Reference], B: int = 16, T: int = 16384, D: int = 4096,
+              dtype: str = "bfloat16") -> list[dict[str, Any]]:
+    """The channel-walk tiles that every sweep in ``refs`` timed at one shape: per tile
+    (rows per thread, warps, channels, chunks in flight, vector width), each GPU's fraction
+    of its own copy bandwidth, the tiles in order of the first GPU's."""
+    per: dict[tuple, dict[str, float]] = {}
+    for ref in refs:
+        for r in ref.rows:
+            entry = list(r.get("entry") or [])
+            if ((r.get("B"), r.get("T"), r.get("D"), r.get("dtype")) == (B, T, D, dtype)
+                    and entry[:1] == ["channel"] and r.get("frac_copy") is not None):
+                per.setdefault(tuple(entry[1:6]), {})[ref.gpu] = r["frac_copy"]
+    gpus = [ref.gpu for ref in refs]
+    rows = [{"tile": dict(zip(TILE_FIELDS, t)), **{g: f[g] for g in gpus}}
+            for t, f in per.items() if all(g in f for g in gpus)]
+    return sorted(rows, key=lambda r: -r[gpus[0]]) if gpus else rows
+
+
+def _tile_name(tile: dict[str, Any]) -> str:
+    vec = f", {tile['vec']}-wide" if tile.get("vec") else ""
+    return (f"{tile['rows']} rows × {tile['num_warps']} warps × {tile['block_d']} ch, "
+            f"{tile['stages']} in flight{vec}")
+
+
+def tile_figure(refs: list[Reference] | None = None, **shape: Any) -> go.Figure:
+    """The wide bf16 forward's tiles on two GPUs of one chip (H100, H200): each tile's % of
+    its GPU's copy bandwidth, side by side, the tile each GPU's tuned table takes marked."""
+    from rnnviz.kernels.linear_scan.launch import _tuned_for, bucket
+
+    refs = refs or [shipped_file(name) for name in TILE_SWEEPS]
+    rows = tile_rows(refs, **shape)
+    key = bucket(shape.get("B", 16), shape.get("T", 16384), shape.get("D", 4096), 2)
+    fig = go.Figure()
+    names = [_tile_name(r["tile"]) for r in rows]
+    for i, ref in enumerate(refs):
+        chosen = _tuned_for(ref.gpu.split()[0]).get(key, {})
+        mark = [all(chosen.get(k) == r["tile"][k] for k in TILE_FIELDS) for r in rows]
+        fig.add_trace(go.Bar(
+            x=names, y=[100 * r[ref.gpu] for r in rows], name=ref.gpu, marker_color=GPU_COLOURS[i % 2],
+            marker_line_width=[3 if m else 0 for m in mark], marker_line_color="black",
+            text=[f"{100 * r[ref.gpu]:.0f}%" + (" ◀ its table" if m else "") for r, m in zip(rows, mark)],
+            textposition="outside"))
+    fig.update_layout(barmode="group", yaxis_title="% of that GPU's copy bandwidth",
+                      yaxis_range=[0, 125], xaxis_tickangle=-30)
+    return style(fig, "One chip, two memories: the wide bf16 forward's tiles",
+                 [line for ref in refs for line in _source(ref)], height=520)
+

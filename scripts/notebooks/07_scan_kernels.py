@@ -59,8 +59,23 @@ bound_figure(scan_bounds())
 # cycle per scheduler they take a fraction of the time the bytes take. Each thread scans 16 steps of its own
 # channels in registers, and tens of thousands of threads issue independent work, so this kernel is bound by
 # memory, and float32 runs at the copy bandwidth. bfloat16 read 89-90% of copy at this shape in that run
-# and 99% timed alone: not its instructions, then. The bench now records the GPU's clocks, power and the
-# copy ceiling again beside every row, to find out what it was.
+# and 99% timed alone: not its instructions, then.
+#
+# What it was, on the H100 at least, was the tile. The H100 and the H200 are one chip (132 SMs, the
+# same caches) with different memories: 3.0 against 4.2 TB/s. The same sweep of bf16 tiles on each
+# (each bar a fraction of that GPU's own copy bandwidth):
+
+# %%
+scan_kernels.tile_figure()
+
+# %% [markdown]
+# The H200's best tile (16 rows × 4 warps × 1024 channels, 3 chunks in flight) moves 96% there and 89% on
+# the H100; the H100's (8 rows × 2 warps × 512 channels, 4 in flight) moves 98% there and 96% on the H200.
+# Why, the sweeps do not say: the tiles differ in the registers a thread holds, the warps on an SM and the
+# loads each keeps in flight, and the memories in bandwidth and latency. They measure; the table keeps the
+# winner. So `tuned.py` keys its table by GPU, and a GPU's own entries override its twin's class by class
+# (`kernels/linear_scan/launch.py`, `_tuned_for`). A sweep is noisy too: one tile read 90% and 97% of the
+# H200's copy in two sweeps 13 minutes apart; the table keeps what won where it was measured.
 #
 # ## 2. Host or GPU?
 #

@@ -161,6 +161,35 @@ def test_in_flight_figure_reads_the_sweep_by_tile_and_stages():
     assert all(len(t.x) >= 3 for t in shipped.data)
 
 
+def test_tile_figure_pairs_the_tiles_both_gpus_timed():
+    """Only tiles every sweep timed at the shape, in order of the first GPU's fraction; each
+    GPU's bar of the tile its tuned table takes is marked."""
+    from rnnviz.course import scan_kernels
+    from rnnviz.course.reference import Reference
+
+    def row(tile, frac, T=16384, dtype="bfloat16", path="channel"):
+        return {"B": 16, "T": T, "D": 4096, "dtype": dtype, "frac_copy": frac, "ms": 1.0,
+                "entry": [path, *tile]}
+
+    a, b, c = (16, 4, 1024, 3, 0), (8, 2, 512, 4, 0), (16, 2, 512, 3, 0)
+    h100 = Reference("s1", {"gpu": "NVIDIA H100 80GB HBM3", "command": "x"},
+                     [row(a, 0.89), row(b, 0.98), row(c, 0.5), row(a, 0.1, T=4096),
+                      row(b, 0.2, dtype="float32"), row(b, 0.3, path="sequence")])
+    h200 = Reference("s2", {"gpu": "NVIDIA H200", "command": "y"}, [row(a, 0.96), row(b, 0.95)])
+    rows = scan_kernels.tile_rows([h100, h200])
+    assert [tuple(r["tile"].values()) for r in rows] == [b, a]  # c: the H200 did not time it
+    assert rows[0]["H100 80GB HBM3"] == 0.98 and rows[1]["H200"] == 0.96
+    fig = scan_kernels.tile_figure([h100, h200])
+    assert [t.name for t in fig.data] == ["H100 80GB HBM3", "H200"]
+    assert [round(y) for y in fig.data[1].y] == [95, 96]
+    # the shipped table: the H100 takes b, the H200 a (kernels/linear_scan/tuned.py)
+    assert [("its table" in t) for t in fig.data[0].text] == [True, False]
+    assert [("its table" in t) for t in fig.data[1].text] == [False, True]
+    shipped = scan_kernels.tile_figure()  # the two sweeps in benchmarks/
+    assert len(shipped.data[0].x) >= 10
+    assert sum("its table" in t for tr in shipped.data for t in tr.text) == 2
+
+
 def test_host_share_figure_splits_a_call_into_gpu_and_host():
     from rnnviz.course import scan_kernels
     from rnnviz.course.reference import Reference
