@@ -2,7 +2,8 @@
 # kind "nvidia-h100-x1" where the run is for the issues' targets). Stages that ran before are in git
 # history: the SRU kernel A/Bs at 7ae88b7 and ca77e40 ("turn", merged), the summary A/B at D=16 at 7ae88b7.
 #   bash scripts/gpu_next.sh first   where one call may be all a session gets: the full scan bench (to 330 s; the
-#                                    H100's own wide bf16 tile in one full run), then the scan's GPU tests (to 560 s)
+#                                    H100's own wide bf16 tile in one full run), then the scan's and torch.compile's
+#                                    GPU tests (to 560 s)
 #   bash scripts/gpu_next.sh tests [S [TESTS]]  the scan's and the SRU model's GPU tests (or TESTS), in parallel
 #                                    processes, each under S s (540)
 #   bash scripts/gpu_next.sh bench   the full scan bench (GPU clocks and the copy ceiling recorded per shape)
@@ -20,7 +21,7 @@ mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
   local limit=$1; shift  # then the test files or ids (default: the scan's and the SRU model's)
   python3 -m pytest -m gpu --collect-only -q -p no:cacheprovider ${@:-tests/ops/test_linear_scan.py \
-    tests/ops/test_scan_time_layout.py tests/models/test_sru.py} | grep :: > /tmp/ids
+    tests/ops/test_scan_time_layout.py tests/models/test_sru.py tests/models/test_compile.py} | grep :: > /tmp/ids
   split -n r/6 /tmp/ids /tmp/ids.; echo "== $(wc -l < /tmp/ids) gpu tests"
   # SIGINT at the limit: pytest stops as on Ctrl-C and still prints what passed and failed
   # (fewer ids than six: skip the empty parts, since pytest with no ids would collect all of tests/)
@@ -31,7 +32,8 @@ case "$1" in
   first)
     RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 330 python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$?
     grep -E "rnnviz-(scan|time) +fwd +bf16 +16" $OUT/r/bench-scan.log; tail -3 $OUT/r/bench-scan.log | cut -c1-200
-    gpu_tests $((560 - SECONDS)) tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py; pack ;;
+    gpu_tests $((560 - SECONDS)) tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py \
+      tests/models/test_compile.py; pack ;;
   tests)
     gpu_tests ${2:-540} "${@:3}"; pack ;;
   bench)

@@ -12,7 +12,6 @@ of each stage. With no trace active it does nothing beyond the scan.
 """
 from __future__ import annotations
 
-import functools
 
 import torch
 
@@ -123,12 +122,19 @@ def _check(a, b, h0, reverse) -> None:
         raise TypeError(f"reverse must be a bool, got {type(reverse).__name__}")
 
 
-@functools.lru_cache(maxsize=256)
+_RESOLVED: dict[tuple, str] = {}
+
+
 def _resolve(backend: str, device: torch.device, dtype: torch.dtype) -> str:
     """``resolve_backend``, remembered: it asks importlib whether triton is installed, tens
     of microseconds that a small scan on a GPU would otherwise pay on every call (errors
-    are raised every time: lru_cache does not keep exceptions)."""
-    return resolve_backend(backend, device, dtype)
+    are raised every time: only answers are kept). A dict rather than ``lru_cache``, which
+    ``torch.compile`` warns about on every model that calls the scan."""
+    key = (backend, device, dtype)
+    found = _RESOLVED.get(key)
+    if found is None:
+        found = _RESOLVED[key] = resolve_backend(backend, device, dtype)
+    return found
 
 
 def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *,

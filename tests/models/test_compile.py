@@ -1,0 +1,73 @@
+"""``torch.compile`` on the models and the scan: the same outputs and gradients as eager, and
+no warning from rnnviz's own code (a researcher compiles a model before timing it)."""
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from rnnviz.models import SRU, MinGRU, MinLSTM
+from rnnviz.ops import linear_scan
+from rnnviz.ops.linear_scan.function import _RESOLVED
+
+# (model, input [T, B, n] or [B, T, n] as its batch_first says); small: compiling is the cost
+CASES = {
+    "sru": lambda: (SRU(8, 8, num_layers=2, bidirectional=True), (7, 3, 8)),
+    "sru-projected-nopeephole": lambda: (SRU(6, 8, peephole=False, batch_first=True), (3, 7, 6)),
+    "mingru": lambda: (MinGRU(8, 8, num_layers=2, batch_first=True), (3, 7, 8)),
+    "minlstm": lambda: (MinLSTM(8, 8), (7, 3, 8)),
+}
+
+
+def _run(model, x):
+    out, state = model(x)
+    loss = out.square().sum() + state.sum()
+    grads = torch.autograd.grad(loss, [x, *model.parameters()])
+    return out, state, grads
+
+
+def _compiled_matches_eager(name, device):
+    torch._dynamo.reset()  # each case compiles afresh: no cache from another test
+    model, shape = CASES[name]()
+    model = model.to(device)
+    x = torch.randn(*shape, device=device, requires_grad=True)
+    want = _run(model, x)
+    _RESOLVED.clear()  # as in a fresh process: the compiled call resolves its backend itself
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = _run(torch.compile(model), x)
+    ours = [str(w.message)[:200] for w in caught if "rnnviz" in f"{w.filename} {w.message}"]
+    assert not ours, ours
+    for g, w in zip(got[:2], want[:2]):
+        torch.testing.assert_close(g, w, atol=1e-5, rtol=1e-5)
+    for g, w in zip(got[2], want[2]):
+        torch.testing.assert_close(g, w, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_compiled_model_matches_eager_on_the_cpu(name):
+    _compiled_matches_eager(name, torch.device("cpu"))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", CASES)
+def test_compiled_model_matches_eager_on_the_gpu(name, gpu):
+    _compiled_matches_eager(name, gpu)
+
+
+def test_compiled_linear_scan_matches_eager():
+    torch._dynamo.reset()
+    a = torch.rand(2, 9, 3).requires_grad_()
+    b = torch.randn(2, 9, 3, requires_grad=True)
+    f = torch.compile(lambda a, b: linear_scan(a, b, reverse=True))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        h = f(a, b)
+    assert not [w for w in caught if "rnnviz" in f"{w.filename} {w.message}"]
+    want = linear_scan(a, b, reverse=True)
+    torch.testing.assert_close(h, want)
+    g = torch.autograd.grad(h.sum(), [a, b])
+    w = torch.autograd.grad(want.sum(), [a, b])
+    for x, y in zip(g, w):
+        torch.testing.assert_close(x, y)
