@@ -246,26 +246,27 @@ def _tile_name(tile: dict[str, Any]) -> str:
             f"{tile['stages']} in flight{vec}")
 
 
-def tile_figure(refs: list[Reference] | None = None, **shape: Any) -> go.Figure:
-    """The wide bf16 forward's tiles on two GPUs of one chip (H100, H200): each tile's % of
-    its GPU's copy bandwidth, side by side, the tile each GPU's tuned table takes marked."""
+def tile_figure(refs: list[Reference] | None = None, B: int = 16, T: int = 16384,
+                D: int = 4096, dtype: str = "bfloat16") -> go.Figure:
+    """The wide forward's tiles on two GPUs of one chip (H100, H200): each tile's % of its
+    GPU's copy bandwidth, side by side, the tile each GPU's tuned table takes marked."""
     from rnnviz.kernels.linear_scan.launch import _tuned_for, bucket
 
     refs = refs or [shipped_file(name) for name in TILE_SWEEPS]
-    rows = tile_rows(refs, **shape)
-    key = bucket(shape.get("B", 16), shape.get("T", 16384), shape.get("D", 4096), 2)
+    rows = tile_rows(refs, B, T, D, dtype)
+    key = bucket(B, T, D, DTYPES[dtype].itemsize)
     fig = go.Figure()
     names = [_tile_name(r["tile"]) for r in rows]
     for i, ref in enumerate(refs):
         chosen = _tuned_for(ref.gpu.split()[0]).get(key, {})
         mark = [all(chosen.get(k) == r["tile"][k] for k in TILE_FIELDS) for r in rows]
         fig.add_trace(go.Bar(
-            x=names, y=[100 * r[ref.gpu] for r in rows], name=ref.gpu, marker_color=GPU_COLOURS[i % 2],
-            marker_line_width=[3 if m else 0 for m in mark], marker_line_color="black",
-            text=[f"{100 * r[ref.gpu]:.0f}%" + (" ◀ its table" if m else "") for r, m in zip(rows, mark)],
-            textposition="outside"))
+            x=names, y=[100 * r[ref.gpu] for r in rows], name=ref.gpu,
+            marker_color=GPU_COLOURS[i % 2], marker_line_color="black",
+            marker_line_width=[3 if m else 0 for m in mark], textposition="outside",
+            text=[f"{100 * r[ref.gpu]:.0f}%" + (" ◀ its table" if m else "")
+                  for r, m in zip(rows, mark)]))
     fig.update_layout(barmode="group", yaxis_title="% of that GPU's copy bandwidth",
                       yaxis_range=[0, 125], xaxis_tickangle=-30)
-    return style(fig, "One chip, two memories: the wide bf16 forward's tiles",
+    return style(fig, f"One chip, two memories: the wide {dtype} forward's tiles",
                  [line for ref in refs for line in _source(ref)], height=520)
-
