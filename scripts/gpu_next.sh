@@ -10,12 +10,15 @@
 #   bash scripts/gpu_next.sh sru     bench sru (a run cut off keeps its rows: RNNVIZ_BENCH_PARTIAL)
 #   bash scripts/gpu_next.sh sru0    bench sru at l=128, one layer, every backward on the calling thread
 #                                    (RNNVIZ_AUTOGRAD_THREADS=0, all methods alike): the H200's 13.6x setting
+#   bash scripts/gpu_next.sh ncu     Nsight Compute on the SRU forward as it is now (fp32 then bf16 inference, l=d=1024,
+#                                    B=32; scripts/sru_ncu.py): why bf16 stays at 72% of copy. The last profile
+#                                    (benchmarks/sru-ncu-h200.txt) predates the kernel's rewrite
 #   bash scripts/gpu_next.sh ab      the summary-direction A/B at the shapes not yet run (AB_FROM=1: all but D=16)
 # .whl must hold the wheels (accelerated_scan, mingru_pytorch, sru) and, for "ab", linear_scan_base/:
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ab) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ab"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -46,6 +49,11 @@ case "$1" in
     RNNVIZ_AUTOGRAD_THREADS=0 RNNVIZ_BENCH_T=128 RNNVIZ_BENCH_LAYERS=1 RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 560 \
       python3 -m rnnviz.bench sru --out $OUT/r > $OUT/r/bench-sru0.log 2>&1; echo rc=$?
     tail -30 $OUT/r/bench-sru0.log | cut -c1-160; pack ;;
+  ncu)
+    timeout 540 ncu --kernel-name regex:sru_fwd --launch-skip 2 --launch-count 4 --section SpeedOfLight \
+      --section Occupancy --section WarpStateStats --section InstructionStats --section LaunchStats \
+      --section SchedulerStats --section MemoryWorkloadAnalysis python3 scripts/sru_ncu.py > $OUT/r/sru-ncu.txt 2>&1
+    echo rc=$?; grep -E "Duration|Memory Throughput|Issued Ipc|Stall|No Eligible" $OUT/r/sru-ncu.txt | head -40; pack ;;
   ab)
     cp -r .whl/linear_scan_base kernels/linear_scan_base
     AB_FROM=1 timeout 540 python3 scripts/scan_summary_ab.py $OUT/r/scan-summary-ab.json > $OUT/r/ab.log 2>&1; echo rc=$?
