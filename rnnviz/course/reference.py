@@ -123,6 +123,11 @@ def shipped(suites: Iterable[str] | None = None,
     return refs
 
 
+def _when(ref: Reference) -> str:
+    """When a run was measured, as its provenance's ISO date ("" if it does not say)."""
+    return str(ref.provenance.get("date") or "")
+
+
 def series(refs: Iterable[Reference], method: str, x: str = "T", *,
            near: dict[str, int] | None = None, pass_: str | None = None,
            dtype: str | None = None, y: str = "ms", min_points: int = 2) -> tuple[list[float], list[float], dict[str, Any], Reference] | None:
@@ -132,7 +137,8 @@ def series(refs: Iterable[Reference], method: str, x: str = "T", *,
     ``SETTINGS``); the group whose sizes are closest (in log scale) to ``near`` wins (one layer
     unless ``near`` says otherwise; at least ``min_points`` points; rows that timed only a
     part of the method (a ``scope``) are left out; a group with extra options such as a different
-    ``recurrence`` only when nothing plainer is as close), ties to the longer curve. Returns
+    ``recurrence`` only when nothing plainer is as close), ties to the longer curve, then to the
+    later run. Returns
     (xs, ms, the fixed settings of that curve, its Reference), or None when nothing matches.
     """
     near = {"L": 1, **(near or {})}
@@ -166,8 +172,11 @@ def series(refs: Iterable[Reference], method: str, x: str = "T", *,
                        and isinstance(v, (int, float)))
             dist += 0.5 * sum(k not in SIZE_KEYS + ("pass", "dtype") and k not in required
                               for k, _ in fixed)
+            # ties to the longer curve, then to the later run (a file shipped before a
+            # kernel's rewrite must not speak for it)
             key = (dist, -len(rows))
-            if best is None or key < best[0]:
+            if best is None or key < best[0] or (
+                    key == best[0] and _when(ref) > _when(best[4])):
                 rows = sorted(rows, key=lambda r: r[x])
                 best = (key, [r[x] for r in rows], [r[y] for r in rows], dict(fixed), ref)
     return None if best is None else best[1:]

@@ -103,6 +103,25 @@ def test_reference_series_skips_partial_rows_and_single_points(tmp_path):
     assert xs == [1, 4] and ms == [3.0, 12.0] and fixed["D"] == 8 and ref.label.startswith("H100")
 
 
+def test_reference_series_ties_go_to_the_later_run():
+    """Two runs of the same settings: the later one is the curve, whichever file sorts first."""
+    from rnnviz.course.reference import Reference, series
+
+    def ref(name, date, ms):
+        rows = [{"method": "rnnviz-scan", "pass": "fwd", "dtype": "float32", "B": 1, "T": t,
+                 "D": 64, "ms": ms * t} for t in (1024, 4096)]
+        return Reference(name, {"gpu": "NVIDIA H100", "date": date}, rows)
+
+    old = ref("scan-h100", "2026-11-23T11:30:56", 2.0)
+    new = ref("scan-h100-b", "2026-12-05T14:16:01", 1.0)
+    for refs in ([old, new], [new, old]):
+        xs, ms, _, chosen = series(refs, "rnnviz-scan", "T", near={"B": 1, "D": 64})
+        assert chosen is new and ms == [1024.0, 4096.0]
+    longer = ref("scan-h100-c", "2026-01-01", 3.0)
+    longer.rows.append({**longer.rows[0], "T": 16384, "ms": 1.0})
+    assert series([new, longer], "rnnviz-scan", "T", near={"B": 1, "D": 64})[3] is longer
+
+
 def test_failed_rows_are_named_under_the_figure():
     rows = [{"method": "copy", "pass": "fwd", "dtype": "float32", "B": 1, "T": 8, "D": 2,
              "ms": 0.1, "error": None},
