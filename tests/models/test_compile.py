@@ -20,6 +20,11 @@ CASES = {
 }
 
 
+def _ours(caught) -> list[str]:
+    """The recorded warnings that rnnviz's code raised or that name it."""
+    return [str(w.message)[:200] for w in caught if "rnnviz" in f"{w.filename} {w.message}"]
+
+
 def _run(model, x):
     out, state = model(x)
     loss = out.square().sum() + state.sum()
@@ -37,8 +42,7 @@ def _compiled_matches_eager(name, device):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         got = _run(torch.compile(model), x)
-    ours = [str(w.message)[:200] for w in caught if "rnnviz" in f"{w.filename} {w.message}"]
-    assert not ours, ours
+    assert not _ours(caught), _ours(caught)
     for g, w in zip(got[:2], want[:2]):
         torch.testing.assert_close(g, w, atol=1e-5, rtol=1e-5)
     for g, w in zip(got[2], want[2]):
@@ -64,7 +68,7 @@ def test_compiled_linear_scan_matches_eager():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         h = f(a, b)
-    assert not [w for w in caught if "rnnviz" in f"{w.filename} {w.message}"]
+    assert not _ours(caught), _ours(caught)
     want = linear_scan(a, b, reverse=True)
     torch.testing.assert_close(h, want)
     g = torch.autograd.grad(h.sum(), [a, b])
