@@ -8,7 +8,9 @@ same SRU as a GEMM + a Python loop over t of torch ops, autograd through it) and
 (the official ``sru`` package, where it imports and runs; its failure is recorded where not).
 
 Settings: the paper's figure 1 (batch 32, l in {32, 128}, d in {256, 512}) and l = d = 1024,
-with 1 and 4 layers, float32 and bfloat16 autocast. ``--quick``: tiny shapes on the CPU.
+with 1 and 4 layers, float32 and bfloat16 autocast. Without peephole, the fused kernel
+against the linear-scan route (``recurrence=``) at hidden 256, batch 1, 4 and 32, l from 1024
+to 65536, eager and as graph replays. ``--quick``: tiny shapes on the CPU.
 """
 from __future__ import annotations
 
@@ -264,24 +266,36 @@ def kernel_rows(quick: bool, device: torch.device, copy_gbs: float) -> list[dict
 
 
 def scan_rows(quick: bool, device: torch.device) -> list[dict]:
-    """Without peephole: the fused kernel vs the linear-scan route, small batch x hidden."""
+    """Without peephole: the fused kernel vs the linear-scan route, small batch x hidden,
+    over sequence lengths: the kernel's time grows with T step by step, the scan route's
+    mostly with its launches (host) until its bytes take over. On a GPU each row also
+    carries ``graph_ms``, the GPU's time alone (a CUDA-graph replay), since which route
+    wins eagerly depends on the host (H100, 2026-12-05, T=4096: the kernel won eagerly at
+    B = 1 and 4, where ``recurrence="auto"`` takes the scan)."""
     from rnnviz.models import SRU
 
-    T, H = (64, 16) if quick else (4096, 256)
+    H = 16 if quick else 256
     rows = []
-    for B in ([1, 4] if quick else [1, 4, 32]):
-        x = torch.randn(T, B, H, device=device, requires_grad=True)
-        for rec in ("kernel", "scan"):
-            row = {"method": "rnnviz-sru", "recurrence": rec, "peephole": False, "pass": "fwd+bwd",
-                   "dtype": "fp32", "B": B, "T": T, "D": H, "L": 1, "ms": None, "error": None}
-            fn = {}
-            err = record_failure(lambda: fn.setdefault(
-                "f", _fwd_bwd(SRU(H, H, peephole=False, recurrence=rec).to(device), x, "fp32"))())
-            if err is None:
-                row["ms"] = time_ms(fn["f"], device, warmup=2, budget_ms=150.0)
-            else:
-                row["error"] = err
-            rows.append(row)
+    for T in ([64] if quick else env_lengths([1024, 4096, 16384, 65536])):
+        for B in ([1, 4] if quick else [1, 4, 32]):
+            x = torch.randn(T, B, H, device=device, requires_grad=True)
+            for rec in ("kernel", "scan"):
+                row = {"method": "rnnviz-sru", "recurrence": rec, "peephole": False,
+                       "pass": "fwd+bwd", "dtype": "fp32", "B": B, "T": T, "D": H, "L": 1,
+                       "ms": None, "error": None}
+                fn = {}
+                err = record_failure(lambda: fn.setdefault("f", _fwd_bwd(
+                    SRU(H, H, peephole=False, recurrence=rec).to(device), x, "fp32"))())
+                if err is None:
+                    row["ms"] = time_ms(fn["f"], device, warmup=2, budget_ms=150.0)
+                    if device.type == "cuda":
+                        err = record_failure(lambda: row.__setitem__("graph_ms", time_ms(
+                            fn["f"], device, warmup=2, budget_ms=150.0, mode="graph")))
+                        if err is not None:
+                            row["graph_error"] = err
+                else:
+                    row["error"] = err
+                rows.append(row)
     return rows
 
 
@@ -326,6 +340,8 @@ def table(rows: list[dict]) -> str:
             notes.append(f"host {r['host_ms']:.2f} ms")
         if r.get("recurrence"):
             notes.append(f"recurrence={r['recurrence']}, no peephole")
+            if r.get("graph_ms") is not None:
+                notes.append(f"GPU alone {r['graph_ms']:.3f} ms")
         for k in ("speedup_vs_lstm-cudnn", "speedup_vs_conv1d"):
             if k in r and r["method"] == "rnnviz-sru":
                 notes.append(f"{k[11:]} x{r[k]:.2f}")

@@ -56,3 +56,20 @@ def test_a_run_cut_off_keeps_the_rows_measured_before_the_models(tmp_path, monke
     (path,) = tmp_path.glob("sru-partial-*.json")
     saved = json.loads(path.read_text())["rows"]
     assert saved[0] == kernel_row and saved[1:] == json.loads(json.dumps(rows))
+
+
+def test_scan_rows_time_both_routes_at_each_length(monkeypatch):
+    """The kernel against the scan route per (T, B); RNNVIZ_BENCH_T limits the lengths; the
+    GPU's time alone (graph_ms) only where there is a GPU."""
+    import torch
+
+    from rnnviz.bench.sru import scan_rows
+
+    rows = scan_rows(True, torch.device("cpu"))
+    assert [(r["T"], r["B"], r["recurrence"]) for r in rows] == [
+        (64, 1, "kernel"), (64, 1, "scan"), (64, 4, "kernel"), (64, 4, "scan")]
+    assert all(r["ms"] > 0 and r["error"] is None and "graph_ms" not in r for r in rows)
+    monkeypatch.setenv("RNNVIZ_BENCH_T", "8,16")
+    rows = scan_rows(False, torch.device("cpu"))
+    assert sorted({(r["T"], r["B"]) for r in rows}) == [(t, b) for t in (8, 16) for b in (1, 4, 32)]
+    assert len(rows) == 12 and all(r["D"] == 256 for r in rows)
