@@ -5,7 +5,7 @@ ptxas its wheel ships.
 The interpreter runs a kernel's Python, not its lowering: a kernel that passes under it can
 still fail to compile for a GPU (a type the lowering refuses, a layout it cannot convert),
 and CI's Triton is newer than the device's. Here the launchers run on CPU tensors with the
-H200's tuned tables, every launch is recorded instead of run (``CachedLaunch.launch``, or
+H200's tuned tables (and, in one test, the H100's own tiles), every launch is recorded instead of run (``CachedLaunch.launch``, or
 ``JITFunction.run`` for DEER's plain ``kernel[grid](...)`` launches), and each distinct
 (kernel, argument types, constexprs, options) is compiled."""
 from __future__ import annotations
@@ -72,6 +72,29 @@ def test_scan_launches_compile_for_hopper(launches, dtype):
                 h = scan_fwd(a, a, h0, reverse=reverse).h
                 scan_bwd(a, h, h0, torch.empty_like(h), reverse=reverse)
     assert compile_all(launches) >= 10
+
+
+def test_h100_own_scan_tiles_compile_for_hopper():
+    """The classes where the H100's tuned table has tiles of its own (not the H200's): the
+    wide bf16 scan at each T class, forward and backward. Untouched CPU tensors: only their
+    shapes choose the tile, so even T > 32768 costs no memory."""
+    from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
+    from rnnviz.kernels.linear_scan.launch import bucket
+    from rnnviz.kernels.linear_scan.tuned import TABLE
+
+    shapes = [(16, 1024, 4096), (16, 4096, 4096), (1, 32769, 32768)]
+    assert {bucket(*s, 2) for s in shapes} == set(TABLE["H100"])
+    with tuned_for("H100"), recorded_launches() as made:
+        for B, T, D in shapes:
+            a = torch.empty(B, T, D, dtype=torch.bfloat16)
+            h = scan_fwd(a, a).h
+            scan_bwd(a, h, None, torch.empty_like(h))
+    tile = lambda kw: (kw["R"], kw["num_warps"], kw["BLOCK_D"], kw["STAGES"], kw["VEC"])  # noqa: E731
+    forward = {tile(kw) for _, _, kw in made if not kw["REVERSE"]}
+    want = {tuple(e[k] for k in ("rows", "num_warps", "block_d", "stages", "vec"))
+            for e in TABLE["H100"].values()}
+    assert forward == want  # the H100's own tile, in every class it has one
+    assert compile_all(made) == 2  # that forward, and the backward's tile
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
