@@ -5,9 +5,10 @@ ptxas its wheel ships.
 The interpreter runs a kernel's Python, not its lowering: a kernel that passes under it can
 still fail to compile for a GPU (a type the lowering refuses, a layout it cannot convert),
 and CI's Triton is newer than the device's. Here the launchers run on CPU tensors with the
-H200's tuned tables (and, in one test, the H100's own tiles), every launch is recorded instead of run (``CachedLaunch.launch``, or
-``JITFunction.run`` for DEER's plain ``kernel[grid](...)`` launches), and each distinct
-(kernel, argument types, constexprs, options) is compiled."""
+H200's tuned tables (and, in one test, the H100's own tiles), every launch is recorded
+instead of run (``CachedLaunch.launch``, or ``JITFunction.run`` for DEER's plain
+``kernel[grid](...)`` launches), and each distinct (kernel, argument types, constexprs,
+options) is compiled."""
 from __future__ import annotations
 
 import pytest
