@@ -190,6 +190,10 @@ def _tuned_for(key: str | None) -> dict:
     return {**TABLE.get(SAME_CHIP.get(key, ""), {}), **TABLE.get(key, {})}
 
 
+# A channel-walk tile: its fields in a tuned entry, in the order of WIDE's tuples
+TILE_KEYS = ("rows", "num_warps", "block_d", "stages", "vec")
+
+
 # Wide problems (B * D >= CHANNEL_MIN_BD), by element size: (rows, num_warps, block_d,
 # stages, vec) of the forward and of the backward, the best of the H200 sweep
 # (benchmarks/scan-sweep-stages-h200*.json). bf16 wants more chunks in flight than fp32 (half

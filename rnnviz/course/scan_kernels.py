@@ -28,7 +28,6 @@ CARRY_NAMES = {"lookback": "look-back (1 launch)", "scan": "reduce-then-scan (3 
 CARRY_COLOURS = {"lookback": "#ff7f0e", "scan": "#2ca02c"}  # (the look-back as in its timeline)
 # The same bf16 tiles of the wide forward swept on both GPUs of one chip (scripts/scan_sweep.py)
 TILE_SWEEPS = ("scan-sweep-h100-bf16-wide", "scan-sweep-stages-h200-bf16")
-TILE_FIELDS = ("rows", "num_warps", "block_d", "stages", "vec")  # an entry's tile, in order
 GPU_COLOURS = ("#1f77b4", "#ff7f0e")
 
 
@@ -227,6 +226,8 @@ def tile_rows(refs: list[Reference], B: int = 16, T: int = 16384, D: int = 4096,
     """The channel-walk tiles that every sweep in ``refs`` timed at one shape: per tile
     (rows per thread, warps, channels, chunks in flight, vector width), each GPU's fraction
     of its own copy bandwidth, the tiles in order of the first GPU's."""
+    from rnnviz.kernels.linear_scan.launch import TILE_KEYS  # (Triton's kernels: on use only)
+
     per: dict[tuple, dict[str, float]] = {}
     for ref in refs:
         for r in ref.rows:
@@ -235,7 +236,7 @@ def tile_rows(refs: list[Reference], B: int = 16, T: int = 16384, D: int = 4096,
                     and entry[:1] == ["channel"] and r.get("frac_copy") is not None):
                 per.setdefault(tuple(entry[1:6]), {})[ref.gpu] = r["frac_copy"]
     gpus = [ref.gpu for ref in refs]
-    rows = [{"tile": dict(zip(TILE_FIELDS, t)), **{g: f[g] for g in gpus}}
+    rows = [{"tile": dict(zip(TILE_KEYS, t)), **{g: f[g] for g in gpus}}
             for t, f in per.items() if all(g in f for g in gpus)]
     return sorted(rows, key=lambda r: -r[gpus[0]]) if gpus else rows
 
@@ -250,7 +251,7 @@ def tile_figure(refs: list[Reference] | None = None, B: int = 16, T: int = 16384
                 D: int = 4096, dtype: str = "bfloat16") -> go.Figure:
     """The wide forward's tiles on two GPUs of one chip (H100, H200): each tile's % of its
     GPU's copy bandwidth, side by side, the tile each GPU's tuned table takes marked."""
-    from rnnviz.kernels.linear_scan.launch import _tuned_for, bucket
+    from rnnviz.kernels.linear_scan.launch import TILE_KEYS, _tuned_for, bucket
 
     refs = refs or [shipped_file(name) for name in TILE_SWEEPS]
     rows = tile_rows(refs, B, T, D, dtype)
@@ -259,7 +260,7 @@ def tile_figure(refs: list[Reference] | None = None, B: int = 16, T: int = 16384
     names = [_tile_name(r["tile"]) for r in rows]
     for i, ref in enumerate(refs):
         chosen = _tuned_for(ref.gpu.split()[0]).get(key, {})
-        mark = [all(chosen.get(k) == r["tile"][k] for k in TILE_FIELDS) for r in rows]
+        mark = [all(chosen.get(k) == r["tile"][k] for k in TILE_KEYS) for r in rows]
         fig.add_trace(go.Bar(
             x=names, y=[100 * r[ref.gpu] for r in rows], name=ref.gpu,
             marker_color=GPU_COLOURS[i % 2], marker_line_color="black",

@@ -80,7 +80,7 @@ def test_h100_own_scan_tiles_compile_for_hopper():
     wide bf16 scan at each T class, forward and backward. Untouched CPU tensors: only their
     shapes choose the tile, so even T > 32768 costs no memory."""
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
-    from rnnviz.kernels.linear_scan.launch import bucket
+    from rnnviz.kernels.linear_scan.launch import TILE_KEYS, bucket
     from rnnviz.kernels.linear_scan.tuned import TABLE
 
     shapes = [(16, 1024, 4096), (16, 4096, 4096), (1, 32769, 32768)]
@@ -92,8 +92,7 @@ def test_h100_own_scan_tiles_compile_for_hopper():
             scan_bwd(a, h, None, torch.empty_like(h))
     tile = lambda kw: (kw["R"], kw["num_warps"], kw["BLOCK_D"], kw["STAGES"], kw["VEC"])  # noqa: E731
     forward = {tile(kw) for _, _, kw in made if not kw["REVERSE"]}
-    want = {tuple(e[k] for k in ("rows", "num_warps", "block_d", "stages", "vec"))
-            for e in TABLE["H100"].values()}
+    want = {tuple(e[k] for k in TILE_KEYS) for e in TABLE["H100"].values()}
     assert forward == want  # the H100's own tile, in every class it has one
     assert compile_all(made) == 2  # that forward, and the backward's tile
 

@@ -655,12 +655,12 @@ def test_the_h100_takes_the_h200s_table():
     assert h200 == {**TABLE["H100"], **TABLE["H200"]}
     # the H100's own wide bf16 tile differs from the H200's (measured on each), and the H200
     # keeps its own (launch.WIDE's) in every T class of the widest bf16 problems
-    from rnnviz.kernels.linear_scan.launch import WIDE
+    from rnnviz.kernels.linear_scan.launch import TILE_KEYS, WIDE
 
     for t in ("T<=2048", "T<=32768", "T>32768"):
         mine, twin = h100[f"2|bd>=32768|{t}"], h200[f"2|bd>=32768|{t}"]
         assert mine["num_warps"] != twin["num_warps"]
-        assert tuple(twin[k] for k in ("rows", "num_warps", "block_d", "stages", "vec")) == WIDE[2]["fwd"]
+        assert tuple(twin[k] for k in TILE_KEYS) == WIDE[2]["fwd"]
     assert any(k.startswith("time|") for k in h100)
     assert _tuned_for("A100") == {} and _tuned_for(None) == {}
 
