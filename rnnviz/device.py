@@ -14,9 +14,15 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-@functools.lru_cache(maxsize=None)  # asked on every CUDA call; find_spec costs ~60 us
+_TRITON_FOUND: list[bool] = []  # find_spec's answer, asked once: it costs ~60 us a call
+
+
 def triton_available() -> bool:
-    return importlib.util.find_spec("triton") is not None
+    """Whether triton is installed (asked on every CUDA call, answered from memory after the
+    first; a list rather than ``lru_cache``, which ``torch.compile`` warns about)."""
+    if not _TRITON_FOUND:
+        _TRITON_FOUND.append(importlib.util.find_spec("triton") is not None)
+    return _TRITON_FOUND[0]
 
 
 def interpreting() -> bool:
@@ -68,6 +74,14 @@ def backend_report() -> dict:
 
         info["triton"] = triton.__version__
     return info
+
+
+def eager_under_compile(fn):
+    """``fn`` (a call that launches Triton kernels), run as it runs eagerly when
+    ``torch.compile`` traces its caller: the compiler steps around it (a graph break) instead
+    of tracing the launch code (cached launchers, status buffers, Python caches), and the
+    kernels and their autograd run exactly as without compile."""
+    return torch.compiler.disable(fn, recursive=True)
 
 
 def backward_outside_autocast(backward):

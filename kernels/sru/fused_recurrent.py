@@ -520,6 +520,10 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     grad_weight_c [2*D*H] float32 | None, grad_bias [2*D*H] float32)."""
     T, B = (U.shape[1], U.shape[0]) if batch_first else (U.shape[0], U.shape[1])
     dev = U.device
+    if grad_cn is not None and not grad_cn.is_contiguous():
+        # the kernel indexes grad_cn as dense [B, D*H]; autograd may hand over an expanded
+        # view (c_n.sum()'s gradient has stride 0), which would be read as garbage
+        grad_cn = grad_cn.contiguous()
     gU = torch.empty(U.shape, device=dev, dtype=U.dtype)
     gx = torch.empty(x.shape, device=dev, dtype=x.dtype) if x is not None else None
     gc0 = torch.empty(B, D * H, device=dev, dtype=torch.float32)

@@ -307,6 +307,8 @@ def _one_output_grads(device, dtype, backend, used):
     ins = [x, W, wc, b, c0]
 
     def loss(h, c):
+        if used == "sums":  # both gradients reach the backward as expanded views (stride 0)
+            return h.sum() + c.sum()
         return (h.sin() if used == "h" else c.sin()).sum()
 
     h, c = sru_layer(x, W, wc, b, c0, scale_x=1.2, mask_pad=pad, num_directions=2,
@@ -318,7 +320,7 @@ def _one_output_grads(device, dtype, backend, used):
     return got, torch.autograd.grad(loss(rh, rc), d)
 
 
-@pytest.mark.parametrize("used", ["h", "c_n"])
+@pytest.mark.parametrize("used", ["h", "c_n", "sums"])
 def test_sru_layer_gradient_of_one_output(used):
     """A loss of h alone or of c_n alone: the other output's gradient is not materialised
     (it reaches the backward as None) and the gradients still match the reference."""
@@ -328,9 +330,10 @@ def test_sru_layer_gradient_of_one_output(used):
 
 @pytest.mark.interpreter
 @pytest.mark.gpu
-@pytest.mark.parametrize("used", ["h", "c_n"])
+@pytest.mark.parametrize("used", ["h", "c_n", "sums"])
 def test_sru_layer_kernel_gradient_of_one_output(kernel_device, used):
-    """The kernel's backward without grad_cn (has_gcn = 0) and with a zero grad_h."""
+    """The kernel's backward without grad_cn (has_gcn = 0), with a zero grad_h, and with
+    both gradients as autograd hands over a sum's: expanded views of one number."""
     got, want = _one_output_grads(kernel_device, torch.float32, "triton", used)
     assert_close(got, want, atol=5e-5, rtol=1e-5)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from rnnviz.checks import check_same, check_tensor
-from rnnviz.device import resolve_backend
+from rnnviz.device import eager_under_compile, resolve_backend
 from rnnviz.ops.dense_scan.naive import dense_scan_naive
 from rnnviz.ops.dense_scan.torch_scan import dense_scan_torch
 
@@ -108,4 +108,9 @@ def dense_scan(J: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None,
         if backend == "triton":
             raise ValueError(f"backend='triton' supports D <= 64 (D x D held in registers), got D={D}")
         be = "torch"
-    return DenseScanFunction.apply(J, b, h0, bool(reverse), be)
+    apply = _apply_eagerly if be == "triton" else DenseScanFunction.apply
+    return apply(J, b, h0, bool(reverse), be)
+
+
+# the Triton launches, which torch.compile steps around (rnnviz.device.eager_under_compile)
+_apply_eagerly = eager_under_compile(DenseScanFunction.apply)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from rnnviz.checks import check_same, check_tensor
-from rnnviz.device import resolve_backend
+from rnnviz.device import eager_under_compile, resolve_backend
 from rnnviz.trace import Trace, active, stage
 
 from .naive import linear_scan_reference
@@ -165,5 +165,12 @@ def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None
                                          or (h0 is not None and h0.requires_grad))):
         # nothing to differentiate: the scan alone, without the autograd node (its apply
         # is a sizeable share of the host's time on a small call)
-        return _scan(a, b, h0, reverse, backend)
+        return (_scan_eagerly if backend == "triton" else _scan)(a, b, h0, reverse, backend)
+    if backend == "triton":
+        return _apply_eagerly(a, b, h0, reverse, backend)
     return LinearScanFunction.apply(a, b, h0, reverse, backend)
+
+
+# the Triton launches, which torch.compile steps around (rnnviz.device.eager_under_compile)
+_scan_eagerly = eager_under_compile(_scan)
+_apply_eagerly = eager_under_compile(LinearScanFunction.apply)

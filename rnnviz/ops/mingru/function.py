@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 
 from rnnviz.checks import check_tensor
-from rnnviz.device import resolve_backend
+from rnnviz.device import eager_under_compile, resolve_backend
 from rnnviz.ops.linear_scan import ScanParts, linear_scan
 from rnnviz.ops.linear_scan.function import record_chunks as record_scan
 from rnnviz.trace import Trace, active, stage
@@ -217,7 +217,11 @@ def min_recurrence(P: torch.Tensor, h0: torch.Tensor | None = None, *, cell: str
     tr = active()
     with stage(cell, "recurrence", P.device, layer):
         if mode == "parallel" and backend == "triton":
-            return MinRNNFunction.apply(P, h0, cell, H, D, bool(positive), layer)
+            return _apply_eagerly(P, h0, cell, H, D, bool(positive), layer)
         hs = [_direction(P, h0, cell, H, D, d, positive, mode, backend, layer, tr).to(P.dtype)
               for d in range(D)]
         return hs[0] if D == 1 else torch.cat(hs, -1)
+
+
+# the Triton launches, which torch.compile steps around (rnnviz.device.eager_under_compile)
+_apply_eagerly = eager_under_compile(MinRNNFunction.apply)

@@ -27,7 +27,7 @@ from typing import Sequence
 
 import torch
 
-from rnnviz.device import backward_outside_autocast
+from rnnviz.device import backward_outside_autocast, eager_under_compile
 from rnnviz.trace import stage
 
 from .function import fused_backward, fused_forward
@@ -134,4 +134,8 @@ def min_rnn_layer(x: torch.Tensor, weights: Sequence[torch.Tensor],
         x = x.contiguous()
     W, b = (stacked or StackedWeights()).get(weights, biases, _compute_dtype(x))
     cfg = (cell, hidden_size, num_directions, bool(positive), batch_first, layer)
-    return MinRNNLayerFunction.apply(x, h0, W, b, cfg, len(weights), *weights, *(biases or []))
+    return _apply_eagerly(x, h0, W, b, cfg, len(weights), *weights, *(biases or []))
+
+
+# the Triton launches, which torch.compile steps around (rnnviz.device.eager_under_compile)
+_apply_eagerly = eager_under_compile(MinRNNLayerFunction.apply)

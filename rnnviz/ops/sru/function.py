@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from rnnviz.checks import check_tensor
-from rnnviz.device import resolve_backend
+from rnnviz.device import eager_under_compile, resolve_backend
 from rnnviz.trace import active, stage
 
 from .naive import sru_recurrence_reference
@@ -258,8 +258,9 @@ def sru_recurrence(U: torch.Tensor, weight_c: torch.Tensor | None, bias: torch.T
             t is not None and t.requires_grad for t in (U, x, weight_c, bias, c0))
         cfg = _Cfg(D, H, K, float(scale_x), tanh, batch_first, be, need_grad, False)
         sink: dict | None = {} if rec else None
-        h, c_n = SRURecurrence.apply(U_, x_, weight_c, bias.contiguous(), None if c0 is None else c0.contiguous(),
-                                     mask_tm, cfg, sink)
+        apply = _apply_eagerly if be == "triton" else SRURecurrence.apply
+        h, c_n = apply(U_, x_, weight_c, bias.contiguous(), None if c0 is None else c0.contiguous(),
+                       mask_tm, cfg, sink)
     if rec:
         view = lambda t: t.view(T, B, D, H).transpose(0, 1)  # noqa: E731 - [B, T, D, H] view
         _record(tr, layer, view(sink["f"]), view(sink["r"]), view(sink["c"]), D, H, T)
@@ -279,3 +280,7 @@ def _reference(U, weight_c, bias, c0, x, scale_x, activation, mask_tm, D, batch_
                                       scale_x=float(scale_x), activation=activation,
                                       mask_pad=mask_tm, num_directions=D)
     return tm(h).to(U.dtype), c_n.to(U.dtype)
+
+
+# the Triton launches, which torch.compile steps around (rnnviz.device.eager_under_compile)
+_apply_eagerly = eager_under_compile(SRURecurrence.apply)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 
 from rnnviz.checks import check_tensor
-from rnnviz.device import backward_outside_autocast, resolve_backend
+from rnnviz.device import backward_outside_autocast, eager_under_compile, resolve_backend
 from rnnviz.trace import active
 
 from .function import (_bwd_impl, _Cfg, _check, _fwd_impl, _record, _stage, _time_major_mask,
@@ -132,9 +132,14 @@ def sru_layer(x: torch.Tensor, weight: torch.Tensor, weight_c: torch.Tensor | No
     cfg = _Cfg(D, H, K, float(scale_x), activation == "tanh", batch_first, be, need_grad,
                skip_is_input)
     x_skip = x if (K == 3 and not skip_is_input) else None
-    h, c_n = SRULayerFunction.apply(x_gemm, weight, weight_c, bias, c0, x_skip,
-                                    _time_major_mask(mask_pad, batch_first), cfg, sink, layer)
+    apply = _apply_eagerly if be == "triton" else SRULayerFunction.apply
+    h, c_n = apply(x_gemm, weight, weight_c, bias, c0, x_skip,
+                   _time_major_mask(mask_pad, batch_first), cfg, sink, layer)
     if rec:
         view = lambda t: t.view(T, B, D, H).transpose(0, 1)  # noqa: E731 - [B, T, D, H]
         _record(tr, layer, view(sink["f"]), view(sink["r"]), view(sink["c"]), D, H, T)
     return h, c_n
+
+
+# the Triton launches, which torch.compile steps around (rnnviz.device.eager_under_compile)
+_apply_eagerly = eager_under_compile(SRULayerFunction.apply)
