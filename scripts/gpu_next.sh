@@ -7,7 +7,7 @@
 #   bash scripts/gpu_next.sh tests [S [TESTS]]  the scan's and the SRU model's GPU tests (or TESTS), in parallel
 #                                    processes, each under S s (540)
 #   bash scripts/gpu_next.sh bench   the full scan bench (GPU clocks and the copy ceiling recorded per shape)
-#   bash scripts/gpu_next.sh sru     bench sru (a run cut off keeps its rows: RNNVIZ_BENCH_PARTIAL)
+#   bash scripts/gpu_next.sh sru     bench sru (a run cut off keeps its rows: RNNVIZ_BENCH_PARTIAL; LIMIT=s, 560)
 #   bash scripts/gpu_next.sh sru0    bench sru at l=128, one layer, every backward on the calling thread
 #                                    (RNNVIZ_AUTOGRAD_THREADS=0, all methods alike): the H200's 13.6x setting
 #   bash scripts/gpu_next.sh ncu     Nsight Compute on the SRU forward as it is now (fp32 then bf16 inference, l=d=1024,
@@ -43,7 +43,7 @@ case "$1" in
     RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 560 python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$?
     grep -E "rnnviz-(scan|time) +fwd +bf16 +16" $OUT/r/bench-scan.log; tail -5 $OUT/r/bench-scan.log | cut -c1-200; pack ;;
   sru)
-    RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 560 python3 -m rnnviz.bench sru --out $OUT/r > $OUT/r/bench-sru.log 2>&1; echo rc=$?
+    RNNVIZ_BENCH_PARTIAL=$OUT/r timeout ${LIMIT:-560} python3 -m rnnviz.bench sru --out $OUT/r > $OUT/r/bench-sru.log 2>&1; echo rc=$?
     tail -40 $OUT/r/bench-sru.log | cut -c1-160; pack ;;
   sru0)
     RNNVIZ_AUTOGRAD_THREADS=0 RNNVIZ_BENCH_T=128 RNNVIZ_BENCH_LAYERS=1 RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 560 \
