@@ -7,7 +7,7 @@
 #   bash scripts/gpu_next.sh tests [S [TESTS]]  the scan's and the SRU model's GPU tests (or TESTS), in parallel
 #                                    processes, each under S s (540)
 #   bash scripts/gpu_next.sh bench   the full scan bench (GPU clocks and the copy ceiling recorded per shape)
-#   bash scripts/gpu_next.sh sru     bench sru (a run cut off keeps its rows: RNNVIZ_BENCH_PARTIAL; LIMIT=s, 560)
+#   bash scripts/gpu_next.sh sru     bench sru (a run cut off keeps its rows: RNNVIZ_BENCH_PARTIAL; LIMIT=s for its limit, as for sru0 and ncu)
 #   bash scripts/gpu_next.sh sru0    bench sru at l=128, one layer, every backward on the calling thread
 #                                    (RNNVIZ_AUTOGRAD_THREADS=0, all methods alike): the H200's 13.6x setting
 #   bash scripts/gpu_next.sh ncu     Nsight Compute on the SRU forward as it is now (fp32 then bf16 inference, l=d=1024,
@@ -46,11 +46,11 @@ case "$1" in
     RNNVIZ_BENCH_PARTIAL=$OUT/r timeout ${LIMIT:-560} python3 -m rnnviz.bench sru --out $OUT/r > $OUT/r/bench-sru.log 2>&1; echo rc=$?
     tail -40 $OUT/r/bench-sru.log | cut -c1-160; pack ;;
   sru0)
-    RNNVIZ_AUTOGRAD_THREADS=0 RNNVIZ_BENCH_T=128 RNNVIZ_BENCH_LAYERS=1 RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 560 \
+    RNNVIZ_AUTOGRAD_THREADS=0 RNNVIZ_BENCH_T=128 RNNVIZ_BENCH_LAYERS=1 RNNVIZ_BENCH_PARTIAL=$OUT/r timeout ${LIMIT:-560} \
       python3 -m rnnviz.bench sru --out $OUT/r > $OUT/r/bench-sru0.log 2>&1; echo rc=$?
     tail -30 $OUT/r/bench-sru0.log | cut -c1-160; pack ;;
   ncu)
-    timeout 540 ncu --kernel-name regex:sru_fwd --launch-skip 2 --launch-count 4 --section SpeedOfLight \
+    timeout ${LIMIT:-540} ncu --kernel-name regex:sru_fwd --launch-skip 2 --launch-count 4 --section SpeedOfLight \
       --section Occupancy --section WarpStateStats --section InstructionStats --section LaunchStats \
       --section SchedulerStats --section MemoryWorkloadAnalysis python3 scripts/sru_ncu.py > $OUT/r/sru-ncu.txt 2>&1
     echo rc=$?; grep -E "Duration|Memory Throughput|Issued Ipc|Stall|No Eligible" $OUT/r/sru-ncu.txt | head -40; pack ;;
