@@ -205,7 +205,8 @@ here_vs_reference(rows, shipped(["sru"]), title=f"One training step, B={B}, D={D
 #
 # is a **linear recurrence**: a parallel scan solves it in $\log_2 T$ levels (notebook 3). rnnviz offers both
 # algorithms, `recurrence="kernel"` (sequential in $t$, parallel over units) and `recurrence="scan"`, and
-# `"auto"` picks the scan when there are too few units to fill the machine. Both give the same answer:
+# `"auto"` picks the scan when there are too few units to fill the machine and the sequence is long. Both give
+# the same answer:
 
 # %%
 torch.manual_seed(0)
@@ -221,10 +222,12 @@ print(f"max |kernel - scan| = {diff:.2e}")
 # leave a GPU idle while each thread walks $T$ steps; on the GPU's time alone the scan then wins, because it is
 # parallel over $t$ too (H200, batch 1, $T$ = 4096: 0.34 against 2.1 ms, before the kernel's rewrite). But the
 # scan route runs more, smaller operations (the gates, the scan, the output, and each one's backward), each a
-# launch from Python: on the device's slow host the rewritten kernel won *eagerly* at every batch of the latest
-# H100 run (batch 1: 1.27 against 2.40 ms). With many units the sequential kernel is parallel enough and reads
-# memory once, so it wins either way. A training step, for a growing batch, measured here (and, dashed, the
-# latest GPU run shipped):
+# launch from Python, about 2.5 ms of the device's slow host a training step whatever $T$. The kernel's walk grows
+# with $T$ instead: in the latest H100 run (batch 1, hidden 256) it won *eagerly* up to $T$ = 4096 (1.24 against
+# 2.54 ms) and the scan from $T$ = 16384 (2.2 against 4.9 ms; at $T$ = 65536, 5.1 against 19.6). So `"auto"`
+# takes the scan from $T$ = 8192. With many units the sequential kernel is parallel enough and reads memory
+# once, so it wins either way (batch 32, $T$ = 65536: 76 against 161 ms). A training step, for a growing batch,
+# measured here (and, dashed, the latest GPU run shipped):
 
 # %%
 T, D = pick(cpu=256, gpu=4096), pick(cpu=64, gpu=256)

@@ -127,6 +127,25 @@ def test_scan_needs_no_peephole():
         sru_recurrence(case["U"], case["weight_c"], case["bias"], recurrence="scan")
 
 
+@pytest.mark.skipif(not HAS_SCAN, reason="rnnviz.ops.linear_scan is not in this tree yet")
+def test_auto_takes_the_scan_for_few_units_and_long_sequences(monkeypatch):
+    """The rule of "auto" on a GPU of 132 SMs (the H100's), as measured there: the scan
+    without peephole when units are few (< 16 a SM) and T >= SCAN_MIN_T; else the kernel."""
+    from types import SimpleNamespace
+
+    from rnnviz.ops.sru.function import choose_recurrence
+
+    monkeypatch.setattr(torch.cuda, "get_device_properties",
+                        lambda device: SimpleNamespace(multi_processor_count=132))
+    gpu = torch.device("cuda")
+    for units, T, want in [(256, 65536, "scan"), (1024, 16384, "scan"), (256, 8192, "scan"),
+                           (256, 4096, "kernel"), (1024, 1024, "kernel"),
+                           (8192, 65536, "kernel")]:  # batch 32 x 256: the kernel won
+        assert choose_recurrence("auto", False, gpu, units, T) == want, (units, T)
+        assert choose_recurrence("auto", True, gpu, units, T) == "kernel"  # the peephole
+    assert choose_recurrence("auto", False, torch.device("cpu"), 8192, 4) == "scan"
+
+
 # -- the Triton kernel: interpreter on the CPU, the same tests on a GPU ------------------------
 KERNEL_CASES = [  # T, B, H, D, K, peephole, activation, mask, c0, batch_first
     (1, 1, 1, 1, 4, True, "tanh", False, False, False),

@@ -8,9 +8,10 @@ Two algorithms compute the same thing (see ``naive.py`` for the equations):
 - "scan": without peephole c is a linear recurrence, solved by ``rnnviz.ops.linear_scan``
   (parallel over t too; ``scan.py``).
 
-"auto" takes the scan where it applies (no peephole) and the kernel would leave the GPU
-mostly idle (batch x hidden x directions below ``SCAN_BELOW_UNITS_PER_SM`` per SM), or on a
-CPU where it replaces a Python loop over t; else the kernel.
+"auto" takes the scan where it applies (no peephole), the kernel would leave the GPU mostly
+idle (batch x hidden x directions below ``SCAN_BELOW_UNITS_PER_SM`` per SM) and the sequence
+is long (T >= ``SCAN_MIN_T``), or on a CPU where it replaces a Python loop over t; else the
+kernel.
 """
 from __future__ import annotations
 
@@ -32,7 +33,13 @@ ACTIVATIONS = ("tanh", "identity")
 # One thread per unit: fewer than half a warp of units per SM leaves the GPU idle while
 # each thread walks T steps; the scan then wins for long sequences. A heuristic threshold.
 SCAN_BELOW_UNITS_PER_SM = 16
-SCAN_MIN_T = 256
+# ... but only long ones, eagerly: the scan route is more launches (gates, scan, output and
+# each one's backward), about 2.5 ms of host a training step on the device's VM whatever T,
+# while the kernel's walk grows by ~0.3 us a step. H100, hidden 256, no peephole, fp32
+# (benchmarks/sru-h100-20261205b.json): the kernel won at T = 1024 and 4096 (batch 1: 1.24
+# against 2.54 ms), the scan from T = 16384 (batch 1: 2.2 against 4.9 ms; T = 65536: 5.1
+# against 19.6); by their slopes they cross near T = 8000 at batch 1 and 12000 at batch 4.
+SCAN_MIN_T = 8192
 
 
 @dataclass(frozen=True)
