@@ -307,6 +307,27 @@ def _commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def host_speed_us(repeat: int = 7) -> dict[str, float]:
+    """How fast this run's host is, in microseconds (the median of ``repeat``): a pure Python
+    loop, ``sum(range(10000))``, and one ``torch.autograd.grad`` of ``(x * 2).sum()`` on a
+    CPU scalar (the autograd engine's own fixed cost). On the device's VMs the first moved
+    from 121 to 202 us between sessions, and small calls are host-bound: a run's times there
+    compare with another run's only beside these two numbers."""
+    x = torch.ones((), requires_grad=True)
+    probes = {"sum_range_10000": lambda: sum(range(10000)),
+              "autograd_grad": lambda: torch.autograd.grad((x * 2).sum(), x)}
+    out = {}
+    for name, fn in probes.items():
+        fn()
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        out[name] = round(statistics.median(times) * 1e6, 1)
+    return out
+
+
 def provenance(suite: str, module: str | None = None) -> dict[str, Any]:
     """Where, when and with what a result was measured (``module``: what ran, a ``python -m``
     module or a script's path; by default the script run, or ``-m rnnviz.bench``)."""
@@ -332,6 +353,7 @@ def provenance(suite: str, module: str | None = None) -> dict[str, Any]:
         "cpu_threads": torch.get_num_threads(),
         "timing": timing_mode(),
         "autograd_multithreading": torch.autograd.is_multithreading_enabled(),
+        "host_speed_us": host_speed_us(),
     }
     try:
         import triton

@@ -242,3 +242,12 @@ def test_nvidia_smi_is_asked_for_the_gpu_torch_sees(monkeypatch):
     assert nvidia_smi_id(1) == "1"
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3, GPU-8f0c")
     assert nvidia_smi_id(0) == "3" and nvidia_smi_id(1) == "GPU-8f0c"
+
+
+def test_provenance_records_the_hosts_speed():
+    """Two probes of the host (a Python loop, autograd's fixed cost), so that host-bound rows
+    of runs on different VMs can be told apart: positive microseconds, the loop's in a sane range."""
+    speed = provenance("x")["host_speed_us"]
+    assert set(speed) == {"sum_range_10000", "autograd_grad"}
+    assert all(v > 0 for v in speed.values())
+    assert 1 < speed["sum_range_10000"] < 1e5
