@@ -168,6 +168,58 @@ def ab_figure(timing: str = "back-to-back"):
                        "equal old's</sup>")
 
 
+CLOCK_NCU_RUN = "sru-ncu-h100"      # the rewritten kernel under Nsight Compute (SMs at its clock)
+CLOCK_RUN = "sru-h100-20261205b"    # the same kernel in the bench, the same session (boost clock)
+CLOCK_BARS = [("ncu_us", "Nsight Compute, its SM clock", FAMILIES["sru"][1]),
+              ("bench_us", "benchmark, the boost clock", FAMILIES["sru"][0]),
+              ("if_clock_us", "if the SMs set the pace: Nsight's time x its clock / boost",
+               FAMILIES["sequential"][2]),
+              ("bytes_us", "its bytes at the copy bandwidth", FAMILIES["copy"][0])]
+
+
+def clock_rows() -> list[dict[str, Any]]:
+    """The rewritten kernel's inference forward (``scripts/sru_ncu.py``: T=1024, B=32,
+    H=1024) timed at two SM clocks on the H100: by Nsight Compute, which fixes the
+    clock (the median of its launches of that dtype), and by the bench at the boost clock.
+    If instructions set the pace, the time would scale with the clock (``if_clock_us``)."""
+    ncu, bench = _shipped(CLOCK_NCU_RUN), _shipped(CLOCK_RUN)
+    out = []
+    for dtype in DTYPES:  # (the loaded rows' dtype names)
+        launches = [{k: v["value"] for k, v in r["metrics"].items()}
+                    for r in ncu.rows if r["dtype"] == dtype]
+        launches.sort(key=lambda m: m["Duration"])
+        m = launches[len(launches) // 2]
+        row = next(r for r in bench.rows if r.get("method") == "rnnviz-sru" and r["pass"] == "fwd"
+                   and r["dtype"] == dtype and r["what"].startswith("inference"))
+        boost = row["gpu_state"]["sm_mhz"] / 1e3
+        us = row["ms"] * 1e3
+        out.append({"dtype": dtype, "ncu_ghz": m["SM Frequency"], "boost_ghz": boost,
+                    "ncu_us": m["Duration"], "bench_us": us,
+                    "if_clock_us": m["Duration"] * m["SM Frequency"] / boost,
+                    "bytes_us": us * row["frac_copy"], "dram_pct": m["DRAM Throughput"]})
+    return out
+
+
+def clock_figure(rows: list[dict[str, Any]] | None = None):
+    """Grouped bars per dtype of ``CLOCK_BARS`` (``clock_rows``), in us."""
+    import plotly.graph_objects as go
+
+    rows = clock_rows() if rows is None else rows
+    fig = go.Figure()
+    for key, name, colour in CLOCK_BARS:
+        fig.add_bar(x=[r["dtype"] for r in rows], y=[r[key] for r in rows], name=name,
+                    marker_color=colour, text=[f"{r[key]:.0f}" for r in rows],
+                    textposition="outside")
+    r0 = rows[0]
+    return apply(fig, barmode="group", yaxis_title="us", legend=dict(orientation="h", y=-0.25),
+                 margin=dict(t=100),
+                 title=f"The SRU forward at two SM clocks (about {r0['ncu_ghz']:.2f} and "
+                       f"{r0['boost_ghz']:.2f} GHz), T=1024, B=32, H=1024<br><sup>"
+                       f"{_shipped(CLOCK_RUN).label}, the bench and Nsight Compute in one "
+                       "session: a faster clock bought nothing, so the SMs do not set the "
+                       "pace</sup>")
+
+
 def _ms(bytes_: float, copy_gbs: float, warp_instructions: float, sms: int) -> dict[str, float]:
     """The two estimates every bound has: the bytes at the copy bandwidth, and the warp
     instructions at one a cycle on each of the GPU's schedulers at the maximum clock."""

@@ -180,11 +180,19 @@ ab_figure()
 #
 # And the rewritten kernel? Nsight Compute on the H100 (`benchmarks/sru-ncu-h100.json`) counts 56 instructions a
 # step per warp in fp32 and 62 in bf16, issued at 0.32 and 0.51 a cycle per scheduler, with the memory 85% and
-# 62% busy. It runs the SMs at 1.58 GHz, the benchmark at 1.98: the bf16 forward took 158 us there and 156 us
-# here. A quarter more clock bought nothing, so instructions no longer set the pace. The bytes on their way do:
-# two warps a scheduler, each with its next two turns of loads in flight, have half as many bytes in flight in
-# bf16 as in fp32, and memory delivers about as many bytes a microsecond as are waiting for it (Little's law).
-# The next lever is more loads in flight per thread, not fewer instructions.
+# 62% busy. Nsight Compute also fixes the SMs' clock, at about 1.58 GHz, where the benchmark ran at 1.98. If the
+# instructions still set the pace, the faster clock would shorten the time in proportion:
+
+# %%
+from rnnviz.course.bounds import clock_figure
+
+clock_figure()
+
+# %% [markdown]
+# It did not: the bf16 forward took 159 us at the slow clock and 156 us at the fast one. What sets the pace
+# now is the bytes on their way. Two warps a scheduler, each with its next two turns of loads in flight, have
+# half as many bytes in flight in bf16 as in fp32, and memory delivers about as many bytes a microsecond as are
+# waiting for it (Little's law). The next lever is more loads in flight per thread, not fewer instructions.
 #
 # ## 4. SRU against LSTM, GRU and a convolution
 #

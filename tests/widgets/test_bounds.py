@@ -109,3 +109,19 @@ def test_the_ab_figure_draws_each_versions_row_of_the_shipped_run():
         version = trace.name.split()[0]
         want = [v for (k, _, _), v in last.items() if k == version]
         assert len(trace.y) == 6 and sorted(trace.y) == pytest.approx(sorted(want))
+
+
+def test_the_two_clocks_are_the_shipped_numbers():
+    """The rewritten kernel at Nsight Compute's clock and at the bench's: the times as shipped
+    (the median launch of each dtype), the clock-scaled time their arithmetic."""
+    rows = cb.clock_rows()
+    assert [r["dtype"] for r in rows] == ["float32", "bfloat16"]
+    for r in rows:
+        assert 1.0 < r["ncu_ghz"] < r["boost_ghz"] <= 1.98
+        assert r["if_clock_us"] == pytest.approx(r["ncu_us"] * r["ncu_ghz"] / r["boost_ghz"])
+        assert 0 < r["bytes_us"] < r["bench_us"]
+    bf16 = rows[1]
+    assert bf16["ncu_us"] == pytest.approx(159.04) and bf16["bench_us"] == pytest.approx(155.97, abs=0.01)
+    fig = cb.clock_figure(rows)
+    assert [t.name for t in fig.data] == [name for _, name, _ in cb.CLOCK_BARS]
+    assert all(len(t.y) == 2 for t in fig.data)
