@@ -14,11 +14,14 @@
 #                                    B=32; scripts/sru_ncu.py): why bf16 stays at 72% of copy. The last profile
 #                                    (benchmarks/sru-ncu-h200.txt) predates the kernel's rewrite
 #   bash scripts/gpu_next.sh ab      the summary-direction A/B at the shapes not yet run (AB_FROM=1: all but D=16)
+#   bash scripts/gpu_next.sh ahead   the SRU forward's loads in flight, 2 turns against 3 (fp32 and bf16, l=d=1024, B=32;
+#                                    scripts/sru_kernel_ab.py), the kernel rows as the tree chooses (FWD_AHEAD), then the
+#                                    SRU GPU tests and the 8 GPU tests the last calls left out
 # .whl must hold the wheels (accelerated_scan, mingru_pytorch, sru) and, for "ab", linear_scan_base/:
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|ahead) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|ahead"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -59,4 +62,13 @@ case "$1" in
     cp -r .whl/linear_scan_base kernels/linear_scan_base
     AB_FROM=1 timeout 540 python3 scripts/scan_summary_ab.py $OUT/r/scan-summary-ab.json > $OUT/r/ab.log 2>&1; echo rc=$?
     grep "^{" $OUT/r/ab.log | cut -c1-220; rm -rf kernels/linear_scan_base; pack ;;
+  ahead)
+    for n in 2:two 3:three; do sed "s/^FWD_AHEAD = .*/FWD_AHEAD = {4: ${n%:*}, 2: ${n%:*}}/" kernels/sru/fused_recurrent.py \
+      > kernels/sru/fused_recurrent_${n#*:}.py; done
+    timeout 300 python3 scripts/sru_kernel_ab.py $OUT/r/sru-ahead-ab.json float32,bfloat16 two,three > $OUT/r/ab.log 2>&1
+    echo rc=$? t=$SECONDS; grep -E "graph|max_abs" $OUT/r/ab.log | cut -c1-200; rm kernels/sru/fused_recurrent_t*.py; pack
+    timeout 120 python3 scripts/kernel_rows.py sru --out $OUT/r > $OUT/r/kernel-rows.log 2>&1; echo rc=$? t=$SECONDS
+    tail -8 $OUT/r/kernel-rows.log | cut -c1-160; pack
+    gpu_tests $((575 - SECONDS)) tests/ops/test_sru.py tests/models/test_sru.py tests/bench/test_timing.py \
+      tests/ops/test_cached_launch.py tests/test_trace.py; pack ;;
 esac

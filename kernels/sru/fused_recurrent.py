@@ -78,12 +78,25 @@ from ..activations import sigmoid as _sigmoid
 from ..activations import tanh as _tanh
 from ..cached_launch import CachedLaunch
 
-CHUNK = 8  # steps per loop turn; loads of the next 2 CHUNK (forward) / CHUNK (backward) in flight
-# Steps one pass of each kernel's loop walks (the forward: three turns, so the register sets
-# swap roles by name): what turns a count of the loop body's instructions into instructions
-# per step (rnnviz.bench.sass, notebook 2).
+CHUNK = 8  # steps per loop turn; loads of the next AHEAD CHUNK (forward) / CHUNK (backward) in flight
+# Turns of loads the forward keeps in flight, by element size of U: bf16 moves half the bytes
+# per load, so it keeps a third turn in flight (see the module's docstring)
+FWD_AHEAD = {4: 2, 2: 3}
+# Steps one pass of each kernel's loop walks (the forward: AHEAD + 1 turns, so the register
+# sets swap roles by name): what turns a count of the loop body's instructions into
+# instructions per step (rnnviz.bench.sass, notebook 2).
 FWD_STEPS_PER_PASS = tl.constexpr(3 * CHUNK)
 BWD_STEPS_PER_PASS = tl.constexpr(CHUNK)
+
+
+def fwd_ahead(elem_size: int) -> int:
+    """Turns of loads the forward keeps in flight for U of this element size."""
+    return FWD_AHEAD.get(elem_size, 2)
+
+
+def fwd_steps_per_pass(elem_size: int) -> int:
+    """Steps one pass of the forward's loop walks for U of this element size."""
+    return (fwd_ahead(elem_size) + 1) * CHUNK
 _INTS = ["T", "B", "Hd", "sUt", "sUb", "sXt", "sXb", "sHt", "sHb", "sMt", "sMb", "sGHt", "sGHb",
          "sGUt", "sGUb", "sGXt", "sGXb", "scale_x", "peep", "tanh_f", "has_c0", "has_gcn"]
 
@@ -229,15 +242,15 @@ def _fwd_chunk(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v1
 def _fwd_turn(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19,
               s, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th,
               K: tl.constexpr, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr, STORE_C: tl.constexpr,
-              RECORD: tl.constexpr, FAST: tl.constexpr):
-    """One turn of CHUNK = 8 steps: send out the loads of steps s+16 .. s+23 (two turns
-    ahead), then run steps s .. s+7 on v*, w* (loaded two turns before). Returns the new loads, the
+              RECORD: tl.constexpr, FAST: tl.constexpr, AHEAD: tl.constexpr):
+    """One turn of CHUNK = 8 steps: send out the loads of steps s + 8 AHEAD .. s + 8 AHEAD + 7
+    (AHEAD turns ahead), then run steps s .. s+7 on v*, w* (loaded AHEAD turns before). Returns the new loads, the
     input pointers moved on, c and the output pointers moved on (in this order the loop
     carries its values as the hand-written turns did, and compiles to the same code)."""
     nv0, nv1, nv2, nv3, nv4, nv5, nv6, nv7, nv8, nv9, nv10, nv11, nv12, nv13, nv14, nv15, nv16, nv17, nv18, nv19, up, xq, mq = _fwd_load4(
-        up, xq, mq, dU, dX, dM, s + 16, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        up, xq, mq, dU, dX, dM, s + 8 * AHEAD, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     nw0, nw1, nw2, nw3, nw4, nw5, nw6, nw7, nw8, nw9, nw10, nw11, nw12, nw13, nw14, nw15, nw16, nw17, nw18, nw19, up, xq, mq = _fwd_load4(
-        up, xq, mq, dU, dX, dM, s + 20, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        up, xq, mq, dU, dX, dM, s + 8 * AHEAD + 4, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     c, hq, cq, fq, rq = _fwd_chunk(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19,
                                    s, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
     c, hq, cq, fq, rq = _fwd_chunk(c, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19,
@@ -251,7 +264,7 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
                    peep, tanh_f, has_c0,
                    K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr,
                    HAS_MASK: tl.constexpr, STORE_C: tl.constexpr, RECORD: tl.constexpr,
-                   FAST: tl.constexpr = False):
+                   FAST: tl.constexpr = False, AHEAD: tl.constexpr = 2):
     b, d, DH, col, cmask = _program_units(Hd, BLOCK)
     th = tanh_f != 0
 
@@ -282,19 +295,40 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
         up, xq, mq, dU, dX, dM, z + 8, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq = _fwd_load4(
         up, xq, mq, dU, dX, dM, z + 12, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
-    # three turns a loop pass, so that the three sets of registers (the turn being run, the
-    # two in flight) swap roles by name instead of by a move of every value every turn
-    for s1 in range(0, T, FWD_STEPS_PER_PASS):
-        s0 = z + s1
-        na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
-            c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
-            s0, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST)
-        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
-            c, pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19,
-            s0 + 8, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST)
-        pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
-            c, na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19,
-            s0 + 16, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST)
+    if AHEAD == 3:
+        # a third turn in flight (steps s0+8 .. s0+31 while s0 .. s0+7 run), four turns a pass
+        qa0, qa1, qa2, qa3, qa4, qa5, qa6, qa7, qa8, qa9, qa10, qa11, qa12, qa13, qa14, qa15, qa16, qa17, qa18, qa19, up, xq, mq = _fwd_load4(
+            up, xq, mq, dU, dX, dM, z + 16, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        qb0, qb1, qb2, qb3, qb4, qb5, qb6, qb7, qb8, qb9, qb10, qb11, qb12, qb13, qb14, qb15, qb16, qb17, qb18, qb19, up, xq, mq = _fwd_load4(
+            up, xq, mq, dU, dX, dM, z + 20, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
+        for s1 in range(0, T, 4 * 8):
+            s0 = z + s1
+            na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
+                c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
+                s0, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
+            a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
+                c, pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19,
+                s0 + 8, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
+            pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
+                c, qa0, qa1, qa2, qa3, qa4, qa5, qa6, qa7, qa8, qa9, qa10, qa11, qa12, qa13, qa14, qa15, qa16, qa17, qa18, qa19, qb0, qb1, qb2, qb3, qb4, qb5, qb6, qb7, qb8, qb9, qb10, qb11, qb12, qb13, qb14, qb15, qb16, qb17, qb18, qb19,
+                s0 + 16, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
+            qa0, qa1, qa2, qa3, qa4, qa5, qa6, qa7, qa8, qa9, qa10, qa11, qa12, qa13, qa14, qa15, qa16, qa17, qa18, qa19, qb0, qb1, qb2, qb3, qb4, qb5, qb6, qb7, qb8, qb9, qb10, qb11, qb12, qb13, qb14, qb15, qb16, qb17, qb18, qb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
+                c, na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19,
+                s0 + 24, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
+    else:
+        # three turns a loop pass, so that the three sets of registers (the turn being run, the
+        # two in flight) swap roles by name instead of by a move of every value every turn
+        for s1 in range(0, T, FWD_STEPS_PER_PASS):
+            s0 = z + s1
+            na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
+                c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
+                s0, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
+            a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
+                c, pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19,
+                s0 + 8, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
+            pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
+                c, na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19,
+                s0 + 16, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
     tl.store(C_N + b * DH + col, c, mask=cmask)
 
 
@@ -508,7 +542,8 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
         T, B, H, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, float(scale_x),
         int(weight_c is not None), int(tanh), int(c0 is not None),
         K=K, SKIP_X=x is not None, BLOCK=BLOCK, HAS_MASK=mask_pad is not None,
-        STORE_C=store_c, RECORD=record, FAST=not interpreting(), num_warps=warps)
+        STORE_C=store_c, RECORD=record, FAST=not interpreting(),
+        AHEAD=fwd_ahead(U.element_size()), num_warps=warps)
     return h, c_n, (c_all if store_c else None), (f if record else None), (r if record else None)
 
 

@@ -215,7 +215,7 @@ def sru_step_mix(dtype: torch.dtype = torch.float32, which: str = "inference",
     """Instructions per step of the SRU recurrence kernel's loop, by kind, as compiled for
     sm_90: ``which`` is "inference" (the forward storing h only), "training" (the forward
     also storing c) or "backward". Per step = the loop body's count over the steps one pass
-    of the loop walks (``FWD_STEPS_PER_PASS``, ``BWD_STEPS_PER_PASS`` of the kernel). A
+    of the loop walks (``fwd_steps_per_pass``, ``BWD_STEPS_PER_PASS`` of the kernel). A
     few seconds on a CPU: one compilation."""
     from rnnviz.kernels.sru import fused_recurrent as sru
 
@@ -237,6 +237,7 @@ def sru_step_mix(dtype: torch.dtype = torch.float32, which: str = "inference",
     if len(bodies) != 1:
         raise RuntimeError(f"expected the SRU kernel's one loop over t, found {len(bodies)}")
     body = bodies[0]
-    steps = sru.BWD_STEPS_PER_PASS if which == "backward" else sru.FWD_STEPS_PER_PASS
-    steps = int(getattr(steps, "value", steps))
+    bwd = sru.BWD_STEPS_PER_PASS
+    steps = (int(getattr(bwd, "value", bwd)) if which == "backward"
+             else sru.fwd_steps_per_pass(U.element_size()))
     return {kind: n / steps for kind, n in by_kind(body).items()}

@@ -170,6 +170,23 @@ def test_kernel_matches_reference(kernel_device, T, B, H, D, K, peephole, activa
 
 @pytest.mark.interpreter
 @pytest.mark.gpu
+@pytest.mark.parametrize("ahead", [2, 3])
+@pytest.mark.parametrize("T", [3, 37, 70])
+def test_kernel_forward_with_each_depth_of_loads_in_flight(kernel_device, monkeypatch, ahead, T):
+    """The forward's loop keeps 2 turns of loads in flight (fp32) or 3 (bf16: FWD_AHEAD);
+    each depth is its own loop (3 or 4 turns a pass), checked here in fp32 on every kind of
+    end: T inside the first pass, between passes and after two."""
+    from rnnviz.kernels.sru import fused_recurrent
+
+    monkeypatch.setattr(fused_recurrent, "FWD_AHEAD", {4: ahead, 2: ahead})
+    case = make_case(T, 2, 5, 2, 3, True, True, True, dtype=torch.float32, device=kernel_device)
+    got = run(case, D=2, activation="tanh", scale_x=1.0, batch_first=False, backend="triton",
+              recurrence="kernel")
+    assert_close(got, reference(case, D=2, activation="tanh", scale_x=1.0), atol=2e-5, rtol=1e-5)
+
+
+@pytest.mark.interpreter
+@pytest.mark.gpu
 def test_kernel_records_gates(kernel_device):
     """With a trace on, the kernel writes its real f, r, c (RECORD); they satisfy the
     equations with the reference's states."""
