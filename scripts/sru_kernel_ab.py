@@ -4,12 +4,17 @@ and the working tree's ("new"), one process, l = d = 1024, B = 32, as the bench 
 > kernels/sru/fused_recurrent_old.py, and 942b2ce's as fused_recurrent_mid.py). It made
 benchmarks/sru-kernel-ab-h100.json (the device calls are in git history at 7ae88b7, scripts/gpu_next.sh).
 Any other version NAME is timed the same way once copied in as kernels/sru/fused_recurrent_NAME.py;
-the first kernel named is the one the others' outputs are compared with."""
-import importlib, json, sys, torch
+the first kernel named is the one the others' outputs are compared with. A 4th argument keeps
+only those passes ("fwd-inference,fwd-training"); WARM=1 in the environment runs each of them
+once and times nothing (compiling the unrolled kernel takes a minute: processes started side by
+side fill Triton's cache for the timed run)."""
+import importlib, json, os, sys, torch
 from rnnviz.bench.core import time_ms, copy_bandwidth_gbs
 # argv: the JSON's path, then optionally the dtypes and the kernels ("bfloat16 old,new")
 DTYPES = [getattr(torch, n) for n in sys.argv[2].split(",")] if len(sys.argv) > 2 else [torch.float32, torch.bfloat16]
 KERNELS = sys.argv[3].split(",") if len(sys.argv) > 3 else ["old", "mid", "new"]
+PASSES = sys.argv[4].split(",") if len(sys.argv) > 4 else None
+WARM = os.environ.get("WARM") == "1"
 MODULES = {k: importlib.import_module("rnnviz.kernels.sru.fused_recurrent" + ("" if k == "new" else "_" + k))
            for k in KERNELS}
 dev = torch.device("cuda"); copy = copy_bandwidth_gbs(dev)
@@ -22,6 +27,14 @@ for dt in DTYPES:
     e, n = U.element_size(), T * B * H
     outs = {}
     for name, m in MODULES.items():
+        if WARM:  # compile the passes asked for, and nothing else
+            c_all, gh = torch.zeros(T, B, H, device=dev), torch.zeros(T, B, H, device=dev, dtype=dt)
+            for ps in PASSES:
+                if ps == "bwd":
+                    m.sru_bwd(U, x, wc, bias, None, None, c_all, gh, None, **kw)
+                else:
+                    m.sru_fwd(U, x, wc, bias, None, None, store_c=ps == "fwd-training", record=False, **kw)
+            continue
         h, cn, c_all, _, _ = m.sru_fwd(U, x, wc, bias, None, None, store_c=True, record=False, **kw)
         gh = torch.randn(T, B, H, device=dev, dtype=dt) if "gh" not in outs else outs["gh"]
         outs["gh"] = gh
@@ -31,11 +44,13 @@ for dt in DTYPES:
                  ("fwd-training", lambda: m.sru_fwd(U, x, wc, bias, None, None, store_c=True, record=False, **kw), n * (5 * e + 4)),
                  ("bwd", lambda: m.sru_bwd(U, x, wc, bias, None, None, c_all, gh, None, **kw), n * (5 * e + 4 + 4 * e))]
         for ps, fn, nb in cases:
+            if PASSES is not None and ps not in PASSES:
+                continue
             for mode in ("back-to-back", "graph"):
                 ms = time_ms(fn, dev, warmup=2, budget_ms=100, mode=mode)
                 r = dict(kernel=name, dtype=str(dt)[6:], pass_=ps, mode=mode, us=ms * 1e3, frac_copy=nb / (ms * 1e-3) / 1e9 / copy)
                 rows.append(r); print(json.dumps(r), flush=True)
-    for k in KERNELS[1:]:
+    for k in KERNELS[1:] if not WARM else []:
         o, w = outs[KERNELS[0]], outs[k]
         diff = max([(o[0] - w[0]).abs().max().item(), (o[1] - w[1]).abs().max().item(), (o[2] - w[2]).abs().max().item()] +
                    [(a - b).abs().max().item() for a, b in zip(o[3], w[3]) if a is not None])
