@@ -25,7 +25,13 @@ steps in flight) before running the recurrence over the current CHUNK steps (the
 the next CHUNK). At l = d = 1024, B = 32 on the H200 one turn ahead ran the forward at
 0.264 ms (inference) / 0.266 ms (training, storing c), two turns at 0.220 / 0.233 ms (72% /
 81% of copy), three at 0.292 / 0.294 ms (more live registers than pay; bf16 alike,
-benchmarks/sru-kernels-prefetch3-h200.json).
+benchmarks/sru-kernels-prefetch3-h200.json). That was the kernel before its rewrite (below).
+The rewritten kernel takes the depth as a constexpr (AHEAD: 2, or 3 in a loop of four turns a
+pass), and bf16, whose loads carry half the bytes of fp32's, keeps three turns in flight
+(``FWD_AHEAD``). On the H100 (benchmarks/sru-ahead-ab-h100.json, l = d = 1024, B = 32, graph-
+timed): bf16 inference 155.9 -> 153.5 us, training 215.1 -> 206.9 us (72 -> 73%, 73 -> 76% of
+copy); fp32 no faster (238.4 against 238.7 us), so it keeps two. Compiled for sm_90 the three-
+turn loop holds 180 registers (157 at two), spills none, and runs 60.0 instructions a step.
 The steps are unrolled by hand (a variable per value per step) because a tiled version,
 loading [CHUNK, BLOCK] tiles (with Triton's pipeliner staging them) and taking row i out
 with a select-and-sum, ran 2.2-43x slower on the H200 (benchmarks/sru-fwd-tiled-h200.json),
@@ -46,9 +52,9 @@ ran no faster than fp32. So a step is kept short:
 - with FAST (on a GPU; ``activations.py``) exp and division are the approximate
   instructions, without the guards for denormals and huge divisors that were a third of
   the math.
-- the forward's loop walks three turns a pass (FWD_STEPS_PER_PASS), so its three sets of
-  registers (the turn being computed, the two in flight) swap roles by name instead of by
-  moves; it compiles in about three times as long.
+- the forward's loop walks AHEAD + 1 turns a pass (``fwd_steps_per_pass``), so its sets of
+  registers (the turn being computed, the ones in flight) swap roles by name instead of by
+  moves; it compiles in about three times as long (a minute on the device's host at AHEAD = 3).
 Compiled for sm_90 and counted (``rnnviz.bench.sass.sru_step_mix``), the inference forward's
 loop went from 130.5 to 54.2 instructions a step in fp32 and from 136.4 to 59.5 in bf16, the
 backward's from 160 to 92.8 (fp32). Timed against the old kernel (e5143ef) in one process on
