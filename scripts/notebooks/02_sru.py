@@ -194,6 +194,14 @@ clock_figure()
 # half as many bytes in flight in bf16 as in fp32, and memory delivers about as many bytes a microsecond as are
 # waiting for it (Little's law). The next lever is more loads in flight per thread, not fewer instructions.
 #
+# We pulled it: in bf16 the kernel now keeps three turns of loads in flight instead of two (`FWD_AHEAD` in
+# `kernels/sru/fused_recurrent.py`; 180 registers a thread, no spills). Timed against two turns in one process on
+# the H100 (`benchmarks/sru-ahead-ab-h100.json`), the inference forward went from 155.9 to 153.5 us and the
+# training forward from 215.1 to 206.9 us: 73% and 76% of the copy bandwidth. A few percent, so bytes in flight
+# were part of the answer, not most of it. In fp32 a third turn changed nothing (238.4 against 238.7 us). Not yet
+# tried: each thread loads its unit's x~, f and r as three 2-byte values, so in bf16 the kernel issues twice as
+# many load instructions per byte as in fp32; wider loads would change that.
+#
 # ## 4. SRU against LSTM, GRU and a convolution
 #
 # A training step (forward and backward) of one layer, for growing $T$, measured now on this machine. The
