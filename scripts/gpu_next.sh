@@ -18,11 +18,13 @@
 #                                    scripts/sru_kernel_ab.py), the kernel rows as the tree chooses (FWD_AHEAD), then the
 #                                    SRU GPU tests and the 8 GPU tests the last calls left out
 #   bash scripts/gpu_next.sh ahead2  the same for bf16 only, its kernels compiled in parallel processes first
+#   bash scripts/gpu_next.sh host    where the host's time goes in the small scan's forward+backward (rnnviz, its bare
+#                                    Function, an empty Function, accelerated-scan) and in SRU's l=128, d=256 step
 # .whl must hold the wheels (accelerated_scan, mingru_pytorch, sru) and, for "ab", linear_scan_base/:
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|ahead|ahead2) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|ahead|ahead2"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|ahead|ahead2|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|ahead|ahead2|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -86,4 +88,11 @@ case "$1" in
     tail -8 $OUT/r/kernel-rows.log | cut -c1-160; pack
     gpu_tests $((570 - SECONDS)) tests/ops/test_sru.py tests/models/test_sru.py tests/bench/test_timing.py \
       tests/ops/test_cached_launch.py tests/test_trace.py; pack ;;
+  host)
+    only="linear_scan fwd+bwd B=1 T=1024,linear_scan fwd+bwd B=4,linear_scan's Function alone fwd+bwd B=1 T=1024"
+    only="$only,linear_scan's Function alone fwd+bwd B=4,empty Function fwd+bwd B=1 T=1024,empty Function fwd+bwd B=4"
+    only="$only,accelerated-scan fwd+bwd B=1 T=1024,accelerated-scan fwd+bwd B=4,linear_scan on [B, D, T] fwd+bwd B=4"
+    only="$only,SRU train step l=128 d=256,SRU forward only (grad on) l=128 d=256,LSTM (cuDNN) train step l=128 d=256"
+    timeout ${LIMIT:-300} python3 scripts/profile_host.py --cprofile --out $OUT/r/profile-host.txt --only "$only" \
+      > $OUT/r/profile-host.log 2>&1; echo rc=$? t=$SECONDS; grep -E "^===|^python|^autograd|^triton" $OUT/r/profile-host.log | cut -c1-160; pack ;;
 esac

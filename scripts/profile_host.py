@@ -65,7 +65,7 @@ def cases():
     dev = torch.device("cuda")
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    for B, T, D in [(1, 1024, 64), (1, 65536, 64), (1, 2 ** 20, 16)]:
+    for B, T, D in [(1, 1024, 64), (4, 1024, 256), (1, 65536, 64), (1, 2 ** 20, 16)]:
         a = torch.rand(B, T, D, device=dev) * 0.5 + 0.5
         b = torch.rand(B, T, D, device=dev)
         yield f"scan_fwd kernel entry B={B} T={T} D={D}", lambda a=a, b=b: ks.scan_fwd(a, b)
@@ -82,6 +82,23 @@ def cases():
         yield (f"linear_scan on [B, D, T] fwd+bwd B={B} T={T} D={D}",
                lambda at=at, bt=bt, gt=gt: torch.autograd.grad(
                    linear_scan(at.transpose(1, 2), bt.transpose(1, 2)), (at, bt), gt))
+        # the same Function without the torch.compile guard around it, and without the op's
+        # checks: what the wrapper costs on this host
+        from rnnviz.ops.linear_scan.function import LinearScanFunction
+        yield (f"linear_scan's Function alone fwd+bwd B={B} T={T} D={D}",
+               lambda ag=ag, bg=bg, g=g: torch.autograd.grad(
+                   LinearScanFunction.apply(ag, bg, None, False, "triton"), (ag, bg), g))
+        # the floors: an autograd Function that only allocates its outputs, and accelerated-scan
+        # (one Triton launch each way, through Triton's own launch path) on [B, D, T]
+        gc = g.transpose(1, 2).contiguous()
+        yield (f"empty Function fwd+bwd B={B} T={T} D={D}",
+               lambda at=at, bt=bt, gc=gc: torch.autograd.grad(_Empty.apply(at, bt), (at, bt), gc))
+        try:
+            from accelerated_scan.scalar import scan as accelerated
+        except ImportError:
+            continue
+        yield (f"accelerated-scan fwd+bwd B={B} T={T} D={D}",
+               lambda at=at, bt=bt, gc=gc: torch.autograd.grad(accelerated(at, bt), (at, bt), gc))
     yield "torch.zeros(9) alone", lambda: torch.zeros(9, device=dev)
 
     for B, H, T in [(64, 128, 4096), (64, 128, 512)]:
@@ -115,7 +132,7 @@ def cases():
                lambda m=m, x=x, g=g, params=params: _single_thread(
                    lambda: torch.autograd.grad(m(x)[0], params, g)))
         yield (f"MinGRU forward only (grad on) B={B} H={H} T={T}", lambda m=m, x=x: m(x))
-    for l, d in [(128, 512), (1024, 1024)]:
+    for l, d in [(128, 256), (128, 512), (1024, 1024)]:
         m = SRU(d, d).to(dev)
         x = torch.randn(l, 32, d, device=dev, requires_grad=True)
         params = list(m.parameters()) + [x]
@@ -184,6 +201,18 @@ def python_profile(name: str, fn, n: int = 30, top: int = 30) -> str:
     st.sort_stats("tottime").print_stats(top)
     st.sort_stats("cumtime").print_stats(top)
     return f"=== cProfile {name} ({n} calls)\n" + s.getvalue()
+
+
+class _Empty(torch.autograd.Function):
+    """Allocates its output and its gradients, runs nothing."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return torch.empty_like(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return torch.empty_like(g), torch.empty_like(g)
 
 
 class _Identity(torch.autograd.Function):
