@@ -18,13 +18,14 @@
 #                                    scripts/sru_kernel_ab.py), the kernel rows as the tree chooses (FWD_AHEAD), then the
 #                                    SRU GPU tests and the 8 GPU tests the last calls left out
 #   bash scripts/gpu_next.sh ahead2  the same for bf16 only, its kernels compiled in parallel processes first
+#   bash scripts/gpu_next.sh small   the scan bench at the host-bound shapes, rnnviz timed in accelerated-scan's rounds too
 #   bash scripts/gpu_next.sh host    where the host's time goes in the small scan's forward+backward (rnnviz, its bare
 #                                    Function, an empty Function, accelerated-scan) and in SRU's l=128, d=256 step
 # .whl must hold the wheels (accelerated_scan, mingru_pytorch, sru) and, for "ab", linear_scan_base/:
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|ahead|ahead2|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|ahead|ahead2|host"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|ahead|ahead2|host|small) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|ahead|ahead2|host|small"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -88,6 +89,10 @@ case "$1" in
     tail -8 $OUT/r/kernel-rows.log | cut -c1-160; pack
     gpu_tests $((570 - SECONDS)) tests/ops/test_sru.py tests/models/test_sru.py tests/bench/test_timing.py \
       tests/ops/test_cached_launch.py tests/test_trace.py; pack ;;
+  small)
+    RNNVIZ_SCAN_SHAPES="4x1024x256;1x1024x64;1x16384x64" RNNVIZ_BENCH_PARTIAL=$OUT/r timeout ${LIMIT:-300} \
+      python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$? t=$SECONDS
+    grep -E "accelerated" $OUT/r/bench-scan.log | cut -c1-230; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=1024,linear_scan fwd+bwd B=4,linear_scan's Function alone fwd+bwd B=1 T=1024"
     only="$only,linear_scan's Function alone fwd+bwd B=4,empty Function fwd+bwd B=1 T=1024,empty Function fwd+bwd B=4"

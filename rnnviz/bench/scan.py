@@ -36,7 +36,7 @@ from typing import Any, Callable
 import torch
 
 from rnnviz.bench.core import (LAST_TIMES, bench_device, copy_bandwidth_gbs, gpu_state,
-                               progress, record_failure, save_partial, time_ms)
+                               progress, record_failure, save_partial, time_in_rounds, time_ms)
 
 FULL_SHAPES = [(B, T, D) for (B, D) in [(16, 4096), (1, 64), (4, 256)]
                for T in (1024, 16384, 131072)] + [(1, 2 ** 20, 16), (1, 65536, 64)]
@@ -45,6 +45,12 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 METHODS = ["rnnviz-scan", "rnnviz-time", "log-space", "doubling", "accelerated-scan"]
 OURS = ("rnnviz-scan", "rnnviz-time")
 PASSES = ["fwd", "fwd+bwd"]
+# At most this many elements (B*T*D), accelerated-scan's child process also times rnnviz's
+# two kernels on the same case, in rounds (``time_in_rounds``): where a call takes tens of us
+# the host sets its time, and a shared VM's host speed drifts between moments minutes apart
+# (the parent's rows are timed minutes before the child's). Those ratios, from the same
+# moments, are ``speedup_vs_<baseline>_same_moments``.
+BESIDE_MAX_ELEMENTS = 1 << 24
 # Peak memory of each method in units of N = B*T*D input-dtype elements (measured shapes of
 # the autograd graphs: the doubling scan keeps log2 T levels for its backward).
 MEMORY_UNITS = {("rnnviz-scan", "fwd"): 3, ("rnnviz-scan", "fwd+bwd"): 7,
@@ -232,11 +238,17 @@ def _derive(rows: list[dict[str, Any]], copy_gbs: float) -> None:
             r["frac_copy_here"] = r["gbs"] / r["copy_gbs_here"]
         key = r["method"] + (f"-{r['variant']}" if r.get("variant") else "")
         groups.setdefault((r["pass"], r["dtype"], r["B"], r["T"], r["D"]), {})[key] = r["ms"]
+    beside = {(r["pass"], r["dtype"], r["B"], r["T"], r["D"], f"{r['method']}-{r['variant']}"):
+              r["beside_ms"] for r in rows if r.get("beside_ms")}
     for r in rows:
         if r["method"] in OURS and r.get("ms"):
-            for k, ms in groups[(r["pass"], r["dtype"], r["B"], r["T"], r["D"])].items():
+            key = (r["pass"], r["dtype"], r["B"], r["T"], r["D"])
+            for k, ms in groups[key].items():
                 if k not in OURS:
                     r[f"speedup_vs_{k}"] = ms / r["ms"]
+                same = beside.get(key + (k,), {})
+                if same.get(r["method"]):
+                    r[f"speedup_vs_{k}_same_moments"] = same["accelerated-scan"] / same[r["method"]]
 
 
 def _child_main() -> None:
@@ -247,14 +259,35 @@ def _child_main() -> None:
     import sys
 
     cases = json.loads(sys.stdin.read())
-    device = torch.device("cuda")
+    device = torch.device(os.environ.get("RNNVIZ_BENCH_CHILD_DEVICE", "cuda"))
     for i, c in enumerate(cases):
         row: dict[str, Any] = {}
         err = _measure(row, "accelerated-scan", c["pass"], c["B"], c["T"], c["D"],
                        DTYPES[c["dtype"]], device, False, c["variant"])
-        torch.cuda.synchronize()
+        if err is None and c["B"] * c["T"] * c["D"] <= BESIDE_MAX_ELEMENTS:
+            beside_err = record_failure(lambda: row.update(beside_ms=_time_beside(c, device)))
+            if beside_err is not None:
+                row["beside_error"] = beside_err
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         print(json.dumps({"i": i, **row, "error": err}), flush=True)
-        torch.cuda.empty_cache()
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+def _time_beside(c: dict[str, Any], device: torch.device) -> dict[str, float]:
+    """accelerated-scan's ``c["variant"]`` and rnnviz's two kernels on case ``c``, timed in
+    rounds: the median ms of each, from the same moments."""
+    import statistics
+
+    fns = {}
+    for method in ("accelerated-scan", *OURS):
+        a, b = _make(c["B"], c["T"], c["D"], DTYPES[c["dtype"]], device, grad=c["pass"] != "fwd")
+        fns[method] = _step(method, c["pass"], a, b,
+                            c["variant"] if method == "accelerated-scan" else None)
+        fns[method]()  # compiled and checked before the rounds
+    times = time_in_rounds(fns, device, budget_ms=80.0)
+    return {m: statistics.median(t) for m, t in times.items()}
 
 
 def _measure_in_child(rows: list[dict[str, Any]], crashes: dict[str, int]) -> None:
@@ -305,6 +338,9 @@ def table(rows: list[dict[str, Any]]) -> str:
         note = r.get("error") or (f"{r['path']} bt={r['block_t']} bd={r['block_d']}"
                                   if r.get("block_d") else f"time bt={r['block_t']} "
                                   f"programs={r['programs']}" if r.get("path") else "")
+        if r.get("beside_ms"):  # rnnviz timed in the same rounds as this baseline
+            note += " | in its rounds: " + ", ".join(
+                f"{k} {v * 1e3:.1f} us" for k, v in r["beside_ms"].items())
         state = r.get("gpu_state") or {}
         if state.get("sm_mhz") and not r.get("error"):
             note += f" sm {state['sm_mhz']:.0f} MHz"

@@ -642,6 +642,41 @@ def test_bench_rows_keep_the_spread_of_their_repetitions(monkeypatch):
     assert (r["ms"], r["ms_min"], r["ms_max"], r["reps"], r["error"]) == (1.5, 1.4, 1.9, 7, None)
 
 
+def test_bench_child_times_rnnviz_in_the_baselines_rounds(monkeypatch, capsys):
+    """Where a call is small, accelerated-scan's child process times rnnviz's two kernels in
+    the same rounds, and the ratio from those moments is derived beside the usual one."""
+    import io
+    import json
+    import sys
+
+    from rnnviz.bench import scan as bench_scan
+
+    def fake_accelerated(variant):  # a [B, D, T] scan in torch, standing for the package's
+        return lambda a, b: bench_scan.log_space_scan(a.transpose(1, 2), b.transpose(1, 2)
+                                                      ).transpose(1, 2)
+
+    monkeypatch.setattr(bench_scan, "_accelerated", fake_accelerated)
+    monkeypatch.setenv("RNNVIZ_BENCH_CHILD_DEVICE", "cpu")
+    cases = [{"B": 1, "T": 32, "D": 4, "dtype": "fp32", "pass": p, "variant": "scalar"}
+             for p in ("fwd", "fwd+bwd")]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(cases)))
+    bench_scan._child_main()
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["i"] for o in out] == [0, 1] and all(o["error"] is None for o in out)
+    for o in out:
+        assert set(o["beside_ms"]) == {"accelerated-scan", "rnnviz-scan", "rnnviz-time"}
+        assert all(v > 0 for v in o["beside_ms"].values())
+    # the derived ratios: the usual (rows timed apart) and the same moments' (in the child)
+    acc = dict(cases[1], method="accelerated-scan", ms=2.0,
+               beside_ms={"accelerated-scan": 1.0, "rnnviz-scan": 0.5, "rnnviz-time": 4.0})
+    ours = [dict(cases[1], method=m, ms=1.0) for m in ("rnnviz-scan", "rnnviz-time")]
+    bench_scan._derive([acc, *ours], copy_gbs=100.0)
+    assert ours[0]["speedup_vs_accelerated-scan-scalar"] == 2.0
+    assert ours[0]["speedup_vs_accelerated-scan-scalar_same_moments"] == 2.0
+    assert ours[1]["speedup_vs_accelerated-scan-scalar_same_moments"] == 0.25
+    assert "in its rounds: accelerated-scan 1000.0 us" in bench_scan.table([acc])
+
+
 def test_the_h100_takes_the_h200s_table():
     """One chip, one table: a GPU takes its twin's entries for every class it has not
     measured itself and its own where it has; a GPU of another chip takes none (the formulas)."""
