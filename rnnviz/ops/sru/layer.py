@@ -5,7 +5,7 @@ adds the matmul's own node, views and a gradient accumulation for x (which feeds
 GEMM and the skip term) -- a few dozen small host-side calls per layer that, at the paper's
 sizes, cost more than the GPU work. Here the backward does, with cuBLAS:
 
-    dx = dx' + dU W^T    (one addmm: the skip term's gradient is the GEMM's bias)
+    dx = dx' + dU W^T    (one addmm_, in place on dx', the skip term's gradient)
     dW = x^T dU
 
 The GEMM runs in the autocast dtype like any torch matmul. The backward's GEMMs run in the
@@ -67,7 +67,10 @@ class SRULayerFunction(torch.autograd.Function):
         gx = gW = None
         if need[0]:
             if cfg.skip_is_input and cfg.K == 3:
-                gx = torch.addmm(g_skip.reshape(x2.shape).to(cd), gU2, weight.to(cd).t())
+                # in place on the skip term's gradient, a buffer of this backward's own:
+                # torch.addmm would first copy it into a new output (on the H100 profile, a
+                # cudaMemcpyAsync of 29 us host time a step, benchmarks/profile-host-h100-s36.txt)
+                gx = g_skip.reshape(x2.shape).to(cd).addmm_(gU2, weight.to(cd).t())
             else:
                 gx = torch.mm(gU2, weight.to(cd).t())
             gx = gx.view(x.shape)
