@@ -66,7 +66,8 @@ case "$1" in
     cp -r .whl/linear_scan_base kernels/linear_scan_base
     AB_FROM=1 timeout 540 python3 scripts/scan_summary_ab.py $OUT/r/scan-summary-ab.json > $OUT/r/ab.log 2>&1; echo rc=$?
     grep "^{" $OUT/r/ab.log | cut -c1-220; rm -rf kernels/linear_scan_base; pack ;;
-  ahead)  # (the first call, 2026-12-05 18:30, timed out compiling before bf16 at 3 turns was timed: see ahead2)
+  ahead)
+    # (its call, 2026-12-05 18:30, timed out compiling before bf16 at 3 turns was timed: see ahead2)
     for n in 2:two 3:three; do sed "s/^FWD_AHEAD = .*/FWD_AHEAD = {4: ${n%:*}, 2: ${n%:*}}/" kernels/sru/fused_recurrent.py \
       > kernels/sru/fused_recurrent_${n#*:}.py; done
     timeout 300 python3 scripts/sru_kernel_ab.py $OUT/r/sru-ahead-ab.json float32,bfloat16 two,three > $OUT/r/ab.log 2>&1
@@ -75,7 +76,8 @@ case "$1" in
     tail -8 $OUT/r/kernel-rows.log | cut -c1-160; pack
     gpu_tests $((575 - SECONDS)) tests/ops/test_sru.py tests/models/test_sru.py tests/bench/test_timing.py \
       tests/ops/test_cached_launch.py tests/test_trace.py; pack ;;
-  ahead2)  # bf16 alone, its kernels compiled side by side first (WARM=1), then the kernel rows and the tests
+  ahead2)
+    # bf16 alone, its kernels compiled side by side first (WARM=1), then the kernel rows and the tests
     for n in 2:two 3:three; do sed "s/^FWD_AHEAD = .*/FWD_AHEAD = {4: ${n%:*}, 2: ${n%:*}}/" kernels/sru/fused_recurrent.py \
       > kernels/sru/fused_recurrent_${n#*:}.py; done
     for job in "bfloat16 two fwd-inference" "bfloat16 two fwd-training" "bfloat16 two bwd" "bfloat16 three fwd-inference" \
