@@ -89,9 +89,8 @@ CHUNK = 8  # steps per loop turn; loads of the next AHEAD CHUNK (forward) / CHUN
 # per load, so it keeps a third turn in flight (see the module's docstring)
 FWD_AHEAD = {4: 2, 2: 3}
 # Steps one pass of each kernel's loop walks (the forward: AHEAD + 1 turns, so the register
-# sets swap roles by name): what turns a count of the loop body's instructions into
-# instructions per step (rnnviz.bench.sass, notebook 2).
-FWD_STEPS_PER_PASS = tl.constexpr(3 * CHUNK)
+# sets swap roles by name; ``fwd_steps_per_pass``): what turns a count of the loop body's
+# instructions into instructions per step (rnnviz.bench.sass, notebook 2).
 BWD_STEPS_PER_PASS = tl.constexpr(CHUNK)
 
 
@@ -307,31 +306,24 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
             up, xq, mq, dU, dX, dM, z + 16, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
         qb0, qb1, qb2, qb3, qb4, qb5, qb6, qb7, qb8, qb9, qb10, qb11, qb12, qb13, qb14, qb15, qb16, qb17, qb18, qb19, up, xq, mq = _fwd_load4(
             up, xq, mq, dU, dX, dM, z + 20, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
-        for s1 in range(0, T, 4 * 8):
-            s0 = z + s1
-            na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
-                c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
-                s0, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
-            a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
-                c, pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19,
-                s0 + 8, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
+    # AHEAD + 1 turns a loop pass, so that the sets of registers (the turn being run, the ones
+    # in flight) swap roles by name instead of by a move of every value every turn
+    for s1 in range(0, T, (AHEAD + 1) * 8):
+        s0 = z + s1
+        na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
+            c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
+            s0, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
+            c, pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19,
+            s0 + 8, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
+        if AHEAD == 3:
             pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
                 c, qa0, qa1, qa2, qa3, qa4, qa5, qa6, qa7, qa8, qa9, qa10, qa11, qa12, qa13, qa14, qa15, qa16, qa17, qa18, qa19, qb0, qb1, qb2, qb3, qb4, qb5, qb6, qb7, qb8, qb9, qb10, qb11, qb12, qb13, qb14, qb15, qb16, qb17, qb18, qb19,
                 s0 + 16, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
             qa0, qa1, qa2, qa3, qa4, qa5, qa6, qa7, qa8, qa9, qa10, qa11, qa12, qa13, qa14, qa15, qa16, qa17, qa18, qa19, qb0, qb1, qb2, qb3, qb4, qb5, qb6, qb7, qb8, qb9, qb10, qb11, qb12, qb13, qb14, qb15, qb16, qb17, qb18, qb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
                 c, na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19,
                 s0 + 24, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
-    else:
-        # three turns a loop pass, so that the three sets of registers (the turn being run, the
-        # two in flight) swap roles by name instead of by a move of every value every turn
-        for s1 in range(0, T, FWD_STEPS_PER_PASS):
-            s0 = z + s1
-            na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
-                c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
-                s0, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
-            a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
-                c, pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19,
-                s0 + 8, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
+        else:
             pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
                 c, na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19,
                 s0 + 16, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
