@@ -20,8 +20,8 @@ One program owns BLOCK hidden units of one (batch row, direction) and walks t se
 so the grid is parallel over batch x hidden x direction. It reads U once and writes h (and
 c, when the backward or a trace needs it) once. A load takes several hundred cycles, so the
 kernel waits on memory latency unless loads run ahead of the recurrence: they do not
-depend on c, so each forward turn issues the loads of the steps two turns ahead (2 CHUNK
-steps in flight) before running the recurrence over the current CHUNK steps (the backward:
+depend on c, so each forward turn issues the loads of the steps AHEAD turns ahead (AHEAD
+CHUNK steps in flight: two turns, three in bf16, below) before running the recurrence over the current CHUNK steps (the backward:
 the next CHUNK). At l = d = 1024, B = 32 on the H200 one turn ahead ran the forward at
 0.264 ms (inference) / 0.266 ms (training, storing c), two turns at 0.220 / 0.233 ms (72% /
 81% of copy), three at 0.292 / 0.294 ms (more live registers than pay; bf16 alike,
