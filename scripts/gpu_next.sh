@@ -18,6 +18,8 @@
 #                                    scripts/sru_kernel_ab.py), the kernel rows as the tree chooses (FWD_AHEAD), then the
 #                                    SRU GPU tests and the 8 GPU tests the last calls left out
 #   bash scripts/gpu_next.sh ahead2  the same for bf16 only, its kernels compiled in parallel processes first
+#   bash scripts/gpu_next.sh pairs   the bf16 SRU forward two units a thread (FWD_PAIRS; at 3 and 2 turns ahead) against one,
+#                                    compiled side by side first (a paired compile takes minutes), then its GPU test
 #   bash scripts/gpu_next.sh small   the scan bench at the host-bound shapes, rnnviz timed in accelerated-scan's rounds too
 #   bash scripts/gpu_next.sh host    where the host's time goes in the small scan's forward+backward (rnnviz, its bare
 #                                    Function, an empty Function, accelerated-scan) and in SRU's l=128, d=256 step
@@ -25,7 +27,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|ahead|ahead2|host|small) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|ahead|ahead2|host|small"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|ahead|ahead2|host|small|pairs) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|ahead|ahead2|host|small|pairs"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -91,6 +93,18 @@ case "$1" in
     tail -8 $OUT/r/kernel-rows.log | cut -c1-160; pack
     gpu_tests $((570 - SECONDS)) tests/ops/test_sru.py tests/models/test_sru.py tests/bench/test_timing.py \
       tests/ops/test_cached_launch.py tests/test_trace.py; pack ;;
+  pairs)
+    sed "s/^FWD_PAIRS = .*/FWD_PAIRS = True/" kernels/sru/fused_recurrent.py > kernels/sru/fused_recurrent_pairs.py
+    sed "s/^FWD_PAIRS = .*/FWD_PAIRS = True/; s/^FWD_AHEAD = .*/FWD_AHEAD = {4: 2, 2: 2}/" kernels/sru/fused_recurrent.py \
+      > kernels/sru/fused_recurrent_pairs2.py
+    for job in "new fwd-inference" "new fwd-training" "new bwd" "pairs fwd-inference" "pairs fwd-training" \
+        "pairs2 fwd-inference" "pairs2 fwd-training"; do
+      set -- $job; WARM=1 timeout 400 python3 scripts/sru_kernel_ab.py /tmp/warm-$1-$2.json bfloat16 $1 $2 \
+        > $OUT/r/warm-$1-$2.log 2>&1 & done; wait; echo warm t=$SECONDS
+    timeout 120 python3 scripts/sru_kernel_ab.py $OUT/r/sru-pairs-ab-bf16.json bfloat16 new,pairs,pairs2 \
+      fwd-inference,fwd-training > $OUT/r/ab-pairs.log 2>&1; echo rc=$? t=$SECONDS
+    grep -E "graph|max_abs" $OUT/r/ab-pairs.log | cut -c1-200; rm kernels/sru/fused_recurrent_pairs*.py; pack
+    gpu_tests $((585 - SECONDS)) tests/ops/test_sru.py::test_kernel_bf16_forward_two_units_a_thread; pack ;;
   small)
     RNNVIZ_SCAN_SHAPES="4x1024x256;1x1024x64;1x16384x64" RNNVIZ_BENCH_PARTIAL=$OUT/r timeout ${LIMIT:-300} \
       python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$? t=$SECONDS
