@@ -567,7 +567,9 @@ def _pairs(U: torch.Tensor, x: torch.Tensor | None, h: torch.Tensor, K: int, H: 
            strides: tuple) -> bool:
     """Whether the forward can read two units a thread as 4-byte words: bf16 U and x, U's
     three parts a unit (K = 3, so x' = x), an even H (pairs within a direction), and every
-    word 4-byte aligned (even strides, aligned data)."""
+    word 4-byte aligned (even strides, aligned data). Under autocast a model's first layer
+    gets float32 x (its input) and bf16 U: that layer keeps one unit a thread; the layers
+    after it read bf16 x (the previous layer's h)."""
     return (x is not None and K == 3 and H % 2 == 0 and U.dtype == torch.bfloat16
             and x.dtype == torch.bfloat16 and x.stride(-1) == 1
             and all(v % 2 == 0 for v in strides)
