@@ -21,8 +21,8 @@ so the grid is parallel over batch x hidden x direction. It reads U once and wri
 c, when the backward or a trace needs it) once. A load takes several hundred cycles, so the
 kernel waits on memory latency unless loads run ahead of the recurrence: they do not
 depend on c, so each forward turn issues the loads of the steps AHEAD turns ahead (AHEAD
-CHUNK steps in flight: two turns, three in bf16, below) before running the recurrence over the current CHUNK steps (the backward:
-the next CHUNK). At l = d = 1024, B = 32 on the H200 one turn ahead ran the forward at
+CHUNK steps in flight: two turns, three in bf16, below) before running the recurrence over
+the current CHUNK steps (the backward: the next CHUNK). At l = d = 1024, B = 32 on the H200 one turn ahead ran the forward at
 0.264 ms (inference) / 0.266 ms (training, storing c), two turns at 0.220 / 0.233 ms (72% /
 81% of copy), three at 0.292 / 0.294 ms (more live registers than pay; bf16 alike,
 benchmarks/sru-kernels-prefetch3-h200.json). That was the kernel before its rewrite (below).
@@ -115,6 +115,8 @@ def fwd_ahead(elem_size: int) -> int:
 def fwd_steps_per_pass(elem_size: int) -> int:
     """Steps one pass of the forward's loop walks for U of this element size."""
     return (fwd_ahead(elem_size) + 1) * CHUNK
+
+
 _INTS = ["T", "B", "Hd", "sUt", "sUb", "sXt", "sXb", "sHt", "sHb", "sMt", "sMb", "sGHt", "sGHb",
          "sGUt", "sGUb", "sGXt", "sGXb", "scale_x", "peep", "tanh_f", "has_c0", "has_gcn"]
 
@@ -301,9 +303,10 @@ def _fwd_turn(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14
               RECORD: tl.constexpr, FAST: tl.constexpr, AHEAD: tl.constexpr,
               PAIRS: tl.constexpr = False):
     """One turn of CHUNK = 8 steps: send out the loads of steps s + 8 AHEAD .. s + 8 AHEAD + 7
-    (AHEAD turns ahead), then run steps s .. s+7 on v*, w* (loaded AHEAD turns before). Returns the new loads, the
-    input pointers moved on, c and the output pointers moved on (in this order the loop
-    carries its values as the hand-written turns did, and compiles to the same code)."""
+    (AHEAD turns ahead), then run steps s .. s+7 on v*, w* (loaded AHEAD turns before).
+    Returns the new loads, the input pointers moved on, c and the output pointers moved on
+    (in this order the loop carries its values as the hand-written turns did, and compiles
+    to the same code)."""
     nv0, nv1, nv2, nv3, nv4, nv5, nv6, nv7, nv8, nv9, nv10, nv11, nv12, nv13, nv14, nv15, nv16, nv17, nv18, nv19, up, xq, mq = _fwd_load4(
         up, xq, mq, dU, dX, dM, s + 8 * AHEAD, T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
     nw0, nw1, nw2, nw3, nw4, nw5, nw6, nw7, nw8, nw9, nw10, nw11, nw12, nw13, nw14, nw15, nw16, nw17, nw18, nw19, up, xq, mq = _fwd_load4(
@@ -354,7 +357,8 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
         up, xq, mq, dU, dX, dM, z, T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
     b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, up, xq, mq = _fwd_load4(
         up, xq, mq, dU, dX, dM, z + 4, T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
-    # two turns of loads in flight: steps s0+8 .. s0+23 while s0 .. s0+7 run
+    # two turns of loads in flight: steps s0+8 .. s0+23 while s0 .. s0+7 run (and with
+    # AHEAD = 3 a third, below)
     pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, up, xq, mq = _fwd_load4(
         up, xq, mq, dU, dX, dM, z + 8, T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
     pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq = _fwd_load4(
@@ -367,7 +371,7 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
             up, xq, mq, dU, dX, dM, z + 20, T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
     # AHEAD + 1 turns a loop pass, so that the sets of registers (the turn being run, the ones
     # in flight) swap roles by name instead of by a move of every value every turn
-    for s1 in range(0, T, (AHEAD + 1) * 8):
+    for s1 in range(0, T, (AHEAD + 1) * 8):  # (8 = CHUNK)
         s0 = z + s1
         na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
             c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
