@@ -1,7 +1,8 @@
 # The next GPU session's calls, on main, one stage a call (device tool, carry [".whl"], timeout 600;
 # kind "nvidia-h100-x1" where the run is for the issues' targets). Stages that ran before are in git
 # history: the SRU kernel A/Bs at 7ae88b7 and ca77e40 ("turn", merged), the summary A/B at D=16 at 7ae88b7, the SRU
-# forward's loads-in-flight A/B ('ahead', 'ahead2') and the host profile ('host') at 949c93d.
+# forward's loads-in-flight A/B ('ahead', 'ahead2') and the host profile ('host') at 949c93d, and the bf16 SRU
+# forward two units a thread ('pairs': compile side by side first, then time) at c00cad6.
 #   bash scripts/gpu_next.sh first   where one call may be all a session gets: the full scan bench (to 330 s; the
 #                                    H100's own wide bf16 tile in one full run), then the scan's and torch.compile's
 #                                    GPU tests (to 560 s)
@@ -15,14 +16,12 @@
 #                                    B=32; scripts/sru_ncu.py): why bf16 stays at 72% of copy. The last profile
 #                                    (benchmarks/sru-ncu-h200.txt) predates the kernel's rewrite
 #   bash scripts/gpu_next.sh ab      the summary-direction A/B at the shapes not yet run (AB_FROM=1: all but D=16)
-#   bash scripts/gpu_next.sh pairs   the bf16 SRU forward two units a thread (FWD_PAIRS; at 3 and 2 turns ahead) against one,
-#                                    compiled side by side first (a paired compile takes minutes), then its GPU test
 #   bash scripts/gpu_next.sh small   the scan bench at the host-bound shapes, rnnviz timed in accelerated-scan's rounds too
 # .whl must hold the wheels (accelerated_scan, mingru_pytorch, sru) and, for "ab", linear_scan_base/:
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|pairs) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|pairs"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -63,18 +62,6 @@ case "$1" in
     cp -r .whl/linear_scan_base kernels/linear_scan_base
     AB_FROM=1 timeout 540 python3 scripts/scan_summary_ab.py $OUT/r/scan-summary-ab.json > $OUT/r/ab.log 2>&1; echo rc=$?
     grep "^{" $OUT/r/ab.log | cut -c1-220; rm -rf kernels/linear_scan_base; pack ;;
-  pairs)
-    sed "s/^FWD_PAIRS = .*/FWD_PAIRS = True/" kernels/sru/fused_recurrent.py > kernels/sru/fused_recurrent_pairs.py
-    sed "s/^FWD_PAIRS = .*/FWD_PAIRS = True/; s/^FWD_AHEAD = .*/FWD_AHEAD = {4: 2, 2: 2}/" kernels/sru/fused_recurrent.py \
-      > kernels/sru/fused_recurrent_pairs2.py
-    for job in "new fwd-inference" "new fwd-training" "new bwd" "pairs fwd-inference" "pairs fwd-training" \
-        "pairs2 fwd-inference" "pairs2 fwd-training"; do
-      set -- $job; WARM=1 timeout 400 python3 scripts/sru_kernel_ab.py /tmp/warm-$1-$2.json bfloat16 $1 $2 \
-        > $OUT/r/warm-$1-$2.log 2>&1 & done; wait; echo warm t=$SECONDS
-    timeout 120 python3 scripts/sru_kernel_ab.py $OUT/r/sru-pairs-ab-bf16.json bfloat16 new,pairs,pairs2 \
-      fwd-inference,fwd-training > $OUT/r/ab-pairs.log 2>&1; echo rc=$? t=$SECONDS
-    grep -E "graph|max_abs" $OUT/r/ab-pairs.log | cut -c1-200; rm kernels/sru/fused_recurrent_pairs*.py; pack
-    gpu_tests $((585 - SECONDS)) tests/ops/test_sru.py::test_kernel_bf16_forward_two_units_a_thread; pack ;;
   small)
     RNNVIZ_SCAN_SHAPES="4x1024x256;1x1024x64;1x16384x64" RNNVIZ_BENCH_PARTIAL=$OUT/r timeout ${LIMIT:-300} \
       python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$? t=$SECONDS

@@ -32,13 +32,13 @@ pass), and bf16, whose loads carry half the bytes of fp32's, keeps three turns i
 timed): bf16 inference 155.9 -> 153.5 us, training 215.1 -> 206.9 us (72 -> 73%, 73 -> 76% of
 copy); fp32 no faster (238.4 against 238.7 us), so it keeps two. Compiled for sm_90 the three-
 turn loop holds 180 registers (157 at two), spills none, and runs 60.0 instructions a step.
-bf16 still moves half of fp32's bytes with as many load instructions: each thread loads its
-unit's x~, f, r and x' as four 2-byte values. With PAIRS (``FWD_PAIRS``, off until timed on a
-GPU) a thread owns two neighbouring units and loads their x~ f r | x~ f r as three 4-byte
-words and their x' as one, and stores their h as one word: compiled for sm_90, the inference
-forward at three turns ahead takes 2.0 loads and 47.6 instructions a unit-step (4.0 and 60.0
-one unit a thread) in 178 registers, no spills; the training forward 53.3 (66.7). The
-compile takes minutes (five on this project's 2-core CI machine at three turns).
+Wider loads were timed too, and lost (benchmarks/sru-pairs-ab-h100.json): a thread owning two
+neighbouring units, reading their x~ f r | x~ f r as three 4-byte words and x' as one (2.0
+loads and 47.6 instructions a unit-step compiled for sm_90, against 4.0 and 60.0), ran the
+bf16 inference forward in 208.4 us against 152.8 (training 233.7 against 206.9; outputs
+identical). Most likely because it halves the threads: one warp a scheduler instead of two
+(below) hides less of the memory's latency than the saved instructions gain. Removed; the
+code is at c00cad6.
 The steps are unrolled by hand (a variable per value per step) because a tiled version,
 loading [CHUNK, BLOCK] tiles (with Triton's pipeliner staging them) and taking row i out
 with a select-and-sum, ran 2.2-43x slower on the H200 (benchmarks/sru-fwd-tiled-h200.json),
@@ -101,12 +101,6 @@ FWD_AHEAD = {4: 2, 2: 3}
 BWD_STEPS_PER_PASS = tl.constexpr(CHUNK)
 
 
-# The bf16 forward reading a thread's two neighbouring units as 4-byte words (PAIRS): four
-# loads a step for two units instead of eight. Off until timed against one unit a thread on a
-# GPU (scripts/gpu_next.sh pairs); ``_pairs`` says where it applies.
-FWD_PAIRS = False
-
-
 def fwd_ahead(elem_size: int) -> int:
     """Turns of loads the forward keeps in flight for U of this element size."""
     return FWD_AHEAD.get(elem_size, 2)
@@ -133,16 +127,12 @@ def _walk(T, d, stride, s):
 
 
 @triton.jit
-def _program_units(Hd, BLOCK: tl.constexpr, PAIRS: tl.constexpr = False):
+def _program_units(Hd, BLOCK: tl.constexpr):
     """This program's BLOCK hidden units: (batch row b, direction d, D*H, their columns in
-    [D*H], which exist). With PAIRS, [BLOCK / 2, 2]: a thread's two neighbouring units."""
+    [D*H], which exist)."""
     b = tl.program_id(1).to(tl.int64)
     d = tl.program_id(2)
-    if PAIRS:
-        p = tl.program_id(0) * (BLOCK // 2) + tl.arange(0, BLOCK // 2)
-        j = tl.join(2 * p, 2 * p + 1)
-    else:
-        j = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    j = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     return b, d, tl.num_programs(2) * Hd, d * Hd + j, j < Hd
 
 
@@ -166,47 +156,21 @@ def _state(P, b, DH, col, cmask, flag):
 
 @triton.jit
 def _inputs(up, xq, mq, live, cmask, scale_x, K: tl.constexpr, SKIP_X: tl.constexpr,
-            HAS_MASK: tl.constexpr, PAIRS: tl.constexpr = False):
-    """(x~, f, r, x', keep) of the step whose U, x and padding mask are at up, xq, mq.
-    With PAIRS (bf16, K = 3, skip input x), up and xq point at 4-byte words: a thread's two
-    units' x~ f r | x~ f r are three words of U and their x one word, so a step takes four
-    loads for two units where it took eight."""
+            HAS_MASK: tl.constexpr):
+    """(x~, f, r, x', keep) of the step whose U, x and padding mask are at up, xq, mq."""
     lm = tl.where(live, cmask, False)  # (bool & scalar bool is int8 in the interpreter)
-    if PAIRS:  # (one return at the end: the compiler takes no early return here)
-        pm, _ = tl.split(lm)
-        w0 = tl.load(up, mask=pm, other=0)
-        w1 = tl.load(up + 1, mask=pm, other=0)
-        w2 = tl.load(up + 2, mask=pm, other=0)
-        wx = tl.load(xq, mask=pm, other=0)
-        u0 = tl.join(_lo(w0), _hi(w1))
-        u1 = tl.join(_hi(w0), _lo(w2))
-        u2 = tl.join(_lo(w1), _hi(w2))
-        xp = tl.join(_lo(wx), _hi(wx)) * scale_x
+    u0 = tl.load(up, mask=lm, other=0.0).to(tl.float32)
+    u1 = tl.load(up + 1, mask=lm, other=0.0).to(tl.float32)
+    u2 = tl.load(up + 2, mask=lm, other=0.0).to(tl.float32)
+    if SKIP_X:
+        xp = tl.load(xq, mask=lm, other=0.0).to(tl.float32) * scale_x
     else:
-        u0 = tl.load(up, mask=lm, other=0.0).to(tl.float32)
-        u1 = tl.load(up + 1, mask=lm, other=0.0).to(tl.float32)
-        u2 = tl.load(up + 2, mask=lm, other=0.0).to(tl.float32)
-        if SKIP_X:
-            xp = tl.load(xq, mask=lm, other=0.0).to(tl.float32) * scale_x
-        else:
-            xp = tl.load(up + 3, mask=lm, other=0.0).to(tl.float32)
+        xp = tl.load(up + 3, mask=lm, other=0.0).to(tl.float32)
     keep = live
     if HAS_MASK:
         pad = tl.load(mq, mask=live, other=0)
         keep = tl.where(live, pad == 0, False)
     return u0, u1, u2, xp, keep
-
-
-@triton.jit
-def _lo(w):
-    """The bf16 in the low half of int32 word ``w``, as float32 (bf16 is float32's top half)."""
-    return (w << 16).to(tl.float32, bitcast=True)
-
-
-@triton.jit
-def _hi(w):
-    """The bf16 in the high half of int32 word ``w``, as float32."""
-    return (w & -65536).to(tl.float32, bitcast=True)
 
 
 @triton.jit
@@ -236,7 +200,7 @@ def _move_outputs(hq, cq, fq, rq, dH, dC, STORE_C: tl.constexpr, RECORD: tl.cons
 @triton.jit
 def _fwd_step(c, u0, u1, u2, xp, keep, s, T, vf, vr, bf, br, cmask,
               hq, cq, fq, rq, th, STORE_C: tl.constexpr, RECORD: tl.constexpr,
-              FAST: tl.constexpr, PAIRS: tl.constexpr = False):
+              FAST: tl.constexpr):
     """Step s: c_t from c_{t-1}; h_t (and c_t, f_t, r_t when asked) stored at hq (cq, fq, rq)."""
     lm = tl.where(s < T, cmask, False)
     f = _sigmoid(u1 + bf + vf * c, FAST)
@@ -246,13 +210,7 @@ def _fwd_step(c, u0, u1, u2, xp, keep, s, T, vf, vr, bf, br, cmask,
     h = xp + r * (g - xp)
     c_new = tl.where(keep, c_new, c)
     h = tl.where(keep, h, 0.0)
-    if PAIRS:  # the two units' bf16 h in one word
-        hb = h.to(tl.bfloat16).to(tl.int16, bitcast=True).to(tl.int32) & 65535
-        h0, h1 = tl.split(hb)
-        pm, _ = tl.split(lm)
-        tl.store(hq, h0 | (h1 << 16), mask=pm)
-    else:
-        tl.store(hq, h.to(hq.dtype.element_ty), mask=lm)
+    tl.store(hq, h.to(hq.dtype.element_ty), mask=lm)
     if STORE_C:
         tl.store(cq, c_new, mask=lm)
     if RECORD:
@@ -263,17 +221,16 @@ def _fwd_step(c, u0, u1, u2, xp, keep, s, T, vf, vr, bf, br, cmask,
 
 @triton.jit
 def _fwd_load4(up, xq, mq, dU, dX, dM, s, T, cmask, scale_x,
-               K: tl.constexpr, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr,
-               PAIRS: tl.constexpr = False):
+               K: tl.constexpr, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
     """The inputs of steps s .. s+3 (x~, f, r, x', keep each), then the three stream
     pointers moved on to step s+4."""
-    v0, v1, v2, v3, v4 = _inputs(up, xq, mq, s < T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
+    v0, v1, v2, v3, v4 = _inputs(up, xq, mq, s < T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
-    v5, v6, v7, v8, v9 = _inputs(up, xq, mq, s + 1 < T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
+    v5, v6, v7, v8, v9 = _inputs(up, xq, mq, s + 1 < T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
-    v10, v11, v12, v13, v14 = _inputs(up, xq, mq, s + 2 < T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
+    v10, v11, v12, v13, v14 = _inputs(up, xq, mq, s + 2 < T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
-    v15, v16, v17, v18, v19 = _inputs(up, xq, mq, s + 3 < T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
+    v15, v16, v17, v18, v19 = _inputs(up, xq, mq, s + 3 < T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
     return (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17,
             v18, v19, up, xq, mq)
@@ -282,16 +239,15 @@ def _fwd_load4(up, xq, mq, dU, dX, dM, s, T, cmask, scale_x,
 @triton.jit
 def _fwd_chunk(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19,
                s, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th,
-               STORE_C: tl.constexpr, RECORD: tl.constexpr, FAST: tl.constexpr,
-               PAIRS: tl.constexpr = False):
+               STORE_C: tl.constexpr, RECORD: tl.constexpr, FAST: tl.constexpr):
     """Steps s .. s+3 of the recurrence; returns c and the output pointers at step s+4."""
-    c = _fwd_step(c, v0, v1, v2, v3, v4, s, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, th, STORE_C, RECORD, FAST, PAIRS)
+    c = _fwd_step(c, v0, v1, v2, v3, v4, s, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, th, STORE_C, RECORD, FAST)
     hq, cq, fq, rq = _move_outputs(hq, cq, fq, rq, dH, dC, STORE_C, RECORD)
-    c = _fwd_step(c, v5, v6, v7, v8, v9, s + 1, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, th, STORE_C, RECORD, FAST, PAIRS)
+    c = _fwd_step(c, v5, v6, v7, v8, v9, s + 1, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, th, STORE_C, RECORD, FAST)
     hq, cq, fq, rq = _move_outputs(hq, cq, fq, rq, dH, dC, STORE_C, RECORD)
-    c = _fwd_step(c, v10, v11, v12, v13, v14, s + 2, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, th, STORE_C, RECORD, FAST, PAIRS)
+    c = _fwd_step(c, v10, v11, v12, v13, v14, s + 2, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, th, STORE_C, RECORD, FAST)
     hq, cq, fq, rq = _move_outputs(hq, cq, fq, rq, dH, dC, STORE_C, RECORD)
-    c = _fwd_step(c, v15, v16, v17, v18, v19, s + 3, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, th, STORE_C, RECORD, FAST, PAIRS)
+    c = _fwd_step(c, v15, v16, v17, v18, v19, s + 3, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, th, STORE_C, RECORD, FAST)
     hq, cq, fq, rq = _move_outputs(hq, cq, fq, rq, dH, dC, STORE_C, RECORD)
     return c, hq, cq, fq, rq
 
@@ -300,21 +256,20 @@ def _fwd_chunk(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v1
 def _fwd_turn(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19,
               s, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th,
               K: tl.constexpr, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr, STORE_C: tl.constexpr,
-              RECORD: tl.constexpr, FAST: tl.constexpr, AHEAD: tl.constexpr,
-              PAIRS: tl.constexpr = False):
+              RECORD: tl.constexpr, FAST: tl.constexpr, AHEAD: tl.constexpr):
     """One turn of CHUNK = 8 steps: send out the loads of steps s + 8 AHEAD .. s + 8 AHEAD + 7
     (AHEAD turns ahead), then run steps s .. s+7 on v*, w* (loaded AHEAD turns before).
     Returns the new loads, the input pointers moved on, c and the output pointers moved on
     (in this order the loop carries its values as the hand-written turns did, and compiles
     to the same code)."""
     nv0, nv1, nv2, nv3, nv4, nv5, nv6, nv7, nv8, nv9, nv10, nv11, nv12, nv13, nv14, nv15, nv16, nv17, nv18, nv19, up, xq, mq = _fwd_load4(
-        up, xq, mq, dU, dX, dM, s + 8 * AHEAD, T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
+        up, xq, mq, dU, dX, dM, s + 8 * AHEAD, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     nw0, nw1, nw2, nw3, nw4, nw5, nw6, nw7, nw8, nw9, nw10, nw11, nw12, nw13, nw14, nw15, nw16, nw17, nw18, nw19, up, xq, mq = _fwd_load4(
-        up, xq, mq, dU, dX, dM, s + 8 * AHEAD + 4, T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
+        up, xq, mq, dU, dX, dM, s + 8 * AHEAD + 4, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     c, hq, cq, fq, rq = _fwd_chunk(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19,
-                                   s, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST, PAIRS)
+                                   s, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
     c, hq, cq, fq, rq = _fwd_chunk(c, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19,
-                                   s + 4, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST, PAIRS)
+                                   s + 4, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
     return nv0, nv1, nv2, nv3, nv4, nv5, nv6, nv7, nv8, nv9, nv10, nv11, nv12, nv13, nv14, nv15, nv16, nv17, nv18, nv19, nw0, nw1, nw2, nw3, nw4, nw5, nw6, nw7, nw8, nw9, nw10, nw11, nw12, nw13, nw14, nw15, nw16, nw17, nw18, nw19, up, xq, mq, c, hq, cq, fq, rq
 
 
@@ -324,9 +279,8 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
                    peep, tanh_f, has_c0,
                    K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr,
                    HAS_MASK: tl.constexpr, STORE_C: tl.constexpr, RECORD: tl.constexpr,
-                   FAST: tl.constexpr = False, AHEAD: tl.constexpr = 2,
-                   PAIRS: tl.constexpr = False):
-    b, d, DH, col, cmask = _program_units(Hd, BLOCK, PAIRS)
+                   FAST: tl.constexpr = False, AHEAD: tl.constexpr = 2):
+    b, d, DH, col, cmask = _program_units(Hd, BLOCK)
     th = tanh_f != 0
 
     bf, br, vf, vr = _unit_params(WC, BIAS, col, DH, cmask, peep)
@@ -346,50 +300,44 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
     cq = C_ALL + b * DH + col + oC
     fq = F_REC + b * DH + col + oC
     rq = R_REC + b * DH + col + oC
-    if PAIRS:  # U, x and h as 4-byte words (even offsets and strides: the launcher checks)
-        pair = tl.split(col)[0] // 2
-        up = U.to(tl.pointer_type(tl.int32), bitcast=True) + (b * sUb + oU) // 2 + pair * 3
-        xq = X.to(tl.pointer_type(tl.int32), bitcast=True) + (b * sXb + oX) // 2 + pair
-        hq = H_OUT.to(tl.pointer_type(tl.int32), bitcast=True) + (b * sHb + oH) // 2 + pair
-        dU, dX, dH = dU // 2, dX // 2, dH // 2
 
     a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, up, xq, mq = _fwd_load4(
-        up, xq, mq, dU, dX, dM, z, T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
+        up, xq, mq, dU, dX, dM, z, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, up, xq, mq = _fwd_load4(
-        up, xq, mq, dU, dX, dM, z + 4, T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
+        up, xq, mq, dU, dX, dM, z + 4, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     # two turns of loads in flight: steps s0+8 .. s0+23 while s0 .. s0+7 run (and with
     # AHEAD = 3 a third, below)
     pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, up, xq, mq = _fwd_load4(
-        up, xq, mq, dU, dX, dM, z + 8, T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
+        up, xq, mq, dU, dX, dM, z + 8, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq = _fwd_load4(
-        up, xq, mq, dU, dX, dM, z + 12, T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
+        up, xq, mq, dU, dX, dM, z + 12, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     if AHEAD == 3:
         # a third turn in flight (steps s0+8 .. s0+31 while s0 .. s0+7 run), four turns a pass
         qa0, qa1, qa2, qa3, qa4, qa5, qa6, qa7, qa8, qa9, qa10, qa11, qa12, qa13, qa14, qa15, qa16, qa17, qa18, qa19, up, xq, mq = _fwd_load4(
-            up, xq, mq, dU, dX, dM, z + 16, T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
+            up, xq, mq, dU, dX, dM, z + 16, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
         qb0, qb1, qb2, qb3, qb4, qb5, qb6, qb7, qb8, qb9, qb10, qb11, qb12, qb13, qb14, qb15, qb16, qb17, qb18, qb19, up, xq, mq = _fwd_load4(
-            up, xq, mq, dU, dX, dM, z + 20, T, cmask, scale_x, K, SKIP_X, HAS_MASK, PAIRS)
+            up, xq, mq, dU, dX, dM, z + 20, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     # AHEAD + 1 turns a loop pass, so that the sets of registers (the turn being run, the ones
     # in flight) swap roles by name instead of by a move of every value every turn
     for s1 in range(0, T, (AHEAD + 1) * 8):  # (8 = CHUNK)
         s0 = z + s1
         na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
             c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
-            s0, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD, PAIRS)
+            s0, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
         a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
             c, pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19,
-            s0 + 8, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD, PAIRS)
+            s0 + 8, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
         if AHEAD == 3:
             pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
                 c, qa0, qa1, qa2, qa3, qa4, qa5, qa6, qa7, qa8, qa9, qa10, qa11, qa12, qa13, qa14, qa15, qa16, qa17, qa18, qa19, qb0, qb1, qb2, qb3, qb4, qb5, qb6, qb7, qb8, qb9, qb10, qb11, qb12, qb13, qb14, qb15, qb16, qb17, qb18, qb19,
-                s0 + 16, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD, PAIRS)
+                s0 + 16, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
             qa0, qa1, qa2, qa3, qa4, qa5, qa6, qa7, qa8, qa9, qa10, qa11, qa12, qa13, qa14, qa15, qa16, qa17, qa18, qa19, qb0, qb1, qb2, qb3, qb4, qb5, qb6, qb7, qb8, qb9, qb10, qb11, qb12, qb13, qb14, qb15, qb16, qb17, qb18, qb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
                 c, na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19,
-                s0 + 24, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD, PAIRS)
+                s0 + 24, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
         else:
             pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
                 c, na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19,
-                s0 + 16, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD, PAIRS)
+                s0 + 16, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
     tl.store(C_N + b * DH + col, c, mask=cmask)
 
 
@@ -567,19 +515,6 @@ def _block(H: int) -> tuple[int, int]:
     return block, block // 32
 
 
-def _pairs(U: torch.Tensor, x: torch.Tensor | None, h: torch.Tensor, K: int, H: int,
-           strides: tuple) -> bool:
-    """Whether the forward can read two units a thread as 4-byte words: bf16 U and x, U's
-    three parts a unit (K = 3, so x' = x), an even H (pairs within a direction), and every
-    word 4-byte aligned (even strides, aligned data). Under autocast a model's first layer
-    gets float32 x (its input) and bf16 U: that layer keeps one unit a thread; the layers
-    after it read bf16 x (the previous layer's h)."""
-    return (x is not None and K == 3 and H % 2 == 0 and U.dtype == torch.bfloat16
-            and x.dtype == torch.bfloat16 and x.stride(-1) == 1
-            and all(v % 2 == 0 for v in strides)
-            and all(t.data_ptr() % 4 == 0 for t in (U, x, h)))
-
-
 def _tb_strides(t: torch.Tensor, batch_first: bool) -> tuple[int, int]:
     return (t.stride(1), t.stride(0)) if batch_first else (t.stride(0), t.stride(1))
 
@@ -608,9 +543,6 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     sHt, sHb = _tb_strides(h, batch_first)
     sMt, sMb = (mask_pad.stride(0), mask_pad.stride(1)) if mask_pad is not None else (0, 0)
     BLOCK, warps = _block(H)
-    pairs = FWD_PAIRS and _pairs(U, x, h, K, H, (sUt, sUb, sXt, sXb, sHt, sHb))
-    if pairs:  # a thread per two units
-        warps = max(1, warps // 2)
     grid = (cdiv(H, BLOCK), B, D)
     _FWD[grid](
         U, x if x is not None else U, weight_c if weight_c is not None else bias, bias,
@@ -620,7 +552,7 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
         int(weight_c is not None), int(tanh), int(c0 is not None),
         K=K, SKIP_X=x is not None, BLOCK=BLOCK, HAS_MASK=mask_pad is not None,
         STORE_C=store_c, RECORD=record, FAST=not interpreting(),
-        AHEAD=fwd_ahead(U.element_size()), PAIRS=pairs, num_warps=warps)
+        AHEAD=fwd_ahead(U.element_size()), num_warps=warps)
     return h, c_n, (c_all if store_c else None), (f if record else None), (r if record else None)
 
 

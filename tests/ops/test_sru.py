@@ -187,44 +187,6 @@ def test_kernel_forward_with_each_depth_of_loads_in_flight(kernel_device, monkey
 
 @pytest.mark.interpreter
 @pytest.mark.gpu
-@pytest.mark.parametrize("T,D,mask,c0,batch_first", [(1, 1, False, False, False), (37, 2, True, True, False),
-                                                     (9, 1, True, False, True)])
-def test_kernel_bf16_forward_two_units_a_thread(kernel_device, monkeypatch, T, D, mask, c0,
-                                                batch_first):
-    """FWD_PAIRS: a thread reads its two units' bf16 U and x as 4-byte words and writes their
-    h as one. It gives the one-unit-a-thread kernel's h, c_n, every c, f and r exactly, and
-    is taken only where its words are aligned (an odd H or a float32 U keep one unit)."""
-    from rnnviz.kernels.sru import fused_recurrent as k
-
-    B, H = 3, 6
-    gen = torch.Generator().manual_seed(0)
-    U = torch.randn(T, B, D * H * 3, generator=gen).bfloat16().to(kernel_device)
-    x = torch.randn(T, B, D * H, generator=gen).bfloat16().to(kernel_device)
-    if batch_first:
-        U, x = U.transpose(0, 1).contiguous(), x.transpose(0, 1).contiguous()
-    wc = (torch.randn(2 * D * H, generator=gen) * 0.5).to(kernel_device)
-    bias = torch.randn(2 * D * H, generator=gen).to(kernel_device)
-    c_init = torch.randn(B, D * H, generator=gen).to(kernel_device) if c0 else None
-    pad = (torch.rand(T, B, generator=gen) < 0.3).to(torch.uint8).to(kernel_device) if mask else None
-    kw = dict(D=D, H=H, K=3, scale_x=1.3, tanh=True, batch_first=batch_first, store_c=True,
-              record=True)
-    pairs_ok, taken = k._pairs, []
-    monkeypatch.setattr(k, "_pairs", lambda *a: taken.append(pairs_ok(*a)) or taken[-1])
-    outs = []
-    for pairs in (False, True):
-        monkeypatch.setattr(k, "FWD_PAIRS", pairs)
-        outs.append(k.sru_fwd(U, x, wc, bias, c_init, pad, **kw))
-    assert taken == [True]  # asked only when FWD_PAIRS is on, and taken here
-    for one, two in zip(*outs):
-        assert torch.equal(one, two)
-    strides = (2, 2, 2, 2, 2, 2)
-    assert not pairs_ok(U, x, outs[0][0], 3, 5, strides)  # odd H: a pair would straddle directions
-    assert not pairs_ok(U.float(), x.float(), outs[0][0], 3, H, strides)
-    assert not pairs_ok(U, x, outs[0][0], 3, H, (2, 3, 2, 2, 2, 2))  # an odd stride
-
-
-@pytest.mark.interpreter
-@pytest.mark.gpu
 def test_kernel_records_gates(kernel_device):
     """With a trace on, the kernel writes its real f, r, c (RECORD); they satisfy the
     equations with the reference's states."""
