@@ -9,9 +9,10 @@ arguments that is the price of a small scan's whole GPU time, paid on every call
 
 ``CachedLaunch`` keeps the compiled kernel under a key of its own, finer than Triton's
 (so one key never stands for two of Triton's compilations), and on a hit calls the
-compiled launcher directly with the same arguments Triton would pass it. A miss, the
-interpreter, a misaligned tensor or a launch hook installed (a profiler such as proton)
-goes through ``kernel[grid]`` as usual.
+compiled launcher directly with the arguments Triton would pass it, its tensors as their
+data pointers (the launcher takes an int as it is; a tensor costs it a method call and a
+driver call each). A miss, the interpreter, a misaligned tensor or a launch hook installed
+(a profiler such as proton) goes through ``kernel[grid]`` as usual.
 
 Assumed, and checked on the first call of each key: constexpr parameters are passed by
 keyword and runtime ones by position. Triton's own knobs (debug, instrumentation) are
@@ -26,7 +27,7 @@ import os
 
 import torch
 
-from . import interpreting
+from triton.runtime.jit import JITFunction
 
 # Triton options passed beside the kernel's own parameters (not part of its signature)
 _OPTIONS = frozenset({"num_warps", "num_stages", "num_ctas", "maxnreg", "enable_fp_fusion",
@@ -74,6 +75,10 @@ class CachedLaunch:
 
     def __init__(self, kernel):
         self.kernel = kernel
+        # Triton's interpreter is chosen when a kernel is decorated (TRITON_INTERPRET set
+        # before the import): asked of the kernel once, not of the environment every launch
+        # (os.environ.get costs most of a microsecond)
+        self.interpreted = not isinstance(kernel, JITFunction)
         self._entries: dict = {}
         self._driver = None
         self._n_tensors: int | None = None  # the runtime arguments start with this many tensors
@@ -93,26 +98,33 @@ class CachedLaunch:
         shape: hashing it is cheaper than hashing what it stands for). It is held by the
         key, so an object compared by identity cannot be replaced by another at its address.
         """
+        return self._key_and_pointers(device, args, kw, static)[0]
+
+    def _key_and_pointers(self, device: int, args: tuple, kw: dict, static: object = None
+                          ) -> tuple[tuple | None, tuple]:
+        """(``key``'s answer, the leading tensors' data pointers): the pointers are read
+        once, for the alignment check and for the launcher."""
         n = self._n_tensors
         if n is None:
             n = self._n_tensors = next((i for i, x in enumerate(args)
                                         if not isinstance(x, torch.Tensor)), len(args))
         tensors, scalars = args[:n], args[n:]
         try:
-            if functools.reduce(operator.or_, map(_data_ptr, tensors), 0) & 15:
-                return None
+            ptrs = tuple(map(_data_ptr, tensors))
         except TypeError:  # a non-tensor among the leading arguments
-            return None
+            return None, ()
+        if functools.reduce(operator.or_, ptrs, 0) & 15:
+            return None, ptrs
         if scalars and isinstance(scalars[0], torch.Tensor):
-            return None
+            return None, ptrs
         if static is not None:
-            return device, static, tuple(map(_dtype, tensors))
+            return (device, static, tuple(map(_dtype, tensors))), ptrs
         return (device, tuple(kw.items()), scalars, tuple(map(type, scalars)),
-                tuple(map(_dtype, tensors)))
+                tuple(map(_dtype, tensors))), ptrs
 
     def launch(self, grid: tuple, args: tuple, kw: dict, static: object = None) -> None:
         """``kernel[grid](*args, **kw)``; ``static`` as in ``key``."""
-        if not enabled or interpreting():
+        if not enabled or self.interpreted:
             self.kernel[grid](*args, **kw)
             return
         if _hooks_listening():
@@ -123,7 +135,7 @@ class CachedLaunch:
 
             self._driver = driver.active
         device = self._driver.get_current_device()
-        key = self.key(device, args, kw, static)
+        key, ptrs = self._key_and_pointers(device, args, kw, static)
         entry = self._entries.get(key) if key is not None else None
         if entry is None:
             compiled = self.kernel[grid](*args, **kw)  # compiles if new, and launches
@@ -137,8 +149,12 @@ class CachedLaunch:
         run, function, packed, tail = entry
         g1 = grid[1] if len(grid) > 1 else 1
         g2 = grid[2] if len(grid) > 2 else 1
+        # the tensors handed over as their data pointers: an int is taken as it is, where a
+        # tensor costs the launcher a call of its data_ptr() and a driver call to check the
+        # pointer (cuPointerGetAttribute), for each of a launch's tensors. Triton's own path
+        # checked them on the key's first call; the ops check devices before any launch.
         run(grid[0], g1, g2, self._driver.get_current_stream(device), function, packed, None,
-            None, None, *args, *tail)
+            None, None, *ptrs, *args[len(ptrs):], *tail)
 
     def _entry(self, compiled, n_args: int, kw: dict) -> tuple:
         """(launcher, function handle, packed metadata, the constexprs after the positional

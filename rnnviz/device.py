@@ -80,8 +80,22 @@ def eager_under_compile(fn):
     """``fn`` (a call that launches Triton kernels), run as it runs eagerly when
     ``torch.compile`` traces its caller: the compiler steps around it (a graph break) instead
     of tracing the launch code (cached launchers, status buffers, Python caches), and the
-    kernels and their autograd run exactly as without compile."""
-    return torch.compiler.disable(fn, recursive=True)
+    kernels and their autograd run exactly as without compile.
+
+    Eagerly ``fn`` is called straight: the compiler's own wrapper (``torch.compiler.disable``)
+    costs about 0.4 us a call, and 1.5-2 us of a small scan's forward+backward on this
+    project's CPU, more than the check of ``torch.compiler.is_compiling()`` that picks it only
+    while the compiler traces (where that check is True)."""
+    disabled = torch.compiler.disable(fn, recursive=True)
+    is_compiling = torch.compiler.is_compiling
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        if is_compiling():
+            return disabled(*args, **kwargs)
+        return fn(*args, **kwargs)
+
+    return run
 
 
 def backward_outside_autocast(backward):

@@ -49,8 +49,10 @@ def time_dense(x: torch.Tensor) -> bool:
     """Whether [B, T, D] ``x`` is a view of dense [B, D, T] memory (each channel's T steps
     contiguous) and not also the usual layout (D = 1 or T = 1 is both: the other kernels
     keep it)."""
+    if x.stride(1) != 1:  # (first: the usual [B, T, D] layout answers here, in one call)
+        return False
     B, T, D = x.shape
-    return (B > 0 and T > 1 and D > 1 and x.stride(1) == 1 and x.stride(2) == T
+    return (B > 0 and T > 1 and D > 1 and x.stride(2) == T
             and (B == 1 or x.stride(0) == D * T))
 
 

@@ -86,7 +86,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .. import cdiv, interpreting, next_pow2
+from .. import cdiv, next_pow2
 from ..activations import sigmoid as _sigmoid
 from ..activations import tanh as _tanh
 from ..cached_launch import CachedLaunch
@@ -551,7 +551,7 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
         T, B, H, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, float(scale_x),
         int(weight_c is not None), int(tanh), int(c0 is not None),
         K=K, SKIP_X=x is not None, BLOCK=BLOCK, HAS_MASK=mask_pad is not None,
-        STORE_C=store_c, RECORD=record, FAST=not interpreting(),
+        STORE_C=store_c, RECORD=record, FAST=not _FWD.interpreted,
         AHEAD=fwd_ahead(U.element_size()), num_warps=warps)
     return h, c_n, (c_all if store_c else None), (f if record else None), (r if record else None)
 
@@ -589,6 +589,6 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
         T, B, H, sUt, sUb, sXt, sXb, sGHt, sGHb, sMt, sMb, sGUt, sGUb, sGXt, sGXb,
         float(scale_x), int(peep), int(tanh), int(c0 is not None), int(grad_cn is not None),
         K=K, SKIP_X=x is not None, BLOCK=BLOCK, HAS_MASK=mask_pad is not None,
-        FAST=not interpreting(), num_warps=warps)
+        FAST=not _BWD.interpreted, num_warps=warps)
     gvb = gvb.sum(0)
     return gU, gx, gc0, (gvb[:2 * D * H] if peep else None), gvb[2 * D * H:]

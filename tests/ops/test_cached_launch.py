@@ -1,7 +1,8 @@
 """The cached launch (rnnviz.kernels.cached_launch): its key separates every argument that
 Triton compiles differently for, a hit hands the compiled launcher what Triton's own path
-would, and misuse is refused. On the CPU with a stand-in kernel; on the GPU with the
-scan's kernels, whose results must not depend on which path launched them."""
+would (its tensors as their data pointers), and misuse is refused. On the CPU with a
+stand-in kernel; on the GPU with the scan's kernels, whose results must not depend on which
+path launched them."""
 from __future__ import annotations
 
 import inspect
@@ -11,6 +12,7 @@ import pytest
 import torch
 
 import rnnviz.kernels.cached_launch as cl
+from rnnviz.kernels import interpreting
 from rnnviz.kernels.cached_launch import CachedLaunch
 
 
@@ -48,11 +50,37 @@ class FakeDriver:
 @pytest.fixture
 def fake(monkeypatch):
     monkeypatch.setattr(cl, "_hooks_listening", lambda: False)
-    monkeypatch.setattr(cl, "interpreting", lambda: False)
     k = FakeKernel()
     launcher = CachedLaunch(k)
+    launcher.interpreted = False  # (a stand-in is no JITFunction: taken for an interpreted one)
     launcher._driver = FakeDriver()
     return k, launcher
+
+
+def test_an_interpreted_kernel_always_takes_triton_s_path(monkeypatch):
+    """Triton picks its interpreter when a kernel is decorated (TRITON_INTERPRET set before
+    the import): a kernel that is no JITFunction is launched through kernel[grid] every
+    time, whatever the environment says now, and nothing is cached for it."""
+    monkeypatch.setattr(cl, "_hooks_listening", lambda: False)
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    k = FakeKernel()
+    launcher = CachedLaunch(k)
+    assert launcher.interpreted
+    x = torch.zeros(8)
+    for _ in range(3):
+        launcher[(1,)](x, 5, BLOCK=16)
+    assert len(k.compiles) == 3 and not k.runs and not launcher._entries
+
+
+def test_a_jit_kernel_is_not_taken_for_an_interpreted_one():
+    import triton
+    import triton.language as tl
+
+    @triton.jit
+    def copy(X, BLOCK: tl.constexpr):
+        tl.store(X + tl.arange(0, BLOCK), tl.load(X + tl.arange(0, BLOCK)))
+
+    assert CachedLaunch(copy).interpreted == interpreting()  # (as the environment was at import)
 
 
 def test_key_is_finer_than_triton_s_specialisation(fake):
@@ -85,10 +113,13 @@ def test_first_call_compiles_then_hits_go_to_the_launcher(fake):
     x = torch.zeros(8)
     launcher[(3, 2)](x, 5, BLOCK=16, num_warps=4)
     assert len(k.compiles) == 1 and not k.runs
-    launcher[(3, 2)](torch.ones(8), 5, BLOCK=16, num_warps=4)
+    y = torch.ones(8)
+    launcher[(3, 2)](y, 5, BLOCK=16, num_warps=4)
     assert len(k.compiles) == 1
-    # grid, stream, handle, metadata, no hooks, the runtime args, then constexprs in order
+    # grid, stream, handle, metadata, no hooks, the runtime args (tensors as their data
+    # pointers: the launcher takes an int as it is), then constexprs in order
     assert k.runs[0][:9] == (3, 2, 1, 1234, "fn-handle", (4, 1, 0), None, None, None)
+    assert k.runs[0][9] == y.data_ptr() and type(k.runs[0][9]) is int
     assert k.runs[0][10:] == (5, 16, 7)
     launcher[(3,)](x, 6, BLOCK=16, num_warps=4)  # another value: compiled anew
     launcher[(3,)](x, 5, BLOCK=32, num_warps=4)  # another constexpr

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from rnnviz.checks import check_same, check_tensor
+from rnnviz.checks import FLOAT_DTYPES, check_same, check_tensor
 from rnnviz.device import eager_under_compile, resolve_backend
 from rnnviz.trace import Trace, active, stage
 
@@ -88,27 +88,33 @@ class LinearScanFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_h):
         a, h, h0 = ctx.saved_tensors
-        tr = active()
-        with stage(OP, "backward", a.device) if tr is not None else _nullcontext():
-            if ctx.backend == "triton":
-                grad_a, grad_b, grad_h0 = _kernels().scan_bwd(a, h, h0, grad_h, reverse=ctx.reverse)
-            else:
-                grad_a, grad_b, grad_h0 = chunked_scan_backward(a, h, h0, grad_h.to(a.dtype),
-                                                                reverse=ctx.reverse)
+        if active() is None:  # (no stage to time: not even an empty context around the call)
+            grad_a, grad_b, grad_h0 = _scan_backward(a, h, h0, grad_h, ctx.reverse, ctx.backend)
+        else:
+            with stage(OP, "backward", a.device):
+                grad_a, grad_b, grad_h0 = _scan_backward(a, h, h0, grad_h, ctx.reverse,
+                                                         ctx.backend)
         if h0 is None or not ctx.needs_input_grad[2]:
             grad_h0 = None
         return grad_a, grad_b, grad_h0, None, None
 
 
-class _nullcontext:
-    def __enter__(self):
-        return None
+def _scan_backward(a, h, h0, grad_h, reverse: bool, backend: str):
+    """(grad_a, grad_b, grad_h0): the reverse scan of ``grad_h`` on ``backend``."""
+    if backend == "triton":
+        return _kernels().scan_bwd(a, h, h0, grad_h, reverse=reverse)
+    return chunked_scan_backward(a, h, h0, grad_h.to(a.dtype), reverse=reverse)
 
-    def __exit__(self, *exc):
-        return False
+
+_FLOATS = frozenset(FLOAT_DTYPES)
 
 
 def _check(a, b, h0, reverse) -> None:
+    if (h0 is None and reverse.__class__ is bool and a.__class__ is torch.Tensor
+            and b.__class__ is torch.Tensor and a.dtype in _FLOATS and a.dim() == 3
+            and a.shape[1] and a.shape == b.shape and a.dtype == b.dtype
+            and a.device == b.device):
+        return  # the usual call, valid: one expression (each check below costs a call)
     check_tensor("a", a, 3, dims="[B, T, D]")
     check_tensor("b", b, 3, dims="[B, T, D]")
     check_same("b", b, "a", a, shape=a.shape)
