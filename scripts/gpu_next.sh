@@ -76,7 +76,7 @@ case "$1" in
     RNNVIZ_BENCH_T=128 RNNVIZ_BENCH_LAYERS=1 RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 180 \
       python3 -m rnnviz.bench sru --out $OUT/r > $OUT/r/bench-sru.log 2>&1; echo rc=$? t=$SECONDS
     grep -E "^rnnviz-sru +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru.log | cut -c1-160; pack
-    gpu_tests $((585 - SECONDS)) tests/ops/test_cached_launch.py tests/ops/test_linear_scan.py \
+    gpu_tests $((${LIMIT:-585} - SECONDS)) tests/ops/test_cached_launch.py tests/ops/test_linear_scan.py \
       tests/ops/test_scan_time_layout.py tests/ops/test_sru.py tests/models/test_sru.py tests/models/test_mingru.py \
       tests/ops/test_expanded_grads.py tests/models/test_compile.py; pack ;;
 esac

@@ -198,9 +198,15 @@ clock_figure()
 # `kernels/sru/fused_recurrent.py`; 180 registers a thread, no spills). Timed against two turns in one process on
 # the H100 (`benchmarks/sru-ahead-ab-h100.json`), the inference forward went from 155.9 to 153.5 us and the
 # training forward from 215.1 to 206.9 us: 73% and 76% of the copy bandwidth. A few percent, so bytes in flight
-# were part of the answer, not most of it. In fp32 a third turn changed nothing (238.4 against 238.7 us). Not yet
-# tried: each thread loads its unit's x~, f and r as three 2-byte values, so in bf16 the kernel issues twice as
-# many load instructions per byte as in fp32; wider loads would change that.
+# were part of the answer, not most of it. In fp32 a third turn changed nothing (238.4 against 238.7 us).
+#
+# Then wider loads: each thread loads its unit's x~, f and r as three 2-byte values, so in bf16 the kernel issues
+# twice as many load instructions per byte as in fp32. We let a thread own two neighbouring units and read their
+# six values as three 4-byte words: half the loads and a fifth fewer instructions per unit-step. It ran *slower*
+# (`benchmarks/sru-pairs-ab-h100.json`): 208 us instead of 153 for the inference forward, with identical outputs.
+# Two units a thread means half as many threads, one warp per scheduler instead of two, and fewer warps hide less
+# of the memory's latency. The lesson of this section in one experiment: at this size the kernel's parallelism
+# (batch x hidden = 32768 threads) is the scarce resource, so we kept one unit a thread and removed the code.
 #
 # ## 4. SRU against LSTM, GRU and a convolution
 #
