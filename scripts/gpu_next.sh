@@ -18,8 +18,9 @@
 #   bash scripts/gpu_next.sh ab      the summary-direction A/B at the shapes not yet run (AB_FROM=1: all but D=16)
 #   bash scripts/gpu_next.sh small   the scan bench at the host-bound shapes, rnnviz timed in accelerated-scan's rounds too
 #   bash scripts/gpu_next.sh launch  after the launch path's host trims (tensors handed to Triton's launcher as pointers,
-#                                    the interpreter asked of the kernel, no compiler wrapper eagerly): 'small', then
-#                                    SRU at l=128, then the GPU tests of every op launching through CachedLaunch
+#                                    the interpreter asked of the kernel, no compiler wrapper eagerly): the cached launch's
+#                                    and every op's sum-gradient GPU tests, 'small', SRU at l=128, then the other GPU tests
+#                                    of the ops that launch through CachedLaunch (LIMIT: the call's seconds)
 # .whl must hold the wheels (accelerated_scan, mingru_pytorch, sru) and, for "ab", linear_scan_base/:
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
@@ -70,13 +71,14 @@ case "$1" in
       python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$? t=$SECONDS
     grep -E "accelerated" $OUT/r/bench-scan.log | cut -c1-230; pack ;;
   launch)
-    RNNVIZ_SCAN_SHAPES="4x1024x256;1x1024x64;1x16384x64" RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 150 \
+    gpu_tests 150 tests/ops/test_cached_launch.py tests/ops/test_expanded_grads.py; pack
+    RNNVIZ_SCAN_SHAPES="4x1024x256;1x1024x64;1x16384x64" RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 130 \
       python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$? t=$SECONDS
     grep -E "accelerated" $OUT/r/bench-scan.log | cut -c1-230; pack
-    RNNVIZ_BENCH_T=128 RNNVIZ_BENCH_LAYERS=1 RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 180 \
+    RNNVIZ_BENCH_T=128 RNNVIZ_BENCH_LAYERS=1 RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 150 \
       python3 -m rnnviz.bench sru --out $OUT/r > $OUT/r/bench-sru.log 2>&1; echo rc=$? t=$SECONDS
     grep -E "^rnnviz-sru +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru.log | cut -c1-160; pack
-    gpu_tests $((${LIMIT:-585} - SECONDS)) tests/ops/test_cached_launch.py tests/ops/test_linear_scan.py \
-      tests/ops/test_scan_time_layout.py tests/ops/test_sru.py tests/models/test_sru.py tests/models/test_mingru.py \
-      tests/ops/test_expanded_grads.py tests/models/test_compile.py; pack ;;
+    mkdir -p $OUT/r/first && mv $OUT/r/tests-*.log $OUT/r/first/
+    gpu_tests $((${LIMIT:-585} - SECONDS)) tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py \
+      tests/ops/test_sru.py tests/models/test_sru.py tests/models/test_mingru.py tests/models/test_compile.py; pack ;;
 esac
