@@ -23,7 +23,8 @@ kernel installed here (its loop compiled for sm_90 on this machine,
 ``rnnviz.bench.sass.sru_step_mix``); its figure sets that count beside Nsight Compute's, so
 the kernel's rewrite since (130 to 54 instructions a step in fp32) shows as a difference.
 ``ab_figure`` draws what the rewrite bought: the three versions timed in one process on an
-H100 (``benchmarks/sru-kernel-ab-h100.json``).
+H100 (``benchmarks/sru-kernel-ab-h100.json``); ``bf16_tries_figure`` the two levers tried on
+the bf16 forward after it (a third turn of loads in flight, kept; two units a thread, slower).
 
 The scan's channel walk is the other case (``scan_bounds``): at B x D = 65536 channels each
 thread scans a chunk of 16 steps of its channels from registers, with tens of thousands of
@@ -166,6 +167,60 @@ def ab_figure(timing: str = "back-to-back"):
                        f"{ref.label}, {timing}; fp32: the three in one process, bf16: old and "
                        "new in a second (mid from the first); new's outputs and gradients "
                        "equal old's</sup>")
+
+
+# The levers tried on the bf16 forward after the clock experiment, each timed in one process
+# against the kernel it would replace (graph replays, T = 1024, B = 32, H = 1024): (run, the
+# experiment, its kernels as the run names them -> what each is)
+BF16_TRIES = [
+    ("sru-ahead-ab-h100", "loads in flight",
+     {"two": "2 turns ahead (one unit a thread)", "three": "3 turns ahead (kept)"}),
+    ("sru-pairs-ab-h100", "two units a thread",
+     {"new": "one unit a thread, 3 turns (kept)", "pairs": "two units, 3 turns",
+      "pairs2": "two units, 2 turns"}),
+]
+BF16_PASSES = {"fwd-inference": "inference", "fwd-training": "training"}
+
+
+def bf16_tries_rows(mode: str = "graph") -> list[dict[str, Any]]:
+    """The rows of ``BF16_TRIES``: one per experiment, kernel and forward pass (bf16), with
+    its time and fraction of the copy bandwidth as shipped. Where a run timed a kernel in two
+    calls, the later call's row: the one timed beside the other kernels."""
+    out = {}
+    for run, experiment, kernels in BF16_TRIES:
+        for r in _shipped(run).rows:
+            if (r.get("kernel") in kernels and r.get("dtype") == "bfloat16"
+                    and r.get("mode") == mode and r.get("pass_") in BF16_PASSES):
+                out[experiment, r["kernel"], r["pass_"]] = {
+                    "experiment": experiment, "kernel": r["kernel"],
+                    "label": kernels[r["kernel"]], "pass": r["pass_"], "us": r["us"],
+                    "frac_copy": r["frac_copy"]}
+    return list(out.values())
+
+
+def bf16_tries_figure(mode: str = "graph"):
+    """Grouped bars: the bf16 forward's fraction of the copy bandwidth under each lever tried
+    (``bf16_tries_rows``), the issue's 80% as a line."""
+    import plotly.graph_objects as go
+
+    rows = bf16_tries_rows(mode)
+    fig = go.Figure()
+    colours = iter((FAMILIES["sru"][1], FAMILIES["sru"][0], FAMILIES["sru"][0],
+                    FAMILIES["sequential"][1], FAMILIES["sequential"][3]))
+    for _, experiment, kernels in BF16_TRIES:
+        for kernel, label in kernels.items():
+            mine = [r for r in rows if r["experiment"] == experiment and r["kernel"] == kernel]
+            fig.add_bar(x=[[experiment] * len(mine), [BF16_PASSES[r["pass"]] for r in mine]],
+                        y=[100 * r["frac_copy"] for r in mine], name=label,
+                        marker_color=next(colours),
+                        text=[f"{r['us']:.0f} us" for r in mine], textposition="outside")
+    fig.add_hline(y=80, line_dash="dash", line_color=FAMILIES["copy"][0],
+                  annotation_text="the issue's target: 80% of copy")
+    return apply(fig, barmode="group", yaxis_title="% of the copy bandwidth",
+                 yaxis_range=[0, 100], legend=dict(orientation="h", y=-0.3), margin=dict(t=100),
+                 title="The bf16 SRU forward, two levers tried, T=1024, B=32, H=1024<br><sup>"
+                       f"{_shipped(BF16_TRIES[0][0]).label}, {mode}; each experiment in one "
+                       "process, outputs identical</sup>")
 
 
 CLOCK_NCU_RUN = "sru-ncu-h100"      # the rewritten kernel under Nsight Compute (SMs at its clock)

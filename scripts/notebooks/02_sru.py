@@ -203,10 +203,18 @@ clock_figure()
 # Then wider loads: each thread loads its unit's x~, f and r as three 2-byte values, so in bf16 the kernel issues
 # twice as many load instructions per byte as in fp32. We let a thread own two neighbouring units and read their
 # six values as three 4-byte words: half the loads and a fifth fewer instructions per unit-step. It ran *slower*
-# (`benchmarks/sru-pairs-ab-h100.json`): 208 us instead of 153 for the inference forward, with identical outputs.
-# Two units a thread means half as many threads, one warp per scheduler instead of two, and fewer warps hide less
-# of the memory's latency. The lesson of this section in one experiment: at this size the kernel's parallelism
-# (batch x hidden = 32768 threads) is the scarce resource, so we kept one unit a thread and removed the code.
+# (`benchmarks/sru-pairs-ab-h100.json`), with identical outputs:
+
+# %%
+from rnnviz.course.bounds import bf16_tries_figure
+
+bf16_tries_figure()
+
+# %% [markdown]
+# Two units a thread means half as many threads, one warp per scheduler instead of two, and fewer warps hide
+# less of the memory's latency. The lesson of this section in one experiment: at this size the kernel's
+# parallelism (batch x hidden = 32768 threads) is the scarce resource, so we kept one unit a thread and removed
+# the code. The dashed line is the issue's target, which bf16 has not reached.
 #
 # ## 4. SRU against LSTM, GRU and a convolution
 #

@@ -125,3 +125,20 @@ def test_the_two_clocks_are_the_shipped_numbers():
     fig = cb.clock_figure(rows)
     assert [t.name for t in fig.data] == [name for _, name, _ in cb.CLOCK_BARS]
     assert all(len(t.y) == 2 for t in fig.data)
+
+
+def test_the_bf16_tries_are_the_shipped_rows():
+    """Each lever's bars are its run's graph-timed bf16 forward rows, as shipped: the third
+    turn a little faster than two, two units a thread slower than one."""
+    rows = cb.bf16_tries_rows()
+    assert len(rows) == (2 + 3) * 2
+    us = {(r["kernel"], r["pass"]): r["us"] for r in rows}
+    assert us["three", "fwd-inference"] < us["two", "fwd-inference"]
+    assert us["new", "fwd-inference"] < us["pairs2", "fwd-inference"] < us["pairs", "fwd-inference"]
+    assert us["new", "fwd-inference"] == pytest.approx(152.8, abs=0.05)
+    fig = cb.bf16_tries_figure()
+    names = [label for _, _, kernels in cb.BF16_TRIES for label in kernels.values()]
+    assert [t.name for t in fig.data] == names
+    for trace in fig.data:
+        mine = [r for r in rows if r["label"] == trace.name]
+        assert sorted(trace.y) == pytest.approx(sorted(100 * r["frac_copy"] for r in mine))
