@@ -171,13 +171,16 @@ def ab_figure(timing: str = "back-to-back"):
 
 # The levers tried on the bf16 forward after the clock experiment, each timed in one process
 # against the kernel it would replace (graph replays, T = 1024, B = 32, H = 1024): (run, the
-# experiment, its kernels as the run names them -> what each is)
+# experiment, its kernels as the run names them -> (what each is, its colour: the kept kernel
+# in the SRU's blue, the rest lighter or grey))
 BF16_TRIES = [
     ("sru-ahead-ab-h100", "loads in flight",
-     {"two": "2 turns ahead (one unit a thread)", "three": "3 turns ahead (kept)"}),
+     {"two": ("2 turns ahead (one unit a thread)", FAMILIES["sru"][1]),
+      "three": ("3 turns ahead (kept)", FAMILIES["sru"][0])}),
     ("sru-pairs-ab-h100", "two units a thread",
-     {"new": "one unit a thread, 3 turns (kept)", "pairs": "two units, 3 turns",
-      "pairs2": "two units, 2 turns"}),
+     {"new": ("one unit a thread, 3 turns (kept)", FAMILIES["sru"][0]),
+      "pairs": ("two units, 3 turns", FAMILIES["sequential"][1]),
+      "pairs2": ("two units, 2 turns", FAMILIES["sequential"][3])}),
 ]
 BF16_PASSES = {"fwd-inference": "inference", "fwd-training": "training"}
 
@@ -193,7 +196,7 @@ def bf16_tries_rows(mode: str = "graph") -> list[dict[str, Any]]:
                     and r.get("mode") == mode and r.get("pass_") in BF16_PASSES):
                 out[experiment, r["kernel"], r["pass_"]] = {
                     "experiment": experiment, "kernel": r["kernel"],
-                    "label": kernels[r["kernel"]], "pass": r["pass_"], "us": r["us"],
+                    "label": kernels[r["kernel"]][0], "pass": r["pass_"], "us": r["us"],
                     "frac_copy": r["frac_copy"]}
     return list(out.values())
 
@@ -205,14 +208,11 @@ def bf16_tries_figure(mode: str = "graph"):
 
     rows = bf16_tries_rows(mode)
     fig = go.Figure()
-    colours = iter((FAMILIES["sru"][1], FAMILIES["sru"][0], FAMILIES["sru"][0],
-                    FAMILIES["sequential"][1], FAMILIES["sequential"][3]))
     for _, experiment, kernels in BF16_TRIES:
-        for kernel, label in kernels.items():
+        for kernel, (label, colour) in kernels.items():
             mine = [r for r in rows if r["experiment"] == experiment and r["kernel"] == kernel]
             fig.add_bar(x=[[experiment] * len(mine), [BF16_PASSES[r["pass"]] for r in mine]],
-                        y=[100 * r["frac_copy"] for r in mine], name=label,
-                        marker_color=next(colours),
+                        y=[100 * r["frac_copy"] for r in mine], name=label, marker_color=colour,
                         text=[f"{r['us']:.0f} us" for r in mine], textposition="outside")
     fig.add_hline(y=80, line_dash="dash", line_color=FAMILIES["copy"][0],
                   annotation_text="the issue's target: 80% of copy")

@@ -137,7 +137,7 @@ def test_the_bf16_tries_are_the_shipped_rows():
     assert us["new", "fwd-inference"] < us["pairs2", "fwd-inference"] < us["pairs", "fwd-inference"]
     assert us["new", "fwd-inference"] == pytest.approx(152.8, abs=0.05)
     fig = cb.bf16_tries_figure()
-    names = [label for _, _, kernels in cb.BF16_TRIES for label in kernels.values()]
+    names = [label for _, _, kernels in cb.BF16_TRIES for label, _ in kernels.values()]
     assert [t.name for t in fig.data] == names
     for trace in fig.data:
         mine = [r for r in rows if r["label"] == trace.name]
