@@ -22,10 +22,11 @@ c, when the backward or a trace needs it) once. A load takes several hundred cyc
 kernel waits on memory latency unless loads run ahead of the recurrence: they do not
 depend on c, so each forward turn issues the loads of the steps AHEAD turns ahead (AHEAD
 CHUNK steps in flight: two turns, three in bf16, below) before running the recurrence over
-the current CHUNK steps (the backward: the next CHUNK). At l = d = 1024, B = 32 on the H200 one turn ahead ran the forward at
-0.264 ms (inference) / 0.266 ms (training, storing c), two turns at 0.220 / 0.233 ms (72% /
-81% of copy), three at 0.292 / 0.294 ms (more live registers than pay; bf16 alike,
-benchmarks/sru-kernels-prefetch3-h200.json). That was the kernel before its rewrite (below).
+the current CHUNK steps (the backward: the next CHUNK). At l = d = 1024, B = 32 on the H200
+one turn ahead ran the forward at 0.264 ms (inference) / 0.266 ms (training, storing c), two
+turns at 0.220 / 0.233 ms (72% / 81% of copy), three at 0.292 / 0.294 ms (more live
+registers than pay; bf16 alike, benchmarks/sru-kernels-prefetch3-h200.json). That was the
+kernel before its rewrite (below).
 The rewritten kernel takes the depth as a constexpr (AHEAD: 2, or 3 in a loop of four turns a
 pass), and bf16, whose loads carry half the bytes of fp32's, keeps three turns in flight
 (``FWD_AHEAD``). On the H100 (benchmarks/sru-ahead-ab-h100.json, l = d = 1024, B = 32, graph-
