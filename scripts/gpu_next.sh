@@ -21,11 +21,14 @@
 #                                    the interpreter asked of the kernel, no compiler wrapper eagerly): the cached launch's
 #                                    and every op's sum-gradient GPU tests, 'small', SRU at l=128, then the other GPU tests
 #                                    of the ops that launch through CachedLaunch (LIMIT: the call's seconds)
+#   bash scripts/gpu_next.sh planes  the SRU kernels reading U as K planes of H units ([T, B, K, H], planes=True) against
+#                                    the official [T, B, H, K], l = d = 1024, B = 32: every pass compiled side by side
+#                                    first, then timed (scripts/sru_kernel_ab.py), then the kernel's GPU tests
 # .whl must hold the wheels (accelerated_scan, mingru_pytorch, sru) and, for "ab", linear_scan_base/:
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|planes) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|planes"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -82,4 +85,12 @@ case "$1" in
     mkdir -p $OUT/r/first && mv $OUT/r/tests-*.log $OUT/r/first/
     gpu_tests $((${LIMIT:-585} - SECONDS)) tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py \
       tests/ops/test_sru.py tests/models/test_sru.py tests/models/test_mingru.py tests/models/test_compile.py; pack ;;
+  planes)
+    for dt in bfloat16 float32; do for k in new planes; do for ps in fwd-inference fwd-training bwd; do
+      WARM=1 timeout 300 python3 scripts/sru_kernel_ab.py /tmp/warm.json $dt $k $ps > $OUT/r/warm-$dt-$k-$ps.log 2>&1 &
+    done; done; done; wait; echo warm t=$SECONDS
+    timeout 150 python3 scripts/sru_kernel_ab.py $OUT/r/sru-planes-ab.json bfloat16,float32 new,planes \
+      > $OUT/r/ab-planes.log 2>&1; echo rc=$? t=$SECONDS
+    grep -E "graph|max_abs" $OUT/r/ab-planes.log | cut -c1-200; pack
+    gpu_tests $((585 - SECONDS)) tests/ops/test_sru.py; pack ;;
 esac
