@@ -21,6 +21,9 @@
 #                                    the interpreter asked of the kernel, no compiler wrapper eagerly): the cached launch's
 #                                    and every op's sum-gradient GPU tests, 'small', SRU at l=128, then the other GPU tests
 #                                    of the ops that launch through CachedLaunch (LIMIT: the call's seconds)
+#   bash scripts/gpu_next.sh targets the scan bench at the few-channel targets' shapes (B=1: D=64, T=65536; D=16, T=2^20)
+#                                    and B=4, T=1024, D=256 after the launch path's trims, SRU at l=128, then the other GPU
+#                                    tests of the ops (the launch path's own passed at 29f96df)
 #   bash scripts/gpu_next.sh planes  the SRU kernels reading U as K planes of H units ([T, B, K, H], planes=True) against
 #                                    the official [T, B, H, K], l = d = 1024, B = 32: every pass compiled side by side
 #                                    first, then timed (scripts/sru_kernel_ab.py), then the kernel's GPU tests
@@ -28,7 +31,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|planes) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|planes"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|planes) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|planes"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -42,8 +45,8 @@ gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes 
   for f in /tmp/ids.*; do [ -s $f ] || continue; timeout -s INT $limit python3 -m pytest -q -p no:cacheprovider -m gpu $(cat $f) > $OUT/r/tests-${f##*.}.log 2>&1 & done; wait
   tail -qn 3 $OUT/r/tests-*.log; echo "t=$SECONDS"
 }
-small_scan() {  # the scan bench at the host-bound shapes, under $1 s (rnnviz also timed in accelerated-scan's rounds)
-  RNNVIZ_SCAN_SHAPES="4x1024x256;1x1024x64;1x16384x64" RNNVIZ_BENCH_PARTIAL=$OUT/r timeout $1 \
+small_scan() {  # the scan bench at the host-bound shapes (or $2), under $1 s (rnnviz also timed in accelerated-scan's rounds)
+  RNNVIZ_SCAN_SHAPES="${2:-4x1024x256;1x1024x64;1x16384x64}" RNNVIZ_BENCH_PARTIAL=$OUT/r timeout $1 \
     python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$? t=$SECONDS
   grep -E "accelerated" $OUT/r/bench-scan.log | cut -c1-230; pack
 }
@@ -76,13 +79,17 @@ case "$1" in
     grep "^{" $OUT/r/ab.log | cut -c1-220; rm -rf kernels/linear_scan_base; pack ;;
   small)
     small_scan ${LIMIT:-300} ;;
-  launch)
-    gpu_tests 150 tests/ops/test_cached_launch.py tests/ops/test_expanded_grads.py; pack
-    small_scan 170  # (its 130 s in the call of 2026-12-05 22:32 ran 2 of the 3 shapes)
+  launch|targets)
+    if [ "$1" = launch ]; then
+      gpu_tests 150 tests/ops/test_cached_launch.py tests/ops/test_expanded_grads.py; pack
+      small_scan 170  # (its 130 s in the call of 2026-12-05 22:32 ran 2 of the 3 shapes)
+    else
+      small_scan 170 "1x65536x64;1x1048576x16;4x1024x256"
+    fi
     RNNVIZ_BENCH_T=128 RNNVIZ_BENCH_LAYERS=1 RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 150 \
       python3 -m rnnviz.bench sru --out $OUT/r > $OUT/r/bench-sru.log 2>&1; echo rc=$? t=$SECONDS
     grep -E "^rnnviz-sru +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru.log | cut -c1-160; pack
-    mkdir -p $OUT/r/first && mv $OUT/r/tests-*.log $OUT/r/first/
+    mkdir -p $OUT/r/first && mv $OUT/r/tests-*.log $OUT/r/first/ 2>/dev/null
     gpu_tests $((${LIMIT:-585} - SECONDS)) tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py \
       tests/ops/test_sru.py tests/models/test_sru.py tests/models/test_mingru.py tests/models/test_compile.py; pack ;;
   planes)
