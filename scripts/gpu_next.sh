@@ -94,9 +94,9 @@ case "$1" in
       tests/ops/test_sru.py tests/models/test_sru.py tests/models/test_mingru.py tests/models/test_compile.py; pack ;;
   planes)
     for dt in bfloat16 float32; do for k in new planes; do for ps in fwd-inference fwd-training bwd; do
-      WARM=1 timeout 300 python3 scripts/sru_kernel_ab.py /tmp/warm.json $dt $k $ps > $OUT/r/warm-$dt-$k-$ps.log 2>&1 &
+      WARM=1 timeout 240 python3 scripts/sru_kernel_ab.py /tmp/warm.json $dt $k $ps > $OUT/r/warm-$dt-$k-$ps.log 2>&1 &
     done; done; done; wait; echo warm t=$SECONDS
-    timeout 150 python3 scripts/sru_kernel_ab.py $OUT/r/sru-planes-ab.json bfloat16,float32 new,planes \
+    timeout 120 python3 scripts/sru_kernel_ab.py $OUT/r/sru-planes-ab.json bfloat16,float32 new,planes \
       > $OUT/r/ab-planes.log 2>&1; echo rc=$? t=$SECONDS
     grep -E "graph|max_abs" $OUT/r/ab-planes.log | cut -c1-200; pack
     gpu_tests $((585 - SECONDS)) tests/ops/test_sru.py; pack ;;
