@@ -412,14 +412,7 @@ def test_sru_layer_kernel_gradient_of_one_output(kernel_device, used):
 @pytest.mark.interpreter
 @pytest.mark.gpu
 @pytest.mark.parametrize("K", [3, 4])
-@pytest.mark.parametrize("planes", [False, True])
-def test_sru_layer_kernel_with_variational_mask(kernel_device, monkeypatch, K, planes):
-    """Both layouts of U: the official one, and K planes of H units (which large layers take,
-    ``PLANES_MIN_U``; here every layer, by setting it to 0): the GEMM on the permuted
-    weight, the weight's gradient permuted back."""
-    from rnnviz.ops.sru import layer
-
-    monkeypatch.setattr(layer, "PLANES_MIN_U", 0 if planes else 1 << 62)
+def test_sru_layer_kernel_with_variational_mask(kernel_device, K):
     x, W, wc, b, c0, mask, pad = _layer_case(kernel_device, torch.float32, K)
     got = _layer_run(x, W, wc, b, c0, mask, pad, "triton")
     assert_close(got, _layer_reference(x, W, wc, b, c0, mask, pad, K), atol=5e-5, rtol=1e-5)

@@ -53,7 +53,6 @@ class _Cfg:
     backend: str  # "triton" | "torch"
     need_grad: bool  # decided outside forward (autograd turns grad mode off inside it)
     skip_is_input: bool  # (fused layer, K = 3) the skip term x' is the GEMM's own input
-    planes: bool = False  # (fused layer, Triton) U made and read as [.., D, K, H] (layer.py)
 
 
 def _fwd_impl(cfg: _Cfg):

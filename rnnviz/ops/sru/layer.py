@@ -11,12 +11,6 @@ sizes, cost more than the GPU work. Here the backward does, with cuBLAS:
 The GEMM runs in the autocast dtype like any torch matmul. The backward's GEMMs run in the
 dtype the forward's ran in (U's), by explicit casts rather than by re-entering autocast
 (``torch.amp.custom_bwd``): see :func:`rnnviz.device.backward_outside_autocast`.
-
-On the Triton kernel, large layers make U as K planes of H units ([.., D, K, H]) rather than
-in the official order ([.., D, H, K]): the GEMM runs on the weight's columns permuted (one
-copy of the weight a step, and one of its gradient back), and the kernel's loads of a part
-then read one contiguous stretch per warp (``rnnviz.kernels.sru``, ``planes``). The
-parameters keep the official layout.
 """
 from __future__ import annotations
 
@@ -36,16 +30,13 @@ class SRULayerFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, weight_c, bias, c0, x_skip, mask_tm, cfg: _Cfg, sink, layer):
         with _stage("gemm", x.device, layer):
-            if cfg.planes:
-                weight = _swap_columns(weight, cfg.D, cfg.H, cfg.K)
             U = torch.mm(x.reshape(-1, x.shape[-1]), weight).view(*x.shape[:-1], weight.shape[1])
         skip = (x if cfg.skip_is_input else x_skip) if cfg.K == 3 else None
         with _stage("recurrence", x.device, layer):
             h, c_n, c_all, f, r = _fwd_impl(cfg)(
                 U, skip, weight_c, bias, c0, mask_tm, D=cfg.D, H=cfg.H, K=cfg.K,
                 scale_x=cfg.scale_x, tanh=cfg.tanh, batch_first=cfg.batch_first,
-                store_c=cfg.need_grad or sink is not None, record=sink is not None,
-                **_layout(cfg))
+                store_c=cfg.need_grad or sink is not None, record=sink is not None)
         if sink is not None:
             sink.update(f=f, r=r, c=c_all)
         ctx.cfg = cfg
@@ -68,8 +59,7 @@ class SRULayerFunction(torch.autograd.Function):
         skip = (x if cfg.skip_is_input else x_skip) if cfg.K == 3 else None
         gU, g_skip, gc0, gwc, gbias = _bwd_impl(cfg)(
             U, skip, weight_c, bias, c0, mask_tm, c_all, grad_h, grad_cn, D=cfg.D, H=cfg.H,
-            K=cfg.K, scale_x=cfg.scale_x, tanh=cfg.tanh, batch_first=cfg.batch_first,
-            **_layout(cfg))
+            K=cfg.K, scale_x=cfg.scale_x, tanh=cfg.tanh, batch_first=cfg.batch_first)
         gU2 = gU.reshape(-1, gU.shape[-1])
         cd = gU2.dtype  # U's: the dtype the forward's GEMM ran in (autocast's, if it was on);
         x2 = x.reshape(-1, x.shape[-1])  # the engine casts each gradient back to its input's
@@ -86,28 +76,9 @@ class SRULayerFunction(torch.autograd.Function):
             gx = gx.view(x.shape)
         if need[1]:
             gW = torch.mm(x2.to(cd).t(), gU2)
-            if cfg.planes:  # back to the parameter's official column order
-                gW = _swap_columns(gW, cfg.D, cfg.K, cfg.H)
         return (gx, gW, None if weight_c is None else gwc, gbias,
                 None if c0 is None else gc0, g_skip if x_skip is not None else None,
                 None, None, None, None)
-
-
-# U as K planes of H units where U has at least this many elements (on the Triton kernel):
-# below it the layer is host-bound, and the two copies (the weight permuted for the GEMM,
-# its gradient permuted back) would cost more host time than the kernel's loads save
-PLANES_MIN_U = 1 << 24
-
-
-def _swap_columns(w: torch.Tensor, D: int, a: int, b: int) -> torch.Tensor:
-    """A copy of the matrix w [n, D*a*b] whose columns, read as [D, a, b], are laid out
-    [D, b, a]: the weight's (H, K) -> (K, H) for the GEMM, its gradient's (K, H) -> (H, K)."""
-    return w.reshape(w.shape[0], D, a, b).transpose(-1, -2).reshape(w.shape)
-
-
-def _layout(cfg: _Cfg) -> dict:
-    """The kernel launchers' layout argument: only the Triton kernel reads U as planes."""
-    return {"planes": True} if cfg.planes else {}
 
 
 def sru_layer(x: torch.Tensor, weight: torch.Tensor, weight_c: torch.Tensor | None,
@@ -161,9 +132,8 @@ def sru_layer(x: torch.Tensor, weight: torch.Tensor, weight_c: torch.Tensor | No
     need_grad = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (x, weight, weight_c, bias, c0))
     skip_is_input = K == 3 and input_mask is None
-    planes = be == "triton" and T * B * weight.shape[1] >= PLANES_MIN_U
     cfg = _Cfg(D, H, K, float(scale_x), activation == "tanh", batch_first, be, need_grad,
-               skip_is_input, planes)
+               skip_is_input)
     x_skip = x if (K == 3 and not skip_is_input) else None
     apply = _apply_eagerly if be == "triton" else SRULayerFunction.apply
     h, c_n = apply(x_gemm, weight, weight_c, bias, c0, x_skip,
