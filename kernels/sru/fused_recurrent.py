@@ -15,6 +15,12 @@ down to 0.
 Layouts (those of the official ``sru`` package): U is [T, B, D, H, K] (K innermost: x~, f,
 r[, x']), x, h and c are [T, B, D*H]; the T and B strides of U, x and h are arguments, so a
 batch-first tensor needs no transpose. weight_c and bias are [2, D, H] (f part, then r part).
+With ``planes=True`` the launchers take U (and give grad U) as [T, B, D, K, H] instead, K
+planes of H units (``_unit_offset``): a warp's load of one part then reads 32 neighbouring
+elements, where in the official layout its three loads of a step each span three times the
+bytes they use. Not yet timed on a GPU (``scripts/gpu_next.sh planes``); without it the
+kernels compile to the SASS they did before the option existed (sm_90, every pass, fp32 and
+bf16: the same instructions).
 
 One program owns BLOCK hidden units of one (batch row, direction) and walks t sequentially,
 so the grid is parallel over batch x hidden x direction. It reads U once and writes h (and
