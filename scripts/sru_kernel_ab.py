@@ -25,12 +25,12 @@ rows = []
 for dt in DTYPES:
     Ui = torch.randn(T, B, 3 * H, device=dev, dtype=dt); x = torch.randn(T, B, H, device=dev, dtype=dt)
     wc = torch.randn(2 * H, device=dev) * 0.5; bias = torch.randn(2 * H, device=dev)
-    kw = dict(D=1, H=H, K=3, scale_x=1.0, tanh=True, batch_first=False)
+    base = dict(D=1, H=H, K=3, scale_x=1.0, tanh=True, batch_first=False)
     e, n = Ui.element_size(), T * B * H
     outs = {}
     Up = Ui.view(T, B, H, 3).transpose(-1, -2).contiguous().view(T, B, 3 * H)  # [T, B, K, H]
     for name, m in MODULES.items():
-        U, kw = (Up, dict(kw, planes=True)) if name == "planes" else (Ui, {k: v for k, v in kw.items() if k != "planes"})
+        U, kw = (Up, dict(base, planes=True)) if name == "planes" else (Ui, base)
         if WARM:  # compile the passes asked for, and nothing else
             c_all, gh = torch.zeros(T, B, H, device=dev), torch.zeros(T, B, H, device=dev, dtype=dt)
             for ps in PASSES:
