@@ -63,12 +63,17 @@ def check_rnn_input(input: object, input_size: int, batch_first: bool,
     time_dim = 0 if input.dim() == 2 else (1 if batch_first else 0)
     if input.shape[time_dim] == 0:
         raise ValueError(f"expected at least one time step, got input of shape {list(input.shape)}")
-    if (weight is not None and input.dtype != weight.dtype
-            and not torch.is_autocast_enabled(input.device.type)):
+    if weight is not None:
+        check_input_dtype(input, weight)
+    return input
+
+
+def check_input_dtype(input: torch.Tensor, weight: torch.Tensor) -> None:
+    """The input has the weights' dtype, unless autocast is on (as nn.LSTM asks)."""
+    if input.dtype != weight.dtype and not torch.is_autocast_enabled(input.device.type):
         raise ValueError(f"input dtype ({input.dtype}) does not match the weights' ({weight.dtype}): "
                          f"convert the input (input.to({weight.dtype})) or the model "
                          f"(model.to({input.dtype})), or run it under torch.autocast")
-    return input
 
 
 def check_rnn_state(name: str, state: object, shape: Sequence[int], ref: torch.Tensor) -> None:

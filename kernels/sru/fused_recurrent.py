@@ -89,6 +89,8 @@ Compute only: this module imports torch and triton, nothing of rnnviz.
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 import triton
 import triton.language as tl
@@ -540,8 +542,53 @@ def _block(H: int) -> tuple[int, int]:
     return block, block // 32
 
 
-def _tb_strides(t: torch.Tensor, batch_first: bool) -> tuple[int, int]:
-    return (t.stride(1), t.stride(0)) if batch_first else (t.stride(0), t.stride(1))
+def _tb(strides: tuple, batch_first: bool) -> tuple[int, int]:
+    """(time stride, batch stride) of a [T, B, ...] tensor's strides ([B, T, ...] if batch_first)."""
+    return (strides[1], strides[0]) if batch_first else (strides[0], strides[1])
+
+
+def _dense_tb(shape: tuple, batch_first: bool) -> tuple[int, int]:
+    """``_tb`` of a contiguous tensor of ``shape`` (the outputs the launchers allocate)."""
+    return _tb((shape[1] * shape[2], shape[2]), batch_first)
+
+
+class _Launch:
+    """A launch worked out once per shape, strides and options (``functools.lru_cache``):
+    the grid, the integer and float arguments, the constexprs. Compared by identity: it is
+    also the cached launch's key (``CachedLaunch.key``), hashed in place of what it holds."""
+
+    __slots__ = ("grid", "scalars", "constexprs")
+
+    def __init__(self, grid: tuple, scalars: tuple, constexprs: dict):
+        self.grid, self.scalars, self.constexprs = grid, scalars, constexprs
+
+
+@functools.lru_cache(maxsize=1024)
+def _fwd_launch(shape, s_u, s_x, s_m, D, H, K, scale_x, peep, tanh, has_c0, batch_first,
+                store_c, record, planes, elem_size, interpreted) -> _Launch:
+    T, B = (shape[1], shape[0]) if batch_first else (shape[0], shape[1])
+    BLOCK, warps = _block(H)
+    h_tb = _dense_tb(shape[:-1] + (D * H,), batch_first)
+    scalars = (T, B, H, *_tb(s_u, batch_first), *(_tb(s_x, batch_first) if s_x else (0, 0)),
+               *h_tb, *(s_m or (0, 0)), float(scale_x), int(peep), int(tanh), int(has_c0))
+    return _Launch((cdiv(H, BLOCK), B, D), scalars, dict(
+        K=K, SKIP_X=s_x is not None, BLOCK=BLOCK, HAS_MASK=s_m is not None, STORE_C=store_c,
+        RECORD=record, FAST=not interpreted, AHEAD=fwd_ahead(elem_size),
+        PLANES=H if planes else 0, num_warps=warps))
+
+
+@functools.lru_cache(maxsize=1024)
+def _bwd_launch(shape, s_u, s_x, s_gh, s_m, D, H, K, scale_x, peep, tanh, has_c0, has_gcn,
+                batch_first, planes, interpreted, x_shape) -> _Launch:
+    T, B = (shape[1], shape[0]) if batch_first else (shape[0], shape[1])
+    BLOCK, warps = _block(H)
+    scalars = (T, B, H, *_tb(s_u, batch_first), *(_tb(s_x, batch_first) if s_x else (0, 0)),
+               *_tb(s_gh, batch_first), *(s_m or (0, 0)), *_dense_tb(shape, batch_first),
+               *(_dense_tb(x_shape, batch_first) if x_shape else (0, 0)),
+               float(scale_x), int(peep), int(tanh), int(has_c0), int(has_gcn))
+    return _Launch((cdiv(H, BLOCK), B, D), scalars, dict(
+        K=K, SKIP_X=s_x is not None, BLOCK=BLOCK, HAS_MASK=s_m is not None,
+        FAST=not interpreted, PLANES=H if planes else 0, num_warps=warps))
 
 
 def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | None,
@@ -556,29 +603,23 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     c_n, c_all, f, r are float32, the last three [T, B, D*H] (time-major), only when asked.
     mask_pad: uint8 [T, B] (any strides), nonzero at padding.
     """
-    T, B = (U.shape[1], U.shape[0]) if batch_first else (U.shape[0], U.shape[1])
+    shape = U.shape
+    plan = _fwd_launch(shape, U.stride(), None if x is None else x.stride(),
+                       None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x,
+                       weight_c is not None, tanh, c0 is not None, batch_first, store_c, record,
+                       planes, U.element_size(), _FWD.interpreted)
+    T, B = plan.scalars[0], plan.scalars[1]
     dev = U.device
-    h = torch.empty(U.shape[:-1] + (D * H,), device=dev, dtype=U.dtype)
+    h = torch.empty(shape[:-1] + (D * H,), device=dev, dtype=U.dtype)
     c_n = torch.empty(B, D * H, device=dev, dtype=torch.float32)
     dummy = c_n  # never read or written when its flag is off
     c_all = torch.empty(T, B, D * H, device=dev, dtype=torch.float32) if store_c else dummy
     f = torch.empty(T, B, D * H, device=dev, dtype=torch.float32) if record else dummy
     r = torch.empty_like(f) if record else dummy
-    sUt, sUb = _tb_strides(U, batch_first)
-    sXt, sXb = _tb_strides(x, batch_first) if x is not None else (0, 0)
-    sHt, sHb = _tb_strides(h, batch_first)
-    sMt, sMb = (mask_pad.stride(0), mask_pad.stride(1)) if mask_pad is not None else (0, 0)
-    BLOCK, warps = _block(H)
-    grid = (cdiv(H, BLOCK), B, D)
-    _FWD[grid](
+    _FWD.launch(plan.grid, (
         U, x if x is not None else U, weight_c if weight_c is not None else bias, bias,
         c0 if c0 is not None else dummy, mask_pad if mask_pad is not None else _zero_byte(dev),
-        h, c_all, c_n, f, r,
-        T, B, H, sUt, sUb, sXt, sXb, sHt, sHb, sMt, sMb, float(scale_x),
-        int(weight_c is not None), int(tanh), int(c0 is not None),
-        K=K, SKIP_X=x is not None, BLOCK=BLOCK, HAS_MASK=mask_pad is not None,
-        STORE_C=store_c, RECORD=record, FAST=not _FWD.interpreted,
-        AHEAD=fwd_ahead(U.element_size()), PLANES=H if planes else 0, num_warps=warps)
+        h, c_all, c_n, f, r) + plan.scalars, plan.constexprs, plan)
     return h, c_n, (c_all if store_c else None), (f if record else None), (r if record else None)
 
 
@@ -590,33 +631,25 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     """Launch the backward kernel. Returns (grad_U, grad_x | None, grad_c0 [B, D*H] float32,
     grad_weight_c [2*D*H] float32 | None, grad_bias [2*D*H] float32); U and grad_U laid out
     as ``planes`` says (``sru_fwd``)."""
-    T, B = (U.shape[1], U.shape[0]) if batch_first else (U.shape[0], U.shape[1])
-    dev = U.device
     if grad_cn is not None and not grad_cn.is_contiguous():
         # the kernel indexes grad_cn as dense [B, D*H]; autograd may hand over an expanded
         # view (c_n.sum()'s gradient has stride 0), which would be read as garbage
         grad_cn = grad_cn.contiguous()
+    peep = weight_c is not None
+    plan = _bwd_launch(U.shape, U.stride(), None if x is None else x.stride(), grad_h.stride(),
+                       None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x, peep,
+                       tanh, c0 is not None, grad_cn is not None, batch_first, planes,
+                       _BWD.interpreted, None if x is None else x.shape)
+    B = plan.scalars[1]
+    dev = U.device
     gU = torch.empty(U.shape, device=dev, dtype=U.dtype)
     gx = torch.empty(x.shape, device=dev, dtype=x.dtype) if x is not None else None
     gc0 = torch.empty(B, D * H, device=dev, dtype=torch.float32)
-    peep = weight_c is not None
     gvb = torch.empty(B, 4 * D * H, device=dev, dtype=torch.float32)
-    sUt, sUb = _tb_strides(U, batch_first)
-    sXt, sXb = _tb_strides(x, batch_first) if x is not None else (0, 0)
-    sGHt, sGHb = _tb_strides(grad_h, batch_first)
-    sGUt, sGUb = _tb_strides(gU, batch_first)
-    sGXt, sGXb = _tb_strides(gx, batch_first) if gx is not None else (0, 0)
-    sMt, sMb = (mask_pad.stride(0), mask_pad.stride(1)) if mask_pad is not None else (0, 0)
-    BLOCK, warps = _block(H)
-    grid = (cdiv(H, BLOCK), B, D)
-    _BWD[grid](
+    _BWD.launch(plan.grid, (
         U, x if x is not None else U, weight_c if peep else bias, bias,
         c0 if c0 is not None else gc0, mask_pad if mask_pad is not None else _zero_byte(dev),
         c_all, grad_h, grad_cn if grad_cn is not None else gc0,
-        gU, gx if gx is not None else gU, gc0, gvb,
-        T, B, H, sUt, sUb, sXt, sXb, sGHt, sGHb, sMt, sMb, sGUt, sGUb, sGXt, sGXb,
-        float(scale_x), int(peep), int(tanh), int(c0 is not None), int(grad_cn is not None),
-        K=K, SKIP_X=x is not None, BLOCK=BLOCK, HAS_MASK=mask_pad is not None,
-        FAST=not _BWD.interpreted, PLANES=H if planes else 0, num_warps=warps)
+        gU, gx if gx is not None else gU, gc0, gvb) + plan.scalars, plan.constexprs, plan)
     gvb = gvb.sum(0)
     return gU, gx, gc0, (gvb[:2 * D * H] if peep else None), gvb[2 * D * H:]

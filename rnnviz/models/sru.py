@@ -26,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import PackedSequence
 
-from rnnviz.checks import check_rnn_input, check_rnn_state
+from rnnviz.checks import check_input_dtype, check_rnn_input, check_rnn_state
 from rnnviz.models.common import repack_output, rnn_extra_repr, unpack_input
 from rnnviz.ops.sru.function import ACTIVATIONS, RECURRENCES
 from rnnviz.ops.sru.layer import sru_layer
@@ -93,8 +93,11 @@ class SRULayer(nn.Module):
                 recurrence: str = "auto", backend: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
         """x: [T, B, input_size] ([B, T, ...] if batch_first); c0: [B, D*H] or None;
         input_mask: a variational dropout mask [B, input_size] (shared over time)."""
+        weight = self.weight
+        if x.dtype != weight.dtype:  # (checked here, where the weight is at hand, per layer)
+            check_input_dtype(x, weight)
         return sru_layer(
-            x, self.weight, self.weight_c if self.peephole else None, self.bias, c0,
+            x, weight, self.weight_c if self.peephole else None, self.bias, c0,
             input_mask=input_mask, scale_x=self._scale() if self.rescale else 1.0,
             activation=self.activation, mask_pad=mask_pad, num_directions=self.num_directions,
             batch_first=batch_first, recurrence=recurrence, backend=backend, layer=layer)
@@ -211,8 +214,8 @@ class SRU(nn.Module):
             padded, mask, lengths = unpack_input(input, self.batch_first)
             output, c_n = self.forward(padded, c0, mask_pad=mask)
             return repack_output(output, input, lengths, self.batch_first), c_n
-        check_rnn_input(input, self.input_size, self.batch_first, packed_ok=True,
-                        weight=self.rnn_lst[0].weight)
+        check_rnn_input(input, self.input_size, self.batch_first, packed_ok=True)
+        # (the input's dtype against the weights': by each layer, SRULayer.forward)
         unbatched = input.dim() == 2
         if unbatched:
             input = input.unsqueeze(0 if self.batch_first else 1)
@@ -221,16 +224,19 @@ class SRU(nn.Module):
         B = input.shape[0] if self.batch_first else input.shape[1]
         c0s = self._split_c0(c0, B, input)
         x, cs = input, []
+        rnn_dropout = self.rnn_dropout if self.training else 0.0
+        dropout = self.dropout if self.training else 0.0
+        last = self.num_layers - 1
         for i, layer in enumerate(self.rnn_lst):
             input_mask = None
-            if self.training and self.rnn_dropout > 0:
-                keep = 1.0 - self.rnn_dropout
+            if rnn_dropout > 0:
+                keep = 1.0 - rnn_dropout
                 input_mask = x.new_empty(B, x.shape[-1]).bernoulli_(keep).div_(keep)
             x, c = layer(x, c0s[i], mask_pad, batch_first=self.batch_first, layer=i,
                          input_mask=input_mask, recurrence=self.recurrence, backend=self.backend)
             cs.append(c)
-            if self.dropout > 0 and i + 1 < self.num_layers:
-                x = F.dropout(x, self.dropout, self.training)
+            if dropout > 0 and i < last:
+                x = F.dropout(x, dropout, True)
         c_n = self._join_c(cs, B)
         if unbatched:
             x, c_n = x.squeeze(0 if self.batch_first else 1), c_n.squeeze(1)

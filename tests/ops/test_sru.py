@@ -391,6 +391,33 @@ def _one_output_grads(device, dtype, backend, used):
     return got, torch.autograd.grad(loss(rh, rc), d)
 
 
+def test_sru_layer_checks_once_per_shape_and_bad_inputs_every_call():
+    """sru_layer keeps its checked plan per shape, dtype, device and options: a repeated call
+    reuses it, a new shape or option is checked anew, and nothing invalid is kept, so a bad
+    input raises on every call (and a good one after it still runs)."""
+    from rnnviz.ops.sru import layer as sru_layer_module
+    from rnnviz.ops.sru import sru_layer
+
+    x, W, wc, b, c0, mask, pad = _layer_case("cpu", torch.float64, 3)
+    sru_layer_module._PLANS.clear()
+    sru_layer(x, W, wc, b, c0, num_directions=2)
+    sru_layer(x, W, wc, b, c0, num_directions=2)
+    assert len(sru_layer_module._PLANS) == 1
+    sru_layer(x[:3], W, wc, b, c0, num_directions=2)  # another T
+    sru_layer(x, W, wc, b, c0, num_directions=2, mask_pad=pad)  # another option
+    assert len(sru_layer_module._PLANS) == 3
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"c0 of shape \[2, 6\]"):
+            sru_layer(x, W, wc, b, c0[:, :4], num_directions=2)
+        with pytest.raises(ValueError, match=r"expected input_mask of shape \[B, n_in\] = \[2, 6\]"):
+            sru_layer(x, W, wc, b, c0, input_mask=mask[:, :5], num_directions=2)
+        with pytest.raises(TypeError, match="weight_c must be a torch.Tensor"):
+            sru_layer(x, W, wc.tolist(), b, c0, num_directions=2)
+    assert len(sru_layer_module._PLANS) == 3
+    h, _ = sru_layer(x, W, wc, b, c0, num_directions=2)
+    assert h.shape == (7, 2, 6)
+
+
 @pytest.mark.parametrize("used", ["h", "c_n", "sums"])
 def test_sru_layer_gradient_of_one_output(used):
     """A loss of h alone or of c_n alone: the other output's gradient is not materialised

@@ -55,20 +55,26 @@ class _Cfg:
     skip_is_input: bool  # (fused layer, K = 3) the skip term x' is the GEMM's own input
 
 
-def _fwd_impl(cfg: _Cfg):
-    if cfg.backend == "triton":
-        from rnnviz.kernels.sru import sru_fwd
+_TRITON: tuple = ()
 
-        return sru_fwd
-    return sru_fwd_torch
+
+def _triton() -> tuple:
+    """(sru_fwd, sru_bwd), the Triton launchers: imported on first use, then kept (an
+    import statement costs a microsecond on every call)."""
+    global _TRITON
+    if not _TRITON:
+        from rnnviz.kernels.sru import sru_bwd, sru_fwd
+
+        _TRITON = (sru_fwd, sru_bwd)
+    return _TRITON
+
+
+def _fwd_impl(cfg: _Cfg):
+    return _triton()[0] if cfg.backend == "triton" else sru_fwd_torch
 
 
 def _bwd_impl(cfg: _Cfg):
-    if cfg.backend == "triton":
-        from rnnviz.kernels.sru import sru_bwd
-
-        return sru_bwd
-    return sru_bwd_torch
+    return _triton()[1] if cfg.backend == "triton" else sru_bwd_torch
 
 
 class SRURecurrence(torch.autograd.Function):

@@ -14,6 +14,8 @@ dtype the forward's ran in (U's), by explicit casts rather than by re-entering a
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
 from rnnviz.checks import check_tensor
@@ -66,19 +68,92 @@ class SRULayerFunction(torch.autograd.Function):
         need = ctx.needs_input_grad
         gx = gW = None
         if need[0]:
-            if cfg.skip_is_input and cfg.K == 3:
+            w = weight if weight.dtype == cd else weight.to(cd)  # (a cast only under autocast:
+            if cfg.skip_is_input and cfg.K == 3:                # each call costs the host)
                 # in place on the skip term's gradient, a buffer of this backward's own:
                 # torch.addmm would first copy it into a new output (on the H100 profile, a
                 # cudaMemcpyAsync of 29 us host time a step, benchmarks/profile-host-h100-s36.txt)
-                gx = g_skip.reshape(x2.shape).to(cd).addmm_(gU2, weight.to(cd).t())
+                gs = g_skip.reshape(x2.shape)
+                gx = (gs if gs.dtype == cd else gs.to(cd)).addmm_(gU2, w.t())
             else:
-                gx = torch.mm(gU2, weight.to(cd).t())
+                gx = torch.mm(gU2, w.t())
             gx = gx.view(x.shape)
         if need[1]:
-            gW = torch.mm(x2.to(cd).t(), gU2)
+            gW = torch.mm((x2 if x2.dtype == cd else x2.to(cd)).t(), gU2)
         return (gx, gW, None if weight_c is None else gwc, gbias,
                 None if c0 is None else gc0, g_skip if x_skip is not None else None,
                 None, None, None, None)
+
+
+class _Plan(NamedTuple):
+    """What ``sru_layer`` decides from its arguments' shapes, dtypes, devices and options."""
+
+    D: int
+    H: int
+    K: int
+    T: int
+    B: int
+    backend: str  # "triton" | "torch" | "reference"
+    recurrence: str  # "kernel" | "scan"
+    cfgs: tuple  # (_Cfg in inference, _Cfg when a gradient is wanted)
+
+
+_PLANS: dict = {}
+MAX_PLANS = 256  # (a dict cleared when full: a program's layers have a handful of shapes)
+
+
+def _meta(t):
+    return None if t is None else (t.shape, t.dtype, t.device)
+
+
+def _plan(x, weight, weight_c, bias, c0, input_mask, mask_pad, scale_x, activation,
+          num_directions, batch_first, recurrence, backend) -> _Plan:
+    """The checked plan of a call, made once per key: the checks and choices depend on
+    nothing but the arguments' shapes, dtypes, devices and options, so the key holds exactly
+    those. Only valid plans are kept: a bad input raises on every call."""
+    try:
+        key = (x.shape, x.dtype, x.device, weight.shape, weight.dtype, weight.device,
+               _meta(weight_c), bias.shape, bias.dtype, bias.device, _meta(c0),
+               _meta(input_mask), _meta(mask_pad), scale_x, activation, num_directions,
+               batch_first, recurrence, backend)
+        plan = _PLANS.get(key)
+    except (AttributeError, TypeError):  # not a tensor, or unhashable: the checks say so
+        key = plan = None
+    if plan is None:
+        plan = _make_plan(x, weight, weight_c, bias, c0, input_mask, mask_pad, scale_x,
+                          activation, num_directions, batch_first, recurrence, backend)
+        if key is not None:
+            if len(_PLANS) >= MAX_PLANS:
+                _PLANS.clear()
+            _PLANS[key] = plan
+    return plan
+
+
+def _make_plan(x, weight, weight_c, bias, c0, input_mask, mask_pad, scale_x, activation,
+               num_directions, batch_first, recurrence, backend) -> _Plan:
+    check_tensor("x", x, 3, dims="[B, T, n_in]" if batch_first else "[T, B, n_in]")
+    check_tensor("weight", weight, 2, dims="[n_in, D*H*K]")
+    if weight.shape[0] != x.shape[-1]:
+        raise ValueError(f"expected weight of shape [{x.shape[-1]}, D*H*K] (n_in = x's last "
+                         f"dimension), got {list(weight.shape)}")
+    check_tensor("bias", bias, 1, dims="[2*D*H]")
+    U_shape = tuple(x.shape[:-1]) + (weight.shape[1],)
+    skip_given = x if weight.shape[1] == 3 * (bias.shape[0] // 2) else None  # K = 3: x' = x
+    D, H, K, T, B = _check(U_shape, x.device, weight_c, bias, c0, skip_given, mask_pad,
+                           num_directions, batch_first, activation, U_name="x W")
+    if K == 3 and x.shape[-1] != D * H:
+        raise ValueError(f"weight has 3 parts per unit, so x' = x needs n_in == D*H = {D * H}, "
+                         f"got {x.shape[-1]}")
+    if input_mask is not None:
+        check_tensor("input_mask", input_mask, 2, dims=f"[B, n_in] = [{B}, {x.shape[-1]}]")
+        if list(input_mask.shape) != [B, x.shape[-1]] or input_mask.device != x.device:
+            raise ValueError(f"expected input_mask of shape [B, n_in] = [{B}, {x.shape[-1]}] "
+                             f"on {x.device}, got {list(input_mask.shape)} on {input_mask.device}")
+    be = resolve_backend(backend, x.device, x.dtype)
+    algo = choose_recurrence(recurrence, weight_c is not None, x.device, B * D * H, T)
+    cfgs = tuple(_Cfg(D, H, K, float(scale_x), activation == "tanh", batch_first, be, need,
+                      K == 3 and input_mask is None) for need in (False, True))
+    return _Plan(D, H, K, T, B, be, algo, cfgs)
 
 
 def sru_layer(x: torch.Tensor, weight: torch.Tensor, weight_c: torch.Tensor | None,
@@ -100,45 +175,36 @@ def sru_layer(x: torch.Tensor, weight: torch.Tensor, weight_c: torch.Tensor | No
     Returns:
         h [T, B, D*H] ([B, T, D*H]) and c_n [B, D*H].
     """
-    check_tensor("x", x, 3, dims="[B, T, n_in]" if batch_first else "[T, B, n_in]")
-    check_tensor("weight", weight, 2, dims="[n_in, D*H*K]")
-    if weight.shape[0] != x.shape[-1]:
-        raise ValueError(f"expected weight of shape [{x.shape[-1]}, D*H*K] (n_in = x's last "
-                         f"dimension), got {list(weight.shape)}")
-    check_tensor("bias", bias, 1, dims="[2*D*H]")
-    U_shape = tuple(x.shape[:-1]) + (weight.shape[1],)
-    skip_given = x if weight.shape[1] == 3 * (bias.shape[0] // 2) else None  # K = 3: x' = x
-    D, H, K, T, B = _check(U_shape, x.device, weight_c, bias, c0, skip_given, mask_pad,
-                           num_directions, batch_first, activation, U_name="x W")
-    if K == 3 and x.shape[-1] != D * H:
-        raise ValueError(f"weight has 3 parts per unit, so x' = x needs n_in == D*H = {D * H}, "
-                         f"got {x.shape[-1]}")
+    plan = _plan(x, weight, weight_c, bias, c0, input_mask, mask_pad, scale_x, activation,
+                 num_directions, batch_first, recurrence, backend)
     if x.stride(-1) != 1:
         x = x.contiguous()
-    c0 = c0 if c0 is None or c0.is_contiguous() else c0.contiguous()
+    if c0 is not None and not c0.is_contiguous():
+        c0 = c0.contiguous()
     x_gemm = x if input_mask is None else x * input_mask.unsqueeze(1 if batch_first else 0)
-    be = resolve_backend(backend, x.device, x.dtype)
-    algo = choose_recurrence(recurrence, weight_c is not None, x.device, B * D * H, T)
-    if be == "reference" or algo == "scan":
+    D, H, K = plan.D, plan.H, plan.K
+    if plan.backend == "reference" or plan.recurrence == "scan":
         with _stage("gemm", x.device, layer):
             U = x_gemm @ weight
         return sru_recurrence(U, weight_c, bias, c0, x=x if K == 3 else None, scale_x=scale_x,
                               activation=activation, mask_pad=mask_pad, num_directions=D,
-                              batch_first=batch_first, recurrence=algo, backend=backend,
-                              layer=layer)
+                              batch_first=batch_first, recurrence=plan.recurrence,
+                              backend=backend, layer=layer)
     tr = active()
     rec = tr is not None and tr.wants("sru", "gates", layer)
     sink: dict | None = {} if rec else None
-    need_grad = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (x, weight, weight_c, bias, c0))
-    skip_is_input = K == 3 and input_mask is None
-    cfg = _Cfg(D, H, K, float(scale_x), activation == "tanh", batch_first, be, need_grad,
-               skip_is_input)
-    x_skip = x if (K == 3 and not skip_is_input) else None
-    apply = _apply_eagerly if be == "triton" else SRULayerFunction.apply
+    # (one expression, not any() over a generator: this runs on every forward)
+    need_grad = torch.is_grad_enabled() and (
+        x.requires_grad or weight.requires_grad or bias.requires_grad
+        or (weight_c is not None and weight_c.requires_grad)
+        or (c0 is not None and c0.requires_grad))
+    cfg = plan.cfgs[need_grad]
+    x_skip = x if (K == 3 and not cfg.skip_is_input) else None
+    apply = _apply_eagerly if plan.backend == "triton" else SRULayerFunction.apply
     h, c_n = apply(x_gemm, weight, weight_c, bias, c0, x_skip,
                    _time_major_mask(mask_pad, batch_first), cfg, sink, layer)
     if rec:
+        T, B = plan.T, plan.B
         view = lambda t: t.view(T, B, D, H).transpose(0, 1)  # noqa: E731 - [B, T, D, H]
         _record(tr, layer, view(sink["f"]), view(sink["r"]), view(sink["c"]), D, H, T)
     return h, c_n
