@@ -26,7 +26,7 @@
 #                                    tests of the ops (the launch path's own passed at 29f96df)
 #   bash scripts/gpu_next.sh planes  the SRU kernels reading U as K planes of H units ([T, B, K, H], planes=True) against
 #                                    the official [T, B, H, K], l = d = 1024, B = 32: every pass compiled side by side
-#                                    first, then timed (scripts/sru_kernel_ab.py), then the kernel's GPU tests
+#                                    first, then timed (scripts/sru_kernel_ab.py), then the kernel's and the model's GPU tests
 # .whl must hold the wheels (accelerated_scan, mingru_pytorch, sru) and, for "ab", linear_scan_base/:
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
@@ -99,5 +99,5 @@ case "$1" in
     timeout 120 python3 scripts/sru_kernel_ab.py $OUT/r/sru-planes-ab.json bfloat16,float32 new,planes \
       > $OUT/r/ab-planes.log 2>&1; echo rc=$? t=$SECONDS
     grep -E "graph|max_abs" $OUT/r/ab-planes.log | cut -c1-200; pack
-    gpu_tests $((585 - SECONDS)) tests/ops/test_sru.py; pack ;;
+    gpu_tests $((585 - SECONDS)) tests/ops/test_sru.py tests/models/test_sru.py; pack ;;
 esac
