@@ -525,10 +525,10 @@ _ZERO_BYTE: dict = {}
 
 def _zero_byte(device: torch.device) -> torch.Tensor:
     """A uint8 stand-in for an absent mask (the same pointer type: no extra compile)."""
-    key = str(device)
-    if key not in _ZERO_BYTE:
-        _ZERO_BYTE[key] = torch.zeros(1, dtype=torch.uint8, device=device)
-    return _ZERO_BYTE[key]
+    found = _ZERO_BYTE.get(device)  # (keyed by the device itself: str() of it costs a microsecond)
+    if found is None:
+        found = _ZERO_BYTE[device] = torch.zeros(1, dtype=torch.uint8, device=device)
+    return found
 
 
 # launched through their compiled launchers once a key is known (``cached_launch.py``)
