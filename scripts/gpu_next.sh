@@ -2,7 +2,8 @@
 # kind "nvidia-h100-x1" where the run is for the issues' targets). Stages that ran before are in git
 # history: the SRU kernel A/Bs at 7ae88b7 and ca77e40 ("turn", merged), the summary A/B at D=16 at 7ae88b7, the SRU
 # forward's loads-in-flight A/B ('ahead', 'ahead2') and the host profile ('host') at 949c93d, and the bf16 SRU
-# forward two units a thread ('pairs': compile side by side first, then time) at c00cad6.
+# forward two units a thread ('pairs': compile side by side first, then time) at c00cad6, the SRU kernels
+# reading U as K planes of H units ('planes') at eabdf13.
 #   bash scripts/gpu_next.sh first   where one call may be all a session gets: the full scan bench (to 330 s; the
 #                                    H100's own wide bf16 tile in one full run), then the scan's and torch.compile's
 #                                    GPU tests (to 560 s)
@@ -21,17 +22,14 @@
 #                                    the interpreter asked of the kernel, no compiler wrapper eagerly): the cached launch's
 #                                    and every op's sum-gradient GPU tests, 'small', SRU at l=128, then the other GPU tests
 #                                    of the ops that launch through CachedLaunch (LIMIT: the call's seconds)
-#   bash scripts/gpu_next.sh targets the scan bench at the few-channel targets' shapes (B=1: D=64, T=65536; D=16, T=2^20)
-#                                    and B=4, T=1024, D=256 after the launch path's trims, SRU at l=128, then the other GPU
-#                                    tests of the ops (the launch path's own passed at 29f96df)
-#   bash scripts/gpu_next.sh planes  the SRU kernels reading U as K planes of H units ([T, B, K, H], planes=True) against
-#                                    the official [T, B, H, K], l = d = 1024, B = 32: every pass compiled side by side
-#                                    first, then timed (scripts/sru_kernel_ab.py), then the kernel's and the model's GPU tests
+#   bash scripts/gpu_next.sh targets the scan bench at D=16, T=2^20 and B=4, T=1024, D=256 (B=1, D=64, T=65536 ran at
+#                                    eabdf13), SRU at l=128 after the host path's trims (fp32 and bf16: 200 s), then the
+#                                    GPU tests of the ops that launch through CachedLaunch (348 passed at eabdf13)
 # .whl must hold the wheels (accelerated_scan, mingru_pytorch, sru) and, for "ab", linear_scan_base/:
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|planes) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|planes"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -84,20 +82,12 @@ case "$1" in
       gpu_tests 150 tests/ops/test_cached_launch.py tests/ops/test_expanded_grads.py; pack
       small_scan 170  # (its 130 s in the call of 2026-12-05 22:32 ran 2 of the 3 shapes)
     else
-      small_scan 170 "1x65536x64;1x1048576x16;4x1024x256"
+      small_scan 200 "1x1048576x16;4x1024x256"  # (B=1, T=65536, D=64 ran at eabdf13: 106 s)
     fi
-    RNNVIZ_BENCH_T=128 RNNVIZ_BENCH_LAYERS=1 RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 150 \
+    RNNVIZ_BENCH_T=128 RNNVIZ_BENCH_LAYERS=1 RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 200 \
       python3 -m rnnviz.bench sru --out $OUT/r > $OUT/r/bench-sru.log 2>&1; echo rc=$? t=$SECONDS
     grep -E "^rnnviz-sru +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru.log | cut -c1-160; pack
     mkdir -p $OUT/r/first && mv $OUT/r/tests-*.log $OUT/r/first/ 2>/dev/null
     gpu_tests $((${LIMIT:-585} - SECONDS)) tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py \
       tests/ops/test_sru.py tests/models/test_sru.py tests/models/test_mingru.py tests/models/test_compile.py; pack ;;
-  planes)
-    for dt in bfloat16 float32; do for k in new planes; do for ps in fwd-inference fwd-training bwd; do
-      WARM=1 timeout 240 python3 scripts/sru_kernel_ab.py /tmp/warm.json $dt $k $ps > $OUT/r/warm-$dt-$k-$ps.log 2>&1 &
-    done; done; done; wait; echo warm t=$SECONDS
-    timeout 120 python3 scripts/sru_kernel_ab.py $OUT/r/sru-planes-ab.json bfloat16,float32 new,planes \
-      > $OUT/r/ab-planes.log 2>&1; echo rc=$? t=$SECONDS
-    grep -E "graph|max_abs" $OUT/r/ab-planes.log | cut -c1-200; pack
-    gpu_tests $((585 - SECONDS)) tests/ops/test_sru.py tests/models/test_sru.py; pack ;;
 esac

@@ -4,9 +4,7 @@ and the working tree's ("new"), one process, l = d = 1024, B = 32, as the bench 
 > kernels/sru/fused_recurrent_old.py, and 942b2ce's as fused_recurrent_mid.py). It made
 benchmarks/sru-kernel-ab-h100.json (the device calls are in git history at 7ae88b7, scripts/gpu_next.sh).
 Any other version NAME is timed the same way once copied in as kernels/sru/fused_recurrent_NAME.py;
-the first kernel named is the one the others' outputs are compared with. "planes" is the working
-tree's kernel reading U (and writing grad U) as K planes of H units ([T, B, K, H], ``planes=True``):
-it is given the same U permuted, and its grad U is permuted back before the comparison. A 4th argument keeps
+the first kernel named is the one the others' outputs are compared with. A 4th argument keeps
 only those passes ("fwd-inference,fwd-training"); WARM=1 in the environment runs each of them
 once and times nothing (compiling the unrolled kernel takes a minute: processes started side by
 side fill Triton's cache for the timed run)."""
@@ -17,20 +15,18 @@ DTYPES = [getattr(torch, n) for n in sys.argv[2].split(",")] if len(sys.argv) > 
 KERNELS = sys.argv[3].split(",") if len(sys.argv) > 3 else ["old", "mid", "new"]
 PASSES = sys.argv[4].split(",") if len(sys.argv) > 4 else None
 WARM = os.environ.get("WARM") == "1"
-MODULES = {k: importlib.import_module("rnnviz.kernels.sru.fused_recurrent" + ("" if k in ("new", "planes") else "_" + k))
+MODULES = {k: importlib.import_module("rnnviz.kernels.sru.fused_recurrent" + ("" if k == "new" else "_" + k))
            for k in KERNELS}
 dev = torch.device("cuda"); copy = copy_bandwidth_gbs(dev)
 T, B, H = 1024, 32, 1024
 rows = []
 for dt in DTYPES:
-    Ui = torch.randn(T, B, 3 * H, device=dev, dtype=dt); x = torch.randn(T, B, H, device=dev, dtype=dt)
+    U = torch.randn(T, B, 3 * H, device=dev, dtype=dt); x = torch.randn(T, B, H, device=dev, dtype=dt)
     wc = torch.randn(2 * H, device=dev) * 0.5; bias = torch.randn(2 * H, device=dev)
-    base = dict(D=1, H=H, K=3, scale_x=1.0, tanh=True, batch_first=False)
-    e, n = Ui.element_size(), T * B * H
+    kw = dict(D=1, H=H, K=3, scale_x=1.0, tanh=True, batch_first=False)
+    e, n = U.element_size(), T * B * H
     outs = {}
-    Up = Ui.view(T, B, H, 3).transpose(-1, -2).contiguous().view(T, B, 3 * H)  # [T, B, K, H]
     for name, m in MODULES.items():
-        U, kw = (Up, dict(base, planes=True)) if name == "planes" else (Ui, base)
         if WARM:  # compile the passes asked for, and nothing else
             c_all, gh = torch.zeros(T, B, H, device=dev), torch.zeros(T, B, H, device=dev, dtype=dt)
             for ps in PASSES:
@@ -43,8 +39,7 @@ for dt in DTYPES:
         gh = torch.randn(T, B, H, device=dev, dtype=dt) if "gh" not in outs else outs["gh"]
         outs["gh"] = gh
         g = m.sru_bwd(U, x, wc, bias, None, None, c_all, gh, None, **kw)
-        gU = g[0].view(T, B, 3, H).transpose(-1, -2).reshape(T, B, 3 * H) if name == "planes" else g[0]
-        outs[name] = (h.float(), cn, c_all, [t.float() if t is not None else None for t in (gU,) + tuple(g[1:])])
+        outs[name] = (h.float(), cn, c_all, [t.float() if t is not None else None for t in g])
         cases = [("fwd-inference", lambda: m.sru_fwd(U, x, wc, bias, None, None, store_c=False, record=False, **kw), n * 5 * e),
                  ("fwd-training", lambda: m.sru_fwd(U, x, wc, bias, None, None, store_c=True, record=False, **kw), n * (5 * e + 4)),
                  ("bwd", lambda: m.sru_bwd(U, x, wc, bias, None, None, c_all, gh, None, **kw), n * (5 * e + 4 + 4 * e))]

@@ -15,12 +15,6 @@ down to 0.
 Layouts (those of the official ``sru`` package): U is [T, B, D, H, K] (K innermost: x~, f,
 r[, x']), x, h and c are [T, B, D*H]; the T and B strides of U, x and h are arguments, so a
 batch-first tensor needs no transpose. weight_c and bias are [2, D, H] (f part, then r part).
-With ``planes=True`` the launchers take U (and give grad U) as [T, B, D, K, H] instead, K
-planes of H units (``_unit_offset``): a warp's load of one part then reads 32 neighbouring
-elements, where in the official layout its three loads of a step each span three times the
-bytes they use. Not yet timed on a GPU (``scripts/gpu_next.sh planes``); without it the
-kernels compile to the SASS they did before the option existed (sm_90, every pass, fp32 and
-bf16: the same instructions).
 
 One program owns BLOCK hidden units of one (batch row, direction) and walks t sequentially,
 so the grid is parallel over batch x hidden x direction. It reads U once and writes h (and
@@ -46,6 +40,12 @@ bf16 inference forward in 208.4 us against 152.8 (training 233.7 against 206.9; 
 identical). Most likely because it halves the threads: one warp a scheduler instead of two
 (below) hides less of the memory's latency than the saved instructions gain. Removed; the
 code is at c00cad6.
+Nor was it the loads' sectors. Read as K planes of H units ([T, B, D, K, H]: a warp's load
+of one part then reads 32 neighbouring elements, where each of its three loads a step in the
+official layout spans three times the bytes it uses), with the same instructions a pass
+compiled for sm_90, U gave (benchmarks/sru-planes-ab-h100.json, the H100): bf16 inference
+150.4 -> 148.7 us (74.0 -> 74.8% of copy), training 205.0 -> 204.9 us, backward 311.8 ->
+309.8 us (78.5 -> 79.0%), fp32 unchanged; outputs identical. Removed; the code is at eabdf13.
 The steps are unrolled by hand (a variable per value per step) because a tiled version,
 loading [CHUNK, BLOCK] tiles (with Triton's pipeliner staging them) and taking row i out
 with a select-and-sum, ran 2.2-43x slower on the H200 (benchmarks/sru-fwd-tiled-h200.json),
@@ -146,20 +146,6 @@ def _program_units(Hd, BLOCK: tl.constexpr):
 
 
 @triton.jit
-def _unit_offset(col, d, K: tl.constexpr, PLANES: tl.constexpr):
-    """(Where the first part of unit ``col`` lies in a row of U, the distance between its
-    parts.) U's row holds, per direction, either K parts side by side per unit ([D, H, K],
-    the official layout; PLANES = 0) or K planes of H = PLANES units ([D, K, H]): there a
-    warp's 32 units read each part from one contiguous stretch (64 bytes in bf16) rather
-    than from one three (or four) times as wide. H is a constexpr there so that the parts'
-    distance is an immediate offset of the load, not address arithmetic every step."""
-    if PLANES:
-        return col + d * (K - 1) * PLANES, PLANES
-    else:
-        return col * K, 1
-
-
-@triton.jit
 def _unit_params(WC, BIAS, col, DH, cmask, peep):
     """(b_f, b_r, v_f, v_r) of the units ``col``, float32; v = 0 without peephole."""
     bf = tl.load(BIAS + col, mask=cmask, other=0.0).to(tl.float32)
@@ -178,17 +164,17 @@ def _state(P, b, DH, col, cmask, flag):
 
 
 @triton.jit
-def _inputs(up, xq, mq, live, cmask, scale_x, PK, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
-    """(x~, f, r, x', keep) of the step whose U, x and padding mask are at up, xq, mq; a unit's
-    parts lie PK elements apart in U (``_unit_offset``)."""
+def _inputs(up, xq, mq, live, cmask, scale_x, K: tl.constexpr, SKIP_X: tl.constexpr,
+            HAS_MASK: tl.constexpr):
+    """(x~, f, r, x', keep) of the step whose U, x and padding mask are at up, xq, mq."""
     lm = tl.where(live, cmask, False)  # (bool & scalar bool is int8 in the interpreter)
     u0 = tl.load(up, mask=lm, other=0.0).to(tl.float32)
-    u1 = tl.load(up + PK, mask=lm, other=0.0).to(tl.float32)
-    u2 = tl.load(up + 2 * PK, mask=lm, other=0.0).to(tl.float32)
+    u1 = tl.load(up + 1, mask=lm, other=0.0).to(tl.float32)
+    u2 = tl.load(up + 2, mask=lm, other=0.0).to(tl.float32)
     if SKIP_X:
         xp = tl.load(xq, mask=lm, other=0.0).to(tl.float32) * scale_x
     else:
-        xp = tl.load(up + 3 * PK, mask=lm, other=0.0).to(tl.float32)
+        xp = tl.load(up + 3, mask=lm, other=0.0).to(tl.float32)
     keep = live
     if HAS_MASK:
         pad = tl.load(mq, mask=live, other=0)
@@ -244,16 +230,16 @@ def _fwd_step(c, u0, u1, u2, xp, keep, s, T, vf, vr, bf, br, cmask,
 
 @triton.jit
 def _fwd_load4(up, xq, mq, dU, dX, dM, s, T, cmask, scale_x,
-               PK, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
+               K: tl.constexpr, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
     """The inputs of steps s .. s+3 (x~, f, r, x', keep each), then the three stream
     pointers moved on to step s+4."""
-    v0, v1, v2, v3, v4 = _inputs(up, xq, mq, s < T, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+    v0, v1, v2, v3, v4 = _inputs(up, xq, mq, s < T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
-    v5, v6, v7, v8, v9 = _inputs(up, xq, mq, s + 1 < T, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+    v5, v6, v7, v8, v9 = _inputs(up, xq, mq, s + 1 < T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
-    v10, v11, v12, v13, v14 = _inputs(up, xq, mq, s + 2 < T, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+    v10, v11, v12, v13, v14 = _inputs(up, xq, mq, s + 2 < T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
-    v15, v16, v17, v18, v19 = _inputs(up, xq, mq, s + 3 < T, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+    v15, v16, v17, v18, v19 = _inputs(up, xq, mq, s + 3 < T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
     return (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17,
             v18, v19, up, xq, mq)
@@ -278,7 +264,7 @@ def _fwd_chunk(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v1
 @triton.jit
 def _fwd_turn(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19,
               s, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th,
-              PK, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr, STORE_C: tl.constexpr,
+              K: tl.constexpr, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr, STORE_C: tl.constexpr,
               RECORD: tl.constexpr, FAST: tl.constexpr, AHEAD: tl.constexpr):
     """One turn of CHUNK = 8 steps: send out the loads of steps s + 8 AHEAD .. s + 8 AHEAD + 7
     (AHEAD turns ahead), then run steps s .. s+7 on v*, w* (loaded AHEAD turns before).
@@ -286,9 +272,9 @@ def _fwd_turn(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14
     (in this order the loop carries its values as the hand-written turns did, and compiles
     to the same code)."""
     nv0, nv1, nv2, nv3, nv4, nv5, nv6, nv7, nv8, nv9, nv10, nv11, nv12, nv13, nv14, nv15, nv16, nv17, nv18, nv19, up, xq, mq = _fwd_load4(
-        up, xq, mq, dU, dX, dM, s + 8 * AHEAD, T, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+        up, xq, mq, dU, dX, dM, s + 8 * AHEAD, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     nw0, nw1, nw2, nw3, nw4, nw5, nw6, nw7, nw8, nw9, nw10, nw11, nw12, nw13, nw14, nw15, nw16, nw17, nw18, nw19, up, xq, mq = _fwd_load4(
-        up, xq, mq, dU, dX, dM, s + 8 * AHEAD + 4, T, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+        up, xq, mq, dU, dX, dM, s + 8 * AHEAD + 4, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     c, hq, cq, fq, rq = _fwd_chunk(c, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19,
                                    s, T, vf, vr, bf, br, cmask, hq, cq, fq, rq, dH, dC, th, STORE_C, RECORD, FAST)
     c, hq, cq, fq, rq = _fwd_chunk(c, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19,
@@ -302,10 +288,8 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
                    peep, tanh_f, has_c0,
                    K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr,
                    HAS_MASK: tl.constexpr, STORE_C: tl.constexpr, RECORD: tl.constexpr,
-                   FAST: tl.constexpr = False, AHEAD: tl.constexpr = 2,
-                   PLANES: tl.constexpr = 0):
+                   FAST: tl.constexpr = False, AHEAD: tl.constexpr = 2):
     b, d, DH, col, cmask = _program_units(Hd, BLOCK)
-    ucol, PK = _unit_offset(col, d, K, PLANES)
     th = tanh_f != 0
 
     bf, br, vf, vr = _unit_params(WC, BIAS, col, DH, cmask, peep)
@@ -318,7 +302,7 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
     oM, dM = _walk(T, d, sMt, z)
     oH, dH = _walk(T, d, sHt, z)
     oC, dC = _walk(T, d, B * DH, z)  # c, f, r buffers are [T, B, D*H], contiguous
-    up = U + b * sUb + ucol + oU
+    up = U + b * sUb + col * K + oU
     xq = X + b * sXb + col + oX
     mq = MASK + b * sMb + oM
     hq = H_OUT + b * sHb + col + oH
@@ -327,42 +311,42 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
     rq = R_REC + b * DH + col + oC
 
     a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, up, xq, mq = _fwd_load4(
-        up, xq, mq, dU, dX, dM, z, T, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+        up, xq, mq, dU, dX, dM, z, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, up, xq, mq = _fwd_load4(
-        up, xq, mq, dU, dX, dM, z + 4, T, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+        up, xq, mq, dU, dX, dM, z + 4, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     # two turns of loads in flight: steps s0+8 .. s0+23 while s0 .. s0+7 run (and with
     # AHEAD = 3 a third, below)
     pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, up, xq, mq = _fwd_load4(
-        up, xq, mq, dU, dX, dM, z + 8, T, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+        up, xq, mq, dU, dX, dM, z + 8, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq = _fwd_load4(
-        up, xq, mq, dU, dX, dM, z + 12, T, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+        up, xq, mq, dU, dX, dM, z + 12, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     if AHEAD == 3:
         # a third turn in flight (steps s0+8 .. s0+31 while s0 .. s0+7 run), four turns a pass
         qa0, qa1, qa2, qa3, qa4, qa5, qa6, qa7, qa8, qa9, qa10, qa11, qa12, qa13, qa14, qa15, qa16, qa17, qa18, qa19, up, xq, mq = _fwd_load4(
-            up, xq, mq, dU, dX, dM, z + 16, T, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+            up, xq, mq, dU, dX, dM, z + 16, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
         qb0, qb1, qb2, qb3, qb4, qb5, qb6, qb7, qb8, qb9, qb10, qb11, qb12, qb13, qb14, qb15, qb16, qb17, qb18, qb19, up, xq, mq = _fwd_load4(
-            up, xq, mq, dU, dX, dM, z + 20, T, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+            up, xq, mq, dU, dX, dM, z + 20, T, cmask, scale_x, K, SKIP_X, HAS_MASK)
     # AHEAD + 1 turns a loop pass, so that the sets of registers (the turn being run, the ones
     # in flight) swap roles by name instead of by a move of every value every turn
     for s1 in range(0, T, (AHEAD + 1) * 8):  # (8 = CHUNK)
         s0 = z + s1
         na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
             c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
-            s0, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, PK, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
+            s0, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
         a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
             c, pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19,
-            s0 + 8, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, PK, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
+            s0 + 8, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
         if AHEAD == 3:
             pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
                 c, qa0, qa1, qa2, qa3, qa4, qa5, qa6, qa7, qa8, qa9, qa10, qa11, qa12, qa13, qa14, qa15, qa16, qa17, qa18, qa19, qb0, qb1, qb2, qb3, qb4, qb5, qb6, qb7, qb8, qb9, qb10, qb11, qb12, qb13, qb14, qb15, qb16, qb17, qb18, qb19,
-                s0 + 16, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, PK, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
+                s0 + 16, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
             qa0, qa1, qa2, qa3, qa4, qa5, qa6, qa7, qa8, qa9, qa10, qa11, qa12, qa13, qa14, qa15, qa16, qa17, qa18, qa19, qb0, qb1, qb2, qb3, qb4, qb5, qb6, qb7, qb8, qb9, qb10, qb11, qb12, qb13, qb14, qb15, qb16, qb17, qb18, qb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
                 c, na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19,
-                s0 + 24, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, PK, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
+                s0 + 24, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
         else:
             pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
                 c, na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19,
-                s0 + 16, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, PK, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
+                s0 + 16, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
     tl.store(C_N + b * DH + col, c, mask=cmask)
 
 
@@ -370,11 +354,11 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
 # backward
 # ---------------------------------------------------------------------------------------
 @triton.jit
-def _bwd_load(up, xq, mq, cpq, ghq, c0, s, cmask, scale_x, PK,
+def _bwd_load(up, xq, mq, cpq, ghq, c0, s, cmask, scale_x, K: tl.constexpr,
               SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
     """The inputs of step s (x~, f, r, x', keep, c_{s-1}, dh_s); cpq points at c of step s-1."""
     live = s >= 0
-    u0, u1, u2, xp, keep = _inputs(up, xq, mq, live, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+    u0, u1, u2, xp, keep = _inputs(up, xq, mq, live, cmask, scale_x, K, SKIP_X, HAS_MASK)
     has_prev = s >= 1
     cp = tl.load(cpq, mask=tl.where(has_prev, cmask, False), other=0.0)
     cp = tl.where(has_prev, cp, c0)
@@ -384,7 +368,7 @@ def _bwd_load(up, xq, mq, cpq, ghq, c0, s, cmask, scale_x, PK,
 
 @triton.jit
 def _bwd_step(gc, gvf, gvr, gbf, gbr, u0, u1, u2, xp, keep, cp, gh, s, vf, vr, bf, br, cmask,
-              gq, gxq, scale_x, th, PK, SKIP_X: tl.constexpr, FAST: tl.constexpr):
+              gq, gxq, scale_x, th, K: tl.constexpr, SKIP_X: tl.constexpr, FAST: tl.constexpr):
     lm = tl.where(s >= 0, cmask, False)
     # recompute the forward step from U and c_{t-1}
     f = _sigmoid(u1 + bf + vf * cp, FAST)
@@ -407,30 +391,30 @@ def _bwd_step(gc, gvf, gvr, gbf, gbr, u0, u1, u2, xp, keep, cp, gh, s, vf, vr, b
     gvr += gur * cp
     gcp = tl.where(keep, gcp, gc)
     tl.store(gq, gu0.to(gq.dtype.element_ty), mask=lm)
-    tl.store(gq + PK, guf.to(gq.dtype.element_ty), mask=lm)
-    tl.store(gq + 2 * PK, gur.to(gq.dtype.element_ty), mask=lm)
+    tl.store(gq + 1, guf.to(gq.dtype.element_ty), mask=lm)
+    tl.store(gq + 2, gur.to(gq.dtype.element_ty), mask=lm)
     if SKIP_X:
         tl.store(gxq, (gxp * scale_x).to(gxq.dtype.element_ty), mask=lm)
     else:
-        tl.store(gq + 3 * PK, gxp.to(gq.dtype.element_ty), mask=lm)
+        tl.store(gq + 3, gxp.to(gq.dtype.element_ty), mask=lm)
     return gcp, gvf, gvr, gbf, gbr
 
 
 @triton.jit
 def _bwd_load4(up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, s, cmask, scale_x,
-               PK, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
+               K: tl.constexpr, SKIP_X: tl.constexpr, HAS_MASK: tl.constexpr):
     """The inputs of steps s, s-1, s-2, s-3 (x~, f, r, x', keep, c_prev, dh each), then the
     five stream pointers moved on to step s-4 (the moves d* go one step back)."""
-    v0, v1, v2, v3, v4, v5, v6 = _bwd_load(up, xq, mq, cpq, ghq, c0, s, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+    v0, v1, v2, v3, v4, v5, v6 = _bwd_load(up, xq, mq, cpq, ghq, c0, s, cmask, scale_x, K, SKIP_X, HAS_MASK)
     up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
     cpq, ghq = cpq + dC, ghq + dGH
-    v7, v8, v9, v10, v11, v12, v13 = _bwd_load(up, xq, mq, cpq, ghq, c0, s - 1, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+    v7, v8, v9, v10, v11, v12, v13 = _bwd_load(up, xq, mq, cpq, ghq, c0, s - 1, cmask, scale_x, K, SKIP_X, HAS_MASK)
     up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
     cpq, ghq = cpq + dC, ghq + dGH
-    v14, v15, v16, v17, v18, v19, v20 = _bwd_load(up, xq, mq, cpq, ghq, c0, s - 2, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+    v14, v15, v16, v17, v18, v19, v20 = _bwd_load(up, xq, mq, cpq, ghq, c0, s - 2, cmask, scale_x, K, SKIP_X, HAS_MASK)
     up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
     cpq, ghq = cpq + dC, ghq + dGH
-    v21, v22, v23, v24, v25, v26, v27 = _bwd_load(up, xq, mq, cpq, ghq, c0, s - 3, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+    v21, v22, v23, v24, v25, v26, v27 = _bwd_load(up, xq, mq, cpq, ghq, c0, s - 3, cmask, scale_x, K, SKIP_X, HAS_MASK)
     up, xq, mq = _move_inputs(up, xq, mq, dU, dX, dM, SKIP_X, HAS_MASK)
     return (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18,
             v19, v20, v21, v22, v23, v24, v25, v26, v27, up, xq, mq, cpq + dC, ghq + dGH)
@@ -439,19 +423,19 @@ def _bwd_load4(up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, s, cmask, scale_x,
 @triton.jit
 def _bwd_chunk(gc, gvf, gvr, gbf, gbr, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, v20, v21, v22, v23, v24, v25, v26, v27,
                s, vf, vr, bf, br, cmask, gq, gxq, dGU, dGX, scale_x, th,
-               PK, SKIP_X: tl.constexpr, FAST: tl.constexpr):
+               K: tl.constexpr, SKIP_X: tl.constexpr, FAST: tl.constexpr):
     """Steps s, s-1, s-2, s-3 of the backward recurrence; then the gradient pointers at s-4."""
     gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v0, v1, v2, v3, v4, v5, v6,
-                                       s, vf, vr, bf, br, cmask, gq, gxq, scale_x, th, PK, SKIP_X, FAST)
+                                       s, vf, vr, bf, br, cmask, gq, gxq, scale_x, th, K, SKIP_X, FAST)
     gq, gxq = gq + dGU, gxq + dGX
     gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v7, v8, v9, v10, v11, v12, v13,
-                                       s - 1, vf, vr, bf, br, cmask, gq, gxq, scale_x, th, PK, SKIP_X, FAST)
+                                       s - 1, vf, vr, bf, br, cmask, gq, gxq, scale_x, th, K, SKIP_X, FAST)
     gq, gxq = gq + dGU, gxq + dGX
     gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v14, v15, v16, v17, v18, v19, v20,
-                                       s - 2, vf, vr, bf, br, cmask, gq, gxq, scale_x, th, PK, SKIP_X, FAST)
+                                       s - 2, vf, vr, bf, br, cmask, gq, gxq, scale_x, th, K, SKIP_X, FAST)
     gq, gxq = gq + dGU, gxq + dGX
     gc, gvf, gvr, gbf, gbr = _bwd_step(gc, gvf, gvr, gbf, gbr, v21, v22, v23, v24, v25, v26, v27,
-                                       s - 3, vf, vr, bf, br, cmask, gq, gxq, scale_x, th, PK, SKIP_X, FAST)
+                                       s - 3, vf, vr, bf, br, cmask, gq, gxq, scale_x, th, K, SKIP_X, FAST)
     return gc, gvf, gvr, gbf, gbr, gq + dGU, gxq + dGX
 
 
@@ -460,10 +444,8 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
                    T, B, Hd, sUt, sUb, sXt, sXb, sGHt, sGHb, sMt, sMb, sGUt, sGUb, sGXt, sGXb,
                    scale_x, peep, tanh_f, has_c0, has_gcn,
                    K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr,
-                   HAS_MASK: tl.constexpr, FAST: tl.constexpr = False,
-                   PLANES: tl.constexpr = 0):
+                   HAS_MASK: tl.constexpr, FAST: tl.constexpr = False):
     b, d, DH, col, cmask = _program_units(Hd, BLOCK)
-    ucol, PK = _unit_offset(col, d, K, PLANES)
     th = tanh_f != 0
 
     bf, br, vf, vr = _unit_params(WC, BIAS, col, DH, cmask, peep)
@@ -485,28 +467,28 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
     oGU, dGU = _walk(T, d, sGUt, z + T - 1)
     oGX, dGX = _walk(T, d, sGXt, z + T - 1)
     dU, dX, dM, dC, dGH, dGU, dGX = -dU, -dX, -dM, -dC, -dGH, -dGU, -dGX
-    up = U + b * sUb + ucol + oU
+    up = U + b * sUb + col * K + oU
     xq = X + b * sXb + col + oX
     mq = MASK + b * sMb + oM
     cpq = C_ALL + b * DH + col + oC
     ghq = GH + b * sGHb + col + oGH
-    gq = GU + b * sGUb + ucol + oGU
+    gq = GU + b * sGUb + col * K + oGU
     gxq = GX + b * sGXb + col + oGX
 
     a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, up, xq, mq, cpq, ghq = _bwd_load4(
-        up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, z + T - 1, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+        up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, z + T - 1, cmask, scale_x, K, SKIP_X, HAS_MASK)
     b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27, up, xq, mq, cpq, ghq = _bwd_load4(
-        up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, z + T - 5, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+        up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, z + T - 5, cmask, scale_x, K, SKIP_X, HAS_MASK)
     for i1 in range(0, T, BWD_STEPS_PER_PASS):
         s0 = z + T - 1 - i1
         na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, na20, na21, na22, na23, na24, na25, na26, na27, up, xq, mq, cpq, ghq = _bwd_load4(
-            up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, s0 - 8, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+            up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, s0 - 8, cmask, scale_x, K, SKIP_X, HAS_MASK)
         nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, nb20, nb21, nb22, nb23, nb24, nb25, nb26, nb27, up, xq, mq, cpq, ghq = _bwd_load4(
-            up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, s0 - 12, cmask, scale_x, PK, SKIP_X, HAS_MASK)
+            up, xq, mq, cpq, ghq, dU, dX, dM, dC, dGH, c0, s0 - 12, cmask, scale_x, K, SKIP_X, HAS_MASK)
         gc, gvf, gvr, gbf, gbr, gq, gxq = _bwd_chunk(gc, gvf, gvr, gbf, gbr, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27,
-                                                     s0, vf, vr, bf, br, cmask, gq, gxq, dGU, dGX, scale_x, th, PK, SKIP_X, FAST)
+                                                     s0, vf, vr, bf, br, cmask, gq, gxq, dGU, dGX, scale_x, th, K, SKIP_X, FAST)
         gc, gvf, gvr, gbf, gbr, gq, gxq = _bwd_chunk(gc, gvf, gvr, gbf, gbr, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27,
-                                                     s0 - 4, vf, vr, bf, br, cmask, gq, gxq, dGU, dGX, scale_x, th, PK, SKIP_X, FAST)
+                                                     s0 - 4, vf, vr, bf, br, cmask, gq, gxq, dGU, dGX, scale_x, th, K, SKIP_X, FAST)
         a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27 = na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, na20, na21, na22, na23, na24, na25, na26, na27
         b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27 = nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19, nb20, nb21, nb22, nb23, nb24, nb25, nb26, nb27
     tl.store(GC0 + b * DH + col, gc, mask=cmask)
@@ -565,7 +547,7 @@ class _Launch:
 
 @functools.lru_cache(maxsize=1024)
 def _fwd_launch(shape, s_u, s_x, s_m, D, H, K, scale_x, peep, tanh, has_c0, batch_first,
-                store_c, record, planes, elem_size, interpreted) -> _Launch:
+                store_c, record, elem_size, interpreted) -> _Launch:
     T, B = (shape[1], shape[0]) if batch_first else (shape[0], shape[1])
     BLOCK, warps = _block(H)
     h_tb = _dense_tb(shape[:-1] + (D * H,), batch_first)
@@ -574,12 +556,12 @@ def _fwd_launch(shape, s_u, s_x, s_m, D, H, K, scale_x, peep, tanh, has_c0, batc
     return _Launch((cdiv(H, BLOCK), B, D), scalars, dict(
         K=K, SKIP_X=s_x is not None, BLOCK=BLOCK, HAS_MASK=s_m is not None, STORE_C=store_c,
         RECORD=record, FAST=not interpreted, AHEAD=fwd_ahead(elem_size),
-        PLANES=H if planes else 0, num_warps=warps))
+        num_warps=warps))
 
 
 @functools.lru_cache(maxsize=1024)
 def _bwd_launch(shape, s_u, s_x, s_gh, s_m, D, H, K, scale_x, peep, tanh, has_c0, has_gcn,
-                batch_first, planes, interpreted, x_shape) -> _Launch:
+                batch_first, interpreted, x_shape) -> _Launch:
     T, B = (shape[1], shape[0]) if batch_first else (shape[0], shape[1])
     BLOCK, warps = _block(H)
     scalars = (T, B, H, *_tb(s_u, batch_first), *(_tb(s_x, batch_first) if s_x else (0, 0)),
@@ -588,17 +570,16 @@ def _bwd_launch(shape, s_u, s_x, s_gh, s_m, D, H, K, scale_x, peep, tanh, has_c0
                float(scale_x), int(peep), int(tanh), int(has_c0), int(has_gcn))
     return _Launch((cdiv(H, BLOCK), B, D), scalars, dict(
         K=K, SKIP_X=s_x is not None, BLOCK=BLOCK, HAS_MASK=s_m is not None,
-        FAST=not interpreted, PLANES=H if planes else 0, num_warps=warps))
+        FAST=not interpreted, num_warps=warps))
 
 
 def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | None,
             bias: torch.Tensor, c0: torch.Tensor | None, mask_pad: torch.Tensor | None,
             *, D: int, H: int, K: int, scale_x: float, tanh: bool, batch_first: bool,
-            store_c: bool, record: bool, planes: bool = False):
+            store_c: bool, record: bool):
     """Launch the forward kernel. Returns (h, c_n, c_all | None, f | None, r | None).
 
-    U: [T, B, D*H*K] (or [B, T, ...] when batch_first), last dim contiguous, its last dim
-    laid out [D, H, K] (the official layout) or, with ``planes``, [D, K, H]. x: the skip
+    U: [T, B, D*H*K] (or [B, T, ...] when batch_first), last dim contiguous. x: the skip
     input [T, B, D*H] (same convention) when K == 3, else None. c0, c_n: [B, D*H];
     c_n, c_all, f, r are float32, the last three [T, B, D*H] (time-major), only when asked.
     mask_pad: uint8 [T, B] (any strides), nonzero at padding.
@@ -607,7 +588,7 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     plan = _fwd_launch(shape, U.stride(), None if x is None else x.stride(),
                        None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x,
                        weight_c is not None, tanh, c0 is not None, batch_first, store_c, record,
-                       planes, U.element_size(), _FWD.interpreted)
+                       U.element_size(), _FWD.interpreted)
     T, B = plan.scalars[0], plan.scalars[1]
     dev = U.device
     h = torch.empty(shape[:-1] + (D * H,), device=dev, dtype=U.dtype)
@@ -626,11 +607,9 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
 def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | None,
             bias: torch.Tensor, c0: torch.Tensor | None, mask_pad: torch.Tensor | None,
             c_all: torch.Tensor, grad_h: torch.Tensor, grad_cn: torch.Tensor | None,
-            *, D: int, H: int, K: int, scale_x: float, tanh: bool, batch_first: bool,
-            planes: bool = False):
+            *, D: int, H: int, K: int, scale_x: float, tanh: bool, batch_first: bool):
     """Launch the backward kernel. Returns (grad_U, grad_x | None, grad_c0 [B, D*H] float32,
-    grad_weight_c [2*D*H] float32 | None, grad_bias [2*D*H] float32); U and grad_U laid out
-    as ``planes`` says (``sru_fwd``)."""
+    grad_weight_c [2*D*H] float32 | None, grad_bias [2*D*H] float32)."""
     if grad_cn is not None and not grad_cn.is_contiguous():
         # the kernel indexes grad_cn as dense [B, D*H]; autograd may hand over an expanded
         # view (c_n.sum()'s gradient has stride 0), which would be read as garbage
@@ -638,7 +617,7 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     peep = weight_c is not None
     plan = _bwd_launch(U.shape, U.stride(), None if x is None else x.stride(), grad_h.stride(),
                        None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x, peep,
-                       tanh, c0 is not None, grad_cn is not None, batch_first, planes,
+                       tanh, c0 is not None, grad_cn is not None, batch_first,
                        _BWD.interpreted, None if x is None else x.shape)
     B = plan.scalars[1]
     dev = U.device

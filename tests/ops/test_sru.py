@@ -187,41 +187,6 @@ def test_kernel_forward_with_each_depth_of_loads_in_flight(kernel_device, monkey
 
 @pytest.mark.interpreter
 @pytest.mark.gpu
-@pytest.mark.parametrize("D,K,mask,c0,batch_first", [(1, 3, False, False, False),
-                                                     (2, 4, True, True, False),
-                                                     (2, 3, True, False, True)])
-def test_kernel_reads_and_writes_u_as_planes(kernel_device, D, K, mask, c0, batch_first):
-    """``planes=True``: U (and grad U) laid out [.., D, K, H] instead of the official
-    [.., D, H, K]. The kernels compute the same numbers in the same order, so h, c and every
-    gradient equal the official layout's exactly, grad U permuted back."""
-    from rnnviz.kernels.sru import sru_bwd, sru_fwd
-
-    T, B, H = 37, 2, 5
-    case = make_case(T, B, H, D, K, True, mask, c0, dtype=torch.float32, device=kernel_device)
-    tm = (lambda t: t.transpose(0, 1)) if batch_first else (lambda t: t)  # noqa: E731
-    U = tm(case["U"].detach())
-    Up = U.reshape(*U.shape[:2], D, H, K).transpose(-1, -2).reshape(U.shape)  # a copy
-    x = None if case["x"] is None else tm(case["x"].detach())
-    m = None if case["mask_pad"] is None else case["mask_pad"].to(torch.uint8)
-    wc, bias = case["weight_c"].detach(), case["bias"].detach()
-    c0v = None if case["c0"] is None else case["c0"].detach()
-    kw = dict(D=D, H=H, K=K, scale_x=1.3, tanh=True, batch_first=batch_first)
-    outs = {}
-    for planes, u in ((False, U), (True, Up)):
-        h, c_n, c_all, _, _ = sru_fwd(u, x, wc, bias, c0v, m, store_c=True, record=False,
-                                      planes=planes, **kw)
-        gh = torch.randn(h.shape, generator=torch.Generator().manual_seed(3)).to(h)
-        gcn = torch.randn(c_n.shape, generator=torch.Generator().manual_seed(4)).to(c_n)
-        gU, *rest = sru_bwd(u, x, wc, bias, c0v, m, c_all, gh, gcn, planes=planes, **kw)
-        if planes:
-            gU = gU.reshape(*gU.shape[:2], D, K, H).transpose(-1, -2).reshape(gU.shape)
-        outs[planes] = [h, c_n, c_all, gU] + [t for t in rest if t is not None]
-    for a, b in zip(outs[False], outs[True], strict=True):
-        torch.testing.assert_close(b, a, atol=0, rtol=0)
-
-
-@pytest.mark.interpreter
-@pytest.mark.gpu
 def test_kernel_records_gates(kernel_device):
     """With a trace on, the kernel writes its real f, r, c (RECORD); they satisfy the
     equations with the reference's states."""
