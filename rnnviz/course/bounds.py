@@ -181,6 +181,9 @@ BF16_TRIES = [
      {"new": ("one unit a thread, 3 turns (kept)", FAMILIES["sru"][0]),
       "pairs": ("two units, 3 turns", FAMILIES["sequential"][1]),
       "pairs2": ("two units, 2 turns", FAMILIES["sequential"][3])}),
+    ("sru-planes-ab-h100", "U as K planes",
+     {"new": ("U as [.., H, K], the official layout (kept)", FAMILIES["sru"][0]),
+      "planes": ("U as K planes of H units", FAMILIES["sequential"][0])}),
 ]
 BF16_PASSES = {"fwd-inference": "inference", "fwd-training": "training"}
 
@@ -218,7 +221,8 @@ def bf16_tries_figure(mode: str = "graph"):
                   annotation_text="the issue's target: 80% of copy")
     return apply(fig, barmode="group", yaxis_title="% of the copy bandwidth",
                  yaxis_range=[0, 100], legend=dict(orientation="h", y=-0.3), margin=dict(t=100),
-                 title="The bf16 SRU forward, two levers tried, T=1024, B=32, H=1024<br><sup>"
+                 title=f"The bf16 SRU forward, {len(BF16_TRIES)} levers tried, T=1024, B=32, "
+                       "H=1024<br><sup>"
                        f"{_shipped(BF16_TRIES[0][0]).label}, {mode}; each experiment in one "
                        "process, outputs identical</sup>")
 
