@@ -547,7 +547,7 @@ class _Launch:
 
 @functools.lru_cache(maxsize=1024)
 def _fwd_launch(shape, s_u, s_x, s_m, D, H, K, scale_x, peep, tanh, has_c0, batch_first,
-                store_c, record, elem_size, interpreted) -> _Launch:
+                store_c, record, ahead, interpreted) -> _Launch:
     T, B = (shape[1], shape[0]) if batch_first else (shape[0], shape[1])
     BLOCK, warps = _block(H)
     h_tb = _dense_tb(shape[:-1] + (D * H,), batch_first)
@@ -555,7 +555,7 @@ def _fwd_launch(shape, s_u, s_x, s_m, D, H, K, scale_x, peep, tanh, has_c0, batc
                *h_tb, *(s_m or (0, 0)), float(scale_x), int(peep), int(tanh), int(has_c0))
     return _Launch((cdiv(H, BLOCK), B, D), scalars, dict(
         K=K, SKIP_X=s_x is not None, BLOCK=BLOCK, HAS_MASK=s_m is not None, STORE_C=store_c,
-        RECORD=record, FAST=not interpreted, AHEAD=fwd_ahead(elem_size),
+        RECORD=record, FAST=not interpreted, AHEAD=ahead,
         num_warps=warps))
 
 
@@ -588,7 +588,7 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     plan = _fwd_launch(shape, U.stride(), None if x is None else x.stride(),
                        None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x,
                        weight_c is not None, tanh, c0 is not None, batch_first, store_c, record,
-                       U.element_size(), _FWD.interpreted)
+                       fwd_ahead(U.element_size()), _FWD.interpreted)
     T, B = plan.scalars[0], plan.scalars[1]
     dev = U.device
     h = torch.empty(shape[:-1] + (D * H,), device=dev, dtype=U.dtype)

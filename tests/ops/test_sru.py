@@ -179,10 +179,15 @@ def test_kernel_forward_with_each_depth_of_loads_in_flight(kernel_device, monkey
     from rnnviz.kernels.sru import fused_recurrent
 
     monkeypatch.setattr(fused_recurrent, "FWD_AHEAD", {4: ahead, 2: ahead})
+    launched = []
+    launch = fused_recurrent._FWD.launch
+    monkeypatch.setattr(fused_recurrent._FWD, "launch", lambda grid, args, kw, static=None: (
+        launched.append(kw["AHEAD"]), launch(grid, args, kw, static)))
     case = make_case(T, 2, 5, 2, 3, True, True, True, dtype=torch.float32, device=kernel_device)
     got = run(case, D=2, activation="tanh", scale_x=1.0, batch_first=False, backend="triton",
               recurrence="kernel")
     assert_close(got, reference(case, D=2, activation="tanh", scale_x=1.0), atol=2e-5, rtol=1e-5)
+    assert launched == [ahead]  # the depth asked for, not a plan cached under another
 
 
 @pytest.mark.interpreter
