@@ -25,11 +25,15 @@
 #   bash scripts/gpu_next.sh targets the scan bench at D=16, T=2^20 and B=4, T=1024, D=256 (B=1, D=64, T=65536 ran at
 #                                    eabdf13), SRU at l=128 after the host path's trims (fp32 and bf16: 200 s), then the
 #                                    GPU tests of the ops that launch through CachedLaunch (348 passed at eabdf13)
+#   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
+#                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
+#                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
+#                                    at l=128, d=256 after the host path's trims
 # .whl must hold the wheels (accelerated_scan, mingru_pytorch, sru) and, for "ab", linear_scan_base/:
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -90,4 +94,11 @@ case "$1" in
     mkdir -p $OUT/r/first && mv $OUT/r/tests-*.log $OUT/r/first/ 2>/dev/null
     gpu_tests $((${LIMIT:-585} - SECONDS)) tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py \
       tests/ops/test_sru.py tests/models/test_sru.py tests/models/test_mingru.py tests/models/test_compile.py; pack ;;
+  host)
+    only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
+    only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"
+    only="$only,SRU train step l=128 d=256,SRU forward only (grad on) l=128 d=256"
+    timeout ${LIMIT:-400} python3 scripts/profile_host.py --cprofile --out $OUT/r/profile-host.txt --only "$only" \
+      > $OUT/r/profile-host.log 2>&1; echo rc=$? t=$SECONDS
+    grep -E "^===|^python|^autograd|^triton" $OUT/r/profile-host.log | cut -c1-160; pack ;;
 esac
