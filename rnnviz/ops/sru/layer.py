@@ -8,6 +8,11 @@ sizes, cost more than the GPU work. Here the backward does, with cuBLAS:
     dx = dx' + dU W^T    (one addmm_, in place on dx', the skip term's gradient)
     dW = x^T dU
 
+The checks and choices of a call (shapes, backend, algorithm) are made once per key of
+shapes, dtypes, devices and options and kept (``_plan``), and the launchers keep a launch plan
+per shape. Each saves the host a few microseconds a call, and a small layer's step is the
+host's time.
+
 The GEMM runs in the autocast dtype like any torch matmul. The backward's GEMMs run in the
 dtype the forward's ran in (U's), by explicit casts rather than by re-entering autocast
 (``torch.amp.custom_bwd``): see :func:`rnnviz.device.backward_outside_autocast`.
