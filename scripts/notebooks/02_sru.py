@@ -216,12 +216,13 @@ bf16_tries_figure()
 # parallelism (batch x hidden = 32768 threads) is the scarce resource, so we kept one unit a thread and removed
 # the code.
 #
-# The third pair of bars asked about the bytes themselves. U stores a unit's x~, f and r side by side, so when
-# 32 threads of a warp each load their unit's x~, the warp touches 192 bytes to use 64, and the f and r loads
-# touch the same sectors again. Laid out as three planes (all the x~ of a row, then all the f, then all the r),
-# each load reads 64 neighbouring bytes. Same instructions, same outputs, and the time barely moved (148.7
-# against 150.4 us, `benchmarks/sru-planes-ab-h100.json`): the repeated sectors were not what held it back (most
-# likely the L1 cache served the second and third touch). That layout was removed too. The dashed line is the target, which bf16 has not reached.
+# The third group of bars asked about the bytes themselves. U stores a unit's x~, f and r side by side, so when
+# the 32 threads of a warp each load their unit's x~, the warp touches 192 bytes to use 64, and the f and r
+# loads touch the same sectors again. Laid out as three planes (all the x~ of a row, then all the f, then all
+# the r), each load reads 64 neighbouring bytes. Same instructions, same outputs, and the time barely moved
+# (148.7 against 150.4 us, `benchmarks/sru-planes-ab-h100.json`): the repeated sectors were not what held it
+# back (most likely the L1 cache served the second and third touch). That layout was removed too. The dashed
+# line is the issue's target, which bf16 has not reached.
 #
 # ## 4. SRU against LSTM, GRU and a convolution
 #
