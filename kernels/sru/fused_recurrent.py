@@ -630,5 +630,5 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
         c0 if c0 is not None else gc0, mask_pad if mask_pad is not None else _zero_byte(dev),
         c_all, grad_h, grad_cn if grad_cn is not None else gc0,
         gU, gx if gx is not None else gU, gc0, gvb) + plan.scalars, plan.constexprs, plan)
-    gvb = gvb.sum(0)
-    return gU, gx, gc0, (gvb[:2 * D * H] if peep else None), gvb[2 * D * H:]
+    gwc, gbias = gvb.sum(0).split(2 * D * H)  # (one call for both views)
+    return gU, gx, gc0, (gwc if peep else None), gbias

@@ -331,6 +331,26 @@ def test_model_on_the_triton_kernel(kernel_device):
     torch.testing.assert_close(pc2.cpu(), pc1, atol=2e-5, rtol=1e-5)
 
 
+def test_model_bf16_autocast_on_cpu():
+    """Under CPU autocast the layer's node (the torch path's, the same node as the kernel's)
+    runs its GEMMs in bf16 and gives every gradient in its input's dtype, close to float32's:
+    the first layer adds its bf16 GEMM to the skip term's float32 gradient, the second (bf16
+    input) adds it in place."""
+    torch.manual_seed(0)
+    model = SRU(16, 16, num_layers=2)
+    x = torch.randn(12, 3, 16, requires_grad=True)
+    go = torch.randn(12, 3, 16)
+    params = [x] + list(model.parameters())
+    want = torch.autograd.grad(model(x)[0], params, go)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x)[0]
+    assert out.dtype == torch.bfloat16
+    got = torch.autograd.grad(out, params, go.bfloat16())
+    for p, g, w in zip(params, got, want):
+        assert g.dtype == p.dtype
+        torch.testing.assert_close(g, w, atol=0.05 * w.abs().max().item(), rtol=0.05)
+
+
 @pytest.mark.gpu
 def test_model_bf16_autocast(gpu):
     model = SRU(64, 64, num_layers=2).to(gpu)

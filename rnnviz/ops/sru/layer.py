@@ -37,7 +37,7 @@ class SRULayerFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, weight_c, bias, c0, x_skip, mask_tm, cfg: _Cfg, sink, layer):
         with _stage("gemm", x.device, layer):
-            U = torch.mm(x.reshape(-1, x.shape[-1]), weight).view(*x.shape[:-1], weight.shape[1])
+            U = torch.matmul(x, weight)  # (one call: it folds [T, B] into one GEMM itself)
         skip = (x if cfg.skip_is_input else x_skip) if cfg.K == 3 else None
         with _stage("recurrence", x.device, layer):
             h, c_n, c_all, f, r = _fwd_impl(cfg)(
@@ -74,15 +74,19 @@ class SRULayerFunction(torch.autograd.Function):
         gx = gW = None
         if need[0]:
             w = weight if weight.dtype == cd else weight.to(cd)  # (a cast only under autocast:
-            if cfg.skip_is_input and cfg.K == 3:                # each call costs the host)
-                # in place on the skip term's gradient, a buffer of this backward's own:
-                # torch.addmm would first copy it into a new output (on the H100 profile, a
-                # cudaMemcpyAsync of 29 us host time a step, benchmarks/profile-host-h100-s36.txt)
-                gs = g_skip.reshape(x2.shape)
-                gx = (gs if gs.dtype == cd else gs.to(cd)).addmm_(gU2, w.t())
+            if not (cfg.skip_is_input and cfg.K == 3):          # each call costs the host)
+                gx = torch.mm(gU2, w.t()).view(x.shape)
+            elif g_skip.dtype == cd and g_skip.is_contiguous():
+                # in place on the skip term's gradient, a buffer of this backward's own, through
+                # a 2-D view (torch.addmm would first copy it into a new output: on the H100
+                # profile a cudaMemcpyAsync of 29 us host time a step,
+                # benchmarks/profile-host-h100-s36.txt)
+                g_skip.view(x2.shape).addmm_(gU2, w.t())
+                gx = g_skip
             else:
-                gx = torch.mm(gU2, w.t())
-            gx = gx.view(x.shape)
+                # autocast: the GEMM in its dtype, added to the skip term's gradient in x's
+                # (one kernel, where casting that gradient there and the sum back took two)
+                gx = g_skip + torch.mm(gU2, w.t()).view(x.shape)
         if need[1]:
             gW = torch.mm((x2 if x2.dtype == cd else x2.to(cd)).t(), gU2)
         return (gx, gW, None if weight_c is None else gwc, gbias,
