@@ -589,7 +589,7 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
                        None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x,
                        weight_c is not None, tanh, c0 is not None, batch_first, store_c, record,
                        fwd_ahead(U.element_size()), _FWD.interpreted)
-    T, B = plan.scalars[0], plan.scalars[1]
+    T, B = plan.scalars[0], plan.scalars[1]  # (the kernel's integer arguments begin T, B)
     dev = U.device
     h = torch.empty(shape[:-1] + (D * H,), device=dev, dtype=U.dtype)
     c_n = torch.empty(B, D * H, device=dev, dtype=torch.float32)

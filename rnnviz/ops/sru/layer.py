@@ -73,8 +73,9 @@ class SRULayerFunction(torch.autograd.Function):
         need = ctx.needs_input_grad
         gx = gW = None
         if need[0]:
-            w = weight if weight.dtype == cd else weight.to(cd)  # (a cast only under autocast:
-            if not (cfg.skip_is_input and cfg.K == 3):          # each call costs the host)
+            # (a cast only under autocast: each call costs the host)
+            w = weight if weight.dtype == cd else weight.to(cd)
+            if not cfg.skip_is_input:
                 gx = torch.mm(gU2, w.t()).view(x.shape)
             elif g_skip.dtype == cd and g_skip.is_contiguous():
                 # in place on the skip term's gradient, a buffer of this backward's own, through
@@ -84,8 +85,9 @@ class SRULayerFunction(torch.autograd.Function):
                 g_skip.view(x2.shape).addmm_(gU2, w.t())
                 gx = g_skip
             else:
-                # autocast: the GEMM in its dtype, added to the skip term's gradient in x's
-                # (one kernel, where casting that gradient there and the sum back took two)
+                # under autocast the GEMM in its dtype, added to the skip term's gradient in
+                # x's (one kernel, where casting that gradient there and the sum back took
+                # two); or a strided gradient (the torch path's), which has no 2-D view
                 gx = g_skip + torch.mm(gU2, w.t()).view(x.shape)
         if need[1]:
             gW = torch.mm((x2 if x2.dtype == cd else x2.to(cd)).t(), gU2)
