@@ -9,18 +9,17 @@ backend with every kernel launch replaced by what a cached launch does before th
 GPU step pays before and between its kernels, but the launches and cuBLAS's host side. Each
 REPO (default: this checkout) is a checkout of rnnviz, e.g. a ``git worktree`` of an older
 commit, timed in its own process: compare them side by side. Prints microseconds per call
-(median of 9 rounds): the inference forward, the forward with grad on, and the training
-step of the benchmark (``rnnviz.bench.sru``), for 1 and 4 layers.
+(the median of 3000 calls, ``rnnviz.bench.core.time_ms``): the inference forward, the
+forward with grad on, and the training step of the benchmark (``rnnviz.bench.sru``), for 1
+and 4 layers.
 """
 from __future__ import annotations
 
 import importlib.util
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -40,24 +39,13 @@ def _load(repo: str):
     spec.loader.exec_module(module)
 
 
-def _median_us(fn, n: int = 3000, rounds: int = 9) -> float:
-    for _ in range(300):
-        fn()
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        times.append((time.perf_counter() - t0) / n * 1e6)
-    return statistics.median(times)
-
-
 def measure(repo: str) -> dict:
     _load(repo)
     import torch
 
     import rnnviz.kernels.cached_launch as cached_launch
     import rnnviz.ops.sru.layer as layer
+    from rnnviz.bench.core import time_ms
     from rnnviz.bench.sru import _fwd_bwd
     from rnnviz.models import SRU
 
@@ -70,14 +58,17 @@ def measure(repo: str) -> dict:
 
     cached_launch.CachedLaunch.launch = launch
     layer.resolve_backend = lambda *a, **k: "triton"  # on CPU tensors
+    def median_us(fn) -> float:  # the bench's own timing: the median of single calls on a CPU
+        return 1e3 * time_ms(fn, "cpu", warmup=300, reps=3000)
+
     out = {}
     for layers in (1, 4):
         x = torch.randn(8, 2, 8, requires_grad=True)
         model = SRU(8, 8, layers)
         with torch.no_grad():
-            out[f"inference forward, {layers} layer(s)"] = _median_us(lambda: model(x))
-        out[f"forward, grad on, {layers} layer(s)"] = _median_us(lambda: model(x))
-        out[f"training step, {layers} layer(s)"] = _median_us(_fwd_bwd(model, x, "fp32"))
+            out[f"inference forward, {layers} layer(s)"] = median_us(lambda: model(x))
+        out[f"forward, grad on, {layers} layer(s)"] = median_us(lambda: model(x))
+        out[f"training step, {layers} layer(s)"] = median_us(_fwd_bwd(model, x, "fp32"))
     return out
 
 

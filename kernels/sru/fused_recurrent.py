@@ -548,25 +548,24 @@ class _Launch:
 @functools.lru_cache(maxsize=1024)
 def _fwd_launch(shape, s_u, s_x, s_m, D, H, K, scale_x, peep, tanh, has_c0, batch_first,
                 store_c, record, ahead, interpreted) -> _Launch:
-    T, B = (shape[1], shape[0]) if batch_first else (shape[0], shape[1])
+    T, B = _tb(shape, batch_first)
     BLOCK, warps = _block(H)
     h_tb = _dense_tb(shape[:-1] + (D * H,), batch_first)
     scalars = (T, B, H, *_tb(s_u, batch_first), *(_tb(s_x, batch_first) if s_x else (0, 0)),
                *h_tb, *(s_m or (0, 0)), float(scale_x), int(peep), int(tanh), int(has_c0))
     return _Launch((cdiv(H, BLOCK), B, D), scalars, dict(
         K=K, SKIP_X=s_x is not None, BLOCK=BLOCK, HAS_MASK=s_m is not None, STORE_C=store_c,
-        RECORD=record, FAST=not interpreted, AHEAD=ahead,
-        num_warps=warps))
+        RECORD=record, FAST=not interpreted, AHEAD=ahead, num_warps=warps))
 
 
 @functools.lru_cache(maxsize=1024)
 def _bwd_launch(shape, s_u, s_x, s_gh, s_m, D, H, K, scale_x, peep, tanh, has_c0, has_gcn,
-                batch_first, interpreted, x_shape) -> _Launch:
-    T, B = (shape[1], shape[0]) if batch_first else (shape[0], shape[1])
+                batch_first, interpreted) -> _Launch:
+    T, B = _tb(shape, batch_first)
     BLOCK, warps = _block(H)
     scalars = (T, B, H, *_tb(s_u, batch_first), *(_tb(s_x, batch_first) if s_x else (0, 0)),
                *_tb(s_gh, batch_first), *(s_m or (0, 0)), *_dense_tb(shape, batch_first),
-               *(_dense_tb(x_shape, batch_first) if x_shape else (0, 0)),
+               *(_dense_tb(shape[:-1] + (D * H,), batch_first) if s_x else (0, 0)),  # grad x
                float(scale_x), int(peep), int(tanh), int(has_c0), int(has_gcn))
     return _Launch((cdiv(H, BLOCK), B, D), scalars, dict(
         K=K, SKIP_X=s_x is not None, BLOCK=BLOCK, HAS_MASK=s_m is not None,
@@ -618,7 +617,7 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     plan = _bwd_launch(U.shape, U.stride(), None if x is None else x.stride(), grad_h.stride(),
                        None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x, peep,
                        tanh, c0 is not None, grad_cn is not None, batch_first,
-                       _BWD.interpreted, None if x is None else x.shape)
+                       _BWD.interpreted)
     B = plan.scalars[1]
     dev = U.device
     gU = torch.empty(U.shape, device=dev, dtype=U.dtype)
