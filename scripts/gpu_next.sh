@@ -25,6 +25,9 @@
 #   bash scripts/gpu_next.sh targets the scan bench at D=16, T=2^20 and B=4, T=1024, D=256 (B=1, D=64, T=65536 ran at
 #                                    eabdf13), SRU at l=128 after the host path's trims (fp32 and bf16: 200 s), then the
 #                                    GPU tests of the ops that launch through CachedLaunch (348 passed at eabdf13)
+#   bash scripts/gpu_next.sh step    the GPU tests of the ops that launch through CachedLaunch first (their kernels then
+#                                    sit in Triton's cache), then SRU at l=128, one layer, fp32 and bf16, with torch's
+#                                    backward thread and without (RNNVIZ_AUTOGRAD_THREADS=0); no kernel rows (l=1024)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -33,7 +36,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|host"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -44,7 +47,7 @@ gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes 
   split -n r/6 /tmp/ids /tmp/ids.; echo "== $(wc -l < /tmp/ids) gpu tests"
   # SIGINT at the limit: pytest stops as on Ctrl-C and still prints what passed and failed
   # (fewer ids than six: skip the empty parts, since pytest with no ids would collect all of tests/)
-  for f in /tmp/ids.*; do [ -s $f ] || continue; timeout -s INT $limit python3 -m pytest -q -p no:cacheprovider -m gpu $(cat $f) > $OUT/r/tests-${f##*.}.log 2>&1 & done; wait
+  for f in /tmp/ids.*; do [ -s $f ] || continue; timeout -s INT -k 20 $limit python3 -m pytest -q -p no:cacheprovider -m gpu $(cat $f) > $OUT/r/tests-${f##*.}.log 2>&1 & done; wait
   tail -qn 3 $OUT/r/tests-*.log; echo "t=$SECONDS"
 }
 small_scan() {  # the scan bench at the host-bound shapes (or $2), under $1 s (rnnviz also timed in accelerated-scan's rounds)
@@ -94,6 +97,15 @@ case "$1" in
     mkdir -p $OUT/r/first && mv $OUT/r/tests-*.log $OUT/r/first/ 2>/dev/null
     gpu_tests $((${LIMIT:-585} - SECONDS)) tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py \
       tests/ops/test_sru.py tests/models/test_sru.py tests/models/test_mingru.py tests/models/test_compile.py; pack ;;
+  step)
+    gpu_tests ${TESTS_S:-240} tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py tests/ops/test_sru.py \
+      tests/models/test_sru.py tests/models/test_mingru.py tests/models/test_compile.py; pack
+    for threads in 1 0; do
+      RNNVIZ_AUTOGRAD_THREADS=$threads RNNVIZ_BENCH_T=128 RNNVIZ_BENCH_LAYERS=1 RNNVIZ_BENCH_PARTIAL=$OUT/r/t$threads \
+        timeout $(( (${LIMIT:-540} - SECONDS) / (2 - threads) )) python3 -m rnnviz.bench sru --out $OUT/r/t$threads \
+        > $OUT/r/bench-sru-t$threads.log 2>&1; echo rc=$? t=$SECONDS
+      grep -E "^rnnviz-sru +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru-t$threads.log | cut -c1-160; pack
+    done ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"

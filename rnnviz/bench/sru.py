@@ -225,6 +225,8 @@ def _derive(group: list[dict]) -> None:
 def kernel_rows(quick: bool, device: torch.device, copy_gbs: float) -> list[dict]:
     """The recurrence alone at l = d = 1024 (B = 32): bytes it must move / time, vs copy."""
     T, B, H = (64, 4, 64) if quick else (1024, BATCH, 1024)
+    if not quick and T not in env_lengths([T]):  # RNNVIZ_BENCH_T="128": the l = 128 settings alone
+        return []
     rows = []
     if device.type == "cuda":
         from rnnviz.kernels.sru import sru_bwd, sru_fwd

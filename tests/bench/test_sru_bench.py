@@ -73,3 +73,16 @@ def test_scan_rows_time_both_routes_at_each_length(monkeypatch):
     rows = scan_rows(False, torch.device("cpu"))
     assert sorted({(r["T"], r["B"]) for r in rows}) == [(t, b) for t in (8, 16) for b in (1, 4, 32)]
     assert len(rows) == 12 and all(r["D"] == 256 for r in rows)
+
+
+def test_kernel_rows_follow_the_lengths_asked_for(monkeypatch):
+    """The kernel rows are at l = 1024: a run limited to l = 128 (RNNVIZ_BENCH_T) skips them,
+    and the quick run keeps its own tiny shape."""
+    import torch
+
+    from rnnviz.bench.sru import kernel_rows
+
+    monkeypatch.setenv("RNNVIZ_BENCH_T", "128")
+    assert kernel_rows(False, torch.device("cpu"), 1.0) == []
+    rows = kernel_rows(True, torch.device("cpu"), 1.0)
+    assert [r["T"] for r in rows if r.get("scope") == "recurrence kernel"] == [64, 64, 64]
