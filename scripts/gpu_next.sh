@@ -28,6 +28,11 @@
 #   bash scripts/gpu_next.sh step    the GPU tests of the ops that launch through CachedLaunch first (their kernels then
 #                                    sit in Triton's cache), then SRU at l=128, one layer, fp32 and bf16, with torch's
 #                                    backward thread and without (RNNVIZ_AUTOGRAD_THREADS=0); no kernel rows (l=1024)
+#   bash scripts/gpu_next.sh sweep16 the H100's own tuned entry for fp32 scans of few channels and long T (class
+#                                    4|bd<=256|T>32768; scripts/scan_sweep.py, graph-timed: the kernels differ, the host
+#                                    does not): the H200's entry puts the forward at D=64, T=65536 on the segment kernel,
+#                                    48 us (35% of copy) where the backward's look-back kernel moves 5/3 the bytes in 57 us
+#                                    (profile-host-h100-s40.txt). tuned.py comes back in results.tgz
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -36,7 +41,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|host"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -47,8 +52,10 @@ gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes 
   split -n r/6 /tmp/ids /tmp/ids.; echo "== $(wc -l < /tmp/ids) gpu tests"
   # SIGINT at the limit: pytest stops as on Ctrl-C and still prints what passed and failed
   # (fewer ids than six: skip the empty parts, since pytest with no ids would collect all of tests/)
-  for f in /tmp/ids.*; do [ -s $f ] || continue; timeout -s INT -k 20 $limit python3 -m pytest -q -p no:cacheprovider -m gpu $(cat $f) > $OUT/r/tests-${f##*.}.log 2>&1 & done; wait
-  tail -qn 3 $OUT/r/tests-*.log; echo "t=$SECONDS"
+  for f in /tmp/ids.*; do [ -s $f ] || continue; timeout -s INT -k 20 $limit python3 -m pytest -v -p no:cacheprovider -m gpu $(cat $f) > $OUT/r/tests-${f##*.}.log 2>&1 & done; wait
+  for f in $OUT/r/tests-*.log; do  # (a stopped process prints no summary: count its lines)
+    echo "${f##*/}: $(grep -c ' PASSED' $f) passed, $(grep -cE ' (FAILED|ERROR)' $f) failed | $(tail -n1 $f | cut -c1-90)"
+  done; echo "t=$SECONDS"
 }
 small_scan() {  # the scan bench at the host-bound shapes (or $2), under $1 s (rnnviz also timed in accelerated-scan's rounds)
   RNNVIZ_SCAN_SHAPES="${2:-4x1024x256;1x1024x64;1x16384x64}" RNNVIZ_BENCH_PARTIAL=$OUT/r timeout $1 \
@@ -106,6 +113,10 @@ case "$1" in
         > $OUT/r/bench-sru-t$threads.log 2>&1; echo rc=$? t=$SECONDS
       grep -E "^rnnviz-sru +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru-t$threads.log | cut -c1-160; pack
     done ;;
+  sweep16)
+    timeout ${LIMIT:-540} python3 scripts/scan_sweep.py --shapes "1x65536x64;1x131072x64;1x1048576x16" \
+      --dtypes float32 --budget $(( ${LIMIT:-540} - 90 )) --out $OUT/r > $OUT/r/sweep16.log 2>&1; echo rc=$? t=$SECONDS
+    tail -25 $OUT/r/sweep16.log | cut -c1-200; ls -l $OUT/r/tuned.py; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"
