@@ -174,3 +174,20 @@ class CachedLaunch:
         if unknown:
             raise TypeError(f"CachedLaunch: {self.kernel.__name__} has no parameter {sorted(unknown)}")
         return compiled.run, compiled.function, compiled.packed_metadata, tuple(tail)
+
+
+class LaunchPlan:
+    """One kernel's launch worked out once per shape, strides and options (the callers keep
+    plans in a ``functools.lru_cache``): the grid, the integer and float arguments that
+    follow the tensors, the constexprs. Compared by identity, it is also the cached launch's
+    ``static`` key, hashed in place of what it holds. Launchers with more to remember (a
+    config, the launches before this one) subclass it."""
+
+    __slots__ = ("kernel", "grid", "scalars", "constexprs")
+
+    def __init__(self, kernel: CachedLaunch, grid: tuple, scalars: tuple, constexprs: dict):
+        self.kernel, self.grid, self.scalars, self.constexprs = kernel, grid, scalars, constexprs
+
+    def launch(self, tensors: tuple) -> None:
+        """The kernel on ``tensors`` (its leading arguments), then the plan's scalars."""
+        self.kernel.launch(self.grid, tensors + self.scalars, self.constexprs, self)

@@ -22,7 +22,7 @@ from typing import NamedTuple
 import torch
 
 from .. import cdiv, interpreting, next_pow2
-from ..cached_launch import CachedLaunch
+from ..cached_launch import CachedLaunch, LaunchPlan
 from .chunk import scan_channel_kernel
 from .launch_time import TimeConfig, as_time_dense, launch_time, time_dense
 from .reduce_scan import scan_apply_kernel, scan_reduce_kernel
@@ -246,19 +246,17 @@ def _rows_fit(block_t: int, *time_strides: int) -> bool:
     return block_t * max(map(abs, time_strides)) < 2 ** 31
 
 
-class _Plan:
-    """What a launch needs beyond its tensors, the same for every call of one shape, layout,
-    config and set of flags: made once (``_plan``), so a small scan's call does not redo it.
-    Compared by identity: it is also the cached launch's key (``CachedLaunch.key``)."""
+class _Plan(LaunchPlan):
+    """A scan's launch, the same for every call of one shape, layout, config and set of
+    flags: made once (``_plan``), so a small scan's call does not redo it."""
 
-    __slots__ = ("cfg", "kernel", "grid", "scalars", "constexprs", "fits", "n_chunks", "status",
-                 "before")
+    __slots__ = ("cfg", "fits", "n_chunks", "status", "before")
 
     def __init__(self, cfg: ScanConfig, kernel: CachedLaunch, grid: tuple, scalars: tuple,
                  constexprs: dict, fits: bool, n_chunks: int, status: tuple | None,
                  before: tuple | None = None):
-        self.cfg, self.kernel, self.grid, self.scalars = cfg, kernel, grid, scalars
-        self.constexprs = constexprs
+        super().__init__(kernel, grid, scalars, constexprs)
+        self.cfg = cfg
         self.fits = fits  # a chunk's row offsets fit in int32 (_rows_fit)
         self.n_chunks = n_chunks
         self.status = status  # sequence path: status_buffers(n_parts, n_tiles, block_d, window)
@@ -356,14 +354,13 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, con
         _reduce_then_scan(plan, a, b, args)
         return cfg, loc, car, None
     if plan.status is None:
-        plan.kernel.launch(plan.grid, args + plan.scalars, plan.constexprs, plan)
+        plan.launch(args)
         return cfg, loc, car, None
     n_parts, n_tiles, block_d, window = plan.status
     status = status_buffers(n_parts, n_tiles, block_d, a.device, window)
     tl_buf = (torch.zeros(plan.grid[0], len(TIMELINE_COLUMNS), dtype=torch.int64,
                           device=a.device) if timeline else None)
-    plan.kernel.launch(plan.grid, (*args, *status, tl_buf if timeline else out, *plan.scalars),
-                       plan.constexprs, plan)
+    plan.launch((*args, *status, tl_buf if timeline else out))
     return cfg, loc, car, tl_buf
 
 
@@ -374,11 +371,10 @@ def _reduce_then_scan(plan: _Plan, a, b, args: tuple) -> None:
     call (benchmarks/scan-carry-h200.json)."""
     red, summary, n_parts = plan.before
     ca, cb, seg_h = summary_buffers(a.shape[0], n_parts, a.shape[2], a.device)
-    red.kernel.launch(red.grid, (a, b, ca, cb) + red.scalars, red.constexprs, red)
+    red.launch((a, b, ca, cb))
     h0 = args[2] if summary.constexprs["HAS_H0"] else seg_h
-    summary.kernel.launch(summary.grid, (ca, cb, h0) + (seg_h,) * 6 + summary.scalars,
-                          summary.constexprs, summary)
-    plan.kernel.launch(plan.grid, (a, b, seg_h) + args[2:] + plan.scalars, plan.constexprs, plan)
+    summary.launch((ca, cb, h0) + (seg_h,) * 6)
+    plan.launch((a, b, seg_h) + args[2:])
 
 
 @functools.lru_cache(maxsize=4096)

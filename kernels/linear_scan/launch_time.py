@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import cdiv, interpreting, next_pow2
-from ..cached_launch import CachedLaunch
+from ..cached_launch import CachedLaunch, LaunchPlan
 from .seqpar import status_buffers, summary_buffers
 from .timelast import scan_time_kernel
 
@@ -114,13 +114,15 @@ def tuned_time_config(table: dict, B: int, T: int, D: int, elem_size: int = 4,
                       entry["programs"], entry.get("lookback", False))
 
 
-class _TimePlan:
-    """The launches of one (config, shape, flags): made once, and the cached launches' key."""
+class _TimePlan(LaunchPlan):
+    """The launches of one (config, shape, flags), made once: the time kernel's, and where
+    parts are joined by reduce-then-scan the reduce's and the summaries' scan before it."""
 
-    __slots__ = ("cfg", "grid", "scalars", "constexprs", "reduce", "summary", "n_parts")
+    __slots__ = ("cfg", "reduce", "summary", "n_parts")
 
     def __init__(self, cfg, grid, scalars, constexprs, reduce=None, summary=None, n_parts=1):
-        self.cfg, self.grid, self.scalars, self.constexprs = cfg, grid, scalars, constexprs
+        super().__init__(_TIME, grid, scalars, constexprs)
+        self.cfg = cfg
         self.reduce, self.summary, self.n_parts = reduce, summary, n_parts
 
 
@@ -189,12 +191,8 @@ def launch_time(a, b, h0, out, *, reverse, shift_a=False, grad_a_out=None, hf=No
     elif plan.n_parts > 1:
         ca, cb, segh = summary_buffers(1, plan.n_parts, B * D, a.device)
         red = plan.reduce
-        _TIME.launch(red.grid, (a, b, out, out, out, out, out, out, ca, cb) + status
-                     + red.scalars, red.constexprs, red)
-        s = plan.summary
-        s.kernel.launch(s.grid, (ca, cb, h0_) + (segh,) * 6 + s.scalars, s.constexprs, s)
-    _TIME.launch(plan.grid, (a, b, h0_, segh, out,
-                             grad_a_out if grad_a_out is not None else out,
-                             hf if hf is not None else out, hf0 if hf0 is not None else out,
-                             ca, cb) + status + plan.scalars, plan.constexprs, plan)
+        plan.reduce.launch((a, b, out, out, out, out, out, out, ca, cb) + status)
+        plan.summary.launch((ca, cb, h0_) + (segh,) * 6)
+    plan.launch((a, b, h0_, segh, out, grad_a_out if grad_a_out is not None else out,
+                 hf if hf is not None else out, hf0 if hf0 is not None else out, ca, cb) + status)
     return config

@@ -98,7 +98,7 @@ import triton.language as tl
 from .. import cdiv, next_pow2
 from ..activations import sigmoid as _sigmoid
 from ..activations import tanh as _tanh
-from ..cached_launch import CachedLaunch
+from ..cached_launch import CachedLaunch, LaunchPlan
 
 CHUNK = 8  # steps per loop turn; loads of the next AHEAD CHUNK (forward) / CHUNK (backward) in flight
 # Turns of loads the forward keeps in flight, by element size of U: bf16 moves half the bytes
@@ -534,40 +534,29 @@ def _dense_tb(shape: tuple, batch_first: bool) -> tuple[int, int]:
     return _tb((shape[1] * shape[2], shape[2]), batch_first)
 
 
-class _Launch:
-    """A launch worked out once per shape, strides and options (``functools.lru_cache``):
-    the grid, the integer and float arguments, the constexprs. Compared by identity: it is
-    also the cached launch's key (``CachedLaunch.key``), hashed in place of what it holds."""
-
-    __slots__ = ("grid", "scalars", "constexprs")
-
-    def __init__(self, grid: tuple, scalars: tuple, constexprs: dict):
-        self.grid, self.scalars, self.constexprs = grid, scalars, constexprs
-
-
 @functools.lru_cache(maxsize=1024)
 def _fwd_launch(shape, s_u, s_x, s_m, D, H, K, scale_x, peep, tanh, has_c0, batch_first,
-                store_c, record, ahead, interpreted) -> _Launch:
+                store_c, record, ahead, interpreted) -> LaunchPlan:
     T, B = _tb(shape, batch_first)
     BLOCK, warps = _block(H)
     h_tb = _dense_tb(shape[:-1] + (D * H,), batch_first)
     scalars = (T, B, H, *_tb(s_u, batch_first), *(_tb(s_x, batch_first) if s_x else (0, 0)),
                *h_tb, *(s_m or (0, 0)), float(scale_x), int(peep), int(tanh), int(has_c0))
-    return _Launch((cdiv(H, BLOCK), B, D), scalars, dict(
+    return LaunchPlan(_FWD, (cdiv(H, BLOCK), B, D), scalars, dict(
         K=K, SKIP_X=s_x is not None, BLOCK=BLOCK, HAS_MASK=s_m is not None, STORE_C=store_c,
         RECORD=record, FAST=not interpreted, AHEAD=ahead, num_warps=warps))
 
 
 @functools.lru_cache(maxsize=1024)
 def _bwd_launch(shape, s_u, s_x, s_gh, s_m, D, H, K, scale_x, peep, tanh, has_c0, has_gcn,
-                batch_first, interpreted) -> _Launch:
+                batch_first, interpreted) -> LaunchPlan:
     T, B = _tb(shape, batch_first)
     BLOCK, warps = _block(H)
     scalars = (T, B, H, *_tb(s_u, batch_first), *(_tb(s_x, batch_first) if s_x else (0, 0)),
                *_tb(s_gh, batch_first), *(s_m or (0, 0)), *_dense_tb(shape, batch_first),
                *(_dense_tb(shape[:-1] + (D * H,), batch_first) if s_x else (0, 0)),  # grad x
                float(scale_x), int(peep), int(tanh), int(has_c0), int(has_gcn))
-    return _Launch((cdiv(H, BLOCK), B, D), scalars, dict(
+    return LaunchPlan(_BWD, (cdiv(H, BLOCK), B, D), scalars, dict(
         K=K, SKIP_X=s_x is not None, BLOCK=BLOCK, HAS_MASK=s_m is not None,
         FAST=not interpreted, num_warps=warps))
 
@@ -596,10 +585,10 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     c_all = torch.empty(T, B, D * H, device=dev, dtype=torch.float32) if store_c else dummy
     f = torch.empty(T, B, D * H, device=dev, dtype=torch.float32) if record else dummy
     r = torch.empty_like(f) if record else dummy
-    _FWD.launch(plan.grid, (
+    plan.launch((
         U, x if x is not None else U, weight_c if weight_c is not None else bias, bias,
         c0 if c0 is not None else dummy, mask_pad if mask_pad is not None else _zero_byte(dev),
-        h, c_all, c_n, f, r) + plan.scalars, plan.constexprs, plan)
+        h, c_all, c_n, f, r))
     return h, c_n, (c_all if store_c else None), (f if record else None), (r if record else None)
 
 
@@ -624,10 +613,10 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     gx = torch.empty(x.shape, device=dev, dtype=x.dtype) if x is not None else None
     gc0 = torch.empty(B, D * H, device=dev, dtype=torch.float32)
     gvb = torch.empty(B, 4 * D * H, device=dev, dtype=torch.float32)
-    _BWD.launch(plan.grid, (
+    plan.launch((
         U, x if x is not None else U, weight_c if peep else bias, bias,
         c0 if c0 is not None else gc0, mask_pad if mask_pad is not None else _zero_byte(dev),
         c_all, grad_h, grad_cn if grad_cn is not None else gc0,
-        gU, gx if gx is not None else gU, gc0, gvb) + plan.scalars, plan.constexprs, plan)
+        gU, gx if gx is not None else gU, gc0, gvb))
     gwc, gbias = gvb.sum(0).split(2 * D * H)  # (one call for both views)
     return gU, gx, gc0, (gwc if peep else None), gbias

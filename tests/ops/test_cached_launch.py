@@ -108,6 +108,24 @@ def test_a_static_key_stands_for_the_constexprs_and_scalars(fake):
     assert key(x[1:], plan) is None
 
 
+def test_a_launch_plan_is_its_own_static_key(fake):
+    """``LaunchPlan.launch(tensors)``: the kernel on the tensors, then the plan's scalars and
+    constexprs, keyed by the plan itself: a second plan of the same values is another key."""
+    from rnnviz.kernels.cached_launch import LaunchPlan
+
+    k, launcher = fake
+    plan = LaunchPlan(launcher, (3, 2), (5,), {"BLOCK": 16})
+    x = torch.zeros(8)
+    plan.launch((x,))
+    assert k.compiles == [((3, 2), (x, 5), {"BLOCK": 16})]
+    assert plan in next(iter(launcher._entries))
+    y = torch.ones(8)
+    plan.launch((y,))
+    assert len(k.compiles) == 1 and k.runs[0][9:] == (y.data_ptr(), 5, 16, 7)
+    LaunchPlan(launcher, (3, 2), (5,), {"BLOCK": 16}).launch((x,))  # equal, but another plan
+    assert len(k.compiles) == 2
+
+
 def test_first_call_compiles_then_hits_go_to_the_launcher(fake):
     k, launcher = fake
     x = torch.zeros(8)
