@@ -15,32 +15,18 @@ and 4 layers.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 
+from checkout import load_checkout
+
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _load(repo: str):
-    """rnnviz and its kernels from ``repo`` (an editable install maps rnnviz.kernels to its
-    own checkout: the kernels package is loaded from ``repo`` by hand)."""
-    sys.path.insert(0, repo)
-    import rnnviz
-
-    assert os.path.abspath(rnnviz.__file__).startswith(os.path.abspath(repo)), rnnviz.__file__
-    kdir = os.path.join(repo, "kernels")
-    spec = importlib.util.spec_from_file_location(
-        "rnnviz.kernels", os.path.join(kdir, "__init__.py"), submodule_search_locations=[kdir])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["rnnviz.kernels"] = module
-    spec.loader.exec_module(module)
-
-
 def measure(repo: str) -> dict:
-    _load(repo)
+    load_checkout(repo)
     import torch
 
     import rnnviz.kernels.cached_launch as cached_launch
