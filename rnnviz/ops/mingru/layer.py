@@ -105,9 +105,11 @@ class MinRNNLayerFunction(torch.autograd.Function):
         grads: list[torch.Tensor | None] = [None] * len(dtypes)
         if want_w:  # one GEMM for all the weights; each weight's gradient is a row block
             gW = torch.mm(dP2.t(), x2.to(dP2.dtype)).to(dtypes[0])
-            grads[:n_weights] = gW.split(gW.shape[0] // n_weights)
+            # (split_with_sizes: bound in C, where split goes through a Python wrapper)
+            grads[:n_weights] = gW.split_with_sizes((gW.shape[0] // n_weights,) * n_weights)
         if want_b:
-            grads[n_weights:] = db.to(dtypes[n_weights]).split(db.shape[0] // n_weights)
+            db = db.to(dtypes[n_weights])
+            grads[n_weights:] = db.split_with_sizes((db.shape[0] // n_weights,) * n_weights)
         return (gx, gh0, None, None, None, None, *grads)
 
 
