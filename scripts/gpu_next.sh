@@ -33,6 +33,10 @@
 #                                    does not): the H200's entry puts the forward at D=64, T=65536 on the segment kernel,
 #                                    48 us (35% of copy) where the backward's look-back kernel moves 5/3 the bytes in 57 us
 #                                    (profile-host-h100-s40.txt). tuned.py comes back in results.tgz
+#   bash scripts/gpu_next.sh block   the SRU kernels at 256 and 64 units a program against 128 (MAX_BLOCK; copies of the module,
+#                                    compiled side by side first, 18 processes), bf16 and fp32, l=d=1024, B=32: a program's
+#                                    loads of a step cover BLOCK x K contiguous elements of U, 768 bytes in bf16 at 128, half
+#                                    of fp32's; whether the longer runs lift bf16 from 74-78% of copy (the 80% target)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -41,7 +45,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|host"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -117,6 +121,16 @@ case "$1" in
     timeout ${LIMIT:-540} python3 scripts/scan_sweep.py --shapes "1x65536x64;1x131072x64;1x1048576x16" \
       --dtypes float32 --budget $(( ${LIMIT:-540} - 90 )) --out $OUT/r > $OUT/r/sweep16.log 2>&1; echo rc=$? t=$SECONDS
     tail -25 $OUT/r/sweep16.log | cut -c1-200; ls -l $OUT/r/tuned.py; pack ;;
+  block)
+    for v in 256 64; do sed "s/^MAX_BLOCK = .*/MAX_BLOCK = $v/" kernels/sru/fused_recurrent.py \
+      > kernels/sru/fused_recurrent_b$v.py; done
+    for k in new b256 b64; do for dt in bfloat16 float32; do for p in fwd-inference fwd-training bwd; do
+      WARM=1 timeout 300 python3 scripts/sru_kernel_ab.py /tmp/warm.json $dt $k $p > $OUT/r/warm-$k-$dt-$p.log 2>&1 &
+    done; done; done; wait; echo warm t=$SECONDS
+    timeout ${LIMIT:-200} python3 scripts/sru_kernel_ab.py $OUT/r/sru-block-ab.json bfloat16,float32 new,b256,b64 \
+      > $OUT/r/ab-block.log 2>&1; echo rc=$? t=$SECONDS
+    grep -E "graph|max_abs" $OUT/r/ab-block.log | cut -c1-200; rm kernels/sru/fused_recurrent_b256.py \
+      kernels/sru/fused_recurrent_b64.py; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"

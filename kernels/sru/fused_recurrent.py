@@ -518,9 +518,17 @@ _FWD = CachedLaunch(sru_fwd_kernel)
 _BWD = CachedLaunch(sru_bwd_kernel)
 
 
-def _block(H: int) -> tuple[int, int]:
+# Hidden units a program owns at most (one a thread, so BLOCK // 32 warps). A program's units
+# are neighbours, so its loads of a step cover BLOCK * K contiguous elements of U: 768 bytes in
+# bf16 at 128, half of fp32's. Whether a longer run per program helps bf16's bytes (its kernel
+# stays below 80% of copy) is the 'block' stage of scripts/gpu_next.sh, which times copies of
+# this module at other values.
+MAX_BLOCK = 128
+
+
+def _block(H: int, max_block: int) -> tuple[int, int]:
     """BLOCK hidden units per program, one per thread: as many threads as the problem has."""
-    block = min(128, max(32, next_pow2(H)))
+    block = min(max_block, max(32, next_pow2(H)))
     return block, block // 32
 
 
@@ -536,9 +544,9 @@ def _dense_tb(shape: tuple, batch_first: bool) -> tuple[int, int]:
 
 @functools.lru_cache(maxsize=1024)
 def _fwd_launch(shape, s_u, s_x, s_m, D, H, K, scale_x, peep, tanh, has_c0, batch_first,
-                store_c, record, ahead, interpreted) -> LaunchPlan:
+                store_c, record, ahead, max_block, interpreted) -> LaunchPlan:
     T, B = _tb(shape, batch_first)
-    BLOCK, warps = _block(H)
+    BLOCK, warps = _block(H, max_block)
     h_tb = _dense_tb(shape[:-1] + (D * H,), batch_first)
     scalars = (T, B, H, *_tb(s_u, batch_first), *(_tb(s_x, batch_first) if s_x else (0, 0)),
                *h_tb, *(s_m or (0, 0)), float(scale_x), int(peep), int(tanh), int(has_c0))
@@ -549,9 +557,9 @@ def _fwd_launch(shape, s_u, s_x, s_m, D, H, K, scale_x, peep, tanh, has_c0, batc
 
 @functools.lru_cache(maxsize=1024)
 def _bwd_launch(shape, s_u, s_x, s_gh, s_m, D, H, K, scale_x, peep, tanh, has_c0, has_gcn,
-                batch_first, interpreted) -> LaunchPlan:
+                batch_first, max_block, interpreted) -> LaunchPlan:
     T, B = _tb(shape, batch_first)
-    BLOCK, warps = _block(H)
+    BLOCK, warps = _block(H, max_block)
     scalars = (T, B, H, *_tb(s_u, batch_first), *(_tb(s_x, batch_first) if s_x else (0, 0)),
                *_tb(s_gh, batch_first), *(s_m or (0, 0)), *_dense_tb(shape, batch_first),
                *(_dense_tb(shape[:-1] + (D * H,), batch_first) if s_x else (0, 0)),  # grad x
@@ -576,7 +584,7 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     plan = _fwd_launch(shape, U.stride(), None if x is None else x.stride(),
                        None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x,
                        weight_c is not None, tanh, c0 is not None, batch_first, store_c, record,
-                       fwd_ahead(U.element_size()), _FWD.interpreted)
+                       fwd_ahead(U.element_size()), MAX_BLOCK, _FWD.interpreted)
     T, B = plan.scalars[0], plan.scalars[1]  # (the kernel's integer arguments begin T, B)
     dev = U.device
     h = torch.empty(shape[:-1] + (D * H,), device=dev, dtype=U.dtype)
@@ -606,7 +614,7 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     plan = _bwd_launch(U.shape, U.stride(), None if x is None else x.stride(), grad_h.stride(),
                        None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x, peep,
                        tanh, c0 is not None, grad_cn is not None, batch_first,
-                       _BWD.interpreted)
+                       MAX_BLOCK, _BWD.interpreted)
     B = plan.scalars[1]
     dev = U.device
     gU = torch.empty(U.shape, device=dev, dtype=U.dtype)

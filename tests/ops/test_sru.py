@@ -192,6 +192,28 @@ def test_kernel_forward_with_each_depth_of_loads_in_flight(kernel_device, monkey
 
 @pytest.mark.interpreter
 @pytest.mark.gpu
+@pytest.mark.parametrize("max_block,block", [(32, 32), (256, 256)])
+def test_kernel_at_other_block_sizes(kernel_device, monkeypatch, max_block, block):
+    """MAX_BLOCK caps the units a program owns (the 'block' stage of gpu_next.sh times copies
+    of the module at other caps): forward and backward are right at a cap below and above
+    the default, H = 200 (several programs a row at 32, one partly masked at 256), and the
+    plan asked for is the one launched, not one cached under another cap."""
+    from rnnviz.kernels.sru import fused_recurrent
+
+    monkeypatch.setattr(fused_recurrent, "MAX_BLOCK", max_block)
+    blocks = []
+    for k in (fused_recurrent._FWD, fused_recurrent._BWD):
+        monkeypatch.setattr(k, "launch", lambda grid, args, kw, static=None, _l=k.launch: (
+            blocks.append((kw["BLOCK"], kw["num_warps"], grid[0])), _l(grid, args, kw, static)))
+    case = make_case(5, 2, 200, 1, 3, True, True, True, dtype=torch.float32, device=kernel_device)
+    got = run(case, D=1, activation="tanh", scale_x=1.0, batch_first=False, backend="triton",
+              recurrence="kernel")
+    assert_close(got, reference(case, D=1, activation="tanh", scale_x=1.0), atol=2e-5, rtol=1e-5)
+    assert blocks == [(block, block // 32, -(-200 // block))] * 2
+
+
+@pytest.mark.interpreter
+@pytest.mark.gpu
 def test_kernel_records_gates(kernel_device):
     """With a trace on, the kernel writes its real f, r, c (RECORD); they satisfy the
     equations with the reference's states."""
