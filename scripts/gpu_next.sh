@@ -7,7 +7,7 @@
 #   bash scripts/gpu_next.sh first   where one call may be all a session gets: the full scan bench (to 330 s; the
 #                                    H100's own wide bf16 tile in one full run), then the scan's and torch.compile's
 #                                    GPU tests (to 560 s)
-#   bash scripts/gpu_next.sh tests [S [TESTS]]  the scan's, the SRU model's, compile's and the sums' gradients' GPU tests (or TESTS), in parallel
+#   bash scripts/gpu_next.sh tests [S [TESTS]]  the GPU tests of every op that launches through CachedLaunch (355: scan, time layout, SRU op and model, minGRU, compile, the sums' gradients, the cached launch; or TESTS), in parallel
 #                                    processes, each under S s (540)
 #   bash scripts/gpu_next.sh bench   the full scan bench (GPU clocks and the copy ceiling recorded per shape)
 #   bash scripts/gpu_next.sh sru     bench sru (a run cut off keeps its rows: RNNVIZ_BENCH_PARTIAL; LIMIT=s for its limit, as for sru0 and ncu)
@@ -49,10 +49,10 @@ case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
-  local limit=$1; shift  # then the test files or ids (default: the scan's and the SRU model's)
+  local limit=$1; shift  # then the test files or ids (default: every op that launches through CachedLaunch)
   python3 -m pytest -m gpu --collect-only -q -p no:cacheprovider ${@:-tests/ops/test_linear_scan.py \
-    tests/ops/test_scan_time_layout.py tests/models/test_sru.py tests/models/test_compile.py \
-    tests/ops/test_expanded_grads.py} | grep :: > /tmp/ids
+    tests/ops/test_scan_time_layout.py tests/ops/test_sru.py tests/models/test_sru.py tests/models/test_mingru.py \
+    tests/models/test_compile.py tests/ops/test_expanded_grads.py tests/ops/test_cached_launch.py} | grep :: > /tmp/ids
   split -n r/6 /tmp/ids /tmp/ids.; echo "== $(wc -l < /tmp/ids) gpu tests"
   # SIGINT at the limit: pytest stops as on Ctrl-C and still prints what passed and failed
   # (fewer ids than six: skip the empty parts, since pytest with no ids would collect all of tests/)
@@ -109,8 +109,7 @@ case "$1" in
     gpu_tests $((${LIMIT:-585} - SECONDS)) tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py \
       tests/ops/test_sru.py tests/models/test_sru.py tests/models/test_mingru.py tests/models/test_compile.py; pack ;;
   step)
-    gpu_tests ${TESTS_S:-240} tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py tests/ops/test_sru.py \
-      tests/models/test_sru.py tests/models/test_mingru.py tests/models/test_compile.py; pack
+    gpu_tests ${TESTS_S:-300}; pack
     for threads in 1 0; do
       RNNVIZ_AUTOGRAD_THREADS=$threads RNNVIZ_BENCH_T=128 RNNVIZ_BENCH_LAYERS=1 RNNVIZ_BENCH_PARTIAL=$OUT/r/t$threads \
         timeout $(( (${LIMIT:-540} - SECONDS) / (2 - threads) )) python3 -m rnnviz.bench sru --out $OUT/r/t$threads \
