@@ -116,7 +116,7 @@ case "$1" in
       grep -E "^rnnviz-sru +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru-t$threads.log | cut -c1-160; pack
     done ;;
   sweep16)
-    timeout ${LIMIT:-540} python3 scripts/scan_sweep.py --shapes "1x65536x64;1x131072x64;1x1048576x16" \
+    RNNVIZ_TIMING=graph timeout ${LIMIT:-540} python3 scripts/scan_sweep.py --shapes "1x65536x64;1x131072x64;1x1048576x16" \
       --dtypes float32 --budget $(( ${LIMIT:-540} - 90 )) --out $OUT/r > $OUT/r/sweep16.log 2>&1; echo rc=$? t=$SECONDS
     tail -25 $OUT/r/sweep16.log | cut -c1-200; ls -l $OUT/r/tuned.py; pack ;;
   block)
