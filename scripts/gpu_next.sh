@@ -106,8 +106,7 @@ case "$1" in
       python3 -m rnnviz.bench sru --out $OUT/r > $OUT/r/bench-sru.log 2>&1; echo rc=$? t=$SECONDS
     grep -E "^rnnviz-sru +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru.log | cut -c1-160; pack
     mkdir -p $OUT/r/first && mv $OUT/r/tests-*.log $OUT/r/first/ 2>/dev/null
-    gpu_tests $((${LIMIT:-585} - SECONDS)) tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py \
-      tests/ops/test_sru.py tests/models/test_sru.py tests/models/test_mingru.py tests/models/test_compile.py; pack ;;
+    gpu_tests $((${LIMIT:-585} - SECONDS)); pack ;;
   step)
     for threads in 1 0; do
       RNNVIZ_AUTOGRAD_THREADS=$threads RNNVIZ_BENCH_T=128 RNNVIZ_BENCH_LAYERS=1 RNNVIZ_BENCH_PARTIAL=$OUT/r/t$threads \
