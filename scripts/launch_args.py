@@ -44,6 +44,8 @@ def record(repo: str) -> list[dict]:
 
     records: list[dict] = []
 
+    # (a recorder of its own, not rnnviz.bench.sass.recorded_launches: that one belongs to the
+    # checkouts compared, may differ between them, and keeps neither the grid nor the plan)
     def launch(self, grid, args, kw, static=None):
         seen: dict = {}
         records.append({"kernel": getattr(self.kernel, "__name__", None)
