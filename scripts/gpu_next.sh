@@ -37,6 +37,10 @@
 #                                    compiled side by side first, 18 processes), bf16 and fp32, l=d=1024, B=32: a program's
 #                                    loads of a step cover BLOCK x K contiguous elements of U, 768 bytes in bf16 at 128, half
 #                                    of fp32's; whether the longer runs lift bf16 from 74-78% of copy (the 80% target)
+#   bash scripts/gpu_next.sh blockbwd the bf16 backward at 256 units a program (BWD_MAX_BLOCK, "new") against 128 ("b128",
+#                                    a copy of the module) at l=d=1024 (B=32, 8) and l=128 (d=256, 512, B=32), where 256
+#                                    halves programs that already fill few SMs; then the GPU tests of the SRU and
+#                                    those of the 355 that the first 'tests' call of 2026-12-06 did not reach (LIMIT)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -45,7 +49,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|host"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -128,6 +132,17 @@ case "$1" in
       > $OUT/r/ab-block.log 2>&1; echo rc=$? t=$SECONDS
     grep -E "graph|max_abs" $OUT/r/ab-block.log | cut -c1-200; rm kernels/sru/fused_recurrent_b256.py \
       kernels/sru/fused_recurrent_b64.py; pack ;;
+  blockbwd)
+    sed "s/^BWD_MAX_BLOCK = .*/BWD_MAX_BLOCK: dict = {}/" kernels/sru/fused_recurrent.py > kernels/sru/fused_recurrent_b128.py
+    S="1024,32,1024 1024,8,1024 128,32,256 128,32,512"
+    for s in $S; do for k in new b128; do
+      SHAPE=$s WARM=1 timeout 300 python3 scripts/sru_kernel_ab.py /tmp/warm.json bfloat16 $k bwd > $OUT/r/warm-$k-$s.log 2>&1 &
+    done; done; wait; echo warm t=$SECONDS
+    for s in $S; do SHAPE=$s timeout 100 python3 scripts/sru_kernel_ab.py $OUT/r/sru-bwdblock-${s//,/x}.json bfloat16 \
+      new,b128 bwd > $OUT/r/ab-$s.log 2>&1; echo "$s rc=$? t=$SECONDS"; grep -E "graph|max_abs" $OUT/r/ab-$s.log | cut -c1-200
+    done; rm kernels/sru/fused_recurrent_b128.py; pack
+    gpu_tests $(( ${LIMIT:-540} - SECONDS )) tests/ops/test_sru.py tests/models/test_sru.py \
+      tests/ops/test_expanded_grads.py tests/models/test_mingru.py tests/models/test_compile.py; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"

@@ -7,7 +7,8 @@ Any other version NAME is timed the same way once copied in as kernels/sru/fused
 the first kernel named is the one the others' outputs are compared with. A 4th argument keeps
 only those passes ("fwd-inference,fwd-training"); WARM=1 in the environment runs each of them
 once and times nothing (compiling the unrolled kernel takes a minute: processes started side by
-side fill Triton's cache for the timed run)."""
+side fill Triton's cache for the timed run). SHAPE=T,B,H in the environment times another shape
+than l = d = 1024, B = 32."""
 import importlib, json, os, sys, torch
 from rnnviz.bench.core import time_ms, copy_bandwidth_gbs
 # argv: the JSON's path, then optionally the dtypes and the kernels ("bfloat16 old,new")
@@ -18,7 +19,7 @@ WARM = os.environ.get("WARM") == "1"
 MODULES = {k: importlib.import_module("rnnviz.kernels.sru.fused_recurrent" + ("" if k == "new" else "_" + k))
            for k in KERNELS}
 dev = torch.device("cuda"); copy = copy_bandwidth_gbs(dev)
-T, B, H = 1024, 32, 1024
+T, B, H = (int(n) for n in os.environ.get("SHAPE", "1024,32,1024").split(","))
 rows = []
 for dt in DTYPES:
     U = torch.randn(T, B, 3 * H, device=dev, dtype=dt); x = torch.randn(T, B, H, device=dev, dtype=dt)

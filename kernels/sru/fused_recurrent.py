@@ -520,10 +520,18 @@ _BWD = CachedLaunch(sru_bwd_kernel)
 
 # Hidden units a program owns at most (one a thread, so BLOCK // 32 warps). A program's units
 # are neighbours, so its loads of a step cover BLOCK * K contiguous elements of U: 768 bytes in
-# bf16 at 128, half of fp32's. Whether a longer run per program helps bf16's bytes (its kernel
-# stays below 80% of copy) is the 'block' stage of scripts/gpu_next.sh, which times copies of
-# this module at other values.
+# bf16 at 128, half of fp32's. On the H100 at l = d = 1024, B = 32 (the 'block' stage of
+# scripts/gpu_next.sh, benchmarks/sru-block-ab-h100.json) the forward took the same time at 64,
+# 128 and 256 units, in bf16 and fp32; the backward (9 elements of U's size and a float32 a
+# unit-step) ran bf16 at 256 in 285 us against 315 (86% of copy against 78%) and fp32 a little
+# slower (493 against 485 us). So the backward's cap depends on the element size of U.
 MAX_BLOCK = 128
+BWD_MAX_BLOCK = {2: 256}
+
+
+def bwd_max_block(elem_size: int) -> int:
+    """Hidden units a backward program owns at most, for U of this element size."""
+    return BWD_MAX_BLOCK.get(elem_size, MAX_BLOCK)
 
 
 def _block(H: int, max_block: int) -> tuple[int, int]:
@@ -614,7 +622,7 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     plan = _bwd_launch(U.shape, U.stride(), None if x is None else x.stride(), grad_h.stride(),
                        None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x, peep,
                        tanh, c0 is not None, grad_cn is not None, batch_first,
-                       MAX_BLOCK, _BWD.interpreted)
+                       bwd_max_block(U.element_size()), _BWD.interpreted)
     B = plan.scalars[1]
     dev = U.device
     gU = torch.empty(U.shape, device=dev, dtype=U.dtype)

@@ -214,6 +214,28 @@ def test_kernel_at_other_block_sizes(kernel_device, monkeypatch, max_block, bloc
 
 @pytest.mark.interpreter
 @pytest.mark.gpu
+def test_bf16_backward_owns_more_units(kernel_device, monkeypatch):
+    """For 2-byte U the backward's programs own up to BWD_MAX_BLOCK[2] = 256 units, the
+    forward's 128 (the H100 timed the bf16 backward faster at 256): bf16 U and x at H = 300
+    (the backward's second program mostly masked), forward and gradients against the float64
+    loop on the same bf16 values, and the blocks that were launched."""
+    from rnnviz.kernels.sru import fused_recurrent
+
+    blocks = []
+    for k in (fused_recurrent._FWD, fused_recurrent._BWD):
+        monkeypatch.setattr(k, "launch", lambda grid, args, kw, static=None, _l=k.launch: (
+            blocks.append((kw["BLOCK"], kw["num_warps"], grid[0])), _l(grid, args, kw, static)))
+    case = make_case(6, 2, 300, 1, 3, True, True, True, dtype=torch.float32, device=kernel_device)
+    for name in ("U", "x"):
+        case[name] = case[name].detach().bfloat16().requires_grad_()
+    got = run(case, D=1, backend="triton", recurrence="kernel")
+    assert got[0].dtype == got[2].dtype == torch.bfloat16
+    assert_close(got, reference(case, D=1), atol=5e-2, rtol=2e-2)
+    assert blocks == [(128, 4, 3), (256, 8, 2)]
+
+
+@pytest.mark.interpreter
+@pytest.mark.gpu
 def test_kernel_records_gates(kernel_device):
     """With a trace on, the kernel writes its real f, r, c (RECORD); they satisfy the
     equations with the reference's states."""
