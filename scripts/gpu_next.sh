@@ -39,8 +39,7 @@
 #                                    of fp32's; whether the longer runs lift bf16 from 74-78% of copy (the 80% target)
 #   bash scripts/gpu_next.sh blockbwd the bf16 backward at 256 units a program (BWD_MAX_BLOCK, "new") against 128 ("b128",
 #                                    a copy of the module) at l=d=1024 (B=32, 8) and l=128 (d=256, 512, B=32), where 256
-#                                    halves programs that already fill few SMs; then the GPU tests of the SRU and
-#                                    those of the 355 that the first 'tests' call of 2026-12-06 did not reach (LIMIT)
+#                                    halves programs that already fill few SMs
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -132,17 +131,15 @@ case "$1" in
       > $OUT/r/ab-block.log 2>&1; echo rc=$? t=$SECONDS
     grep -E "graph|max_abs" $OUT/r/ab-block.log | cut -c1-200; rm kernels/sru/fused_recurrent_b256.py \
       kernels/sru/fused_recurrent_b64.py; pack ;;
-  blockbwd)
+  blockbwd)  # (the timed run makes c_all with the training forward, so that pass is compiled too)
     sed "s/^BWD_MAX_BLOCK = .*/BWD_MAX_BLOCK: dict = {}/" kernels/sru/fused_recurrent.py > kernels/sru/fused_recurrent_b128.py
     S="1024,32,1024 1024,8,1024 128,32,256 128,32,512"
-    for s in $S; do for k in new b128; do
-      SHAPE=$s WARM=1 timeout 300 python3 scripts/sru_kernel_ab.py /tmp/warm.json bfloat16 $k bwd > $OUT/r/warm-$k-$s.log 2>&1 &
+    for s in $S; do for k in new b128; do SHAPE=$s WARM=1 timeout 200 python3 scripts/sru_kernel_ab.py /tmp/warm.json \
+      bfloat16 $k fwd-training,bwd > $OUT/r/warm-$k-${s//,/x}.log 2>&1 &
     done; done; wait; echo warm t=$SECONDS
-    for s in $S; do SHAPE=$s timeout 100 python3 scripts/sru_kernel_ab.py $OUT/r/sru-bwdblock-${s//,/x}.json bfloat16 \
-      new,b128 bwd > $OUT/r/ab-$s.log 2>&1; echo "$s rc=$? t=$SECONDS"; grep -E "graph|max_abs" $OUT/r/ab-$s.log | cut -c1-200
-    done; rm kernels/sru/fused_recurrent_b128.py; pack
-    gpu_tests $(( ${LIMIT:-540} - SECONDS )) tests/ops/test_sru.py tests/models/test_sru.py \
-      tests/ops/test_expanded_grads.py tests/models/test_mingru.py tests/models/test_compile.py; pack ;;
+    for s in $S; do SHAPE=$s timeout 40 python3 scripts/sru_kernel_ab.py $OUT/r/sru-bwdblock-${s//,/x}.json bfloat16 \
+      new,b128 bwd > $OUT/r/ab-${s//,/x}.log 2>&1; echo "$s rc=$? t=$SECONDS"; grep -E "graph|max_abs" $OUT/r/ab-${s//,/x}.log | cut -c1-200
+    done; rm kernels/sru/fused_recurrent_b128.py; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"
