@@ -131,7 +131,8 @@ case "$1" in
       > $OUT/r/ab-block.log 2>&1; echo rc=$? t=$SECONDS
     grep -E "graph|max_abs" $OUT/r/ab-block.log | cut -c1-200; rm kernels/sru/fused_recurrent_b256.py \
       kernels/sru/fused_recurrent_b64.py; pack ;;
-  blockbwd)  # (the timed run makes c_all with the training forward, so that pass is compiled too)
+  blockbwd)
+    # (the timed runs make c with the training forward: that pass is compiled beside the backward)
     sed "s/^BWD_MAX_BLOCK = .*/BWD_MAX_BLOCK: dict = {}/" kernels/sru/fused_recurrent.py > kernels/sru/fused_recurrent_b128.py
     S="1024,32,1024 1024,8,1024 128,32,256 128,32,512"
     for s in $S; do for k in new b128; do SHAPE=$s WARM=1 timeout 200 python3 scripts/sru_kernel_ab.py /tmp/warm.json \
