@@ -65,7 +65,13 @@ ran no faster than fp32. So a step is kept short:
   (inference, training, masked), seconds each;
 - with FAST (on a GPU; ``activations.py``) exp and division are the approximate
   instructions, without the guards for denormals and huge divisors that were a third of
-  the math.
+  the math. For 2-byte U (FAST = ``HARDWARE_TANH``) each sigmoid and tanh is one
+  ``tanh.approx.f32``, where exp and a reciprocal took two special-function instructions
+  and the arithmetic around them: 60.0 -> 48.8 instructions a step in the bf16 inference
+  forward, 103.4 -> 91.8 in the backward, compiled for sm_90. Its error (about 2^-11) is
+  below what bf16's rounding of U already does to f. Nsight Compute had the bf16 forward's
+  warps stalled on fixed-latency dependencies for 41% of their cycles
+  (benchmarks/sru-ncu-h100.txt): its chain of arithmetic, 2 warps a scheduler;
 - the forward's loop walks AHEAD + 1 turns a pass (``fwd_steps_per_pass``), so its sets of
   registers (the turn being computed, the ones in flight) swap roles by name instead of by
   moves; it compiles in about three times as long (a minute on the device's host at AHEAD = 3).
@@ -98,6 +104,7 @@ import triton.language as tl
 from .. import cdiv, next_pow2
 from ..activations import sigmoid as _sigmoid
 from ..activations import tanh as _tanh
+from ..activations import fast_level
 from ..cached_launch import CachedLaunch, LaunchPlan
 
 CHUNK = 8  # steps per loop turn; loads of the next AHEAD CHUNK (forward) / CHUNK (backward) in flight
@@ -552,7 +559,7 @@ def _dense_tb(shape: tuple, batch_first: bool) -> tuple[int, int]:
 
 @functools.lru_cache(maxsize=1024)
 def _fwd_launch(shape, s_u, s_x, s_m, D, H, K, scale_x, peep, tanh, has_c0, batch_first,
-                store_c, record, ahead, max_block, interpreted) -> LaunchPlan:
+                store_c, record, ahead, max_block, fast) -> LaunchPlan:
     T, B = _tb(shape, batch_first)
     BLOCK, warps = _block(H, max_block)
     h_tb = _dense_tb(shape[:-1] + (D * H,), batch_first)
@@ -560,12 +567,12 @@ def _fwd_launch(shape, s_u, s_x, s_m, D, H, K, scale_x, peep, tanh, has_c0, batc
                *h_tb, *(s_m or (0, 0)), float(scale_x), int(peep), int(tanh), int(has_c0))
     return LaunchPlan(_FWD, (cdiv(H, BLOCK), B, D), scalars, dict(
         K=K, SKIP_X=s_x is not None, BLOCK=BLOCK, HAS_MASK=s_m is not None, STORE_C=store_c,
-        RECORD=record, FAST=not interpreted, AHEAD=ahead, num_warps=warps))
+        RECORD=record, FAST=fast, AHEAD=ahead, num_warps=warps))
 
 
 @functools.lru_cache(maxsize=1024)
 def _bwd_launch(shape, s_u, s_x, s_gh, s_m, D, H, K, scale_x, peep, tanh, has_c0, has_gcn,
-                batch_first, max_block, interpreted) -> LaunchPlan:
+                batch_first, max_block, fast) -> LaunchPlan:
     T, B = _tb(shape, batch_first)
     BLOCK, warps = _block(H, max_block)
     scalars = (T, B, H, *_tb(s_u, batch_first), *(_tb(s_x, batch_first) if s_x else (0, 0)),
@@ -574,7 +581,7 @@ def _bwd_launch(shape, s_u, s_x, s_gh, s_m, D, H, K, scale_x, peep, tanh, has_c0
                float(scale_x), int(peep), int(tanh), int(has_c0), int(has_gcn))
     return LaunchPlan(_BWD, (cdiv(H, BLOCK), B, D), scalars, dict(
         K=K, SKIP_X=s_x is not None, BLOCK=BLOCK, HAS_MASK=s_m is not None,
-        FAST=not interpreted, num_warps=warps))
+        FAST=fast, num_warps=warps))
 
 
 def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | None,
@@ -592,7 +599,8 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     plan = _fwd_launch(shape, U.stride(), None if x is None else x.stride(),
                        None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x,
                        weight_c is not None, tanh, c0 is not None, batch_first, store_c, record,
-                       fwd_ahead(U.element_size()), MAX_BLOCK, _FWD.interpreted)
+                       fwd_ahead(U.element_size()), MAX_BLOCK,
+                       fast_level(_FWD.interpreted, U.element_size()))
     T, B = plan.scalars[0], plan.scalars[1]  # (the kernel's integer arguments begin T, B)
     dev = U.device
     h = torch.empty(shape[:-1] + (D * H,), device=dev, dtype=U.dtype)
@@ -622,7 +630,8 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     plan = _bwd_launch(U.shape, U.stride(), None if x is None else x.stride(), grad_h.stride(),
                        None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x, peep,
                        tanh, c0 is not None, grad_cn is not None, batch_first,
-                       bwd_max_block(U.element_size()), _BWD.interpreted)
+                       bwd_max_block(U.element_size()),
+                       fast_level(_BWD.interpreted, U.element_size()))
     B = plan.scalars[1]
     dev = U.device
     gU = torch.empty(U.shape, device=dev, dtype=U.dtype)

@@ -164,7 +164,7 @@ def loop_bodies(text: str) -> list[collections.Counter]:
 # What an opcode is for, first match wins (SASS names: the family before the first dot).
 OPCODE_KINDS = [
     ("float arithmetic", ("FADD", "FMUL", "FFMA", "FMNMX", "FSETP", "FCHK")),
-    ("exp and reciprocal (MUFU)", ("MUFU",)),
+    ("special functions (MUFU: exp, rcp, tanh)", ("MUFU",)),
     ("loads and stores", ("LDG", "STG", "LDS", "STS", "LDGSTS", "LD", "ST", "ATOM", "RED",
                           "LDC", "ULDC")),
     ("conversions, byte shuffles", ("PRMT", "F2FP", "F2F", "I2F", "F2I")),

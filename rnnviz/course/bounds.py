@@ -79,7 +79,7 @@ def _ncu(dtype: str) -> dict[str, Any]:
             "executed": m["Executed Instructions"]}
 
 
-MATH = ("float arithmetic", "exp and reciprocal (MUFU)")  # the recurrence's own work
+MATH = ("float arithmetic", "special functions (MUFU: exp, rcp, tanh)")  # the recurrence's own work
 
 
 def step_mixes() -> dict[str, dict[str, float]]:

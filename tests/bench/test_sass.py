@@ -36,7 +36,7 @@ def test_a_loop_is_a_branch_back_to_its_label():
 
 def test_opcodes_are_sorted_by_what_they_do():
     assert opcode_kind("FFMA") == opcode_kind("FADD.FTZ") == "float arithmetic"
-    assert opcode_kind("MUFU.RCP") == "exp and reciprocal (MUFU)"
+    assert opcode_kind("MUFU.RCP") == "special functions (MUFU: exp, rcp, tanh)"
     assert opcode_kind("LDG.E.128") == opcode_kind("STG.E.U16") == "loads and stores"
     assert opcode_kind("IMAD.MOV.U32") == opcode_kind("HFMA2.MMA") == "moves and selects"
     assert opcode_kind("IMAD.WIDE.U32") == opcode_kind("VIADD") == \
@@ -60,8 +60,40 @@ def test_the_sru_step_compiled_for_hopper_has_the_recurrences_special_functions(
         if "ptxas" in str(e) and "not found" in str(e).lower():
             pytest.skip(f"this Triton has no ptxas to compile for a GPU: {e}")
         raise
-    assert mix["exp and reciprocal (MUFU)"] == 6
+    assert mix["special functions (MUFU: exp, rcp, tanh)"] == 6
     assert mix["loads and stores"] >= 5  # U's three parts and x in, h out
     assert 40 < sum(mix.values()) < 400
     with pytest.raises(ValueError, match="which must be"):
         sru_step_mix(torch.float32, "sideways")
+
+
+def test_the_bf16_sru_step_takes_the_hardware_tanh():
+    """For 2-byte U the kernels take tanh.approx.f32 (``activations.HARDWARE_TANH``): per
+    step the forward's two sigmoids and tanh are three MUFU.TANH and nothing else of the
+    MUFU, and the step is shorter than with exp and reciprocal (60 instructions then, at
+    2026-12-06's 98a652c), forward and backward."""
+    pytest.importorskip("triton")
+    from rnnviz.bench import sass
+
+    try:
+        counts = sass.loop_counts(lambda: _sru_forward(torch.bfloat16))
+    except Exception as e:  # noqa: BLE001
+        if "ptxas" in str(e) and "not found" in str(e).lower():
+            pytest.skip(f"this Triton has no ptxas to compile for a GPU: {e}")
+        raise
+    (name, kw, (body,)), = counts
+    assert kw["FAST"] == 2
+    mufu = {op: n for op, n in body.items() if op.startswith("MUFU")}
+    steps = 32  # the bf16 forward's loop walks fwd_steps_per_pass(2) steps
+    assert mufu == {"MUFU.TANH": 3 * steps}
+    assert sum(body.values()) / steps < 55
+    assert sass.sru_step_mix(torch.bfloat16, "backward")["special functions (MUFU: exp, rcp, tanh)"] == 3
+
+
+def _sru_forward(dtype):
+    from rnnviz.kernels.sru import sru_fwd
+
+    T, B, H = 64, 4, 1024
+    U, x = torch.empty(T, B, 3 * H, dtype=dtype), torch.empty(T, B, H, dtype=dtype)
+    sru_fwd(U, x, torch.empty(2 * H), torch.empty(2 * H), None, None, D=1, H=H, K=3, scale_x=1.0,
+            tanh=True, batch_first=False, store_c=False, record=False)

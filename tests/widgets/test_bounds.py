@@ -47,9 +47,9 @@ def test_a_machine_that_cannot_compile_for_hopper_says_so(monkeypatch, capsys):
 
 
 def test_the_mix_figure_stacks_every_kind():
-    mixes = {"float32": {"float arithmetic": 37.0, "exp and reciprocal (MUFU)": 6.0,
+    mixes = {"float32": {"float arithmetic": 37.0, "special functions (MUFU: exp, rcp, tanh)": 6.0,
                          "loads and stores": 9.0},
-             "bfloat16": {"float arithmetic": 37.0, "exp and reciprocal (MUFU)": 6.0,
+             "bfloat16": {"float arithmetic": 37.0, "special functions (MUFU: exp, rcp, tanh)": 6.0,
                           "conversions, byte shuffles": 13.0}}
     fig = cb.step_mix_figure(mixes)
     assert fig.layout.barmode == "stack"
