@@ -21,12 +21,13 @@ from triton.language.extra import libdevice
 HARDWARE_TANH = tl.constexpr(2)  # the FAST level that takes tanh.approx.f32 (2-byte data only)
 
 
-def fast_level(interpreted: bool, elem_size: int) -> int:
+def fast_level(interpreted: bool, elem_size: int, hardware_tanh: bool = True) -> int:
     """The FAST a launcher passes: 0 under the interpreter (no libdevice, no PTX), the
-    hardware tanh for 2-byte data, else the libdevice approximations."""
+    hardware tanh for 2-byte data where the kernel takes it, else the libdevice
+    approximations."""
     if interpreted:
         return 0
-    return HARDWARE_TANH.value if elem_size == 2 else 1
+    return HARDWARE_TANH.value if hardware_tanh and elem_size == 2 else 1
 
 
 @triton.jit

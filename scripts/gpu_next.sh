@@ -40,11 +40,12 @@
 #   bash scripts/gpu_next.sh blockbwd the bf16 backward at 256 units a program (BWD_MAX_BLOCK, "new") against 128 ("b128",
 #                                    a copy of the module) at l=d=1024 (B=32, 8) and l=128 (d=256, 512, B=32), where 256
 #                                    halves programs that already fill few SMs
-#   bash scripts/gpu_next.sh tanh    the bf16 SRU kernels with the hardware tanh (activations.HARDWARE_TANH: one MUFU.TANH
-#                                    a sigmoid or tanh; 60 -> 48.8 instructions a step in the inference forward, compiled
-#                                    for sm_90 here) against exp and reciprocal ("exact", a copy of the module), l=d=1024,
+#   bash scripts/gpu_next.sh tanh    the bf16 SRU kernels with the hardware tanh ("tanh": a copy of the module with
+#                                    HARDWARE_TANH_2BYTE on, one MUFU.TANH a sigmoid or tanh; 60 -> 48.8 instructions a
+#                                    step in the inference forward, compiled for sm_90 here) against exp and reciprocal, l=d=1024,
 #                                    B=32, every pass; Nsight Compute had the bf16 forward's warps waiting on their own
-#                                    arithmetic (fixed-latency dependencies), 2 warps a scheduler; then the bf16 GPU tests
+#                                    arithmetic (fixed-latency dependencies), 2 warps a scheduler; then the SRU's GPU tests
+#                                    (test_bf16_over_a_long_sequence runs with the switch off and on)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -147,13 +148,13 @@ case "$1" in
       new,b128 bwd > $OUT/r/ab-${s//,/x}.log 2>&1; echo "$s rc=$? t=$SECONDS"; grep -E "graph|max_abs" $OUT/r/ab-${s//,/x}.log | cut -c1-200
     done; rm kernels/sru/fused_recurrent_b128.py; pack ;;
   tanh)
-    sed 's/fast_level(\(_[FB]WD\)\.interpreted, U\.element_size())/int(not \1.interpreted)/' kernels/sru/fused_recurrent.py \
-      > kernels/sru/fused_recurrent_exact.py; grep -c "int(not _" kernels/sru/fused_recurrent_exact.py
-    for k in new exact; do for p in fwd-inference fwd-training bwd; do
+    sed 's/^HARDWARE_TANH_2BYTE = False/HARDWARE_TANH_2BYTE = True/' kernels/sru/fused_recurrent.py \
+      > kernels/sru/fused_recurrent_tanh.py; grep -c "^HARDWARE_TANH_2BYTE = True" kernels/sru/fused_recurrent_tanh.py
+    for k in new tanh; do for p in fwd-inference fwd-training bwd; do
       WARM=1 timeout 300 python3 scripts/sru_kernel_ab.py /tmp/warm.json bfloat16 $k $p > $OUT/r/warm-$k-$p.log 2>&1 &
     done; done; wait; echo warm t=$SECONDS
-    timeout 100 python3 scripts/sru_kernel_ab.py $OUT/r/sru-tanh-ab.json bfloat16 new,exact > $OUT/r/ab-tanh.log 2>&1
-    echo rc=$? t=$SECONDS; grep -E "graph|max_abs" $OUT/r/ab-tanh.log | cut -c1-200; rm kernels/sru/fused_recurrent_exact.py; pack
+    timeout 100 python3 scripts/sru_kernel_ab.py $OUT/r/sru-tanh-ab.json bfloat16 new,tanh > $OUT/r/ab-tanh.log 2>&1
+    echo rc=$? t=$SECONDS; grep -E "graph|max_abs" $OUT/r/ab-tanh.log | cut -c1-200; rm kernels/sru/fused_recurrent_tanh.py; pack
     gpu_tests $(( ${LIMIT:-540} - SECONDS )) tests/ops/test_sru.py tests/models/test_sru.py; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"

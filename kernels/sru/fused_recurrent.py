@@ -65,13 +65,14 @@ ran no faster than fp32. So a step is kept short:
   (inference, training, masked), seconds each;
 - with FAST (on a GPU; ``activations.py``) exp and division are the approximate
   instructions, without the guards for denormals and huge divisors that were a third of
-  the math. For 2-byte U (FAST = ``HARDWARE_TANH``) each sigmoid and tanh is one
-  ``tanh.approx.f32``, where exp and a reciprocal took two special-function instructions
-  and the arithmetic around them: 60.0 -> 48.8 instructions a step in the bf16 inference
-  forward, 103.4 -> 91.8 in the backward, compiled for sm_90. Its error (about 2^-11) is
-  below what bf16's rounding of U already does to f. Nsight Compute had the bf16 forward's
-  warps stalled on fixed-latency dependencies for 41% of their cycles
-  (benchmarks/sru-ncu-h100.txt): its chain of arithmetic, 2 warps a scheduler;
+  the math. With ``HARDWARE_TANH_2BYTE`` (off until an H100 has timed and tested it:
+  the 'tanh' stage of scripts/gpu_next.sh), 2-byte U takes FAST = ``HARDWARE_TANH``: each
+  sigmoid and tanh is one ``tanh.approx.f32``, where exp and a reciprocal took two
+  special-function instructions and the arithmetic around them: 60.0 -> 48.8 instructions a
+  step in the bf16 inference forward, 103.4 -> 91.8 in the backward, compiled for sm_90.
+  Its error (about 2^-11) is below what bf16's rounding of U already does to f. Nsight
+  Compute had the bf16 forward's warps stalled on fixed-latency dependencies for 41% of
+  their cycles (benchmarks/sru-ncu-h100.txt), though its time hardly moved with the clock;
 - the forward's loop walks AHEAD + 1 turns a pass (``fwd_steps_per_pass``), so its sets of
   registers (the turn being computed, the ones in flight) swap roles by name instead of by
   moves; it compiles in about three times as long (a minute on the device's host at AHEAD = 3).
@@ -534,6 +535,9 @@ _BWD = CachedLaunch(sru_bwd_kernel)
 # slower (493 against 485 us). So the backward's cap depends on the element size of U.
 MAX_BLOCK = 128
 BWD_MAX_BLOCK = {2: 256}
+# 2-byte U through tanh.approx.f32 (see the module's docstring): compiled and counted for sm_90,
+# not yet run on a GPU, so off
+HARDWARE_TANH_2BYTE = False
 
 
 def bwd_max_block(elem_size: int) -> int:
@@ -600,7 +604,7 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
                        None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x,
                        weight_c is not None, tanh, c0 is not None, batch_first, store_c, record,
                        fwd_ahead(U.element_size()), MAX_BLOCK,
-                       fast_level(_FWD.interpreted, U.element_size()))
+                       fast_level(_FWD.interpreted, U.element_size(), HARDWARE_TANH_2BYTE))
     T, B = plan.scalars[0], plan.scalars[1]  # (the kernel's integer arguments begin T, B)
     dev = U.device
     h = torch.empty(shape[:-1] + (D * H,), device=dev, dtype=U.dtype)
@@ -631,7 +635,7 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
                        None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x, peep,
                        tanh, c0 is not None, grad_cn is not None, batch_first,
                        bwd_max_block(U.element_size()),
-                       fast_level(_BWD.interpreted, U.element_size()))
+                       fast_level(_BWD.interpreted, U.element_size(), HARDWARE_TANH_2BYTE))
     B = plan.scalars[1]
     dev = U.device
     gU = torch.empty(U.shape, device=dev, dtype=U.dtype)

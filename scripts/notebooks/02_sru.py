@@ -167,12 +167,6 @@ step_mix_figure(mixes)
 # * the loop walks three turns of 8 steps a pass, so the three sets of registers (the turn computed, the two
 #   loaded ahead) swap roles by name instead of being copied.
 #
-# The figure compiles the kernel as it is today, so its bf16 bars show one change that every timing below
-# predates: for 2-byte data each sigmoid and the tanh is the special-function unit's own `tanh.approx.f32`
-# (`activations.py`), one instruction where $e^x$ and $1/x$ took two and the arithmetic around them
-# (60 to 49 instructions a step). Its error, about $2^{-11}$, is finer than what bf16's rounding of U already
-# does to the gates; float32 data keeps the exact path.
-#
 # Did it pay? The three versions, timed in one process on an H100:
 
 # %%

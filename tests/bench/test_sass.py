@@ -67,15 +67,19 @@ def test_the_sru_step_compiled_for_hopper_has_the_recurrences_special_functions(
         sru_step_mix(torch.float32, "sideways")
 
 
-def test_the_bf16_sru_step_takes_the_hardware_tanh():
-    """For 2-byte U the kernels take tanh.approx.f32 (``activations.HARDWARE_TANH``): per
-    step the forward's two sigmoids and tanh are three MUFU.TANH and nothing else of the
-    MUFU, and the step is shorter than with exp and reciprocal (60 instructions then, at
-    2026-12-06's 98a652c), forward and backward."""
+def test_the_bf16_sru_step_with_the_hardware_tanh(monkeypatch):
+    """With HARDWARE_TANH_2BYTE, 2-byte U takes tanh.approx.f32 (``activations.HARDWARE_TANH``):
+    per step the forward's two sigmoids and tanh are three MUFU.TANH and nothing else of the
+    MUFU, and the step is shorter than with exp and reciprocal (60 instructions), forward and
+    backward. Off (the default until a GPU has timed it), bf16 takes exp and reciprocal."""
     pytest.importorskip("triton")
     from rnnviz.bench import sass
+    from rnnviz.kernels.sru import fused_recurrent
 
     try:
+        (_, kw, _), = sass.loop_counts(lambda: _sru_forward(torch.bfloat16))
+        assert kw["FAST"] == 1
+        monkeypatch.setattr(fused_recurrent, "HARDWARE_TANH_2BYTE", True)
         counts = sass.loop_counts(lambda: _sru_forward(torch.bfloat16))
     except Exception as e:  # noqa: BLE001
         if "ptxas" in str(e) and "not found" in str(e).lower():

@@ -277,11 +277,16 @@ def test_kernel_bf16_and_large(gpu):
 
 
 @pytest.mark.gpu
-def test_bf16_hardware_tanh_over_a_long_sequence(gpu):
-    """For 2-byte U the kernels take tanh.approx.f32 (about 2^-11 relative error; bf16's own
-    rounding of f's inputs moves f by more). Over T = 2048 steps with long memory (b_f + 3:
-    f near 0.95, where errors in c add up longest) h, c_n and the gradients stay within bf16
-    tolerances of the float64 loop on the same bf16 values."""
+@pytest.mark.parametrize("hardware_tanh", [False, True])
+def test_bf16_over_a_long_sequence(gpu, monkeypatch, hardware_tanh):
+    """bf16 U over T = 2048 steps with long memory (b_f + 3: f near 0.95, where errors in c add
+    up longest): h, c_n and the gradients stay within bf16 tolerances of the float64 loop on
+    the same bf16 values, with exp and reciprocal and with tanh.approx.f32
+    (HARDWARE_TANH_2BYTE: about 2^-11 relative error; bf16's rounding of f's inputs moves f
+    by more)."""
+    from rnnviz.kernels.sru import fused_recurrent
+
+    monkeypatch.setattr(fused_recurrent, "HARDWARE_TANH_2BYTE", hardware_tanh)
     case = make_case(2048, 4, 256, 1, 3, True, False, True, dtype=torch.float32, device=gpu)
     with torch.no_grad():
         case["bias"][:256] += 3.0
