@@ -46,6 +46,11 @@
 #                                    B=32, every pass; Nsight Compute had the bf16 forward's warps waiting on their own
 #                                    arithmetic (fixed-latency dependencies), 2 warps a scheduler; then the SRU's GPU tests
 #                                    (test_bf16_over_a_long_sequence runs with the switch off and on)
+#   bash scripts/gpu_next.sh carry64 the scan bench at B=1, D=64, T=65536 and 131072 (fp32 and bf16), eagerly then as graph
+#                                    replays, with the tuned entry as it is ("base") and with the H100 sweep's choice
+#                                    (scan-sweep16-h100.json: the same tile, forward carries by reduce-then-scan, 48.2
+#                                    against 55.4 us graph-timed) appended to the device's copy of tuned.py ("scan"):
+#                                    whether three launches pay through the op and autograd, where the H200 found not
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -54,7 +59,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|tanh|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|tanh|host"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|tanh|carry64|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|tanh|carry64|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
@@ -156,6 +161,17 @@ case "$1" in
     timeout 100 python3 scripts/sru_kernel_ab.py $OUT/r/sru-tanh-ab.json bfloat16 new,tanh > $OUT/r/ab-tanh.log 2>&1
     echo rc=$? t=$SECONDS; grep -E "graph|max_abs" $OUT/r/ab-tanh.log | cut -c1-200; rm kernels/sru/fused_recurrent_tanh.py; pack
     gpu_tests $(( ${LIMIT:-540} - SECONDS )) tests/ops/test_sru.py tests/models/test_sru.py; pack ;;
+  carry64)
+    cp kernels/linear_scan/tuned.py /tmp/tuned.py.base  # (the device's .git is stale: no git checkout)
+    for v in base scan; do
+      [ $v = scan ] && echo 'TABLE.setdefault("H100", {})["4|bd<=256|T>32768"] = {**TABLE["H200"]["4|bd<=256|T>32768"], "carry": "scan"}' \
+        >> kernels/linear_scan/tuned.py
+      for m in back-to-back graph; do mkdir -p $OUT/r/$v-$m
+        RNNVIZ_TIMING=$m RNNVIZ_SCAN_SHAPES="1x65536x64;1x131072x64" RNNVIZ_BENCH_PARTIAL=$OUT/r/$v-$m timeout ${LIMIT:-120} \
+          python3 -m rnnviz.bench scan --out $OUT/r/$v-$m > $OUT/r/bench-$v-$m.log 2>&1; echo "$v $m rc=$? t=$SECONDS"
+        grep -E "(rnnviz-scan|accelerated-scan[a-z-]*) +fwd(\+bwd)? +fp32" $OUT/r/bench-$v-$m.log | cut -c1-160
+      done
+    done; cp /tmp/tuned.py.base kernels/linear_scan/tuned.py; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"
