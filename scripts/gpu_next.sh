@@ -62,14 +62,15 @@
 case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|tanh|carry64|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|tanh|carry64|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
-gpu_tests() {  # compiling is CPU work and the host has 16 cores: six processes at once, each under $1 s
+gpu_tests() {  # compiling is CPU work and the host has 16 cores: ten processes at once, each under $1 s
+  # (six left two of them compiling at 300 s on 2026-12-06, 355 tests; a process compiles on one core)
   local limit=$1; shift  # then the test files or ids (default: every op that launches through CachedLaunch)
   python3 -m pytest -m gpu --collect-only -q -p no:cacheprovider ${@:-tests/ops/test_linear_scan.py \
     tests/ops/test_scan_time_layout.py tests/ops/test_sru.py tests/models/test_sru.py tests/models/test_mingru.py \
     tests/models/test_compile.py tests/ops/test_expanded_grads.py tests/ops/test_cached_launch.py} | grep :: > /tmp/ids
-  split -n r/6 /tmp/ids /tmp/ids.; echo "== $(wc -l < /tmp/ids) gpu tests"
+  split -n r/10 /tmp/ids /tmp/ids.; echo "== $(wc -l < /tmp/ids) gpu tests"
   # SIGINT at the limit: pytest stops as on Ctrl-C and still prints what passed and failed
-  # (fewer ids than six: skip the empty parts, since pytest with no ids would collect all of tests/)
+  # (fewer ids than ten: skip the empty parts, since pytest with no ids would collect all of tests/)
   for f in /tmp/ids.*; do [ -s $f ] || continue; timeout -s INT -k 20 $limit python3 -m pytest -v -p no:cacheprovider -m gpu $(cat $f) > $OUT/r/tests-${f##*.}.log 2>&1 & done; wait
   for f in $OUT/r/tests-*.log; do  # (a stopped process prints no summary: count its lines)
     echo "${f##*/}: $(grep -c ' PASSED' $f) passed, $(grep -cE ' (FAILED|ERROR)' $f) failed | $(tail -n1 $f | cut -c1-90)"
