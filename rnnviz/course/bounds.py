@@ -184,6 +184,10 @@ BF16_TRIES = [
     ("sru-planes-ab-h100", "U as K planes",
      {"new": ("U as [.., H, K], the official layout (kept)", FAMILIES["sru"][0]),
       "planes": ("U as K planes of H units", FAMILIES["sequential"][0])}),
+    ("sru-block-ab-h100", "units a program",
+     {"new": ("128 units a program (kept)", FAMILIES["sru"][0]),
+      "b256": ("256 units a program", FAMILIES["sequential"][1]),
+      "b64": ("64 units a program", FAMILIES["sequential"][3])}),
 ]
 BF16_PASSES = {"fwd-inference": "inference", "fwd-training": "training"}
 

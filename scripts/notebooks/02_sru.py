@@ -221,8 +221,16 @@ bf16_tries_figure()
 # loads touch the same sectors again. Laid out as three planes (all the x~ of a row, then all the f, then all
 # the r), each load reads 64 neighbouring bytes. Same instructions, same outputs, and the time barely moved
 # (148.7 against 150.4 us, `benchmarks/sru-planes-ab-h100.json`): the repeated sectors were not what held it
-# back (most likely the L1 cache served the second and third touch). That layout was removed too. The dashed
-# line is the issue's target, which bf16 has not reached.
+# back (most likely the L1 cache served the second and third touch). That layout was removed too.
+#
+# The fourth group changed how many neighbouring units a program owns, so how long a run of U one program
+# reads each step: 768 bytes at 128 units in bf16, half of fp32's (`MAX_BLOCK`; copies of the kernel at 64 and
+# 256, `benchmarks/sru-block-ab-h100.json`). The forward took the same time at all three, so the run's length
+# is not what it lacks either. The dashed line is the issue's target, which the bf16 forward has not reached.
+# The backward, which moves nine values a unit-step, did gain from 256 units: 315 to 285 us, 78% to 86% of the
+# copy bandwidth, and faster at every shape tried (`sru-bwdblock-h100.json`, 88% in its own run). Its programs
+# now own up to 256 units in bf16 (`BWD_MAX_BLOCK`). The same change, measured, helped one kernel and not the
+# other: a reason to time each.
 #
 # ## 4. SRU against LSTM, GRU and a convolution
 #
