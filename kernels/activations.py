@@ -21,7 +21,7 @@ from triton.language.extra import libdevice
 HARDWARE_TANH = tl.constexpr(2)  # the FAST level that takes tanh.approx.f32 (2-byte data only)
 
 
-def fast_level(interpreted: bool, elem_size: int, hardware_tanh: bool = True) -> int:
+def fast_level(interpreted: bool, elem_size: int, hardware_tanh: bool) -> int:
     """The FAST a launcher passes: 0 under the interpreter (no libdevice, no PTX), the
     hardware tanh for 2-byte data where the kernel takes it, else the libdevice
     approximations."""
