@@ -51,6 +51,10 @@
 #                                    (scan-sweep16-h100.json: the same tile, forward carries by reduce-then-scan, 48.2
 #                                    against 55.4 us graph-timed) appended to the device's copy of tuned.py ("scan"):
 #                                    whether three launches pay through the op and autograd, where the H200 found not
+#   bash scripts/gpu_next.sh sumb    the SRU backward's batch sum in the kernel (SUM_B_IN_KERNEL, off until this runs: one
+#                                    launch fewer a training step) against the torch sum, l=128, B=32, d=256 and 512, fp32
+#                                    and bf16, back to back and as graph replays, alternating over rounds in one process
+#                                    (scripts/sru_sumb_ab.py), after its GPU tests (LIMIT)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -59,7 +63,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|tanh|carry64|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|tanh|carry64|host"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|tanh|carry64|sumb|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|tanh|carry64|sumb|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: ten processes at once, each under $1 s
@@ -173,6 +177,13 @@ case "$1" in
         grep -E "(rnnviz-scan|accelerated-scan[a-z-]*) +fwd(\+bwd)? +fp32" $OUT/r/bench-$v-$m.log | cut -c1-160
       done
     done; cp /tmp/tuned.py.base kernels/linear_scan/tuned.py; pack ;;
+  sumb)
+    for d in 256 512; do for dt in fp32 bf16; do for on in 0 1; do
+      timeout 300 python3 scripts/sru_sumb_ab.py --warm $d $dt $on > $OUT/r/warm-$d-$dt-$on.log 2>&1 &
+    done; done; done
+    gpu_tests 200 tests/ops/test_sru.py::test_backward_sums_over_the_batch_in_the_kernel; wait; echo warm t=$SECONDS
+    timeout $(( ${LIMIT:-540} - SECONDS )) python3 scripts/sru_sumb_ab.py $OUT/r/sru-sumb-ab.json 5 > $OUT/r/ab-sumb.log 2>&1
+    echo rc=$? t=$SECONDS; cut -c1-200 $OUT/r/ab-sumb.log | tail -20; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"

@@ -86,7 +86,10 @@ H100's slower memory had the old kernel near its bytes already (inference forwar
 
 The backward walks t in reverse and recomputes f, r and g(c_t) from U and the stored c_{t-1}
 instead of storing gates. With ``record`` (a trace asked for it) the forward also writes f
-and r; without it no gate buffer exists.
+and r; without it no gate buffer exists. Each backward program sums its batch row's v and b
+gradients over t; the sum over the batch rows is a torch sum after the kernel, or, with
+``SUM_B_IN_KERNEL`` (off until timed on a GPU), the last program of each column block's
+(``_sum_over_batch``).
 
 Options that do not change the instructions much (peephole, tanh, c0) are run-time flags,
 and integer arguments are not specialised, so shapes do not recompile: compiling the
@@ -447,12 +450,44 @@ def _bwd_chunk(gc, gvf, gvr, gbf, gbr, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v
     return gc, gvf, gvr, gbf, gbr, gq + dGU, gxq + dGX
 
 
+@triton.jit
+def _sum_over_batch(GVB, GSUM, COUNT, B, DH, col, cmask):
+    """The (v_f, v_r, b_f, b_r) gradients summed over the batch rows inside the kernel, where
+    a torch sum after it was a launch of its own (host time on every training step). Each
+    program has stored its row's sums (GVB[b]); it counts itself in for its column block, and
+    the last of the block's B programs adds the B rows in order (the same sum whichever
+    program is last) into GSUM [4, D*H], then puts the count back to 0 for the next launch.
+    The protocol of the scan's look-back (``linear_scan/seqpar.py``): stores, a CTA barrier,
+    an atomic (acq_rel); the reader's loads are volatile, after its own barrier."""
+    tl.debug_barrier()  # every thread's row is written before the program counts itself in
+    slot = tl.program_id(2) * tl.num_programs(0) + tl.program_id(0)
+    done = tl.atomic_add(COUNT + slot, 1)
+    if done == B - 1:
+        tl.debug_barrier()
+        acc_vf = tl.zeros_like(col).to(tl.float32)
+        acc_vr = acc_vf
+        acc_bf = acc_vf
+        acc_br = acc_vf
+        for bb in range(0, B):
+            row = GVB + bb * 4 * DH + col
+            acc_vf += tl.load(row, mask=cmask, other=0.0, volatile=True)
+            acc_vr += tl.load(row + DH, mask=cmask, other=0.0, volatile=True)
+            acc_bf += tl.load(row + 2 * DH, mask=cmask, other=0.0, volatile=True)
+            acc_br += tl.load(row + 3 * DH, mask=cmask, other=0.0, volatile=True)
+        tl.store(GSUM + col, acc_vf, mask=cmask)
+        tl.store(GSUM + DH + col, acc_vr, mask=cmask)
+        tl.store(GSUM + 2 * DH + col, acc_bf, mask=cmask)
+        tl.store(GSUM + 3 * DH + col, acc_br, mask=cmask)
+        tl.atomic_xchg(COUNT + slot, 0)
+
+
 @triton.jit(do_not_specialize=[n for n in _INTS if n not in ("sHt", "sHb")])
-def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
+def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB, GSUM, COUNT,
                    T, B, Hd, sUt, sUb, sXt, sXb, sGHt, sGHb, sMt, sMb, sGUt, sGUb, sGXt, sGXb,
                    scale_x, peep, tanh_f, has_c0, has_gcn,
                    K: tl.constexpr, SKIP_X: tl.constexpr, BLOCK: tl.constexpr,
-                   HAS_MASK: tl.constexpr, FAST: tl.constexpr = False):
+                   HAS_MASK: tl.constexpr, FAST: tl.constexpr = False,
+                   SUM_B: tl.constexpr = False):
     b, d, DH, col, cmask = _program_units(Hd, BLOCK)
     th = tanh_f != 0
 
@@ -505,6 +540,8 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB,
     tl.store(GVB + b * 4 * DH + DH + col, gvr, mask=cmask)
     tl.store(GVB + b * 4 * DH + 2 * DH + col, gbf, mask=cmask)
     tl.store(GVB + b * 4 * DH + 3 * DH + col, gbr, mask=cmask)
+    if SUM_B:
+        _sum_over_batch(GVB, GSUM, COUNT, B, DH, col, cmask)
 
 
 # ---------------------------------------------------------------------------------------
@@ -538,6 +575,33 @@ BWD_MAX_BLOCK = {2: 256}
 # 2-byte U through tanh.approx.f32 (see the module's docstring): compiled and counted for sm_90,
 # not yet run on a GPU, so off
 HARDWARE_TANH_2BYTE = False
+
+
+# The backward's (v_f, v_r, b_f, b_r) gradients summed over the batch in the kernel (SUM_B,
+# ``_sum_over_batch``) rather than by a torch sum after it: one launch fewer a training step.
+# Interpreter-tested, not yet run on a GPU, so off
+SUM_B_IN_KERNEL = False
+_COUNTS: dict = {}
+COUNT_STREAMS = 8  # (device, stream) pairs whose counters are kept, the latest used
+
+
+def _batch_counts(n: int, device: torch.device) -> torch.Tensor:
+    """At least n int32 counters at 0 for ``_sum_over_batch``, one buffer per (device,
+    stream): the kernel puts every count it raised back to 0, so no memset launch precedes
+    it (the scan's status buffers work the same way, ``linear_scan/seqpar.py``). A CUDA graph
+    being captured gets zeros of its own."""
+    if device.type == "cuda" and torch.cuda.is_current_stream_capturing():
+        return torch.zeros(n, dtype=torch.int32, device=device)
+    key = (device, triton.runtime.driver.active.get_current_stream(device.index)
+           if device.type == "cuda" else 0)
+    buf = _COUNTS.pop(key, None)
+    if buf is None or buf.numel() < n:
+        buf = torch.zeros(max(n, 2 * (0 if buf is None else buf.numel())), dtype=torch.int32,
+                          device=device)
+    _COUNTS[key] = buf  # the most recently used last
+    if len(_COUNTS) > COUNT_STREAMS:
+        _COUNTS.pop(next(iter(_COUNTS)))
+    return buf
 
 
 def bwd_max_block(elem_size: int) -> int:
@@ -576,7 +640,7 @@ def _fwd_launch(shape, s_u, s_x, s_m, D, H, K, scale_x, peep, tanh, has_c0, batc
 
 @functools.lru_cache(maxsize=1024)
 def _bwd_launch(shape, s_u, s_x, s_gh, s_m, D, H, K, scale_x, peep, tanh, has_c0, has_gcn,
-                batch_first, max_block, fast) -> LaunchPlan:
+                batch_first, max_block, fast, sum_b) -> LaunchPlan:
     T, B = _tb(shape, batch_first)
     BLOCK, warps = _block(H, max_block)
     scalars = (T, B, H, *_tb(s_u, batch_first), *(_tb(s_x, batch_first) if s_x else (0, 0)),
@@ -585,7 +649,7 @@ def _bwd_launch(shape, s_u, s_x, s_gh, s_m, D, H, K, scale_x, peep, tanh, has_c0
                float(scale_x), int(peep), int(tanh), int(has_c0), int(has_gcn))
     return LaunchPlan(_BWD, (cdiv(H, BLOCK), B, D), scalars, dict(
         K=K, SKIP_X=s_x is not None, BLOCK=BLOCK, HAS_MASK=s_m is not None,
-        FAST=fast, num_warps=warps))
+        FAST=fast, SUM_B=sum_b, num_warps=warps))
 
 
 def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | None,
@@ -635,19 +699,25 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
                        None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x, peep,
                        tanh, c0 is not None, grad_cn is not None, batch_first,
                        bwd_max_block(U.element_size()),
-                       fast_level(_BWD.interpreted, U.element_size(), HARDWARE_TANH_2BYTE))
+                       fast_level(_BWD.interpreted, U.element_size(), HARDWARE_TANH_2BYTE),
+                       SUM_B_IN_KERNEL)
     B = plan.scalars[1]
     dev = U.device
     gU = torch.empty(U.shape, device=dev, dtype=U.dtype)
     gx = torch.empty(x.shape, device=dev, dtype=x.dtype) if x is not None else None
     gc0 = torch.empty(B, D * H, device=dev, dtype=torch.float32)
     gvb = torch.empty(B, 4 * D * H, device=dev, dtype=torch.float32)
+    if SUM_B_IN_KERNEL:
+        gsum = torch.empty(4 * D * H, device=dev, dtype=torch.float32)
+        count = _batch_counts(plan.grid[0] * D, dev)
+    else:
+        gsum, count = gvb, gc0  # never touched
     plan.launch((
         U, x if x is not None else U, weight_c if peep else bias, bias,
         c0 if c0 is not None else gc0, mask_pad if mask_pad is not None else _zero_byte(dev),
         c_all, grad_h, grad_cn if grad_cn is not None else gc0,
-        gU, gx if gx is not None else gU, gc0, gvb))
+        gU, gx if gx is not None else gU, gc0, gvb, gsum, count))
     # both views in one call; split_with_sizes is bound in C, where split goes through a
     # Python wrapper (1.2 against 5.6 us on this project's CPU)
-    gwc, gbias = gvb.sum(0).split_with_sizes((2 * D * H, 2 * D * H))
+    gwc, gbias = (gsum if SUM_B_IN_KERNEL else gvb.sum(0)).split_with_sizes((2 * D * H, 2 * D * H))
     return gU, gx, gc0, (gwc if peep else None), gbias

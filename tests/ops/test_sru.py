@@ -236,6 +236,27 @@ def test_bf16_backward_owns_more_units(kernel_device, monkeypatch):
 
 @pytest.mark.interpreter
 @pytest.mark.gpu
+@pytest.mark.parametrize("B,H,D", [(1, 5, 1), (3, 200, 2), (4, 40, 1)])
+def test_backward_sums_over_the_batch_in_the_kernel(kernel_device, monkeypatch, B, H, D):
+    """With SUM_B_IN_KERNEL the last program of each column block adds the batch rows' v and
+    b gradients: every output and gradient as the float64 loop's, in two backward passes in a
+    row (each launch leaves its counts at 0 for the next), one batch row or several, one
+    column block or two (H = 200), one direction or two; the counters end at 0."""
+    from rnnviz.kernels.sru import fused_recurrent
+
+    monkeypatch.setattr(fused_recurrent, "SUM_B_IN_KERNEL", True)
+    monkeypatch.setattr(fused_recurrent, "_COUNTS", {})
+    case = make_case(5, B, H, D, 3, True, True, True, dtype=torch.float32, device=kernel_device)
+    want = reference(case, D=D)
+    for _ in range(2):
+        got = run(case, D=D, backend="triton", recurrence="kernel")
+        assert_close(got, want, atol=2e-5, rtol=1e-5)
+    (counts,) = fused_recurrent._COUNTS.values()
+    assert counts.numel() >= -(-H // 128) * D and int(counts.abs().sum()) == 0
+
+
+@pytest.mark.interpreter
+@pytest.mark.gpu
 def test_kernel_records_gates(kernel_device):
     """With a trace on, the kernel writes its real f, r, c (RECORD); they satisfy the
     equations with the reference's states."""
