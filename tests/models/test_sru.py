@@ -351,6 +351,33 @@ def test_model_bf16_autocast_on_cpu():
         torch.testing.assert_close(g, w, atol=0.05 * w.abs().max().item(), rtol=0.05)
 
 
+def test_autocast_backward_reuses_the_forwards_casts(monkeypatch):
+    """Under autocast the layer casts x and W for its GEMM once, in the forward, and the
+    backward's GEMMs take those casts: no float32 -> bf16 cast of x or W in the backward
+    (there were two, each a kernel launch on a GPU; the CPU recurrence's own cast of its
+    gradient stays). The gradients' values: test_model_bf16_autocast_on_cpu."""
+    torch.manual_seed(0)
+    model = SRU(16, 16, num_layers=1)
+    x = torch.randn(12, 3, 16, requires_grad=True)
+    params = [x] + list(model.parameters())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x)[0]
+    casts, to = [], torch.Tensor.to
+
+    def counted(self, *args, **kw):
+        y = to(self, *args, **kw)
+        if self.dtype == torch.float32 and y.dtype == torch.bfloat16:
+            casts.append(tuple(self.shape))
+        return y
+
+    monkeypatch.setattr(torch.Tensor, "to", counted)
+    got = torch.autograd.grad(out, params, torch.ones_like(out))
+    monkeypatch.setattr(torch.Tensor, "to", to)
+    w = model.rnn_lst[0].weight
+    assert not set(casts) & {tuple(x.shape), (12 * 3, 16), tuple(w.shape)}, casts
+    assert [g.dtype for g in got] == [p.dtype for p in params]
+
+
 @pytest.mark.gpu
 def test_model_bf16_autocast(gpu):
     model = SRU(64, 64, num_layers=2).to(gpu)

@@ -14,8 +14,11 @@ per shape. Each saves the host a few microseconds a call, and a small layer's st
 host's time.
 
 The GEMM runs in the autocast dtype like any torch matmul. The backward's GEMMs run in the
-dtype the forward's ran in (U's), by explicit casts rather than by re-entering autocast
-(``torch.amp.custom_bwd``): see :func:`rnnviz.device.backward_outside_autocast`.
+dtype the forward's ran in (U's), outside autocast rather than by re-entering it
+(``torch.amp.custom_bwd``): see :func:`rnnviz.device.backward_outside_autocast`. Under
+autocast the forward casts x and W itself, as autocast would, and saves the casts (as torch
+saves a matmul's cast inputs), so the backward's GEMMs take them without casting again: two
+cast launches fewer a training step.
 """
 from __future__ import annotations
 
@@ -33,11 +36,27 @@ from .function import (_bwd_impl, _Cfg, _check, _fwd_impl, _record, _stage, _tim
 __all__ = ["sru_layer"]
 
 
+def _gemm_inputs(x: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """x and W as the forward's GEMM takes them: under autocast, each floating tensor other
+    than float64 cast to autocast's dtype (what autocast would do to a matmul's inputs), else
+    as they are."""
+    kind = x.device.type
+    if not torch.is_autocast_enabled(kind):
+        return x, weight
+    cd = torch.get_autocast_dtype(kind)
+
+    def cast(t):
+        return t.to(cd) if t.is_floating_point() and t.dtype not in (cd, torch.float64) else t
+
+    return cast(x), cast(weight)
+
+
 class SRULayerFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, weight_c, bias, c0, x_skip, mask_tm, cfg: _Cfg, sink, layer):
         with _stage("gemm", x.device, layer):
-            U = torch.matmul(x, weight)  # (one call: it folds [T, B] into one GEMM itself)
+            xg, wg = _gemm_inputs(x, weight)
+            U = torch.matmul(xg, wg)  # (one call: it folds [T, B] into one GEMM itself)
         skip = (x if cfg.skip_is_input else x_skip) if cfg.K == 3 else None
         with _stage("recurrence", x.device, layer):
             h, c_n, c_all, f, r = _fwd_impl(cfg)(
@@ -51,14 +70,14 @@ class SRULayerFunction(torch.autograd.Function):
         # for it (c_n, usually: an allocation and a memset kernel per step)
         ctx.set_materialize_grads(False)
         if cfg.need_grad:
-            ctx.save_for_backward(x, weight, weight_c, bias, c0, x_skip, mask_tm, U, c_all)
+            ctx.save_for_backward(x, weight_c, bias, c0, x_skip, mask_tm, U, c_all, xg, wg)
         return h, (c_n if c_n.dtype == U.dtype else c_n.to(U.dtype))
 
     @staticmethod
     @backward_outside_autocast
     def backward(ctx, grad_h, grad_cn):
         cfg = ctx.cfg
-        x, weight, weight_c, bias, c0, x_skip, mask_tm, U, c_all = ctx.saved_tensors
+        x, weight_c, bias, c0, x_skip, mask_tm, U, c_all, xg, wg = ctx.saved_tensors
         if grad_h is None:  # only c_n is in the loss (the kernels take grad_cn = None)
             grad_h = torch.zeros(U.shape[:-1] + (cfg.D * cfg.H,), device=U.device, dtype=U.dtype)
         elif grad_h.stride(-1) != 1:
@@ -69,12 +88,12 @@ class SRULayerFunction(torch.autograd.Function):
             K=cfg.K, scale_x=cfg.scale_x, tanh=cfg.tanh, batch_first=cfg.batch_first)
         gU2 = gU.reshape(-1, gU.shape[-1])
         cd = gU2.dtype  # U's: the dtype the forward's GEMM ran in (autocast's, if it was on);
-        x2 = x.reshape(-1, x.shape[-1])  # the engine casts each gradient back to its input's
+        x2 = xg.reshape(-1, xg.shape[-1])  # the engine casts each gradient back to its input's
         need = ctx.needs_input_grad
         gx = gW = None
         if need[0]:
-            # (a cast only under autocast: each call costs the host)
-            w = weight if weight.dtype == cd else weight.to(cd)
+            # (the forward GEMM's own input, so in U's dtype: no cast)
+            w = wg if wg.dtype == cd else wg.to(cd)
             if not cfg.skip_is_input:
                 gx = torch.mm(gU2, w.t()).view(x.shape)
             elif g_skip.dtype == cd and g_skip.is_contiguous():
