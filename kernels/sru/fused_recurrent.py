@@ -358,7 +358,7 @@ def sru_fwd_kernel(U, X, WC, BIAS, C0, MASK, H_OUT, C_ALL, C_N, F_REC, R_REC,
             pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7, pa8, pa9, pa10, pa11, pa12, pa13, pa14, pa15, pa16, pa17, pa18, pa19, pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7, pb8, pb9, pb10, pb11, pb12, pb13, pb14, pb15, pb16, pb17, pb18, pb19, up, xq, mq, c, hq, cq, fq, rq = _fwd_turn(
                 c, na0, na1, na2, na3, na4, na5, na6, na7, na8, na9, na10, na11, na12, na13, na14, na15, na16, na17, na18, na19, nb0, nb1, nb2, nb3, nb4, nb5, nb6, nb7, nb8, nb9, nb10, nb11, nb12, nb13, nb14, nb15, nb16, nb17, nb18, nb19,
                 s0 + 16, T, up, xq, mq, dU, dX, dM, cmask, scale_x, vf, vr, bf, br, hq, cq, fq, rq, dH, dC, th, K, SKIP_X, HAS_MASK, STORE_C, RECORD, FAST, AHEAD)
-    tl.store(C_N + b * DH + col, c, mask=cmask)
+    tl.store(C_N + b * DH + col, c.to(C_N.dtype.element_ty), mask=cmask)
 
 
 # ---------------------------------------------------------------------------------------
@@ -547,14 +547,17 @@ def sru_bwd_kernel(U, X, WC, BIAS, C0, MASK, C_ALL, GH, GCN, GU, GX, GC0, GVB, G
 # ---------------------------------------------------------------------------------------
 # launchers
 # ---------------------------------------------------------------------------------------
-_ZERO_BYTE: dict = {}
+_STAND_INS: dict = {}
 
 
-def _zero_byte(device: torch.device) -> torch.Tensor:
-    """A uint8 stand-in for an absent mask (the same pointer type: no extra compile)."""
-    found = _ZERO_BYTE.get(device)  # (keyed by the device itself: str() of it costs a microsecond)
+def _stand_in(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """A one-element tensor for an absent argument whose flag keeps the kernel off it (a
+    uint8 for the mask, a float32 for buffers not asked for): the same pointer type as the
+    real one, so no extra compile."""
+    key = (device, dtype)  # (the device itself: str() of it costs a microsecond)
+    found = _STAND_INS.get(key)
     if found is None:
-        found = _ZERO_BYTE[device] = torch.zeros(1, dtype=torch.uint8, device=device)
+        found = _STAND_INS[key] = torch.zeros(1, dtype=dtype, device=device)
     return found
 
 
@@ -660,7 +663,8 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
 
     U: [T, B, D*H*K] (or [B, T, ...] when batch_first), last dim contiguous. x: the skip
     input [T, B, D*H] (same convention) when K == 3, else None. c0, c_n: [B, D*H];
-    c_n, c_all, f, r are float32, the last three [T, B, D*H] (time-major), only when asked.
+    c_n in U's dtype (the kernel rounds it as it stores it, where a caller's cast was a launch
+    of its own); c_all, f, r float32 [T, B, D*H] (time-major), only when asked.
     mask_pad: uint8 [T, B] (any strides), nonzero at padding.
     """
     shape = U.shape
@@ -672,14 +676,14 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
     T, B = plan.scalars[0], plan.scalars[1]  # (the kernel's integer arguments begin T, B)
     dev = U.device
     h = torch.empty(shape[:-1] + (D * H,), device=dev, dtype=U.dtype)
-    c_n = torch.empty(B, D * H, device=dev, dtype=torch.float32)
-    dummy = c_n  # never read or written when its flag is off
+    c_n = torch.empty(B, D * H, device=dev, dtype=U.dtype)
+    dummy = _stand_in(dev, torch.float32)  # for the float32 buffers not asked for
     c_all = torch.empty(T, B, D * H, device=dev, dtype=torch.float32) if store_c else dummy
     f = torch.empty(T, B, D * H, device=dev, dtype=torch.float32) if record else dummy
     r = torch.empty_like(f) if record else dummy
     plan.launch((
         U, x if x is not None else U, weight_c if weight_c is not None else bias, bias,
-        c0 if c0 is not None else dummy, mask_pad if mask_pad is not None else _zero_byte(dev),
+        c0 if c0 is not None else dummy, mask_pad if mask_pad is not None else _stand_in(dev, torch.uint8),
         h, c_all, c_n, f, r))
     return h, c_n, (c_all if store_c else None), (f if record else None), (r if record else None)
 
@@ -714,7 +718,7 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
         gsum, count = gvb, gc0  # never touched
     plan.launch((
         U, x if x is not None else U, weight_c if peep else bias, bias,
-        c0 if c0 is not None else gc0, mask_pad if mask_pad is not None else _zero_byte(dev),
+        c0 if c0 is not None else gc0, mask_pad if mask_pad is not None else _stand_in(dev, torch.uint8),
         c_all, grad_h, grad_cn if grad_cn is not None else gc0,
         gU, gx if gx is not None else gU, gc0, gvb, gsum, count))
     # both views in one call; split_with_sizes is bound in C, where split goes through a
