@@ -55,6 +55,11 @@
 #                                    launch fewer a training step) against the torch sum, l=128, B=32, d=256 and 512, fp32
 #                                    and bf16, back to back and as graph replays, alternating over rounds in one process
 #                                    (scripts/sru_sumb_ab.py), after its GPU tests (LIMIT)
+#   bash scripts/gpu_next.sh sweep64 the fp32 segments at B=1, D=64, T=65536 and 131072 with more bytes in flight than
+#                                    'sweep16' tried (graph-timed): its best, 1-warp programs of 4 rows x 16 channels
+#                                    and one stage, keep ~8 KB of loads in flight an SM, about 1 TB/s by Little's law at
+#                                    ~1 us, which is what they move (48 us, 35% of copy); here 8-16 rows, 2-4 warps,
+#                                    32-64 channels (whole 256-byte rows), 2-4 stages, each carry (interpreter-checked)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -63,7 +68,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|tanh|carry64|sumb|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|tanh|carry64|sumb|host"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|tanh|carry64|sumb|sweep64|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|tanh|carry64|sumb|sweep64|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: ten processes at once, each under $1 s
@@ -184,6 +189,11 @@ case "$1" in
     gpu_tests 200 tests/ops/test_sru.py::test_backward_sums_over_the_batch_in_the_kernel; wait; echo warm t=$SECONDS
     timeout $(( ${LIMIT:-540} - SECONDS )) python3 scripts/sru_sumb_ab.py $OUT/r/sru-sumb-ab.json 5 > $OUT/r/ab-sumb.log 2>&1
     echo rc=$? t=$SECONDS; cut -c1-200 $OUT/r/ab-sumb.log | tail -20; pack ;;
+  sweep64)
+    E="sequence:4:1:16:1:0:2112;sequence:4:1:16:1:0:2112:scan;sequence:4:1:16:3:0:2112;sequence:4:1:16:3:0:2112:scan;sequence:8:1:16:3:0:2112;sequence:8:1:16:3:0:2112:scan;sequence:16:1:16:3:0:2112;sequence:16:1:16:3:0:2112:scan;sequence:8:1:32:3:0:2112;sequence:8:1:32:3:0:2112:scan;sequence:8:2:32:3:0:2112;sequence:8:2:32:3:0:2112:scan;sequence:16:2:32:3:0:1056;sequence:16:2:32:3:0:1056:scan;sequence:8:4:64:3:0:528;sequence:8:4:64:3:0:528:scan;sequence:16:2:64:3:0:1056;sequence:16:2:64:3:0:1056:scan;sequence:4:1:16:2:0:4224;sequence:4:1:16:2:0:4224:scan;sequence:8:1:16:4:0:1056;sequence:8:1:16:4:0:1056:scan"
+    RNNVIZ_TIMING=graph timeout ${LIMIT:-400} python3 scripts/scan_sweep.py --shapes "1x65536x64;1x131072x64" \
+      --dtypes float32 --entries "$E" --budget $(( ${LIMIT:-400} - 60 )) --out $OUT/r > $OUT/r/sweep64.log 2>&1
+    echo rc=$? t=$SECONDS; grep -E "best|table" $OUT/r/sweep64.log | cut -c1-200; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"
