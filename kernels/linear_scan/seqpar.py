@@ -57,6 +57,7 @@ import triton
 import triton.language as tl
 
 from .. import cdiv
+from ..stream_cache import stream_cached
 from .blocks import (chunk_apply, chunk_maps, chunk_offsets, chunk_summary, last_of_subchunks,
                      load_step_tile, scan_combine, store_step_tile)
 from .chunk import walk_chunks
@@ -394,25 +395,13 @@ def _padded(m: int) -> int:
 
 def _stream_buffers(n: int, n_vals: int, device: torch.device) -> _StatusBuffers:
     """The buffers of the current (device, stream), grown to n flags and n_vals values."""
-    if device.type == "cuda" and torch.cuda.is_current_stream_capturing():
-        buf = _StatusBuffers(n, n_vals, device)
-    else:
-        # the raw stream handle, as Triton's launcher reads it (torch.cuda.current_stream
-        # builds a Stream object: microseconds of a small scan's host time)
-        key = (device, triton.runtime.driver.active.get_current_stream(device.index)
-               if device.type == "cuda" else 0)
-        buf = _STATUS.pop(key, None)
-        if buf is None or buf.flags.numel() < n + HEADER or buf.vals.numel() < n_vals:
-            # grow geometrically: a run of growing problems reallocates a few times
-            old = (buf.flags.numel() - HEADER, buf.vals.numel()) if buf else (0, 0)
-            buf = _StatusBuffers(max(n, 2 * old[0]), max(n_vals, 2 * old[1]), device)
-        _STATUS[key] = buf  # the most recently used last
-        if len(_STATUS) > STATUS_STREAMS:
-            # a program that makes streams by the hundred (a side stream per graph capture)
-            # keeps the buffers of its latest few. Dropping one is safe: its memory goes
-            # back to the allocator's pool of the stream it was made on, in stream order.
-            _STATUS.pop(next(iter(_STATUS)))
-    return buf
+    def grown(old):  # geometrically: a run of growing problems reallocates a few times
+        have = (old.flags.numel() - HEADER, old.vals.numel()) if old else (0, 0)
+        return _StatusBuffers(max(n, 2 * have[0]), max(n_vals, 2 * have[1]), device)
+
+    return stream_cached(_STATUS, STATUS_STREAMS, device,
+                         lambda b: b.flags.numel() >= n + HEADER and b.vals.numel() >= n_vals,
+                         grown)
 
 
 HEADER = 4  # int32s before the flags: the 2 counters, padded so the flags are 16-byte aligned

@@ -110,6 +110,7 @@ from ..activations import sigmoid as _sigmoid
 from ..activations import tanh as _tanh
 from ..activations import fast_level
 from ..cached_launch import CachedLaunch, LaunchPlan
+from ..stream_cache import stream_cached
 
 CHUNK = 8  # steps per loop turn; loads of the next AHEAD CHUNK (forward) / CHUNK (backward) in flight
 # Turns of loads the forward keeps in flight, by element size of U: bf16 moves half the bytes
@@ -590,21 +591,10 @@ COUNT_STREAMS = 8  # (device, stream) pairs whose counters are kept, the latest 
 
 def _batch_counts(n: int, device: torch.device) -> torch.Tensor:
     """At least n int32 counters at 0 for ``_sum_over_batch``, one buffer per (device,
-    stream): the kernel puts every count it raised back to 0, so no memset launch precedes
-    it (the scan's status buffers work the same way, ``linear_scan/seqpar.py``). A CUDA graph
-    being captured gets zeros of its own."""
-    if device.type == "cuda" and torch.cuda.is_current_stream_capturing():
-        return torch.zeros(n, dtype=torch.int32, device=device)
-    key = (device, triton.runtime.driver.active.get_current_stream(device.index)
-           if device.type == "cuda" else 0)
-    buf = _COUNTS.pop(key, None)
-    if buf is None or buf.numel() < n:
-        buf = torch.zeros(max(n, 2 * (0 if buf is None else buf.numel())), dtype=torch.int32,
-                          device=device)
-    _COUNTS[key] = buf  # the most recently used last
-    if len(_COUNTS) > COUNT_STREAMS:
-        _COUNTS.pop(next(iter(_COUNTS)))
-    return buf
+    stream): the kernel puts every count it raised back to 0 (``stream_cache.py``)."""
+    return stream_cached(_COUNTS, COUNT_STREAMS, device, lambda buf: buf.numel() >= n,
+                         lambda old: torch.zeros(max(n, 2 * (0 if old is None else old.numel())),
+                                                 dtype=torch.int32, device=device))
 
 
 def bwd_max_block(elem_size: int) -> int:
