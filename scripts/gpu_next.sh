@@ -3,7 +3,8 @@
 # history: the SRU kernel A/Bs at 7ae88b7 and ca77e40 ("turn", merged), the summary A/B at D=16 at 7ae88b7, the SRU
 # forward's loads-in-flight A/B ('ahead', 'ahead2') and the host profile ('host') at 949c93d, and the bf16 SRU
 # forward two units a thread ('pairs': compile side by side first, then time) at c00cad6, the SRU kernels
-# reading U as K planes of H units ('planes') at eabdf13.
+# reading U as K planes of H units ('planes') at eabdf13, the H100's sweep of the few-channel long-T scan class
+# ('sweep16') and the SRU kernels at 64/128/256 units a program ('block', 'blockbwd') at 2704532.
 #   bash scripts/gpu_next.sh first   where one call may be all a session gets: the full scan bench (to 330 s; the
 #                                    H100's own wide bf16 tile in one full run), then the scan's and torch.compile's
 #                                    GPU tests (to 560 s)
@@ -28,18 +29,6 @@
 #   bash scripts/gpu_next.sh step    SRU at l=128, one layer, fp32 and bf16, with torch's backward thread and without
 #                                    (RNNVIZ_AUTOGRAD_THREADS=0), half the call's LIMIT each; no kernel rows (l=1024).
 #                                    One run took 229 s on a slow host (the GPU tests first left the second 7 s)
-#   bash scripts/gpu_next.sh sweep16 the H100's own tuned entry for fp32 scans of few channels and long T (class
-#                                    4|bd<=256|T>32768; scripts/scan_sweep.py, graph-timed: the kernels differ, the host
-#                                    does not): the H200's entry puts the forward at D=64, T=65536 on the segment kernel,
-#                                    48 us (35% of copy) where the backward's look-back kernel moves 5/3 the bytes in 57 us
-#                                    (profile-host-h100-s40.txt). tuned.py comes back in results.tgz
-#   bash scripts/gpu_next.sh block   the SRU kernels at 256 and 64 units a program against 128 (MAX_BLOCK; copies of the module,
-#                                    compiled side by side first, 18 processes), bf16 and fp32, l=d=1024, B=32: a program's
-#                                    loads of a step cover BLOCK x K contiguous elements of U, 768 bytes in bf16 at 128, half
-#                                    of fp32's; whether the longer runs lift bf16 from 74-78% of copy (the 80% target)
-#   bash scripts/gpu_next.sh blockbwd the bf16 backward at 256 units a program (BWD_MAX_BLOCK, "new") against 128 ("b128",
-#                                    a copy of the module) at l=d=1024 (B=32, 8) and l=128 (d=256, 512, B=32), where 256
-#                                    halves programs that already fill few SMs
 #   bash scripts/gpu_next.sh tanh    the bf16 SRU kernels with the hardware tanh ("tanh": a copy of the module with
 #                                    HARDWARE_TANH_2BYTE on, one MUFU.TANH a sigmoid or tanh; 60 -> 48.8 instructions a
 #                                    step in the inference forward, compiled for sm_90 here) against exp and reciprocal, l=d=1024,
@@ -68,7 +57,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|tanh|carry64|sumb|sweep64|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|sweep16|block|blockbwd|tanh|carry64|sumb|sweep64|host"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|tanh|carry64|sumb|sweep64|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|tanh|carry64|sumb|sweep64|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: ten processes at once, each under $1 s
@@ -138,30 +127,6 @@ case "$1" in
         > $OUT/r/bench-sru-t$threads.log 2>&1; echo rc=$? t=$SECONDS
       grep -E "^rnnviz-sru +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru-t$threads.log | cut -c1-160; pack
     done ;;
-  sweep16)
-    RNNVIZ_TIMING=graph timeout ${LIMIT:-540} python3 scripts/scan_sweep.py --shapes "1x65536x64;1x131072x64;1x1048576x16" \
-      --dtypes float32 --budget $(( ${LIMIT:-540} - 90 )) --out $OUT/r > $OUT/r/sweep16.log 2>&1; echo rc=$? t=$SECONDS
-    tail -25 $OUT/r/sweep16.log | cut -c1-200; ls -l $OUT/r/tuned.py; pack ;;
-  block)
-    for v in 256 64; do sed "s/^MAX_BLOCK = .*/MAX_BLOCK = $v/" kernels/sru/fused_recurrent.py \
-      > kernels/sru/fused_recurrent_b$v.py; done
-    for k in new b256 b64; do for dt in bfloat16 float32; do for p in fwd-inference fwd-training bwd; do
-      WARM=1 timeout 300 python3 scripts/sru_kernel_ab.py /tmp/warm.json $dt $k $p > $OUT/r/warm-$k-$dt-$p.log 2>&1 &
-    done; done; done; wait; echo warm t=$SECONDS
-    timeout ${LIMIT:-200} python3 scripts/sru_kernel_ab.py $OUT/r/sru-block-ab.json bfloat16,float32 new,b256,b64 \
-      > $OUT/r/ab-block.log 2>&1; echo rc=$? t=$SECONDS
-    grep -E "graph|max_abs" $OUT/r/ab-block.log | cut -c1-200; rm kernels/sru/fused_recurrent_b256.py \
-      kernels/sru/fused_recurrent_b64.py; pack ;;
-  blockbwd)
-    # (the timed runs make c with the training forward: that pass is compiled beside the backward)
-    sed "s/^BWD_MAX_BLOCK = .*/BWD_MAX_BLOCK: dict = {}/" kernels/sru/fused_recurrent.py > kernels/sru/fused_recurrent_b128.py
-    S="1024,32,1024 1024,8,1024 128,32,256 128,32,512"
-    for s in $S; do for k in new b128; do SHAPE=$s WARM=1 timeout 200 python3 scripts/sru_kernel_ab.py /tmp/warm.json \
-      bfloat16 $k fwd-training,bwd > $OUT/r/warm-$k-${s//,/x}.log 2>&1 &
-    done; done; wait; echo warm t=$SECONDS
-    for s in $S; do SHAPE=$s timeout 40 python3 scripts/sru_kernel_ab.py $OUT/r/sru-bwdblock-${s//,/x}.json bfloat16 \
-      new,b128 bwd > $OUT/r/ab-${s//,/x}.log 2>&1; echo "$s rc=$? t=$SECONDS"; grep -E "graph|max_abs" $OUT/r/ab-${s//,/x}.log | cut -c1-200
-    done; rm kernels/sru/fused_recurrent_b128.py; pack ;;
   tanh)
     sed 's/^HARDWARE_TANH_2BYTE = False/HARDWARE_TANH_2BYTE = True/' kernels/sru/fused_recurrent.py \
       > kernels/sru/fused_recurrent_tanh.py; grep -c "^HARDWARE_TANH_2BYTE = True" kernels/sru/fused_recurrent_tanh.py
