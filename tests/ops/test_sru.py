@@ -55,6 +55,16 @@ def reference(case, *, D, activation="tanh", scale_x=1.0, seed=1):
     return run(case, D=D, activation=activation, scale_x=scale_x, seed=seed, backend="reference")
 
 
+def record_launches(monkeypatch, kernels, what) -> list:
+    """Each launch of ``kernels`` (the CachedLaunch objects of fused_recurrent) runs as
+    before, and ``what(grid, kw)`` of it is appended to the list returned."""
+    seen = []
+    for k in kernels:
+        monkeypatch.setattr(k, "launch", lambda grid, args, kw, static=None, _l=k.launch: (
+            seen.append(what(grid, kw)), _l(grid, args, kw, static)))
+    return seen
+
+
 def assert_close(got, want, atol, rtol=0.0):
     for i, (a, b) in enumerate(zip(got, want)):
         torch.testing.assert_close(a.double().cpu(), b.double().cpu(), atol=atol, rtol=rtol,
@@ -179,10 +189,7 @@ def test_kernel_forward_with_each_depth_of_loads_in_flight(kernel_device, monkey
     from rnnviz.kernels.sru import fused_recurrent
 
     monkeypatch.setattr(fused_recurrent, "FWD_AHEAD", {4: ahead, 2: ahead})
-    launched = []
-    launch = fused_recurrent._FWD.launch
-    monkeypatch.setattr(fused_recurrent._FWD, "launch", lambda grid, args, kw, static=None: (
-        launched.append(kw["AHEAD"]), launch(grid, args, kw, static)))
+    launched = record_launches(monkeypatch, [fused_recurrent._FWD], lambda grid, kw: kw["AHEAD"])
     case = make_case(T, 2, 5, 2, 3, True, True, True, dtype=torch.float32, device=kernel_device)
     got = run(case, D=2, activation="tanh", scale_x=1.0, batch_first=False, backend="triton",
               recurrence="kernel")
@@ -201,10 +208,8 @@ def test_kernel_at_other_block_sizes(kernel_device, monkeypatch, max_block, bloc
     from rnnviz.kernels.sru import fused_recurrent
 
     monkeypatch.setattr(fused_recurrent, "MAX_BLOCK", max_block)
-    blocks = []
-    for k in (fused_recurrent._FWD, fused_recurrent._BWD):
-        monkeypatch.setattr(k, "launch", lambda grid, args, kw, static=None, _l=k.launch: (
-            blocks.append((kw["BLOCK"], kw["num_warps"], grid[0])), _l(grid, args, kw, static)))
+    blocks = record_launches(monkeypatch, [fused_recurrent._FWD, fused_recurrent._BWD],
+                             lambda grid, kw: (kw["BLOCK"], kw["num_warps"], grid[0]))
     case = make_case(5, 2, 200, 1, 3, True, True, True, dtype=torch.float32, device=kernel_device)
     got = run(case, D=1, activation="tanh", scale_x=1.0, batch_first=False, backend="triton",
               recurrence="kernel")
@@ -221,10 +226,8 @@ def test_bf16_backward_owns_more_units(kernel_device, monkeypatch):
     loop on the same bf16 values, and the blocks that were launched."""
     from rnnviz.kernels.sru import fused_recurrent
 
-    blocks = []
-    for k in (fused_recurrent._FWD, fused_recurrent._BWD):
-        monkeypatch.setattr(k, "launch", lambda grid, args, kw, static=None, _l=k.launch: (
-            blocks.append((kw["BLOCK"], kw["num_warps"], grid[0])), _l(grid, args, kw, static)))
+    blocks = record_launches(monkeypatch, [fused_recurrent._FWD, fused_recurrent._BWD],
+                             lambda grid, kw: (kw["BLOCK"], kw["num_warps"], grid[0]))
     case = make_case(6, 2, 300, 1, 3, True, True, True, dtype=torch.float32, device=kernel_device)
     for name in ("U", "x"):
         case[name] = case[name].detach().bfloat16().requires_grad_()
