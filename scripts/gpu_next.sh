@@ -123,7 +123,7 @@ case "$1" in
   step)
     for threads in 1 0; do
       RNNVIZ_AUTOGRAD_THREADS=$threads RNNVIZ_BENCH_T=128 RNNVIZ_BENCH_LAYERS=1 RNNVIZ_BENCH_PARTIAL=$OUT/r/t$threads \
-        timeout $(( (${LIMIT:-540} - SECONDS) / (2 - threads) )) python3 -m rnnviz.bench sru --out $OUT/r/t$threads \
+        timeout $(( (${LIMIT:-540} - SECONDS) / (threads + 1) )) python3 -m rnnviz.bench sru --out $OUT/r/t$threads \
         > $OUT/r/bench-sru-t$threads.log 2>&1; echo rc=$? t=$SECONDS
       grep -E "^rnnviz-sru +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru-t$threads.log | cut -c1-160; pack
     done ;;

@@ -65,14 +65,14 @@ ran no faster than fp32. So a step is kept short:
   (inference, training, masked), seconds each;
 - with FAST (on a GPU; ``activations.py``) exp and division are the approximate
   instructions, without the guards for denormals and huge divisors that were a third of
-  the math. With ``HARDWARE_TANH_2BYTE`` (off until an H100 has timed and tested it:
-  the 'tanh' stage of scripts/gpu_next.sh), 2-byte U takes FAST = ``HARDWARE_TANH``: each
-  sigmoid and tanh is one ``tanh.approx.f32``, where exp and a reciprocal took two
+  the math. For 2-byte U the forward takes FAST = ``HARDWARE_TANH`` (``HARDWARE_TANH_2BYTE``):
+  each sigmoid and tanh is one ``tanh.approx.f32``, where exp and a reciprocal took two
   special-function instructions and the arithmetic around them: 60.0 -> 48.8 instructions a
-  step in the bf16 inference forward, 103.4 -> 91.8 in the backward, compiled for sm_90.
-  Its error (about 2^-11) is below what bf16's rounding of U already does to f. Nsight
-  Compute had the bf16 forward's warps stalled on fixed-latency dependencies for 41% of
-  their cycles (benchmarks/sru-ncu-h100.txt), though its time hardly moved with the clock;
+  step in the bf16 inference forward, compiled for sm_90. Its error (about 2^-11) is below
+  what bf16's rounding of U already does to f. On the H100 it took the bf16 forward from 72%
+  to 80% of the copy bandwidth (benchmarks/sru-tanh-ab-h100.json); the backward, though down
+  from 103.4 to 91.8 instructions a step, ran slower with it (279 -> 293 us), so it keeps
+  exp and reciprocal;
 - the forward's loop walks AHEAD + 1 turns a pass (``fwd_steps_per_pass``), so its sets of
   registers (the turn being computed, the ones in flight) swap roles by name instead of by
   moves; it compiles in about three times as long (a minute on the device's host at AHEAD = 3).
@@ -87,9 +87,9 @@ H100's slower memory had the old kernel near its bytes already (inference forwar
 The backward walks t in reverse and recomputes f, r and g(c_t) from U and the stored c_{t-1}
 instead of storing gates. With ``record`` (a trace asked for it) the forward also writes f
 and r; without it no gate buffer exists. Each backward program sums its batch row's v and b
-gradients over t; the sum over the batch rows is a torch sum after the kernel, or, with
-``SUM_B_IN_KERNEL`` (off until timed on a GPU), the last program of each column block's
-(``_sum_over_batch``).
+gradients over t; the sum over the batch rows is the last program of each column block's
+(``_sum_over_batch``, with ``SUM_B_IN_KERNEL``: one launch fewer a training step) or, with the
+switch off, a torch sum after the kernel.
 
 Options that do not change the instructions much (peephole, tanh, c0) are run-time flags,
 and integer arguments are not specialised, so shapes do not recompile: compiling the
@@ -576,15 +576,19 @@ _BWD = CachedLaunch(sru_bwd_kernel)
 # slower (493 against 485 us). So the backward's cap depends on the element size of U.
 MAX_BLOCK = 128
 BWD_MAX_BLOCK = {2: 256}
-# 2-byte U through tanh.approx.f32 (see the module's docstring): compiled and counted for sm_90,
-# not yet run on a GPU, so off
-HARDWARE_TANH_2BYTE = False
+# 2-byte U through tanh.approx.f32 (see the module's docstring), per kernel. Timed on the H100 at
+# l = d = 1024, B = 32, graph replays (the 'tanh' stage, benchmarks/sru-tanh-ab-h100.json): the bf16
+# inference forward 155.5 -> 138.8 us (72% -> 80% of copy), the training forward 202.1 -> 191.8 us,
+# the backward 279.2 -> 293.3 us, slower; so the forward takes it and the backward does not
+HARDWARE_TANH_2BYTE = {"fwd": True, "bwd": False}
 
 
 # The backward's (v_f, v_r, b_f, b_r) gradients summed over the batch in the kernel (SUM_B,
 # ``_sum_over_batch``) rather than by a torch sum after it: one launch fewer a training step.
-# Interpreter-tested, not yet run on a GPU, so off
-SUM_B_IN_KERNEL = False
+# On the H100 at l = 128, B = 32 (the 'sumb' stage, benchmarks/sru-sumb-ab-h100.json) a one-layer
+# training step run back to back, where the host sets the pace, took 2-10% less time at
+# d = 256 and 512, fp32 and bf16; as graph replays (GPU time only) the same within 1%
+SUM_B_IN_KERNEL = True
 _COUNTS: dict = {}
 COUNT_STREAMS = 8  # (device, stream) pairs whose counters are kept, the latest used
 
@@ -662,7 +666,7 @@ def sru_fwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
                        None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x,
                        weight_c is not None, tanh, c0 is not None, batch_first, store_c, record,
                        fwd_ahead(U.element_size()), MAX_BLOCK,
-                       fast_level(_FWD.interpreted, U.element_size(), HARDWARE_TANH_2BYTE))
+                       fast_level(_FWD.interpreted, U.element_size(), HARDWARE_TANH_2BYTE["fwd"]))
     T, B = plan.scalars[0], plan.scalars[1]  # (the kernel's integer arguments begin T, B)
     dev = U.device
     h = torch.empty(shape[:-1] + (D * H,), device=dev, dtype=U.dtype)
@@ -693,7 +697,7 @@ def sru_bwd(U: torch.Tensor, x: torch.Tensor | None, weight_c: torch.Tensor | No
                        None if mask_pad is None else mask_pad.stride(), D, H, K, scale_x, peep,
                        tanh, c0 is not None, grad_cn is not None, batch_first,
                        bwd_max_block(U.element_size()),
-                       fast_level(_BWD.interpreted, U.element_size(), HARDWARE_TANH_2BYTE),
+                       fast_level(_BWD.interpreted, U.element_size(), HARDWARE_TANH_2BYTE["bwd"]),
                        SUM_B_IN_KERNEL)
     B = plan.scalars[1]
     dev = U.device

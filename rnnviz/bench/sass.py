@@ -233,9 +233,13 @@ def sru_step_mix(dtype: torch.dtype = torch.float32, which: str = "inference",
             sru.sru_fwd(U, x, wc, bias, None, None, store_c=which == "training",
                         record=False, **kw)
 
-    (_, _, bodies), = loop_counts(call)
+    (_, _, loops), = loop_counts(call)
+    # the loop over t is the one with the gates' special functions (the backward's in-kernel
+    # batch sum, SUM_B_IN_KERNEL, adds loops over the batch rows with none)
+    bodies = [b for b in loops if any(op.startswith("MUFU") for op in b)]
     if len(bodies) != 1:
-        raise RuntimeError(f"expected the SRU kernel's one loop over t, found {len(bodies)}")
+        raise RuntimeError(f"expected the SRU kernel's one loop over t (the one with MUFU), "
+                           f"found {len(bodies)} of {len(loops)} loops")
     body = bodies[0]
     bwd = sru.BWD_STEPS_PER_PASS
     steps = (int(getattr(bwd, "value", bwd)) if which == "backward"

@@ -68,30 +68,34 @@ def test_the_sru_step_compiled_for_hopper_has_the_recurrences_special_functions(
 
 
 def test_the_bf16_sru_step_with_the_hardware_tanh(monkeypatch):
-    """With HARDWARE_TANH_2BYTE, 2-byte U takes tanh.approx.f32 (``activations.HARDWARE_TANH``):
-    per step the forward's two sigmoids and tanh are three MUFU.TANH and nothing else of the
-    MUFU, and the step is shorter than with exp and reciprocal (60 instructions), forward and
-    backward. Off (the default until a GPU has timed it), bf16 takes exp and reciprocal."""
+    """2-byte U's forward takes tanh.approx.f32 (``HARDWARE_TANH_2BYTE["fwd"]``,
+    ``activations.HARDWARE_TANH``): per step its two sigmoids and tanh are three MUFU.TANH and
+    nothing else of the MUFU, and the step is shorter than with exp and reciprocal (60
+    instructions). The backward keeps exp and reciprocal (it ran slower with the tanh on the
+    H100); switched over, its step's MUFU are three too."""
     pytest.importorskip("triton")
     from rnnviz.bench import sass
     from rnnviz.kernels.sru import fused_recurrent
 
+    mufu_kind = "special functions (MUFU: exp, rcp, tanh)"
     try:
-        (_, kw, _), = sass.loop_counts(lambda: _sru_forward(torch.bfloat16))
-        assert kw["FAST"] == 1
-        monkeypatch.setattr(fused_recurrent, "HARDWARE_TANH_2BYTE", True)
         counts = sass.loop_counts(lambda: _sru_forward(torch.bfloat16))
+        bwd_exp = sass.sru_step_mix(torch.bfloat16, "backward")[mufu_kind]
+        monkeypatch.setitem(fused_recurrent.HARDWARE_TANH_2BYTE, "fwd", False)
+        (_, kw_exp, _), = sass.loop_counts(lambda: _sru_forward(torch.bfloat16))
+        monkeypatch.setitem(fused_recurrent.HARDWARE_TANH_2BYTE, "bwd", True)
+        bwd_tanh = sass.sru_step_mix(torch.bfloat16, "backward")[mufu_kind]
     except Exception as e:  # noqa: BLE001
         if "ptxas" in str(e) and "not found" in str(e).lower():
             pytest.skip(f"this Triton has no ptxas to compile for a GPU: {e}")
         raise
     (name, kw, (body,)), = counts
-    assert kw["FAST"] == 2
+    assert kw["FAST"] == 2 and kw_exp["FAST"] == 1
     mufu = {op: n for op, n in body.items() if op.startswith("MUFU")}
     steps = 32  # the bf16 forward's loop walks fwd_steps_per_pass(2) steps
     assert mufu == {"MUFU.TANH": 3 * steps}
     assert sum(body.values()) / steps < 55
-    assert sass.sru_step_mix(torch.bfloat16, "backward")["special functions (MUFU: exp, rcp, tanh)"] == 3
+    assert bwd_tanh == 3 and bwd_exp > 3
 
 
 def _sru_forward(dtype):

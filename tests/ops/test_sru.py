@@ -240,21 +240,26 @@ def test_bf16_backward_owns_more_units(kernel_device, monkeypatch):
 
 @pytest.mark.interpreter
 @pytest.mark.gpu
-@pytest.mark.parametrize("B,H,D", [(1, 5, 1), (3, 200, 2), (4, 40, 1)])
-def test_backward_sums_over_the_batch_in_the_kernel(kernel_device, monkeypatch, B, H, D):
-    """With SUM_B_IN_KERNEL the last program of each column block adds the batch rows' v and
-    b gradients: every output and gradient as the float64 loop's, in two backward passes in a
-    row (each launch leaves its counts at 0 for the next), one batch row or several, one
-    column block or two (H = 200), one direction or two; the counters end at 0."""
+@pytest.mark.parametrize("B,H,D,in_kernel", [(1, 5, 1, True), (3, 200, 2, True), (4, 40, 1, True),
+                                              (3, 200, 2, False)])
+def test_backward_sums_over_the_batch_in_the_kernel(kernel_device, monkeypatch, B, H, D, in_kernel):
+    """With SUM_B_IN_KERNEL (the default) the last program of each column block adds the batch
+    rows' v and b gradients: every output and gradient as the float64 loop's, in two backward
+    passes in a row (each launch leaves its counts at 0 for the next), one batch row or
+    several, one column block or two (H = 200), one direction or two; the counters end at 0.
+    Switched off, a torch sum after the kernel gives the same, and no counters exist."""
     from rnnviz.kernels.sru import fused_recurrent
 
-    monkeypatch.setattr(fused_recurrent, "SUM_B_IN_KERNEL", True)
+    monkeypatch.setattr(fused_recurrent, "SUM_B_IN_KERNEL", in_kernel)
     monkeypatch.setattr(fused_recurrent, "_COUNTS", {})
     case = make_case(5, B, H, D, 3, True, True, True, dtype=torch.float32, device=kernel_device)
     want = reference(case, D=D)
     for _ in range(2):
         got = run(case, D=D, backend="triton", recurrence="kernel")
         assert_close(got, want, atol=2e-5, rtol=1e-5)
+    if not in_kernel:
+        assert fused_recurrent._COUNTS == {}
+        return
     (counts,) = fused_recurrent._COUNTS.values()
     assert counts.numel() >= -(-H // 128) * D and int(counts.abs().sum()) == 0
 
@@ -302,16 +307,17 @@ def test_kernel_bf16_and_large(gpu):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("hardware_tanh", [False, True])
+@pytest.mark.parametrize("hardware_tanh", ["neither", "fwd", "both"])
 def test_bf16_over_a_long_sequence(gpu, monkeypatch, hardware_tanh):
     """bf16 U over T = 2048 steps with long memory (b_f + 3: f near 0.95, where errors in c add
     up longest): h, c_n and the gradients stay within bf16 tolerances of the float64 loop on
-    the same bf16 values, with exp and reciprocal and with tanh.approx.f32
-    (HARDWARE_TANH_2BYTE: about 2^-11 relative error; bf16's rounding of f's inputs moves f
-    by more)."""
+    the same bf16 values, with exp and reciprocal, with tanh.approx.f32 in the forward (as
+    shipped) and in both kernels (HARDWARE_TANH_2BYTE: about 2^-11 relative error; bf16's
+    rounding of f's inputs moves f by more)."""
     from rnnviz.kernels.sru import fused_recurrent
 
-    monkeypatch.setattr(fused_recurrent, "HARDWARE_TANH_2BYTE", hardware_tanh)
+    monkeypatch.setattr(fused_recurrent, "HARDWARE_TANH_2BYTE",
+                        {"fwd": hardware_tanh != "neither", "bwd": hardware_tanh == "both"})
     case = make_case(2048, 4, 256, 1, 3, True, False, True, dtype=torch.float32, device=gpu)
     with torch.no_grad():
         case["bias"][:256] += 3.0
