@@ -49,6 +49,10 @@
 #                                    and one stage, keep ~8 KB of loads in flight an SM, about 1 TB/s by Little's law at
 #                                    ~1 us, which is what they move (48 us, 35% of copy); here 8-16 rows, 2-4 warps,
 #                                    32-64 channels (whole 256-byte rows), 2-4 stages, each carry (interpreter-checked)
+#   bash scripts/gpu_next.sh breakdown  the fp32 scan at B=1, D=64, T=65536 and 131072 under torch.profiler, kernel by kernel
+#                                    (scripts/scan_breakdown.py): reduce, the summaries' scan and apply apart, for
+#                                    reduce-then-scan at 264-8448 segments, and the look-back's one kernel; beside the
+#                                    graph-timed call. sweep16 and sweep64 found every tile at 48-60 us: which stage is it?
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -57,7 +61,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|tanh|carry64|sumb|sweep64|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|tanh|carry64|sumb|sweep64|host"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|tanh|carry64|sumb|sweep64|host|breakdown) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|tanh|carry64|sumb|sweep64|host|breakdown"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: ten processes at once, each under $1 s
@@ -159,6 +163,9 @@ case "$1" in
     RNNVIZ_TIMING=graph timeout ${LIMIT:-400} python3 scripts/scan_sweep.py --shapes "1x65536x64;1x131072x64" \
       --dtypes float32 --entries "$E" --budget $(( ${LIMIT:-400} - 60 )) --out $OUT/r > $OUT/r/sweep64.log 2>&1
     echo rc=$? t=$SECONDS; grep -E "best|table" $OUT/r/sweep64.log | cut -c1-200; pack ;;
+  breakdown)
+    timeout ${LIMIT:-150} python3 scripts/scan_breakdown.py $OUT/r/scan-breakdown.json > $OUT/r/breakdown.log 2>&1
+    echo rc=$? t=$SECONDS; cut -c1-400 $OUT/r/breakdown.log | tail -14; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"

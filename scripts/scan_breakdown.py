@@ -1,0 +1,90 @@
+"""Where a sequence-parallel scan's time goes, kernel by kernel, on the GPU:
+
+    python scripts/scan_breakdown.py OUT.json [--shapes "1x65536x64"] [--entries "..."]
+
+For each shape (fp32) and candidate (``scan_sweep.parse_entries``' notation), the forward is
+run under torch.profiler and each kernel's mean device time is reported: with
+reduce-then-scan carries, the reduce, the scan of the segments' summaries (the channel
+kernel over [B, segments, D]) and the apply, each apart; with look-back carries, the one
+segment kernel. Beside them the whole call as graph replays (what the sweeps time) and the
+bytes at the copy bandwidth, so the gap between the kernels' sum and the call is the
+launches' own. The D=64, T=65536 target needs the call at 34 us; this says which stage
+to shorten."""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from scan_sweep import parse_entries  # noqa: E402
+
+from rnnviz.bench.core import copy_bandwidth_gbs, provenance, time_ms  # noqa: E402
+from rnnviz.kernels.linear_scan.launch import scan_fwd, segment_for, tile_config  # noqa: E402
+
+DEFAULT_ENTRIES = ("sequence:4:1:16:1:0:2112;sequence:4:1:16:1:0:2112:scan;"
+                   "sequence:4:1:16:1:0:528:scan;sequence:4:1:16:3:0:528:scan;"
+                   "sequence:8:1:32:3:0:264:scan;sequence:4:1:16:1:0:8448:scan")
+
+
+def kernel_times(call, iters: int = 20) -> dict[str, float]:
+    """Mean device time (us) of each kernel ``call`` launches, over ``iters`` calls."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(iters):
+            call()
+        torch.cuda.synchronize()
+    out: dict[str, float] = collections.defaultdict(float)
+    for ev in prof.key_averages():
+        us = getattr(ev, "self_device_time_total", None)
+        if us is None:
+            us = ev.self_cuda_time_total
+        if us > 0:
+            out[ev.key] += us / iters
+    return dict(out)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("out")
+    p.add_argument("--shapes", default="1x65536x64;1x131072x64")
+    p.add_argument("--entries", default=DEFAULT_ENTRIES)
+    args = p.parse_args()
+    dev = torch.device("cuda")
+    copy = copy_bandwidth_gbs(dev)
+    rows = []
+    for shape in args.shapes.split(";"):
+        B, T, D = (int(v) for v in shape.split("x"))
+        a = torch.rand(B, T, D, device=dev).mul_(0.5).add_(0.5)
+        b = torch.randn(B, T, D, device=dev)
+        bytes_ = 3 * a.numel() * 4
+        for ent in parse_entries(args.entries):
+            cfg = tile_config(ent[0], T, D, 4, *ent[1:6], segment=1 if ent[6] else 0,
+                              carry=ent[7] if len(ent) > 7 else "lookback")
+            cfg = segment_for(B, T, D, cfg, ent[6]) if ent[6] else cfg
+
+            def call():
+                return scan_fwd(a, b, config=cfg)
+
+            for _ in range(3):
+                call()
+            kernels = kernel_times(call)
+            graph_us = 1e3 * time_ms(call, dev, warmup=3, mode="graph")
+            row = dict(B=B, T=T, D=D, entry=list(ent), segment=cfg.segment, carry=cfg.carry,
+                       kernels_us=kernels, kernels_sum_us=sum(kernels.values()),
+                       graph_us=graph_us, frac_copy=bytes_ / graph_us / 1e3 / copy,
+                       copy_us=bytes_ / copy / 1e3)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    with open(args.out, "w") as f:
+        json.dump({"provenance": {**provenance("scan-breakdown"), "copy_gbs": copy}, "rows": rows},
+                  f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
