@@ -4,7 +4,8 @@
 # forward's loads-in-flight A/B ('ahead', 'ahead2') and the host profile ('host') at 949c93d, and the bf16 SRU
 # forward two units a thread ('pairs': compile side by side first, then time) at c00cad6, the SRU kernels
 # reading U as K planes of H units ('planes') at eabdf13, the H100's sweep of the few-channel long-T scan class
-# ('sweep16') and the SRU kernels at 64/128/256 units a program ('block', 'blockbwd') at 2704532.
+# ('sweep16') and the SRU kernels at 64/128/256 units a program ('block', 'blockbwd') at 2704532; the hardware tanh
+# ('tanh'), the in-kernel batch sum ('sumb') and the D=64 tiles with more in flight ('sweep64') at 272af00.
 #   bash scripts/gpu_next.sh first   where one call may be all a session gets: the full scan bench (to 330 s; the
 #                                    H100's own wide bf16 tile in one full run), then the scan's and torch.compile's
 #                                    GPU tests (to 560 s)
@@ -29,30 +30,20 @@
 #   bash scripts/gpu_next.sh step    SRU at l=128, one layer, fp32 and bf16, with torch's backward thread and without
 #                                    (RNNVIZ_AUTOGRAD_THREADS=0), half the call's LIMIT each; no kernel rows (l=1024).
 #                                    One run took 229 s on a slow host (the GPU tests first left the second 7 s)
-#   bash scripts/gpu_next.sh tanh    the bf16 SRU kernels with the hardware tanh ("tanh": a copy of the module with
-#                                    HARDWARE_TANH_2BYTE on, one MUFU.TANH a sigmoid or tanh; 60 -> 48.8 instructions a
-#                                    step in the inference forward, compiled for sm_90 here) against exp and reciprocal, l=d=1024,
-#                                    B=32, every pass; Nsight Compute had the bf16 forward's warps waiting on their own
-#                                    arithmetic (fixed-latency dependencies), 2 warps a scheduler; then the SRU's GPU tests
-#                                    (test_bf16_over_a_long_sequence runs with the switch off and on)
 #   bash scripts/gpu_next.sh carry64 the scan bench at B=1, D=64, T=65536 and 131072 (fp32 and bf16), eagerly then as graph
 #                                    replays, with the tuned entry as it is ("base") and with the H100 sweep's choice
 #                                    (scan-sweep16-h100.json: the same tile, forward carries by reduce-then-scan, 48.2
 #                                    against 55.4 us graph-timed) appended to the device's copy of tuned.py ("scan"):
 #                                    whether three launches pay through the op and autograd, where the H200 found not
-#   bash scripts/gpu_next.sh sumb    the SRU backward's batch sum in the kernel (SUM_B_IN_KERNEL, off until this runs: one
-#                                    launch fewer a training step) against the torch sum, l=128, B=32, d=256 and 512, fp32
-#                                    and bf16, back to back and as graph replays, alternating over rounds in one process
-#                                    (scripts/sru_sumb_ab.py), after its GPU tests (LIMIT)
-#   bash scripts/gpu_next.sh sweep64 the fp32 segments at B=1, D=64, T=65536 and 131072 with more bytes in flight than
-#                                    'sweep16' tried (graph-timed): its best, 1-warp programs of 4 rows x 16 channels
-#                                    and one stage, keep ~8 KB of loads in flight an SM, about 1 TB/s by Little's law at
-#                                    ~1 us, which is what they move (48 us, 35% of copy); here 8-16 rows, 2-4 warps,
-#                                    32-64 channels (whole 256-byte rows), 2-4 stages, each carry (interpreter-checked)
 #   bash scripts/gpu_next.sh breakdown  the fp32 scan at B=1, D=64, T=65536 and 131072 under torch.profiler, kernel by kernel
 #                                    (scripts/scan_breakdown.py): reduce, the summaries' scan and apply apart, for
 #                                    reduce-then-scan at 264-8448 segments, and the look-back's one kernel; beside the
 #                                    graph-timed call. sweep16 and sweep64 found every tile at 48-60 us: which stage is it?
+#   bash scripts/gpu_next.sh flush   the timer's L2 flush (zeroing 64 MB: the timed call starts with an L2 of dirty lines)
+#                                    against a flush that leaves it clean (then a 256 MB read), graph replays, at B=1,
+#                                    D=64, T=65536 and 131072: an add of the same bytes, the scan's candidates and
+#                                    accelerated-scan's warp kernel (scripts/flush_ab.py). 'breakdown' found each call
+#                                    10-12 us longer than its kernels
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -61,7 +52,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|tanh|carry64|sumb|sweep64|host|breakdown) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|tanh|carry64|sumb|sweep64|host|breakdown"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|carry64|host|breakdown|flush) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|carry64|host|breakdown|flush"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: ten processes at once, each under $1 s
@@ -131,15 +122,6 @@ case "$1" in
         > $OUT/r/bench-sru-t$threads.log 2>&1; echo rc=$? t=$SECONDS
       grep -E "^rnnviz-sru +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru-t$threads.log | cut -c1-160; pack
     done ;;
-  tanh)
-    sed 's/^HARDWARE_TANH_2BYTE = False/HARDWARE_TANH_2BYTE = True/' kernels/sru/fused_recurrent.py \
-      > kernels/sru/fused_recurrent_tanh.py; grep -c "^HARDWARE_TANH_2BYTE = True" kernels/sru/fused_recurrent_tanh.py
-    for k in new tanh; do for p in fwd-inference fwd-training bwd; do
-      WARM=1 timeout 300 python3 scripts/sru_kernel_ab.py /tmp/warm.json bfloat16 $k $p > $OUT/r/warm-$k-$p.log 2>&1 &
-    done; done; wait; echo warm t=$SECONDS
-    timeout 100 python3 scripts/sru_kernel_ab.py $OUT/r/sru-tanh-ab.json bfloat16 new,tanh > $OUT/r/ab-tanh.log 2>&1
-    echo rc=$? t=$SECONDS; grep -E "graph|max_abs" $OUT/r/ab-tanh.log | cut -c1-200; rm kernels/sru/fused_recurrent_tanh.py; pack
-    gpu_tests $(( ${LIMIT:-540} - SECONDS )) tests/ops/test_sru.py tests/models/test_sru.py; pack ;;
   carry64)
     cp kernels/linear_scan/tuned.py /tmp/tuned.py.base  # (the device's .git is stale: no git checkout)
     for v in base scan; do
@@ -151,21 +133,12 @@ case "$1" in
         grep -E "(rnnviz-scan|accelerated-scan[a-z-]*) +fwd(\+bwd)? +fp32" $OUT/r/bench-$v-$m.log | cut -c1-160
       done
     done; cp /tmp/tuned.py.base kernels/linear_scan/tuned.py; pack ;;
-  sumb)
-    for d in 256 512; do for dt in fp32 bf16; do for on in 0 1; do
-      timeout 300 python3 scripts/sru_sumb_ab.py --warm $d $dt $on > $OUT/r/warm-$d-$dt-$on.log 2>&1 &
-    done; done; done
-    gpu_tests 200 tests/ops/test_sru.py::test_backward_sums_over_the_batch_in_the_kernel; wait; echo warm t=$SECONDS
-    timeout $(( ${LIMIT:-540} - SECONDS )) python3 scripts/sru_sumb_ab.py $OUT/r/sru-sumb-ab.json 5 > $OUT/r/ab-sumb.log 2>&1
-    echo rc=$? t=$SECONDS; cut -c1-200 $OUT/r/ab-sumb.log | tail -20; pack ;;
-  sweep64)
-    E="sequence:4:1:16:1:0:2112;sequence:4:1:16:1:0:2112:scan;sequence:4:1:16:3:0:2112;sequence:4:1:16:3:0:2112:scan;sequence:8:1:16:3:0:2112;sequence:8:1:16:3:0:2112:scan;sequence:16:1:16:3:0:2112;sequence:16:1:16:3:0:2112:scan;sequence:8:1:32:3:0:2112;sequence:8:1:32:3:0:2112:scan;sequence:8:2:32:3:0:2112;sequence:8:2:32:3:0:2112:scan;sequence:16:2:32:3:0:1056;sequence:16:2:32:3:0:1056:scan;sequence:8:4:64:3:0:528;sequence:8:4:64:3:0:528:scan;sequence:16:2:64:3:0:1056;sequence:16:2:64:3:0:1056:scan;sequence:4:1:16:2:0:4224;sequence:4:1:16:2:0:4224:scan;sequence:8:1:16:4:0:1056;sequence:8:1:16:4:0:1056:scan"
-    RNNVIZ_TIMING=graph timeout ${LIMIT:-400} python3 scripts/scan_sweep.py --shapes "1x65536x64;1x131072x64" \
-      --dtypes float32 --entries "$E" --budget $(( ${LIMIT:-400} - 60 )) --out $OUT/r > $OUT/r/sweep64.log 2>&1
-    echo rc=$? t=$SECONDS; grep -E "best|table" $OUT/r/sweep64.log | cut -c1-200; pack ;;
   breakdown)
     timeout ${LIMIT:-150} python3 scripts/scan_breakdown.py $OUT/r/scan-breakdown.json > $OUT/r/breakdown.log 2>&1
     echo rc=$? t=$SECONDS; cut -c1-400 $OUT/r/breakdown.log | tail -14; pack ;;
+  flush)
+    timeout ${LIMIT:-150} python3 scripts/flush_ab.py $OUT/r/flush-ab.json > $OUT/r/flush.log 2>&1
+    echo rc=$? t=$SECONDS; grep -v Warn $OUT/r/flush.log | cut -c1-200 | tail -14; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"

@@ -15,7 +15,7 @@ from rnnviz.course.sizes import where
 
 __all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_figure",
            "call_bytes", "call_time_figure", "timeline_programs", "lookback_timeline_figure",
-           "carry_rows", "carry_figure", "tile_rows", "tile_figure"]
+           "carry_rows", "carry_figure", "stage_rows", "stage_figure", "tile_rows", "tile_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
@@ -26,6 +26,12 @@ LOOKBACK_TIMELINE = "seqpar-timeline-h200"
 CARRY_AB = "scan-carry-h200"
 CARRY_NAMES = {"lookback": "look-back (1 launch)", "scan": "reduce-then-scan (3 launches)"}
 CARRY_COLOURS = {"lookback": "#ff7f0e", "scan": "#2ca02c"}  # (the look-back as in its timeline)
+# scripts/scan_breakdown.py on the H100: the D=64 forward kernel by kernel, beside the timed call
+STAGE_BREAKDOWN = "scan-breakdown-h100"
+STAGES = {"scan_reduce_kernel": ("reduce: summarise each segment", "#98df8a"),
+          "scan_channel_kernel": ("scan the summaries", "#2ca02c"),
+          "scan_apply_kernel": ("apply: walk each segment again", "#1b5e20"),
+          "scan_segment_kernel": ("look-back: all in one launch", "#ff7f0e")}
 # The same bf16 tiles of the wide forward swept on both GPUs of one chip (scripts/scan_sweep.py)
 TILE_SWEEPS = ("scan-sweep-h100-bf16-wide", "scan-sweep-stages-h200-bf16")
 GPU_COLOURS = ("#1f77b4", "#ff7f0e")
@@ -214,6 +220,49 @@ def carry_figure(ref: Reference | None = None) -> go.Figure:
                         hovertemplate="%{x}: %{y:.1f} µs<extra>" + name + "</extra>")
     fig.update_layout(barmode="group", yaxis_title="µs per call")
     return style(fig, "A segment's carry: look-back or reduce-then-scan", _source(ref))
+
+
+def stage_rows(ref: Reference, T: int = 65536) -> list[dict[str, Any]]:
+    """Per candidate of ``scripts/scan_breakdown.py`` at ``T`` (B=1, D=64, float32): its
+    segments, carry, programs, each kernel's mean device time (µs, ``STAGES``' names), the
+    kernels' sum and the whole call as graph replays, and the call's bytes at the copy
+    bandwidth, in the order run."""
+    out = []
+    for r in ref.rows:
+        if r["T"] != T:
+            continue
+        programs, carry = r["entry"][6], r["carry"]
+        how = "look-back" if carry == "lookback" else "reduce-then-scan"
+        out.append({"case": f"{programs} programs<br>{how}", "carry": carry, "segment": r["segment"], "programs": programs,
+                    "kernels_us": r["kernels_us"], "kernels_sum_us": r["kernels_sum_us"],
+                    "graph_us": r["graph_us"], "copy_us": r["copy_us"]})
+    return out
+
+
+def stage_figure(ref: Reference | None = None, T: int = 65536) -> go.Figure:
+    """Where the few-channel scan's time goes (B=1, D=64, float32): each candidate's kernels
+    stacked (reduce, the summaries' scan, apply; or the look-back's one kernel), the whole
+    call as graph replays beside them, and the lines of the bytes at the copy bandwidth and
+    of the issue's target (half of it)."""
+    rows = stage_rows(ref := ref or shipped_file(STAGE_BREAKDOWN), T)
+    fig = go.Figure()
+    for kernel, (name, col) in STAGES.items():
+        have = [r for r in rows if kernel in r["kernels_us"]]
+        if have:
+            fig.add_bar(x=[r["case"] for r in have], y=[r["kernels_us"][kernel] for r in have],
+                        name=name, marker_color=col,
+                        hovertemplate="%{x}: %{y:.1f} µs<extra>" + name + "</extra>")
+    fig.add_scatter(x=[r["case"] for r in rows], y=[r["graph_us"] for r in rows], mode="markers",
+                    marker=dict(symbol="line-ew-open", size=40, line=dict(width=3), color="black"),
+                    name="the whole call, timed as graph replays",
+                    hovertemplate="%{x}: %{y:.1f} µs<extra>the call</extra>")
+    copy_us = rows[0]["copy_us"]
+    fig.add_hline(y=copy_us, line_dash="dot",
+                  annotation_text=f"its bytes at the copy bandwidth: {copy_us:.1f} µs")
+    fig.add_hline(y=2 * copy_us, line_dash="dash",
+                  annotation_text="the issue's target: 50% of copy")
+    fig.update_layout(barmode="stack", yaxis_title="µs per call")
+    return style(fig, f"The scan at B=1, T={T}, D=64 (float32), kernel by kernel", _source(ref))
 
 
 def _source(ref: Reference) -> list[str]:

@@ -202,6 +202,26 @@ scan_kernels.carry_figure()
 # sequence of 16 or 64 channels: how to load a few channels of a long sequence at full speed is
 # still open on this layout.
 #
+# Where does the time go, then? The H100 swept over forty tiles for one sequence of 64 channels
+# (`scan-sweep16-h100.json`, `scan-sweep64-h100.json`): more rows, more warps, more loads in flight, and
+# every one took 48 to 60 µs, where the issue asks for 33. When every lever lands on the same number, time
+# the pieces (`scripts/scan_breakdown.py`, torch's profiler: each kernel's own time on the GPU):
+
+# %%
+scan_kernels.stage_figure()
+
+# %% [markdown]
+# Read it from the middle. With 2112 programs, reduce-then-scan's three kernels add up to 36 µs, 46% of
+# the copy bandwidth: the reduce reads $a$ and $b$ at 80% of it, and the apply reads them again mostly
+# from the L2. Fewer, longer segments (528, 264 programs) leave SMs short of loads in flight and slow
+# both walks; more (8448) make the summaries themselves a long sequence, and their scan grows from 7 to
+# 23 µs. And the whole call, timed the way every sweep timed it, is 10 to 12 µs longer than its
+# kernels in every case, one launch or three. That gap, not any tile, is what stands between 36 and 48
+# µs. Two suspects: the profiler's calls back to back find part of the inputs still in the 50 MB L2,
+# and the timer's flush (64 MB of zeros before each repetition) leaves the L2 full of dirty lines that
+# the timed call must write back before it can use them. `scripts/flush_ab.py` separates the two; it
+# has not run yet.
+#
 # ## 5. The same scan on the other layout
 #
 # Everything so far read $a$ and $b$ as `[B, T, D]`: one time step's $D$ channels side by side in

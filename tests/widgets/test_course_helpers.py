@@ -249,6 +249,39 @@ def test_carry_figure_pairs_the_two_carries_per_case():
     assert len(shipped.data) == 4 and all(len(t.y) == 6 for t in shipped.data)
 
 
+def test_stage_figure_stacks_each_candidates_kernels():
+    import pytest
+
+    from rnnviz.course import scan_kernels
+    from rnnviz.course.reference import Reference
+
+    def row(programs, carry, kernels, graph, T=64):
+        return {"B": 1, "T": T, "D": 64, "entry": ["sequence", 4, 1, 16, 1, 0, programs, carry],
+                "segment": 2, "carry": carry, "kernels_us": kernels,
+                "kernels_sum_us": sum(kernels.values()), "graph_us": graph, "copy_us": 10.0}
+
+    ref = Reference("scan-breakdown-x", {"gpu": "NVIDIA H100", "command": "breakdown"},
+                    [row(8, "lookback", {"scan_segment_kernel": 30.0}, 40.0),
+                     row(8, "scan", {"scan_reduce_kernel": 9.0, "scan_channel_kernel": 3.0,
+                                     "scan_apply_kernel": 11.0}, 33.0),
+                     row(8, "scan", {"scan_reduce_kernel": 1.0}, 2.0, T=32)])  # another T: left out
+    rows = scan_kernels.stage_rows(ref, T=64)
+    assert [r["carry"] for r in rows] == ["lookback", "scan"]
+    fig = scan_kernels.stage_figure(ref, T=64)
+    bars = {t.name: list(t.y) for t in fig.data if t.type == "bar"}
+    assert bars == {"reduce: summarise each segment": [9.0], "scan the summaries": [3.0],
+                    "apply: walk each segment again": [11.0], "look-back: all in one launch": [30.0]}
+    (call,) = [t for t in fig.data if t.type == "scatter"]
+    assert list(call.y) == [40.0, 33.0]
+    assert sorted(s["y0"] for s in fig.layout.shapes) == [10.0, 20.0]
+    shipped_ref = scan_kernels.shipped_file("scan-breakdown-h100")
+    shipped = scan_kernels.stage_rows(shipped_ref)
+    assert len(shipped) == 6 and shipped_ref.provenance["gpu"] == "NVIDIA H100 80GB HBM3"
+    for r in shipped:  # the call is never shorter than its kernels
+        assert r["graph_us"] > r["kernels_sum_us"] == pytest.approx(sum(r["kernels_us"].values()))
+    assert len(scan_kernels.stage_figure().data) == 5
+
+
 def test_eager_graph_rows_pair_two_runs_of_one_step():
     import pytest
 
