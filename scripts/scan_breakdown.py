@@ -24,7 +24,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 from scan_sweep import parse_entries  # noqa: E402
 
 from rnnviz.bench.core import copy_bandwidth_gbs, provenance, time_ms  # noqa: E402
+from rnnviz.kernels.linear_scan import launch  # noqa: E402
 from rnnviz.kernels.linear_scan.launch import scan_fwd, segment_for, tile_config  # noqa: E402
+
+DEFAULT_SUMMARY_TILE = dict(launch.SUMMARY_TILE)
 
 DEFAULT_ENTRIES = ("sequence:4:1:16:1:0:2112;sequence:4:1:16:1:0:2112:scan;"
                    "sequence:4:1:16:1:0:528:scan;sequence:4:1:16:3:0:528:scan;"
@@ -54,6 +57,10 @@ def main() -> None:
     p.add_argument("out")
     p.add_argument("--shapes", default="1x65536x64;1x131072x64")
     p.add_argument("--entries", default=DEFAULT_ENTRIES)
+    p.add_argument("--summary-tiles", default="",
+                   help='reduce-then-scan entries again with these tiles for the summaries\' scan '
+                        '(launch.SUMMARY_TILE), "rows:warps:block_d;...", e.g. "8:4:4;8:16:16": '
+                        'at 2112 programs that scan took 6.7 of 35.9 us (H100, T=65536)')
     args = p.parse_args()
     dev = torch.device("cuda")
     copy = copy_bandwidth_gbs(dev)
@@ -63,7 +70,12 @@ def main() -> None:
         a = torch.rand(B, T, D, device=dev).mul_(0.5).add_(0.5)
         b = torch.randn(B, T, D, device=dev)
         bytes_ = 3 * a.numel() * 4
-        for ent in parse_entries(args.entries):
+        summary_tiles = [None] + [dict(zip(("rows", "num_warps", "block_d"), map(int, t.split(":"))))
+                                  for t in args.summary_tiles.split(";") if t]
+        for ent, tile in [(e, t) for e in parse_entries(args.entries) for t in summary_tiles
+                          if t is None or (len(e) > 7 and e[7] == "scan")]:
+            launch.SUMMARY_TILE = tile or DEFAULT_SUMMARY_TILE
+            launch._plan.cache_clear()  # (plans are cached with the summary tile they chose)
             cfg = tile_config(ent[0], T, D, 4, *ent[1:6], segment=1 if ent[6] else 0,
                               carry=ent[7] if len(ent) > 7 else "lookback")
             cfg = segment_for(B, T, D, cfg, ent[6]) if ent[6] else cfg
@@ -76,6 +88,7 @@ def main() -> None:
             kernels = kernel_times(call)
             graph_us = 1e3 * time_ms(call, dev, warmup=3, mode="graph")
             row = dict(B=B, T=T, D=D, entry=list(ent), segment=cfg.segment, carry=cfg.carry,
+                       summary_tile=launch.SUMMARY_TILE if cfg.carry == "scan" else None,
                        kernels_us=kernels, kernels_sum_us=sum(kernels.values()),
                        graph_us=graph_us, frac_copy=bytes_ / graph_us / 1e3 / copy,
                        copy_us=bytes_ / copy / 1e3)
