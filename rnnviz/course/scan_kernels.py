@@ -233,7 +233,8 @@ def stage_rows(ref: Reference, T: int = 65536) -> list[dict[str, Any]]:
             continue
         programs, carry = r["entry"][6], r["carry"]
         how = "look-back" if carry == "lookback" else "reduce-then-scan"
-        out.append({"case": f"{programs} programs<br>{how}", "carry": carry, "segment": r["segment"], "programs": programs,
+        out.append({"case": f"{programs} programs<br>{how}", "carry": carry,
+                    "segment": r["segment"], "programs": programs,
                     "kernels_us": r["kernels_us"], "kernels_sum_us": r["kernels_sum_us"],
                     "graph_us": r["graph_us"], "copy_us": r["copy_us"]})
     return out
