@@ -1,12 +1,11 @@
 """Does the timer's L2 flush cost the timed call? ``time_ms`` zeroes 64 MB before each
-repetition, so the timed call starts with an L2 full of *dirty* lines, which its own misses
-must write back to DRAM first: for a call that moves ~50 MB (the scan at B=1, D=64,
-T=65536) that can be tens of MB of writes no workload of its own made. Here each call is
-timed as graph replays after either flush, alternating over rounds in one process:
-
-  dirty: flush.zero_() (as time_ms does)
-  clean: flush.zero_(), then a 256 MB read, which writes the dirty lines back before the
-         timed call starts and leaves the L2 holding clean lines of another buffer
+repetition by default, so the timed call starts with an L2 full of *dirty* lines, which its
+own misses must write back to memory first: for a call that moves ~50 MB (the scan at B=1,
+D=64, T=65536) that can be tens of MB of writes its own work did not make. Here each call is
+timed as graph replays under both of ``time_ms``'s flushes (``rnnviz.bench.core.flush_mode``:
+"dirty", and "clean", which reads 256 MB after the zeros), alternating over rounds in one
+process, beside an add that moves the same bytes as the scan and accelerated-scan's warp
+kernel where installed:
 
     python scripts/flush_ab.py OUT.json
 """
@@ -19,67 +18,59 @@ import sys
 
 import torch
 
-from rnnviz.bench.core import _captured, copy_bandwidth_gbs, provenance
+from rnnviz.bench.core import FLUSH_MODES, copy_bandwidth_gbs, provenance, time_ms
 from rnnviz.kernels.linear_scan.launch import scan_fwd, segment_for, tile_config
 
+ROUNDS = 5
 
-def timed(replay, flush, clean, reps: int = 50) -> float:
-    """Median us of ``replay()`` over ``reps``, each after the flush (and the clean read)."""
-    times = []
-    for _ in range(reps):
-        flush.zero_()
-        if clean is not None:
-            clean.max()
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
-        replay()
-        e.record()
-        e.synchronize()
-        times.append(1e3 * s.elapsed_time(e))
-    return statistics.median(times)
+
+def calls(a: torch.Tensor, b: torch.Tensor) -> dict:
+    """The calls compared at one shape of a, b [1, T, 64] (float32)."""
+    B, T, D = a.shape
+    h = torch.empty_like(a)
+    base = tile_config("sequence", T, D, 4, 4, 1, 16, 1, 0, segment=1)
+    out = {
+        "add (3 streams, the scan's bytes)": lambda: torch.add(a, b, out=h),
+        "scan, auto config": lambda: scan_fwd(a, b),
+        "scan, 2112 segments, look-back": lambda: scan_fwd(
+            a, b, config=segment_for(B, T, D, base, 2112)),
+        "scan, 2112 segments, reduce-then-scan": lambda: scan_fwd(
+            a, b, config=segment_for(B, T, D, dataclasses.replace(base, carry="scan"), 2112)),
+    }
+    try:
+        from accelerated_scan.warp import scan as warp_scan
+    except ImportError as e:
+        print("no accelerated-scan:", e)
+        return out
+    if T <= 65536:  # (its warp kernel's limit)
+        at, bt = a.transpose(1, 2).contiguous(), b.transpose(1, 2).contiguous()
+        out["accelerated-scan warp ([B, D, T])"] = lambda: warp_scan(at, bt)
+    return out
 
 
 def main() -> None:
     dev = torch.device("cuda")
     copy = copy_bandwidth_gbs(dev)
-    flush = torch.empty(64 * 1024 * 1024, dtype=torch.int8, device=dev)
-    clean = torch.ones(64 * 1024 * 1024, dtype=torch.float32, device=dev)  # 256 MB
     rows = []
     for T in (65536, 131072):
-        B, D = 1, 64
-        a = torch.rand(B, T, D, device=dev).mul_(0.5).add_(0.5)
-        b = torch.randn(B, T, D, device=dev)
-        h = torch.empty_like(a)
-        base = tile_config("sequence", T, D, 4, 4, 1, 16, 1, 0, segment=1)
-        calls = {
-            "add (3 streams, the copy's pattern)": lambda: torch.add(a, b, out=h),
-            "scan, auto config": lambda: scan_fwd(a, b),
-            "scan, 2112 segments, look-back": lambda: scan_fwd(
-                a, b, config=segment_for(B, T, D, base, 2112)),
-            "scan, 2112 segments, reduce-then-scan": lambda: scan_fwd(
-                a, b, config=segment_for(B, T, D, dataclasses.replace(base, carry="scan"), 2112)),
-        }
-        try:
-            from accelerated_scan.warp import scan as warp_scan
-            at, bt = a.transpose(1, 2).contiguous(), b.transpose(1, 2).contiguous()
-            if T <= 65536:
-                calls["accelerated-scan warp ([B, D, T])"] = lambda: warp_scan(at, bt)
-        except ImportError as e:
-            print("no accelerated-scan:", e)
-        replays = {name: _captured(fn, 3) for name, fn in calls.items()}
-        res = {(name, m): [] for name in calls for m in ("dirty", "clean")}
-        for _ in range(5):
-            for name, rp in replays.items():
-                for m in ("dirty", "clean"):
-                    res[name, m].append(timed(rp, flush, clean if m == "clean" else None))
-        nbytes = 3 * a.numel() * 4
-        for (name, m), us in res.items():
-            row = dict(B=B, T=T, D=D, call=name, flush=m, us=statistics.median(us), rounds_us=us,
-                       frac_copy=nbytes / statistics.median(us) / 1e3 / copy)
+        a = torch.rand(1, T, 64, device=dev).mul_(0.5).add_(0.5)
+        b = torch.randn(1, T, 64, device=dev)
+        fns = calls(a, b)
+        us = {(name, f): [] for name in fns for f in FLUSH_MODES}
+        for _ in range(ROUNDS):
+            for name, fn in fns.items():
+                for f in FLUSH_MODES:
+                    us[name, f].append(1e3 * time_ms(fn, dev, warmup=2, reps=30, mode="graph",
+                                                     flush=f))
+        for (name, f), times in us.items():
+            med = statistics.median(times)
+            row = dict(B=1, T=T, D=64, call=name, flush=f, us=med, rounds_us=times,
+                       frac_copy=3 * a.numel() * 4 / med / 1e3 / copy)
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "rounds_us"}), flush=True)
-    json.dump({"provenance": {**provenance("flush-ab"), "copy_gbs": copy}, "rows": rows},
-              open(sys.argv[1], "w"), indent=1)
+    with open(sys.argv[1], "w") as fh:
+        json.dump({"provenance": {**provenance("flush-ab"), "copy_gbs": copy}, "rows": rows}, fh,
+                  indent=1)
 
 
 if __name__ == "__main__":

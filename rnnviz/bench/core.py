@@ -66,6 +66,50 @@ def timing_mode() -> str:
     return mode
 
 
+FLUSH_ENV = "RNNVIZ_FLUSH"  # how time_ms empties the L2 between repetitions: "dirty" or "clean"
+FLUSH_MODES = ("dirty", "clean")
+FLUSH_BYTES = 64 * 1024 * 1024  # more than an H100's or H200's L2 (50 / 60 MB)
+_CLEAN_READS: dict = {}  # per device: the buffer read to leave the L2 clean
+
+
+def flush_mode() -> str:
+    """How ``time_ms`` empties the GPU's L2 before each repetition (``RNNVIZ_FLUSH``),
+    recorded in provenance:
+
+    - "dirty" (the default, as ``triton.testing.do_bench``): 64 MB of zeros written. The L2
+      then holds those dirty lines, and the timed call's first misses must write them back
+      to memory: up to the L2's size in writes that its own work did not make. Small next
+      to a call that moves gigabytes; at B=1, D=64, T=65536 the scan moves 50 MB, and its
+      graph-timed calls came out 10-12 us longer than their kernels measured by the profiler
+      (benchmarks/scan-breakdown-h100.json).
+    - "clean": the same zeros, then 256 MB read, so the dirty lines go back to memory before
+      the timed call starts and the L2 holds clean lines of another buffer: the call finds
+      none of its data in the L2 and pays for no one else's writes.
+      (scripts/flush_ab.py times calls under both.)
+    """
+    mode = os.environ.get(FLUSH_ENV, "dirty")
+    if mode not in FLUSH_MODES:
+        raise ValueError(f"{FLUSH_ENV} must be one of {', '.join(map(repr, FLUSH_MODES))}, "
+                         f"got {mode!r}")
+    return mode
+
+
+def _flusher(device: torch.device, mode: str) -> Callable[[], None]:
+    """What empties the L2 before a repetition under flush ``mode`` (``flush_mode``)."""
+    zeros = torch.empty(FLUSH_BYTES, dtype=torch.int8, device=device)
+    if mode == "dirty":
+        return zeros.zero_
+    key = (device.type, device.index)
+    if key not in _CLEAN_READS:  # (kept: 256 MB allocated and freed every call costs time)
+        _CLEAN_READS[key] = torch.zeros(4 * FLUSH_BYTES, dtype=torch.int8, device=device)
+    clean = _CLEAN_READS[key]
+
+    def flush():
+        zeros.zero_()
+        clean.max()  # a read of all of it: one reduction kernel, its result unused
+    return flush
+
+
 def _end_aborted_capture() -> None:
     """An aborted capture (the call synchronised, say) never runs the CUDA generator's
     capture epilogue: every later random op then fails ("Offset increment outside graph
@@ -99,7 +143,8 @@ def _captured(fn: Callable[[], Any], warmup: int) -> Callable[[], Any]:
 
 
 def time_ms(fn: Callable[[], Any], device: torch.device | str, *, warmup: int = 3,
-            reps: int | None = None, budget_ms: float = 400.0, mode: str | None = None) -> float:
+            reps: int | None = None, budget_ms: float = 400.0, mode: str | None = None,
+            flush: str | None = None) -> float:
     """Median milliseconds of ``fn()`` on ``device``.
 
     ``reps`` defaults to as many as fit in ``budget_ms`` (at least 3, at most 100), measured
@@ -109,10 +154,14 @@ def time_ms(fn: Callable[[], Any], device: torch.device | str, *, warmup: int = 
     between repetitions so repeated runs do not measure the cache; ``timing_mode()`` says
     whether the host waits for each repetition before queuing the next, or whether what is
     timed is the replay of a CUDA graph of ``fn`` (the GPU's time alone); ``mode``
-    overrides it.
+    overrides it. ``flush_mode()`` says how the L2 is flushed; ``flush`` overrides it.
     """
     device = torch.device(device)
     mode = (mode or timing_mode()) if device.type == "cuda" else "cpu"
+    fmode = flush or flush_mode()
+    if fmode not in FLUSH_MODES:
+        raise ValueError(f"flush must be one of {', '.join(map(repr, FLUSH_MODES))}, "
+                         f"got {fmode!r}")
     if mode == "graph":
         fn = _captured(fn, warmup)
     for _ in range(warmup):
@@ -130,10 +179,10 @@ def time_ms(fn: Callable[[], Any], device: torch.device | str, *, warmup: int = 
     times = []
     if device.type == "cuda":
         wait = mode == "isolated"
-        flush = torch.empty(64 * 1024 * 1024, dtype=torch.int8, device=device)
+        empty_l2 = _flusher(device, fmode)
         events = []
         for _ in range(n):
-            flush.zero_()
+            empty_l2()
             s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             s.record()
             fn()
@@ -352,6 +401,7 @@ def provenance(suite: str, module: str | None = None) -> dict[str, Any]:
         "cpu": platform.processor() or platform.machine(),
         "cpu_threads": torch.get_num_threads(),
         "timing": timing_mode(),
+        "l2_flush": flush_mode(),
         "autograd_multithreading": torch.autograd.is_multithreading_enabled(),
         "host_speed_us": host_speed_us(),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnviz.bench.core import TIMING_ENV, provenance, time_ms, timing_mode
+from rnnviz.bench.core import FLUSH_ENV, TIMING_ENV, flush_mode, provenance, time_ms, timing_mode
 
 
 def test_timing_mode_defaults_to_back_to_back_and_is_recorded(monkeypatch):
@@ -90,6 +90,39 @@ def test_a_slow_call_is_warmed_up_once():
     calls.clear()
     time_ms(lambda: calls.append(1), "cpu", warmup=3, budget_ms=90)
     assert len(calls) >= 3 + 1 + 3  # a fast call gets every warm-up
+
+
+def test_the_l2_flush_is_dirty_unless_asked_and_recorded(monkeypatch):
+    """RNNVIZ_FLUSH: "dirty" by default (as triton's do_bench), "clean" when asked, anything
+    else refused with the choices named, by the setting and by time_ms's argument alike;
+    provenance records which."""
+    monkeypatch.delenv(FLUSH_ENV, raising=False)
+    assert flush_mode() == "dirty" and provenance("x")["l2_flush"] == "dirty"
+    monkeypatch.setenv(FLUSH_ENV, "clean")
+    assert flush_mode() == "clean" and provenance("x")["l2_flush"] == "clean"
+    monkeypatch.setenv(FLUSH_ENV, "cold")
+    with pytest.raises(ValueError, match="RNNVIZ_FLUSH must be one of 'dirty', 'clean', got 'cold'"):
+        flush_mode()
+    monkeypatch.delenv(FLUSH_ENV)
+    with pytest.raises(ValueError, match="flush must be one of 'dirty', 'clean', got 'cold'"):
+        time_ms(lambda: None, "cpu", reps=1, flush="cold")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("flush", ["dirty", "clean"])
+def test_gpu_timing_after_either_flush(gpu, flush):
+    """time_ms flushes either way before each repetition of a 48 MB add: every call
+    happens and is timed (no speed is asserted)."""
+    a, b = (torch.randn(1 << 22, device=gpu) for _ in range(2))
+    out = torch.empty_like(a)
+    calls = []
+
+    def fn():
+        calls.append(1)
+        torch.add(a, b, out=out)
+
+    ms = time_ms(fn, gpu, warmup=1, reps=5, mode="back-to-back", flush=flush)
+    assert 0 < ms < 1e3 and len(calls) == 1 + 1 + 5
 
 
 @pytest.mark.gpu
