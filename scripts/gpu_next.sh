@@ -45,8 +45,9 @@
 #   bash scripts/gpu_next.sh flush   the timer's L2 flush (zeroing 64 MB: the timed call starts with an L2 of dirty lines)
 #                                    against a flush that leaves it clean (then a 256 MB read), graph replays, at B=1,
 #                                    D=64, T=65536 and 131072: an add of the same bytes, the scan's candidates and
-#                                    accelerated-scan's warp kernel (scripts/flush_ab.py). 'breakdown' found each call
-#                                    10-12 us longer than its kernels
+#                                    accelerated-scan's warp kernel (scripts/flush_ab.py: time_ms's two RNNVIZ_FLUSH
+#                                    settings); 'breakdown' found each call 10-12 us longer than its kernels. Then the
+#                                    timer's GPU tests
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -142,7 +143,8 @@ case "$1" in
     echo rc=$? t=$SECONDS; cut -c1-400 $OUT/r/breakdown.log | tail -14; pack ;;
   flush)
     timeout ${LIMIT:-150} python3 scripts/flush_ab.py $OUT/r/flush-ab.json > $OUT/r/flush.log 2>&1
-    echo rc=$? t=$SECONDS; grep -v Warn $OUT/r/flush.log | cut -c1-200 | tail -14; pack ;;
+    echo rc=$? t=$SECONDS; grep -v Warn $OUT/r/flush.log | cut -c1-200 | tail -14; pack
+    gpu_tests 120 tests/bench/test_timing.py; pack ;;  # (time_ms's flushes among them)
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"
