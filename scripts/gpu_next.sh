@@ -41,7 +41,9 @@
 #                                    graph-timed call. It ran at 272af00 (scan-breakdown-h100.json: the summaries' scan 6.7 of
 #                                    the 35.9 us at 2112 programs, 22.9 at 8448); now also with the summaries' scan in one
 #                                    1024-row chunk (tiles 8:4:4, 16 programs, and 8:16:16; both interpreter-checked at 626
-#                                    segments) against the 256-row chunks of SUMMARY_TILE
+#                                    segments) against the 256-row chunks of SUMMARY_TILE, and the look-back kernel with
+#                                    windows of 64 and 128 segments (32 now: 528 segments a tile, ~16 rounds of polling;
+#                                    interpreter-checked at 257 segments)
 #   bash scripts/gpu_next.sh flush   the timer's L2 flush (zeroing 64 MB: the timed call starts with an L2 of dirty lines)
 #                                    against a flush that leaves it clean (then a 256 MB read), graph replays, at B=1,
 #                                    D=64, T=65536 and 131072: an add of the same bytes, the scan's candidates and
@@ -138,7 +140,7 @@ case "$1" in
       done
     done; cp /tmp/tuned.py.base kernels/linear_scan/tuned.py; pack ;;
   breakdown)
-    timeout ${LIMIT:-150} python3 scripts/scan_breakdown.py $OUT/r/scan-breakdown.json --summary-tiles "8:4:4;8:16:16" \
+    timeout ${LIMIT:-150} python3 scripts/scan_breakdown.py $OUT/r/scan-breakdown.json --summary-tiles "8:4:4;8:16:16" --lookbacks "64;128" \
       > $OUT/r/breakdown.log 2>&1
     echo rc=$? t=$SECONDS; cut -c1-400 $OUT/r/breakdown.log | tail -14; pack ;;
   flush)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import os
 import sys
@@ -52,6 +53,21 @@ def kernel_times(call, iters: int = 20) -> dict[str, float]:
     return dict(out)
 
 
+def variants(args: argparse.Namespace) -> list[tuple]:
+    """(entry, summary tile or None, look-back window or None) of every candidate: each entry
+    as it is, each reduce-then-scan entry with each of --summary-tiles, each look-back entry
+    with each of --lookbacks."""
+    tiles = [dict(zip(("rows", "num_warps", "block_d"), map(int, t.split(":"))))
+             for t in args.summary_tiles.split(";") if t]
+    windows = [int(w) for w in args.lookbacks.split(";") if w]
+    out = []
+    for ent in parse_entries(args.entries):
+        scan = len(ent) > 7 and ent[7] == "scan"
+        out += [(ent, None, None)] + [(ent, t, None) for t in (tiles if scan else [])]
+        out += [(ent, None, w) for w in (windows if not scan and ent[0] == "sequence" else [])]
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("out")
@@ -61,6 +77,10 @@ def main() -> None:
                    help='reduce-then-scan entries again with these tiles for the summaries\' scan '
                         '(launch.SUMMARY_TILE), "rows:warps:block_d;...", e.g. "8:4:4;8:16:16": '
                         'at 2112 programs that scan took 6.7 of 35.9 us (H100, T=65536)')
+    p.add_argument("--lookbacks", default="",
+                   help='look-back entries again with these windows (ScanConfig.lookback, '
+                        '"64;128"): the inclusive states travel one window of segments per '
+                        'round of polling, 528 segments a channel tile at 2112 programs')
     args = p.parse_args()
     dev = torch.device("cuda")
     copy = copy_bandwidth_gbs(dev)
@@ -70,15 +90,13 @@ def main() -> None:
         a = torch.rand(B, T, D, device=dev).mul_(0.5).add_(0.5)
         b = torch.randn(B, T, D, device=dev)
         bytes_ = 3 * a.numel() * 4
-        summary_tiles = [None] + [dict(zip(("rows", "num_warps", "block_d"), map(int, t.split(":"))))
-                                  for t in args.summary_tiles.split(";") if t]
-        for ent, tile in [(e, t) for e in parse_entries(args.entries) for t in summary_tiles
-                          if t is None or (len(e) > 7 and e[7] == "scan")]:
+        for ent, tile, window in variants(args):
             launch.SUMMARY_TILE = tile or DEFAULT_SUMMARY_TILE
             launch._plan.cache_clear()  # (plans are cached with the summary tile they chose)
             cfg = tile_config(ent[0], T, D, 4, *ent[1:6], segment=1 if ent[6] else 0,
                               carry=ent[7] if len(ent) > 7 else "lookback")
             cfg = segment_for(B, T, D, cfg, ent[6]) if ent[6] else cfg
+            cfg = dataclasses.replace(cfg, lookback=window) if window else cfg
 
             def call():
                 return scan_fwd(a, b, config=cfg)
@@ -89,6 +107,7 @@ def main() -> None:
             graph_us = 1e3 * time_ms(call, dev, warmup=3, mode="graph")
             row = dict(B=B, T=T, D=D, entry=list(ent), segment=cfg.segment, carry=cfg.carry,
                        summary_tile=launch.SUMMARY_TILE if cfg.carry == "scan" else None,
+                       lookback=cfg.lookback if cfg.carry == "lookback" else None,
                        kernels_us=kernels, kernels_sum_us=sum(kernels.values()),
                        graph_us=graph_us, frac_copy=bytes_ / graph_us / 1e3 / copy,
                        copy_us=bytes_ / copy / 1e3)
