@@ -140,7 +140,7 @@ case "$1" in
       done
     done; cp /tmp/tuned.py.base kernels/linear_scan/tuned.py; pack ;;
   breakdown)
-    timeout ${LIMIT:-150} python3 scripts/scan_breakdown.py $OUT/r/scan-breakdown.json --summary-tiles "8:4:4;8:16:16" --lookbacks "64;128" \
+    timeout ${LIMIT:-240} python3 scripts/scan_breakdown.py $OUT/r/scan-breakdown.json --summary-tiles "8:4:4;8:16:16" --lookbacks "64;128" \
       > $OUT/r/breakdown.log 2>&1
     echo rc=$? t=$SECONDS; cut -c1-400 $OUT/r/breakdown.log | tail -14; pack ;;
   flush)
