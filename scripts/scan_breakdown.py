@@ -22,9 +22,9 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from scan_sweep import parse_entries  # noqa: E402
+from scan_sweep import parse_entries, parse_problems, start  # noqa: E402
 
-from rnnviz.bench.core import copy_bandwidth_gbs, provenance, time_ms  # noqa: E402
+from rnnviz.bench.core import provenance, time_ms  # noqa: E402
 from rnnviz.kernels.linear_scan import launch  # noqa: E402
 from rnnviz.kernels.linear_scan.launch import scan_fwd, segment_for, tile_config  # noqa: E402
 
@@ -81,12 +81,11 @@ def main() -> None:
                    help='look-back entries again with these windows (ScanConfig.lookback, '
                         '"64;128"): the inclusive states travel one window of segments per '
                         'round of polling, 528 segments a channel tile at 2112 programs')
+    p.set_defaults(dtypes="float32")  # (parse_problems reads it: float32 only here)
     args = p.parse_args()
-    dev = torch.device("cuda")
-    copy = copy_bandwidth_gbs(dev)
+    dev, _, copy = start()  # (the GPU and its copy bandwidth, as the sweeps measure it)
     rows = []
-    for shape in args.shapes.split(";"):
-        B, T, D = (int(v) for v in shape.split("x"))
+    for B, T, D in parse_problems(args, [])[0]:
         a = torch.rand(B, T, D, device=dev).mul_(0.5).add_(0.5)
         b = torch.randn(B, T, D, device=dev)
         bytes_ = 3 * a.numel() * 4
