@@ -307,13 +307,15 @@ def test_kernel_bf16_and_large(gpu):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("hardware_tanh", ["neither", "fwd", "both"])
-def test_bf16_over_a_long_sequence(gpu, monkeypatch, hardware_tanh):
+@pytest.mark.parametrize("hardware_tanh,dtype", [("neither", torch.bfloat16), ("fwd", torch.bfloat16),
+                                                 ("both", torch.bfloat16), ("fwd", torch.float16)])
+def test_bf16_over_a_long_sequence(gpu, monkeypatch, hardware_tanh, dtype):
     """bf16 U over T = 2048 steps with long memory (b_f + 3: f near 0.95, where errors in c add
     up longest): h, c_n and the gradients stay within bf16 tolerances of the float64 loop on
     the same bf16 values, with exp and reciprocal, with tanh.approx.f32 in the forward (as
     shipped) and in both kernels (HARDWARE_TANH_2BYTE: about 2^-11 relative error; bf16's
-    rounding of f's inputs moves f by more)."""
+    rounding of f's inputs moves f by more). fp16 U, 2-byte too, takes the same forward; its
+    rounding is finer (2^-11), about the tanh's own error: within the same tolerances."""
     from rnnviz.kernels.sru import fused_recurrent
 
     monkeypatch.setattr(fused_recurrent, "HARDWARE_TANH_2BYTE",
@@ -322,8 +324,9 @@ def test_bf16_over_a_long_sequence(gpu, monkeypatch, hardware_tanh):
     with torch.no_grad():
         case["bias"][:256] += 3.0
     for name in ("U", "x"):
-        case[name] = case[name].detach().bfloat16().requires_grad_()
+        case[name] = case[name].detach().to(dtype).requires_grad_()
     got = run(case, D=1, backend="triton", recurrence="kernel")
+    assert got[0].dtype == dtype
     assert_close(got, reference(case, D=1), atol=5e-2, rtol=2e-2)
 
 # -- what a trace sees, and what it costs without one -----------------------------------------
