@@ -308,7 +308,8 @@ def test_kernel_bf16_and_large(gpu):
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("hardware_tanh,dtype", [("neither", torch.bfloat16), ("fwd", torch.bfloat16),
-                                                 ("both", torch.bfloat16), ("fwd", torch.float16)])
+                                                 ("both", torch.bfloat16), ("fwd", torch.float16)],
+                         ids=["neither-bf16", "fwd-bf16", "both-bf16", "fwd-fp16"])
 def test_bf16_over_a_long_sequence(gpu, monkeypatch, hardware_tanh, dtype):
     """bf16 U over T = 2048 steps with long memory (b_f + 3: f near 0.95, where errors in c add
     up longest): h, c_n and the gradients stay within bf16 tolerances of the float64 loop on
