@@ -77,11 +77,11 @@ ran no faster than fp32. So a step is kept short:
   registers (the turn being computed, the ones in flight) swap roles by name instead of by
   moves; it compiles in about three times as long (a minute on the device's host at AHEAD = 3).
 Compiled for sm_90 and counted (``rnnviz.bench.sass.sru_step_mix``), the inference forward's
-loop went from 130.5 to 54.2 instructions a step in fp32 and from 136.4 to 59.5 in bf16, the
-backward's from 160 to 92.8 (fp32). Timed against the old kernel (e5143ef) in one process on
-an H100 (benchmarks/sru-kernel-ab-h100.json, l = d = 1024, B = 32), the bf16 forward went
-from 238 to 156 us (47% to 72% of copy), the bf16 backward from 351 to 316 us; in fp32 the
-H100's slower memory had the old kernel near its bytes already (inference forward 251 to
+loop went from 130.5 to 54.2 instructions a step in fp32 and from 136.4 to 59.5 in bf16 (48.7
+with the hardware tanh since), the backward's from 160 to 92.8 (fp32). Timed against the old
+kernel (e5143ef) in one process on an H100 (benchmarks/sru-kernel-ab-h100.json, l = d = 1024,
+B = 32), the bf16 forward went from 238 to 156 us (47% to 72% of copy), the bf16 backward
+from 351 to 316 us; in fp32 the H100's slower memory had the old kernel near its bytes already (inference forward 251 to
 238 us, 89% to 94%), and h, c and every gradient came out equal to the old kernel's.
 
 The backward walks t in reverse and recomputes f, r and g(c_t) from U and the stored c_{t-1}
