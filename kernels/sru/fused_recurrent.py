@@ -81,8 +81,9 @@ loop went from 130.5 to 54.2 instructions a step in fp32 and from 136.4 to 59.5 
 with the hardware tanh since), the backward's from 160 to 92.8 (fp32). Timed against the old
 kernel (e5143ef) in one process on an H100 (benchmarks/sru-kernel-ab-h100.json, l = d = 1024,
 B = 32), the bf16 forward went from 238 to 156 us (47% to 72% of copy), the bf16 backward
-from 351 to 316 us; in fp32 the H100's slower memory had the old kernel near its bytes already (inference forward 251 to
-238 us, 89% to 94%), and h, c and every gradient came out equal to the old kernel's.
+from 351 to 316 us; in fp32 the H100's slower memory had the old kernel near its bytes
+already (inference forward 251 to 238 us, 89% to 94%), and h, c and every gradient came out
+equal to the old kernel's.
 
 The backward walks t in reverse and recomputes f, r and g(c_t) from U and the stored c_{t-1}
 instead of storing gates. With ``record`` (a trace asked for it) the forward also writes f
