@@ -11,15 +11,18 @@ kernel where installed:
 """
 from __future__ import annotations
 
-import dataclasses
 import json
+import os
 import statistics
 import sys
 
 import torch
 
-from rnnviz.bench.core import FLUSH_MODES, copy_bandwidth_gbs, provenance, time_ms
-from rnnviz.kernels.linear_scan.launch import scan_fwd, segment_for, tile_config
+sys.path.insert(0, os.path.dirname(__file__))
+from scan_sweep import entry_config, parse_entries  # noqa: E402
+
+from rnnviz.bench.core import FLUSH_MODES, copy_bandwidth_gbs, provenance, time_ms  # noqa: E402
+from rnnviz.kernels.linear_scan.launch import scan_fwd  # noqa: E402
 
 ROUNDS = 5
 
@@ -28,14 +31,13 @@ def calls(a: torch.Tensor, b: torch.Tensor) -> dict:
     """The calls compared at one shape of a, b [1, T, 64] (float32)."""
     B, T, D = a.shape
     h = torch.empty_like(a)
-    base = tile_config("sequence", T, D, 4, 4, 1, 16, 1, 0, segment=1)
+    lookback, scan = (entry_config(e, B, T, D, 4) for e in parse_entries(
+        "sequence:4:1:16:1:0:2112;sequence:4:1:16:1:0:2112:scan"))
     out = {
         "add (3 streams, the scan's bytes)": lambda: torch.add(a, b, out=h),
         "scan, auto config": lambda: scan_fwd(a, b),
-        "scan, 2112 segments, look-back": lambda: scan_fwd(
-            a, b, config=segment_for(B, T, D, base, 2112)),
-        "scan, 2112 segments, reduce-then-scan": lambda: scan_fwd(
-            a, b, config=segment_for(B, T, D, dataclasses.replace(base, carry="scan"), 2112)),
+        "scan, 2112 segments, look-back": lambda: scan_fwd(a, b, config=lookback),
+        "scan, 2112 segments, reduce-then-scan": lambda: scan_fwd(a, b, config=scan),
     }
     try:
         from accelerated_scan.warp import scan as warp_scan

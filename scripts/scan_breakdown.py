@@ -22,11 +22,11 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from scan_sweep import parse_entries, parse_problems, start  # noqa: E402
+from scan_sweep import entry_config, parse_entries, parse_problems, start  # noqa: E402
 
 from rnnviz.bench.core import provenance, time_ms  # noqa: E402
 from rnnviz.kernels.linear_scan import launch  # noqa: E402
-from rnnviz.kernels.linear_scan.launch import scan_fwd, segment_for, tile_config  # noqa: E402
+from rnnviz.kernels.linear_scan.launch import scan_fwd  # noqa: E402
 
 DEFAULT_SUMMARY_TILE = dict(launch.SUMMARY_TILE)
 
@@ -45,11 +45,8 @@ def kernel_times(call, iters: int = 20) -> dict[str, float]:
         torch.cuda.synchronize()
     out: dict[str, float] = collections.defaultdict(float)
     for ev in prof.key_averages():
-        us = getattr(ev, "self_device_time_total", None)
-        if us is None:
-            us = ev.self_cuda_time_total
-        if us > 0:
-            out[ev.key] += us / iters
+        if ev.self_device_time_total > 0:  # (as scripts/profile_host.py reads it)
+            out[ev.key] += ev.self_device_time_total / iters
     return dict(out)
 
 
@@ -92,9 +89,7 @@ def main() -> None:
         for ent, tile, window in variants(args):
             launch.SUMMARY_TILE = tile or DEFAULT_SUMMARY_TILE
             launch._plan.cache_clear()  # (plans are cached with the summary tile they chose)
-            cfg = tile_config(ent[0], T, D, 4, *ent[1:6], segment=1 if ent[6] else 0,
-                              carry=ent[7] if len(ent) > 7 else "lookback")
-            cfg = segment_for(B, T, D, cfg, ent[6]) if ent[6] else cfg
+            cfg = entry_config(ent, B, T, D, 4)
             cfg = dataclasses.replace(cfg, lookback=window) if window else cfg
 
             def call():

@@ -103,6 +103,14 @@ def parse_entries(text: str) -> list[tuple]:
     return out
 
 
+def entry_config(ent: tuple, B: int, T: int, D: int, elem: int):
+    """The ScanConfig of candidate ``ent`` (``parse_entries``' tuple) at [B, T, D] of
+    ``elem``-byte elements: its tile capped by T, its segments sized to its count of programs."""
+    cfg = tile_config(ent[0], T, D, elem, *ent[1:6], segment=1 if ent[6] else 0,
+                      carry=ent[7] if len(ent) > 7 else "lookback")
+    return segment_for(B, T, D, cfg, ent[6]) if ent[6] else cfg
+
+
 def sweep_arguments(budget: float) -> argparse.ArgumentParser:
     """The options every sweep takes: --budget, --out, --no-write, --shapes, --dtypes."""
     p = argparse.ArgumentParser()
@@ -195,9 +203,7 @@ def main() -> None:
             else entries(B, T, D, elem)
         seen = set()  # candidates that come out as the same tile once capped by T
         for ent in cands:
-            cfg = tile_config(ent[0], T, D, elem, *ent[1:6], segment=1 if ent[6] else 0,
-                              carry=ent[7] if len(ent) > 7 else "lookback")
-            cfg = segment_for(B, T, D, cfg, ent[6]) if ent[6] else cfg
+            cfg = entry_config(ent, B, T, D, elem)
             if cfg in seen:
                 continue
             seen.add(cfg)

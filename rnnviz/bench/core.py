@@ -72,9 +72,9 @@ FLUSH_BYTES = 64 * 1024 * 1024  # more than an H100's or H200's L2 (50 / 60 MB)
 _CLEAN_READS: dict = {}  # per device: the buffer read to leave the L2 clean
 
 
-def flush_mode() -> str:
-    """How ``time_ms`` empties the GPU's L2 before each repetition (``RNNVIZ_FLUSH``),
-    recorded in provenance:
+def flush_mode(flush: str | None = None) -> str:
+    """How ``time_ms`` empties the GPU's L2 before each repetition: ``flush`` if given, else
+    ``RNNVIZ_FLUSH``, recorded in provenance:
 
     - "dirty" (the default, as ``triton.testing.do_bench``): 64 MB of zeros written. The L2
       then holds those dirty lines, and the timed call's first misses must write them back
@@ -87,9 +87,9 @@ def flush_mode() -> str:
       none of its data in the L2 and pays for no one else's writes.
       (scripts/flush_ab.py times calls under both.)
     """
-    mode = os.environ.get(FLUSH_ENV, "dirty")
+    mode, source = (flush, "flush") if flush else (os.environ.get(FLUSH_ENV, "dirty"), FLUSH_ENV)
     if mode not in FLUSH_MODES:
-        raise ValueError(f"{FLUSH_ENV} must be one of {', '.join(map(repr, FLUSH_MODES))}, "
+        raise ValueError(f"{source} must be one of {', '.join(map(repr, FLUSH_MODES))}, "
                          f"got {mode!r}")
     return mode
 
@@ -154,14 +154,11 @@ def time_ms(fn: Callable[[], Any], device: torch.device | str, *, warmup: int = 
     between repetitions so repeated runs do not measure the cache; ``timing_mode()`` says
     whether the host waits for each repetition before queuing the next, or whether what is
     timed is the replay of a CUDA graph of ``fn`` (the GPU's time alone); ``mode``
-    overrides it. ``flush_mode()`` says how the L2 is flushed; ``flush`` overrides it.
+    overrides it. ``flush_mode(flush)`` says how the L2 is flushed.
     """
     device = torch.device(device)
     mode = (mode or timing_mode()) if device.type == "cuda" else "cpu"
-    fmode = flush or flush_mode()
-    if fmode not in FLUSH_MODES:
-        raise ValueError(f"flush must be one of {', '.join(map(repr, FLUSH_MODES))}, "
-                         f"got {fmode!r}")
+    fmode = flush_mode(flush)
     if mode == "graph":
         fn = _captured(fn, warmup)
     for _ in range(warmup):
