@@ -66,8 +66,8 @@ def timing_mode() -> str:
     return mode
 
 
-FLUSH_ENV = "RNNVIZ_FLUSH"  # how time_ms empties the L2 between repetitions: "dirty" or "clean"
-FLUSH_MODES = ("dirty", "clean")
+FLUSH_ENV = "RNNVIZ_FLUSH"  # how time_ms empties the L2 between repetitions: "clean" or "dirty"
+FLUSH_MODES = ("clean", "dirty")
 FLUSH_BYTES = 64 * 1024 * 1024  # more than an H100's or H200's L2 (50 / 60 MB)
 _CLEAN_READS: dict = {}  # per device: the buffer read to leave the L2 clean
 
@@ -76,18 +76,20 @@ def flush_mode(flush: str | None = None) -> str:
     """How ``time_ms`` empties the GPU's L2 before each repetition: ``flush`` if given, else
     ``RNNVIZ_FLUSH``, recorded in provenance:
 
-    - "dirty" (the default, as ``triton.testing.do_bench``): 64 MB of zeros written. The L2
-      then holds those dirty lines, and the timed call's first misses must write them back
-      to memory: up to the L2's size in writes that its own work did not make. Small next
-      to a call that moves gigabytes; at B=1, D=64, T=65536 the scan moves 50 MB, and its
-      graph-timed calls came out 10-12 us longer than their kernels measured by the profiler
-      (benchmarks/scan-breakdown-h100.json).
-    - "clean": the same zeros, then 256 MB read, so the dirty lines go back to memory before
-      the timed call starts and the L2 holds clean lines of another buffer: the call finds
-      none of its data in the L2 and pays for no one else's writes.
-      (scripts/flush_ab.py times calls under both.)
+    - "clean" (the default since 2026-12-06): 64 MB of zeros written, then 256 MB read, so
+      the dirty lines go back to memory before the timed call starts and the L2 holds clean
+      lines of another buffer: the call finds none of its data in the L2 and pays for no
+      one else's writes.
+    - "dirty" (as ``triton.testing.do_bench``): the zeros only. The L2 then holds those dirty
+      lines, and the timed call's first misses must write them back to memory: up to the
+      L2's size in writes that its own work did not make. On the H100 an add of the D=64
+      scan's 50 MB took 23.2 us so, 17.8 us with the L2 clean (72% and 94% of the 1 GB
+      copy's bandwidth, graph replays; benchmarks/flush-ab-h100.json); every call of that
+      size carried the same ~5 us, baselines alike. Small next to a call that moves
+      gigabytes.
+    (scripts/flush_ab.py times calls under both.)
     """
-    mode, source = (flush, "flush") if flush else (os.environ.get(FLUSH_ENV, "dirty"), FLUSH_ENV)
+    mode, source = (flush, "flush") if flush else (os.environ.get(FLUSH_ENV, "clean"), FLUSH_ENV)
     if mode not in FLUSH_MODES:
         raise ValueError(f"{source} must be one of {', '.join(map(repr, FLUSH_MODES))}, "
                          f"got {mode!r}")

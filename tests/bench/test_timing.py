@@ -92,19 +92,19 @@ def test_a_slow_call_is_warmed_up_once():
     assert len(calls) >= 3 + 1 + 3  # a fast call gets every warm-up
 
 
-def test_the_l2_flush_is_dirty_unless_asked_and_recorded(monkeypatch):
-    """RNNVIZ_FLUSH: "dirty" by default (as triton's do_bench), "clean" when asked, anything
+def test_the_l2_flush_is_clean_unless_asked_and_recorded(monkeypatch):
+    """RNNVIZ_FLUSH: "clean" by default, "dirty" (as triton's do_bench) when asked, anything
     else refused with the choices named, by the setting and by time_ms's argument alike;
     provenance records which."""
     monkeypatch.delenv(FLUSH_ENV, raising=False)
-    assert flush_mode() == "dirty" and provenance("x")["l2_flush"] == "dirty"
-    monkeypatch.setenv(FLUSH_ENV, "clean")
     assert flush_mode() == "clean" and provenance("x")["l2_flush"] == "clean"
+    monkeypatch.setenv(FLUSH_ENV, "dirty")
+    assert flush_mode() == "dirty" and provenance("x")["l2_flush"] == "dirty"
     monkeypatch.setenv(FLUSH_ENV, "cold")
-    with pytest.raises(ValueError, match="RNNVIZ_FLUSH must be one of 'dirty', 'clean', got 'cold'"):
+    with pytest.raises(ValueError, match="RNNVIZ_FLUSH must be one of 'clean', 'dirty', got 'cold'"):
         flush_mode()
     monkeypatch.delenv(FLUSH_ENV)
-    with pytest.raises(ValueError, match="flush must be one of 'dirty', 'clean', got 'cold'"):
+    with pytest.raises(ValueError, match="flush must be one of 'clean', 'dirty', got 'cold'"):
         time_ms(lambda: None, "cpu", reps=1, flush="cold")
 
 
