@@ -5,7 +5,9 @@
 # forward two units a thread ('pairs': compile side by side first, then time) at c00cad6, the SRU kernels
 # reading U as K planes of H units ('planes') at eabdf13, the H100's sweep of the few-channel long-T scan class
 # ('sweep16') and the SRU kernels at 64/128/256 units a program ('block', 'blockbwd') at 2704532; the hardware tanh
-# ('tanh'), the in-kernel batch sum ('sumb') and the D=64 tiles with more in flight ('sweep64') at 272af00.
+# ('tanh'), the in-kernel batch sum ('sumb') and the D=64 tiles with more in flight ('sweep64') at 272af00; the timer's
+# two L2 flushes ('flush', scripts/flush_ab.py) at b1a6dc8; the D=64 scan kernel by kernel ('breakdown',
+# scripts/scan_breakdown.py) and the reduce-then-scan forward at D=64 through the op ('carry64') at a537034.
 #   bash scripts/gpu_next.sh first   where one call may be all a session gets: the full scan bench (to 330 s; the
 #                                    H100's own wide bf16 tile in one full run), then the scan's and torch.compile's
 #                                    GPU tests (to 560 s)
@@ -30,26 +32,14 @@
 #   bash scripts/gpu_next.sh step    SRU at l=128, one layer, fp32 and bf16, with torch's backward thread and without
 #                                    (RNNVIZ_AUTOGRAD_THREADS=0), half the call's LIMIT each; no kernel rows (l=1024).
 #                                    One run took 229 s on a slow host (the GPU tests first left the second 7 s)
-#   bash scripts/gpu_next.sh carry64 the scan bench at B=1, D=64, T=65536 and 131072 (fp32 and bf16), eagerly then as graph
-#                                    replays, with the tuned entry as it is ("base") and with the H100 sweep's choice
-#                                    (scan-sweep16-h100.json: the same tile, forward carries by reduce-then-scan, 48.2
-#                                    against 55.4 us graph-timed) appended to the device's copy of tuned.py ("scan"):
-#                                    whether three launches pay through the op and autograd, where the H200 found not
-#   bash scripts/gpu_next.sh breakdown  the fp32 scan at B=1, D=64, T=65536 and 131072 under torch.profiler, kernel by kernel
-#                                    (scripts/scan_breakdown.py): reduce, the summaries' scan and apply apart, for
-#                                    reduce-then-scan at 264-8448 segments, and the look-back's one kernel; beside the
-#                                    graph-timed call. It ran at 272af00 (scan-breakdown-h100.json: the summaries' scan 6.7 of
-#                                    the 35.9 us at 2112 programs, 22.9 at 8448); now also with the summaries' scan in one
-#                                    1024-row chunk (tiles 8:4:4, 16 programs, and 8:16:16; both interpreter-checked at 626
-#                                    segments) against the 256-row chunks of SUMMARY_TILE, and the look-back kernel with
-#                                    windows of 64 and 128 segments (32 now: 528 segments a tile, ~16 rounds of polling;
-#                                    interpreter-checked at 257 segments)
-#   bash scripts/gpu_next.sh flush   the timer's L2 flush (zeroing 64 MB: the timed call starts with an L2 of dirty lines)
-#                                    against a flush that leaves it clean (then a 256 MB read), graph replays, at B=1,
-#                                    D=64, T=65536 and 131072: an add of the same bytes, the scan's candidates and
-#                                    accelerated-scan's warp kernel (scripts/flush_ab.py: time_ms's two RNNVIZ_FLUSH
-#                                    settings); 'breakdown' found each call 10-12 us longer than its kernels. Then the
-#                                    timer's GPU tests
+#   bash scripts/gpu_next.sh defaults  the scan bench at B=1, D=64, T=65536 and 131072 and D=16, T=2^20, as graph replays
+#                                    then back to back (LIMIT each, 160), with the defaults of 2026-12-06: the H100's own
+#                                    entry (reduce-then-scan forward) and the summaries' scan in 4-channel programs for
+#                                    B * D <= 256 (on [B, D, T] memory too: not measured there before); then the scan's
+#                                    GPU tests
+#   bash scripts/gpu_next.sh bwd64   the same at D=64 with the tuned backward as it is (one-chunk look-back) and by
+#                                    reduce-then-scan (4 rows, 2 warps, 32 channels, 3 stages, 2112 programs: the best
+#                                    backward of scan-sweep16-h100.json at T=131072, 108.6 us against 116.4)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -58,7 +48,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|carry64|host|breakdown|flush) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|carry64|host|breakdown|flush"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|defaults|bwd64|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|defaults|bwd64|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: ten processes at once, each under $1 s
@@ -79,6 +69,13 @@ small_scan() {  # the scan bench at the host-bound shapes (or $2), under $1 s (r
   RNNVIZ_SCAN_SHAPES="${2:-4x1024x256;1x1024x64;1x16384x64}" RNNVIZ_BENCH_PARTIAL=$OUT/r timeout $1 \
     python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$? t=$SECONDS
   grep -E "accelerated" $OUT/r/bench-scan.log | cut -c1-230; pack
+}
+scan_modes() {  # the scan bench at shapes $2 as graph replays, then back to back, into $OUT/r/$1-<mode>, each under LIMIT s
+  for m in graph back-to-back; do mkdir -p $OUT/r/$1-$m
+    RNNVIZ_TIMING=$m RNNVIZ_SCAN_SHAPES="$2" RNNVIZ_BENCH_PARTIAL=$OUT/r/$1-$m timeout ${LIMIT:-120} \
+      python3 -m rnnviz.bench scan --out $OUT/r/$1-$m > $OUT/r/bench-$1-$m.log 2>&1; echo "$1 $m rc=$? t=$SECONDS"
+    grep -E "(rnnviz-(scan|time)|accelerated-scan[a-z-]*) +fwd(\+bwd)? +fp32" $OUT/r/bench-$1-$m.log | cut -c1-160
+  done
 }
 case "$1" in
   first)
@@ -128,25 +125,15 @@ case "$1" in
         > $OUT/r/bench-sru-t$threads.log 2>&1; echo rc=$? t=$SECONDS
       grep -E "^rnnviz-sru +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru-t$threads.log | cut -c1-160; pack
     done ;;
-  carry64)
+  defaults)
+    LIMIT=${LIMIT:-160} scan_modes new "1x65536x64;1x131072x64;1x1048576x16"; pack
+    gpu_tests $((570 - SECONDS)) tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py; pack ;;
+  bwd64)
     cp kernels/linear_scan/tuned.py /tmp/tuned.py.base  # (the device's .git is stale: no git checkout)
-    for v in base scan; do
-      [ $v = scan ] && echo 'TABLE.setdefault("H100", {})["4|bd<=256|T>32768"] = {**TABLE["H200"]["4|bd<=256|T>32768"], "carry": "scan"}' \
-        >> kernels/linear_scan/tuned.py
-      for m in back-to-back graph; do mkdir -p $OUT/r/$v-$m
-        RNNVIZ_TIMING=$m RNNVIZ_SCAN_SHAPES="1x65536x64;1x131072x64" RNNVIZ_BENCH_PARTIAL=$OUT/r/$v-$m timeout ${LIMIT:-120} \
-          python3 -m rnnviz.bench scan --out $OUT/r/$v-$m > $OUT/r/bench-$v-$m.log 2>&1; echo "$v $m rc=$? t=$SECONDS"
-        grep -E "(rnnviz-scan|accelerated-scan[a-z-]*) +fwd(\+bwd)? +fp32" $OUT/r/bench-$v-$m.log | cut -c1-160
-      done
-    done; cp /tmp/tuned.py.base kernels/linear_scan/tuned.py; pack ;;
-  breakdown)
-    timeout ${LIMIT:-240} python3 scripts/scan_breakdown.py $OUT/r/scan-breakdown.json --summary-tiles "8:4:4;8:16:16" --lookbacks "64;128" \
-      > $OUT/r/breakdown.log 2>&1
-    echo rc=$? t=$SECONDS; cut -c1-400 $OUT/r/breakdown.log | tail -14; pack ;;
-  flush)
-    timeout ${LIMIT:-150} python3 scripts/flush_ab.py $OUT/r/flush-ab.json > $OUT/r/flush.log 2>&1
-    echo rc=$? t=$SECONDS; grep -v Warn $OUT/r/flush.log | cut -c1-200 | tail -14; pack
-    gpu_tests 120 tests/bench/test_timing.py; pack ;;  # (time_ms's flushes among them)
+    scan_modes base "1x65536x64;1x131072x64"
+    echo 'TABLE["H100"]["4|bd<=256|T>32768"]["bwd"] = {"rows": 4, "num_warps": 2, "block_d": 32, "stages": 3, "vec": 0, "programs": 2112}' \
+      >> kernels/linear_scan/tuned.py  # (the forward's carry "scan" then holds for the backward too)
+    scan_modes bwdscan "1x65536x64;1x131072x64"; cp /tmp/tuned.py.base kernels/linear_scan/tuned.py; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"

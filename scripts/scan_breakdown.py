@@ -28,7 +28,7 @@ from rnnviz.bench.core import provenance, time_ms  # noqa: E402
 from rnnviz.kernels.linear_scan import launch  # noqa: E402
 from rnnviz.kernels.linear_scan.launch import scan_fwd  # noqa: E402
 
-DEFAULT_SUMMARY_TILE = dict(launch.SUMMARY_TILE)
+DEFAULT_SUMMARY_TILES = (dict(launch.SUMMARY_TILE_FEW), dict(launch.SUMMARY_TILE))
 
 DEFAULT_ENTRIES = ("sequence:4:1:16:1:0:2112;sequence:4:1:16:1:0:2112:scan;"
                    "sequence:4:1:16:1:0:528:scan;sequence:4:1:16:3:0:528:scan;"
@@ -72,8 +72,8 @@ def main() -> None:
     p.add_argument("--entries", default=DEFAULT_ENTRIES)
     p.add_argument("--summary-tiles", default="",
                    help='reduce-then-scan entries again with these tiles for the summaries\' scan '
-                        '(launch.SUMMARY_TILE), "rows:warps:block_d;...", e.g. "8:4:4;8:16:16": '
-                        'at 2112 programs that scan took 6.7 of 35.9 us (H100, T=65536)')
+                        '(launch.summary_tile), "rows:warps:block_d;...", e.g. "8:4:4;8:16:16": '
+                        'at 2112 programs 8:4:16 took 6.6 us, 8:4:4 3.5 (H100, T=65536)')
     p.add_argument("--lookbacks", default="",
                    help='look-back entries again with these windows (ScanConfig.lookback, '
                         '"64;128"): the inclusive states travel one window of segments per '
@@ -87,7 +87,8 @@ def main() -> None:
         b = torch.randn(B, T, D, device=dev)
         bytes_ = 3 * a.numel() * 4
         for ent, tile, window in variants(args):
-            launch.SUMMARY_TILE = tile or DEFAULT_SUMMARY_TILE
+            launch.SUMMARY_TILE_FEW, launch.SUMMARY_TILE = (tile, tile) if tile else \
+                DEFAULT_SUMMARY_TILES
             launch._plan.cache_clear()  # (plans are cached with the summary tile they chose)
             cfg = entry_config(ent, B, T, D, 4)
             cfg = dataclasses.replace(cfg, lookback=window) if window else cfg
@@ -100,7 +101,7 @@ def main() -> None:
             kernels = kernel_times(call)
             graph_us = 1e3 * time_ms(call, dev, warmup=3, mode="graph")
             row = dict(B=B, T=T, D=D, entry=list(ent), segment=cfg.segment, carry=cfg.carry,
-                       summary_tile=launch.SUMMARY_TILE if cfg.carry == "scan" else None,
+                       summary_tile=launch.summary_tile(B * D) if cfg.carry == "scan" else None,
                        lookback=cfg.lookback if cfg.carry == "lookback" else None,
                        kernels_us=kernels, kernels_sum_us=sum(kernels.values()),
                        graph_us=graph_us, frac_copy=bytes_ / graph_us / 1e3 / copy,

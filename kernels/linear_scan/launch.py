@@ -265,8 +265,18 @@ class _Plan(LaunchPlan):
         self.before = before
 
 
-# the scan of the segments' summaries (carry="scan"): a channel walk of a few thousand steps
+# The scan of the segments' summaries (carry="scan"): a channel walk of a few thousand steps,
+# latency-bound. With few channels (B * D <= SMALL_BD) 4-channel programs walk more of them at
+# once: at B=1, D=64, T=65536 and 2112 segments that scan took 3.5 us against 6.6 with
+# 16-channel programs (H100, torch.profiler; benchmarks/scan-breakdown-tiles-h100.json), 10.2
+# against 22.9 at 8448 segments. Wider problems keep the 16 channels they were measured with.
 SUMMARY_TILE = dict(rows=8, num_warps=4, block_d=16)
+SUMMARY_TILE_FEW = dict(rows=8, num_warps=4, block_d=4)
+
+
+def summary_tile(n_rows: int) -> dict:
+    """The channel kernel's tile for the summaries' scan of ``n_rows`` (B * D) channels."""
+    return SUMMARY_TILE_FEW if n_rows <= SMALL_BD else SUMMARY_TILE
 
 
 @functools.lru_cache(maxsize=1024)
@@ -294,8 +304,9 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
                        fits, n_chunks, None)
         # the summaries [B, n_parts, D] (contiguous), scanned forward from h0
         s_sum = (n_parts * D, D, 1)
-        summary = _plan(tile_config("channel", n_parts, D, 4, **SUMMARY_TILE), (B, n_parts, D),
-                        s_sum, s_sum, s_sum, (has_h0, False, False, False, False, False), False)
+        summary = _plan(tile_config("channel", n_parts, D, 4, **summary_tile(B * D)),
+                        (B, n_parts, D), s_sum, s_sum, s_sum,
+                        (has_h0, False, False, False, False, False), False)
         return _Plan(cfg, _APPLY, grid, common + tuple(s_hf), dict(kw, STAGES=cfg.stages),
                      fits, n_chunks, None, (reduce, summary, n_parts))
     status = (n_parts, B * n_dt, cfg.block_d, cfg.lookback)

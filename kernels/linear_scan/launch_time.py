@@ -139,7 +139,7 @@ def time_parts(cfg: TimeConfig, B: int, T: int, D: int) -> tuple[int, int]:
 
 @functools.lru_cache(maxsize=1024)
 def _time_plan(cfg: TimeConfig, shape: tuple, flags: tuple) -> _TimePlan:
-    from .launch import SUMMARY_TILE, _plan, tile_config
+    from .launch import _plan, summary_tile, tile_config
 
     B, T, D = shape
     has_h0, has_hf0, reverse, shift_a, grad_a = flags
@@ -158,7 +158,7 @@ def _time_plan(cfg: TimeConfig, shape: tuple, flags: tuple) -> _TimePlan:
                                                 SUMMARISE=True, CARRIED=False))
     # the summaries [n_parts, rows]: a [1, n_parts, rows] scan from h0 ([rows]), forward
     s_sum = (n_parts * n_rows, n_rows, 1)
-    summary = _plan(tile_config("channel", n_parts, n_rows, 4, **SUMMARY_TILE),
+    summary = _plan(tile_config("channel", n_parts, n_rows, 4, **summary_tile(n_rows)),
                     (1, n_parts, n_rows), s_sum, s_sum, s_sum,
                     (has_h0, False, False, False, False, False), False)
     return _TimePlan(cfg, grid, scalars, kw, reduce, summary, n_parts)

@@ -67,8 +67,28 @@ keeps the H200's tile (3686 us at T=16384 against the best candidate's 3675). Th
 entries for T <= 2048 and T > 32768 of that class are launch.WIDE's tile, written out so that
 the H200 keeps what it measured rather than take the H100's (on the H200, at T=16384: 95.6%
 against 96.4%, benchmarks/scan-sweep-stages-h200-bf16.json).
+H100, fp32, B * D <= 256, T > 32768 (2026-12-06, benchmarks/scan-carry64-h100*.json, the L2
+flushed clean): the H200's entry with its forward carries by reduce-then-scan (carry "scan";
+the backward keeps the H200's one-chunk look-back). At B=1, D=64, T=65536 the forward took
+42.1 us as graph replays (49.0 with look-back carries), and 44.2 us back to back on a host
+where sum(range(10000)) took 112 us: the three launches cost that host 2 us. Beside it,
+accelerated-scan's warp kernel took 41.8 us.
 """
-TABLE: dict = {'H100': {'2|bd>=32768|T<=2048': {'block_d': 512,
+TABLE: dict = {'H100': {'4|bd<=256|T>32768': {'block_d': 16,
+                                 'bwd': {'block_d': 16,
+                                         'num_warps': 4,
+                                         'programs': 0,
+                                         'rows': 8,
+                                         'stages': 1,
+                                         'vec': 0},
+                                 'carry': 'scan',
+                                 'num_warps': 1,
+                                 'path': 'sequence',
+                                 'programs': 2112,
+                                 'rows': 4,
+                                 'stages': 1,
+                                 'vec': 0},
+          '2|bd>=32768|T<=2048': {'block_d': 512,
                                   'bwd': {'block_d': 512,
                                           'num_warps': 4,
                                           'rows': 8,
