@@ -39,7 +39,8 @@
 #                                    GPU tests
 #   bash scripts/gpu_next.sh bwd64   the same at D=64 with the tuned backward as it is (one-chunk look-back) and by
 #                                    reduce-then-scan (4 rows, 2 warps, 32 channels, 3 stages, 2112 programs: the best
-#                                    backward of scan-sweep16-h100.json at T=131072, 108.6 us against 116.4)
+#                                    backward of scan-sweep16-h100.json at T=131072, 108.6 us against 116.4); SHAPES=
+#                                    for other shapes of that class (D=16, T=2^20: 1x1048576x16)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -130,10 +131,10 @@ case "$1" in
     gpu_tests $((570 - SECONDS)) tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py; pack ;;
   bwd64)
     cp kernels/linear_scan/tuned.py /tmp/tuned.py.base  # (the device's .git is stale: no git checkout)
-    scan_modes base "1x65536x64;1x131072x64"
+    scan_modes base "${SHAPES:-1x65536x64;1x131072x64}"
     echo 'TABLE["H100"]["4|bd<=256|T>32768"]["bwd"] = {"rows": 4, "num_warps": 2, "block_d": 32, "stages": 3, "vec": 0, "programs": 2112}' \
       >> kernels/linear_scan/tuned.py  # (the forward's carry "scan" then holds for the backward too)
-    scan_modes bwdscan "1x65536x64;1x131072x64"; cp /tmp/tuned.py.base kernels/linear_scan/tuned.py; pack ;;
+    scan_modes bwdscan "${SHAPES:-1x65536x64;1x131072x64}"; cp /tmp/tuned.py.base kernels/linear_scan/tuned.py; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"
