@@ -98,6 +98,7 @@ def test_the_l2_flush_is_clean_unless_asked_and_recorded(monkeypatch):
     provenance records which."""
     monkeypatch.delenv(FLUSH_ENV, raising=False)
     assert flush_mode() == "clean" and provenance("x")["l2_flush"] == "clean"
+    assert provenance("x")["host_pace"] is (timing_mode() == "back-to-back")
     monkeypatch.setenv(FLUSH_ENV, "dirty")
     assert flush_mode() == "dirty" and provenance("x")["l2_flush"] == "dirty"
     monkeypatch.setenv(FLUSH_ENV, "cold")
@@ -122,7 +123,7 @@ def test_gpu_timing_after_either_flush(gpu, flush):
         torch.add(a, b, out=out)
 
     ms = time_ms(fn, gpu, warmup=1, reps=5, mode="back-to-back", flush=flush)
-    assert 0 < ms < 1e3 and len(calls) == 1 + 1 + 5
+    assert 0 < ms < 1e3 and len(calls) == 1 + 1 + 5 + 5  # (then 5 at the host's pace)
 
 
 @pytest.mark.gpu
@@ -139,7 +140,26 @@ def test_gpu_timing_modes_time_every_call(gpu, mode, monkeypatch):
         dst.copy_(src)
 
     ms = time_ms(fn, gpu, warmup=1, reps=7)
-    assert 0 < ms < 1e3 and len(calls) == 1 + 1 + 7
+    paced = 7 if mode == "back-to-back" else 0  # (host_pace_ms's calls)
+    assert 0 < ms < 1e3 and len(calls) == 1 + 1 + 7 + paced
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("flush", ["dirty", "clean"])
+@pytest.mark.parametrize("mode", ["isolated", "back-to-back"])
+def test_gpu_a_host_bound_call_is_timed_at_the_hosts_pace(gpu, mode, flush):
+    """A call whose host work (a 1 ms sleep) dwarfs its GPU work: the flush queued before
+    it gives the host a head start of the flush's GPU time, which the events alone would
+    not count; in both eager modes the time is still at least the host's millisecond."""
+    import time
+
+    x = torch.zeros(1024, device=gpu)
+
+    def fn():
+        time.sleep(1e-3)  # (sleeps at least this long)
+        x.add_(1.0)
+
+    assert time_ms(fn, gpu, warmup=1, reps=10, mode=mode, flush=flush) >= 1.0
 
 
 @pytest.mark.gpu
