@@ -76,15 +76,16 @@ def test_scan_launches_compile_for_hopper(launches, dtype):
 
 
 def test_h100_own_scan_tiles_compile_for_hopper():
-    """The classes where the H100's tuned table has tiles of its own (not the H200's): the
-    wide bf16 scan at each T class, forward and backward. Untouched CPU tensors: only their
+    """The classes where the H100's tuned table has bf16 tiles of its own (not the H200's):
+    the wide bf16 scan at each T class, forward and backward. Untouched CPU tensors: only their
     shapes choose the tile, so even T > 32768 costs no memory."""
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
     from rnnviz.kernels.linear_scan.launch import TILE_KEYS, bucket
     from rnnviz.kernels.linear_scan.tuned import TABLE
 
     shapes = [(16, 1024, 4096), (16, 4096, 4096), (1, 32769, 32768)]
-    assert {bucket(*s, 2) for s in shapes} == set(TABLE["H100"])
+    wide = {k: e for k, e in TABLE["H100"].items() if k.startswith("2|")}  # (bf16)
+    assert {bucket(*s, 2) for s in shapes} == set(wide)
     with tuned_for("H100"), recorded_launches() as made:
         for B, T, D in shapes:
             a = torch.empty(B, T, D, dtype=torch.bfloat16)
@@ -92,9 +93,29 @@ def test_h100_own_scan_tiles_compile_for_hopper():
             scan_bwd(a, h, None, torch.empty_like(h))
     tile = lambda kw: (kw["R"], kw["num_warps"], kw["BLOCK_D"], kw["STAGES"], kw["VEC"])  # noqa: E731
     forward = {tile(kw) for _, _, kw in made if not kw["REVERSE"]}
-    want = {tuple(e[k] for k in TILE_KEYS) for e in TABLE["H100"].values()}
+    want = {tuple(e[k] for k in TILE_KEYS) for e in wide.values()}
     assert forward == want  # the H100's own tile, in every class it has one
     assert compile_all(made) == 2  # that forward, and the backward's tile
+
+
+def test_h100_own_few_channel_entry_compiles_for_hopper():
+    """The H100's own entry for fp32 B * D <= 256, T > 32768: the forward in reduce-then-scan's
+    three launches (the summaries' scan in 4-channel programs), the backward by the
+    one-chunk look-back."""
+    from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
+    from rnnviz.kernels.linear_scan.launch import bucket
+    from rnnviz.kernels.linear_scan.tuned import TABLE
+
+    assert {k for k in TABLE["H100"] if k.startswith("4|")} == {bucket(1, 65536, 64, 4)}
+    with tuned_for("H100"), recorded_launches() as made:
+        a = torch.empty(1, 65536, 64)
+        h = scan_fwd(a, a).h
+        scan_bwd(a, h, None, torch.empty_like(h))
+    names = [kernel.fn.__name__ for kernel, _, _ in made]
+    assert names[:3] == ["scan_reduce_kernel", "scan_channel_kernel", "scan_apply_kernel"]
+    assert names[3:] == ["scan_seqpar_kernel"]
+    assert made[1][2]["BLOCK_D"] == 4
+    assert compile_all(made) == 4
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
