@@ -15,7 +15,8 @@ from rnnviz.course.sizes import where
 
 __all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_figure",
            "call_bytes", "call_time_figure", "timeline_programs", "lookback_timeline_figure",
-           "carry_rows", "carry_figure", "stage_rows", "stage_figure", "tile_rows", "tile_figure"]
+           "carry_rows", "carry_figure", "stage_rows", "stage_figure", "flush_rows", "flush_figure",
+           "tile_rows", "tile_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
@@ -28,6 +29,11 @@ CARRY_NAMES = {"lookback": "look-back (1 launch)", "scan": "reduce-then-scan (3 
 CARRY_COLOURS = {"lookback": "#ff7f0e", "scan": "#2ca02c"}  # (the look-back as in its timeline)
 # scripts/scan_breakdown.py on the H100: the D=64 forward kernel by kernel, beside the timed call
 STAGE_BREAKDOWN = "scan-breakdown-h100"
+# scripts/flush_ab.py on the H100: the same calls after the timer's two L2 flushes
+FLUSH_AB = "flush-ab-h100"
+FLUSH_NAMES = {"dirty": "after 64 MB of zeros (dirty lines left in the L2)",
+               "clean": "after the zeros and a 256 MB read (a clean L2)"}
+FLUSH_COLOURS = {"dirty": "#9e9e9e", "clean": "#1f77b4"}
 STAGES = {"scan_reduce_kernel": ("reduce: summarise each segment", "#98df8a"),
           "scan_channel_kernel": ("scan the summaries", "#2ca02c"),
           "scan_apply_kernel": ("apply: walk each segment again", "#1b5e20"),
@@ -264,6 +270,33 @@ def stage_figure(ref: Reference | None = None, T: int = 65536) -> go.Figure:
                   annotation_text="the issue's target: 50% of copy")
     fig.update_layout(barmode="stack", yaxis_title="µs per call")
     return style(fig, f"The scan at B=1, T={T}, D=64 (float32), kernel by kernel", _source(ref))
+
+
+def flush_rows(ref: Reference, T: int = 65536) -> list[dict[str, Any]]:
+    """Per call of ``scripts/flush_ab.py`` at ``T`` (B=1, D=64, float32), in the order run:
+    its graph-timed µs and fraction of the copy bandwidth after each flush."""
+    calls: dict[str, dict[str, Any]] = {}
+    for r in ref.rows:
+        if r["T"] == T:
+            c = calls.setdefault(r["call"], {"call": r["call"]})
+            c[f"{r['flush']}_us"], c[f"{r['flush']}_frac"] = r["us"], r["frac_copy"]
+    return [c for c in calls.values() if all(f"{f}_us" in c for f in FLUSH_NAMES)]
+
+
+def flush_figure(ref: Reference | None = None, T: int = 65536) -> go.Figure:
+    """The same calls timed after each of the timer's two ways of emptying the L2: zeros
+    alone leave it full of dirty lines that the timed call must first write back."""
+    rows = flush_rows(ref := ref or shipped_file(FLUSH_AB), T)
+    names = [r["call"].replace(" (", "<br>(") for r in rows]
+    fig = go.Figure()
+    for flush, name in FLUSH_NAMES.items():
+        fig.add_bar(x=names, y=[r[f"{flush}_us"] for r in rows], name=name,
+                    marker_color=FLUSH_COLOURS[flush], textposition="outside",
+                    text=[f"{100 * r[f'{flush}_frac']:.0f}%" for r in rows],
+                    hovertemplate="%{x}: %{y:.1f} µs<extra>" + flush + "</extra>")
+    fig.update_layout(barmode="group", yaxis_title="µs per call (graph replays)")
+    return style(fig, f"One timer, two flushes: calls of ~50 MB at B=1, T={T}, D=64",
+                 _source(ref) + ["labels: % of the copy bandwidth"])
 
 
 def _source(ref: Reference) -> list[str]:

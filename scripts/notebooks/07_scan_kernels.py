@@ -197,10 +197,10 @@ scan_kernels.carry_figure()
 # against 206) and the forward at D = 64. Eagerly (hatched) its three launches cost the host about
 # twice the look-back's one, and the forward at D = 64 turns from 42 µs on the GPU into 57 µs of
 # calls, slower than the look-back's 48. So the tuned table takes each where its measured calls
-# were faster, not its kernels alone: the look-back for float32's forward, reduce-then-scan for
-# bfloat16's forward over 257 to 4096 channels and for the backward there beyond T = 32768. Neither reaches half the copy bandwidth for one
-# sequence of 16 or 64 channels: how to load a few channels of a long sequence at full speed is
-# still open on this layout.
+# were faster, not its kernels alone: on the H200 the look-back for float32's forward, reduce-then-scan
+# for bfloat16's forward over 257 to 4096 channels and for the backward there beyond T = 32768. (The
+# H100, on a faster host, measured its own: reduce-then-scan for float32's forward of up to 256
+# channels beyond T = 32768, 42 µs against 49 at D = 64, eager within 2 µs of the GPU's time.)
 #
 # Where does the time go, then? The H100 swept over forty tiles for one sequence of 64 channels
 # (`scan-sweep16-h100.json`, `scan-sweep64-h100.json`): more rows, more warps, more loads in flight, and
@@ -219,8 +219,28 @@ scan_kernels.stage_figure()
 # kernels in every case, one launch or three. That gap, not any tile, is what stands between 36 and 48
 # µs. Two suspects: the profiler's calls back to back find part of the inputs still in the 50 MB L2,
 # and the timer's flush (64 MB of zeros before each repetition) leaves the L2 full of dirty lines that
-# the timed call must write back before it can use them. `scripts/flush_ab.py` separates the two; it
-# has not run yet.
+# the timed call must write back before it can use them. `scripts/flush_ab.py` times the same calls
+# after both flushes, beside an add that moves the scan's bytes:
+
+# %%
+scan_kernels.flush_figure()
+
+# %% [markdown]
+# The timer was the culprit, for every call alike: after the zeros alone, an add of 50 MB ran at 72%
+# of the copy bandwidth; after the zeros and a read of 256 MB, which leaves the L2 clean, at 94%. The
+# flush had charged each call 3 to 9 µs of writes it never made, the scan's rivals as much as the
+# scan. Since then the timer flushes clean (`RNNVIZ_FLUSH=clean`, the default). A second lesson hid
+# in the same flush: it is GPU work queued *before* the timed call, so while the GPU flushes, the host
+# is already issuing the call, and a call bound by its host's work looks up to the flush's time
+# (~0.11 ms) faster than it is. Timing back to back, the bench now also measures the host's own pace
+# (the calls issued with no flush between them) and reports the slower of the two.
+#
+# With the timer fixed, the breakdown pointed at the middle kernel: the summaries' scan walks a few
+# thousand steps, latency-bound, and 16-channel programs gave it only four programs at D = 64. With
+# 4-channel programs it took 3.5 µs instead of 6.6 (`scan-breakdown-tiles-h100.json`), and the whole
+# call 39 µs: 43% of the copy bandwidth at D = 64, and 52% for 16 channels at $T = 2^{20}$, where
+# the issue asks for 50. At D = 64 the rest is still open on this layout; the next one meets it
+# (62% on the H100).
 #
 # ## 5. The same scan on the other layout
 #

@@ -282,6 +282,30 @@ def test_stage_figure_stacks_each_candidates_kernels():
     assert len(scan_kernels.stage_figure().data) == 5
 
 
+def test_flush_rows_pair_each_call_under_both_flushes():
+    from rnnviz.course import scan_kernels
+    from rnnviz.course.reference import Reference
+
+    def row(call, flush, us, T=64):
+        return {"B": 1, "T": T, "D": 64, "call": call, "flush": flush, "us": us,
+                "frac_copy": 10.0 / us}
+
+    ref = Reference("flush-x", {"gpu": "NVIDIA H100 80GB HBM3"},
+                    [row("add (3 streams)", "dirty", 20.0), row("add (3 streams)", "clean", 16.0),
+                     row("scan", "dirty", 50.0), row("scan", "clean", 40.0),
+                     row("only dirty", "dirty", 9.0),  # one flush only: left out
+                     row("scan", "dirty", 90.0, T=128)])  # another T: left out
+    rows = scan_kernels.flush_rows(ref, T=64)
+    assert [(r["call"], r["dirty_us"], r["clean_us"]) for r in rows] == [
+        ("add (3 streams)", 20.0, 16.0), ("scan", 50.0, 40.0)]
+    fig = scan_kernels.flush_figure(ref, T=64)
+    assert [list(t.y) for t in fig.data] == [[20.0, 50.0], [16.0, 40.0]]
+    assert list(fig.data[1].text) == ["62%", "25%"]
+    shipped = scan_kernels.flush_rows(scan_kernels.shipped_file("flush-ab-h100"))
+    assert len(shipped) == 5  # the add, three scans, accelerated-scan's warp kernel
+    assert all(r["clean_us"] < r["dirty_us"] for r in shipped)  # as measured on the H100
+
+
 def test_eager_graph_rows_pair_two_runs_of_one_step():
     import pytest
 
