@@ -1,5 +1,6 @@
 # The next GPU session's calls, on main, one stage a call (device tool, carry [".whl"], timeout 600;
-# kind "nvidia-h100-x1" where the run is for the issues' targets). Stages that ran before are in git
+# kind "nvidia-h100-x1" where the run is for the issues' targets). Before each call, here:
+#   git describe --always --dirty --abbrev=12 > .whl/tree-commit   (the commit the results' provenance names) Stages that ran before are in git
 # history: the SRU kernel A/Bs at 7ae88b7 and ca77e40 ("turn", merged), the summary A/B at D=16 at 7ae88b7, the SRU
 # forward's loads-in-flight A/B ('ahead', 'ahead2') and the host profile ('host') at 949c93d, and the bf16 SRU
 # forward two units a thread ('pairs': compile side by side first, then time) at c00cad6, the SRU kernels
@@ -51,6 +52,8 @@
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
 case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|defaults|bwd64|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|defaults|bwd64|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
+# the device's .git is stale: provenance takes the commit from the file written before the call
+[ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
 mkdir -p $OUT/r; cp $OUT/gpu.txt $OUT/r/; pack() { tar czf $OUT/results.tgz -C $OUT r; }
 gpu_tests() {  # compiling is CPU work and the host has 16 cores: ten processes at once, each under $1 s
   # (six left two of them compiling at 300 s on 2026-12-06, 355 tests; a process compiles on one core)

@@ -377,10 +377,16 @@ def apply_autograd_threads() -> bool:
     return value == "1"
 
 
+TREE_COMMIT_ENV = "TREE_COMMIT"  # set where the checkout's .git is not the tree's (below)
+
+
 def _commit() -> str | None:
     """The git commit of the code measured, "-dirty" when the tree has uncommitted changes
     (None outside a git checkout). A copy of a working tree may carry an older .git: the
-    device tool's did, which "-dirty" then shows."""
+    device tool's does, so there ``TREE_COMMIT`` says what the copy was made from
+    (scripts/gpu_next.sh sets it from .whl/tree-commit, written here before each call)."""
+    if os.environ.get(TREE_COMMIT_ENV):
+        return os.environ[TREE_COMMIT_ENV]
     try:
         out = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"],
                              capture_output=True, text=True,

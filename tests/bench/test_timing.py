@@ -92,6 +92,15 @@ def test_a_slow_call_is_warmed_up_once():
     assert len(calls) >= 3 + 1 + 3  # a fast call gets every warm-up
 
 
+def test_provenance_names_the_tree_commit_where_told(monkeypatch):
+    """Where the checkout's .git is not the tree's (the device tool copies a working tree
+    beside a stale .git), TREE_COMMIT names the commit; elsewhere git does."""
+    monkeypatch.delenv("TREE_COMMIT", raising=False)
+    from_git = provenance("x")["commit"]
+    monkeypatch.setenv("TREE_COMMIT", "0123456789ab")
+    assert provenance("x")["commit"] == "0123456789ab" != from_git
+
+
 def test_the_l2_flush_is_clean_unless_asked_and_recorded(monkeypatch):
     """RNNVIZ_FLUSH: "clean" by default, "dirty" (as triton's do_bench) when asked, anything
     else refused with the choices named, by the setting and by time_ms's argument alike;
