@@ -35,8 +35,9 @@ from typing import Any, Callable
 
 import torch
 
-from rnnviz.bench.core import (LAST_TIMES, bench_device, copy_bandwidth_gbs, gpu_state,
-                               progress, record_failure, save_partial, time_in_rounds, time_ms)
+from rnnviz.bench.core import (LAST_PACE, LAST_TIMES, bench_device, copy_bandwidth_gbs,
+                               gpu_state, progress, record_failure, save_partial, time_in_rounds,
+                               time_ms)
 
 FULL_SHAPES = [(B, T, D) for (B, D) in [(16, 4096), (1, 64), (4, 256)]
                for T in (1024, 16384, 131072)] + [(1, 2 ** 20, 16), (1, 65536, 64)]
@@ -217,11 +218,14 @@ def _measure(row, method, pss, B, T, D, dtype, device, quick, variant) -> str | 
         step()  # compile / check once before timing
         state["ms"] = _timed(step, device, quick)
         state["spread"] = (min(LAST_TIMES), max(LAST_TIMES), len(LAST_TIMES))
+        state["pace"] = LAST_PACE[0] if LAST_PACE else None
 
     err = record_failure(go)
     row["ms"] = state.get("ms")
     if "spread" in state:  # the fastest and slowest repetitions beside the median
         row["ms_min"], row["ms_max"], row["reps"] = state["spread"]
+    if state.get("pace") is not None:  # the host's pace: where it is ms, the call was host-bound
+        row["host_pace_ms"] = state["pace"]
     return err
 
 

@@ -634,6 +634,19 @@ def test_bench_rows_keep_the_spread_of_their_repetitions(monkeypatch):
     assert bench_scan._measure(row, "rnnviz-scan", "fwd", 1, 64, 4, torch.float32,
                                torch.device("cpu"), True, None) is None
     assert row["ms_min"] <= row["ms"] <= row["ms_max"] and row["reps"] >= 3
+    assert "host_pace_ms" not in row  # (a CPU has no flush to outpace)
+    from rnnviz.bench import core
+
+    def paced(fn, device, quick):  # as time_ms back to back on a GPU: the pace kept
+        core.LAST_TIMES[:], core.LAST_PACE[:] = [0.2, 0.3, 0.4], [0.5]
+        return 0.5
+
+    monkeypatch.setattr(bench_scan, "_timed", paced)
+    row = {}
+    bench_scan._measure(row, "rnnviz-scan", "fwd", 1, 8, 4, torch.float32, torch.device("cpu"),
+                        True, None)
+    assert (row["ms"], row["ms_max"], row["host_pace_ms"]) == (0.5, 0.4, 0.5)
+    core.LAST_PACE[:] = []
     line = {"i": 0, "ms": 1.5, "ms_min": 1.4, "ms_max": 1.9, "reps": 7, "error": None}
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: SimpleNamespace(
         stdout=json.dumps(line) + "\n", stderr="", returncode=0))
