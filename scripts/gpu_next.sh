@@ -33,6 +33,11 @@
 #   bash scripts/gpu_next.sh step    SRU at l=128, one layer, fp32 and bf16, with torch's backward thread and without
 #                                    (RNNVIZ_AUTOGRAD_THREADS=0), half the call's LIMIT each; no kernel rows (l=1024).
 #                                    One run took 229 s on a slow host (the GPU tests first left the second 7 s)
+#   bash scripts/gpu_next.sh paced   the first call of the next session: SRU at l=128 (one layer, back to back) with the
+#                                    timer of 036692e, which takes the host's pace where it is slower than the events
+#                                    (host_pace_ms); the timer's GPU tests; then the scan bench's host-bound small shapes
+#                                    ('small'), to the call's LIMIT (560). The events-only run before it gave fp32 19.1x
+#                                    and 14.4x LSTM with up to ~0.11 ms of host work uncounted
 #   bash scripts/gpu_next.sh defaults  the scan bench at B=1, D=64, T=65536 and 131072 and D=16, T=2^20, as graph replays
 #                                    then back to back (LIMIT each, 160), with the defaults of 2026-12-06: the H100's own
 #                                    entry (reduce-then-scan forward) and the summaries' scan in 4-channel programs for
@@ -50,7 +55,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|defaults|bwd64|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|defaults|bwd64|host"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|defaults|bwd64|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|defaults|bwd64|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -129,6 +134,12 @@ case "$1" in
         > $OUT/r/bench-sru-t$threads.log 2>&1; echo rc=$? t=$SECONDS
       grep -E "^rnnviz-sru +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru-t$threads.log | cut -c1-160; pack
     done ;;
+  paced)
+    RNNVIZ_BENCH_T=128 RNNVIZ_BENCH_LAYERS=1 RNNVIZ_BENCH_PARTIAL=$OUT/r timeout 200 \
+      python3 -m rnnviz.bench sru --out $OUT/r > $OUT/r/bench-sru.log 2>&1; echo rc=$? t=$SECONDS
+    grep -E "^(rnnviz-sru|lstm-cudnn|conv1d) +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru.log | cut -c1-160; pack
+    gpu_tests 60 tests/bench/test_timing.py; pack; mkdir -p $OUT/r/timer && mv $OUT/r/tests-*.log $OUT/r/timer/
+    small_scan $((${LIMIT:-560} - SECONDS)) ;;
   defaults)
     LIMIT=${LIMIT:-160} scan_modes new "1x65536x64;1x131072x64;1x1048576x16"; pack
     gpu_tests $((570 - SECONDS)) tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py; pack ;;
