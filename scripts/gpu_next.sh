@@ -1,14 +1,15 @@
 # The next GPU session's calls, on main, one stage a call (device tool, carry [".whl"], timeout 600;
 # kind "nvidia-h100-x1" where the run is for the issues' targets). Before each call, here:
-#   git describe --always --dirty --abbrev=12 > .whl/tree-commit   (the commit the results' provenance names) Stages that ran before are in git
-# history: the SRU kernel A/Bs at 7ae88b7 and ca77e40 ("turn", merged), the summary A/B at D=16 at 7ae88b7, the SRU
-# forward's loads-in-flight A/B ('ahead', 'ahead2') and the host profile ('host') at 949c93d, and the bf16 SRU
+#   git describe --always --dirty --abbrev=12 > .whl/tree-commit   (the commit the results' provenance names)
+# Stages that ran before are in git history: the SRU kernel A/Bs at 7ae88b7 and ca77e40 ("turn", merged), the
+# summary A/B at D=16 at 7ae88b7, the SRU forward's loads-in-flight A/B ('ahead', 'ahead2') and the host profile ('host') at 949c93d, and the bf16 SRU
 # forward two units a thread ('pairs': compile side by side first, then time) at c00cad6, the SRU kernels
 # reading U as K planes of H units ('planes') at eabdf13, the H100's sweep of the few-channel long-T scan class
 # ('sweep16') and the SRU kernels at 64/128/256 units a program ('block', 'blockbwd') at 2704532; the hardware tanh
 # ('tanh'), the in-kernel batch sum ('sumb') and the D=64 tiles with more in flight ('sweep64') at 272af00; the timer's
 # two L2 flushes ('flush', scripts/flush_ab.py) at b1a6dc8; the D=64 scan kernel by kernel ('breakdown',
-# scripts/scan_breakdown.py) and the reduce-then-scan forward at D=64 through the op ('carry64') at a537034.
+# scripts/scan_breakdown.py) and the reduce-then-scan forward at D=64 through the op ('carry64') at a537034; the scan
+# bench at the few-channel long-T shapes with the defaults of f1096b2 ('defaults') at f1096b2.
 #   bash scripts/gpu_next.sh first   where one call may be all a session gets: the full scan bench (to 330 s; the
 #                                    H100's own wide bf16 tile in one full run), then the scan's and torch.compile's
 #                                    GPU tests (to 560 s)
@@ -38,15 +39,12 @@
 #                                    (host_pace_ms); the timer's GPU tests; then the scan bench's host-bound small shapes
 #                                    ('small'), to the call's LIMIT (560). The events-only run before it gave fp32 19.1x
 #                                    and 14.4x LSTM with up to ~0.11 ms of host work uncounted
-#   bash scripts/gpu_next.sh defaults  the scan bench at B=1, D=64, T=65536 and 131072 and D=16, T=2^20, as graph replays
-#                                    then back to back (LIMIT each, 160), with the defaults of 2026-12-06: the H100's own
-#                                    entry (reduce-then-scan forward) and the summaries' scan in 4-channel programs for
-#                                    B * D <= 256 (on [B, D, T] memory too: not measured there before); then the scan's
-#                                    GPU tests
-#   bash scripts/gpu_next.sh bwd64   the same at D=64 with the tuned backward as it is (one-chunk look-back) and by
+#   bash scripts/gpu_next.sh bwd64   the scan bench at D=64 (T=65536, 131072), graph then back to back, with the tuned
+#                                    backward as it is (one-chunk look-back) and by
 #                                    reduce-then-scan (4 rows, 2 warps, 32 channels, 3 stages, 2112 programs: the best
 #                                    backward of scan-sweep16-h100.json at T=131072, 108.6 us against 116.4); SHAPES=
-#                                    for other shapes of that class (D=16, T=2^20: 1x1048576x16)
+#                                    for other shapes of that class (D=16, T=2^20: 1x1048576x16). It ran at f1096b2 and
+#                                    9ca7039 (scan-bwd64-h100-*.json, scan-bwd16-h100-*.json); kept for the class split
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -55,7 +53,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|defaults|bwd64|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|defaults|bwd64|host"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|bwd64|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|bwd64|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -140,9 +138,6 @@ case "$1" in
     grep -E "^(rnnviz-sru|lstm-cudnn|conv1d) +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru.log | cut -c1-160; pack
     gpu_tests 60 tests/bench/test_timing.py; pack; mkdir -p $OUT/r/timer && mv $OUT/r/tests-*.log $OUT/r/timer/
     small_scan $((${LIMIT:-560} - SECONDS)) ;;
-  defaults)
-    LIMIT=${LIMIT:-160} scan_modes new "1x65536x64;1x131072x64;1x1048576x16"; pack
-    gpu_tests $((570 - SECONDS)) tests/ops/test_linear_scan.py tests/ops/test_scan_time_layout.py; pack ;;
   bwd64)
     cp kernels/linear_scan/tuned.py /tmp/tuned.py.base  # (the device's .git is stale: no git checkout)
     scan_modes base "${SHAPES:-1x65536x64;1x131072x64}"
