@@ -89,7 +89,7 @@ def flush_mode(flush: str | None = None) -> str:
       L2's size in writes that its own work did not make. On the H100 an add of the D=64
       scan's 50 MB took 23.2 us so, 17.8 us with the L2 clean (72% and 94% of the 1 GB
       copy's bandwidth, graph replays; benchmarks/flush-ab-h100.json); every call of that
-      size carried the same ~5 us, baselines alike. Small next to a call that moves
+      size carried 3-9 us, baselines alike. Small next to a call that moves
       gigabytes.
     (scripts/flush_ab.py times calls under both.)
     """

@@ -218,13 +218,14 @@ def _measure(row, method, pss, B, T, D, dtype, device, quick, variant) -> str | 
         step()  # compile / check once before timing
         state["ms"] = _timed(step, device, quick)
         state["spread"] = (min(LAST_TIMES), max(LAST_TIMES), len(LAST_TIMES))
-        state["pace"] = LAST_PACE[0] if LAST_PACE else None
+        if LAST_PACE:
+            state["pace"] = LAST_PACE[0]
 
     err = record_failure(go)
     row["ms"] = state.get("ms")
     if "spread" in state:  # the fastest and slowest repetitions beside the median
         row["ms_min"], row["ms_max"], row["reps"] = state["spread"]
-    if state.get("pace") is not None:  # the host's pace: where it is ms, the call was host-bound
+    if "pace" in state:  # the host's pace: where it is ms, the call was host-bound
         row["host_pace_ms"] = state["pace"]
     return err
 
