@@ -14,7 +14,7 @@
 #    machine, and what that does to a race with another package;
 # 3. where a small call's host microseconds go, and how rnnviz cut them;
 # 4. how one sequence of a few channels fills a GPU: the decoupled look-back, clocked by the kernel itself, and
-#    reduce-then-scan;
+#    reduce-then-scan, and how the timer itself (its L2 flush) had been taking microseconds from every call;
 # 5. the same scan on `[B, D, T]` memory, where a few channels still load wide, and a one-read join that lost.
 
 # %%
@@ -331,6 +331,8 @@ scan_layouts.join_figure()
 # * Few channels and long $T$: cut $T$ among programs and join the pieces' carries, in one launch (look-back) or
 #   three (reduce-then-scan); the kernel's own clock shows where the time goes, and only a measurement says which
 #   join wins: fewer launches and fewer bytes lost on the H200.
+# * Check the stopwatch before the kernel: a flush that leaves dirty lines in the L2 charged every 50 MB call
+#   3-9 µs, and a flush queued before the call hides up to its own time of the host's work.
 # * Store a sequence so that its loads are wide: on `[B, D, T]` a chunk of one channel is one load.
 #
 # **Exercise 1.** A bfloat16 scan of $B \times D = 4096$ channels loads, for each chunk a thread has in flight,
