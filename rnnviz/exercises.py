@@ -117,6 +117,15 @@ def check_step_stride_bytes(answer: Any) -> bool:
                   "channel, and how many bytes is a float32?")
 
 
+def check_flush_head_start_us(answer: Any) -> bool:
+    """07: the GPU reaches the start event when the 110 us flush ends; the step's one kernel
+    is queued at 300 us and ends at 350: the events read 350 - 110."""
+    return _check(answer, 240, "draw the GPU's timeline: the flush from 0 to 110, the start "
+                  "event right after it, the kernel from the moment the host queues it (300) for "
+                  "50 us, the end event right after it. The events read end minus start.",
+                  cast=float, close=0.01)
+
+
 def check_quadratic_error(answer: Any) -> bool:
     """05: 1e-2 squared three times: 1e-4, 1e-8, 1e-16."""
     if answer is None:

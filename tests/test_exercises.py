@@ -21,6 +21,7 @@ ANSWERS = {
     "check_scan_floor_ms": (1.07, 0.36),
     "check_chunks_in_flight": (16, 4),
     "check_step_stride_bytes": (256, 4),
+    "check_flush_head_start_us": (240, 300),
     "check_quadratic_error": (1e-16, 1e-6),
     "check_deer_worst_case": (1000, 10),
     "check_mingru_parameters": (33024, 99072),

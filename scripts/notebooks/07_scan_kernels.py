@@ -355,3 +355,17 @@ from rnnviz.exercises import check_step_stride_bytes
 
 answer = None  # bytes
 check_step_stride_bytes(answer)
+
+# %% [markdown]
+# **Exercise 3.** A training step takes its host 300 µs to issue, and its one kernel, queued at
+# the end of that, runs 50 µs on the GPU. The timer queues a flush of 110 µs of GPU work, the start
+# event, the step, and the end event, all onto an idle GPU, the host issuing the flush and the
+# start event at once. What do the two events read, in µs? (Issued one after another with no
+# flush, such steps take 300 µs each: the host's pace, which the bench now takes when it is the
+# larger.)
+
+# %%
+from rnnviz.exercises import check_flush_head_start_us
+
+answer = None  # µs
+check_flush_head_start_us(answer)
