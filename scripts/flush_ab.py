@@ -1,7 +1,8 @@
 """Does the timer's L2 flush cost the timed call? ``time_ms`` zeroed 64 MB before each
 repetition (its default until 2026-12-06, now ``RNNVIZ_FLUSH=dirty``), so the timed call
-started with an L2 full of *dirty* lines, which its own misses had to write back to memory first: for a call that moves ~50 MB (the scan at B=1,
-D=64, T=65536) that can be tens of MB of writes its own work did not make. Here each call is
+started with an L2 full of *dirty* lines, which its own misses had to write back to memory
+first: for a call that moves ~50 MB (the scan at B=1, D=64, T=65536) that can be tens of MB
+of writes its own work did not make. Here each call is
 timed as graph replays under both of ``time_ms``'s flushes (``rnnviz.bench.core.flush_mode``:
 "dirty", and "clean", which reads 256 MB after the zeros), alternating over rounds in one
 process, beside an add that moves the same bytes as the scan and accelerated-scan's warp
