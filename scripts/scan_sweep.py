@@ -5,9 +5,10 @@
 For each shape of the scan benchmark (and the targets' B=1, D=64, T=65536), float32 and
 bfloat16, times scan_fwd and scan_bwd under candidate configs of both paths (the forward
 checked against the float64 torch scan, or against the first candidate where that would
-not fit), and keeps, per coarse class of problem (``launch.bucket``), the config with the
-best total fraction of copy bandwidth over the shapes of that class, forward, and for the
-backward where another candidate is best there. Times are taken as RNNVIZ_TIMING says
+not fit), and keeps, per class of problem (``launch.tuned_key``: the coarse ``bucket``,
+fewer than 64 channels a class of their own), the config with the best total fraction of
+copy bandwidth over the shapes of that class, forward, and for the backward where another
+candidate is best there. Times are taken as RNNVIZ_TIMING says
 (graph replays: the kernels alone); with --eager every candidate is also timed back to
 back, as the benchmarks time calls, and the choice goes by those (a faster kernel in more
 launches can be the slower call). Rewrites kernels/linear_scan/tuned.py with it (merged with the entries of other GPUs) and writes scan-sweep.json to --out.
@@ -28,7 +29,7 @@ import torch
 
 from rnnviz.bench.core import copy_bandwidth_gbs, provenance, record_failure, time_ms
 from rnnviz.kernels.linear_scan import choose_config, scan_bwd, scan_fwd, tile_config
-from rnnviz.kernels.linear_scan.launch import bucket, gpu_key, segment_for
+from rnnviz.kernels.linear_scan.launch import gpu_key, segment_for, tuned_key
 from rnnviz.ops.linear_scan import chunked_scan
 
 TUNED = Path(__file__).resolve().parents[1] / "kernels" / "linear_scan" / "tuned.py"
@@ -194,7 +195,7 @@ def main() -> None:
         a = torch.rand(B, T, D, device=dev, dtype=dtype).mul_(0.5).add_(0.5)
         b = torch.randn(B, T, D, device=dev, dtype=dtype)
         ref = chunked_scan(a.double(), b.double()).h.float() if N <= 2 ** 27 else None
-        key = bucket(B, T, D, elem)
+        key = tuned_key(B, T, D, elem)
         n_shapes[key] += 1
         best = None
         first: dict = {}  # without a reference: every config must agree with the first

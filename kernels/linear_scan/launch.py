@@ -24,7 +24,7 @@ import torch
 from .. import cdiv, interpreting, next_pow2
 from ..cached_launch import CachedLaunch, LaunchPlan
 from .chunk import scan_channel_kernel
-from .launch_time import TimeConfig, as_time_dense, launch_time, time_dense
+from .launch_time import FEW_ROWS, TimeConfig, as_time_dense, launch_time, time_dense
 from .reduce_scan import scan_apply_kernel, scan_reduce_kernel
 from .seqpar import (LOOKBACK, TIMELINE_COLUMNS, scan_segment_kernel, scan_seqpar_kernel,
                      status_buffers, summary_buffers)
@@ -164,6 +164,22 @@ def bucket(B: int, T: int, D: int, elem_size: int) -> str:
     return f"{elem_size}|{b}|{t}"
 
 
+def tuned_key(B: int, T: int, D: int, elem_size: int) -> str:
+    """The finest key of the tuned table a problem can take: its ``bucket``, with "|few" for
+    fewer than ``FEW_ROWS`` channels (B * D), a class a GPU's table splits off where one tile
+    does not serve both (the H100's fp32 backward at T > 32768: reduce-then-scan at D=64, the
+    one-chunk look-back at D=16)."""
+    key = bucket(B, T, D, elem_size)
+    return key + "|few" if B * D < FEW_ROWS else key
+
+
+def tuned_entry(table: dict, B: int, T: int, D: int, elem_size: int) -> dict | None:
+    """The entry of ``table`` for a problem: its "|few" class where the table has one
+    (``tuned_key``), else its coarse class (``bucket``)."""
+    entry = table.get(tuned_key(B, T, D, elem_size))
+    return entry if entry is not None else table.get(bucket(B, T, D, elem_size))
+
+
 @functools.lru_cache(maxsize=None)
 def gpu_key(device_index: int | None = None) -> str | None:
     """"H100" for an "NVIDIA H100 80GB HBM3": the key of the tuned table."""
@@ -208,12 +224,13 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
     (``backward``) the gradient's reverse scan.
 
     A table measured on the GPU (``tuned.py``, written by scripts/scan_sweep.py) gives, per
-    coarse class of (element size, B * D, T), the path, rows per thread, warps, channel
+    coarse class of (element size, B * D, T) (``tuned_entry``: a "|few" class first, where
+    the table has one), the path, rows per thread, warps, channel
     tile, pipeline stages and vector width (an entry's "bwd" overrides them for the
     backward); ``tile_config`` fits it to D. No table entry (another GPU, the interpreter):
     a formula. No tuning runs at call time, so small problems pay no extra launches.
     """
-    entry = None if interpreting() else _tuned_for(gpu_key()).get(bucket(B, T, D, elem_size))
+    entry = None if interpreting() else tuned_entry(_tuned_for(gpu_key()), B, T, D, elem_size)
     if entry and backward:
         entry = {**entry, **entry.get("bwd", {})}
     if entry and entry["path"] == "sequence" and T <= SHORT_T:

@@ -66,7 +66,8 @@ def as_time_dense(x: torch.Tensor) -> torch.Tensor:
 TIME_PROGRAMS = 1056
 # Fewer rows than this are a class of their own in the tuned table ("|few"): with 64 rows (one
 # sequence of 64 channels) one part per row was the fastest forward on the H200 even so
-# (its 64 programs stream 4096-step chunks), with 16 it leaves most of the GPU idle.
+# (its 64 programs stream 4096-step chunks), with 16 it leaves most of the GPU idle. The
+# [B, T, D] layout's table takes the same split where a GPU has one (launch.tuned_key).
 FEW_ROWS = 64
 
 

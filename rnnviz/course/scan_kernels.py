@@ -334,15 +334,14 @@ def tile_figure(refs: list[Reference] | None = None, B: int = 16, T: int = 16384
                 D: int = 4096, dtype: str = "bfloat16") -> go.Figure:
     """The wide forward's tiles on two GPUs of one chip (H100, H200): each tile's % of its
     GPU's copy bandwidth, side by side, the tile each GPU's tuned table takes marked."""
-    from rnnviz.kernels.linear_scan.launch import TILE_KEYS, _tuned_for, bucket
+    from rnnviz.kernels.linear_scan.launch import TILE_KEYS, _tuned_for, tuned_entry
 
     refs = refs or [shipped_file(name) for name in TILE_SWEEPS]
     rows = tile_rows(refs, B, T, D, dtype)
-    key = bucket(B, T, D, DTYPES[dtype].itemsize)
     fig = go.Figure()
     names = [_tile_name(r["tile"]) for r in rows]
     for i, ref in enumerate(refs):
-        chosen = _tuned_for(ref.gpu.split()[0]).get(key, {})
+        chosen = tuned_entry(_tuned_for(ref.gpu.split()[0]), B, T, D, DTYPES[dtype].itemsize) or {}
         mark = [all(chosen.get(k) == r["tile"][k] for k in TILE_KEYS) for r in rows]
         fig.add_trace(go.Bar(
             x=names, y=[100 * r[ref.gpu] for r in rows], name=ref.gpu,

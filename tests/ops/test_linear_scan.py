@@ -757,6 +757,36 @@ def test_choose_config_carries_and_backward_path(monkeypatch):
                                                                           0, 16, 3)
 
 
+def test_few_channels_take_their_own_class_where_the_table_has_one(monkeypatch):
+    """Fewer than FEW_ROWS channels look up their "|few" class first and fall back to the
+    coarse one: a table with no such class chooses as before, one with it splits the class."""
+    import rnnviz.kernels.linear_scan.launch as launch
+
+    coarse = {"path": "sequence", "rows": 4, "num_warps": 1, "block_d": 16, "stages": 1,
+              "vec": 0, "programs": 2112, "carry": "scan",
+              "bwd": {"rows": 4, "num_warps": 2, "block_d": 32, "stages": 3, "programs": 2112}}
+    few = {**coarse, "bwd": {"rows": 8, "num_warps": 4, "block_d": 16, "stages": 1, "programs": 0}}
+    key = launch.bucket(1, 65536, 64, 4)
+    assert key == launch.bucket(1, 2 ** 20, 16, 4) == launch.tuned_key(1, 65536, 64, 4)
+    assert launch.tuned_key(1, 2 ** 20, 16, 4) == key + "|few"
+    assert launch.tuned_key(2, 2 ** 20, 32, 4) == key  # 64 channels: B * D, not D, counts
+    monkeypatch.setattr(launch, "interpreting", lambda: False)
+    monkeypatch.setattr(launch, "gpu_key", lambda: "X")
+    for table, d16_bwd in (({key: coarse}, "scan"), ({key: coarse, key + "|few": few}, "one chunk")):
+        monkeypatch.setattr(launch, "_tuned_for", lambda k, table=table: table)
+        d64 = launch.choose_config(1, 65536, 64, 4, backward=True)
+        d16 = launch.choose_config(1, 2 ** 20, 16, 4, backward=True)
+        assert (d64.carry, d64.block_d, d64.stages) == ("scan", 32, 3)
+        assert launch.tuned_entry(table, 1, 65536, 64, 4) is coarse
+        if d16_bwd == "scan":
+            assert (d16.carry, d16.stages, d16.segment > 0) == ("scan", 3, True)
+        else:
+            assert (d16.stages, d16.segment, d16.num_warps) == (1, 0, 4)
+            assert launch.tuned_entry(table, 1, 2 ** 20, 16, 4) is few
+        # the forward is the same entry's either way
+        assert launch.choose_config(1, 2 ** 20, 16, 4).block_d == 16
+
+
 def test_summary_buffers_are_kept_and_aligned():
     """Reduce-then-scan's summaries come from the stream's kept buffers: the same views for
     the same shape on the next call, each 16-byte aligned whatever the shape, no overlap."""
