@@ -45,10 +45,12 @@
 #                                    backward of scan-sweep16-h100.json at T=131072, 108.6 us against 116.4); SHAPES=
 #                                    for other shapes of that class (D=16, T=2^20: 1x1048576x16). It ran at f1096b2 and
 #                                    9ca7039 (scan-bwd64-h100-*.json, scan-bwd16-h100-*.json); kept for the class split
-#   bash scripts/gpu_next.sh split   the class split of fp32 B * D <= 256, T > 32768 (launch.tuned_key): the GPU tests of
+#   bash scripts/gpu_next.sh split   scripts/backward_thread_probe.py (where the device thread's hand-off costs a Python
+#                                    backward its time), then the class split of fp32 B * D <= 256, T > 32768
+#                                    (launch.tuned_key): the GPU tests of
 #                                    tests/ops/test_linear_scan.py (among them the op at B=1, T=65536, D=64 on the new
 #                                    backward, both directions), then the scan bench at D=64 (T=65536, 131072) and D=16,
-#                                    T=2^20, graph then back to back (LIMIT s each, 150)
+#                                    T=2^20, graph then back to back (LIMIT s each, 130)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -149,8 +151,9 @@ case "$1" in
       >> kernels/linear_scan/tuned.py  # (the forward's carry "scan" then holds for the backward too)
     scan_modes bwdscan "${SHAPES:-1x65536x64;1x131072x64}"; cp /tmp/tuned.py.base kernels/linear_scan/tuned.py; pack ;;
   split)
-    gpu_tests 200 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
-    LIMIT=${LIMIT:-150} scan_modes split "1x65536x64;1x131072x64;1x1048576x16"; pack ;;
+    timeout 60 python3 scripts/backward_thread_probe.py $OUT/r/backward-thread-probe.json | cut -c1-200
+    gpu_tests 150 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    LIMIT=${LIMIT:-130} scan_modes split "1x65536x64;1x131072x64;1x1048576x16"; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"
