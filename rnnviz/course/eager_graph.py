@@ -27,7 +27,7 @@ from rnnviz.course.compare import colour, label, style
 from rnnviz.course.reference import Reference, shipped_file
 
 __all__ = ["Pair", "PAIRS", "eager_graph_rows", "eager_graph_figure", "THREAD_RUNS",
-           "backward_thread_rows", "backward_thread_figure"]
+           "ThreadCase", "THREAD_CASES", "backward_thread_rows", "backward_thread_figure"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,8 @@ class Pair:
 
 
 PAIRS = {
-    "sru": Pair("sru-eager-h200", "sru-graph-h200",
+    # (H100, 2026-12-06: minutes apart on one machine, the same commit, the paced timer)
+    "sru": Pair("sru-l128-h100-step-threads1", "sru-l128-h100-graph",
                 {"B": 32, "T": 128, "D": 512, "L": 1, "dtype": "float32", "pass": "fwd+bwd"},
                 "lstm-cudnn", "One training step"),
     "scan": Pair("scan-small-bypass-h200", "scan-small-graph-h200",
@@ -144,6 +145,27 @@ THREAD_SETTING = {"B": 64, "T": 4096, "D": 128, "dtype": "bfloat16", "pass": "fw
 THREAD_METHODS = ("rnnviz-mingru", "mingru-log", "gru-cudnn", "grucell-loop")  # the GRU family
 
 
+@dataclass(frozen=True)
+class ThreadCase:
+    """Two shipped runs of one suite, the backward on torch's device thread and on the
+    calling thread, and what to show of them by default."""
+
+    runs: tuple[str, str]
+    setting: dict[str, Any]
+    methods: tuple[str, ...]
+    baseline: str
+
+
+THREAD_CASES = {
+    "mingru": ThreadCase(THREAD_RUNS, THREAD_SETTING, THREAD_METHODS, "grucell-loop"),
+    # the SRU step at the paper's sizes (H100, 2026-12-06, one machine): the hand-off cost
+    # its Python backward 0.19 ms at d=256, the Conv1d's C++ node 0.02 ms
+    "sru": ThreadCase(("sru-l128-h100-step-threads1", "sru-l128-h100-step-threads0"),
+                      {"B": 32, "T": 128, "D": 256, "L": 1, "dtype": "float32", "pass": "fwd+bwd"},
+                      ("rnnviz-sru", "conv1d", "gru-cudnn", "lstm-cudnn"), "lstm-cudnn"),
+}
+
+
 def backward_thread_rows(on: Reference, off: Reference, setting: dict[str, Any],
                          baseline: str, methods: tuple[str, ...] = THREAD_METHODS) -> list[dict[str, Any]]:
     """Per method of ``methods`` timed in both runs at ``setting``: ms with the backward on
@@ -160,17 +182,20 @@ def backward_thread_rows(on: Reference, off: Reference, setting: dict[str, Any],
     return sorted(rows, key=lambda r: r["caller_ms"])
 
 
-def backward_thread_figure(*, on: Reference | None = None, off: Reference | None = None,
-                           baseline: str = "grucell-loop", methods: tuple[str, ...] = THREAD_METHODS,
-                           **setting: Any) -> go.Figure:
+def backward_thread_figure(case: str = "mingru", *, on: Reference | None = None,
+                           off: Reference | None = None, **setting: Any) -> go.Figure:
     """Two bars per method: the eager training step with its backward on torch's CUDA device
-    thread, and on the calling thread; labels give the speed-up over ``baseline`` each way.
-    ``setting`` overrides the sizes (``dtype="float32"``, ``B=16, D=1024``); ``on``/``off``
-    replace the shipped runs (``THREAD_RUNS``)."""
-    on = on or shipped_file(THREAD_RUNS[0])
-    off = off or shipped_file(THREAD_RUNS[1])
-    setting = {**THREAD_SETTING, **setting}
-    rows = backward_thread_rows(on, off, setting, baseline, methods)
+    thread, and on the calling thread; labels give the speed-up over the case's baseline each
+    way. ``case``: a key of ``THREAD_CASES`` ("mingru", "sru"); ``setting`` overrides its
+    sizes (``dtype="float32"``, ``B=16, D=1024``); ``on``/``off`` replace its shipped runs."""
+    if case not in THREAD_CASES:
+        raise ValueError(f"case must be one of {sorted(THREAD_CASES)}, got {case!r}")
+    c = THREAD_CASES[case]
+    on = on or shipped_file(c.runs[0])
+    off = off or shipped_file(c.runs[1])
+    setting = {**c.setting, **setting}
+    baseline = c.baseline
+    rows = backward_thread_rows(on, off, setting, baseline, c.methods)
     series = (("thread_ms", "speedup_thread", "backward on torch's device thread (default)", 0.45),
               ("caller_ms", "speedup_caller", "backward on the calling thread", 1.0))
     return _bars(rows, series, baseline, setting,

@@ -307,10 +307,11 @@ here_vs_reference(rows, shipped(["sru"]), x="B",
 # A training step in a program runs *eagerly*: Python calls each operation, a launcher sends each kernel, the
 # autograd engine walks the graph backward. If that host work is slower than the GPU work, the GPU waits. The
 # same step can also be captured once as a **CUDA graph** and replayed: then only the GPU's time is left. Two
-# runs of the benchmark on an H200 (shipped with rnnviz), one timed each way, at the paper's sizes:
+# runs of the benchmark on an H100 (shipped with rnnviz), one timed each way, minutes apart on one machine, at
+# the paper's sizes:
 
 # %%
-from rnnviz.course.eager_graph import eager_graph_figure
+from rnnviz.course.eager_graph import backward_thread_figure, eager_graph_figure
 
 eager_graph_figure("sru", D=256)
 
@@ -319,6 +320,18 @@ eager_graph_figure("sru", D=256)
 # Eagerly, most of its step is host time on that machine's CPU: the LSTM's one cuDNN call per direction hides
 # its host work behind a long GPU time, the SRU's few short kernels cannot. Try `D=512` (more GPU work per
 # step: the host's share shrinks) and `dtype="bfloat16"` (less GPU work: it grows).
+#
+# Part of that host time is a hand-off. By default torch runs a GPU backward on a thread of its own (one per
+# device), so the SRU's backward, a Python `autograd.Function`, starts on another thread than the one that
+# called `backward()`. The same step, both ways, on that H100:
+
+# %%
+backward_thread_figure("sru")
+
+# %% [markdown]
+# The Conv1d's backward is one C++ node and hardly notices; the SRU's Python backward pays about 0.2 ms a step,
+# more than the GPU's whole step. `torch.autograd.set_multithreading_enabled(False)` keeps every backward on
+# the calling thread (for all models alike: the benchmark's `RNNVIZ_AUTOGRAD_THREADS=0`).
 
 # %% [markdown]
 # ## Summary

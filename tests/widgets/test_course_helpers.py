@@ -465,7 +465,7 @@ def test_backward_thread_rows_pair_the_two_runs():
     import pytest
 
     from rnnviz.course import eager_graph as eg
-    from rnnviz.course.reference import Reference
+    from rnnviz.course.reference import Reference, shipped_file
 
     def run(threads, ms):
         rows = [{"method": m, "pass": "fwd+bwd", "dtype": "bfloat16", "B": 64, "T": 4096,
@@ -488,6 +488,16 @@ def test_backward_thread_rows_pair_the_two_runs():
         eg.backward_thread_figure(on=on, off=off, B=16)
     shipped = eg.backward_thread_figure()  # the H200 pair in benchmarks/
     assert len(shipped.data[0].y) == 4 and all(x > 0 for t in shipped.data for x in t.x)
+    # the SRU's pair (H100): its step pays the hand-off, the Conv1d's hardly
+    sru = {r["method"]: r for r in eg.backward_thread_rows(
+        *(shipped_file(n) for n in eg.THREAD_CASES["sru"].runs), eg.THREAD_CASES["sru"].setting,
+        "lstm-cudnn", eg.THREAD_CASES["sru"].methods)}
+    assert set(sru) == {"rnnviz-sru", "conv1d", "gru-cudnn", "lstm-cudnn"}
+    hand_off = {m: r["thread_ms"] - r["caller_ms"] for m, r in sru.items()}
+    assert hand_off["rnnviz-sru"] > 0.1 > hand_off["conv1d"]
+    assert len(eg.backward_thread_figure("sru").data[0].y) == 4
+    with pytest.raises(ValueError, match="case must be one of"):
+        eg.backward_thread_figure("lstm")
 
 
 def test_prefetch_figure_reads_the_depths():
