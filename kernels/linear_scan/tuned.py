@@ -78,7 +78,9 @@ scan-bwd16-h100-*.json, 4 rows, 2 warps, 32 channels, 3 stages, 2112 programs): 
 reduce-then-scan at B * D >= 64 (forward+backward at D=64, T=65536 100.5 -> 92.6 us as graph
 replays, 101.0 -> 95.8 back to back; T=131072 182.7 -> 168.9), while fewer channels
 ("|few", launch.tuned_key) keep the one-chunk look-back (D=16, T=2^20: 308.3 us against
-reduce-then-scan's 324.8).
+reduce-then-scan's 324.8). Through the op, with the split (benchmarks/scan-split-h100-graph.json,
+graph replays): 92.3 us at T=65536 (accelerated-scan's warp kernel, in its rounds: 90.5),
+166.8 at T=131072.
 """
 TABLE: dict = {'H100': {'2|bd>=32768|T<=2048': {'block_d': 512,
                                   'bwd': {'block_d': 512,
