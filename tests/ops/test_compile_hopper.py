@@ -121,3 +121,106 @@ def test_h100_own_few_channel_entries_compile_for_hopper():
         if backward == three:
             assert made[3][2]["BLOCK_D"] == 32 and made[3][2]["STAGES"] == 3
         assert compile_all(made) == len(names)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_time_kernel_joins_compile_for_hopper(launches, dtype):
+    """The time kernel's parts joined by reduce-then-scan and by the look-back (walked
+    twice, and one chunk held), which the tuned table may not pick."""
+    from rnnviz.kernels.linear_scan import TimeConfig, scan_bwd, scan_fwd
+
+    a = torch.empty(1, 16, 65536, dtype=dtype).transpose(1, 2)
+    for cfg in (TimeConfig(1024, 1, 4, 1, 1056), TimeConfig(512, 2, 4, 2, 64, lookback=True),
+                TimeConfig(2048, 1, 8, 1, 4224, lookback=True)):
+        h = scan_fwd(a, a, None, config=cfg).h
+        scan_bwd(a, h, None, torch.empty_like(h), config=cfg)
+    assert {kw.get("LOOKBACK_PARTS") for _, _, kw in launches} >= {True, False}
+    assert any(kw.get("HOLD") for _, _, kw in launches)
+    compile_all(launches)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_mingru_and_sru_launches_compile_for_hopper(launches, dtype):
+    """minGRU and minLSTM's fused kernels (the paper's shape and a wide one), and SRU's
+    recurrence (with and without the projected skip input), forward and backward."""
+    from rnnviz.kernels.mingru import min_rnn_bwd, min_rnn_fwd
+    from rnnviz.kernels.sru import sru_bwd, sru_fwd
+
+    for B, T, H in ((64, 4096, 128), (16, 4096, 1024)):
+        for kind, K in (("mingru", 2), ("minlstm", 3)):
+            P = torch.empty(B, T, K * H, dtype=dtype)
+            v = [P[..., j * H:(j + 1) * H] for j in range(K)]
+            h0, out = torch.empty(B, H, dtype=dtype), torch.empty(B, T, H, dtype=dtype)
+            g2 = v[1] if K == 3 else None
+            min_rnn_fwd(v[0], g2, v[-1], h0, out, kind=kind, positive=False, reverse=False)
+            dP = torch.empty_like(P)
+            dv = [dP[..., j * H:(j + 1) * H] for j in range(K)]
+            min_rnn_bwd(v[0], g2, v[-1], h0, out, torch.empty_like(out), dv[0],
+                        dv[1] if K == 3 else None, dv[-1], kind=kind, positive=False,
+                        reverse=False, grad_bias=torch.empty(3, H))
+    T, B, H, D = 64, 4, 128, 2
+    for K in (3, 4):
+        U = torch.empty(T, B, D * H * K, dtype=dtype)
+        x = torch.empty(T, B, D * H, dtype=dtype) if K == 3 else None
+        wc, bias = torch.empty(2 * D * H), torch.empty(2 * D * H)
+        kw = dict(D=D, H=H, K=K, scale_x=1.0, tanh=True, batch_first=False)
+        h, c_n, c_all, _, _ = sru_fwd(U, x, wc, bias, None, None, store_c=True, record=False,
+                                      **kw)
+        sru_bwd(U, x, wc, bias, None, None, c_all, torch.empty_like(h), None, **kw)
+    # the other side of each constexpr switch: a padding mask, f and r recorded, c not stored
+    mask = torch.empty(T, B, dtype=torch.uint8)
+    sru_fwd(U, x, wc, bias, None, mask, store_c=False, record=True, **kw)
+    sru_bwd(U, x, wc, bias, None, mask, c_all, torch.empty_like(h), None, **kw)
+    assert {k.fn.__name__ for k, _, _ in launches} >= {"sru_fwd_kernel", "sru_bwd_kernel",
+                                                        "min_rnn_fwd_kernel",
+                                                        "min_rnn_bwd_kernel"}
+    compile_all(launches)
+
+
+@pytest.fixture
+def jit_launches(monkeypatch):
+    """The plain ``kernel[grid](...)`` launches (the DEER kernels: no CachedLaunch) made
+    inside the test, recorded, not run."""
+    from triton.runtime.jit import JITFunction
+
+    made: list = []
+    monkeypatch.setattr(JITFunction, "run",
+                        lambda self, *args, grid, warmup, **kw: made.append((self, args, kw)))
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    return made
+
+
+def test_deer_launches_compile_for_hopper(jit_launches):
+    """DEER's kernels: the dense scan (a chunk per program, with tl.dot from D = 16, and a
+    chunk per lane, with the carries' recursion, both ways, with h0 and add) and the fused
+    value-and-Jacobian of the GRU (unfused and with the GEMM inside, every mode), RNN and
+    LSTM cells, as the solver launches them."""
+    from rnnviz.kernels.deer import (dense_scan_fwd, gru_gemm_linearize, gru_linearize,
+                                     lstm_linearize, rnn_linearize)
+
+    f32 = dict(dtype=torch.float32)
+    e = lambda *shape: torch.empty(*shape, **f32)  # noqa: E731
+    for D, lanes, T in ((4, True, 2048), (8, False, 8192), (16, False, 300), (32, False, 64)):
+        J, b = e(2, T, D, D), e(2, T, D)
+        for reverse in (False, True):
+            dense_scan_fwd(J, b, e(2, D), reverse=reverse, lanes=lanes)
+        dense_scan_fwd(J, b, None, lanes=lanes, add=torch.empty_like(b))
+    R = 64
+    res = torch.zeros(1, **f32)
+    for S, mode in ((8, "dense"), (8, "clip"), (64, "diag"), (64, "dense")):
+        gru_linearize(e(R, 3 * S), e(R, 3 * S), e(R, S), e(R, S), e(3 * S, S), e(3, S), res,
+                      mode=mode, record=mode == "diag")
+        rnn_linearize(e(R, S), e(R, S), e(R, S), e(S, S), e(S), res, mode=mode,
+                      relu=mode == "clip")
+        lstm_linearize(e(R, 4 * (S // 2)), e(R, 4 * (S // 2)), e(R, S), e(R, S),
+                       e(4 * (S // 2), S // 2), e(4, S // 2), res, mode=mode)
+    B, T = 2, 100
+    for S, mode, rhs in ((4, "dense", "correction"), (16, "clip", "correction"),
+                         (32, "diag", "state"), (128, "diag", "correction")):
+        gru_gemm_linearize(e(B * T, 3 * S), e(B, T, S), e(B, S), e(3 * S, S), e(3 * S),
+                           e(3, S), res, mode=mode, rhs=rhs, zero_iterate=S == 4)
+    names = {k.fn.__name__ for k, _, _ in jit_launches}
+    assert {"_chunk_summary", "_chunk_summary_lanes", "_chunk_carries", "_chunk_apply",
+            "_chunk_apply_lanes", "_gru_linearize", "_gru_gemm", "_rnn_linearize",
+            "_lstm_linearize"} <= names
+    assert compile_all(jit_launches) >= 20, "fewer distinct launches than the cases above make"
