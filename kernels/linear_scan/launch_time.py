@@ -73,9 +73,9 @@ FEW_ROWS = 64
 
 def time_bucket(B: int, T: int, D: int, elem_size: int) -> str:
     """The tuned table's key of a scan on time-contiguous storage."""
-    from .launch import bucket
+    from .launch import tuned_key
 
-    return "time|" + bucket(B, T, D, elem_size) + ("|few" if B * D < FEW_ROWS else "")
+    return "time|" + tuned_key(B, T, D, elem_size)
 
 
 def _vector_warps(block_t: int, num_warps: int, elem_size: int) -> int:

@@ -5,7 +5,9 @@ sweeps (benchmarks/scan-sweep-stages-h200*.json); the first sweep's (16, 2, 512,
 then 90%.
 
 TABLE[gpu][bucket] = {"path", "rows", "num_warps", "block_d", "stages", "vec"[, "programs"]
-[, "carry"][, "bwd": {...}]}, bucket = launch.bucket(...); "bwd" overrides the tile (and,
+[, "carry"][, "bwd": {...}]}, bucket = launch.bucket(...), or launch.tuned_key(...) for a class of
+fewer than 64 channels ("|few"; launch.tuned_entry falls back to the coarse class where a GPU
+has none); "bwd" overrides the tile (and,
 set by hand, the path) for the backward scan; "programs" > 0 takes the sequence path's
 segments, about that many programs, their carries by "lookback" or "scan". H200 fp32, few channels: the sweep of small shapes timed as CUDA graph replays
 (benchmarks/scan-sweep-small-graph-h200.json) kept the segment kernel of 1-warp programs
