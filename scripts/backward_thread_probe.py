@@ -6,7 +6,8 @@ backward on the device thread) and 0.304 ms with every backward on the calling t
 Conv1d's, 0.334 and 0.317. The GPU's time alone: 0.18 ms. So the hand-off costs a Python
 ``autograd.Function`` far more than a C++ node. This times, per step and with the hand-off
 on and off, the parts of that hand-off: from ``autograd.grad``'s call to the Python backward's
-first line (the way in), the backward's body, and from its last line to ``autograd.grad``'s
+first line (the way in), the backward's body (and in it, for SRU, the kernel's call: its
+allocations and launch), and from its last line to ``autograd.grad``'s
 return (the way out), each the median over the steps, for SRU's layer, the linear scan at a
 host-bound shape, and the Conv1d beside them (no Python node: its whole ``grad`` call only).
 Run on the GPU machine:
@@ -43,11 +44,33 @@ def _wrap(function: type, marks: dict) -> None:
     function.backward = staticmethod(backward)
 
 
+def _time_sru_kernel_call(marks: dict) -> None:
+    """Time the SRU backward's kernel call inside its body into ``marks["kernel"]``: its
+    buffers' allocations and the launch; the body's rest is the two GEMMs, the saved
+    tensors and views."""
+    import rnnviz.ops.sru.layer as sru_layer
+
+    impl = sru_layer._bwd_impl
+
+    def timed(cfg):
+        fn = impl(cfg)
+
+        def call(*args, **kw):
+            t0 = time.perf_counter()
+            out = fn(*args, **kw)
+            marks["kernel"] = time.perf_counter() - t0
+            return out
+
+        return call
+
+    sru_layer._bwd_impl = timed
+
+
 def _case(forward, params: list, marks: dict) -> dict:
     """Median microseconds of the parts of ``STEPS`` steps, and the steps' pace."""
     out = forward()
     g = torch.randn_like(out)
-    parts: dict = {"in": [], "body": [], "out": [], "grad": []}
+    parts: dict = {"in": [], "body": [], "kernel_call": [], "out": [], "grad": []}
     for i in range(STEPS + 10):
         out = forward()
         marks.clear()
@@ -60,6 +83,8 @@ def _case(forward, params: list, marks: dict) -> dict:
                 parts["in"].append(marks["start"] - t0)
                 parts["body"].append(marks["end"] - marks["start"])
                 parts["out"].append(t1 - marks["end"])
+            if "kernel" in marks:
+                parts["kernel_call"].append(marks["kernel"])
     sync = torch.cuda.synchronize if out.is_cuda else (lambda: None)
     sync()
     t0 = time.perf_counter()
@@ -81,6 +106,7 @@ def main(path: str) -> None:
     marks: dict = {}
     _wrap(SRULayerFunction, marks)
     _wrap(LinearScanFunction, marks)
+    _time_sru_kernel_call(marks)
     sru = SRU(256, 256).to(dev)
     x = torch.randn(128, 32, 256, device=dev, requires_grad=True)
     conv = torch.nn.Conv1d(256, 256, 3, padding=1).to(dev)

@@ -51,6 +51,8 @@
 #                                    tests/ops/test_linear_scan.py (among them the op at B=1, T=65536, D=64 on the new
 #                                    backward, both directions), then the scan bench at D=64 (T=65536, 131072) and D=16,
 #                                    T=2^20, graph then back to back (LIMIT s each, 130)
+#   bash scripts/gpu_next.sh probe   scripts/backward_thread_probe.py alone (about 20 s): the backward hand-off's parts, and
+#                                    in the SRU's body the kernel's call (allocations and launch) against the rest (GEMMs)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -59,7 +61,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|bwd64|split|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|bwd64|split|host"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|bwd64|split|probe|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|bwd64|split|probe|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -154,6 +156,8 @@ case "$1" in
     timeout 60 python3 scripts/backward_thread_probe.py $OUT/r/backward-thread-probe.json | cut -c1-200
     gpu_tests 150 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
     LIMIT=${LIMIT:-130} scan_modes split "1x65536x64;1x131072x64;1x1048576x16"; pack ;;
+  probe)
+    timeout 120 python3 scripts/backward_thread_probe.py $OUT/r/backward-thread-probe.json | cut -c1-220; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"
