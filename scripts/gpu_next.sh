@@ -9,7 +9,8 @@
 # ('tanh'), the in-kernel batch sum ('sumb') and the D=64 tiles with more in flight ('sweep64') at 272af00; the timer's
 # two L2 flushes ('flush', scripts/flush_ab.py) at b1a6dc8; the D=64 scan kernel by kernel ('breakdown',
 # scripts/scan_breakdown.py) and the reduce-then-scan forward at D=64 through the op ('carry64') at a537034; the scan
-# bench at the few-channel long-T shapes with the defaults of f1096b2 ('defaults') at f1096b2.
+# bench at the few-channel long-T shapes with the defaults of f1096b2 ('defaults') at f1096b2; reduce-then-scan's backward
+# at D=64 and D=16 ('bwd64') at f1096b2 and 9ca7039.
 #   bash scripts/gpu_next.sh first   where one call may be all a session gets: the full scan bench (to 330 s; the
 #                                    H100's own wide bf16 tile in one full run), then the scan's and torch.compile's
 #                                    GPU tests (to 560 s)
@@ -39,12 +40,11 @@
 #                                    (host_pace_ms); the timer's GPU tests; then the scan bench's host-bound small shapes
 #                                    ('small'), to the call's LIMIT (560). The events-only run before it gave fp32 19.1x
 #                                    and 14.4x LSTM with up to ~0.11 ms of host work uncounted
-#   bash scripts/gpu_next.sh bwd64   the scan bench at D=64 (T=65536, 131072), graph then back to back, with the tuned
-#                                    backward as it is (one-chunk look-back) and by
-#                                    reduce-then-scan (4 rows, 2 warps, 32 channels, 3 stages, 2112 programs: the best
-#                                    backward of scan-sweep16-h100.json at T=131072, 108.6 us against 116.4); SHAPES=
-#                                    for other shapes of that class (D=16, T=2^20: 1x1048576x16). It ran at f1096b2 and
-#                                    9ca7039 (scan-bwd64-h100-*.json, scan-bwd16-h100-*.json); kept for the class split
+#   bash scripts/gpu_next.sh bwdab   the H100's fp32 backward at B=1, D=64 (T=65536, 131072) through the op, two candidates in
+#                                    alternating rounds (scripts/scan_bwd_ab.py): the shipped reduce-then-scan and look-back
+#                                    segments of 8 rows x 1 warp x 32 channels x 3 stages (the best backward of
+#                                    scan-sweep64-h100.json: 62.0 us against 65.5 at T=65536), gradients checked first,
+#                                    accelerated-scan's warp kernel beside them (LIMIT s, 300)
 #   bash scripts/gpu_next.sh split   scripts/backward_thread_probe.py (where the device thread's hand-off costs a Python
 #                                    backward its time), then the class split of fp32 B * D <= 256, T > 32768
 #                                    (launch.tuned_key): the GPU tests of
@@ -61,7 +61,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|bwd64|split|probe|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|bwd64|split|probe|host"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|bwdab|split|probe|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|bwdab|split|probe|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -146,12 +146,9 @@ case "$1" in
     grep -E "^(rnnviz-sru|lstm-cudnn|conv1d) +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru.log | cut -c1-160; pack
     gpu_tests 60 tests/bench/test_timing.py; pack; mkdir -p $OUT/r/timer && mv $OUT/r/tests-*.log $OUT/r/timer/
     small_scan $((${LIMIT:-560} - SECONDS)) ;;
-  bwd64)
-    cp kernels/linear_scan/tuned.py /tmp/tuned.py.base  # (the device's .git is stale: no git checkout)
-    scan_modes base "${SHAPES:-1x65536x64;1x131072x64}"
-    echo 'TABLE["H100"]["4|bd<=256|T>32768"]["bwd"] = {"rows": 4, "num_warps": 2, "block_d": 32, "stages": 3, "vec": 0, "programs": 2112}' \
-      >> kernels/linear_scan/tuned.py  # (the forward's carry "scan" then holds for the backward too)
-    scan_modes bwdscan "${SHAPES:-1x65536x64;1x131072x64}"; cp /tmp/tuned.py.base kernels/linear_scan/tuned.py; pack ;;
+  bwdab)
+    timeout ${LIMIT:-300} python3 scripts/scan_bwd_ab.py --out $OUT/r > $OUT/r/bwdab.log 2>&1; echo rc=$? t=$SECONDS
+    cut -c1-200 $OUT/r/bwdab.log | tail -30; pack ;;
   split)
     timeout 60 python3 scripts/backward_thread_probe.py $OUT/r/backward-thread-probe.json | cut -c1-200
     gpu_tests 150 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
