@@ -45,6 +45,25 @@ def use(variant: str, B: int, T: int, D: int) -> None:
         table[key] = {**table[key], "bwd": LOOKBACK_BWD}
     launch._tuned_for = (lambda k, table=table: table)
     launch._auto_config.cache_clear()
+    launch._auto_plan.cache_clear()  # (the op's plans are kept per shape too)
+
+
+def kernels_launched(fn) -> list[str]:
+    """The Triton kernels one call of ``fn`` launches, in order: which variant really ran."""
+    from rnnviz.kernels.cached_launch import CachedLaunch
+
+    names, inner = [], CachedLaunch.launch
+
+    def launch_(self, grid, args, kw, static=None):
+        names.append(getattr(self.kernel, "fn", self.kernel).__name__)
+        return inner(self, grid, args, kw, static)
+
+    CachedLaunch.launch = launch_
+    try:
+        fn()
+    finally:
+        CachedLaunch.launch = inner
+    return names
 
 
 def rel_err(x: torch.Tensor, ref: torch.Tensor) -> float:
@@ -70,9 +89,13 @@ def main() -> None:
             grads = torch.autograd.grad(linear_scan(a, b), (a, b), g)
             cfg = launch._auto_config(B, T, D, 4, dev.index, True)
             errs = [rel_err(x, r) for x, r in zip(grads, ref)]
-            print(variant, (B, T, D), cfg, "rel err", errs, flush=True)
+            names = kernels_launched(lambda: torch.autograd.grad(linear_scan(a, b), (a, b), g))
+            print(variant, (B, T, D), cfg, "rel err", errs, names, flush=True)
             if max(errs) > 1e-4:
                 raise SystemExit(f"{variant}: gradients off by {max(errs):.2e} at {(B, T, D)}")
+            # (a plan kept from the other variant would run here unnoticed: 2026-12-06 17:13)
+            if ("scan_segment_kernel" in names) != (variant == "lookback"):
+                raise SystemExit(f"{variant}: launched {names}, not its own backward")
             calls[variant] = (cfg, _step("rnnviz-scan", "fwd+bwd", a, b, None))
         if T <= 65536:  # (its warp kernel takes T up to 65536)
             try:
