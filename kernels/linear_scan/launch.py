@@ -225,9 +225,9 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
 
     A table measured on the GPU (``tuned.py``, written by scripts/scan_sweep.py) gives, per
     coarse class of (element size, B * D, T) (``tuned_entry``: a "|few" class first, where
-    the table has one), the path, rows per thread, warps, channel
-    tile, pipeline stages and vector width (an entry's "bwd" overrides them for the
-    backward); ``tile_config`` fits it to D. No table entry (another GPU, the interpreter):
+    the table has one), the path, rows per thread, warps, channel tile, pipeline stages and
+    vector width (an entry's "bwd" overrides them for the backward); ``tile_config`` fits it
+    to D. No table entry (another GPU, the interpreter):
     a formula. No tuning runs at call time, so small problems pay no extra launches.
     """
     entry = None if interpreting() else tuned_entry(_tuned_for(gpu_key()), B, T, D, elem_size)

@@ -5,11 +5,11 @@ sweeps (benchmarks/scan-sweep-stages-h200*.json); the first sweep's (16, 2, 512,
 then 90%.
 
 TABLE[gpu][bucket] = {"path", "rows", "num_warps", "block_d", "stages", "vec"[, "programs"]
-[, "carry"][, "bwd": {...}]}, bucket = launch.bucket(...), or launch.tuned_key(...) for a class of
-fewer than 64 channels ("|few"; launch.tuned_entry falls back to the coarse class where a GPU
-has none); "bwd" overrides the tile (and,
-set by hand, the path) for the backward scan; "programs" > 0 takes the sequence path's
-segments, about that many programs, their carries by "lookback" or "scan". H200 fp32, few channels: the sweep of small shapes timed as CUDA graph replays
+[, "carry"][, "bwd": {...}]}, bucket = launch.bucket(...), or launch.tuned_key(...) for a
+class of fewer than 64 channels ("|few"; launch.tuned_entry falls back to the coarse class
+where a GPU has none); "bwd" overrides the tile (and, set by hand, the path) for the
+backward scan; "programs" > 0 takes the sequence path's segments, about that many programs,
+their carries by "lookback" or "scan". H200 fp32, few channels: the sweep of small shapes timed as CUDA graph replays
 (benchmarks/scan-sweep-small-graph-h200.json) kept the segment kernel of 1-warp programs
 for long T (24% of copy at B=1, D=64, T=65536; 40% at D=16, T=2^20; its backward the
 one-chunk kernel of 4 warps), the one-chunk kernel of 8 warps up to T=32768, and for
@@ -80,9 +80,9 @@ scan-bwd16-h100-*.json, 4 rows, 2 warps, 32 channels, 3 stages, 2112 programs): 
 reduce-then-scan at B * D >= 64 (forward+backward at D=64, T=65536 100.5 -> 92.6 us as graph
 replays, 101.0 -> 95.8 back to back; T=131072 182.7 -> 168.9), while fewer channels
 ("|few", launch.tuned_key) keep the one-chunk look-back (D=16, T=2^20: 308.3 us against
-reduce-then-scan's 324.8). Through the op, with the split (benchmarks/scan-split-h100-graph.json,
-graph replays): 92.3 us at T=65536 (accelerated-scan's warp kernel, in its rounds: 90.5),
-166.8 at T=131072.
+reduce-then-scan's 324.8). Through the op, with the split (graph replays,
+benchmarks/scan-split-h100-graph.json): 92.3 us at T=65536 (accelerated-scan's warp kernel,
+in its rounds: 90.5), 166.8 at T=131072.
 """
 TABLE: dict = {'H100': {'2|bd>=32768|T<=2048': {'block_d': 512,
                                   'bwd': {'block_d': 512,
