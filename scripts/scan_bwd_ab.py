@@ -99,7 +99,8 @@ def main() -> None:
             calls[variant] = (cfg, _step("rnnviz-scan", "fwd+bwd", a, b, None))
         if T <= 65536:  # (its warp kernel takes T up to 65536)
             try:
-                calls["accelerated-scan-warp"] = (None, _step("accelerated-scan", "fwd+bwd", a, b, "warp"))
+                warp = _step("accelerated-scan", "fwd+bwd", a, b, "warp")
+                calls["accelerated-scan-warp"] = (None, warp)
             except ImportError:
                 pass
         for mode in ("graph", "back-to-back"):
