@@ -40,11 +40,12 @@
 #                                    (host_pace_ms); the timer's GPU tests; then the scan bench's host-bound small shapes
 #                                    ('small'), to the call's LIMIT (560). The events-only run before it gave fp32 19.1x
 #                                    and 14.4x LSTM with up to ~0.11 ms of host work uncounted
-#   bash scripts/gpu_next.sh bwdab   the H100's fp32 backward at B=1, D=64 (T=65536, 131072) through the op, two candidates in
-#                                    alternating rounds (scripts/scan_bwd_ab.py): the shipped reduce-then-scan and look-back
-#                                    segments of 8 rows x 1 warp x 32 channels x 3 stages (the best backward of
-#                                    scan-sweep64-h100.json: 62.0 us against 65.5 at T=65536), gradients checked first,
-#                                    accelerated-scan's warp kernel beside them (LIMIT s, 300)
+#   bash scripts/gpu_next.sh entryab the H100's fp32 entry at B=1, D=64 (T=65536, 131072) through the op, forward and
+#                                    forward+backward, three candidates in alternating rounds (scripts/scan_entry_ab.py):
+#                                    as shipped; its backward by look-back segments of 8 rows x 1 warp x 32 channels x 3
+#                                    stages (the best backward of scan-sweep64-h100.json: 62.0 us against 65.5 at
+#                                    T=65536); its three launches overlapping (pdl). Gradients and the kernels each
+#                                    launched checked first; accelerated-scan's warp kernel beside them (LIMIT s, 300)
 #   bash scripts/gpu_next.sh split   scripts/backward_thread_probe.py (where the device thread's hand-off costs a Python
 #                                    backward its time), then the class split of fp32 B * D <= 256, T > 32768
 #                                    (launch.tuned_key): the GPU tests of
@@ -61,7 +62,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|bwdab|split|probe|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|bwdab|split|probe|host"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -146,9 +147,9 @@ case "$1" in
     grep -E "^(rnnviz-sru|lstm-cudnn|conv1d) +fwd\+bwd +(fp32|bf16) +32 +128" $OUT/r/bench-sru.log | cut -c1-160; pack
     gpu_tests 60 tests/bench/test_timing.py; pack; mkdir -p $OUT/r/timer && mv $OUT/r/tests-*.log $OUT/r/timer/
     small_scan $((${LIMIT:-560} - SECONDS)) ;;
-  bwdab)
-    timeout ${LIMIT:-300} python3 scripts/scan_bwd_ab.py --out $OUT/r > $OUT/r/bwdab.log 2>&1; echo rc=$? t=$SECONDS
-    cut -c1-200 $OUT/r/bwdab.log | tail -30; pack ;;
+  entryab)
+    timeout ${LIMIT:-300} python3 scripts/scan_entry_ab.py --out $OUT/r > $OUT/r/entryab.log 2>&1; echo rc=$? t=$SECONDS
+    cut -c1-200 $OUT/r/entryab.log | tail -40; pack ;;
   split)
     timeout 60 python3 scripts/backward_thread_probe.py $OUT/r/backward-thread-probe.json | cut -c1-200
     gpu_tests 150 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/

@@ -69,8 +69,13 @@ def scan_channel_kernel(
     HAS_H0: tl.constexpr, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
     R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr,
-    VEC: tl.constexpr = 0, STAGES: tl.constexpr = 1,
+    VEC: tl.constexpr = 0, STAGES: tl.constexpr = 1, GDC: tl.constexpr = 0,
 ):
+    if GDC:  # launched to overlap the launch before (reduce-then-scan's summaries, pdl):
+        # wait until that launch has finished and its writes are visible, then let the
+        # launch after this one start
+        tl.extra.cuda.gdc_wait()
+        tl.extra.cuda.gdc_launch_dependents()
     pid_d = tl.program_id(0)
     pid_b = tl.program_id(1).to(tl.int64)
     d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)

@@ -66,6 +66,11 @@ class ScanConfig:
     # from a scan of all the summaries, between a reduce launch and an apply launch
     # (``reduce_scan.py``)
     carry: str = "lookback"
+    # carry="scan": the summaries' scan and the apply launch start while the launch before
+    # each is finishing (Hopper's programmatic dependent launch), each waiting in-kernel
+    # (``griddepcontrol.wait``) before it reads what that launch wrote: the gaps between the
+    # three launches overlap. sm_90 and later; chosen by a tuned entry's "pdl"
+    pdl: bool = False
 
     def __post_init__(self):
         if self.path not in ("channel", "sequence"):
@@ -78,6 +83,9 @@ class ScanConfig:
             raise ValueError(f"stages must be >= 1, got {self.stages}")
         if self.segment < 0 or (self.segment and self.path != "sequence"):
             raise ValueError(f"segment must be 0, or >= 1 on the sequence path, got {self.segment}")
+        if self.pdl and self.carry != "scan":
+            raise ValueError("pdl (overlapping launches) needs carry='scan': the one-launch "
+                             f"paths have no launch to overlap, got carry={self.carry!r}")
         if self.carry not in ("lookback", "scan"):
             raise ValueError(f"carry must be 'lookback' or 'scan', got {self.carry!r}")
         if self.carry == "scan" and not self.segment:
@@ -245,7 +253,10 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
                           entry["block_d"], entry.get("stages", 1), entry.get("vec", 0),
                           entry.get("lookback", LOOKBACK), 1 if entry.get("programs") else 0,
                           entry.get("carry", "lookback"))
-        return segment_for(B, T, D, cfg, entry["programs"]) if entry.get("programs") else cfg
+        if entry.get("programs"):
+            cfg = segment_for(B, T, D, cfg, entry["programs"])
+        pdl = bool(entry.get("pdl")) and cfg.carry == "scan"
+        return dataclasses.replace(cfg, pdl=True) if pdl else cfg
     # The formula. Channel path: the sweep's best tile for wide problems, narrowed (fewer
     # warps, fewer channels) while it gives fewer programs than the table asks for.
     if B * D >= CHANNEL_MIN_BD or T <= SHORT_T:
@@ -315,16 +326,23 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
     if cfg.carry == "scan":
         grid = (n_parts * B * n_dt,)
         common = (T, D, n_dt, B * n_dt, cfg.segment, *s_a, *s_b)
+        # with pdl: the reduce launch lets the next launch start (GDC), which waits for it
+        # in-kernel (GDC, launched with launch_pdl), and so does the apply launch
+        pdl = dict(GDC=1, launch_pdl=True) if cfg.pdl else {}
         reduce = _Plan(cfg, _REDUCE, grid, common,
                        dict(REVERSE=reverse, SHIFT_A=shift_a, R=cfg.rows, S=cfg.block_s,
-                            BLOCK_D=cfg.block_d, STAGES=cfg.stages, num_warps=cfg.num_warps),
+                            BLOCK_D=cfg.block_d, STAGES=cfg.stages, num_warps=cfg.num_warps,
+                            **({"GDC": 1} if cfg.pdl else {})),
                        fits, n_chunks, None)
         # the summaries [B, n_parts, D] (contiguous), scanned forward from h0
         s_sum = (n_parts * D, D, 1)
         summary = _plan(tile_config("channel", n_parts, D, 4, **summary_tile(B * D)),
                         (B, n_parts, D), s_sum, s_sum, s_sum,
                         (has_h0, False, False, False, False, False), False)
-        return _Plan(cfg, _APPLY, grid, common + tuple(s_hf), dict(kw, STAGES=cfg.stages),
+        if pdl:  # (a plan of its own: the cached one serves launches without pdl)
+            summary = _Plan(summary.cfg, summary.kernel, summary.grid, summary.scalars,
+                            dict(summary.constexprs, **pdl), summary.fits, summary.n_chunks, None)
+        return _Plan(cfg, _APPLY, grid, common + tuple(s_hf), dict(kw, STAGES=cfg.stages, **pdl),
                      fits, n_chunks, None, (reduce, summary, n_parts))
     status = (n_parts, B * n_dt, cfg.block_d, cfg.lookback)
     kw = dict(kw, W=cfg.lookback, TIMELINE=timeline)

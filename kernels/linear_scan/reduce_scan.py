@@ -36,10 +36,13 @@ from .seqpar import place, segment_aggregate, walk_part
 def scan_reduce_kernel(
     A, Bv, CA, CB, T, D, n_dt, n_tiles, seg, s_ab, s_at, s_ad, s_bb, s_bt, s_bd,
     REVERSE: tl.constexpr, SHIFT_A: tl.constexpr, R: tl.constexpr, S: tl.constexpr,
-    BLOCK_D: tl.constexpr, STAGES: tl.constexpr = 1,
+    BLOCK_D: tl.constexpr, STAGES: tl.constexpr = 1, GDC: tl.constexpr = 0,
 ):
     """Segment g of a channel tile as one step (ca, cb), stored at [batch row, g, channels]
     of CA, CB (segments numbered in processing order: from the end when REVERSE)."""
+    if GDC:  # the summaries' scan may be scheduled once every program here has started; it
+        # waits in-kernel for this launch to finish (launch.ScanConfig.pdl)
+        tl.extra.cuda.gdc_launch_dependents()
     g, tile, pid_b, offs, d, dmask = place(tl.program_id(0), n_tiles, n_dt, D, BLOCK_D)
     n_chunks = tl.cdiv(T, R * S)
     c_lo = g * seg
@@ -58,9 +61,12 @@ def scan_apply_kernel(
     HAS_H0: tl.constexpr, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
     R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, STAGES: tl.constexpr = 1,
+    GDC: tl.constexpr = 0,
 ):
     """Segment g walked from its carry: SEGH[batch row, g - 1] (the scan of the summaries),
     or h0 for the first."""
+    if GDC:  # launched to overlap the summaries' scan (pdl): wait for its carries
+        tl.extra.cuda.gdc_wait()
     # last segment first: the reduce launch read it last (see the module's docstring)
     g, tile, pid_b, offs, d, dmask = place(tl.num_programs(0) - 1 - tl.program_id(0), n_tiles,
                                            n_dt, D, BLOCK_D)

@@ -123,6 +123,36 @@ def test_h100_own_few_channel_entries_compile_for_hopper():
         assert compile_all(made) == len(names)
 
 
+def test_overlapping_launches_compile_for_hopper():
+    """Reduce-then-scan with pdl (launch.ScanConfig.pdl), forward and backward: the reduce
+    kernel lets the next launch start, the summaries' scan and the apply kernel are launched
+    to overlap the launch before and wait for it in-kernel (griddepcontrol in their PTX)."""
+    import dataclasses
+
+    from rnnviz.bench.sass import compile_for_hopper
+    from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd, tile_config
+    from rnnviz.kernels.linear_scan.launch import segment_for
+
+    cfg = segment_for(1, 65536, 64, tile_config("sequence", 65536, 64, 4, 4, 1, 16, segment=1,
+                                                 carry="scan"), 2112)
+    cfg = dataclasses.replace(cfg, pdl=True)
+    with recorded_launches() as made:
+        a = torch.empty(1, 65536, 64)
+        h = scan_fwd(a, a, config=cfg).h
+        scan_bwd(a, h, None, torch.empty_like(h), config=cfg)
+    names = [kernel.fn.__name__ for kernel, _, _ in made]
+    assert names == ["scan_reduce_kernel", "scan_channel_kernel", "scan_apply_kernel"] * 2
+    assert [kw.get("GDC") for _, _, kw in made] == [1, 1, 1] * 2
+    assert [kw.get("launch_pdl", False) for _, _, kw in made] == [False, True, True] * 2
+    assert compile_all(made) == 5  # (the summaries' scan is the same launch both ways)
+    want = {"scan_reduce_kernel": ["launch_dependents"],
+            "scan_channel_kernel": ["wait", "launch_dependents"], "scan_apply_kernel": ["wait"]}
+    for kernel, args, kw in made[:3]:
+        ptx = compile_for_hopper(kernel, args, kw).asm["ptx"]
+        for w in want[kernel.fn.__name__]:
+            assert f"griddepcontrol.{w}" in ptx, (kernel.fn.__name__, w)
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_time_kernel_joins_compile_for_hopper(launches, dtype):
     """The time kernel's parts joined by reduce-then-scan and by the look-back (walked

@@ -787,6 +787,26 @@ def test_few_channels_take_their_own_class_where_the_table_has_one(monkeypatch):
         assert launch.choose_config(1, 2 ** 20, 16, 4).block_d == 16
 
 
+def test_overlapping_launches_only_with_reduce_then_scan(monkeypatch):
+    """pdl overlaps reduce-then-scan's three launches: a config asks for it only with
+    carry="scan", and a tuned entry's "pdl" reaches only such a config."""
+    import rnnviz.kernels.linear_scan.launch as launch
+
+    with pytest.raises(ValueError, match="pdl .* needs carry='scan'"):
+        launch.ScanConfig("sequence", 32, 16, segment=2, carry="lookback", pdl=True)
+    with pytest.raises(ValueError, match="needs carry='scan'"):
+        launch.ScanConfig("channel", 32, 16, pdl=True)
+    entry = {"path": "sequence", "rows": 4, "num_warps": 1, "block_d": 16, "stages": 1,
+             "vec": 0, "programs": 2112, "carry": "scan", "pdl": True,
+             "bwd": {"programs": 0, "rows": 8, "num_warps": 4}}
+    monkeypatch.setattr(launch, "interpreting", lambda: False)
+    monkeypatch.setattr(launch, "gpu_key", lambda: "X")
+    monkeypatch.setattr(launch, "_tuned_for", lambda key: {launch.bucket(1, 65536, 64, 4): entry})
+    fwd = launch.choose_config(1, 65536, 64, 4)
+    bwd = launch.choose_config(1, 65536, 64, 4, backward=True)  # one launch: nothing to overlap
+    assert (fwd.carry, fwd.pdl) == ("scan", True) and not bwd.pdl
+
+
 def test_summary_buffers_are_kept_and_aligned():
     """Reduce-then-scan's summaries come from the stream's kept buffers: the same views for
     the same shape on the next call, each 16-byte aligned whatever the shape, no overlap."""

@@ -1,0 +1,143 @@
+"""The H100's fp32 entry for B * D in 64..256, T > 32768 (B=1, D=64), candidates through the
+op (``linear_scan``, forward and forward+backward, autograd), in alternating rounds:
+
+- "table": the entry as shipped since 326002c, reduce-then-scan both ways (three launches);
+- "lookback": its backward by look-back segments of 8 rows, 1 warp, 32 channels, 3 stages,
+  2112 programs (one launch), the best backward of the H100's second sweep of that class
+  (benchmarks/scan-sweep64-h100.json: 62.0 us at T=65536 and 98.5 at T=131072, where the
+  first sweep, scan-sweep16-h100.json, had the shipped one at 65.5 and 108.6; the two sweeps
+  agree within 1% on the candidates both ran). The sweeps timed ``scan_bwd`` alone, under
+  the dirty L2 flush, and did not check the backward's values;
+- "pdl": the shipped entry with its three launches overlapping (``ScanConfig.pdl``: Hopper's
+  programmatic dependent launch; the calls were 7.6-8.5 us longer than their three kernels,
+  benchmarks/scan-breakdown-h100.json and flush-ab-h100.json).
+
+Each candidate's gradients are first checked against the float64 torch scan, and the kernels
+it launched against what it asks for (a plan kept from another candidate would run unnoticed:
+the first run of this script, 2026-12-06 17:13, was void so). Then, per shape, pass and timing
+mode (graph replays, back to back), ``ROUNDS`` rounds of every candidate and of
+accelerated-scan's warp kernel where it is installed (T <= 65536), each call as the scan
+bench makes it (``rnnviz.bench.scan._step``). Writes scan-entry-ab-<gpu>.json.
+
+    python scripts/scan_entry_ab.py [--out DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+
+import torch
+
+import rnnviz.kernels.linear_scan.launch as launch
+from rnnviz.bench.core import TIMING_PER_ROW, time_ms, write_result
+from rnnviz.bench.scan import _make, _step
+from rnnviz.ops import linear_scan
+
+SHAPES = [(1, 65536, 64), (1, 131072, 64)]
+ROUNDS = 5
+LOOKBACK_BWD = {"rows": 8, "num_warps": 1, "block_d": 32, "stages": 3, "vec": 0,
+                "programs": 2112, "carry": "lookback"}
+VARIANTS = {"table": {}, "lookback": {"bwd": LOOKBACK_BWD}, "pdl": {"pdl": True}}
+
+
+def use(variant: str, B: int, T: int, D: int) -> None:
+    """Make the op choose ``variant``'s entry (``VARIANTS``: the shipped one, updated) for fp32
+    problems of this class."""
+    table = dict(launch._tuned_for(launch.gpu_key()))
+    key = launch.tuned_key(B, T, D, 4)
+    table[key] = {**table[key], **VARIANTS[variant]}
+    launch._tuned_for = (lambda k, table=table: table)
+    launch._auto_config.cache_clear()
+    launch._auto_plan.cache_clear()  # (the op's plans are kept per shape too)
+
+
+def kernels_launched(fn) -> list[tuple[str, bool]]:
+    """The Triton kernels one call of ``fn`` launches, in order, each with whether it was
+    launched to overlap the one before (pdl): which variant really ran."""
+    from rnnviz.kernels.cached_launch import CachedLaunch
+
+    made, inner = [], CachedLaunch.launch
+
+    def launch_(self, grid, args, kw, static=None):
+        name = getattr(self.kernel, "fn", self.kernel).__name__
+        made.append((name, bool(kw.get("launch_pdl"))))
+        return inner(self, grid, args, kw, static)
+
+    CachedLaunch.launch = launch_
+    try:
+        fn()
+    finally:
+        CachedLaunch.launch = inner
+    return made
+
+
+def ran_as_asked(variant: str, made: list[tuple[str, bool]]) -> bool:
+    """Whether the launches of one forward+backward are ``variant``'s."""
+    names = [name for name, _ in made]
+    segment, overlapped = "scan_segment_kernel" in names, any(p for _, p in made)
+    return (segment, overlapped) == (variant == "lookback", variant == "pdl")
+
+
+def rel_err(x: torch.Tensor, ref: torch.Tensor) -> float:
+    return float((x.double() - ref).norm() / ref.norm().clamp_min(1e-30))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--out", default=os.environ.get("OUT", "."))
+    args = p.parse_args()
+    dev = torch.device("cuda")
+    shipped = launch._tuned_for
+    rows = []
+    for B, T, D in SHAPES:
+        a, b = _make(B, T, D, torch.float32, dev, grad=True)  # the bench's inputs and calls
+        g = torch.randn(B, T, D, device=dev)
+        leaves = [x.detach().double().requires_grad_() for x in (a, b)]
+        ref = torch.autograd.grad(linear_scan(*leaves, backend="torch"), leaves, g.double())
+        calls = {}
+        for variant in VARIANTS:
+            launch._tuned_for = shipped
+            use(variant, B, T, D)
+            grads = torch.autograd.grad(linear_scan(a, b), (a, b), g)
+            errs = [rel_err(x, r) for x, r in zip(grads, ref)]
+            made = kernels_launched(lambda: torch.autograd.grad(linear_scan(a, b), (a, b), g))
+            print(variant, (B, T, D), "rel err", errs, made, flush=True)
+            if max(errs) > 1e-4:
+                raise SystemExit(f"{variant}: gradients off by {max(errs):.2e} at {(B, T, D)}")
+            if not ran_as_asked(variant, made):
+                raise SystemExit(f"{variant}: launched {made}, not its own kernels")
+            for pss in ("fwd", "fwd+bwd"):
+                calls[(variant, pss)] = (variant, _step("rnnviz-scan", pss, a, b, None))
+        if T <= 65536:  # (its warp kernel takes T up to 65536)
+            try:
+                for pss in ("fwd", "fwd+bwd"):
+                    warp = _step("accelerated-scan", pss, a, b, "warp")
+                    calls[("accelerated-scan-warp", pss)] = (None, warp)
+            except ImportError:
+                pass
+        for mode in ("graph", "back-to-back"):
+            times: dict = {name: [] for name in calls}
+            for _ in range(ROUNDS):
+                for name, (variant, fn) in calls.items():
+                    launch._tuned_for = shipped
+                    if variant is not None:
+                        use(variant, B, T, D)
+                    times[name].append(time_ms(fn, dev, mode=mode, budget_ms=60) * 1e3)
+            for (name, pss), ts in times.items():
+                method, variant = (("rnnviz-scan", name) if calls[(name, pss)][0] is not None
+                                   else ("accelerated-scan", "warp"))
+                row = {"B": B, "T": T, "D": D, "pass": pss, "dtype": "fp32", "method": method,
+                       "variant": variant, "timing": mode, "us": statistics.median(ts),
+                       "rounds_us": ts}
+                print({k: row[k] for k in ("T", "pass", "variant", "timing", "us")}, flush=True)
+                rows.append(row)
+    launch._tuned_for = shipped
+    write_result("scan-entry-ab", rows, {"timing": TIMING_PER_ROW, "candidates": {
+        "table": "the shipped entry", **{k: v for k, v in VARIANTS.items() if v}}},
+                 out_dir=args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
