@@ -326,13 +326,14 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
     if cfg.carry == "scan":
         grid = (n_parts * B * n_dt,)
         common = (T, D, n_dt, B * n_dt, cfg.segment, *s_a, *s_b)
-        # with pdl: the reduce launch lets the next launch start (GDC), which waits for it
-        # in-kernel (GDC, launched with launch_pdl), and so does the apply launch
-        pdl = dict(GDC=1, launch_pdl=True) if cfg.pdl else {}
+        # with pdl: the reduce launch lets the next launch start (GDC), which is launched to
+        # overlap it (launch_pdl) and waits for it in-kernel (GDC); so is the apply launch
+        gdc = {"GDC": 1} if cfg.pdl else {}
+        pdl = dict(gdc, launch_pdl=True) if cfg.pdl else {}
         reduce = _Plan(cfg, _REDUCE, grid, common,
                        dict(REVERSE=reverse, SHIFT_A=shift_a, R=cfg.rows, S=cfg.block_s,
                             BLOCK_D=cfg.block_d, STAGES=cfg.stages, num_warps=cfg.num_warps,
-                            **({"GDC": 1} if cfg.pdl else {})),
+                            **gdc),
                        fits, n_chunks, None)
         # the summaries [B, n_parts, D] (contiguous), scanned forward from h0
         s_sum = (n_parts * D, D, 1)
