@@ -90,6 +90,14 @@ def check_instruction_balance(answer: Any) -> bool:
                   "how many instructions take the same time?", cast=float, close=0.05)
 
 
+def check_graph_speedup(answer: Any) -> bool:
+    """02: issued back to back, a step takes the slower of host (0.30 ms) and GPU (0.18 ms);
+    a CUDA graph's replay leaves the GPU's time alone."""
+    return _check(answer, 0.30 / 0.18, "back to back, the GPU waits whenever the host is slower, "
+                  "so a step takes max(host, GPU); a graph replay takes the GPU's time only. "
+                  "Divide the first by the second.", cast=float, close=0.03)
+
+
 def check_hillis_steele_depth(answer: Any) -> bool:
     """03: Hillis-Steele over n = 1024 elements has log2(1024) = 10 levels."""
     return _check(answer, 10, "at level d every element combines with the one 2**d to its left; "

@@ -17,6 +17,7 @@ ANSWERS = {
     "check_sru_gemms": (1, 1000),
     "check_sru_c10": (0.6513, 0.9),
     "check_instruction_balance": (102, 130),
+    "check_graph_speedup": (1.67, 2.6),
     "check_hillis_steele_depth": (10, 1024),
     "check_scan_floor_ms": (1.07, 0.36),
     "check_chunks_in_flight": (16, 4),
