@@ -49,8 +49,7 @@ def use(variant: str, B: int, T: int, D: int) -> None:
     key = launch.tuned_key(B, T, D, 4)
     table[key] = {**table[key], **VARIANTS[variant]}
     launch._tuned_for = (lambda k, table=table: table)
-    launch._auto_config.cache_clear()
-    launch._auto_plan.cache_clear()  # (the op's plans are kept per shape too)
+    launch.forget_choices()
 
 
 def kernels_launched(fn) -> list[tuple[str, bool]]:

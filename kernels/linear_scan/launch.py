@@ -235,8 +235,8 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
     coarse class of (element size, B * D, T) (``tuned_entry``: a "|few" class first, where
     the table has one), the path, rows per thread, warps, channel tile, pipeline stages and
     vector width (an entry's "bwd" overrides them for the backward); ``tile_config`` fits it
-    to D. No table entry (another GPU, the interpreter):
-    a formula. No tuning runs at call time, so small problems pay no extra launches.
+    to D. No table entry (another GPU, the interpreter): a formula. No tuning runs at call
+    time, so small problems pay no extra launches.
     """
     entry = None if interpreting() else tuned_entry(_tuned_for(gpu_key()), B, T, D, elem_size)
     if entry and backward:
@@ -422,6 +422,16 @@ def _reduce_then_scan(plan: _Plan, a, b, args: tuple) -> None:
     h0 = args[2] if summary.constexprs["HAS_H0"] else seg_h
     summary.launch((ca, cb, h0) + (seg_h,) * 6)
     plan.launch((a, b, seg_h) + args[2:])
+
+
+def forget_choices() -> None:
+    """Forget the automatic configs and plans chosen so far, kept per shape: after a change to
+    the tuned table or to ``gpu_key``, the next call of each shape chooses again. (A plan
+    outlives its config's cache: clearing one alone leaves the old choice running.)"""
+    from .launch_time import _auto_time_config
+
+    for cached in (_auto_plan, _auto_config, _auto_time_config):
+        cached.cache_clear()
 
 
 @functools.lru_cache(maxsize=4096)

@@ -109,19 +109,16 @@ def tuned_for(gpu: str = "H200") -> Iterator[None]:
     """Inside the block the scan's launchers choose their configs from ``gpu``'s tuned table
     (as on that GPU), whatever this machine has. The configs chosen per shape are cached:
     none chosen before may answer inside, and none chosen inside may answer after."""
-    from rnnviz.kernels.linear_scan import launch, launch_time
+    from rnnviz.kernels.linear_scan import launch
 
-    cached = (launch._auto_plan, launch._auto_config, launch_time._auto_time_config)
     key = launch.gpu_key
     launch.gpu_key = lambda device_index=None: gpu
-    for f in cached:
-        f.cache_clear()
+    launch.forget_choices()
     try:
         yield
     finally:
         launch.gpu_key = key
-        for f in cached:
-            f.cache_clear()
+        launch.forget_choices()
 
 
 def sass(compiled) -> str:
