@@ -54,6 +54,10 @@
 #                                    T=2^20, graph then back to back (LIMIT s each, 130)
 #   bash scripts/gpu_next.sh probe   scripts/backward_thread_probe.py alone (about 20 s): the backward hand-off's parts, and
 #                                    in the SRU's body the kernel's call (allocations and launch) against the rest (GEMMs)
+#   bash scripts/gpu_next.sh pdl     after the H100's D=64 entry took pdl (scan-entry-ab-h100.json): the scan's GPU tests
+#                                    (pdl in a graph and eagerly, reduce-then-scan at 2^20 steps both ways), the A/B of
+#                                    pdl at D=16, T=2^20 (its "|few" entry's forward), the scan bench at D=64 (T=65536,
+#                                    131072) as graph replays, then 'host' (each part under its own limit)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -62,7 +66,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -156,9 +160,19 @@ case "$1" in
     LIMIT=${LIMIT:-130} scan_modes split "1x65536x64;1x131072x64;1x1048576x16"; pack ;;
   probe)
     timeout 120 python3 scripts/backward_thread_probe.py $OUT/r/backward-thread-probe.json | cut -c1-220; pack ;;
+  pdl)
+    gpu_tests 150 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    RNNVIZ_AB_SHAPES=1x1048576x16 RNNVIZ_AB_VARIANTS=table,pdl timeout 140 python3 scripts/scan_entry_ab.py \
+      --out $OUT/r > $OUT/r/entryab16.log 2>&1; echo rc=$? t=$SECONDS; grep "^{" $OUT/r/entryab16.log; pack
+    mkdir -p $OUT/r/pdl-graph; RNNVIZ_TIMING=graph RNNVIZ_SCAN_SHAPES="1x65536x64;1x131072x64" \
+      RNNVIZ_BENCH_PARTIAL=$OUT/r/pdl-graph timeout 110 python3 -m rnnviz.bench scan --out $OUT/r/pdl-graph \
+      > $OUT/r/bench-pdl-graph.log 2>&1; echo "graph rc=$? t=$SECONDS"
+    grep -E "(rnnviz-(scan|time)|accelerated-scan[a-z-]*|copy) +" $OUT/r/bench-pdl-graph.log | cut -c1-160; pack
+    LIMIT=$((580 - SECONDS)) bash scripts/gpu_next.sh host ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"
+    only="$only,accelerated-scan warp fwd+bwd B=1 T=65536,linear_scan fwd B=1 T=65536"
     only="$only,SRU train step l=128 d=256,SRU forward only (grad on) l=128 d=256"
     timeout ${LIMIT:-400} python3 scripts/profile_host.py --cprofile --out $OUT/r/profile-host.txt --only "$only" \
       > $OUT/r/profile-host.log 2>&1; echo rc=$? t=$SECONDS

@@ -99,6 +99,10 @@ def cases():
             continue
         yield (f"accelerated-scan fwd+bwd B={B} T={T} D={D}",
                lambda at=at, bt=bt, gc=gc: torch.autograd.grad(accelerated(at, bt), (at, bt), gc))
+        if T <= 65536:  # its warp kernel (CUDA C++, one launch each way; T a power of 2)
+            from accelerated_scan.warp import scan as warp
+            yield (f"accelerated-scan warp fwd+bwd B={B} T={T} D={D}",
+                   lambda at=at, bt=bt, gc=gc: torch.autograd.grad(warp(at, bt), (at, bt), gc))
     yield "torch.zeros(9) alone", lambda: torch.zeros(9, device=dev)
 
     for B, H, T in [(64, 128, 4096), (64, 128, 512)]:

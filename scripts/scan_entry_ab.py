@@ -1,16 +1,17 @@
 """The H100's fp32 entry for B * D in 64..256, T > 32768 (B=1, D=64), candidates through the
 op (``linear_scan``, forward and forward+backward, autograd), in alternating rounds:
 
-- "table": the entry as shipped since 326002c, reduce-then-scan both ways (three launches);
+- "table": the entry as shipped from 326002c to its first run, reduce-then-scan both ways
+  (three launches, one after the other);
 - "lookback": its backward by look-back segments of 8 rows, 1 warp, 32 channels, 3 stages,
   2112 programs (one launch), the best backward of the H100's second sweep of that class
   (benchmarks/scan-sweep64-h100.json: 62.0 us at T=65536 and 98.5 at T=131072, where the
   first sweep, scan-sweep16-h100.json, had the shipped one at 65.5 and 108.6; the two sweeps
   agree within 1% on the candidates both ran). The sweeps timed ``scan_bwd`` alone, under
   the dirty L2 flush, and did not check the backward's values;
-- "pdl": the shipped entry with its three launches overlapping (``ScanConfig.pdl``: Hopper's
-  programmatic dependent launch; the calls were 7.6-8.5 us longer than their three kernels,
-  benchmarks/scan-breakdown-h100.json and flush-ab-h100.json).
+- "pdl": that entry with its three launches overlapping, shipped since its first run
+  (``ScanConfig.pdl``: Hopper's programmatic dependent launch; the calls were 7.6-8.5 us
+  longer than their three kernels, benchmarks/scan-breakdown-h100.json and flush-ab-h100.json).
 
 Each candidate's gradients are first checked against the float64 torch scan, and the kernels
 it launched against what it asks for (a plan kept from another candidate would run unnoticed:
@@ -18,6 +19,7 @@ the first run of this script, 2026-12-06 17:13, was void so). Then, per shape, p
 mode (graph replays, back to back), ``ROUNDS`` rounds of every candidate and of
 accelerated-scan's warp kernel where it is installed (T <= 65536), each call as the scan
 bench makes it (``rnnviz.bench.scan._step``). Writes scan-entry-ab-<gpu>.json.
+RNNVIZ_AB_SHAPES ("1x1048576x16") and RNNVIZ_AB_VARIANTS ("table,pdl") narrow the run.
 
     python scripts/scan_entry_ab.py [--out DIR]
 """
@@ -39,7 +41,23 @@ SHAPES = [(1, 65536, 64), (1, 131072, 64)]
 ROUNDS = 5
 LOOKBACK_BWD = {"rows": 8, "num_warps": 1, "block_d": 32, "stages": 3, "vec": 0,
                 "programs": 2112, "carry": "lookback"}
-VARIANTS = {"table": {}, "lookback": {"bwd": LOOKBACK_BWD}, "pdl": {"pdl": True}}
+# each names its "pdl": the H100's entry overlaps its launches since the first run of this
+# script (benchmarks/scan-entry-ab-h100.json), and "table" is the entry as it was before
+VARIANTS = {"table": {"pdl": False}, "lookback": {"bwd": LOOKBACK_BWD, "pdl": False},
+            "pdl": {"pdl": True}}
+
+
+def from_env() -> tuple[list[tuple[int, int, int]], dict]:
+    """``SHAPES`` and ``VARIANTS``, or those RNNVIZ_AB_SHAPES ("1x1048576x16;...") and
+    RNNVIZ_AB_VARIANTS ("table,pdl") name."""
+    shapes = [tuple(int(n) for n in s.split("x"))
+              for s in os.environ.get("RNNVIZ_AB_SHAPES", "").split(";") if s.strip()]
+    names = [n for n in os.environ.get("RNNVIZ_AB_VARIANTS", "").split(",") if n.strip()]
+    unknown = set(names) - set(VARIANTS)
+    if unknown:
+        raise SystemExit(f"RNNVIZ_AB_VARIANTS: no variant {sorted(unknown)}; "
+                         f"expected some of {list(VARIANTS)}")
+    return shapes or SHAPES, {n: VARIANTS[n] for n in names} if names else VARIANTS
 
 
 def use(variant: str, B: int, T: int, D: int) -> None:
@@ -89,14 +107,15 @@ def main() -> None:
     args = p.parse_args()
     dev = torch.device("cuda")
     shipped = launch._tuned_for
+    shapes, variants = from_env()
     rows = []
-    for B, T, D in SHAPES:
+    for B, T, D in shapes:
         a, b = _make(B, T, D, torch.float32, dev, grad=True)  # the bench's inputs and calls
         g = torch.randn(B, T, D, device=dev)
         leaves = [x.detach().double().requires_grad_() for x in (a, b)]
         ref = torch.autograd.grad(linear_scan(*leaves, backend="torch"), leaves, g.double())
         calls = {}
-        for variant in VARIANTS:
+        for variant in variants:
             launch._tuned_for = shipped
             use(variant, B, T, D)
             grads = torch.autograd.grad(linear_scan(a, b), (a, b), g)
@@ -134,7 +153,7 @@ def main() -> None:
                 rows.append(row)
     launch._tuned_for = shipped
     write_result("scan-entry-ab", rows, {"timing": TIMING_PER_ROW, "candidates": {
-        "table": "the shipped entry", **{k: v for k, v in VARIANTS.items() if v}}},
+        k: "the tuned entry, " + repr(v) for k, v in variants.items()}},
                  out_dir=args.out)
 
 

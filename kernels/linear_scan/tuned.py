@@ -83,6 +83,13 @@ replays, 101.0 -> 95.8 back to back; T=131072 182.7 -> 168.9), while fewer chann
 reduce-then-scan's 324.8). Through the op, with the split (graph replays,
 benchmarks/scan-split-h100-graph.json): 92.3 us at T=65536 (accelerated-scan's warp kernel,
 in its rounds: 90.5), 166.8 at T=131072.
+Its three launches each way overlapping ("pdl": launch.ScanConfig.pdl, set by hand from
+benchmarks/scan-entry-ab-h100.json, 2026-12-06 18:40, graph replays, one process, five
+alternating rounds): at B=1, D=64, T=65536 forward 40.7 -> 38.9 us, forward+backward
+92.4 -> 90.8 (accelerated-scan's warp kernel in the same rounds: 42.7 and 91.1); T=131072
+73.0 -> 72.1 and 169.3 -> 167.9. The backward by look-back segments (8 rows, 1 warp, 32
+channels, 3 stages), the best of the second sweep, lost through the op: 96.3 us at T=65536.
+A sweep that rewrites this entry drops "pdl": scripts/scan_sweep.py does not time it.
 """
 TABLE: dict = {'H100': {'2|bd>=32768|T<=2048': {'block_d': 512,
                                   'bwd': {'block_d': 512,
@@ -130,6 +137,7 @@ TABLE: dict = {'H100': {'2|bd>=32768|T<=2048': {'block_d': 512,
                                 'carry': 'scan',
                                 'num_warps': 1,
                                 'path': 'sequence',
+                                'pdl': True,
                                 'programs': 2112,
                                 'rows': 4,
                                 'stages': 1,

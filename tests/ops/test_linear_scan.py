@@ -5,6 +5,7 @@ interpreter + gpu) run under TRITON_INTERPRET=1 on small shapes and on the GPU.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import pytest
@@ -368,17 +369,18 @@ def test_kernel_leaves_status_zeroed(kernel_device, path):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("segment,carry", [(0, "lookback"), (8, "scan")])
-def test_gpu_lookback_in_a_graph_and_eagerly(gpu, segment, carry):
+@pytest.mark.parametrize("segment,carry,pdl", [(0, "lookback", False), (8, "scan", False),
+                                               (8, "scan", True)])
+def test_gpu_lookback_in_a_graph_and_eagerly(gpu, segment, carry, pdl):
     """A captured sequence-path scan has buffers of its own (look-back status, or
     reduce-then-scan's summaries): its replays and eager calls on the same stream,
-    interleaved, are all exact."""
+    interleaved, are all exact, with reduce-then-scan's launches overlapping (pdl) too."""
     from rnnviz.kernels.linear_scan import ScanConfig, scan_fwd
 
     a, b, h0 = make(1, 40_000, 16, torch.float32, device=gpu)
     ref = linear_scan(a.double(), b.double(), h0.double(), backend="torch")
     cfg = ScanConfig("sequence", block_t=64, block_d=16, num_warps=1, block_s=8,
-                     segment=segment, carry=carry)
+                     segment=segment, carry=carry, pdl=pdl)
     out = {"h": scan_fwd(a, b, h0, config=cfg).h}  # warm up (compile) outside the capture
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
@@ -558,8 +560,10 @@ def test_gpu_lookback_under_contention(gpu, D, block_d, block_s):
 @pytest.mark.gpu
 @pytest.mark.parametrize("shape", [(1, 2 ** 20 + 3, 16), (4, 16384, 256), (3, 5000, 33)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_gpu_reduce_then_scan_large(gpu, shape, dtype):
-    """carry="scan" over some two thousand segments, forward and backward, both ways."""
+@pytest.mark.parametrize("pdl", [False, True])
+def test_gpu_reduce_then_scan_large(gpu, shape, dtype, pdl):
+    """carry="scan" over some two thousand segments, forward and backward, both ways, its
+    three launches one after the other and overlapping (pdl)."""
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd, tile_config
     from rnnviz.kernels.linear_scan.launch import segment_for
 
@@ -569,6 +573,7 @@ def test_gpu_reduce_then_scan_large(gpu, shape, dtype):
     elem = torch.tensor([], dtype=dtype).element_size()
     cfg = segment_for(B, T, D, tile_config("sequence", T, D, elem, 4, 1, 16, segment=1,
                                            carry="scan"), 2112)
+    cfg = dataclasses.replace(cfg, pdl=pdl)
     assert cfg.carry == "scan" and B * -(-D // 16) * -(-T // (cfg.block_t * cfg.segment)) > 500
     tol = 1e-4 if dtype == torch.float32 else 3e-2
     x = [v.to(dtype) for v in (a, b, h0)]
@@ -792,6 +797,8 @@ def test_overlapping_launches_only_with_reduce_then_scan(monkeypatch):
     carry="scan", and a tuned entry's "pdl" reaches only such a config."""
     import rnnviz.kernels.linear_scan.launch as launch
 
+    tuned_for = launch._tuned_for  # (the GPUs' own tables, before the stand-in below)
+
     with pytest.raises(ValueError, match="pdl .* needs carry='scan'"):
         launch.ScanConfig("sequence", 32, 16, segment=2, carry="lookback", pdl=True)
     with pytest.raises(ValueError, match="needs carry='scan'"):
@@ -805,6 +812,14 @@ def test_overlapping_launches_only_with_reduce_then_scan(monkeypatch):
     fwd = launch.choose_config(1, 65536, 64, 4)
     bwd = launch.choose_config(1, 65536, 64, 4, backward=True)  # one launch: nothing to overlap
     assert (fwd.carry, fwd.pdl) == ("scan", True) and not bwd.pdl
+    # the H100's own table: D=64 overlaps both ways (benchmarks/scan-entry-ab-h100.json);
+    # D=16 ("|few") has no pdl, and its backward is the one-launch look-back
+    monkeypatch.setattr(launch, "_tuned_for", tuned_for)
+    monkeypatch.setattr(launch, "gpu_key", lambda: "H100")
+    for backward in (False, True):
+        d64 = launch.choose_config(1, 65536, 64, 4, backward=backward)
+        d16 = launch.choose_config(1, 2 ** 20, 16, 4, backward=backward)
+        assert (d64.carry, d64.pdl) == ("scan", True) and not d16.pdl
 
 
 def test_summary_buffers_are_kept_and_aligned():
