@@ -58,6 +58,10 @@
 #                                    (pdl in a graph and eagerly, reduce-then-scan at 2^20 steps both ways), the A/B of
 #                                    pdl at D=16, T=2^20 (its "|few" entry's forward), the scan bench at D=64 (T=65536,
 #                                    131072) as graph replays, then 'host' (each part under its own limit)
+#   bash scripts/gpu_next.sh few     after the H100's "|few" entry (D=16) took pdl for its forward: the scan's GPU tests, then
+#                                    the scan bench at D=16, T=2^20 without log-space (minutes there; RNNVIZ_SCAN_METHODS)
+#                                    as graph replays and back to back, and B=4, T=1024, D=256 back to back, every method
+#                                    (the >= 5x log-space target's host-bound shape)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -66,7 +70,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -169,6 +173,12 @@ case "$1" in
       > $OUT/r/bench-pdl-graph.log 2>&1; echo "graph rc=$? t=$SECONDS"
     grep -E "(rnnviz-(scan|time)|accelerated-scan[a-z-]*|copy) +" $OUT/r/bench-pdl-graph.log | cut -c1-160; pack
     LIMIT=$((580 - SECONDS)) bash scripts/gpu_next.sh host ;;
+  few)
+    gpu_tests 100 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan LIMIT=140 scan_modes d16 "1x1048576x16"; pack
+    mkdir -p $OUT/r/small; RNNVIZ_SCAN_SHAPES=4x1024x256 RNNVIZ_BENCH_PARTIAL=$OUT/r/small timeout $((570 - SECONDS)) \
+      python3 -m rnnviz.bench scan --out $OUT/r/small > $OUT/r/bench-small.log 2>&1; echo "small rc=$? t=$SECONDS"
+    grep -E "^(rnnviz-scan|log-space|accelerated-scan[a-z-]*) +fwd\+bwd" $OUT/r/bench-small.log | cut -c1-160; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"

@@ -89,7 +89,10 @@ alternating rounds): at B=1, D=64, T=65536 forward 40.7 -> 38.9 us, forward+back
 92.4 -> 90.8 (accelerated-scan's warp kernel in the same rounds: 42.7 and 91.1); T=131072
 73.0 -> 72.1 and 169.3 -> 167.9. The backward by look-back segments (8 rows, 1 warp, 32
 channels, 3 stages), the best of the second sweep, lost through the op: 96.3 us at T=65536.
-A sweep that rewrites this entry drops "pdl": scripts/scan_sweep.py does not time it.
+The "|few" entry's forward overlaps too (benchmarks/scan-entry-ab-d16-h100.json, 19:14): at
+B=1, D=16, T=2^20 127.9 -> 126.4 us as graph replays, 133.8 -> 131.1 back to back (its
+backward, one launch, has nothing to overlap). A sweep that rewrites these entries drops
+"pdl": scripts/scan_sweep.py does not time it.
 """
 TABLE: dict = {'H100': {'2|bd>=32768|T<=2048': {'block_d': 512,
                                   'bwd': {'block_d': 512,
@@ -152,6 +155,7 @@ TABLE: dict = {'H100': {'2|bd>=32768|T<=2048': {'block_d': 512,
                                     'carry': 'scan',
                                     'num_warps': 1,
                                     'path': 'sequence',
+                                    'pdl': True,
                                     'programs': 2112,
                                     'rows': 4,
                                     'stages': 1,

@@ -157,16 +157,18 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     rows: list[dict[str, Any]] = [{"method": "copy", "pass": "copy", "dtype": "fp32", "ms": None,
                                    "gbs": copy_gbs, "frac_copy": 1.0, "error": None}]
     shapes = QUICK_SHAPES if quick else _shapes_from_env() or FULL_SHAPES
+    methods = _narrowed("RNNVIZ_SCAN_METHODS", METHODS)
+    dtypes = _narrowed("RNNVIZ_SCAN_DTYPES", DTYPES)
     variants = {"accelerated-scan": ["scalar", "warp"]}
     crashes: dict[str, int] = {}  # accelerated-scan variant -> child processes it killed
     for (B, T, D) in progress(shapes, "scan shapes"):
         deferred: list[dict[str, Any]] = []
-        for dname, dtype in DTYPES.items():
+        for dname, dtype in ((d, DTYPES[d]) for d in dtypes):
             elem = torch.tensor([], dtype=dtype).element_size()
             n_bytes = B * T * D * elem
             copy_here = copy_bandwidth_gbs(device) if device.type == "cuda" else None
             for pss in PASSES:
-                for method in METHODS:
+                for method in methods:
                     for variant in variants.get(method, [None]):
                         row: dict[str, Any] = {"method": method, "pass": pss, "dtype": dname,
                                                "B": B, "T": T, "D": D, "ms": None, "error": None,
@@ -206,6 +208,17 @@ def _shapes_from_env() -> list[tuple[int, int, int]]:
     partial run inside a device's time limit)."""
     spec = os.environ.get("RNNVIZ_SCAN_SHAPES", "")
     return [tuple(int(v) for v in part.split("x")) for part in spec.split(";") if part.strip()]
+
+
+def _narrowed(env: str, names) -> list[str]:
+    """The names (``METHODS``, ``DTYPES``' keys) that ``env`` lists, comma-separated ("" or
+    unset: all), in their own order: a partial run that skips what takes minutes (log-space
+    at T=2^20)."""
+    wanted = [n.strip() for n in os.environ.get(env, "").split(",") if n.strip()]
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        raise ValueError(f"{env}: expected some of {list(names)}, got {unknown}")
+    return [n for n in names if n in wanted] if wanted else list(names)
 
 
 def _measure(row, method, pss, B, T, D, dtype, device, quick, variant) -> str | None:

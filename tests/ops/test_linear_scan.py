@@ -599,6 +599,21 @@ def test_bench_shapes_from_env(monkeypatch):
     assert bench_scan._shapes_from_env() == []
 
 
+def test_bench_methods_and_dtypes_from_env(monkeypatch):
+    """RNNVIZ_SCAN_METHODS and RNNVIZ_SCAN_DTYPES narrow the scan benchmark too, in the
+    bench's own order; a name it does not know is an error that lists what it knows."""
+    from rnnviz.bench import scan as bench_scan
+
+    monkeypatch.setenv("RNNVIZ_SCAN_METHODS", "accelerated-scan, rnnviz-scan")
+    assert bench_scan._narrowed("RNNVIZ_SCAN_METHODS", bench_scan.METHODS) == [
+        "rnnviz-scan", "accelerated-scan"]
+    monkeypatch.setenv("RNNVIZ_SCAN_DTYPES", "fp16")
+    with pytest.raises(ValueError, match=r"RNNVIZ_SCAN_DTYPES: expected some of \['fp32', 'bf16'\]"):
+        bench_scan._narrowed("RNNVIZ_SCAN_DTYPES", bench_scan.DTYPES)
+    monkeypatch.delenv("RNNVIZ_SCAN_DTYPES")
+    assert bench_scan._narrowed("RNNVIZ_SCAN_DTYPES", bench_scan.DTYPES) == ["fp32", "bf16"]
+
+
 def test_bench_child_crashes_are_counted_across_shapes(monkeypatch):
     """accelerated-scan runs in child processes shape by shape; a variant that killed two
     children in one dtype (over all shapes) is not run again in that dtype."""
@@ -813,13 +828,14 @@ def test_overlapping_launches_only_with_reduce_then_scan(monkeypatch):
     bwd = launch.choose_config(1, 65536, 64, 4, backward=True)  # one launch: nothing to overlap
     assert (fwd.carry, fwd.pdl) == ("scan", True) and not bwd.pdl
     # the H100's own table: D=64 overlaps both ways (benchmarks/scan-entry-ab-h100.json);
-    # D=16 ("|few") has no pdl, and its backward is the one-launch look-back
+    # D=16 ("|few") its forward, its backward being the one-launch look-back
     monkeypatch.setattr(launch, "_tuned_for", tuned_for)
     monkeypatch.setattr(launch, "gpu_key", lambda: "H100")
     for backward in (False, True):
         d64 = launch.choose_config(1, 65536, 64, 4, backward=backward)
         d16 = launch.choose_config(1, 2 ** 20, 16, 4, backward=backward)
-        assert (d64.carry, d64.pdl) == ("scan", True) and not d16.pdl
+        assert (d64.carry, d64.pdl) == ("scan", True)
+        assert (d16.carry, d16.pdl) == (("lookback", False) if backward else ("scan", True))
 
 
 def test_summary_buffers_are_kept_and_aligned():
