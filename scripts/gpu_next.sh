@@ -61,7 +61,8 @@
 #   bash scripts/gpu_next.sh few     after the H100's "|few" entry (D=16) took pdl for its forward: the scan's GPU tests, then
 #                                    the scan bench at D=16, T=2^20 without log-space (minutes there; RNNVIZ_SCAN_METHODS)
 #                                    as graph replays and back to back, and B=4, T=1024, D=256 back to back, every method
-#                                    (the >= 5x log-space target's host-bound shape)
+#                                    (the >= 5x log-space target's host-bound shape); between them the D=64 A/B of the
+#                                    shipped entry (pdl) against its backward by 8-row reduce-then-scan tiles ('rts8')
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -176,6 +177,8 @@ case "$1" in
   few)
     gpu_tests 100 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
     RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan LIMIT=140 scan_modes d16 "1x1048576x16"; pack
+    RNNVIZ_AB_VARIANTS=pdl,rts8 timeout 90 python3 scripts/scan_entry_ab.py --out $OUT/r > $OUT/r/entryab-rts8.log 2>&1
+    echo "rts8 rc=$? t=$SECONDS"; grep "^{" $OUT/r/entryab-rts8.log; pack
     mkdir -p $OUT/r/small; RNNVIZ_SCAN_SHAPES=4x1024x256 RNNVIZ_BENCH_PARTIAL=$OUT/r/small timeout $((570 - SECONDS)) \
       python3 -m rnnviz.bench scan --out $OUT/r/small > $OUT/r/bench-small.log 2>&1; echo "small rc=$? t=$SECONDS"
     grep -E "^(rnnviz-scan|log-space|accelerated-scan[a-z-]*) +fwd\+bwd" $OUT/r/bench-small.log | cut -c1-160; pack ;;
