@@ -63,6 +63,9 @@
 #                                    as graph replays and back to back, and B=4, T=1024, D=256 back to back, every method
 #                                    (the >= 5x log-space target's host-bound shape); between them the D=64 A/B of the
 #                                    shipped entry (pdl) against its backward by 8-row reduce-then-scan tiles ('rts8')
+#   bash scripts/gpu_next.sh rts8    after the H100's D=64 backward took 8-row x 1-warp tiles (scan-entry-ab-rts8-h100.json):
+#                                    the scan's GPU tests, then the scan bench at D=64 (T=65536, 131072), fp32, as graph
+#                                    replays with the copy ceiling, without log-space and doubling (RNNVIZ_SCAN_METHODS)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -71,7 +74,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -182,6 +185,12 @@ case "$1" in
     mkdir -p $OUT/r/small; RNNVIZ_SCAN_SHAPES=4x1024x256 RNNVIZ_BENCH_PARTIAL=$OUT/r/small timeout $((570 - SECONDS)) \
       python3 -m rnnviz.bench scan --out $OUT/r/small > $OUT/r/bench-small.log 2>&1; echo "small rc=$? t=$SECONDS"
     grep -E "^(rnnviz-scan|log-space|accelerated-scan[a-z-]*) +fwd\+bwd" $OUT/r/bench-small.log | cut -c1-160; pack ;;
+  rts8)
+    gpu_tests 100 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    mkdir -p $OUT/r/d64; RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan RNNVIZ_SCAN_DTYPES=fp32 \
+      RNNVIZ_TIMING=graph RNNVIZ_SCAN_SHAPES="1x65536x64;1x131072x64" RNNVIZ_BENCH_PARTIAL=$OUT/r/d64 \
+      timeout 120 python3 -m rnnviz.bench scan --out $OUT/r/d64 > $OUT/r/bench-d64.log 2>&1; echo "d64 rc=$? t=$SECONDS"
+    grep -E "(rnnviz-(scan|time)|accelerated-scan[a-z-]*|copy) +" $OUT/r/bench-d64.log | cut -c1-180; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"

@@ -91,8 +91,12 @@ alternating rounds): at B=1, D=64, T=65536 forward 40.7 -> 38.9 us, forward+back
 channels, 3 stages), the best of the second sweep, lost through the op: 96.3 us at T=65536.
 The "|few" entry's forward overlaps too (benchmarks/scan-entry-ab-d16-h100.json, 19:14): at
 B=1, D=16, T=2^20 127.9 -> 126.4 us as graph replays, 133.8 -> 131.1 back to back (its
-backward, one launch, has nothing to overlap). A sweep that rewrites these entries drops
-"pdl": scripts/scan_sweep.py does not time it.
+backward, one launch, has nothing to overlap). Then the D=64 backward's tile, 4 rows x 2
+warps -> 8 rows x 1 warp (32 channels, 3 stages, reduce-then-scan, pdl; the second sweep's
+runner-up, 63.1 us against 65.5 in ``scan_bwd`` alone; benchmarks/scan-entry-ab-rts8-h100.json,
+19:35, graph replays): forward+backward 90.5 -> 87.7 us at T=65536 (accelerated-scan's warp
+kernel in the same rounds 90.8), 165.3 -> 162.3 at T=131072. A sweep that rewrites these
+entries drops "pdl": scripts/scan_sweep.py does not time it.
 """
 TABLE: dict = {'H100': {'2|bd>=32768|T<=2048': {'block_d': 512,
                                   'bwd': {'block_d': 512,
@@ -132,9 +136,9 @@ TABLE: dict = {'H100': {'2|bd>=32768|T<=2048': {'block_d': 512,
                                   'vec': 0},
           '4|bd<=256|T>32768': {'block_d': 16,
                                 'bwd': {'block_d': 32,
-                                        'num_warps': 2,
+                                        'num_warps': 1,
                                         'programs': 2112,
-                                        'rows': 4,
+                                        'rows': 8,
                                         'stages': 3,
                                         'vec': 0},
                                 'carry': 'scan',
