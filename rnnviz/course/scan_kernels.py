@@ -16,7 +16,7 @@ from rnnviz.course.sizes import where
 __all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_figure",
            "call_bytes", "call_time_figure", "timeline_programs", "lookback_timeline_figure",
            "carry_rows", "carry_figure", "stage_rows", "stage_figure", "flush_rows", "flush_figure",
-           "tile_rows", "tile_figure"]
+           "tile_rows", "tile_figure", "entry_ab_rows", "entry_ab_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
@@ -38,6 +38,15 @@ STAGES = {"scan_reduce_kernel": ("reduce: summarise each segment", "#98df8a"),
           "scan_channel_kernel": ("scan the summaries", "#2ca02c"),
           "scan_apply_kernel": ("apply: walk each segment again", "#1b5e20"),
           "scan_segment_kernel": ("look-back: all in one launch", "#ff7f0e")}
+# scripts/scan_entry_ab.py on the H100: the D=64 entry's candidates through the op, in rounds
+# beside accelerated-scan's warp kernel; two runs, the second from the first's winner
+ENTRY_ABS = ("scan-entry-ab-h100", "scan-entry-ab-rts8-h100")
+ENTRY_NAMES = {"table": "3 launches<br>one after another",
+               "lookback": "backward in<br>1 look-back launch",
+               "pdl": "3 launches<br>overlapping (pdl)",
+               "rts8": "pdl, backward<br>in 8-row tiles",
+               "warp": "accelerated-scan<br>warp (CUDA C++)"}
+ENTRY_PASSES = {"fwd": ("forward", "#9ecae1"), "fwd+bwd": ("forward + backward", "#08519c")}
 # The same bf16 tiles of the wide forward swept on both GPUs of one chip (scripts/scan_sweep.py)
 TILE_SWEEPS = ("scan-sweep-h100-bf16-wide", "scan-sweep-stages-h200-bf16")
 GPU_COLOURS = ("#1f77b4", "#ff7f0e")
@@ -352,4 +361,35 @@ def tile_figure(refs: list[Reference] | None = None, B: int = 16, T: int = 16384
     fig.update_layout(barmode="group", yaxis_title="% of that GPU's copy bandwidth",
                       yaxis_range=[0, 125], xaxis_tickangle=-30)
     return style(fig, f"One chip, two memories: the wide {dtype} forward's tiles",
+                 [line for ref in refs for line in _source(ref)], height=520)
+
+
+def entry_ab_rows(refs: list[Reference], T: int = 65536,
+                  timing: str = "graph") -> list[dict[str, Any]]:
+    """Per run of ``refs`` and candidate at ``T`` (B=1, D=64, float32), in the order run: its
+    median µs of each pass (``timing``: graph replays, the GPU alone, or back to back)."""
+    out: dict[tuple, dict[str, Any]] = {}
+    for i, ref in enumerate(refs):
+        for r in ref.rows:
+            if (r["T"], r["timing"], r["dtype"]) == (T, timing, "float32"):
+                c = out.setdefault((i, r["variant"]), {"run": i + 1, "variant": r["variant"]})
+                c[r["pass"]] = r["us"]
+    return [c for c in out.values() if all(p in c for p in ENTRY_PASSES)]
+
+
+def entry_ab_figure(refs: list[Reference] | None = None, T: int = 65536) -> go.Figure:
+    """What the few-channel scan's launches cost on the GPU: each candidate of the H100's
+    entry at B=1, D=64, forward and forward + backward as graph replays, beside
+    accelerated-scan's warp kernel timed in the same rounds, run by run."""
+    refs = refs or [shipped_file(name) for name in ENTRY_ABS]
+    rows = entry_ab_rows(refs, T)
+    names = [f"run {r['run']}<br>{ENTRY_NAMES.get(r['variant'], r['variant'])}" for r in rows]
+    fig = go.Figure()
+    for pss, (label, col) in ENTRY_PASSES.items():
+        fig.add_bar(x=names, y=[r[pss] for r in rows], name=label, marker_color=col,
+                    text=[f"{r[pss]:.1f}" for r in rows], textposition="outside",
+                    hovertemplate="%{x}: %{y:.1f} µs<extra>" + label + "</extra>")
+    fig.update_layout(barmode="group", yaxis_title="µs per call (graph replays)",
+                      xaxis_tickangle=0)
+    return style(fig, f"Three launches, overlapped: the scan at B=1, T={T}, D=64 (float32)",
                  [line for ref in refs for line in _source(ref)], height=520)

@@ -242,6 +242,23 @@ scan_kernels.flush_figure()
 # the issue asks for 50. At D = 64 the rest is still open on this layout; the next one meets it
 # (62% on the H100).
 #
+# Two more changes came after. Reduce-then-scan's three launches each waited for the one before
+# to finish, and the GPU idled between them. Hopper can start a kernel while the one before is
+# still finishing (programmatic dependent launch): the second and third kernels are launched to
+# overlap, and each waits inside the kernel (`griddepcontrol.wait`) before it reads what the one
+# before wrote (`ScanConfig.pdl`). Then the backward took tiles of 8 rows in one warp instead of
+# 4 rows in two. Each candidate ran through the op, in rounds beside accelerated-scan's warp kernel:
+
+# %%
+scan_kernels.entry_ab_figure()
+
+# %% [markdown]
+# Overlapping saved about 1.8 µs of a forward call; a backward of one look-back launch lost 4 µs;
+# the 8-row tiles saved another 2.8 µs, and took the scan past the CUDA C++ kernel both ways, on
+# the GPU. Called eagerly, back to back, the same calls are paced by the host: a step issues six
+# Triton launches from Python where the warp kernel issues two from C++ (about 250 against 147 µs
+# on a fast host, `benchmarks/profile-host-h100-s45.txt`).
+#
 # ## 5. The same scan on the other layout
 #
 # Everything so far read $a$ and $b$ as `[B, T, D]`: one time step's $D$ channels side by side in

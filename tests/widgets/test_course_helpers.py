@@ -306,6 +306,35 @@ def test_flush_rows_pair_each_call_under_both_flushes():
     assert all(r["clean_us"] < r["dirty_us"] for r in shipped)  # as measured on the H100
 
 
+def test_entry_ab_rows_keep_each_run_and_candidate_with_both_passes():
+    from rnnviz.course import scan_kernels
+    from rnnviz.course.reference import Reference
+
+    def row(variant, pss, us, T=64, timing="graph"):
+        return {"B": 1, "T": T, "D": 64, "pass": pss, "dtype": "float32", "variant": variant,
+                "timing": timing, "us": us}
+
+    first = Reference("ab-1", {"gpu": "NVIDIA H100 80GB HBM3"},
+                      [row("table", "fwd", 40.0), row("table", "fwd+bwd", 92.0),
+                       row("warp", "fwd", 42.0), row("warp", "fwd+bwd", 91.0),
+                       row("pdl", "fwd", 39.0),  # one pass only: left out
+                       row("table", "fwd", 50.0, timing="back-to-back"),  # another timing
+                       row("table", "fwd", 70.0, T=128)])  # another T
+    second = Reference("ab-2", {"gpu": "NVIDIA H100 80GB HBM3"},
+                       [row("rts8", "fwd", 39.0), row("rts8", "fwd+bwd", 88.0)])
+    rows = scan_kernels.entry_ab_rows([first, second], T=64)
+    assert [(r["run"], r["variant"], r["fwd"], r["fwd+bwd"]) for r in rows] == [
+        (1, "table", 40.0, 92.0), (1, "warp", 42.0, 91.0), (2, "rts8", 39.0, 88.0)]
+    fig = scan_kernels.entry_ab_figure([first, second], T=64)
+    assert [list(t.y) for t in fig.data] == [[40.0, 42.0, 39.0], [92.0, 91.0, 88.0]]
+    assert fig.data[0].x[2].startswith("run 2<br>pdl, backward")
+    # as shipped: the 8-row backward ahead of the warp kernel in its run, on the GPU alone
+    shipped = scan_kernels.entry_ab_rows([scan_kernels.shipped_file(n)
+                                          for n in scan_kernels.ENTRY_ABS])
+    second_run = {r["variant"]: r["fwd+bwd"] for r in shipped if r["run"] == 2}
+    assert second_run["rts8"] < second_run["warp"]
+
+
 def test_eager_graph_rows_pair_two_runs_of_one_step():
     import pytest
 
