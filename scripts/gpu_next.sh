@@ -66,6 +66,8 @@
 #   bash scripts/gpu_next.sh rts8    after the H100's D=64 backward took 8-row x 1-warp tiles (scan-entry-ab-rts8-h100.json):
 #                                    the scan's GPU tests, then the scan bench at D=64 (T=65536, 131072), fp32, as graph
 #                                    replays with the copy ceiling, without log-space and doubling (RNNVIZ_SCAN_METHODS)
+#   bash scripts/gpu_next.sh tiles   the shipped D=64 backward (8 rows x 1 warp, 'rts8') against its neighbours (2 warps, 16 rows,
+#                                    2 or 4 stages), T=65536, graph replays only, the warp kernel beside (about 90 s)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -74,7 +76,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -191,6 +193,10 @@ case "$1" in
       RNNVIZ_TIMING=graph RNNVIZ_SCAN_SHAPES="1x65536x64;1x131072x64" RNNVIZ_BENCH_PARTIAL=$OUT/r/d64 \
       timeout 120 python3 -m rnnviz.bench scan --out $OUT/r/d64 > $OUT/r/bench-d64.log 2>&1; echo "d64 rc=$? t=$SECONDS"
     grep -E "(rnnviz-(scan|time)|accelerated-scan[a-z-]*|copy) +" $OUT/r/bench-d64.log | cut -c1-180; pack ;;
+  tiles)
+    RNNVIZ_AB_SHAPES=1x65536x64 RNNVIZ_AB_MODES=graph RNNVIZ_AB_VARIANTS=rts8,rts8w2,rts16,rts8s2,rts8s4 \
+      timeout ${LIMIT:-150} python3 scripts/scan_entry_ab.py --out $OUT/r > $OUT/r/entryab-tiles.log 2>&1
+    echo "tiles rc=$? t=$SECONDS"; grep "^{" $OUT/r/entryab-tiles.log; tail -3 $OUT/r/entryab-tiles.log | cut -c1-300; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"

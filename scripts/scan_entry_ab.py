@@ -1,19 +1,20 @@
 """The H100's fp32 entry for B * D in 64..256, T > 32768 (B=1, D=64), candidates through the
 op (``linear_scan``, forward and forward+backward, autograd), in alternating rounds:
 
-- "table": the entry as shipped from 326002c to its first run, reduce-then-scan both ways
-  (three launches, one after the other);
+- "table": the entry as shipped from 326002c until 3312873, reduce-then-scan both
+  ways (three launches, one after the other), its backward in tiles of 4 rows x 2 warps;
 - "lookback": its backward by look-back segments of 8 rows, 1 warp, 32 channels, 3 stages,
   2112 programs (one launch), the best backward of the H100's second sweep of that class
   (benchmarks/scan-sweep64-h100.json: 62.0 us at T=65536 and 98.5 at T=131072, where the
-  first sweep, scan-sweep16-h100.json, had the shipped one at 65.5 and 108.6; the two sweeps
+  first sweep, scan-sweep16-h100.json, had the 4-row tile at 65.5 and 108.6; the two sweeps
   agree within 1% on the candidates both ran). The sweeps timed ``scan_bwd`` alone, under
   the dirty L2 flush, and did not check the backward's values;
-- "pdl": that entry with its three launches overlapping, shipped since its first run
-  (``ScanConfig.pdl``: Hopper's programmatic dependent launch; the calls were 7.6-8.5 us
-  longer than their three kernels, benchmarks/scan-breakdown-h100.json and flush-ab-h100.json);
+- "pdl": "table" with its three launches overlapping (``ScanConfig.pdl``: Hopper's
+  programmatic dependent launch; the calls were 7.6-8.5 us longer than their three kernels,
+  benchmarks/scan-breakdown-h100.json and flush-ab-h100.json), shipped from 3312873;
 - "rts8": "pdl" with the backward's tile of "lookback" but its carries by reduce-then-scan
-  (63.1 us in the second sweep).
+  (63.1 us in the second sweep), shipped since ec97756; "rts8w2", "rts16", "rts8s2",
+  "rts8s4": its neighbours (2 warps, 16 rows, 2 or 4 stages).
 
 Each candidate's gradients are first checked against the float64 torch scan, and the kernels
 it launched against what it asks for (a plan kept from another candidate would run unnoticed:
@@ -21,7 +22,8 @@ the first run of this script, 2026-12-06 17:13, was void so). Then, per shape, p
 mode (graph replays, back to back), ``ROUNDS`` rounds of every candidate and of
 accelerated-scan's warp kernel where it is installed (T <= 65536), each call as the scan
 bench makes it (``rnnviz.bench.scan._step``). Writes scan-entry-ab-<gpu>.json.
-RNNVIZ_AB_SHAPES ("1x1048576x16") and RNNVIZ_AB_VARIANTS ("table,pdl") narrow the run.
+RNNVIZ_AB_SHAPES ("1x1048576x16"), RNNVIZ_AB_VARIANTS ("table,pdl") and RNNVIZ_AB_MODES
+("graph") narrow the run.
 
     python scripts/scan_entry_ab.py [--out DIR]
 """
@@ -41,15 +43,25 @@ from rnnviz.ops import linear_scan
 
 SHAPES = [(1, 65536, 64), (1, 131072, 64)]
 ROUNDS = 5
+# The backward tiles tried (each candidate names its own, and its "pdl", so that a candidate
+# means the same whatever the shipped table holds): the one shipped from 326002c to ec97756
+# (4 rows x 2 warps, reduce-then-scan), the look-back segments that won the second sweep, and
+# its runner-up by reduce-then-scan (63.1 us against 65.5 in the first sweep; shipped since
+# ec97756), with its neighbours
+FOUR_ROW_BWD = {"rows": 4, "num_warps": 2, "block_d": 32, "stages": 3, "vec": 0,
+                "programs": 2112, "carry": "scan"}
 LOOKBACK_BWD = {"rows": 8, "num_warps": 1, "block_d": 32, "stages": 3, "vec": 0,
                 "programs": 2112, "carry": "lookback"}
-# each names its "pdl": the H100's entry overlaps its launches since the first run of this
-# script (benchmarks/scan-entry-ab-h100.json), and "table" is the entry as it was before
-# "rts8": the runner-up of that sweep's backwards, by reduce-then-scan (63.1 us against the
-# shipped tile's 65.5 in the first sweep), with pdl as shipped
-VARIANTS = {"table": {"pdl": False}, "lookback": {"bwd": LOOKBACK_BWD, "pdl": False},
-            "pdl": {"pdl": True},
-            "rts8": {"bwd": {**LOOKBACK_BWD, "carry": "scan"}, "pdl": True}}
+RTS8_BWD = {**LOOKBACK_BWD, "carry": "scan"}
+VARIANTS = {"table": {"bwd": FOUR_ROW_BWD, "pdl": False},
+            "lookback": {"bwd": LOOKBACK_BWD, "pdl": False},
+            "pdl": {"bwd": FOUR_ROW_BWD, "pdl": True},
+            "rts8": {"bwd": RTS8_BWD, "pdl": True},
+            "rts8w2": {"bwd": {**RTS8_BWD, "num_warps": 2}, "pdl": True},
+            "rts16": {"bwd": {**RTS8_BWD, "rows": 16}, "pdl": True},
+            "rts8s2": {"bwd": {**RTS8_BWD, "stages": 2}, "pdl": True},
+            "rts8s4": {"bwd": {**RTS8_BWD, "stages": 4}, "pdl": True}}
+MODES = ("graph", "back-to-back")
 
 
 def from_env() -> tuple[list[tuple[int, int, int]], dict]:
@@ -143,7 +155,7 @@ def main() -> None:
                     calls[("accelerated-scan-warp", pss)] = (None, warp)
             except ImportError:
                 pass
-        for mode in ("graph", "back-to-back"):
+        for mode in os.environ.get("RNNVIZ_AB_MODES", ",".join(MODES)).split(","):
             times: dict = {name: [] for name in calls}
             for _ in range(ROUNDS):
                 for name, (variant, fn) in calls.items():
