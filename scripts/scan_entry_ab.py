@@ -38,7 +38,7 @@ import torch
 
 import rnnviz.kernels.linear_scan.launch as launch
 from rnnviz.bench.core import TIMING_PER_ROW, time_ms, write_result
-from rnnviz.bench.scan import _make, _step
+from rnnviz.bench.scan import _make, _narrowed, _shapes_from_env, _step
 from rnnviz.ops import linear_scan
 
 SHAPES = [(1, 65536, 64), (1, 131072, 64)]
@@ -64,17 +64,13 @@ VARIANTS = {"table": {"bwd": FOUR_ROW_BWD, "pdl": False},
 MODES = ("graph", "back-to-back")
 
 
-def from_env() -> tuple[list[tuple[int, int, int]], dict]:
-    """``SHAPES`` and ``VARIANTS``, or those RNNVIZ_AB_SHAPES ("1x1048576x16;...") and
-    RNNVIZ_AB_VARIANTS ("table,pdl") name."""
-    shapes = [tuple(int(n) for n in s.split("x"))
-              for s in os.environ.get("RNNVIZ_AB_SHAPES", "").split(";") if s.strip()]
-    names = [n for n in os.environ.get("RNNVIZ_AB_VARIANTS", "").split(",") if n.strip()]
-    unknown = set(names) - set(VARIANTS)
-    if unknown:
-        raise SystemExit(f"RNNVIZ_AB_VARIANTS: no variant {sorted(unknown)}; "
-                         f"expected some of {list(VARIANTS)}")
-    return shapes or SHAPES, {n: VARIANTS[n] for n in names} if names else VARIANTS
+def from_env() -> tuple[list[tuple[int, int, int]], dict, list[str]]:
+    """``SHAPES``, ``VARIANTS`` and ``MODES``, or those RNNVIZ_AB_SHAPES ("1x1048576x16;..."),
+    RNNVIZ_AB_VARIANTS ("table,pdl") and RNNVIZ_AB_MODES ("graph") name (as the scan bench
+    reads its own narrowing variables)."""
+    shapes = _shapes_from_env("RNNVIZ_AB_SHAPES") or SHAPES
+    names = _narrowed("RNNVIZ_AB_VARIANTS", VARIANTS)
+    return shapes, {n: VARIANTS[n] for n in names}, _narrowed("RNNVIZ_AB_MODES", MODES)
 
 
 def use(variant: str, B: int, T: int, D: int) -> None:
@@ -127,7 +123,7 @@ def main() -> None:
     args = p.parse_args()
     dev = torch.device("cuda")
     shipped = launch._tuned_for
-    shapes, variants = from_env()
+    shapes, variants, modes = from_env()
     rows = []
     for B, T, D in shapes:
         a, b = _make(B, T, D, torch.float32, dev, grad=True)  # the bench's inputs and calls
@@ -155,7 +151,7 @@ def main() -> None:
                     calls[("accelerated-scan-warp", pss)] = (None, warp)
             except ImportError:
                 pass
-        for mode in os.environ.get("RNNVIZ_AB_MODES", ",".join(MODES)).split(","):
+        for mode in modes:
             times: dict = {name: [] for name in calls}
             for _ in range(ROUNDS):
                 for name, (variant, fn) in calls.items():

@@ -203,17 +203,17 @@ def run(quick: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return rows, extra
 
 
-def _shapes_from_env() -> list[tuple[int, int, int]]:
+def _shapes_from_env(env: str = "RNNVIZ_SCAN_SHAPES") -> list[tuple[int, int, int]]:
     """RNNVIZ_SCAN_SHAPES="16x16384x4096;1x65536x64" (B x T x D) narrows the shapes (a
-    partial run inside a device's time limit)."""
-    spec = os.environ.get("RNNVIZ_SCAN_SHAPES", "")
+    partial run inside a device's time limit); ``env``: another variable of that form."""
+    spec = os.environ.get(env, "")
     return [tuple(int(v) for v in part.split("x")) for part in spec.split(";") if part.strip()]
 
 
 def _narrowed(env: str, names) -> list[str]:
-    """The names (``METHODS``, ``DTYPES``' keys) that ``env`` lists, comma-separated ("" or
-    unset: all), in their own order: a partial run that skips what takes minutes (log-space
-    at T=2^20)."""
+    """Those of ``names`` (``METHODS``, ``DTYPES``' keys, or a script's own) that ``env``
+    lists, comma-separated ("" or unset: all), in their own order: a partial run that skips
+    what takes minutes (log-space at T=2^20)."""
     wanted = [n.strip() for n in os.environ.get(env, "").split(",") if n.strip()]
     unknown = sorted(set(wanted) - set(names))
     if unknown:
