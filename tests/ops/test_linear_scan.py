@@ -526,24 +526,21 @@ def test_gpu_auto_paths_large(gpu, shape, dtype):
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("shape", [(1, 65536, 64), (1, 2 ** 16 + 3, 16), (2, 40000, 100)])
-def test_gpu_the_h100_table_on_any_hopper(gpu, shape, monkeypatch):
+def test_gpu_the_h100_table_on_any_hopper(gpu, shape):
     """The H100's own entries for few channels and long T (reduce-then-scan with pdl, its
     backward's 8-row tiles; the "|few" class's one-chunk backward), run on whatever GPU runs
     the tests as if it were an H100: exact both ways, fp32 and bf16."""
     import rnnviz.kernels.linear_scan.launch as launch
+    from rnnviz.bench.sass import tuned_for
 
     if torch.cuda.get_device_capability(gpu) < (9, 0):
         pytest.skip("pdl (griddepcontrol) needs sm_90 or later")
-    monkeypatch.setattr(launch, "gpu_key", lambda device_index=None: "H100")
-    launch.forget_choices()
-    try:
+    with tuned_for("H100"):  # (its choices forgotten on the way in and out)
         a, b, h0 = make(*shape, torch.float32, device=gpu)
         cfg = launch.choose_config(*shape, 4, backward=True)
         assert cfg.carry == ("scan" if shape[0] * shape[2] >= launch.FEW_ROWS else "lookback")
         for dtype in (torch.float32, torch.bfloat16):
             check_op_both_ways(0.9 + 0.1 * a, b, h0, dtype)
-    finally:
-        launch.forget_choices()  # (the next test chooses for the GPU it runs on)
 
 
 def check_op_both_ways(a, b, h0, dtype, check_h=lambda h: None):
