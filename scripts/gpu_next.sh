@@ -68,6 +68,9 @@
 #                                    replays with the copy ceiling, without log-space and doubling (RNNVIZ_SCAN_METHODS)
 #   bash scripts/gpu_next.sh tiles   the shipped D=64 backward (8 rows x 1 warp, 'rts8') against its neighbours (2 warps, 16 rows,
 #                                    2 or 4 stages), T=65536, graph replays only, the warp kernel beside (about 90 s)
+#   bash scripts/gpu_next.sh medium  'tiles', then look-back segments short enough to stay in the L2 between their two
+#                                    walks at B=4, D=256 (T=16384, 131072) and D=16, T=2^20 (graph, --no-write), then
+#                                    Nsight Compute on the D=64 forward's three kernels, the L2 kept (scripts/scan_ncu.py)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -76,7 +79,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -197,6 +200,27 @@ case "$1" in
     RNNVIZ_AB_SHAPES=1x65536x64 RNNVIZ_AB_MODES=graph RNNVIZ_AB_VARIANTS=rts8,rts8w2,rts16,rts8s2,rts8s4 \
       timeout ${LIMIT:-150} python3 scripts/scan_entry_ab.py --out $OUT/r > $OUT/r/entryab-tiles.log 2>&1
     echo "tiles rc=$? t=$SECONDS"; grep "^{" $OUT/r/entryab-tiles.log; tail -3 $OUT/r/entryab-tiles.log | cut -c1-300; pack ;;
+  medium)
+    bash scripts/gpu_next.sh tiles; mkdir -p $OUT/r/tiles && mv $OUT/r/entryab* $OUT/r/scan-entry-ab* $OUT/r/tiles/ 2>/dev/null
+    # look-back segments short enough that every resident program's segment stays in the L2
+    # between its two walks (2112 resident 1-warp programs x 16 KB at 8448 programs); then
+    # the same at D=16 (one channel tile: the look-back's rounds grow with the segments)
+    E="sequence:4:1:32:1:0:2112;sequence:4:1:32:1:0:4224;sequence:4:1:32:1:0:8448"
+    E="$E;sequence:4:1:32:1:0:16896;sequence:8:1:32:1:0:8448;sequence:4:2:64:1:0:8448"
+    E="$E;sequence:4:1:32:3:0:8448;sequence:4:1:32:1:0:8448:scan;sequence:4:2:32:3:0:2112:scan"
+    RNNVIZ_TIMING=graph timeout 230 python3 scripts/scan_sweep.py --no-write --budget 200 \
+      --shapes "4x16384x256;4x131072x256" --dtypes float32 --entries "$E" --out $OUT/r \
+      > $OUT/r/sweep-medium.log 2>&1; echo "medium rc=$? t=$SECONDS"; mv $OUT/r/scan-sweep.json $OUT/r/scan-sweep-medium.json
+    grep -E "^  float32|^B=" $OUT/r/sweep-medium.log | cut -c1-150; pack
+    E="sequence:4:4:16:1:0:528;sequence:4:1:16:1:0:2112;sequence:4:1:16:1:0:8448;sequence:4:1:16:1:0:16896"
+    RNNVIZ_TIMING=graph timeout 90 python3 scripts/scan_sweep.py --no-write --budget 70 \
+      --shapes "1x1048576x16" --dtypes float32 --entries "$E" --out $OUT/r \
+      > $OUT/r/sweep-d16.log 2>&1; echo "d16 rc=$? t=$SECONDS"; mv $OUT/r/scan-sweep.json $OUT/r/scan-sweep-d16.json
+    grep -E "^  float32|^B=" $OUT/r/sweep-d16.log | cut -c1-150; pack
+    timeout 100 ncu --kernel-name regex:"scan_(reduce|apply|channel)_kernel" --launch-skip 6 --launch-count 3 \
+      --cache-control none --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats \
+      --section Occupancy --section LaunchStats python3 scripts/scan_ncu.py > $OUT/r/scan-ncu.txt 2>&1
+    echo "ncu rc=$? t=$SECONDS"; grep -E "^  [a-z_]+kernel|Duration|DRAM Throughput|L2 Hit|Memory Throughput|Achieved Occ" $OUT/r/scan-ncu.txt | head -40; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"
