@@ -68,7 +68,7 @@
 #                                    replays with the copy ceiling, without log-space and doubling (RNNVIZ_SCAN_METHODS)
 #   bash scripts/gpu_next.sh tiles   the shipped D=64 backward (8 rows x 1 warp, 'rts8') against its neighbours (2 warps, 16 rows,
 #                                    2 or 4 stages), T=65536, graph replays only, the warp kernel beside (about 90 s)
-#   bash scripts/gpu_next.sh medium  'tiles', then look-back segments short enough to stay in the L2 between their two
+#   bash scripts/gpu_next.sh medium  'tiles' (TILES=0: not), then look-back segments short enough to stay in the L2 between their two
 #                                    walks at B=4, D=256 (T=16384, 131072) and D=16, T=2^20 (graph, --no-write), then
 #                                    Nsight Compute on the D=64 forward's three kernels, the L2 kept (scripts/scan_ncu.py)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
@@ -201,7 +201,7 @@ case "$1" in
       timeout ${LIMIT:-150} python3 scripts/scan_entry_ab.py --out $OUT/r > $OUT/r/entryab-tiles.log 2>&1
     echo "tiles rc=$? t=$SECONDS"; grep "^{" $OUT/r/entryab-tiles.log; tail -3 $OUT/r/entryab-tiles.log | cut -c1-300; pack ;;
   medium)
-    bash scripts/gpu_next.sh tiles; mkdir -p $OUT/r/tiles && mv $OUT/r/entryab* $OUT/r/scan-entry-ab* $OUT/r/tiles/ 2>/dev/null
+    [ "${TILES:-1}" = 1 ] && bash scripts/gpu_next.sh tiles; mkdir -p $OUT/r/tiles && mv $OUT/r/entryab* $OUT/r/scan-entry-ab* $OUT/r/tiles/ 2>/dev/null
     # look-back segments short enough that every resident program's segment stays in the L2
     # between its two walks (2112 resident 1-warp programs x 16 KB at 8448 programs); then
     # the same at D=16 (one channel tile: the look-back's rounds grow with the segments)
