@@ -71,6 +71,11 @@
 #   bash scripts/gpu_next.sh medium  'tiles' (TILES=0: not), then look-back segments short enough to stay in the L2 between their two
 #                                    walks at B=4, D=256 (T=16384, 131072) and D=16, T=2^20 (graph, --no-write), then
 #                                    Nsight Compute on the D=64 forward's three kernels, the L2 kept (scripts/scan_ncu.py)
+#   bash scripts/gpu_next.sh split   reduce-then-scan with lanes walking sub-segments of their own (reduce_scan.py, SPLIT):
+#                                    the scan's GPU tests, then A/Bs through the op as graph replays
+#                                    (scripts/scan_entry_ab.py): the D=64 entry split both ways, forward only, in 528
+#                                    segments; D=16's forward; B=4, D=256 by reduce-then-scan, chunked and split, against
+#                                    the shipped look-back (accelerated-scan's kernels beside each)
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -79,7 +84,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|split) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|split"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -221,6 +226,16 @@ case "$1" in
       --cache-control none --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats \
       --section Occupancy --section LaunchStats python3 scripts/scan_ncu.py > $OUT/r/scan-ncu.txt 2>&1
     echo "ncu rc=$? t=$SECONDS"; grep -E "^  [a-z_]+kernel|Duration|DRAM Throughput|L2 Hit|Memory Throughput|Achieved Occ" $OUT/r/scan-ncu.txt | head -40; pack ;;
+  split)
+    gpu_tests 110 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    ab() {  # $1: a name; $2: shapes; $3: candidates; $4: seconds
+      mkdir -p $OUT/r/$1; RNNVIZ_AB_SHAPES="$2" RNNVIZ_AB_MODES=graph RNNVIZ_AB_VARIANTS="$3" timeout $4 \
+        python3 scripts/scan_entry_ab.py --out $OUT/r/$1 > $OUT/r/ab-$1.log 2>&1; echo "$1 rc=$? t=$SECONDS"
+      grep "^{" $OUT/r/ab-$1.log | cut -c1-110; grep -E "SystemExit|Error|gradients off|not its own" $OUT/r/ab-$1.log | tail -3; pack
+    }
+    ab d64 "1x65536x64;1x131072x64" rts8,split,splitf,split528 150
+    ab d16 "1x1048576x16" shipped,split16 80
+    ab medium "4x16384x256;4x131072x256" shipped,mediumscan,mediumsplit $((575 - SECONDS)) ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"

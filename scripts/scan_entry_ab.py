@@ -53,14 +53,34 @@ FOUR_ROW_BWD = {"rows": 4, "num_warps": 2, "block_d": 32, "stages": 3, "vec": 0,
 LOOKBACK_BWD = {"rows": 8, "num_warps": 1, "block_d": 32, "stages": 3, "vec": 0,
                 "programs": 2112, "carry": "lookback"}
 RTS8_BWD = {**LOOKBACK_BWD, "carry": "scan"}
-VARIANTS = {"table": {"bwd": FOUR_ROW_BWD, "pdl": False},
+# Reduce-then-scan with lanes walking sub-segments of their own ("split", reduce_scan.py):
+# the shipped D=64 entry so, both ways or its forward alone, and with segments four times
+# longer (the split walk exchanges nothing inside a segment, so fewer segments cost the walk
+# nothing and leave the summaries' scan less to do). At B=4, D=256 (the H200's entries: a
+# look-back forward) reduce-then-scan both ways, chunked and split: "medium" names them
+MEDIUM_SCAN = {"path": "sequence", "rows": 4, "num_warps": 1, "block_d": 32, "stages": 1,
+               "vec": 0, "programs": 2112, "carry": "scan", "pdl": True, "split": False,
+               "bwd": {"path": "sequence", "rows": 4, "num_warps": 2, "block_d": 32,
+                       "stages": 3, "vec": 0, "programs": 2112, "carry": "scan",
+                       "split": False}}
+VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
+            "table": {"bwd": FOUR_ROW_BWD, "pdl": False},
             "lookback": {"bwd": LOOKBACK_BWD, "pdl": False},
             "pdl": {"bwd": FOUR_ROW_BWD, "pdl": True},
             "rts8": {"bwd": RTS8_BWD, "pdl": True},
             "rts8w2": {"bwd": {**RTS8_BWD, "num_warps": 2}, "pdl": True},
             "rts16": {"bwd": {**RTS8_BWD, "rows": 16}, "pdl": True},
             "rts8s2": {"bwd": {**RTS8_BWD, "stages": 2}, "pdl": True},
-            "rts8s4": {"bwd": {**RTS8_BWD, "stages": 4}, "pdl": True}}
+            "rts8s4": {"bwd": {**RTS8_BWD, "stages": 4}, "pdl": True},
+            "split": {"split": True, "bwd": {**RTS8_BWD, "split": True}, "pdl": True},
+            "splitf": {"split": True, "bwd": RTS8_BWD, "pdl": True},
+            "split528": {"split": True, "programs": 528,
+                         "bwd": {**RTS8_BWD, "split": True, "programs": 528}, "pdl": True},
+            "split16": {"split": True, "pdl": True},  # D=16's "|few" forward (its backward
+            # is the one-chunk look-back)
+            "mediumscan": MEDIUM_SCAN,
+            "mediumsplit": {**MEDIUM_SCAN, "split": True,
+                            "bwd": {**MEDIUM_SCAN["bwd"], "split": True}}}
 MODES = ("graph", "back-to-back")
 
 
@@ -85,14 +105,15 @@ def use(variant: str, B: int, T: int, D: int) -> None:
 
 def kernels_launched(fn) -> list[tuple[str, bool]]:
     """The Triton kernels one call of ``fn`` launches, in order, each with whether it was
-    launched to overlap the one before (pdl): which variant really ran."""
+    launched to overlap the one before (pdl) and whether its lanes walk sub-segments (split):
+    which variant really ran."""
     from rnnviz.kernels.cached_launch import CachedLaunch
 
     made, inner = [], CachedLaunch.launch
 
     def launch_(self, grid, args, kw, static=None):
         name = getattr(self.kernel, "fn", self.kernel).__name__
-        made.append((name, bool(kw.get("launch_pdl"))))
+        made.append((name, bool(kw.get("launch_pdl")), bool(kw.get("SPLIT"))))
         return inner(self, grid, args, kw, static)
 
     CachedLaunch.launch = launch_
@@ -105,12 +126,17 @@ def kernels_launched(fn) -> list[tuple[str, bool]]:
 
 def ran_as_asked(variant: str, made: list[tuple[str, bool]]) -> bool:
     """Whether the launches of one forward+backward are ``variant``'s: its backward by
-    look-back segments or not, its launches overlapping or not."""
-    names = [name for name, _ in made]
-    segment, overlapped = "scan_segment_kernel" in names, any(p for _, p in made)
+    look-back segments or not, its launches overlapping or not, its lanes walking
+    sub-segments or not ("shipped" asks for nothing)."""
     asked = VARIANTS[variant]
-    return (segment, overlapped) == (asked.get("bwd", {}).get("carry") == "lookback",
-                                     asked["pdl"])
+    if not asked:
+        return True
+    names = [name for name, _, _ in made]
+    segment, overlapped = "scan_segment_kernel" in names, any(p for _, p, _ in made)
+    split = any(s for _, _, s in made)
+    bwd = asked.get("bwd", {})
+    return (segment, overlapped, split) == (bwd.get("carry") == "lookback", asked["pdl"],
+                                            bool(asked.get("split") or bwd.get("split")))
 
 
 def rel_err(x: torch.Tensor, ref: torch.Tensor) -> float:
@@ -144,11 +170,13 @@ def main() -> None:
                 raise SystemExit(f"{variant}: launched {made}, not its own kernels")
             for pss in ("fwd", "fwd+bwd"):
                 calls[(variant, pss)] = (variant, _step("rnnviz-scan", pss, a, b, None))
-        if T <= 65536:  # (its warp kernel takes T up to 65536)
+        # accelerated-scan's kernels beside them, on [B, D, T] copies (its warp kernel takes
+        # T up to 65536)
+        for kind in ("warp", "scalar") if T <= 65536 else ("scalar",):
             try:
                 for pss in ("fwd", "fwd+bwd"):
-                    warp = _step("accelerated-scan", pss, a, b, "warp")
-                    calls[("accelerated-scan-warp", pss)] = (None, warp)
+                    calls[(f"accelerated-scan-{kind}", pss)] = (
+                        None, _step("accelerated-scan", pss, a, b, kind))
             except ImportError:
                 pass
         for mode in modes:
@@ -161,7 +189,7 @@ def main() -> None:
                     times[name].append(time_ms(fn, dev, mode=mode, budget_ms=60) * 1e3)
             for (name, pss), ts in times.items():
                 method, variant = (("rnnviz-scan", name) if calls[(name, pss)][0] is not None
-                                   else ("accelerated-scan", "warp"))
+                                   else ("accelerated-scan", name.rsplit("-", 1)[1]))
                 row = {"B": B, "T": T, "D": D, "pass": pss, "dtype": "fp32", "method": method,
                        "variant": variant, "timing": mode, "us": statistics.median(ts),
                        "rounds_us": ts}

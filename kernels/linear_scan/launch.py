@@ -71,6 +71,10 @@ class ScanConfig:
     # (``griddepcontrol.wait``) before it reads what that launch wrote: the gaps between the
     # three launches overlap. sm_90 and later; chosen by a tuned entry's "pdl"
     pdl: bool = False
+    # carry="scan": each lane group walks a contiguous sub-segment of its own, so a walk
+    # exchanges nothing between lanes (``reduce_scan.py``, SPLIT); the lanes meet once a
+    # segment. Chosen by a tuned entry's "split"
+    split: bool = False
 
     def __post_init__(self):
         if self.path not in ("channel", "sequence"):
@@ -86,6 +90,9 @@ class ScanConfig:
         if self.pdl and self.carry != "scan":
             raise ValueError("pdl (overlapping launches) needs carry='scan': the one-launch "
                              f"paths have no launch to overlap, got carry={self.carry!r}")
+        if self.split and self.carry != "scan":
+            raise ValueError("split (lanes walking sub-segments) needs carry='scan', got "
+                             f"carry={self.carry!r}")
         if self.carry not in ("lookback", "scan"):
             raise ValueError(f"carry must be 'lookback' or 'scan', got {self.carry!r}")
         if self.carry == "scan" and not self.segment:
@@ -255,8 +262,9 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
                           entry.get("carry", "lookback"))
         if entry.get("programs"):
             cfg = segment_for(B, T, D, cfg, entry["programs"])
-        pdl = bool(entry.get("pdl")) and cfg.carry == "scan"
-        return dataclasses.replace(cfg, pdl=True) if pdl else cfg
+        scan = cfg.carry == "scan"  # (a backward's one-launch carry takes neither)
+        return dataclasses.replace(cfg, pdl=bool(entry.get("pdl")) and scan,
+                                   split=bool(entry.get("split")) and scan)
     # The formula. Channel path: the sweep's best tile for wide problems, narrowed (fewer
     # warps, fewer channels) while it gives fewer programs than the table asks for.
     if B * D >= CHANNEL_MIN_BD or T <= SHORT_T:
@@ -323,6 +331,12 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
         return _Plan(cfg, _CHANNEL, (n_dt, B), (T, D, *strides),
                      dict(kw, STAGES=cfg.stages, VEC=cfg.vec), fits, n_chunks, None)
     n_parts = cdiv(n_chunks, cfg.segment) if cfg.segment else n_chunks
+    if cfg.split and (record or not _rows_fit(cfg.block_t * cfg.segment, s_a[1], s_b[1], s_hf[1],
+                                               D)):
+        # the records are by chunk, which the split walk has none of; its row offsets span a
+        # segment, in int32
+        return _plan(dataclasses.replace(cfg, split=False), shape, s_a, s_b, s_hf, flags,
+                     timeline)
     if cfg.carry == "scan":
         grid = (n_parts * B * n_dt,)
         common = (T, D, n_dt, B * n_dt, cfg.segment, *s_a, *s_b)
@@ -330,10 +344,11 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
         # overlap it (launch_pdl) and waits for it in-kernel (GDC); so is the apply launch
         gdc = {"GDC": 1} if cfg.pdl else {}
         pdl = dict(gdc, launch_pdl=True) if cfg.pdl else {}
+        split = {"SPLIT": True} if cfg.split else {}
         reduce = _Plan(cfg, _REDUCE, grid, common,
                        dict(REVERSE=reverse, SHIFT_A=shift_a, R=cfg.rows, S=cfg.block_s,
                             BLOCK_D=cfg.block_d, STAGES=cfg.stages, num_warps=cfg.num_warps,
-                            **gdc),
+                            **gdc, **split),
                        fits, n_chunks, None)
         # the summaries [B, n_parts, D] (contiguous), scanned forward from h0
         s_sum = (n_parts * D, D, 1)
@@ -343,8 +358,9 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
         if pdl:  # (a plan of its own: the cached one serves launches without pdl)
             summary = _Plan(summary.cfg, summary.kernel, summary.grid, summary.scalars,
                             dict(summary.constexprs, **pdl), summary.fits, summary.n_chunks, None)
-        return _Plan(cfg, _APPLY, grid, common + tuple(s_hf), dict(kw, STAGES=cfg.stages, **pdl),
-                     fits, n_chunks, None, (reduce, summary, n_parts))
+        return _Plan(cfg, _APPLY, grid, common + tuple(s_hf),
+                     dict(kw, STAGES=cfg.stages, **pdl, **split), fits, n_chunks, None,
+                     (reduce, summary, n_parts))
     status = (n_parts, B * n_dt, cfg.block_d, cfg.lookback)
     kw = dict(kw, W=cfg.lookback, TIMELINE=timeline)
     if cfg.segment:
@@ -417,11 +433,13 @@ def _reduce_then_scan(plan: _Plan, a, b, args: tuple) -> None:
     a stand-in, third). Three launches where the look-back makes one: more host time per
     call (benchmarks/scan-carry-h200.json)."""
     red, summary, n_parts = plan.before
-    ca, cb, seg_h = summary_buffers(a.shape[0], n_parts, a.shape[2], a.device)
-    red.launch((a, b, ca, cb))
+    lanes = plan.cfg.block_s if plan.cfg.split else 0  # (split: the sub-segments' steps too)
+    ca, cb, seg_h, *sub = summary_buffers(a.shape[0], n_parts, a.shape[2], a.device, lanes)
+    sa, sb = sub or (ca, cb)  # (without split: stand-ins, never touched)
+    red.launch((a, b, ca, cb, sa, sb))
     h0 = args[2] if summary.constexprs["HAS_H0"] else seg_h
     summary.launch((ca, cb, h0) + (seg_h,) * 6)
-    plan.launch((a, b, seg_h) + args[2:])
+    plan.launch((a, b, seg_h, sa, sb) + args[2:])
 
 
 def forget_choices() -> None:

@@ -378,13 +378,15 @@ def status_buffers(n_chunks: int, n_tiles: int, block_d: int, device: torch.devi
     return _stream_buffers(n, n_vals, device).views(n, block_d, n_vals)
 
 
-def summary_buffers(B: int, n_parts: int, D: int, device: torch.device
-                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(ca, cb, carries) [B, n_parts, D] float32 for reduce-then-scan (``reduce_scan.py``):
+def summary_buffers(B: int, n_parts: int, D: int, device: torch.device, lanes: int = 0
+                    ) -> tuple[torch.Tensor, ...]:
+    """(ca, cb, carries) [B, n_parts, D] float32 for reduce-then-scan (``reduce_scan.py``),
+    and with ``lanes`` its split walk's sub-segment steps (sa, sb) [B, n_parts, lanes, D]:
     views of the stream's status buffers' values, kept as ``status_buffers`` keeps them
     (every element is written before it is read, so they need no zeroing): no allocation
     per call."""
-    return _stream_buffers(0, 3 * _padded(B * n_parts * D), device).summaries(B, n_parts, D)
+    n_vals = 3 * _padded(B * n_parts * D) + 2 * _padded(B * n_parts * lanes * D)
+    return _stream_buffers(0, n_vals, device).summaries(B, n_parts, D, lanes)
 
 
 def _padded(m: int) -> int:
@@ -425,13 +427,18 @@ class _StatusBuffers:
                 self.vals[n * 3 * block_d:n_vals].view(torch.int32), self.flags[:2])
         return v
 
-    def summaries(self, B: int, n_parts: int, D: int) -> tuple:
-        """(ca, cb, carries): three [B, n_parts, D] views of the values, made once."""
-        v = self._views.get(("summaries", B, n_parts, D))
+    def summaries(self, B: int, n_parts: int, D: int, lanes: int = 0) -> tuple:
+        """(ca, cb, carries): three [B, n_parts, D] views of the values, and with ``lanes``
+        two [B, n_parts, lanes, D] after them, made once."""
+        v = self._views.get(("summaries", B, n_parts, D, lanes))
         if v is None:
             m, mp = B * n_parts * D, _padded(B * n_parts * D)
-            v = self._views[("summaries", B, n_parts, D)] = tuple(
-                self.vals[i * mp:i * mp + m].view(B, n_parts, D) for i in range(3))
+            v = tuple(self.vals[i * mp:i * mp + m].view(B, n_parts, D) for i in range(3))
+            if lanes:
+                ml, mlp = m * lanes, _padded(m * lanes)
+                v += tuple(self.vals[3 * mp + i * mlp:3 * mp + i * mlp + ml]
+                           .view(B, n_parts, lanes, D) for i in range(2))
+            self._views[("summaries", B, n_parts, D, lanes)] = v
         return v
 
 

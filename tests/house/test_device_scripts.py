@@ -36,3 +36,46 @@ def test_gpu_next_bash_rejects_an_unknown_stage(tmp_path):
     out = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_next.sh"), "nonsense"],
                          capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 2 and "usage" in out.stdout
+
+
+def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
+    """Every candidate of scripts/scan_entry_ab.py, put in the table as the script puts it
+    (``use``), plans launches that its own check (``ran_as_asked``) accepts, at the D=64
+    class it was written for and at B=4, D=256: a candidate that failed it would end a GPU
+    call with nothing timed."""
+    import importlib.util
+
+    import rnnviz.kernels.linear_scan.launch as launch
+
+    spec = importlib.util.spec_from_file_location("scan_entry_ab",
+                                                  ROOT / "scripts" / "scan_entry_ab.py")
+    ab = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ab)
+    monkeypatch.setattr(launch, "interpreting", lambda: False)
+    monkeypatch.setattr(launch, "gpu_key", lambda index=None: "H100")
+    monkeypatch.setattr(launch, "_tuned_for", launch._tuned_for)  # (restored after)
+
+    def launches(B, T, D, backward):
+        cfg = launch.choose_config(B, T, D, 4, backward=backward)
+        s = (T * D, D, 1)
+        flags = (False, False, backward, backward, backward, False)
+        plan = launch._plan(cfg, (B, T, D), s, s, s, flags, False)
+        plans = [*plan.before[:2], plan] if plan.before else [plan]
+        return [(p.kernel.kernel.fn.__name__, bool(p.constexprs.get("launch_pdl")),
+                 bool(p.constexprs.get("SPLIT"))) for p in plans]
+
+    shipped = launch._tuned_for
+    d64 = [n for n in ab.VARIANTS if not n.startswith("medium") and n != "split16"]
+    for shape, names in [((1, 65536, 64), d64),
+                         ((1, 2 ** 20, 16), ["shipped", "split16"]),
+                         ((4, 16384, 256), ["shipped", "mediumscan", "mediumsplit"]),
+                         ((4, 131072, 256), ["shipped", "mediumscan", "mediumsplit"])]:
+        for variant in names:
+            launch._tuned_for = shipped
+            ab.use(variant, *shape)
+            made = launches(*shape, False) + launches(*shape, True)
+            assert ab.ran_as_asked(variant, made), (variant, shape, made)
+    launch._tuned_for = shipped
+    launch.forget_choices()
+    # and it does refuse launches not its own
+    assert not ab.ran_as_asked("split", [("scan_reduce_kernel", True, False)])

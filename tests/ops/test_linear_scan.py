@@ -281,17 +281,19 @@ def kernel_test(f):
 
 
 # "segment": the sequence path's two-pass kernel, 2 chunks per program (or 3, see below);
-# "reduce": the same segments, their carries from a scan of their summaries (carry="scan")
-PATHS = ["channel", "sequence", "segment", "reduce"]
+# "reduce": the same segments, their carries from a scan of their summaries (carry="scan");
+# "split": reduce-then-scan with each lane group walking a sub-segment of its own
+PATHS = ["channel", "sequence", "segment", "reduce", "split"]
 
 
 def small_config(path, block_t=8, block_d=4, block_s=1, stages=1, vec=0, segment=2):
     from rnnviz.kernels.linear_scan import ScanConfig
 
-    if path in ("segment", "reduce"):
+    if path in ("segment", "reduce", "split"):
         return ScanConfig("sequence", block_t=block_t, block_d=block_d, num_warps=4,
                           block_s=block_s, stages=stages, segment=segment,
-                          carry="scan" if path == "reduce" else "lookback")
+                          carry="lookback" if path == "segment" else "scan",
+                          split=path == "split")
     return ScanConfig(path, block_t=block_t, block_d=block_d, num_warps=4, block_s=block_s,
                       stages=stages, vec=vec)
 
@@ -306,7 +308,8 @@ def reference_grads(a, b, h0, g, reverse):
 @pytest.mark.parametrize("path,stages,vec", [("channel", 1, 0), ("channel", 3, 2),
                                              ("sequence", 1, 0), ("segment", 1, 0),
                                              ("segment", 2, 0), ("reduce", 1, 0),
-                                             ("reduce", 2, 0)])
+                                             ("reduce", 2, 0), ("split", 1, 0),
+                                             ("split", 2, 0)])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("use_h0", [False, True])
 @pytest.mark.parametrize("shape,block_s", [((2, 37, 5), 1), ((2, 37, 5), 4), ((1, 1, 3), 2),
@@ -467,7 +470,7 @@ def test_kernel_records_its_chunks(kernel_device, path, reverse, monkeypatch):
     (rec,) = tr.filter(op="linear_scan", kind="chunks")
     assert rec.meta["chunk"] == 8 and rec.meta["backend"] == "triton"
     check_chunk_record(rec, a.cpu(), b.cpu(), h0.cpu(), reverse,
-                       "sequence" if path in ("segment", "reduce") else path)
+                       "sequence" if path in ("segment", "reduce", "split") else path)
 
 
 @triton.jit
@@ -870,6 +873,13 @@ def test_summary_buffers_are_kept_and_aligned():
         assert all(v.shape == (B, n_parts, D) and v.data_ptr() % 16 == 0 for v in views)
         starts = [v.data_ptr() for v in views]
         assert starts[1] - starts[0] >= B * n_parts * D * 4 <= starts[2] - starts[1]
+        # the split walk's sub-segment steps: two more views after the three, [.., lanes, D]
+        *three, sa, sb = summary_buffers(B, n_parts, D, cpu, lanes=8)
+        assert [v.shape for v in three] == [(B, n_parts, D)] * 3
+        assert sa.shape == sb.shape == (B, n_parts, 8, D)
+        assert sa.data_ptr() % 16 == 0 == sb.data_ptr() % 16
+        ends = sorted((v.data_ptr(), v.data_ptr() + v.numel() * 4) for v in (*three, sa, sb))
+        assert all(e <= s for (_, e), (s, _) in zip(ends, ends[1:]))  # no overlap
     _STATUS.clear()
 
 
@@ -890,6 +900,38 @@ def test_the_summaries_scan_takes_narrow_programs_for_few_channels(B, D, block_d
     assert plan.before[1].cfg.block_d == block_d
     tcfg = TimeConfig(block_t=256, block_r=4, num_warps=4, stages=1, programs=1056)
     assert _time_plan(tcfg, (B, T, D), (False,) * 5).summary.cfg.block_d == block_d
+
+
+def test_split_lanes_only_with_reduce_then_scan(monkeypatch):
+    """Lanes walking sub-segments of their own ("split") is a way of walking reduce-then-scan's
+    segments: a config asks for it only with carry="scan", a tuned entry's "split" reaches
+    only such a config (not a backward's one-launch look-back), and a plan falls back to the
+    chunked walk where the kernel records its chunks or a segment's row offsets would not
+    fit in int32."""
+    import rnnviz.kernels.linear_scan.launch as launch
+
+    with pytest.raises(ValueError, match="split .* needs carry='scan'"):
+        launch.ScanConfig("sequence", 32, 16, segment=2, carry="lookback", split=True)
+    entry = {"path": "sequence", "rows": 4, "num_warps": 1, "block_d": 16, "stages": 1,
+             "vec": 0, "programs": 2112, "carry": "scan", "split": True,
+             "bwd": {"programs": 2112, "carry": "lookback"}}
+    monkeypatch.setattr(launch, "interpreting", lambda: False)
+    monkeypatch.setattr(launch, "gpu_key", lambda: "X")
+    monkeypatch.setattr(launch, "_tuned_for", lambda key: {launch.bucket(1, 65536, 64, 4): entry})
+    fwd = launch.choose_config(1, 65536, 64, 4)
+    bwd = launch.choose_config(1, 65536, 64, 4, backward=True)
+    assert (fwd.carry, fwd.split) == ("scan", True) and (bwd.carry, bwd.split) == ("lookback", False)
+    s = (65536 * 64, 64, 1)
+    flags = (False,) * 6
+    plan = launch._plan(fwd, (1, 65536, 64), s, s, s, flags, False)
+    assert plan.cfg.split and plan.constexprs["SPLIT"] and plan.before[0].constexprs["SPLIT"]
+    assert "SPLIT" not in plan.before[1].constexprs  # (the summaries' scan walks chunks)
+    recorded = launch._plan(fwd, (1, 65536, 64), s, s, s, flags[:5] + (True,), False)
+    assert not recorded.cfg.split and "SPLIT" not in recorded.constexprs
+    # a segment of 2^16 steps 2^15 channels apart: offsets past int32 (a chunk's still fit)
+    wide = dataclasses.replace(fwd, segment=2 ** 16 // fwd.block_t)
+    huge = (2 ** 31, 2 ** 15, 1)
+    assert not launch._plan(wide, (1, 2 ** 16, 2 ** 15), huge, huge, huge, flags, False).cfg.split
 
 
 def test_timeline_keeps_the_lookback_kernel(monkeypatch):
