@@ -16,7 +16,8 @@ from rnnviz.course.sizes import where
 __all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_figure",
            "call_bytes", "call_time_figure", "timeline_programs", "lookback_timeline_figure",
            "carry_rows", "carry_figure", "stage_rows", "stage_figure", "flush_rows", "flush_figure",
-           "tile_rows", "tile_figure", "entry_ab_rows", "entry_ab_figure"]
+           "tile_rows", "tile_figure", "entry_ab_rows", "entry_ab_figure", "lane_steps",
+           "lane_walk_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
@@ -393,3 +394,40 @@ def entry_ab_figure(refs: list[Reference] | None = None, T: int = 65536) -> go.F
                       xaxis_tickangle=0)
     return style(fig, f"Three launches, overlapped: the scan at B=1, T={T}, D=64 (float32)",
                  [line for ref in refs for line in _source(ref)], height=520)
+
+
+def lane_steps(R: int, S: int, seg: int, split: bool) -> list[list[int]]:
+    """Which step of a segment (seg chunks of R * S steps) each of the S lane groups holds at
+    each row of its walk, as the kernels lay it out (``kernels/linear_scan/reduce_scan.py``):
+    row i * R + r of lane group s. Chunked: chunk i's sub-chunk s, step i*R*S + s*R + r, so
+    the lanes' runs interleave and must be joined every chunk. Split: step s*seg*R + i*R + r,
+    each lane group's own contiguous run, joined once."""
+    if min(R, S, seg) < 1:
+        raise ValueError(f"R, S and seg must be >= 1, got {R}, {S}, {seg}")
+    return [[s * seg * R + i * R + r if split else i * R * S + s * R + r
+             for i in range(seg) for r in range(R)] for s in range(S)]
+
+
+def lane_walk_figure(R: int = 4, S: int = 4, seg: int = 4) -> go.Figure:
+    """The two walks of a segment side by side: for each lane group (a row) and each row of
+    its walk (a column), the step of the sequence it holds, coloured by that step. Chunked, the
+    colours interleave: after every chunk the lanes must pass their states along (a scan
+    across lanes, shuffles). Split, each lane group's colours run on: its state stays in its
+    registers, and the lanes meet once, at the segment's end."""
+    from plotly.subplots import make_subplots
+
+    titles = (f"chunked: the lanes meet after every chunk ({seg} scans across lanes)",
+              "split: each lane group walks a run of its own (1 scan across lanes)")
+    fig = make_subplots(rows=2, cols=1, subplot_titles=titles, vertical_spacing=0.18)
+    for k, split in enumerate((False, True)):
+        z = lane_steps(R, S, seg, split)
+        fig.add_trace(go.Heatmap(z=z, text=[[str(v) for v in row] for row in z],
+                                 texttemplate="%{text}", colorscale="Viridis", showscale=False,
+                                 zmin=0, zmax=seg * R * S - 1,
+                                 hovertemplate="lane group %{y}, walk row %{x}: step %{z}"
+                                               "<extra></extra>"), row=k + 1, col=1)
+        fig.update_yaxes(title_text="lane group", autorange="reversed", row=k + 1, col=1)
+        fig.update_xaxes(title_text="row of the walk (R per load)", row=k + 1, col=1)
+    return style(fig, f"One segment of {seg} chunks of {R} x {S} steps, walked two ways",
+                 ["the layout of kernels/linear_scan/reduce_scan.py (SPLIT) and blocks.py"],
+                 height=470)

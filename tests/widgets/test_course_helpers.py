@@ -713,3 +713,25 @@ def test_call_time_figure_draws_each_method_and_its_floor():
     assert "copy: skipped: too big" in fig.layout.title.text  # the row with no time is named
     with pytest.raises(ValueError, match="no byte count for method 'lstm-cudnn'"):
         scan_kernels.call_bytes(row("lstm-cudnn", 16, 1.0))
+
+
+def test_lane_steps_cover_a_segment_once_either_way():
+    """Both walks of notebook 7's diagram hand every step of the segment to exactly one lane
+    group and walk row; split, each lane group's steps are one contiguous run, chunked they
+    are runs of R interleaved with the other lanes'."""
+    from rnnviz.course import scan_kernels
+
+    R, S, seg = 4, 4, 3
+    for split in (False, True):
+        z = scan_kernels.lane_steps(R, S, seg, split)
+        assert len(z) == S and all(len(row) == seg * R for row in z)
+        assert sorted(v for row in z for v in row) == list(range(seg * R * S))
+    split = scan_kernels.lane_steps(R, S, seg, True)
+    assert all(row == list(range(row[0], row[0] + seg * R)) for row in split)
+    chunked = scan_kernels.lane_steps(R, S, seg, False)
+    assert chunked[1][:R + 1] == [4, 5, 6, 7, 20]  # R of its own, then the next chunk's
+    with pytest.raises(ValueError, match="must be >= 1"):
+        scan_kernels.lane_steps(0, S, seg, True)
+    fig = scan_kernels.lane_walk_figure(R, S, seg)
+    assert [t.type for t in fig.data] == ["heatmap", "heatmap"]
+    assert list(fig.data[1].z[0][:3]) == [0, 1, 2]  # the split walk below the chunked
