@@ -76,6 +76,9 @@
 #                                    (scripts/scan_entry_ab.py): the D=64 entry split both ways, forward only, in 528
 #                                    segments; D=16's forward; B=4, D=256 by reduce-then-scan, chunked and split, against
 #                                    the shipped look-back (accelerated-scan's kernels beside each)
+#   bash scripts/gpu_next.sh adopted after a tuned entry changed: the scan's GPU tests, then the scan bench (fp32, rnnviz and
+#                                    accelerated-scan, the copy ceiling) at the few-channel and medium shapes (or SHAPES) as
+#                                    graph replays, then back to back, the call's time left halved between them
 #   bash scripts/gpu_next.sh host    where the time of a call goes, host or GPU (scripts/profile_host.py, cProfile too), at
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
@@ -84,7 +87,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|split) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|split"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|split|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|split|adopted"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -236,6 +239,10 @@ case "$1" in
     ab d64 "1x65536x64;1x131072x64" rts8,split,splitf,split528 150
     ab d16 "1x1048576x16" shipped,split16 80
     ab medium "4x16384x256;4x131072x256" shipped,mediumscan,mediumsplit $((575 - SECONDS)) ;;
+  adopted)
+    gpu_tests 110 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan RNNVIZ_SCAN_DTYPES=fp32 LIMIT=$(( (580 - SECONDS) / 2 )) \
+      scan_modes adopted "${SHAPES:-1x65536x64;1x131072x64;1x1048576x16;4x16384x256;4x131072x256}"; pack ;;
   host)
     only="linear_scan fwd+bwd B=1 T=65536,linear_scan on [B, D, T] fwd+bwd B=1 T=65536"
     only="$only,accelerated-scan fwd+bwd B=1 T=65536,empty Function fwd+bwd B=1 T=65536"
