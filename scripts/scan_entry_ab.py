@@ -37,7 +37,7 @@ import sys
 import torch
 
 import rnnviz.kernels.linear_scan.launch as launch
-from rnnviz.bench.core import TIMING_PER_ROW, time_ms, write_result
+from rnnviz.bench.core import TIMING_PER_ROW, copy_bandwidth_gbs, time_ms, write_result
 from rnnviz.bench.scan import _make, _narrowed, _shapes_from_env, _step
 from rnnviz.ops import linear_scan
 
@@ -150,6 +150,7 @@ def main() -> None:
     dev = torch.device("cuda")
     shipped = launch._tuned_for
     shapes, variants, modes = from_env()
+    copy = copy_bandwidth_gbs(dev)  # (each row's share of it: the bench's byte counts)
     rows = []
     for B, T, D in shapes:
         a, b = _make(B, T, D, torch.float32, dev, grad=True)  # the bench's inputs and calls
@@ -192,11 +193,16 @@ def main() -> None:
                                    else ("accelerated-scan", name.rsplit("-", 1)[1]))
                 row = {"B": B, "T": T, "D": D, "pass": pss, "dtype": "fp32", "method": method,
                        "variant": variant, "timing": mode, "us": statistics.median(ts),
-                       "rounds_us": ts}
-                print({k: row[k] for k in ("T", "pass", "variant", "timing", "us")}, flush=True)
+                       "rounds_us": ts,
+                       "frac_copy": (3 if pss == "fwd" else 8) * B * T * D * 4
+                       / (statistics.median(ts) * 1e-6) / 1e9 / copy}
+                print({"T": T, "D": D, "pass": pss, "variant": variant, "us": round(row["us"], 2),
+                       "frac_copy": round(row["frac_copy"], 3)}, flush=True)
                 rows.append(row)
     launch._tuned_for = shipped
-    write_result("scan-entry-ab", rows, {"timing": TIMING_PER_ROW, "candidates": {
+    write_result("scan-entry-ab", rows, {"timing": TIMING_PER_ROW, "copy_gbs": copy,
+                                         "bytes": "fwd: 3 N elements; fwd+bwd: 8 N (the bench's)",
+                                         "candidates": {
         k: "the tuned entry, " + repr(v) for k, v in variants.items()}},
                  out_dir=args.out)
 
