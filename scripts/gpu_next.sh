@@ -71,11 +71,11 @@
 #   bash scripts/gpu_next.sh medium  'tiles' (TILES=0: not), then look-back segments short enough to stay in the L2 between their two
 #                                    walks at B=4, D=256 (T=16384, 131072) and D=16, T=2^20 (graph, --no-write), then
 #                                    Nsight Compute on the D=64 forward's three kernels, the L2 kept (scripts/scan_ncu.py)
-#   bash scripts/gpu_next.sh split   reduce-then-scan with lanes walking sub-segments of their own (reduce_scan.py, SPLIT):
-#                                    the scan's GPU tests, then A/Bs through the op as graph replays
+#   bash scripts/gpu_next.sh lanes   reduce-then-scan with lanes walking sub-segments of their own (reduce_scan.py, SPLIT):
+#                                    A/Bs through the op as graph replays, gradients checked first
 #                                    (scripts/scan_entry_ab.py): the D=64 entry split both ways, forward only, in 528
-#                                    segments; D=16's forward; B=4, D=256 by reduce-then-scan, chunked and split, against
-#                                    the shipped look-back (accelerated-scan's kernels beside each)
+#                                    segments (D64 s); B=4, D=256 by reduce-then-scan, chunked and split, against the
+#                                    shipped look-back (to LIMIT s); D16=s: D=16's forward too (accelerated-scan beside)
 #   bash scripts/gpu_next.sh adopted after a tuned entry changed: the scan's GPU tests, then the scan bench (fp32, rnnviz and
 #                                    accelerated-scan, the copy ceiling) at the few-channel and medium shapes (or SHAPES) as
 #                                    graph replays, then back to back, the call's time left halved between them
@@ -87,7 +87,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|split|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|split|adopted"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|adopted"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -229,16 +229,15 @@ case "$1" in
       --cache-control none --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats \
       --section Occupancy --section LaunchStats python3 scripts/scan_ncu.py > $OUT/r/scan-ncu.txt 2>&1
     echo "ncu rc=$? t=$SECONDS"; grep -E "^  [a-z_]+kernel|Duration|DRAM Throughput|L2 Hit|Memory Throughput|Achieved Occ" $OUT/r/scan-ncu.txt | head -40; pack ;;
-  split)
-    gpu_tests 110 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+  lanes)
     ab() {  # $1: a name; $2: shapes; $3: candidates; $4: seconds
       mkdir -p $OUT/r/$1; RNNVIZ_AB_SHAPES="$2" RNNVIZ_AB_MODES=graph RNNVIZ_AB_VARIANTS="$3" timeout $4 \
         python3 scripts/scan_entry_ab.py --out $OUT/r/$1 > $OUT/r/ab-$1.log 2>&1; echo "$1 rc=$? t=$SECONDS"
       grep "^{" $OUT/r/ab-$1.log | cut -c1-110; grep -E "SystemExit|Error|gradients off|not its own" $OUT/r/ab-$1.log | tail -3; pack
     }
-    ab d64 "1x65536x64;1x131072x64" rts8,split,splitf,split528 150
-    ab d16 "1x1048576x16" shipped,split16 80
-    ab medium "4x16384x256;4x131072x256" shipped,mediumscan,mediumsplit $((575 - SECONDS)) ;;
+    ab d64 "1x65536x64" rts8,split,splitf,split528 ${D64:-150}
+    ab medium "4x16384x256" shipped,mediumscan,mediumsplit $(( ${LIMIT:-575} - SECONDS - 10 ))
+    [ -n "$D16" ] && ab d16 "1x1048576x16" shipped,split16 $D16 ;;
   adopted)
     gpu_tests 110 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
     RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan RNNVIZ_SCAN_DTYPES=fp32 LIMIT=$(( (580 - SECONDS) / 2 )) \
