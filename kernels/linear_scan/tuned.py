@@ -97,6 +97,17 @@ runner-up, 63.1 us against 65.5 in ``scan_bwd`` alone; benchmarks/scan-entry-ab-
 19:35, graph replays): forward+backward 90.5 -> 87.7 us at T=65536 (accelerated-scan's warp
 kernel in the same rounds 90.8), 165.3 -> 162.3 at T=131072. A sweep that rewrites these
 entries drops "pdl": scripts/scan_sweep.py does not time it.
+H100, fp32, B * D <= 4096, T > 2048 (2026-12-06, benchmarks/scan-entry-ab-medium-h100*.json,
+through the op at B=4, D=256, gradients checked against float64 first): reduce-then-scan both
+ways (segments of 1-warp programs, 4 rows x 32 channels, about 2112 programs, pdl; the
+backward the H200's T > 32768 tile, 4 rows x 2 warps x 32 channels x 3 stages) over the
+H200's entries (a look-back forward; at T <= 32768 a channel-walk backward). T=16384: forward
+128.5 -> 126.4 us, forward+backward 349.6 -> 308.9 as graph replays, 140.0 -> 135.4 and 382.5 ->
+365.5 back to back; T=131072: 989 -> 974 and 2436 -> 2411 us (graph). Beside them
+accelerated-scan's scalar kernel on [B, D, T] copies: 69.5 and 217.2 us at T=16384, 563 and 1750
+at T=131072 (rnnviz on [B, D, T] memory takes the time kernel, ``launch_time.py``). The same
+segments with each lane walking a sub-segment of its own ("split", ``reduce_scan.py``) were no
+faster there (307.2 us) and slower at D=64 (forward 41.2 against 38.8 us): not taken.
 """
 TABLE: dict = {'H100': {'2|bd>=32768|T<=2048': {'block_d': 512,
                                   'bwd': {'block_d': 512,
@@ -133,6 +144,40 @@ TABLE: dict = {'H100': {'2|bd>=32768|T<=2048': {'block_d': 512,
                                   'programs': 0,
                                   'rows': 8,
                                   'stages': 4,
+                                  'vec': 0},
+          '4|bd<=4096|T<=32768': {'block_d': 32,
+                                  'bwd': {'block_d': 32,
+                                          'carry': 'scan',
+                                          'num_warps': 2,
+                                          'path': 'sequence',
+                                          'programs': 2112,
+                                          'rows': 4,
+                                          'stages': 3,
+                                          'vec': 0},
+                                  'carry': 'scan',
+                                  'num_warps': 1,
+                                  'path': 'sequence',
+                                  'pdl': True,
+                                  'programs': 2112,
+                                  'rows': 4,
+                                  'stages': 1,
+                                  'vec': 0},
+          '4|bd<=4096|T>32768': {'block_d': 32,
+                                  'bwd': {'block_d': 32,
+                                          'carry': 'scan',
+                                          'num_warps': 2,
+                                          'path': 'sequence',
+                                          'programs': 2112,
+                                          'rows': 4,
+                                          'stages': 3,
+                                          'vec': 0},
+                                  'carry': 'scan',
+                                  'num_warps': 1,
+                                  'path': 'sequence',
+                                  'pdl': True,
+                                  'programs': 2112,
+                                  'rows': 4,
+                                  'stages': 1,
                                   'vec': 0},
           '4|bd<=256|T>32768': {'block_d': 16,
                                 'bwd': {'block_d': 32,

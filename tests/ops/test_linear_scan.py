@@ -528,11 +528,13 @@ def test_gpu_auto_paths_large(gpu, shape, dtype):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("shape", [(1, 65536, 64), (1, 2 ** 16 + 3, 16), (2, 40000, 100)])
+@pytest.mark.parametrize("shape", [(1, 65536, 64), (1, 2 ** 16 + 3, 16), (2, 40000, 100),
+                                   (4, 16384, 256), (3, 40001, 300)])
 def test_gpu_the_h100_table_on_any_hopper(gpu, shape):
     """The H100's own entries for few channels and long T (reduce-then-scan with pdl, its
-    backward's 8-row tiles; the "|few" class's one-chunk backward), run on whatever GPU runs
-    the tests as if it were an H100: exact both ways, fp32 and bf16."""
+    backward's 8-row tiles; the "|few" class's one-chunk backward) and for a few hundred to
+    4096 channels (reduce-then-scan with pdl both ways), run on whatever GPU runs the tests
+    as if it were an H100: exact both ways, fp32 and bf16."""
     import rnnviz.kernels.linear_scan.launch as launch
     from rnnviz.bench.sass import tuned_for
 
