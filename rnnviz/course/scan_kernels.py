@@ -16,8 +16,8 @@ from rnnviz.course.sizes import where
 __all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_figure",
            "call_bytes", "call_time_figure", "timeline_programs", "lookback_timeline_figure",
            "carry_rows", "carry_figure", "stage_rows", "stage_figure", "flush_rows", "flush_figure",
-           "tile_rows", "tile_figure", "entry_ab_rows", "entry_ab_figure", "lane_steps",
-           "lane_walk_figure"]
+           "tile_rows", "tile_figure", "entry_ab_rows", "entry_ab_figure", "LANES_AB",
+           "lanes_ab_figure", "lane_steps", "lane_walk_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
@@ -46,7 +46,13 @@ ENTRY_NAMES = {"table": "3 launches<br>one after another",
                "lookback": "backward in<br>1 look-back launch",
                "pdl": "3 launches<br>overlapping (pdl)",
                "rts8": "pdl, backward<br>in 8-row tiles",
-               "warp": "accelerated-scan<br>warp (CUDA C++)"}
+               "split": "lanes split,<br>both ways",
+               "splitf": "lanes split,<br>forward only",
+               "split528": "lanes split,<br>4x longer segments",
+               "warp": "accelerated-scan<br>warp (CUDA C++)",
+               "scalar": "accelerated-scan<br>scalar (Triton)"}
+# the same script's run of the split walk (reduce_scan.py SPLIT) against the shipped entry
+LANES_AB = "scan-entry-ab-lanes-h100"
 ENTRY_PASSES = {"fwd": ("forward", "#9ecae1"), "fwd+bwd": ("forward + backward", "#08519c")}
 # The same bf16 tiles of the wide forward swept on both GPUs of one chip (scripts/scan_sweep.py)
 TILE_SWEEPS = ("scan-sweep-h100-bf16-wide", "scan-sweep-stages-h200-bf16")
@@ -378,10 +384,11 @@ def entry_ab_rows(refs: list[Reference], T: int = 65536,
     return [c for c in out.values() if all(p in c for p in ENTRY_PASSES)]
 
 
-def entry_ab_figure(refs: list[Reference] | None = None, T: int = 65536) -> go.Figure:
+def entry_ab_figure(refs: list[Reference] | None = None, T: int = 65536,
+                    title: str = "Three launches, overlapped") -> go.Figure:
     """What the few-channel scan's launches cost on the GPU: each candidate of the H100's
     entry at B=1, D=64, forward and forward + backward as graph replays, beside
-    accelerated-scan's warp kernel timed in the same rounds, run by run."""
+    accelerated-scan's kernels timed in the same rounds, run by run."""
     refs = refs or [shipped_file(name) for name in ENTRY_ABS]
     rows = entry_ab_rows(refs, T)
     names = [f"run {r['run']}<br>{ENTRY_NAMES.get(r['variant'], r['variant'])}" for r in rows]
@@ -392,7 +399,7 @@ def entry_ab_figure(refs: list[Reference] | None = None, T: int = 65536) -> go.F
                     hovertemplate="%{x}: %{y:.1f} µs<extra>" + label + "</extra>")
     fig.update_layout(barmode="group", yaxis_title="µs per call (graph replays)",
                       xaxis_tickangle=0)
-    return style(fig, f"Three launches, overlapped: the scan at B=1, T={T}, D=64 (float32)",
+    return style(fig, f"{title}: the scan at B=1, T={T}, D=64 (float32)",
                  [line for ref in refs for line in _source(ref)], height=520)
 
 
@@ -431,3 +438,9 @@ def lane_walk_figure(R: int = 4, S: int = 4, seg: int = 4) -> go.Figure:
     return style(fig, f"One segment of {seg} chunks of {R} x {S} steps, walked two ways",
                  ["the layout of kernels/linear_scan/reduce_scan.py (SPLIT) and blocks.py"],
                  height=470)
+
+
+def lanes_ab_figure(ref: Reference | None = None) -> go.Figure:
+    """The split walk through the op against the shipped D=64 entry, forward and forward +
+    backward as graph replays, accelerated-scan's kernels in the same rounds."""
+    return entry_ab_figure([ref or shipped_file(LANES_AB)], title="Lanes that never meet")

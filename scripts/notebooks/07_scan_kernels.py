@@ -259,6 +259,29 @@ scan_kernels.entry_ab_figure()
 # Triton launches from Python where the warp kernel issues two from C++ (about 250 against 147 µs
 # on a fast host, `benchmarks/profile-host-h100-s45.txt`).
 #
+# That still leaves the forward at 43% of the copy bandwidth. Nsight Compute on its three kernels
+# (`benchmarks/scan-ncu-h100.txt`) gave a suspect: the reduce kernel kept its L1 82% busy while its
+# DRAM traffic ran at a third, and a third of its stalls waited on MIO, where warp shuffles go. In the
+# chunked walk the sub-chunks of a chunk sit on different lanes, so every chunk ends with a scan
+# across lanes. The kernels can walk a segment another way: give each lane group a contiguous run of
+# its own, fold it in registers, and let the lanes meet once, at the segment's end
+# (`ScanConfig(split=True)`, `kernels/linear_scan/reduce_scan.py`):
+
+# %%
+scan_kernels.lane_walk_figure()
+
+# %% [markdown]
+# Same bytes, same result, a fraction of the exchanges. Through the op, beside the shipped entry:
+
+# %%
+scan_kernels.lanes_ab_figure()
+
+# %% [markdown]
+# Slower: 41.2 µs against 38.8 for the forward. The profiler named the symptom, not the bound. In
+# the split walk a load's lane groups read rows a whole run apart instead of neighbouring rows, and
+# that costs more than the shuffles saved. A profile says where a kernel waits; only the change,
+# timed, says what it buys. The split walk stays in the library, tested, for you to try.
+#
 # ## 5. The same scan on the other layout
 #
 # Everything so far read $a$ and $b$ as `[B, T, D]`: one time step's $D$ channels side by side in

@@ -735,3 +735,17 @@ def test_lane_steps_cover_a_segment_once_either_way():
     fig = scan_kernels.lane_walk_figure(R, S, seg)
     assert [t.type for t in fig.data] == ["heatmap", "heatmap"]
     assert list(fig.data[1].z[0][:3]) == [0, 1, 2]  # the split walk below the chunked
+
+
+def test_lanes_ab_figure_shows_the_shipped_split_run():
+    """Notebook 7's run of the split walk: the shipped entry and each split candidate, both
+    passes, as measured (the split walk slower than the shipped entry, forward and backward)."""
+    from rnnviz.course import scan_kernels
+    from rnnviz.course.reference import shipped_file
+
+    rows = {r["variant"]: r for r in scan_kernels.entry_ab_rows(
+        [shipped_file(scan_kernels.LANES_AB)])}
+    assert {"rts8", "split", "splitf", "split528"} <= set(rows)
+    assert all(rows["split"][p] > rows["rts8"][p] for p in ("fwd", "fwd+bwd"))
+    fig = scan_kernels.lanes_ab_figure()
+    assert "Lanes that never meet" in fig.layout.title.text and len(fig.data) == 2
