@@ -27,8 +27,8 @@ SPLIT: the lanes walk sub-segments. In a [R, S, BLOCK_D] tile the S sub-chunks s
 different lanes, so summarising a chunk scans across lanes (shuffles of four values, then a
 reduction to read the last), once per chunk. Nsight Compute on the D=64 forward
 (benchmarks/scan-ncu-h100.txt) found the reduce kernel there at 82% of its L1 throughput with
-DRAM at a third and a third of its stalls on MIO: bound by its lanes' exchanges, not by
-memory. With SPLIT a segment of ``seg`` chunks is cut into S contiguous sub-segments of
+DRAM at a third and a third of its stalls on MIO, which pointed at those exchanges. With
+SPLIT a segment of ``seg`` chunks is cut into S contiguous sub-segments of
 seg * R steps instead, one per lane group; at walk step i the lanes load rows i*R .. i*R+R-1
 of their own sub-segment (the same [R, S, BLOCK_D] tile, rows seg * R apart instead of R),
 and each folds them into its own running state in registers: no exchange at all inside the
@@ -37,7 +37,11 @@ scan across lanes) and also stores them (SA, SB: [B, n_parts, S, D]); the apply 
 once, exclusively, to give each lane the state entering its sub-segment, then each lane walks
 its rows as ``blocks.scan_rows_from`` walks one sub-chunk. Same result, same order of
 composition within a lane; RECORD (the chunk-local scans by chunk) is not offered (the plan
-falls back to the chunked walk).
+falls back to the chunked walk). Measured on the H100 through the op it was slower
+(benchmarks/scan-entry-ab-lanes-h100.json: forward 41.2 us against 38.8 at B=1, D=64,
+T=65536; no faster at B=4, D=256): a load's lane groups read rows a sub-segment apart, which
+costs more than the shuffles saved. The tuned tables do not take it; it stays as the tested
+alternative notebook 7 draws and times.
 """
 from __future__ import annotations
 

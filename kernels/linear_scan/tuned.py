@@ -97,17 +97,21 @@ runner-up, 63.1 us against 65.5 in ``scan_bwd`` alone; benchmarks/scan-entry-ab-
 19:35, graph replays): forward+backward 90.5 -> 87.7 us at T=65536 (accelerated-scan's warp
 kernel in the same rounds 90.8), 165.3 -> 162.3 at T=131072. A sweep that rewrites these
 entries drops "pdl": scripts/scan_sweep.py does not time it.
-H100, fp32, B * D <= 4096, T > 2048 (2026-12-06, benchmarks/scan-entry-ab-medium-h100*.json,
-through the op at B=4, D=256, gradients checked against float64 first): reduce-then-scan both
-ways (segments of 1-warp programs, 4 rows x 32 channels, about 2112 programs, pdl; the
-backward the H200's T > 32768 tile, 4 rows x 2 warps x 32 channels x 3 stages) over the
-H200's entries (a look-back forward; at T <= 32768 a channel-walk backward). T=16384: forward
-128.5 -> 126.4 us, forward+backward 349.6 -> 308.9 as graph replays, 140.0 -> 135.4 and 382.5 ->
-365.5 back to back; T=131072: 989 -> 974 and 2436 -> 2411 us (graph). Beside them
-accelerated-scan's scalar kernel on [B, D, T] copies: 69.5 and 217.2 us at T=16384, 563 and 1750
-at T=131072 (rnnviz on [B, D, T] memory takes the time kernel, ``launch_time.py``). The same
-segments with each lane walking a sub-segment of its own ("split", ``reduce_scan.py``) were no
-faster there (307.2 us) and slower at D=64 (forward 41.2 against 38.8 us): not taken.
+H100, fp32, B * D <= 4096, 2048 < T <= 32768 (2026-12-06, benchmarks/scan-entry-ab-medium-h100*.json,
+through the op at B=4, D=256, gradients checked against float64 first): the H200's forward
+(look-back segments) with the backward by reduce-then-scan with pdl (4 rows x 2 warps x 32
+channels x 3 stages, about 2112 programs: the H200's own backward at T > 32768) instead of the
+H200's channel walk. In the A/B both passes went to reduce-then-scan ("mediumscan"): at
+T=16384 forward 128.5 -> 126.4 us and forward+backward 349.6 -> 308.9 as graph replays, 140.0
+-> 135.4 and 382.5 -> 365.5 back to back: the backward's 41 us are most of it, and the
+forward's 2 us were not taken, the H200 having found that forward 8% slower at B=16, T=10000,
+D=128 (benchmarks/scan-sweep-b16-h200.json). T > 32768 keeps the H200's entry, whose backward
+already is this one (the forward by reduce-then-scan there: 989 -> 974 us at T=131072).
+accelerated-scan's scalar kernel, on [B, D, T] copies in the same rounds: 69.5 and 217.2 us at
+T=16384 (graph), 563 and 1750 at T=131072 (rnnviz on [B, D, T] memory takes the time kernel,
+``launch_time.py``). Segments whose lanes each walk a sub-segment of their own ("split",
+``reduce_scan.py``) were no faster there (307.2 us) and slower at D=64 (forward 41.2 against
+38.8 us): not taken.
 """
 TABLE: dict = {'H100': {'2|bd>=32768|T<=2048': {'block_d': 512,
                                   'bwd': {'block_d': 512,
@@ -150,31 +154,14 @@ TABLE: dict = {'H100': {'2|bd>=32768|T<=2048': {'block_d': 512,
                                           'carry': 'scan',
                                           'num_warps': 2,
                                           'path': 'sequence',
+                                          'pdl': True,
                                           'programs': 2112,
                                           'rows': 4,
                                           'stages': 3,
                                           'vec': 0},
-                                  'carry': 'scan',
+                                  'carry': 'lookback',
                                   'num_warps': 1,
                                   'path': 'sequence',
-                                  'pdl': True,
-                                  'programs': 2112,
-                                  'rows': 4,
-                                  'stages': 1,
-                                  'vec': 0},
-          '4|bd<=4096|T>32768': {'block_d': 32,
-                                  'bwd': {'block_d': 32,
-                                          'carry': 'scan',
-                                          'num_warps': 2,
-                                          'path': 'sequence',
-                                          'programs': 2112,
-                                          'rows': 4,
-                                          'stages': 3,
-                                          'vec': 0},
-                                  'carry': 'scan',
-                                  'num_warps': 1,
-                                  'path': 'sequence',
-                                  'pdl': True,
                                   'programs': 2112,
                                   'rows': 4,
                                   'stages': 1,

@@ -533,8 +533,8 @@ def test_gpu_auto_paths_large(gpu, shape, dtype):
 def test_gpu_the_h100_table_on_any_hopper(gpu, shape):
     """The H100's own entries for few channels and long T (reduce-then-scan with pdl, its
     backward's 8-row tiles; the "|few" class's one-chunk backward) and for a few hundred to
-    4096 channels (reduce-then-scan with pdl both ways), run on whatever GPU runs the tests
-    as if it were an H100: exact both ways, fp32 and bf16."""
+    4096 channels (its backward by reduce-then-scan with pdl), run on whatever GPU runs the
+    tests as if it were an H100: exact both ways, fp32 and bf16."""
     import rnnviz.kernels.linear_scan.launch as launch
     from rnnviz.bench.sass import tuned_for
 
