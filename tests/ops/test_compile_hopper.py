@@ -98,29 +98,53 @@ def test_h100_own_scan_tiles_compile_for_hopper():
     assert compile_all(made) == 2  # that forward, and the backward's tile
 
 
-def test_h100_own_few_channel_entries_compile_for_hopper():
-    """The H100's own entries for fp32 B * D <= 256, T > 32768: the forward in reduce-then-
+def test_h100_own_fp32_entries_compile_for_hopper():
+    """The H100's own entries for fp32. B * D <= 256, T > 32768: the forward in reduce-then-
     scan's three launches (the summaries' scan in 4-channel programs); the backward by
     reduce-then-scan too (32-channel segments, 3 in flight) at 64 channels, by the one-chunk
-    look-back under 64 ("|few")."""
+    look-back under 64 ("|few"). B * D <= 4096, 2048 < T <= 32768: the look-back forward,
+    the backward by reduce-then-scan (32-channel segments, 3 in flight, overlapping)."""
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
     from rnnviz.kernels.linear_scan.launch import bucket, tuned_key
     from rnnviz.kernels.linear_scan.tuned import TABLE
 
     assert {k for k in TABLE["H100"] if k.startswith("4|")} == {
-        bucket(1, 65536, 64, 4), tuned_key(1, 2 ** 20, 16, 4)}
+        bucket(1, 65536, 64, 4), tuned_key(1, 2 ** 20, 16, 4), bucket(4, 16384, 256, 4)}
     three = ["scan_reduce_kernel", "scan_channel_kernel", "scan_apply_kernel"]
-    for shape, backward in (((1, 65536, 64), three), ((1, 2 ** 20, 16), ["scan_seqpar_kernel"])):
+    for shape, forward, backward in (((1, 65536, 64), three, three),
+                                     ((1, 2 ** 20, 16), three, ["scan_seqpar_kernel"]),
+                                     ((4, 16384, 256), ["scan_segment_kernel"], three)):
         with tuned_for("H100"), recorded_launches() as made:
             a = torch.empty(shape)
             h = scan_fwd(a, a).h
             scan_bwd(a, h, None, torch.empty_like(h))
         names = [kernel.fn.__name__ for kernel, _, _ in made]
-        assert names == three + backward, shape
-        assert made[1][2]["BLOCK_D"] == 4
+        assert names == forward + backward, shape
+        if forward == three:
+            assert made[1][2]["BLOCK_D"] == 4
         if backward == three:
-            assert made[3][2]["BLOCK_D"] == 32 and made[3][2]["STAGES"] == 3
+            reduce = made[len(forward)][2]
+            assert reduce["BLOCK_D"] == 32 and reduce["STAGES"] == 3 and reduce["GDC"] == 1
         assert compile_all(made) == len(names)
+
+
+def test_split_walk_compiles_for_hopper():
+    """Reduce-then-scan whose lanes walk sub-segments of their own (``ScanConfig.split``),
+    forward and backward, with pdl: the reduce and apply kernels under SPLIT, for sm_90."""
+    import dataclasses
+
+    from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd, tile_config
+    from rnnviz.kernels.linear_scan.launch import segment_for
+
+    cfg = segment_for(1, 65536, 64, tile_config("sequence", 65536, 64, 4, 4, 1, 16, segment=1,
+                                                 carry="scan"), 2112)
+    cfg = dataclasses.replace(cfg, pdl=True, split=True)
+    with recorded_launches() as made:
+        a = torch.empty(1, 65536, 64)
+        h = scan_fwd(a, a, config=cfg).h
+        scan_bwd(a, h, None, torch.empty_like(h), config=cfg)
+    assert [kw.get("SPLIT", False) for _, _, kw in made] == [True, False, True] * 2
+    assert compile_all(made) == 5  # (the summaries' scan is the same launch both ways)
 
 
 def test_overlapping_launches_compile_for_hopper():
