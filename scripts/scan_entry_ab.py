@@ -38,7 +38,7 @@ import torch
 
 import rnnviz.kernels.linear_scan.launch as launch
 from rnnviz.bench.core import TIMING_PER_ROW, copy_bandwidth_gbs, time_ms, write_result
-from rnnviz.bench.scan import _make, _narrowed, _shapes_from_env, _step
+from rnnviz.bench.scan import _bytes, _make, _narrowed, _shapes_from_env, _step
 from rnnviz.ops import linear_scan
 
 SHAPES = [(1, 65536, 64), (1, 131072, 64)]
@@ -191,12 +191,11 @@ def main() -> None:
             for (name, pss), ts in times.items():
                 method, variant = (("rnnviz-scan", name) if calls[(name, pss)][0] is not None
                                    else ("accelerated-scan", name.rsplit("-", 1)[1]))
+                us = statistics.median(ts)
                 row = {"B": B, "T": T, "D": D, "pass": pss, "dtype": "fp32", "method": method,
-                       "variant": variant, "timing": mode, "us": statistics.median(ts),
-                       "rounds_us": ts,
-                       "frac_copy": (3 if pss == "fwd" else 8) * B * T * D * 4
-                       / (statistics.median(ts) * 1e-6) / 1e9 / copy}
-                print({"T": T, "D": D, "pass": pss, "variant": variant, "us": round(row["us"], 2),
+                       "variant": variant, "timing": mode, "us": us, "rounds_us": ts,
+                       "frac_copy": _bytes(B, T, D, 4, pss) / (us * 1e-6) / 1e9 / copy}
+                print({"T": T, "D": D, "pass": pss, "variant": variant, "us": round(us, 2),
                        "frac_copy": round(row["frac_copy"], 3)}, flush=True)
                 rows.append(row)
     launch._tuned_for = shipped
