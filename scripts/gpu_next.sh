@@ -76,6 +76,10 @@
 #                                    (scripts/scan_entry_ab.py): the D=64 entry split both ways, forward only, in 528
 #                                    segments (D64 s); B=4, D=256 by reduce-then-scan, chunked and split, against the
 #                                    shipped look-back (to LIMIT s); D16=s: D=16's forward too (accelerated-scan beside)
+#   bash scripts/gpu_next.sh chlane  the sequence kernels with one channel a lane (ScanConfig.vec = 1: 128-byte rows, no
+#                                    exchange between lanes): their GPU tests (reduce-then-scan at ~2000 segments, the
+#                                    look-back under contention), then A/Bs through the op as graph replays
+#                                    (scripts/scan_entry_ab.py "ch*"): D=64 (D64 s), B=4 D=256, D=16, to LIMIT s
 #   bash scripts/gpu_next.sh adopted after a tuned entry changed: the scan's GPU tests, then the scan bench (fp32, rnnviz and
 #                                    accelerated-scan, the copy ceiling) at the few-channel and medium shapes (or SHAPES) as
 #                                    graph replays, then back to back, the call's time left halved between them
@@ -87,7 +91,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|adopted"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|adopted"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -117,6 +121,11 @@ scan_modes() {  # the scan bench at shapes $2 as graph replays, then back to bac
       python3 -m rnnviz.bench scan --out $OUT/r/$1-$m > $OUT/r/bench-$1-$m.log 2>&1; echo "$1 $m rc=$? t=$SECONDS"
     grep -E "(rnnviz-(scan|time)|accelerated-scan[a-z-]*) +fwd(\+bwd)? +fp32" $OUT/r/bench-$1-$m.log | cut -c1-160
   done
+}
+ab() {  # scripts/scan_entry_ab.py as graph replays. $1: a name; $2: shapes; $3: candidates; $4: seconds
+  mkdir -p $OUT/r/$1; RNNVIZ_AB_SHAPES="$2" RNNVIZ_AB_MODES=graph RNNVIZ_AB_VARIANTS="$3" timeout $4 \
+    python3 scripts/scan_entry_ab.py --out $OUT/r/$1 > $OUT/r/ab-$1.log 2>&1; echo "$1 rc=$? t=$SECONDS"
+  grep "^{" $OUT/r/ab-$1.log | cut -c1-110; grep -E "SystemExit|Error|gradients off|not its own" $OUT/r/ab-$1.log | tail -3; pack
 }
 case "$1" in
   first)
@@ -230,14 +239,15 @@ case "$1" in
       --section Occupancy --section LaunchStats python3 scripts/scan_ncu.py > $OUT/r/scan-ncu.txt 2>&1
     echo "ncu rc=$? t=$SECONDS"; grep -E "^  [a-z_]+kernel|Duration|DRAM Throughput|L2 Hit|Memory Throughput|Achieved Occ" $OUT/r/scan-ncu.txt | head -40; pack ;;
   lanes)
-    ab() {  # $1: a name; $2: shapes; $3: candidates; $4: seconds
-      mkdir -p $OUT/r/$1; RNNVIZ_AB_SHAPES="$2" RNNVIZ_AB_MODES=graph RNNVIZ_AB_VARIANTS="$3" timeout $4 \
-        python3 scripts/scan_entry_ab.py --out $OUT/r/$1 > $OUT/r/ab-$1.log 2>&1; echo "$1 rc=$? t=$SECONDS"
-      grep "^{" $OUT/r/ab-$1.log | cut -c1-110; grep -E "SystemExit|Error|gradients off|not its own" $OUT/r/ab-$1.log | tail -3; pack
-    }
     ab d64 "1x65536x64" rts8,split,splitf,split528 ${D64:-150}
     ab medium "4x16384x256" shipped,mediumscan,mediumsplit $(( ${LIMIT:-575} - SECONDS - 10 ))
     [ -n "$D16" ] && ab d16 "1x1048576x16" shipped,split16 $D16 ;;
+  chlane)
+    gpu_tests 120 tests/ops/test_linear_scan.py::test_gpu_reduce_then_scan_large \
+      tests/ops/test_linear_scan.py::test_gpu_lookback_under_contention; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    ab d64 "1x65536x64" shipped,ch32,ch32r8,ch32s3,ch64,ch32f,ch32b ${D64:-240}
+    ab medium "4x16384x256" shipped,ch32 $(( (${LIMIT:-575} - SECONDS) / 2 ))
+    ab d16 "1x1048576x16" shipped,ch32 $(( ${LIMIT:-575} - SECONDS - 10 )) ;;
   adopted)
     gpu_tests 110 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
     RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan RNNVIZ_SCAN_DTYPES=fp32 LIMIT=$(( (580 - SECONDS) / 2 )) \

@@ -14,7 +14,8 @@ op (``linear_scan``, forward and forward+backward, autograd), in alternating rou
   benchmarks/scan-breakdown-h100.json and flush-ab-h100.json), shipped from 3312873;
 - "rts8": "pdl" with the backward's tile of "lookback" but its carries by reduce-then-scan
   (63.1 us in the second sweep), shipped since ec97756; "rts8w2", "rts16", "rts8s2",
-  "rts8s4": its neighbours (2 warps, 16 rows, 2 or 4 stages).
+  "rts8s4": its neighbours (2 warps, 16 rows, 2 or 4 stages);
+- "ch32" and its neighbours: one channel a lane (``CH``).
 
 Each candidate's gradients are first checked against the float64 torch scan, and the kernels
 it launched against what it asks for (a plan kept from another candidate would run unnoticed:
@@ -63,6 +64,19 @@ MEDIUM_SCAN = {"path": "sequence", "rows": 4, "num_warps": 1, "block_d": 32, "st
                "bwd": {"path": "sequence", "rows": 4, "num_warps": 2, "block_d": 32,
                        "stages": 3, "vec": 0, "programs": 2112, "carry": "scan",
                        "split": False}}
+# Reduce-then-scan with one channel a lane ("ch": vec=1, so S = 1): a row of the tile is one
+# 128-byte load across a warp's lanes (the shipped tile's loads each touch 8 rows, 64 bytes
+# of each), and each lane walks its rows alone, exchanging nothing. 16 rows x 1 warp x 32
+# channels; "r8": 8 rows; "s3": three chunks in flight (cp.async); "64": 64 channels over 2
+# warps; "f"/"b": the forward or the backward alone so (the other as "rts8")
+CH = {"path": "sequence", "rows": 16, "num_warps": 1, "block_d": 32, "stages": 1, "vec": 1,
+      "programs": 2112, "carry": "scan", "pdl": True, "split": False}
+
+
+def _both(**tile) -> dict:
+    return {**CH, **tile, "bwd": {**CH, **tile}}
+
+
 VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             "table": {"bwd": FOUR_ROW_BWD, "pdl": False},
             "lookback": {"bwd": LOOKBACK_BWD, "pdl": False},
@@ -78,6 +92,9 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
                          "bwd": {**RTS8_BWD, "split": True, "programs": 528}, "pdl": True},
             "split16": {"split": True, "pdl": True},  # D=16's "|few" forward (its backward
             # is the one-chunk look-back)
+            "ch32": _both(), "ch32r8": _both(rows=8), "ch32s3": _both(stages=3),
+            "ch64": _both(block_d=64, num_warps=2),
+            "ch32f": {**CH, "bwd": RTS8_BWD}, "ch32b": {"bwd": CH, "pdl": True},
             "mediumscan": MEDIUM_SCAN,
             "mediumsplit": {**MEDIUM_SCAN, "split": True,
                             "bwd": {**MEDIUM_SCAN["bwd"], "split": True}}}
@@ -113,7 +130,7 @@ def kernels_launched(fn) -> list[tuple[str, bool]]:
 
     def launch_(self, grid, args, kw, static=None):
         name = getattr(self.kernel, "fn", self.kernel).__name__
-        made.append((name, bool(kw.get("launch_pdl")), bool(kw.get("SPLIT"))))
+        made.append((name, bool(kw.get("launch_pdl")), bool(kw.get("SPLIT")), kw.get("VEC", 0)))
         return inner(self, grid, args, kw, static)
 
     CachedLaunch.launch = launch_
@@ -131,12 +148,17 @@ def ran_as_asked(variant: str, made: list[tuple[str, bool]]) -> bool:
     asked = VARIANTS[variant]
     if not asked:
         return True
-    names = [name for name, _, _ in made]
-    segment, overlapped = "scan_segment_kernel" in names, any(p for _, p, _ in made)
-    split = any(s for _, _, s in made)
+    names = [name for name, _, _, _ in made]
+    segment, overlapped = "scan_segment_kernel" in names, any(p for _, p, _, _ in made)
+    split = any(s for _, _, s, _ in made)
+    # the sequence kernels' vector widths, forward then backward (1 kernel in 3 is the
+    # summaries' channel scan, whose tile is its own)
+    vecs = {v for name, _, _, v in made if name != "scan_channel_kernel"}
     bwd = asked.get("bwd", {})
-    return (segment, overlapped, split) == (bwd.get("carry") == "lookback", asked["pdl"],
-                                            bool(asked.get("split") or bwd.get("split")))
+    return ((segment, overlapped, split, vecs)
+            == (bwd.get("carry") == "lookback", asked["pdl"],
+                bool(asked.get("split") or bwd.get("split")),
+                {asked.get("vec", 0), bwd.get("vec", 0)}))
 
 
 def rel_err(x: torch.Tensor, ref: torch.Tensor) -> float:

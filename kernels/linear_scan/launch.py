@@ -51,8 +51,10 @@ class ScanConfig:
     # staged in shared memory by Triton's software pipeliner (cp.async): the loads of
     # chunks c+1 .. c+stages-1 overlap chunk c's arithmetic
     stages: int = 1
-    # channel path: elements per vector load (0: Triton's choice, 16 bytes). Narrower
-    # vectors put fewer channels in a thread, so a thread can hold more rows.
+    # elements per vector load (0: Triton's choice, 16 bytes). Narrower vectors put fewer
+    # channels in a thread, so a thread can hold more rows; on the sequence path, with one
+    # channel a lane (vec=1) and block_d = 32 * num_warps, a row of the tile is one load
+    # across the lanes and each lane walks its rows alone: S = 1, no exchange between lanes
     vec: int = 0
     # sequence path: earlier chunks the look-back examines per round (one load of their
     # flags, one scan of their aggregates)
@@ -145,7 +147,7 @@ def tile_config(path: str, T: int, D: int, elem_size: int, rows: int, num_warps:
     channel = path == "channel"
     return ScanConfig(path, block_t=R * S, block_d=block_d, num_warps=num_warps, block_s=S,
                       stages=stages if channel or segment else 1,
-                      vec=vec if channel and vec != wide_vec else 0,
+                      vec=vec if vec != wide_vec else 0,
                       lookback=LOOKBACK if channel else lookback,
                       segment=0 if channel else segment,
                       carry=carry if segment and not channel else "lookback")
@@ -337,6 +339,7 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
         # segment, in int32
         return _plan(dataclasses.replace(cfg, split=False), shape, s_a, s_b, s_hf, flags,
                      timeline)
+    vec = {"VEC": cfg.vec} if cfg.vec else {}  # (a constexpr left at its default otherwise)
     if cfg.carry == "scan":
         grid = (n_parts * B * n_dt,)
         common = (T, D, n_dt, B * n_dt, cfg.segment, *s_a, *s_b)
@@ -348,7 +351,7 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
         reduce = _Plan(cfg, _REDUCE, grid, common,
                        dict(REVERSE=reverse, SHIFT_A=shift_a, R=cfg.rows, S=cfg.block_s,
                             BLOCK_D=cfg.block_d, STAGES=cfg.stages, num_warps=cfg.num_warps,
-                            **gdc, **split),
+                            **gdc, **split, **vec),
                        fits, n_chunks, None)
         # the summaries [B, n_parts, D] (contiguous), scanned forward from h0
         s_sum = (n_parts * D, D, 1)
@@ -359,10 +362,10 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
             summary = _Plan(summary.cfg, summary.kernel, summary.grid, summary.scalars,
                             dict(summary.constexprs, **pdl), summary.fits, summary.n_chunks, None)
         return _Plan(cfg, _APPLY, grid, common + tuple(s_hf),
-                     dict(kw, STAGES=cfg.stages, **pdl, **split), fits, n_chunks, None,
+                     dict(kw, STAGES=cfg.stages, **pdl, **split, **vec), fits, n_chunks, None,
                      (reduce, summary, n_parts))
     status = (n_parts, B * n_dt, cfg.block_d, cfg.lookback)
-    kw = dict(kw, W=cfg.lookback, TIMELINE=timeline)
+    kw = dict(kw, W=cfg.lookback, TIMELINE=timeline, **vec)
     if cfg.segment:
         return _Plan(cfg, _SEGMENT, (n_parts * B * n_dt,),
                      (T, D, n_dt, B * n_dt, cfg.segment, *strides), dict(kw, STAGES=cfg.stages),

@@ -110,7 +110,7 @@ def scan_reduce_kernel(
     A, Bv, CA, CB, SA, SB, T, D, n_dt, n_tiles, seg, s_ab, s_at, s_ad, s_bb, s_bt, s_bd,
     REVERSE: tl.constexpr, SHIFT_A: tl.constexpr, R: tl.constexpr, S: tl.constexpr,
     BLOCK_D: tl.constexpr, STAGES: tl.constexpr = 1, GDC: tl.constexpr = 0,
-    SPLIT: tl.constexpr = False,
+    SPLIT: tl.constexpr = False, VEC: tl.constexpr = 0,
 ):
     """Segment g of a channel tile as one step (ca, cb), stored at [batch row, g, channels]
     of CA, CB (segments numbered in processing order: from the end when REVERSE); with SPLIT
@@ -118,7 +118,8 @@ def scan_reduce_kernel(
     if GDC:  # the summaries' scan may be scheduled once every program here has started; it
         # waits in-kernel for this launch to finish (launch.ScanConfig.pdl)
         tl.extra.cuda.gdc_launch_dependents()
-    g, tile, pid_b, offs, d, dmask = place(tl.program_id(0), n_tiles, n_dt, D, BLOCK_D)
+    g, tile, pid_b, offs, d, dmask = place(tl.program_id(0), n_tiles, n_dt, D, BLOCK_D,
+                                            VEC)
     n_chunks = tl.cdiv(T, R * S)
     c_lo = g * seg
     a_base = A + pid_b * s_ab + d * s_ad
@@ -148,7 +149,7 @@ def scan_apply_kernel(
     HAS_H0: tl.constexpr, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
     R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, STAGES: tl.constexpr = 1,
-    GDC: tl.constexpr = 0, SPLIT: tl.constexpr = False,
+    GDC: tl.constexpr = 0, SPLIT: tl.constexpr = False, VEC: tl.constexpr = 0,
 ):
     """Segment g walked from its carry: SEGH[batch row, g - 1] (the scan of the summaries),
     or h0 for the first; with SPLIT, each lane group from that carry taken through the
@@ -157,7 +158,7 @@ def scan_apply_kernel(
         tl.extra.cuda.gdc_wait()
     # last segment first: the reduce launch read it last (see the module's docstring)
     g, tile, pid_b, offs, d, dmask = place(tl.num_programs(0) - 1 - tl.program_id(0), n_tiles,
-                                           n_dt, D, BLOCK_D)
+                                           n_dt, D, BLOCK_D, VEC)
     n_chunks = tl.cdiv(T, R * S)
     c_lo = g * seg
     later = (tl.zeros_like(d) + g) > 0  # (as a vector: the interpreter masks with no scalars)

@@ -181,22 +181,27 @@ def release_status(FLAGS, COUNTER):
 
 
 @triton.jit
-def place(i, n_tiles, n_dt, D, BLOCK_D: tl.constexpr):
+def place(i, n_tiles, n_dt, D, BLOCK_D: tl.constexpr, VEC: tl.constexpr):
     """Where program number ``i`` works, in part-major order (part p of every channel tile,
-    then p + 1): (part, tile, batch row, lane offsets, channels, which exist)."""
+    then p + 1): (part, tile, batch row, lane offsets, channels, which exist). VEC > 0
+    narrows the loads to VEC channels a thread (``launch.ScanConfig.vec``)."""
     tile = i % n_tiles
     offs = tl.arange(0, BLOCK_D)
+    if VEC > 0:  # (on the range too: with one channel tile the sum below folds to it)
+        offs = tl.max_contiguous(offs, VEC)
     d = (tile % n_dt) * BLOCK_D + offs
+    if VEC > 0:
+        d = tl.max_contiguous(d, VEC)
     return i // n_tiles, tile, (tile // n_dt).to(tl.int64), offs, d, d < D
 
 
 @triton.jit
-def take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D: tl.constexpr):
+def take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D: tl.constexpr, VEC: tl.constexpr):
     """This program's place from an atomic ticket, so that it only ever waits for programs
     that started before it: (ticket, part, tile, batch row, lane offsets, channels, which
     exist)."""
     ticket = tl.atomic_add(COUNTER, 1)
-    part, tile, pid_b, offs, d, dmask = place(ticket, n_tiles, n_dt, D, BLOCK_D)
+    part, tile, pid_b, offs, d, dmask = place(ticket, n_tiles, n_dt, D, BLOCK_D, VEC)
     return ticket, part, tile, pid_b, offs, d, dmask
 
 
@@ -207,9 +212,10 @@ def scan_seqpar_kernel(
     HAS_H0: tl.constexpr, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
     R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr,
-    TIMELINE: tl.constexpr = False,
+    TIMELINE: tl.constexpr = False, VEC: tl.constexpr = 0,
 ):
-    ticket, c, tile, pid_b, offs, d, dmask = take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D)
+    ticket, c, tile, pid_b, offs, d, dmask = take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D,
+                                                           VEC)
     if TIMELINE:
         t_start = clock_ns()
     n_chunks = tl.cdiv(T, R * S)
@@ -281,7 +287,7 @@ def scan_segment_kernel(
     HAS_H0: tl.constexpr, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
     R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr,
-    STAGES: tl.constexpr = 1, TIMELINE: tl.constexpr = False,
+    STAGES: tl.constexpr = 1, TIMELINE: tl.constexpr = False, VEC: tl.constexpr = 0,
 ):
     """The sequence-parallel scan over segments of ``seg`` chunks, in two passes: a program
     walks its segment once to summarise it (reading a and b), takes its carry by look-back
@@ -289,7 +295,8 @@ def scan_segment_kernel(
     and b again and writing h) with the channel kernel's walk. A segment
     streams with its loads pipelined (STAGES) instead of holding one chunk in registers
     over the look-back."""
-    ticket, g, tile, pid_b, offs, d, dmask = take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D)
+    ticket, g, tile, pid_b, offs, d, dmask = take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D,
+                                                           VEC)
     if TIMELINE:
         t_start = clock_ns()
     n_chunks = tl.cdiv(T, R * S)

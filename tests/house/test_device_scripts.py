@@ -65,14 +65,15 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
         plan = launch._plan(cfg, (B, T, D), s, s, s, flags, False)
         plans = [*plan.before[:2], plan] if plan.before else [plan]
         return [(p.kernel.kernel.fn.__name__, bool(p.constexprs.get("launch_pdl")),
-                 bool(p.constexprs.get("SPLIT"))) for p in plans]
+                 bool(p.constexprs.get("SPLIT")), p.constexprs.get("VEC", 0)) for p in plans]
 
     shipped = launch._tuned_for
     d64 = [n for n in ab.VARIANTS if not n.startswith("medium") and n != "split16"]
     for shape, names in [((1, 65536, 64), d64),
                          ((1, 2 ** 20, 16), ["shipped", "split16"]),
-                         ((4, 16384, 256), ["shipped", "mediumscan", "mediumsplit"]),
-                         ((4, 131072, 256), ["shipped", "mediumscan", "mediumsplit"])]:
+                         ((1, 2 ** 20, 16), ["ch32", "ch32f"]),
+                         ((4, 16384, 256), ["shipped", "mediumscan", "mediumsplit", "ch32"]),
+                         ((4, 131072, 256), ["shipped", "mediumscan", "mediumsplit", "ch32"])]:
         for variant in names:
             launch._tuned_for = shipped
             ab.use(variant, *shape)
@@ -81,4 +82,6 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
     launch._tuned_for = shipped
     launch.forget_choices()
     # and it does refuse launches not its own
-    assert not ab.ran_as_asked("split", [("scan_reduce_kernel", True, False)])
+    assert not ab.ran_as_asked("split", [("scan_reduce_kernel", True, False, 0)])
+    assert not ab.ran_as_asked("ch32", [("scan_reduce_kernel", True, False, 0),
+                                        ("scan_apply_kernel", True, False, 0)])

@@ -291,7 +291,7 @@ def small_config(path, block_t=8, block_d=4, block_s=1, stages=1, vec=0, segment
 
     if path in ("segment", "reduce", "split"):
         return ScanConfig("sequence", block_t=block_t, block_d=block_d, num_warps=4,
-                          block_s=block_s, stages=stages, segment=segment,
+                          block_s=block_s, stages=stages, vec=vec, segment=segment,
                           carry="lookback" if path == "segment" else "scan",
                           split=path == "split")
     return ScanConfig(path, block_t=block_t, block_d=block_d, num_warps=4, block_s=block_s,
@@ -306,9 +306,10 @@ def reference_grads(a, b, h0, g, reverse):
 
 @kernel_test
 @pytest.mark.parametrize("path,stages,vec", [("channel", 1, 0), ("channel", 3, 2),
-                                             ("sequence", 1, 0), ("segment", 1, 0),
-                                             ("segment", 2, 0), ("reduce", 1, 0),
-                                             ("reduce", 2, 0), ("split", 1, 0),
+                                             ("sequence", 1, 0), ("sequence", 1, 1),
+                                             ("segment", 1, 0), ("segment", 2, 0),
+                                             ("reduce", 1, 0), ("reduce", 2, 0),
+                                             ("reduce", 1, 1), ("split", 1, 0),
                                              ("split", 2, 0)])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("use_h0", [False, True])
@@ -318,8 +319,8 @@ def test_kernel_forward_backward(kernel_device, path, stages, vec, reverse, use_
                                  block_s):
     """Several chunks (block_t=8), sub-chunks (block_s: 1 takes the channel kernel's direct
     path), channel tiles (block_d=4), with and without pipelined loads (the channel kernel's
-    and the segment kernel's) and narrowed vectors; segments of 2 chunks, the last one short
-    at T=37."""
+    and the segment kernel's) and narrowed vectors (vec=1: one channel a lane, on the
+    sequence kernels too); segments of 2 chunks, the last one short at T=37."""
     a, b, h0 = make(*shape, torch.float32, growth=True, device=kernel_device)
     cfg = small_config(path, block_s=block_s, stages=stages, vec=vec)
     check_kernels(a, b, h0 if use_h0 else None, torch.randn(shape, device=a.device), reverse,
@@ -567,27 +568,33 @@ def check_op_both_ways(a, b, h0, dtype, check_h=lambda h: None):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("D,block_d,block_s", [(16, 16, 32), (64, 64, 8), (64, 16, 32), (5, 8, 64)])
-def test_gpu_lookback_under_contention(gpu, D, block_d, block_s):
-    """Many small chunks racing through the look-back, repeated: every run exact."""
+@pytest.mark.parametrize("D,block_d,block_s,vec", [(16, 16, 32, 0), (64, 64, 8, 0),
+                                                   (64, 16, 32, 0), (5, 8, 64, 0),
+                                                   (64, 32, 1, 1)])
+def test_gpu_lookback_under_contention(gpu, D, block_d, block_s, vec):
+    """Many small chunks racing through the look-back, repeated: every run exact (vec=1:
+    one channel a lane, 16-step chunks)."""
     from rnnviz.kernels.linear_scan import ScanConfig, scan_fwd
 
     a, b, h0 = make(2, 50_000, D, torch.float32, device=gpu)
     a = 0.99 + 0.01 * a
     ref = linear_scan(a.double(), b.double(), h0.double(), backend="torch")
-    cfg = ScanConfig("sequence", block_t=2 * block_s, block_d=block_d, num_warps=4,
-                     block_s=block_s)
+    cfg = ScanConfig("sequence", block_t=16 if vec else 2 * block_s, block_d=block_d,
+                     num_warps=1 if vec else 4, block_s=block_s, vec=vec)
     for _ in range(10):
         assert rel_err(scan_fwd(a, b, h0, config=cfg).h, ref) < 1e-4
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("shape", [(1, 2 ** 20 + 3, 16), (4, 16384, 256), (3, 5000, 33)])
+@pytest.mark.parametrize("shape", [(1, 2 ** 20 + 3, 16), (4, 16384, 256), (3, 5000, 33),
+                                   (1, 65539, 64)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("pdl", [False, True])
-def test_gpu_reduce_then_scan_large(gpu, shape, dtype, pdl):
+@pytest.mark.parametrize("tile", [(4, 1, 16, 0), (16, 1, 32, 1), (16, 2, 64, 1)])
+def test_gpu_reduce_then_scan_large(gpu, shape, dtype, pdl, tile):
     """carry="scan" over some two thousand segments, forward and backward, both ways, its
-    three launches one after the other and overlapping (pdl)."""
+    three launches one after the other and overlapping (pdl); tiles of (rows, warps,
+    channels, vec): 16-byte loads over sub-chunks, and one channel a lane (vec=1)."""
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd, tile_config
     from rnnviz.kernels.linear_scan.launch import segment_for
 
@@ -595,10 +602,12 @@ def test_gpu_reduce_then_scan_large(gpu, shape, dtype, pdl):
     a, b, h0 = make(*shape, torch.float32, device=gpu)
     a = 0.9 + 0.1 * a
     elem = torch.tensor([], dtype=dtype).element_size()
-    cfg = segment_for(B, T, D, tile_config("sequence", T, D, elem, 4, 1, 16, segment=1,
-                                           carry="scan"), 2112)
+    rows, warps, block_d, vec = tile
+    cfg = segment_for(B, T, D, tile_config("sequence", T, D, elem, rows, warps, block_d, vec=vec,
+                                           segment=1, carry="scan"), 2112)
     cfg = dataclasses.replace(cfg, pdl=pdl)
-    assert cfg.carry == "scan" and B * -(-D // 16) * -(-T // (cfg.block_t * cfg.segment)) > 500
+    assert cfg.carry == "scan" and cfg.vec == (vec if vec else 0)
+    assert B * -(-D // cfg.block_d) * -(-T // (cfg.block_t * cfg.segment)) > 500
     tol = 1e-4 if dtype == torch.float32 else 3e-2
     x = [v.to(dtype) for v in (a, b, h0)]
     for reverse in (False, True):
