@@ -17,7 +17,8 @@ __all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_
            "call_bytes", "call_time_figure", "timeline_programs", "lookback_timeline_figure",
            "carry_rows", "carry_figure", "stage_rows", "stage_figure", "flush_rows", "flush_figure",
            "tile_rows", "tile_figure", "entry_ab_rows", "entry_ab_figure", "LANES_AB",
-           "lanes_ab_figure", "lane_steps", "lane_walk_figure"]
+           "lanes_ab_figure", "lane_steps", "lane_walk_figure", "WARP_TILES", "warp_load",
+           "warp_load_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
@@ -444,3 +445,63 @@ def lanes_ab_figure(ref: Reference | None = None) -> go.Figure:
     """The split walk through the op against the shipped D=64 entry, forward and forward +
     backward as graph replays, accelerated-scan's kernels in the same rounds."""
     return entry_ab_figure([ref or shipped_file(LANES_AB)], title="Lanes that never meet")
+
+
+# Two tiles of the sequence kernels at B=1, D=64, float32, one warp each: (rows R, sub-chunks
+# S, channels) of the shipped entry (16-byte loads, so 4 lanes a row and 8 sub-chunks) and of
+# one channel a lane (``ScanConfig.vec`` = 1: 32 lanes a row, S = 1)
+WARP_TILES = {"16-byte loads, 8 sub-chunks (shipped)": (4, 8, 16),
+              "one channel a lane (vec=1)": (16, 1, 32)}
+SECTOR = 32  # bytes: what the memory system moves at least
+LINE = 128  # bytes: an L1/L2 cache line, 4 sectors
+
+
+def warp_load(R: int, S: int, block_d: int, D: int = 64, elem: int = 4
+              ) -> tuple[list[list[int]], dict[str, float]]:
+    """What one warp's loads of a chunk touch in a [T, D] array (channel tile 0, the chunk's
+    R * S steps): for each step and 32-byte sector of a step's D channels, which of the warp's
+    R load instructions reads it (instruction r reads row r of every sub-chunk: steps s*R + r,
+    ``blocks.chunk_offsets``), -1 where none does; and per instruction the rows it touches, the
+    128-byte lines and the bytes it reads from each line."""
+    if min(R, S, block_d, D, elem) < 1 or block_d > D:
+        raise ValueError(f"R, S, block_d, D and elem must be >= 1, block_d <= D; got {R}, {S}, "
+                         f"{block_d}, {D}, {elem}")
+    row_bytes = block_d * elem
+    sectors = -(-D * elem // SECTOR)
+    grid = [[-1] * sectors for _ in range(R * S)]
+    for s in range(S):
+        for r in range(R):
+            for k in range(-(-row_bytes // SECTOR)):
+                grid[s * R + r][k] = r
+    lines = S * -(-row_bytes // LINE)
+    return grid, {"rows": S, "lines": lines, "bytes per line": S * row_bytes / lines}
+
+
+def warp_load_figure(tiles: dict[str, tuple[int, int, int]] | None = None, D: int = 64
+                     ) -> go.Figure:
+    """One warp's loads of a chunk, tile by tile (``WARP_TILES``): steps down, a step's bytes
+    across in 32-byte sectors, each sector coloured by the load instruction that reads it.
+    The shipped tile's every instruction reads a sliver of 8 rows; one channel a lane reads one
+    whole line."""
+    from plotly.subplots import make_subplots
+
+    tiles = tiles or WARP_TILES
+    shapes = {name: warp_load(*tile, D=D) for name, tile in tiles.items()}
+    titles = [f"{name}<br>an instruction reads {st['lines']} line{'s' * (st['lines'] > 1)}, "
+              f"{st['bytes per line']:.0f} B of each" for name, (_, st) in shapes.items()]
+    fig = make_subplots(rows=1, cols=len(tiles), subplot_titles=titles, horizontal_spacing=0.08)
+    fig.update_annotations(font_size=13)
+    for k, (grid, _) in enumerate(shapes.values()):
+        fig.add_trace(go.Heatmap(z=[[v if v >= 0 else None for v in row] for row in grid],
+                                 text=[[str(v) if v >= 0 else "" for v in row] for row in grid],
+                                 texttemplate="%{text}", colorscale="Turbo", showscale=False,
+                                 xgap=1, ygap=1,
+                                 hovertemplate="step %{y}, bytes %{x}x32: instruction %{z}"
+                                               "<extra></extra>"), row=1, col=k + 1)
+        fig.update_yaxes(title_text="time step", autorange="reversed", row=1, col=k + 1)
+        fig.update_xaxes(title_text=f"32-byte sector of a step's {D} channels", row=1, col=k + 1,
+                         range=[-0.5, len(grid[0]) - 0.5], dtick=1)
+    fig = style(fig, f"What one warp's loads read: a chunk of [T, {D}] float32, channel tile 0",
+                ["the tiles of kernels/linear_scan/blocks.py (chunk_offsets) and launch.py "
+                 "(tile_config)"], height=580)
+    return fig.update_layout(margin_t=140)

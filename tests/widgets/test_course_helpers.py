@@ -737,6 +737,33 @@ def test_lane_steps_cover_a_segment_once_either_way():
     assert list(fig.data[1].z[0][:3]) == [0, 1, 2]  # the split walk below the chunked
 
 
+def test_warp_load_reads_every_step_of_a_chunk_once_as_the_kernels_tile_it():
+    """Notebook 7's picture of one warp's loads: its tiles are the ones ``tile_config`` makes
+    (16-byte loads: 8 sub-chunks; one channel a lane: 1), every step of the chunk has its
+    tile's bytes read by exactly one instruction, and the per-instruction counts follow: 8
+    lines of 64 bytes against 1 line of 128."""
+    from rnnviz.course import scan_kernels
+    from rnnviz.kernels.linear_scan import tile_config
+
+    for (R, S, block_d), vec in zip(scan_kernels.WARP_TILES.values(), (0, 1)):
+        cfg = tile_config("sequence", 65536, 64, 4, R, 1, block_d, vec=vec, segment=1,
+                          carry="scan")
+        assert (cfg.rows, cfg.block_s, cfg.block_d) == (R, S, block_d)
+        grid, _ = scan_kernels.warp_load(R, S, block_d)
+        assert len(grid) == R * S and all(len(row) == 8 for row in grid)
+        for row in grid:
+            read = [v for v in row if v >= 0]
+            assert len(read) == block_d * 4 // 32 and len(set(read)) == 1
+        assert sorted({row[0] for row in grid}) == list(range(R))
+    assert scan_kernels.warp_load(4, 8, 16)[1] == {"rows": 8, "lines": 8, "bytes per line": 64}
+    assert scan_kernels.warp_load(16, 1, 32)[1] == {"rows": 1, "lines": 1, "bytes per line": 128}
+    with pytest.raises(ValueError, match="block_d <= D"):
+        scan_kernels.warp_load(4, 8, 128)
+    fig = scan_kernels.warp_load_figure()
+    assert [t.type for t in fig.data] == ["heatmap", "heatmap"]
+    assert "8 lines, 64 B" in fig.layout.annotations[0].text
+
+
 def test_lanes_ab_figure_shows_the_shipped_split_run():
     """Notebook 7's run of the split walk: the shipped entry and each split candidate, both
     passes, as measured (the split walk slower than the shipped entry, forward and backward)."""
