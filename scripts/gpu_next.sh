@@ -77,9 +77,10 @@
 #                                    segments (D64 s); B=4, D=256 by reduce-then-scan, chunked and split, against the
 #                                    shipped look-back (to LIMIT s); D16=s: D=16's forward too (accelerated-scan beside)
 #   bash scripts/gpu_next.sh chlane  the sequence kernels with one channel a lane (ScanConfig.vec = 1: 128-byte rows, no
-#                                    exchange between lanes): their GPU tests (reduce-then-scan at ~2000 segments, the
-#                                    look-back under contention), then A/Bs through the op as graph replays
-#                                    (scripts/scan_entry_ab.py "ch*"): D=64 (D64 s), B=4 D=256, D=16, to LIMIT s
+#                                    exchange between lanes): an A/B through the op as graph replays at D=64
+#                                    (scripts/scan_entry_ab.py, VARIANTS or five "ch*" and the shipped; D64 s), their GPU
+#                                    tests (reduce-then-scan at ~2000 segments, the look-back under contention), then
+#                                    A/Bs at B=4 D=256 and D=16, to LIMIT s
 #   bash scripts/gpu_next.sh adopted after a tuned entry changed: the scan's GPU tests, then the scan bench (fp32, rnnviz and
 #                                    accelerated-scan, the copy ceiling) at the few-channel and medium shapes (or SHAPES) as
 #                                    graph replays, then back to back, the call's time left halved between them
@@ -242,10 +243,10 @@ case "$1" in
     ab d64 "1x65536x64" rts8,split,splitf,split528 ${D64:-150}
     ab medium "4x16384x256" shipped,mediumscan,mediumsplit $(( ${LIMIT:-575} - SECONDS - 10 ))
     [ -n "$D16" ] && ab d16 "1x1048576x16" shipped,split16 $D16 ;;
-  chlane)
-    gpu_tests 120 tests/ops/test_linear_scan.py::test_gpu_reduce_then_scan_large \
+  chlane)  # (the D=64 A/B first: it checks its candidates' gradients against float64 before timing)
+    ab d64 "1x65536x64" ${VARIANTS:-shipped,ch32,ch32r8,ch64,ch32f} ${D64:-170}
+    gpu_tests 110 tests/ops/test_linear_scan.py::test_gpu_reduce_then_scan_large \
       tests/ops/test_linear_scan.py::test_gpu_lookback_under_contention; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
-    ab d64 "1x65536x64" shipped,ch32,ch32r8,ch32s3,ch64,ch32f,ch32b ${D64:-240}
     ab medium "4x16384x256" shipped,ch32 $(( (${LIMIT:-575} - SECONDS) / 2 ))
     ab d16 "1x1048576x16" shipped,ch32 $(( ${LIMIT:-575} - SECONDS - 10 )) ;;
   adopted)
