@@ -243,7 +243,8 @@ case "$1" in
     ab d64 "1x65536x64" rts8,split,splitf,split528 ${D64:-150}
     ab medium "4x16384x256" shipped,mediumscan,mediumsplit $(( ${LIMIT:-575} - SECONDS - 10 ))
     [ -n "$D16" ] && ab d16 "1x1048576x16" shipped,split16 $D16 ;;
-  chlane)  # (the D=64 A/B first: it checks its candidates' gradients against float64 before timing)
+  chlane)
+    # (the D=64 A/B first: it checks its candidates' gradients against float64 before timing)
     ab d64 "1x65536x64" ${VARIANTS:-shipped,ch32,ch32r8,ch64,ch32f} ${D64:-170}
     gpu_tests 110 tests/ops/test_linear_scan.py::test_gpu_reduce_then_scan_large \
       tests/ops/test_linear_scan.py::test_gpu_lookback_under_contention; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
