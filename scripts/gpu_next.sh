@@ -78,7 +78,8 @@
 #                                    shipped look-back (to LIMIT s); D16=s: D=16's forward too (accelerated-scan beside)
 #   bash scripts/gpu_next.sh chlane  the sequence kernels with one channel a lane (ScanConfig.vec = 1: 128-byte rows, no
 #                                    exchange between lanes): an A/B through the op as graph replays at D=64
-#                                    (scripts/scan_entry_ab.py, VARIANTS or five "ch*" and the shipped; D64 s), their GPU
+#                                    (scripts/scan_entry_ab.py, VARIANTS or five "ch*" and the shipped; D64 s), the same
+#                                    in bf16 (two channels a lane, "ch64h"; D64H s), their GPU
 #                                    tests (reduce-then-scan at ~2000 segments, the look-back under contention), then
 #                                    A/Bs at B=4 D=256 and D=16, to LIMIT s
 #   bash scripts/gpu_next.sh adopted after a tuned entry changed: the scan's GPU tests, then the scan bench (fp32, rnnviz and
@@ -246,6 +247,7 @@ case "$1" in
   chlane)
     # (the D=64 A/B first: it checks its candidates' gradients against float64 before timing)
     ab d64 "1x65536x64" ${VARIANTS:-shipped,ch32,ch32r8,ch64,ch32f} ${D64:-170}
+    RNNVIZ_AB_DTYPE=bf16 ab d64bf16 "1x65536x64" shipped,ch64h ${D64H:-70}
     gpu_tests 110 tests/ops/test_linear_scan.py::test_gpu_reduce_then_scan_large \
       tests/ops/test_linear_scan.py::test_gpu_lookback_under_contention; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
     ab medium "4x16384x256" shipped,ch32 $(( (${LIMIT:-575} - SECONDS) / 2 ))

@@ -24,7 +24,7 @@ mode (graph replays, back to back), ``ROUNDS`` rounds of every candidate and of
 accelerated-scan's warp kernel where it is installed (T <= 65536), each call as the scan
 bench makes it (``rnnviz.bench.scan._step``). Writes scan-entry-ab-<gpu>.json.
 RNNVIZ_AB_SHAPES ("1x1048576x16"), RNNVIZ_AB_VARIANTS ("table,pdl") and RNNVIZ_AB_MODES
-("graph") narrow the run.
+("graph") narrow the run; RNNVIZ_AB_DTYPE=bf16 runs it in bfloat16 (the table's bf16 class).
 
     python scripts/scan_entry_ab.py [--out DIR]
 """
@@ -95,6 +95,8 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             "ch32": _both(), "ch32r8": _both(rows=8), "ch32s3": _both(stages=3),
             "ch64": _both(block_d=64, num_warps=2),
             "ch32f": {**CH, "bwd": RTS8_BWD}, "ch32b": {"bwd": CH, "pdl": True},
+            # bf16 (RNNVIZ_AB_DTYPE=bf16): two channels a lane, so a row is still 128 bytes
+            "ch64h": _both(block_d=64, vec=2),
             "mediumscan": MEDIUM_SCAN,
             "mediumsplit": {**MEDIUM_SCAN, "split": True,
                             "bwd": {**MEDIUM_SCAN["bwd"], "split": True}}}
@@ -110,11 +112,17 @@ def from_env() -> tuple[list[tuple[int, int, int]], dict, list[str]]:
     return shapes, {n: VARIANTS[n] for n in names}, _narrowed("RNNVIZ_AB_MODES", MODES)
 
 
-def use(variant: str, B: int, T: int, D: int) -> None:
-    """Make the op choose ``variant``'s entry (``VARIANTS``: the shipped one, updated) for fp32
-    problems of this class."""
+# RNNVIZ_AB_DTYPE: "fp32" (the default) or "bf16": the inputs' dtype, and the table's class
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+# gradients against float64 from the same (rounded) inputs: how far each dtype may be off
+GRAD_TOL = {"fp32": 1e-4, "bf16": 3e-2}
+
+
+def use(variant: str, B: int, T: int, D: int, elem: int = 4) -> None:
+    """Make the op choose ``variant``'s entry (``VARIANTS``: the shipped one, updated) for
+    problems of this class of ``elem``-byte elements."""
     table = dict(launch._tuned_for(launch.gpu_key()))
-    key = launch.tuned_key(B, T, D, 4)
+    key = launch.tuned_key(B, T, D, elem)
     table[key] = {**table[key], **VARIANTS[variant]}
     launch._tuned_for = (lambda k, table=table: table)
     launch.forget_choices()
@@ -172,22 +180,27 @@ def main() -> None:
     dev = torch.device("cuda")
     shipped = launch._tuned_for
     shapes, variants, modes = from_env()
+    dtype_name = os.environ.get("RNNVIZ_AB_DTYPE", "fp32")
+    if dtype_name not in DTYPES:
+        raise SystemExit(f"RNNVIZ_AB_DTYPE must be one of {sorted(DTYPES)}, got {dtype_name!r}")
+    dtype = DTYPES[dtype_name]
+    elem = torch.tensor([], dtype=dtype).element_size()
     copy = copy_bandwidth_gbs(dev)  # (each row's share of it: the bench's byte counts)
     rows = []
     for B, T, D in shapes:
-        a, b = _make(B, T, D, torch.float32, dev, grad=True)  # the bench's inputs and calls
-        g = torch.randn(B, T, D, device=dev)
+        a, b = _make(B, T, D, dtype, dev, grad=True)  # the bench's inputs and calls
+        g = torch.randn(B, T, D, device=dev, dtype=dtype)
         leaves = [x.detach().double().requires_grad_() for x in (a, b)]
         ref = torch.autograd.grad(linear_scan(*leaves, backend="torch"), leaves, g.double())
         calls = {}
         for variant in variants:
             launch._tuned_for = shipped
-            use(variant, B, T, D)
+            use(variant, B, T, D, elem)
             grads = torch.autograd.grad(linear_scan(a, b), (a, b), g)
             errs = [rel_err(x, r) for x, r in zip(grads, ref)]
             made = kernels_launched(lambda: torch.autograd.grad(linear_scan(a, b), (a, b), g))
-            print(variant, (B, T, D), "rel err", errs, made, flush=True)
-            if max(errs) > 1e-4:
+            print(variant, (B, T, D), dtype_name, "rel err", errs, made, flush=True)
+            if max(errs) > GRAD_TOL[dtype_name]:
                 raise SystemExit(f"{variant}: gradients off by {max(errs):.2e} at {(B, T, D)}")
             if not ran_as_asked(variant, made):
                 raise SystemExit(f"{variant}: launched {made}, not its own kernels")
@@ -208,15 +221,16 @@ def main() -> None:
                 for name, (variant, fn) in calls.items():
                     launch._tuned_for = shipped
                     if variant is not None:
-                        use(variant, B, T, D)
+                        use(variant, B, T, D, elem)
                     times[name].append(time_ms(fn, dev, mode=mode, budget_ms=60) * 1e3)
             for (name, pss), ts in times.items():
                 method, variant = (("rnnviz-scan", name) if calls[(name, pss)][0] is not None
                                    else ("accelerated-scan", name.rsplit("-", 1)[1]))
                 us = statistics.median(ts)
-                row = {"B": B, "T": T, "D": D, "pass": pss, "dtype": "fp32", "method": method,
-                       "variant": variant, "timing": mode, "us": us, "rounds_us": ts,
-                       "frac_copy": _bytes(B, T, D, 4, pss) / (us * 1e-6) / 1e9 / copy}
+                row = {"B": B, "T": T, "D": D, "pass": pss, "dtype": dtype_name,
+                       "method": method, "variant": variant, "timing": mode, "us": us,
+                       "rounds_us": ts,
+                       "frac_copy": _bytes(B, T, D, elem, pss) / (us * 1e-6) / 1e9 / copy}
                 print({"T": T, "D": D, "pass": pss, "variant": variant, "us": round(us, 2),
                        "frac_copy": round(row["frac_copy"], 3)}, flush=True)
                 rows.append(row)

@@ -58,8 +58,8 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
     monkeypatch.setattr(launch, "gpu_key", lambda index=None: "H100")
     monkeypatch.setattr(launch, "_tuned_for", launch._tuned_for)  # (restored after)
 
-    def launches(B, T, D, backward):
-        cfg = launch.choose_config(B, T, D, 4, backward=backward)
+    def launches(B, T, D, backward, elem):
+        cfg = launch.choose_config(B, T, D, elem, backward=backward)
         s = (T * D, D, 1)
         flags = (False, False, backward, backward, backward, False)
         plan = launch._plan(cfg, (B, T, D), s, s, s, flags, False)
@@ -69,15 +69,16 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
 
     shipped = launch._tuned_for
     d64 = [n for n in ab.VARIANTS if not n.startswith("medium") and n != "split16"]
-    for shape, names in [((1, 65536, 64), d64),
-                         ((1, 2 ** 20, 16), ["shipped", "split16"]),
-                         ((1, 2 ** 20, 16), ["ch32", "ch32f"]),
-                         ((4, 16384, 256), ["shipped", "mediumscan", "mediumsplit", "ch32"]),
-                         ((4, 131072, 256), ["shipped", "mediumscan", "mediumsplit", "ch32"])]:
+    for shape, names, elem in [((1, 65536, 64), d64, 4), ((1, 65536, 64), ["ch64h"], 2),
+                               ((1, 2 ** 20, 16), ["shipped", "split16", "ch32", "ch32f"], 4),
+                               ((4, 16384, 256), ["shipped", "mediumscan", "mediumsplit", "ch32"],
+                                4),
+                               ((4, 131072, 256), ["shipped", "mediumscan", "mediumsplit", "ch32"],
+                                4)]:
         for variant in names:
             launch._tuned_for = shipped
-            ab.use(variant, *shape)
-            made = launches(*shape, False) + launches(*shape, True)
+            ab.use(variant, *shape, elem)
+            made = launches(*shape, False, elem) + launches(*shape, True, elem)
             assert ab.ran_as_asked(variant, made), (variant, shape, made)
     launch._tuned_for = shipped
     launch.forget_choices()
