@@ -82,6 +82,10 @@
 #                                    in bf16 (two channels a lane, "ch64h"; D64H s), their GPU
 #                                    tests (reduce-then-scan at ~2000 segments, the look-back under contention), then
 #                                    A/Bs at B=4 D=256 and D=16, to LIMIT s
+#   bash scripts/gpu_next.sh bf16carry after the H100's bf16 entry (reduce-then-scan, two channels a lane): the GPU tests of
+#                                    the H100's table on any Hopper (its shapes both ways, fp32 and bf16), then the bf16
+#                                    A/B at B=1, D=64 (T=65536, 131072) of that entry against reduce-then-scan with
+#                                    16-byte loads ("rtsh"): which of its two changes paid
 #   bash scripts/gpu_next.sh adopted after a tuned entry changed: the scan's GPU tests, then the scan bench (fp32, rnnviz and
 #                                    accelerated-scan, the copy ceiling) at the few-channel and medium shapes (or SHAPES) as
 #                                    graph replays, then back to back, the call's time left halved between them
@@ -93,7 +97,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|adopted"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|bf16carry|adopted"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -252,6 +256,9 @@ case "$1" in
       tests/ops/test_linear_scan.py::test_gpu_lookback_under_contention; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
     ab medium "4x16384x256" shipped,ch32 $(( (${LIMIT:-575} - SECONDS) / 2 ))
     ab d16 "1x1048576x16" shipped,ch32 $(( ${LIMIT:-575} - SECONDS - 10 )) ;;
+  bf16carry)
+    gpu_tests 110 tests/ops/test_linear_scan.py::test_gpu_the_h100_table_on_any_hopper; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    RNNVIZ_AB_DTYPE=bf16 ab d64bf16 "1x65536x64;1x131072x64" shipped,rtsh $(( ${LIMIT:-575} - SECONDS - 10 )) ;;
   adopted)
     gpu_tests 110 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
     RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan RNNVIZ_SCAN_DTYPES=fp32 LIMIT=$(( (580 - SECONDS) / 2 )) \

@@ -42,6 +42,13 @@ falls back to the chunked walk). Measured on the H100 through the op it was slow
 T=65536; no faster at B=4, D=256): a load's lane groups read rows a sub-segment apart, which
 costs more than the shuffles saved. The tuned tables do not take it; it stays as the tested
 alternative notebook 7 draws and times.
+
+VEC (``launch.ScanConfig.vec``, ``seqpar.place``): one channel a lane (vec=1; bf16: 2), so a
+row of the [R, 1, BLOCK_D] tile is one 128-byte load across the lanes and each lane folds its
+rows alone. In fp32 at B=1, D=64, T=65536 that was 2.2x slower than the 16-byte tile (forward
+85.4 against 38.4 us; benchmarks/scan-entry-ab-chlane-h100.json); in bf16, where the shipped
+entry was the one-chunk look-back, reduce-then-scan so was 1.5x faster (26.8 against 39.7 us;
+scan-entry-ab-chlane-bf16-h100.json), and the H100's bf16 entry takes it.
 """
 from __future__ import annotations
 

@@ -112,8 +112,34 @@ T=16384 (graph), 563 and 1750 at T=131072 (rnnviz on [B, D, T] memory takes the 
 ``launch_time.py``). Segments whose lanes each walk a sub-segment of their own ("split",
 ``reduce_scan.py``) were no faster there (307.2 us) and slower at D=64 (forward 41.2 against
 38.8 us): not taken.
+H100, bf16, B * D in 64..256, T > 32768 (2026-12-07, benchmarks/scan-entry-ab-chlane-bf16-h100*.json,
+through the op at B=1, D=64, graph replays, gradients checked against float64 first):
+reduce-then-scan with pdl both ways, 16 rows x 1 warp x 64 channels, two channels a lane
+(vec=2: a row of the tile is one 128-byte load across the lanes), about 2112 programs, instead of
+the H200's one-chunk look-back: T=65536 forward 39.7 -> 26.8 us, forward+backward 84.1 -> 54.5
+(accelerated-scan's warp kernel in the same rounds 45.6 and 97.9); T=131072 67.9 -> 38.8 and
+147.0 -> 91.7. That candidate changed two things at once, the carry and the lanes; the first is
+the likelier cause, since in fp32 one channel a lane made the D=64 forward 2.2x slower (38.4 ->
+85.4 us, scan-entry-ab-chlane-h100.json). Reduce-then-scan with 16-byte loads in bf16 is not yet
+timed. Fewer than 64 channels ("|few", D=16) keep the H200's entry, written out here so that
+the new coarse entry does not take them unmeasured.
 """
-TABLE: dict = {'H100': {'2|bd>=32768|T<=2048': {'block_d': 512,
+TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 64,
+                                'carry': 'scan',
+                                'num_warps': 1,
+                                'path': 'sequence',
+                                'pdl': True,
+                                'programs': 2112,
+                                'rows': 16,
+                                'stages': 1,
+                                'vec': 2},
+          '2|bd<=256|T>32768|few': {'block_d': 16,
+                                    'num_warps': 4,
+                                    'path': 'sequence',
+                                    'rows': 8,
+                                    'stages': 1,
+                                    'vec': 0},
+          '2|bd>=32768|T<=2048': {'block_d': 512,
                                   'bwd': {'block_d': 512,
                                           'num_warps': 4,
                                           'rows': 8,

@@ -18,6 +18,7 @@ __all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_
            "carry_rows", "carry_figure", "stage_rows", "stage_figure", "flush_rows", "flush_figure",
            "tile_rows", "tile_figure", "entry_ab_rows", "entry_ab_figure", "LANES_AB",
            "lanes_ab_figure", "lane_steps", "lane_walk_figure", "WARP_TILES", "warp_load",
+           "CHLANE_AB", "CHLANE_AB_BF16", "chlane_ab_figure",
            "warp_load_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
@@ -50,10 +51,19 @@ ENTRY_NAMES = {"table": "3 launches<br>one after another",
                "split": "lanes split,<br>both ways",
                "splitf": "lanes split,<br>forward only",
                "split528": "lanes split,<br>4x longer segments",
+               "shipped": "the entry shipped<br>when it ran",
+               "ch32": "one channel a lane,<br>both ways",
+               "ch64": "one channel a lane,<br>64 over 2 warps",
+               "ch32f": "one channel a lane,<br>forward only",
+               "ch64h": "two channels a lane,<br>reduce-then-scan",
                "warp": "accelerated-scan<br>warp (CUDA C++)",
                "scalar": "accelerated-scan<br>scalar (Triton)"}
 # the same script's run of the split walk (reduce_scan.py SPLIT) against the shipped entry
 LANES_AB = "scan-entry-ab-lanes-h100"
+# ... and of one channel a lane (ScanConfig.vec), fp32, then bf16 (where the shipped entry was the
+# one-chunk look-back)
+CHLANE_AB = "scan-entry-ab-chlane-h100"
+CHLANE_AB_BF16 = "scan-entry-ab-chlane-bf16-h100"
 ENTRY_PASSES = {"fwd": ("forward", "#9ecae1"), "fwd+bwd": ("forward + backward", "#08519c")}
 # The same bf16 tiles of the wide forward swept on both GPUs of one chip (scripts/scan_sweep.py)
 TILE_SWEEPS = ("scan-sweep-h100-bf16-wide", "scan-sweep-stages-h200-bf16")
@@ -372,26 +382,27 @@ def tile_figure(refs: list[Reference] | None = None, B: int = 16, T: int = 16384
                  [line for ref in refs for line in _source(ref)], height=520)
 
 
-def entry_ab_rows(refs: list[Reference], T: int = 65536,
-                  timing: str = "graph") -> list[dict[str, Any]]:
-    """Per run of ``refs`` and candidate at ``T`` (B=1, D=64, float32), in the order run: its
+def entry_ab_rows(refs: list[Reference], T: int = 65536, timing: str = "graph",
+                  dtype: str = "float32") -> list[dict[str, Any]]:
+    """Per run of ``refs`` and candidate at ``T`` (B=1, D=64, ``dtype``), in the order run: its
     median µs of each pass (``timing``: graph replays, the GPU alone, or back to back)."""
     out: dict[tuple, dict[str, Any]] = {}
     for i, ref in enumerate(refs):
         for r in ref.rows:
-            if (r["T"], r["timing"], r["dtype"]) == (T, timing, "float32"):
+            if (r["T"], r["timing"], r["dtype"]) == (T, timing, dtype):
                 c = out.setdefault((i, r["variant"]), {"run": i + 1, "variant": r["variant"]})
                 c[r["pass"]] = r["us"]
     return [c for c in out.values() if all(p in c for p in ENTRY_PASSES)]
 
 
 def entry_ab_figure(refs: list[Reference] | None = None, T: int = 65536,
-                    title: str = "Three launches, overlapped") -> go.Figure:
+                    title: str = "Three launches, overlapped", dtype: str = "float32"
+                    ) -> go.Figure:
     """What the few-channel scan's launches cost on the GPU: each candidate of the H100's
     entry at B=1, D=64, forward and forward + backward as graph replays, beside
     accelerated-scan's kernels timed in the same rounds, run by run."""
     refs = refs or [shipped_file(name) for name in ENTRY_ABS]
-    rows = entry_ab_rows(refs, T)
+    rows = entry_ab_rows(refs, T, dtype=dtype)
     names = [f"run {r['run']}<br>{ENTRY_NAMES.get(r['variant'], r['variant'])}" for r in rows]
     fig = go.Figure()
     for pss, (label, col) in ENTRY_PASSES.items():
@@ -400,7 +411,7 @@ def entry_ab_figure(refs: list[Reference] | None = None, T: int = 65536,
                     hovertemplate="%{x}: %{y:.1f} µs<extra>" + label + "</extra>")
     fig.update_layout(barmode="group", yaxis_title="µs per call (graph replays)",
                       xaxis_tickangle=0)
-    return style(fig, f"{title}: the scan at B=1, T={T}, D=64 (float32)",
+    return style(fig, f"{title}: the scan at B=1, T={T}, D=64 ({dtype})",
                  [line for ref in refs for line in _source(ref)], height=520)
 
 
@@ -439,6 +450,14 @@ def lane_walk_figure(R: int = 4, S: int = 4, seg: int = 4) -> go.Figure:
     return style(fig, f"One segment of {seg} chunks of {R} x {S} steps, walked two ways",
                  ["the layout of kernels/linear_scan/reduce_scan.py (SPLIT) and blocks.py"],
                  height=470)
+
+
+def chlane_ab_figure(dtype: str = "float32", ref: Reference | None = None) -> go.Figure:
+    """One channel a lane through the op against the shipped entry (``dtype`` float32 or
+    bfloat16), forward and forward + backward as graph replays, accelerated-scan's kernels in
+    the same rounds."""
+    name = {"float32": CHLANE_AB, "bfloat16": CHLANE_AB_BF16}[dtype]
+    return entry_ab_figure([ref or shipped_file(name)], title="Whole lines", dtype=dtype)
 
 
 def lanes_ab_figure(ref: Reference | None = None) -> go.Figure:

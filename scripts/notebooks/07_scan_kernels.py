@@ -282,6 +282,35 @@ scan_kernels.lanes_ab_figure()
 # that costs more than the shuffles saved. A profile says where a kernel waits; only the change,
 # timed, says what it buys. The split walk stays in the library, tested, for you to try.
 #
+# The same profile had a second reading: the L1 itself was busy. Here is what each load
+# instruction of one warp reads, in the shipped tile and in a tile with one channel a lane
+# (`ScanConfig(vec=1)`: a row of the tile is one load across the lanes, and each lane folds its
+# rows alone, exchanging nothing):
+
+# %%
+scan_kernels.warp_load_figure()
+
+# %% [markdown]
+# Eight lines for 64 bytes of each, against one whole line: the textbook picture of coalescing
+# says the second must win. Timed through the op:
+
+# %%
+scan_kernels.chlane_ab_figure("float32")
+
+# %% [markdown]
+# 2.2 times slower. The warp has the same bytes in flight, the L1 half the work per byte, and
+# four times the load instructions; why that loses is not yet explained, and the measurement
+# stands. In bf16 the entry shipped then was a one-chunk look-back, and the same layout, two
+# channels a lane, came with reduce-then-scan:
+
+# %%
+scan_kernels.chlane_ab_figure("bfloat16")
+
+# %% [markdown]
+# 1.5 times faster, and ahead of accelerated-scan's CUDA kernel: the H100's bf16 entry takes it.
+# But it changed two things at once, the carry and the lanes, and fp32 says the lanes did not
+# pay. Which one did is the next A/B: one change at a time.
+#
 # ## 5. The same scan on the other layout
 #
 # Everything so far read $a$ and $b$ as `[B, T, D]`: one time step's $D$ channels side by side in

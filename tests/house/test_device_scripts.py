@@ -69,7 +69,7 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
 
     shipped = launch._tuned_for
     d64 = [n for n in ab.VARIANTS if not n.startswith("medium") and n != "split16"]
-    for shape, names, elem in [((1, 65536, 64), d64, 4), ((1, 65536, 64), ["ch64h"], 2),
+    for shape, names, elem in [((1, 65536, 64), d64, 4), ((1, 65536, 64), ["ch64h", "ch64hr8", "ch64hr32", "rtsh"], 2),
                                ((1, 2 ** 20, 16), ["shipped", "split16", "ch32", "ch32f"], 4),
                                ((4, 16384, 256), ["shipped", "mediumscan", "mediumsplit", "ch32"],
                                 4),

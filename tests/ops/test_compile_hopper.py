@@ -84,7 +84,7 @@ def test_h100_own_scan_tiles_compile_for_hopper():
     from rnnviz.kernels.linear_scan.tuned import TABLE
 
     shapes = [(16, 1024, 4096), (16, 4096, 4096), (1, 32769, 32768)]
-    wide = {k: e for k, e in TABLE["H100"].items() if k.startswith("2|")}  # (bf16)
+    wide = {k: e for k, e in TABLE["H100"].items() if k.startswith("2|bd>=")}  # (bf16)
     assert {bucket(*s, 2) for s in shapes} == set(wide)
     with tuned_for("H100"), recorded_launches() as made:
         for B, T, D in shapes:
@@ -96,6 +96,33 @@ def test_h100_own_scan_tiles_compile_for_hopper():
     want = {tuple(e[k] for k in TILE_KEYS) for e in wide.values()}
     assert forward == want  # the H100's own tile, in every class it has one
     assert compile_all(made) == 2  # that forward, and the backward's tile
+
+
+def test_h100_own_bf16_sequence_entries_compile_for_hopper():
+    """The H100's own bf16 entries for few channels and long T: B * D in 64..256 by
+    reduce-then-scan with pdl both ways, two channels a lane (VEC=2, 64-channel tiles); fewer
+    than 64 channels ("|few") by the H200's one-chunk look-back, as before the entry came."""
+    from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
+    from rnnviz.kernels.linear_scan.launch import bucket, tuned_key
+    from rnnviz.kernels.linear_scan.tuned import TABLE
+
+    assert {k for k in TABLE["H100"] if k.startswith("2|bd<=")} == {
+        bucket(1, 65536, 64, 2), tuned_key(1, 2 ** 20, 16, 2)}
+    three = ["scan_reduce_kernel", "scan_channel_kernel", "scan_apply_kernel"]
+    for shape, names in (((1, 65536, 64), three * 2), ((1, 2 ** 20, 16), ["scan_seqpar_kernel"] * 2)):
+        with tuned_for("H100"), recorded_launches() as made:
+            a = torch.empty(shape, dtype=torch.bfloat16)
+            h = scan_fwd(a, a).h
+            scan_bwd(a, h, None, torch.empty_like(h))
+        assert [kernel.fn.__name__ for kernel, _, _ in made] == names, shape
+        walks = [kw for kernel, _, kw in made if kernel.fn.__name__ != "scan_channel_kernel"]
+        if names == three * 2:
+            assert all((kw["VEC"], kw["BLOCK_D"], kw["S"]) == (2, 64, 1) for kw in walks)
+            assert all(kw.get("launch_pdl") for _, _, kw in made[1:3])
+        else:
+            assert all(kw.get("VEC", 0) == 0 for kw in walks)
+        # (each pass's walks are launches of their own; the summaries' scan is one both ways)
+        assert compile_all(made) == (5 if names == three * 2 else 2)
 
 
 def test_h100_own_fp32_entries_compile_for_hopper():

@@ -776,3 +776,25 @@ def test_lanes_ab_figure_shows_the_shipped_split_run():
     assert all(rows["split"][p] > rows["rts8"][p] for p in ("fwd", "fwd+bwd"))
     fig = scan_kernels.lanes_ab_figure()
     assert "Lanes that never meet" in fig.layout.title.text and len(fig.data) == 2
+
+
+def test_chlane_ab_figures_show_what_notebook_7_says():
+    """Notebook 7's runs of one channel a lane, as its text reads them: in fp32 about 2.2x
+    slower than the shipped entry, forward; in bf16 about 1.5x faster than the entry shipped
+    then, both passes, and faster than accelerated-scan's warp kernel in the same rounds."""
+    from rnnviz.course import scan_kernels
+    from rnnviz.course.reference import shipped_file
+
+    fp32 = {r["variant"]: r for r in scan_kernels.entry_ab_rows(
+        [shipped_file(scan_kernels.CHLANE_AB)])}
+    assert 2.1 < fp32["ch32"]["fwd"] / fp32["shipped"]["fwd"] < 2.3
+    assert all(fp32[v][p] > fp32["shipped"][p] for v in ("ch32", "ch64", "ch32f")
+               for p in ("fwd", "fwd+bwd"))
+    bf16 = {r["variant"]: r for r in scan_kernels.entry_ab_rows(
+        [shipped_file(scan_kernels.CHLANE_AB_BF16)], dtype="bfloat16")}
+    for p in ("fwd", "fwd+bwd"):
+        assert 1.4 < bf16["shipped"][p] / bf16["ch64h"][p] < 1.6
+        assert bf16["ch64h"][p] < bf16["warp"][p]
+    for dtype in ("float32", "bfloat16"):
+        fig = scan_kernels.chlane_ab_figure(dtype)
+        assert f"({dtype})" in fig.layout.title.text and len(fig.data) == 2
