@@ -1,6 +1,16 @@
 """What a kernel's inner loop compiles to on sm_90, counted on a machine without a GPU.
 
-    python scripts/sass_loop.py sru-fwd bfloat16      (also: sru-fwd-train, sru-bwd, scan-fwd, scan-bwd)
+    python scripts/sass_loop.py sru-fwd bfloat16      (also: sru-fwd-train, sru-bwd, scan-fwd, scan-bwd,
+                                                       scan-d64-fwd, scan-d64-bwd)
+
+"scan-d64-*" is the H100's entry at B=1, T=65536, D=64 (reduce-then-scan), printed with each
+launch's register layouts (``#ttg.blocked``): which of the tile's [R, S, BLOCK_D] dimensions the
+lanes take. The compiler chooses them, and Triton versions choose differently. Run it under the
+device's Triton from its wheel (pip download --no-deps triton==3.6.0, unzip to DIR, then
+PYTHONPATH=DIR python scripts/sass_loop.py scan-d64-fwd float32). On 2026-12-07 Triton 3.9 (CI)
+gave the fp32 tile's loads threadsPerWarp [1, 8, 4]: each thread holds its R rows, and the reduce
+loop has 14 shuffles. Triton 3.6 (the device) gave [4, 2, 4]: R across 4 lanes, and 138 shuffles
+a loop. Nsight Compute's MIO stalls on the device (benchmarks/scan-ncu-h100.txt) are those.
 
 The launcher runs on CPU tensors with its launches recorded, each launch is compiled for
 sm_90 and disassembled, and each loop body is counted by opcode (``rnnviz.bench.sass``).
@@ -15,7 +25,10 @@ os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
 
 import torch  # noqa: E402
 
-from rnnviz.bench.sass import loop_counts, tuned_for  # noqa: E402
+import re  # noqa: E402
+
+from rnnviz.bench.sass import (compile_for_hopper, loop_counts, recorded_launches,  # noqa: E402
+                               tuned_for)
 
 
 def launch(target: str, dtype: torch.dtype) -> None:
@@ -32,19 +45,36 @@ def launch(target: str, dtype: torch.dtype) -> None:
             sru_fwd(U, x, wc, bias, None, None, store_c=target == "sru-fwd-train", record=False, **kw)
     else:
         from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
-        a = torch.empty(16, 16384, 4096, dtype=dtype)
-        scan_fwd(a, a) if target == "scan-fwd" else scan_bwd(a, a, None, a)
+        shape = (1, 65536, 64) if target.startswith("scan-d64") else (16, 16384, 4096)
+        a = torch.empty(shape, dtype=dtype)
+        scan_fwd(a, a) if target.endswith("fwd") else scan_bwd(a, a, None, a)
+
+
+def layouts(kernel, args, kw) -> list[str]:
+    """The distinct register layouts of a launch as compiled for sm_90."""
+    return sorted(set(re.findall(r"#ttg\.blocked<[^>]*>",
+                                 compile_for_hopper(kernel, args, kw).asm["ttgir"])))
 
 
 def main() -> None:
     target, dtype = sys.argv[1], getattr(torch, sys.argv[2] if len(sys.argv) > 2 else "float32")
-    with tuned_for("H200"):  # the configs the H200 runs
+    import triton
+
+    # the configs the H200 runs, or the H100's own at D=64
+    with tuned_for("H100" if target.startswith("scan-d64") else "H200"):
         counted = loop_counts(lambda: launch(target, dtype))
-    for name, kw, bodies in counted:
+        with recorded_launches() as made:
+            launch(target, dtype)
+    print("triton", triton.__version__)
+    for (name, kw, bodies), launched in zip(counted, made):
         print(name, {k: v for k, v in kw.items() if k != "num_warps"})
         for n, body in enumerate(bodies):
-            print(f"  loop {n}: {sum(body.values())} instructions;",
+            shuffles = sum(c for op, c in body.items() if op.startswith("SHFL"))
+            print(f"  loop {n}: {sum(body.values())} instructions, {shuffles} shuffles;",
                   ", ".join(f"{op} {c}" for op, c in body.most_common(12)))
+        if target.startswith("scan-d64"):
+            for layout in layouts(*launched):
+                print("  layout", layout)
 
 
 if __name__ == "__main__":
