@@ -82,6 +82,10 @@
 #                                    in bf16 (two channels a lane, "ch64h"; D64H s), their GPU
 #                                    tests (reduce-then-scan at ~2000 segments, the look-back under contention), then
 #                                    A/Bs at B=4 D=256 and D=16, to LIMIT s
+#   bash scripts/gpu_next.sh subchunk the scan tiles loaded through their [S, R, BLOCK_D] view (RNNVIZ_SUBCHUNK_MAJOR_LOADS=1;
+#                                    blocks.py): on the device's Triton 3.6 the view that keeps each sub-chunk's rows in a
+#                                    thread (144 -> 16 shuffles a loop at D=64, compiled here). Its scan GPU tests, then the
+#                                    shipped entries off and on (a process each): D=64 and D=16 fp32, D=64 bf16, B=4 D=256
 #   bash scripts/gpu_next.sh bf16carry after the H100's bf16 entry (reduce-then-scan, two channels a lane): the GPU tests of
 #                                    the H100's table on any Hopper (its shapes both ways, fp32 and bf16), then the bf16
 #                                    A/B at B=1, D=64 (T=65536, 131072) of that entry against reduce-then-scan with
@@ -97,7 +101,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|bf16carry|adopted"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|bf16carry|adopted"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -256,6 +260,14 @@ case "$1" in
       tests/ops/test_linear_scan.py::test_gpu_lookback_under_contention; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
     ab medium "4x16384x256" shipped,ch32 $(( (${LIMIT:-575} - SECONDS) / 2 ))
     ab d16 "1x1048576x16" shipped,ch32 $(( ${LIMIT:-575} - SECONDS - 10 )) ;;
+  subchunk)
+    # the tiles loaded through their [S, R, BLOCK_D] view (blocks.SUBCHUNK_MAJOR): on this
+    # Triton (3.6) the view that keeps each sub-chunk's rows in a thread. Its GPU tests, then the
+    # shipped entries timed with it off and on, a process each (it is read at import)
+    RNNVIZ_SUBCHUNK_MAJOR_LOADS=1 gpu_tests 120 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    for e in 0 1; do RNNVIZ_SUBCHUNK_MAJOR_LOADS=$e ab sub$e-d64 "1x65536x64;1x1048576x16" shipped 80; done
+    for e in 0 1; do RNNVIZ_SUBCHUNK_MAJOR_LOADS=$e RNNVIZ_AB_DTYPE=bf16 ab sub$e-d64bf16 "1x65536x64" shipped 50; done
+    for e in 0 1; do RNNVIZ_SUBCHUNK_MAJOR_LOADS=$e ab sub$e-medium "4x16384x256" shipped $(( (${LIMIT:-575} - SECONDS - 10) / 2 )); done ;;
   bf16carry)
     gpu_tests 110 tests/ops/test_linear_scan.py::test_gpu_the_h100_table_on_any_hopper; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
     RNNVIZ_AB_DTYPE=bf16 ab d64bf16 "1x65536x64;1x131072x64" shipped,rtsh $(( ${LIMIT:-575} - SECONDS - 10 )) ;;

@@ -19,12 +19,26 @@ across lanes (:func:`chunk_summary`). With few channels (D = 16) S is large; wit
 
 Padding steps (past T) are the identity (a = 1, b = 0): they carry the state unchanged.
 
+That layout is the compiler's choice, and Triton versions choose differently. After the
+channels, which of R and S gets the lanes is a tie-break of Triton's coalescing pass, and
+versions break it opposite ways (``scripts/sass_loop.py scan-d64-fwd``, 2026-12-07): Triton 3.9
+gives the sub-chunks the lanes, as above; Triton 3.6, the device's, gives the rows the lanes, so
+the scan along R becomes shuffles (144 a loop in the D=64 reduce kernel, against 16). Loading
+and storing through the [S, R, BLOCK_D] view of the same pointers (``tl.permute``: a
+relabelling, nothing moved) turns 3.6's tie-break the right way and 3.9's the wrong way:
+``SUBCHUNK_MAJOR`` (environment RNNVIZ_SUBCHUNK_MAJOR_LOADS=1, read at import) asks for that
+view. It stays off until it has been timed on the device.
+
 Compute only: imports triton, nothing of rnnviz.
 """
 from __future__ import annotations
 
+import os
+
 import triton
 import triton.language as tl
+
+SUBCHUNK_MAJOR = tl.constexpr(os.environ.get("RNNVIZ_SUBCHUNK_MAJOR_LOADS", "0") == "1")
 
 
 @triton.jit
@@ -171,6 +185,26 @@ def step_ptrs(base, s0, off, T, stride, REVERSE: tl.constexpr):
 
 
 @triton.jit
+def load_rows(ptr, mask, other):
+    """tl.load of a [R, S, BLOCK_D] tile, through its [S, R, BLOCK_D] view when
+    ``SUBCHUNK_MAJOR`` (see the module doc)."""
+    if SUBCHUNK_MAJOR:
+        x = tl.load(tl.permute(ptr, (1, 0, 2)), mask=tl.permute(mask, (1, 0, 2)), other=other)
+        return tl.permute(x, (1, 0, 2))
+    return tl.load(ptr, mask=mask, other=other)
+
+
+@triton.jit
+def store_rows(ptr, x, mask):
+    """tl.store of a [R, S, BLOCK_D] tile, as ``load_rows`` loads it."""
+    if SUBCHUNK_MAJOR:
+        tl.store(tl.permute(ptr, (1, 0, 2)), tl.permute(x, (1, 0, 2)),
+                 mask=tl.permute(mask, (1, 0, 2)))
+    else:
+        tl.store(ptr, x, mask=mask)
+
+
+@triton.jit
 def load_step_tile(a_base, b_base, s0, off, T, s_at, s_bt, dmask, REVERSE: tl.constexpr,
                    SHIFT_A: tl.constexpr):
     """Load the (a, b) chunk of steps ``s0 + off`` [R, S, 1] as float32 (identity where
@@ -186,12 +220,12 @@ def load_step_tile(a_base, b_base, s0, off, T, s_at, s_bt, dmask, REVERSE: tl.co
     m = live & dm
     if SHIFT_A:
         pa, lp = step_ptrs(a_base, s0 - 1, off, T, s_at, REVERSE)
-        a = tl.load(pa, mask=lp & dm, other=0.0).to(tl.float32)
+        a = load_rows(pa, lp & dm, 0.0).to(tl.float32)
         a = tl.where(live, a, 1.0)
     else:
         pa, _ = step_ptrs(a_base, s0, off, T, s_at, REVERSE)
-        a = tl.load(pa, mask=m, other=1.0).to(tl.float32)
-    b = tl.load(pb, mask=m, other=0.0).to(tl.float32)
+        a = load_rows(pa, m, 1.0).to(tl.float32)
+    b = load_rows(pb, m, 0.0).to(tl.float32)
     return a, b, m
 
 
@@ -203,10 +237,10 @@ def store_step_tile(h, s0, off, m, T, h_base, s_ht, ga_base, hf_base, s_hft, hf0
     step the other way (``hf0``, the forward's initial state, where that step is before the
     start)."""
     ph, _ = step_ptrs(h_base, s0, off, T, s_ht, REVERSE)
-    tl.store(ph, h.to(h_base.dtype.element_ty), mask=m)
+    store_rows(ph, h.to(h_base.dtype.element_ty), m)
     if GRAD_A:
         pn, ln = step_ptrs(hf_base, s0 + 1, off, T, s_hft, REVERSE)
-        hp = tl.load(pn, mask=m & ln, other=0.0).to(tl.float32)
+        hp = load_rows(pn, m & ln, 0.0).to(tl.float32)
         hp = tl.where(s0 + off + 1 == T, hf0[None, None, :], hp)
         pg, _ = step_ptrs(ga_base, s0, off, T, s_ht, REVERSE)
-        tl.store(pg, (h * hp).to(ga_base.dtype.element_ty), mask=m)
+        store_rows(pg, (h * hp).to(ga_base.dtype.element_ty), m)

@@ -214,6 +214,38 @@ def test_one_channel_a_lane_walks_alone_on_hopper(D, block_d, num_warps, vec, dt
         assert shuffles <= (0 if vec == 1 else 4), (kernel.fn.__name__, shuffles)
 
 
+@pytest.mark.parametrize("subchunk_major", [False, True])
+def test_d64_walks_keep_their_rows_in_a_thread_on_this_triton(subchunk_major):
+    """The H100's D=64 entry (reduce-then-scan) compiled for sm_90 by this Triton, as
+    ``scripts/sass_loop.py scan-d64-fwd`` prints it: with the tiles loaded as laid out, each
+    sub-chunk's rows sit in one thread, so a reduce or apply loop has only the sub-chunks'
+    exchanges (at most 16 shuffles). Loaded through their [S, R, BLOCK_D] view
+    (RNNVIZ_SUBCHUNK_MAJOR_LOADS=1, for Triton 3.6, where the default gives the rows the
+    lanes: 144 shuffles) they compile too, and here the rows get the lanes: the view only flips
+    the compiler's tie-break. (A process each: the setting is read at import.)"""
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, RNNVIZ_SUBCHUNK_MAJOR_LOADS="1" if subchunk_major else "0")
+    env.pop("TRITON_INTERPRET", None)
+    out = subprocess.run([sys.executable, str(root / "scripts" / "sass_loop.py"), "scan-d64-fwd",
+                          "float32"], capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    kernels = re.findall(r"^(scan_\w+) .*\n  loop 0: \d+ instructions, (\d+) shuffles", out.stdout,
+                         flags=re.M)
+    walks = [int(n) for name, n in kernels if name != "scan_channel_kernel"]
+    assert [name for name, _ in kernels] == ["scan_reduce_kernel", "scan_channel_kernel",
+                                             "scan_apply_kernel"], out.stdout
+    if subchunk_major:
+        assert min(walks) > 16, out.stdout
+    else:
+        assert max(walks) <= 16, out.stdout
+
+
 def test_overlapping_launches_compile_for_hopper():
     """Reduce-then-scan with pdl (launch.ScanConfig.pdl), forward and backward: the reduce
     kernel lets the next launch start, the summaries' scan and the apply kernel are launched

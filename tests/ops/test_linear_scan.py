@@ -327,6 +327,20 @@ def test_kernel_forward_backward(kernel_device, path, stages, vec, reverse, use_
                   cfg)
 
 
+@kernel_test
+@pytest.mark.parametrize("path", ["channel", "reduce", "split"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_kernel_subchunk_major_loads(kernel_device, path, reverse, monkeypatch):
+    """The tiles loaded and stored through their [S, R, BLOCK_D] view (``blocks.SUBCHUNK_MAJOR``,
+    what turns Triton 3.6's layout the right way): the same results, forward and backward."""
+    from rnnviz.kernels.linear_scan import blocks
+
+    monkeypatch.setattr(blocks, "SUBCHUNK_MAJOR", tl.constexpr(True))
+    a, b, h0 = make(2, 37, 5, torch.float32, growth=True, device=kernel_device)
+    check_kernels(a, b, h0, torch.randn(a.shape, device=a.device), reverse,
+                  small_config(path, block_s=4))
+
+
 def check_kernels(a, b, h0, g, reverse, cfg):
     """scan_fwd and scan_bwd under ``cfg`` against the float64 loop and autograd through it;
     returns (the forward's result, (grad_a, grad_b, grad_h0)) for more checks."""
