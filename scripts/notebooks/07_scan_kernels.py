@@ -298,10 +298,14 @@ scan_kernels.warp_load_figure()
 scan_kernels.chlane_ab_figure("float32")
 
 # %% [markdown]
-# 2.2 times slower. The warp has the same bytes in flight, the L1 half the work per byte, and
-# four times the load instructions; why that loses is not yet explained, and the measurement
-# stands. In bf16 the entry shipped then was a one-chunk look-back, and the same layout, two
-# channels a lane, came with reduce-then-scan:
+# 2.2 times slower. The memory was not the reason; the compiler was. Which of the tile's
+# dimensions gets the lanes is Triton's choice, and the device's Triton (3.6) gave this tile's
+# rows 16 lanes, so each lane's "fold alone" became 256 shuffles a loop; the Triton here keeps
+# the rows in a thread. `python scripts/sass_loop.py scan-d64-fwd` prints the layouts and
+# shuffles under whichever Triton you run it with: it found the shipped tile on the device
+# with 144 shuffles a loop where this machine compiles 16. What ran is what the GPU's own
+# compiler made, not what the source says. In bf16 the entry shipped then was a one-chunk
+# look-back, and the same layout, two channels a lane, came with reduce-then-scan:
 
 # %%
 scan_kernels.chlane_ab_figure("bfloat16")
