@@ -46,7 +46,8 @@ alternative notebook 7 draws and times.
 VEC (``launch.ScanConfig.vec``, ``seqpar.place``): one channel a lane (vec=1; bf16: 2), so a
 row of the [R, 1, BLOCK_D] tile is one 128-byte load across the lanes and each lane folds its
 rows alone. In fp32 at B=1, D=64, T=65536 that was 2.2x slower than the 16-byte tile (forward
-85.4 against 38.4 us; benchmarks/scan-entry-ab-chlane-h100.json); in bf16, where the shipped
+85.4 against 38.4 us; benchmarks/scan-entry-ab-chlane-h100.json: the device's Triton 3.6 gave
+that tile's rows the lanes, see ``blocks.SUBCHUNK_MAJOR``); in bf16, where the shipped
 entry was the one-chunk look-back, reduce-then-scan so was 1.5x faster (26.8 against 39.7 us;
 scan-entry-ab-chlane-bf16-h100.json), and the H100's bf16 entry takes it.
 """

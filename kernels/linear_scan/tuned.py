@@ -118,10 +118,11 @@ reduce-then-scan with pdl both ways, 16 rows x 1 warp x 64 channels, two channel
 (vec=2: a row of the tile is one 128-byte load across the lanes), about 2112 programs, instead of
 the H200's one-chunk look-back: T=65536 forward 39.7 -> 26.8 us, forward+backward 84.1 -> 54.5
 (accelerated-scan's warp kernel in the same rounds 45.6 and 97.9); T=131072 67.9 -> 38.8 and
-147.0 -> 91.7. That candidate changed two things at once, the carry and the lanes; the first is
-the likelier cause, since in fp32 one channel a lane made the D=64 forward 2.2x slower (38.4 ->
-85.4 us, scan-entry-ab-chlane-h100.json). Reduce-then-scan with 16-byte loads in bf16 is not yet
-timed. Fewer than 64 channels ("|few", D=16) keep the H200's entry, written out here so that
+147.0 -> 91.7. That candidate changed two things at once, the carry and the lanes. In fp32 one
+channel a lane made the D=64 forward 2.2x slower (38.4 -> 85.4 us, scan-entry-ab-chlane-h100.json),
+but there the device's Triton 3.6 gave the tile's rows the lanes (256 shuffles a loop,
+scripts/sass_loop.py), where this bf16 tile keeps them in a thread. Reduce-then-scan with 16-byte
+loads in bf16 is not yet timed. Fewer than 64 channels ("|few", D=16) keep the H200's entry, written out here so that
 the new coarse entry does not take them unmeasured.
 """
 TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 64,
