@@ -120,6 +120,9 @@ gpu_tests() {  # compiling is CPU work and the host has 16 cores: ten processes 
     echo "${f##*/}: $(grep -c ' PASSED' $f) passed, $(grep -cE ' (FAILED|ERROR)' $f) failed | $(tail -n1 $f | cut -c1-90)"
   done; echo "t=$SECONDS"
 }
+kept_tests() {  # gpu_tests, its logs packed and set aside in $OUT/r/tests (what follows writes $OUT/r too)
+  gpu_tests "$@"; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+}
 small_scan() {  # the scan bench at the host-bound shapes (or $2), under $1 s (rnnviz also timed in accelerated-scan's rounds)
   RNNVIZ_SCAN_SHAPES="${2:-4x1024x256;1x1024x64;1x16384x64}" RNNVIZ_BENCH_PARTIAL=$OUT/r timeout $1 \
     python3 -m rnnviz.bench scan --out $OUT/r > $OUT/r/bench-scan.log 2>&1; echo rc=$? t=$SECONDS
@@ -196,12 +199,12 @@ case "$1" in
     cut -c1-200 $OUT/r/entryab.log | tail -40; pack ;;
   split)
     timeout 60 python3 scripts/backward_thread_probe.py $OUT/r/backward-thread-probe.json | cut -c1-200
-    gpu_tests 150 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    kept_tests 150 tests/ops/test_linear_scan.py
     LIMIT=${LIMIT:-130} scan_modes split "1x65536x64;1x131072x64;1x1048576x16"; pack ;;
   probe)
     timeout 120 python3 scripts/backward_thread_probe.py $OUT/r/backward-thread-probe.json | cut -c1-220; pack ;;
   pdl)
-    gpu_tests 150 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    kept_tests 150 tests/ops/test_linear_scan.py
     RNNVIZ_AB_SHAPES=1x1048576x16 RNNVIZ_AB_VARIANTS=table,pdl timeout 140 python3 scripts/scan_entry_ab.py \
       --out $OUT/r > $OUT/r/entryab16.log 2>&1; echo rc=$? t=$SECONDS; grep "^{" $OUT/r/entryab16.log; pack
     mkdir -p $OUT/r/pdl-graph; RNNVIZ_TIMING=graph RNNVIZ_SCAN_SHAPES="1x65536x64;1x131072x64" \
@@ -210,7 +213,7 @@ case "$1" in
     grep -E "(rnnviz-(scan|time)|accelerated-scan[a-z-]*|copy) +" $OUT/r/bench-pdl-graph.log | cut -c1-160; pack
     LIMIT=$((580 - SECONDS)) bash scripts/gpu_next.sh host ;;
   few)
-    gpu_tests 100 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    kept_tests 100 tests/ops/test_linear_scan.py
     RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan LIMIT=140 scan_modes d16 "1x1048576x16"; pack
     RNNVIZ_AB_VARIANTS=pdl,rts8 timeout 90 python3 scripts/scan_entry_ab.py --out $OUT/r > $OUT/r/entryab-rts8.log 2>&1
     echo "rts8 rc=$? t=$SECONDS"; grep "^{" $OUT/r/entryab-rts8.log; pack
@@ -218,7 +221,7 @@ case "$1" in
       python3 -m rnnviz.bench scan --out $OUT/r/small > $OUT/r/bench-small.log 2>&1; echo "small rc=$? t=$SECONDS"
     grep -E "^(rnnviz-scan|log-space|accelerated-scan[a-z-]*) +fwd\+bwd" $OUT/r/bench-small.log | cut -c1-160; pack ;;
   rts8)
-    gpu_tests 100 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    kept_tests 100 tests/ops/test_linear_scan.py
     mkdir -p $OUT/r/d64; RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan RNNVIZ_SCAN_DTYPES=fp32 \
       RNNVIZ_TIMING=graph RNNVIZ_SCAN_SHAPES="1x65536x64;1x131072x64" RNNVIZ_BENCH_PARTIAL=$OUT/r/d64 \
       timeout 120 python3 -m rnnviz.bench scan --out $OUT/r/d64 > $OUT/r/bench-d64.log 2>&1; echo "d64 rc=$? t=$SECONDS"
@@ -256,23 +259,23 @@ case "$1" in
     # (the D=64 A/B first: it checks its candidates' gradients against float64 before timing)
     ab d64 "1x65536x64" ${VARIANTS:-shipped,ch32,ch32r8,ch64,ch32f} ${D64:-170}
     RNNVIZ_AB_DTYPE=bf16 ab d64bf16 "1x65536x64" shipped,ch64h ${D64H:-70}
-    gpu_tests 110 tests/ops/test_linear_scan.py::test_gpu_reduce_then_scan_large \
-      tests/ops/test_linear_scan.py::test_gpu_lookback_under_contention; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    kept_tests 110 tests/ops/test_linear_scan.py::test_gpu_reduce_then_scan_large \
+      tests/ops/test_linear_scan.py::test_gpu_lookback_under_contention
     ab medium "4x16384x256" shipped,ch32 $(( (${LIMIT:-575} - SECONDS) / 2 ))
     ab d16 "1x1048576x16" shipped,ch32 $(( ${LIMIT:-575} - SECONDS - 10 )) ;;
   subchunk)
     # the tiles loaded through their [S, R, BLOCK_D] view (blocks.SUBCHUNK_MAJOR): on this
     # Triton (3.6) the view that keeps each sub-chunk's rows in a thread. Its GPU tests, then the
     # shipped entries timed with it off and on, a process each (it is read at import)
-    RNNVIZ_SUBCHUNK_MAJOR_LOADS=1 gpu_tests 120 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    RNNVIZ_SUBCHUNK_MAJOR_LOADS=1 kept_tests 120 tests/ops/test_linear_scan.py
     for e in 0 1; do RNNVIZ_SUBCHUNK_MAJOR_LOADS=$e ab sub$e-d64 "1x65536x64;1x1048576x16" shipped 80; done
     for e in 0 1; do RNNVIZ_SUBCHUNK_MAJOR_LOADS=$e RNNVIZ_AB_DTYPE=bf16 ab sub$e-d64bf16 "1x65536x64" shipped 50; done
     for e in 0 1; do RNNVIZ_SUBCHUNK_MAJOR_LOADS=$e ab sub$e-medium "4x16384x256" shipped $(( (${LIMIT:-575} - SECONDS - 10) / 2 )); done ;;
   bf16carry)
-    gpu_tests 110 tests/ops/test_linear_scan.py::test_gpu_the_h100_table_on_any_hopper; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    kept_tests 110 tests/ops/test_linear_scan.py::test_gpu_the_h100_table_on_any_hopper
     RNNVIZ_AB_DTYPE=bf16 ab d64bf16 "1x65536x64;1x131072x64" shipped,rtsh $(( ${LIMIT:-575} - SECONDS - 10 )) ;;
   adopted)
-    gpu_tests 110 tests/ops/test_linear_scan.py; pack; mkdir -p $OUT/r/tests && mv $OUT/r/tests-*.log $OUT/r/tests/
+    kept_tests 110 tests/ops/test_linear_scan.py
     RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan RNNVIZ_SCAN_DTYPES=fp32 LIMIT=$(( (580 - SECONDS) / 2 )) \
       scan_modes adopted "${SHAPES:-1x65536x64;1x131072x64;1x1048576x16;4x16384x256;4x131072x256}"; pack ;;
   host)

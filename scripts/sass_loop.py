@@ -9,7 +9,7 @@ lanes take. The compiler chooses them, and Triton versions choose differently. R
 device's Triton from its wheel (pip download --no-deps triton==3.6.0, unzip to DIR, then
 PYTHONPATH=DIR python scripts/sass_loop.py scan-d64-fwd float32). On 2026-12-07 Triton 3.9 (CI)
 gave the fp32 tile's loads threadsPerWarp [1, 8, 4]: each thread holds its R rows, and the reduce
-loop has 14 shuffles. Triton 3.6 (the device) gave [4, 2, 4]: R across 4 lanes, and 138 shuffles
+loop has 16 shuffles. Triton 3.6 (the device) gave [4, 2, 4]: R across 4 lanes, and 144 shuffles
 a loop. Nsight Compute's MIO stalls on the device (benchmarks/scan-ncu-h100.txt) are those.
 
 The launcher runs on CPU tensors with its launches recorded, each launch is compiled for
@@ -19,16 +19,15 @@ For a sequential kernel such as SRU's, instructions per step set the pace
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
 
 import torch  # noqa: E402
 
-import re  # noqa: E402
-
-from rnnviz.bench.sass import (compile_for_hopper, loop_counts, recorded_launches,  # noqa: E402
-                               tuned_for)
+from rnnviz.bench.sass import (compile_for_hopper, loop_bodies, recorded_launches,  # noqa: E402
+                               sass, tuned_for)
 
 
 def launch(target: str, dtype: torch.dtype) -> None:
@@ -50,30 +49,24 @@ def launch(target: str, dtype: torch.dtype) -> None:
         scan_fwd(a, a) if target.endswith("fwd") else scan_bwd(a, a, None, a)
 
 
-def layouts(kernel, args, kw) -> list[str]:
-    """The distinct register layouts of a launch as compiled for sm_90."""
-    return sorted(set(re.findall(r"#ttg\.blocked<[^>]*>",
-                                 compile_for_hopper(kernel, args, kw).asm["ttgir"])))
-
-
 def main() -> None:
     target, dtype = sys.argv[1], getattr(torch, sys.argv[2] if len(sys.argv) > 2 else "float32")
     import triton
 
     # the configs the H200 runs, or the H100's own at D=64
-    with tuned_for("H100" if target.startswith("scan-d64") else "H200"):
-        counted = loop_counts(lambda: launch(target, dtype))
-        with recorded_launches() as made:
-            launch(target, dtype)
+    with tuned_for("H100" if target.startswith("scan-d64") else "H200"), \
+            recorded_launches() as made:
+        launch(target, dtype)
     print("triton", triton.__version__)
-    for (name, kw, bodies), launched in zip(counted, made):
-        print(name, {k: v for k, v in kw.items() if k != "num_warps"})
-        for n, body in enumerate(bodies):
+    for kernel, args, kw in made:  # each launch compiled once: its SASS loops and its layouts
+        compiled = compile_for_hopper(kernel, args, kw)
+        print(kernel.fn.__name__, {k: v for k, v in kw.items() if k != "num_warps"})
+        for n, body in enumerate(loop_bodies(sass(compiled))):
             shuffles = sum(c for op, c in body.items() if op.startswith("SHFL"))
             print(f"  loop {n}: {sum(body.values())} instructions, {shuffles} shuffles;",
                   ", ".join(f"{op} {c}" for op, c in body.most_common(12)))
-        if target.startswith("scan-d64"):
-            for layout in layouts(*launched):
+        if target.startswith("scan-d64"):  # the register layouts: which dimensions get lanes
+            for layout in sorted(set(re.findall(r"#ttg\.blocked<[^>]*>", compiled.asm["ttgir"]))):
                 print("  layout", layout)
 
 
