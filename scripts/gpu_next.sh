@@ -86,6 +86,9 @@
 #                                    blocks.py): on the device's Triton 3.6 the view that keeps each sub-chunk's rows in a
 #                                    thread (144 -> 16 shuffles a loop at D=64, compiled here). Its scan GPU tests, then the
 #                                    shipped entries off and on (a process each): D=64 and D=16 fp32, D=64 bf16, B=4 D=256
+#   bash scripts/gpu_next.sh view    after that view became Triton 3.6's default (3.7 on compile the tiles as laid out): the
+#                                    scan's and minGRU's GPU tests, the fused minGRU kernel off and on
+#                                    (scripts/mingru_kernel_ab.py), then the scan bench (graph, then back to back)
 #   bash scripts/gpu_next.sh bf16carry after the H100's bf16 entry (reduce-then-scan, two channels a lane): the GPU tests of
 #                                    the H100's table on any Hopper (its shapes both ways, fp32 and bf16), then the bf16
 #                                    A/B at B=1, D=64 (T=65536, 131072) of that entry against reduce-then-scan with
@@ -101,7 +104,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|bf16carry|adopted"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|bf16carry|adopted"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -267,10 +270,24 @@ case "$1" in
     # the tiles loaded through their [S, R, BLOCK_D] view (blocks.SUBCHUNK_MAJOR): on this
     # Triton (3.6) the view that keeps each sub-chunk's rows in a thread. Its GPU tests, then the
     # shipped entries timed with it off and on, a process each (it is read at import)
-    RNNVIZ_SUBCHUNK_MAJOR_LOADS=1 kept_tests 120 tests/ops/test_linear_scan.py
-    for e in 0 1; do RNNVIZ_SUBCHUNK_MAJOR_LOADS=$e ab sub$e-d64 "1x65536x64;1x1048576x16" shipped 80; done
+    # (TESTS=0: the timings alone; they passed, 282, at 854edb1. Only accelerated-scan's scalar
+    # kernel beside them: the warp kernel's build alone outlasted 80 s there)
+    [ "${TESTS:-1}" = 1 ] && RNNVIZ_SUBCHUNK_MAJOR_LOADS=1 kept_tests 120 tests/ops/test_linear_scan.py
+    export RNNVIZ_AB_BESIDE=scalar
+    for e in 0 1; do RNNVIZ_SUBCHUNK_MAJOR_LOADS=$e ab sub$e-d64 "1x65536x64;1x1048576x16" shipped 90; done
     for e in 0 1; do RNNVIZ_SUBCHUNK_MAJOR_LOADS=$e RNNVIZ_AB_DTYPE=bf16 ab sub$e-d64bf16 "1x65536x64" shipped 50; done
     for e in 0 1; do RNNVIZ_SUBCHUNK_MAJOR_LOADS=$e ab sub$e-medium "4x16384x256" shipped $(( (${LIMIT:-575} - SECONDS - 10) / 2 )); done ;;
+  view)
+    # after the [S, R, BLOCK_D] view became Triton 3.6's default (blocks.SUBCHUNK_MAJOR, the 'subchunk'
+    # A/B): the scan's and minGRU's GPU tests on it, the fused minGRU kernel with the view off and on
+    # (a process each), then the scan bench at the few-channel and medium shapes (or SHAPES)
+    kept_tests 150 tests/ops/test_linear_scan.py tests/models/test_mingru.py
+    for e in off default; do mkdir -p $OUT/r/mg-$e
+      ( [ $e = off ] && export RNNVIZ_SUBCHUNK_MAJOR_LOADS=0
+        timeout 60 python3 scripts/mingru_kernel_ab.py --out $OUT/r/mg-$e --name $e > $OUT/r/mg-$e.log 2>&1
+        echo "mg-$e rc=$? t=$SECONDS"; grep "^{" $OUT/r/mg-$e.log | cut -c1-150 ); done; pack
+    RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan RNNVIZ_SCAN_DTYPES=fp32 LIMIT=$(( (575 - SECONDS) / 2 )) \
+      scan_modes view "${SHAPES:-1x65536x64;1x1048576x16;4x16384x256}"; pack ;;
   bf16carry)
     kept_tests 110 tests/ops/test_linear_scan.py::test_gpu_the_h100_table_on_any_hopper
     RNNVIZ_AB_DTYPE=bf16 ab d64bf16 "1x65536x64;1x131072x64" shipped,rtsh $(( ${LIMIT:-575} - SECONDS - 10 )) ;;

@@ -1,7 +1,8 @@
 """What a kernel's inner loop compiles to on sm_90, counted on a machine without a GPU.
 
     python scripts/sass_loop.py sru-fwd bfloat16      (also: sru-fwd-train, sru-bwd, scan-fwd, scan-bwd,
-                                                       scan-d64-fwd, scan-d64-bwd)
+                                                       scan-d64-fwd, scan-d64-bwd, mingru-fwd,
+                                                       mingru-bwd)
 
 "scan-d64-*" is the H100's entry at B=1, T=65536, D=64 (reduce-then-scan), printed with each
 launch's register layouts (``#ttg.blocked``): which of the tile's [R, S, BLOCK_D] dimensions the
@@ -42,6 +43,17 @@ def launch(target: str, dtype: torch.dtype) -> None:
             sru_bwd(U, x, wc, bias, None, None, torch.empty(T, B, H), torch.empty_like(x), None, **kw)
         else:
             sru_fwd(U, x, wc, bias, None, None, store_c=target == "sru-fwd-train", record=False, **kw)
+    elif target.startswith("mingru"):  # the bench's minGRU shape, the positive g
+        from rnnviz.kernels.mingru import min_rnn_bwd, min_rnn_fwd
+        P = torch.empty(16, 4096, 2 * 1024, dtype=dtype)
+        k, hc, out = P[..., :1024], P[..., 1024:], torch.empty(16, 4096, 1024, dtype=dtype)
+        kw = dict(kind="mingru", positive=True, reverse=False)
+        if target == "mingru-bwd":
+            dP = torch.empty_like(P)
+            min_rnn_bwd(k, None, hc, None, out, torch.empty_like(out), dP[..., :1024], None,
+                        dP[..., 1024:], **kw)
+        else:
+            min_rnn_fwd(k, None, hc, None, out, **kw)
     else:
         from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
         shape = (1, 65536, 64) if target.startswith("scan-d64") else (16, 16384, 4096)
@@ -54,7 +66,7 @@ def main() -> None:
     import triton
 
     # the configs the H200 runs, or the H100's own at D=64
-    with tuned_for("H100" if target.startswith("scan-d64") else "H200"), \
+    with tuned_for("H100" if target.startswith(("scan-d64", "mingru")) else "H200"), \
             recorded_launches() as made:
         launch(target, dtype)
     print("triton", triton.__version__)
@@ -65,7 +77,7 @@ def main() -> None:
             shuffles = sum(c for op, c in body.items() if op.startswith("SHFL"))
             print(f"  loop {n}: {sum(body.values())} instructions, {shuffles} shuffles;",
                   ", ".join(f"{op} {c}" for op, c in body.most_common(12)))
-        if target.startswith("scan-d64"):  # the register layouts: which dimensions get lanes
+        if target.startswith(("scan-d64", "mingru")):  # the register layouts: which dimensions get lanes
             for layout in sorted(set(re.findall(r"#ttg\.blocked<[^>]*>", compiled.asm["ttgir"]))):
                 print("  layout", layout)
 

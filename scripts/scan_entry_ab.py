@@ -214,7 +214,12 @@ def main() -> None:
         # T up to 65536, and in bf16 it faulted at B=4, D=256, T=16384: an illegal memory
         # access, 2026-12-07, as it crashed the scan bench's process there, scan-h100.json;
         # a fault ends every later call of the process, so in bf16 only the scalar kernel)
+        # (RNNVIZ_AB_BESIDE names which: "warp,scalar" by default; the warp kernel's build
+        # takes a fresh machine over a minute, which a short A/B of rnnviz alone can spare)
+        beside = os.environ.get("RNNVIZ_AB_BESIDE", "warp,scalar").split(",")
         for kind in ("warp", "scalar") if T <= 65536 and elem == 4 else ("scalar",):
+            if kind not in beside:
+                continue
             try:
                 for pss in ("fwd", "fwd+bwd"):
                     calls[(f"accelerated-scan-{kind}", pss)] = (

@@ -26,19 +26,38 @@ gives the sub-chunks the lanes, as above; Triton 3.6, the device's, gives the ro
 the scan along R becomes shuffles (144 a loop in the D=64 reduce kernel, against 16). Loading
 and storing through the [S, R, BLOCK_D] view of the same pointers (``tl.permute``: a
 relabelling, nothing moved) turns 3.6's tie-break the right way and 3.9's the wrong way:
-``SUBCHUNK_MAJOR`` (environment RNNVIZ_SUBCHUNK_MAJOR_LOADS=1, read at import) asks for that
-view. It stays off until it has been timed on the device.
+``SUBCHUNK_MAJOR`` asks for that view. It is on where Triton is older than 3.7 (3.7, 3.8 and
+3.9 compile the tiles as laid out; 3.6 as above), and on the device's H100 under 3.6 it made
+the B=1, T=65536, D=64 forward 38.98 -> 33.63 us and every other entry timed faster too
+(benchmarks/scan-subchunk-h100.json). The environment's RNNVIZ_SUBCHUNK_MAJOR_LOADS=0 or 1,
+read at import, overrides the choice (for A/Bs and for a Triton not yet looked at).
 
 Compute only: imports triton, nothing of rnnviz.
 """
 from __future__ import annotations
 
 import os
+import re
 
 import triton
 import triton.language as tl
 
-SUBCHUNK_MAJOR = tl.constexpr(os.environ.get("RNNVIZ_SUBCHUNK_MAJOR_LOADS", "0") == "1")
+
+
+def subchunk_major_default(version: str, setting: str | None) -> bool:
+    """Whether to load the tiles through their [S, R, BLOCK_D] view under Triton ``version``,
+    with RNNVIZ_SUBCHUNK_MAJOR_LOADS = ``setting`` (None: unset)."""
+    if setting is not None:
+        if setting not in ("0", "1"):
+            raise ValueError("RNNVIZ_SUBCHUNK_MAJOR_LOADS must be 0 or 1 (or unset: chosen by "
+                             f"the Triton version), got {setting!r}")
+        return setting == "1"
+    major, minor = (int(part) for part in re.findall(r"\d+", version)[:2])
+    return (major, minor) < (3, 7)
+
+
+SUBCHUNK_MAJOR = tl.constexpr(subchunk_major_default(
+    triton.__version__, os.environ.get("RNNVIZ_SUBCHUNK_MAJOR_LOADS")))
 
 
 @triton.jit
