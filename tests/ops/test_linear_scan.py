@@ -327,6 +327,25 @@ def test_kernel_forward_backward(kernel_device, path, stages, vec, reverse, use_
                   cfg)
 
 
+@pytest.mark.parametrize("version,setting,want", [
+    ("3.6.0", None, True), ("3.2.0", None, True), ("3.7.0", None, False),
+    ("3.9.0+git1a2b3c4", None, False), ("3.10.1", None, False), ("4.0.0", None, False),
+    ("3.6.0", "0", False), ("3.9.0", "1", True)])
+def test_subchunk_major_view_by_triton_version(version, setting, want):
+    """The [S, R, BLOCK_D] view is Triton 3.6's (and older) default, not 3.7's on; the
+    environment's 0 or 1 overrides it."""
+    from rnnviz.kernels.linear_scan.blocks import subchunk_major_default
+
+    assert subchunk_major_default(version, setting) is want
+
+
+def test_subchunk_major_setting_must_be_0_or_1():
+    from rnnviz.kernels.linear_scan.blocks import subchunk_major_default
+
+    with pytest.raises(ValueError, match=r"RNNVIZ_SUBCHUNK_MAJOR_LOADS must be 0 or 1.*'yes'"):
+        subchunk_major_default("3.6.0", "yes")
+
+
 @pytest.mark.interpreter
 @pytest.mark.parametrize("path", ["channel", "reduce", "split"])
 @pytest.mark.parametrize("reverse", [False, True])
