@@ -88,7 +88,8 @@
 #                                    shipped entries off and on (a process each): D=64 and D=16 fp32, D=64 bf16, B=4 D=256
 #   bash scripts/gpu_next.sh view    after that view became Triton 3.6's default (3.7 on compile the tiles as laid out): the
 #                                    scan's and minGRU's GPU tests, the fused minGRU kernel off and on
-#                                    (scripts/mingru_kernel_ab.py), then the scan bench (graph, then back to back)
+#                                    (scripts/mingru_kernel_ab.py), the D=64 forward's tiles again (FWD64_TILES), then the
+#                                    scan bench as graph replays
 #   bash scripts/gpu_next.sh bf16carry after the H100's bf16 entry (reduce-then-scan, two channels a lane): the GPU tests of
 #                                    the H100's table on any Hopper (its shapes both ways, fp32 and bf16), then the bf16
 #                                    A/B at B=1, D=64 (T=65536, 131072) of that entry against reduce-then-scan with
@@ -287,8 +288,13 @@ case "$1" in
       ( [ $e = off ] && export RNNVIZ_SUBCHUNK_MAJOR_LOADS=0
         timeout 60 python3 scripts/mingru_kernel_ab.py --out $OUT/r/mg-$e --name $e > $OUT/r/mg-$e.log 2>&1
         echo "mg-$e rc=$? t=$SECONDS"; grep "^{" $OUT/r/mg-$e.log | cut -c1-150 ); done; pack
-    RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan RNNVIZ_SCAN_DTYPES=fp32 LIMIT=$(( (575 - SECONDS) / 2 )) \
-      scan_modes view "${SHAPES:-1x65536x64;1x1048576x16;4x16384x256}"; pack ;;
+    # the D=64 forward's tile again under the view (scan_entry_ab.py's FWD64_TILES)
+    RNNVIZ_AB_BESIDE=scalar ab fwd64 "1x65536x64" shipped,f8,f16,fw2,f4d32,f8d32,f8s2,fp1056,fp4224 ${AB:-130}
+    mkdir -p $OUT/r/view-graph; RNNVIZ_TIMING=graph RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan \
+      RNNVIZ_SCAN_DTYPES=fp32 RNNVIZ_SCAN_SHAPES="${SHAPES:-1x65536x64;1x1048576x16;4x16384x256}" \
+      RNNVIZ_BENCH_PARTIAL=$OUT/r/view-graph timeout $(( 580 - SECONDS )) python3 -m rnnviz.bench scan \
+      --out $OUT/r/view-graph > $OUT/r/bench-view-graph.log 2>&1; echo "bench rc=$? t=$SECONDS"
+    grep -E "(rnnviz-(scan|time)|accelerated-scan[a-z-]*) +fwd(\+bwd)? +fp32" $OUT/r/bench-view-graph.log | cut -c1-160; pack ;;
   bf16carry)
     kept_tests 110 tests/ops/test_linear_scan.py::test_gpu_the_h100_table_on_any_hopper
     RNNVIZ_AB_DTYPE=bf16 ab d64bf16 "1x65536x64;1x131072x64" shipped,rtsh $(( ${LIMIT:-575} - SECONDS - 10 )) ;;

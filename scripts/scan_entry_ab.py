@@ -73,6 +73,14 @@ CH = {"path": "sequence", "rows": 16, "num_warps": 1, "block_d": 32, "stages": 1
       "programs": 2112, "carry": "scan", "pdl": True, "split": False}
 
 
+FWD64 = {"path": "sequence", "rows": 4, "num_warps": 1, "block_d": 16, "stages": 1, "vec": 0,
+         "programs": 2112, "carry": "scan", "split": False}
+FWD64_TILES = {"f8": {"rows": 8}, "f16": {"rows": 16}, "fw2": {"num_warps": 2},
+               "f4d32": {"block_d": 32}, "f8d32": {"rows": 8, "block_d": 32},
+               "f8s2": {"rows": 8, "stages": 2}, "fp1056": {"programs": 1056},
+               "fp4224": {"programs": 4224}}
+
+
 def _both(**tile) -> dict:
     return {**CH, **tile, "bwd": {**CH, **tile}}
 
@@ -101,6 +109,11 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             # ... and reduce-then-scan with 16-byte loads, the fp32 D=64 entry's tiles: which of
             # ch64h's two changes (the carry, the lanes) paid
             "rtsh": {**CH, "rows": 4, "block_d": 16, "vec": 0, "bwd": RTS8_BWD},
+            # the D=64 forward's tile under the [S, R, BLOCK_D] view (blocks.SUBCHUNK_MAJOR,
+            # Triton 3.6's default since 2026-12-07): the shipped 4 rows x 16 channels x 1 warp
+            # was chosen when 3.6 gave its rows the lanes. More rows, wider rows, two warps,
+            # longer or shorter segments; the backward as shipped
+            **{name: {**FWD64, **tile, "pdl": True} for name, tile in FWD64_TILES.items()},
             "mediumscan": MEDIUM_SCAN,
             "mediumsplit": {**MEDIUM_SCAN, "split": True,
                             "bwd": {**MEDIUM_SCAN["bwd"], "split": True}}}
