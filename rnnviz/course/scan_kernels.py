@@ -19,7 +19,7 @@ __all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_
            "tile_rows", "tile_figure", "entry_ab_rows", "entry_ab_figure", "LANES_AB",
            "lanes_ab_figure", "lane_steps", "lane_walk_figure", "WARP_TILES", "warp_load",
            "CHLANE_AB", "CHLANE_AB_BF16", "chlane_ab_figure",
-           "warp_load_figure"]
+           "warp_load_figure", "VIEW_AB", "view_ab_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
@@ -56,6 +56,8 @@ ENTRY_NAMES = {"table": "3 launches<br>one after another",
                "ch64": "one channel a lane,<br>64 over 2 warps",
                "ch32f": "one channel a lane,<br>forward only",
                "ch64h": "two channels a lane,<br>reduce-then-scan",
+               "laid_out": "tiles loaded<br>as laid out",
+               "view": "through their<br>[S, R, D] view",
                "warp": "accelerated-scan<br>warp (CUDA C++)",
                "scalar": "accelerated-scan<br>scalar (Triton)"}
 # the same script's run of the split walk (reduce_scan.py SPLIT) against the shipped entry
@@ -64,6 +66,9 @@ LANES_AB = "scan-entry-ab-lanes-h100"
 # one-chunk look-back)
 CHLANE_AB = "scan-entry-ab-chlane-h100"
 CHLANE_AB_BF16 = "scan-entry-ab-chlane-bf16-h100"
+# ... and of the shipped entries with their tiles loaded as laid out and through their
+# [S, R, BLOCK_D] view (blocks.SUBCHUNK_MAJOR), a process each, under the device's Triton 3.6
+VIEW_AB = "scan-subchunk-h100"
 ENTRY_PASSES = {"fwd": ("forward", "#9ecae1"), "fwd+bwd": ("forward + backward", "#08519c")}
 # The same bf16 tiles of the wide forward swept on both GPUs of one chip (scripts/scan_sweep.py)
 TILE_SWEEPS = ("scan-sweep-h100-bf16-wide", "scan-sweep-stages-h200-bf16")
@@ -458,6 +463,14 @@ def chlane_ab_figure(dtype: str = "float32", ref: Reference | None = None) -> go
     the same rounds."""
     name = {"float32": CHLANE_AB, "bfloat16": CHLANE_AB_BF16}[dtype]
     return entry_ab_figure([ref or shipped_file(name)], title="Whole lines", dtype=dtype)
+
+
+def view_ab_figure(dtype: str = "float32", ref: Reference | None = None) -> go.Figure:
+    """The shipped entry at B=1, T=65536, D=64 with its tiles loaded as laid out and through
+    their [S, R, BLOCK_D] view, under the device's Triton (3.6), forward and forward +
+    backward as graph replays, accelerated-scan's scalar kernel beside each."""
+    return entry_ab_figure([ref or shipped_file(VIEW_AB)], title="One relabelling",
+                           dtype=dtype)
 
 
 def lanes_ab_figure(ref: Reference | None = None) -> go.Figure:

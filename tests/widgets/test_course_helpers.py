@@ -778,6 +778,23 @@ def test_lanes_ab_figure_shows_the_shipped_split_run():
     assert "Lanes that never meet" in fig.layout.title.text and len(fig.data) == 2
 
 
+def test_view_ab_figure_shows_what_notebook_7_says():
+    """Notebook 7's run of the [S, R, BLOCK_D] view: at B=1, T=65536, D=64 fp32 39.0 -> 33.6 us
+    forward and 88.7 -> 78.9 forward + backward; bf16 faster too, both passes."""
+    from rnnviz.course import scan_kernels
+    from rnnviz.course.reference import shipped_file
+
+    runs = {dtype: {r["variant"]: r for r in scan_kernels.entry_ab_rows(
+        [shipped_file(scan_kernels.VIEW_AB)], dtype=dtype)} for dtype in ("float32", "bfloat16")}
+    fp32 = runs["float32"]
+    assert [round(fp32[v]["fwd"], 1) for v in ("laid_out", "view")] == [39.0, 33.6]
+    assert [round(fp32[v]["fwd+bwd"], 1) for v in ("laid_out", "view")] == [88.7, 78.9]
+    assert all(runs["bfloat16"]["view"][p] < runs["bfloat16"]["laid_out"][p]
+               for p in ("fwd", "fwd+bwd"))
+    fig = scan_kernels.view_ab_figure()
+    assert "One relabelling" in fig.layout.title.text and len(fig.data) == 2
+
+
 def test_chlane_ab_figures_show_what_notebook_7_says():
     """Notebook 7's runs of one channel a lane, as its text reads them: in fp32 about 2.2x
     slower than the shipped entry, forward; in bf16 about 1.5x faster than the entry shipped
