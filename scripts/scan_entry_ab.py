@@ -78,7 +78,11 @@ FWD64 = {"path": "sequence", "rows": 4, "num_warps": 1, "block_d": 16, "stages":
 FWD64_TILES = {"f8": {"rows": 8}, "f16": {"rows": 16}, "fw2": {"num_warps": 2},
                "f4d32": {"block_d": 32}, "f8d32": {"rows": 8, "block_d": 32},
                "f8s2": {"rows": 8, "stages": 2}, "fp1056": {"programs": 1056},
-               "fp4224": {"programs": 4224}}
+               "fp4224": {"programs": 4224},
+               # one launch: the same segments carried by look-back, or one chunk a program
+               # (256 rows x 16 channels, 4 warps) carried by decoupled look-back
+               "flb": {"carry": "lookback"},
+               "f1lb": {"carry": "lookback", "programs": 0, "rows": 8, "num_warps": 4}}
 
 
 def _both(**tile) -> dict:
@@ -113,7 +117,9 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             # Triton 3.6's default since 2026-12-07): the shipped 4 rows x 16 channels x 1 warp
             # was chosen when 3.6 gave its rows the lanes. More rows, wider rows, two warps,
             # longer or shorter segments; the backward as shipped
-            **{name: {**FWD64, **tile, "pdl": True} for name, tile in FWD64_TILES.items()},
+            # (the backward named: the shipped one inherits the forward's carry)
+            **{name: {**FWD64, **tile, "pdl": True, "bwd": {**RTS8_BWD, "carry": "scan"}}
+               for name, tile in FWD64_TILES.items()},
             "mediumscan": MEDIUM_SCAN,
             "mediumsplit": {**MEDIUM_SCAN, "split": True,
                             "bwd": {**MEDIUM_SCAN["bwd"], "split": True}}}
@@ -180,8 +186,10 @@ def ran_as_asked(variant: str, made: list[tuple[str, bool]]) -> bool:
     # summaries' channel scan, whose tile is its own)
     vecs = {v for name, _, _, v in made if name != "scan_channel_kernel"}
     bwd = asked.get("bwd", {})
+    segments_lookback = (bwd.get("carry") == "lookback"
+                         or (asked.get("carry") == "lookback" and asked.get("programs", 1) > 0))
     return ((segment, overlapped, split, vecs)
-            == (bwd.get("carry") == "lookback", asked["pdl"],
+            == (segments_lookback, asked["pdl"],
                 bool(asked.get("split") or bwd.get("split")),
                 {asked.get("vec", 0), bwd.get("vec", 0)}))
 
