@@ -290,7 +290,9 @@ case "$1" in
         echo "mg-$e rc=$? t=$SECONDS"; grep "^{" $OUT/r/mg-$e.log | cut -c1-150 ); done; pack
     # the D=64 forward's tile again under the view (scan_entry_ab.py's FWD64_TILES)
     RNNVIZ_AB_BESIDE=scalar ab fwd64 "1x65536x64" shipped,f8,f16,fw2,f4d32,f8d32,f8s2,fp1056,fp4224,flb,f1lb ${AB:-150}
-    mkdir -p $OUT/r/view-graph; RNNVIZ_TIMING=graph RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan \
+    # the medium shape's forward by one-chunk look-back (scan_entry_ab.py MEDIUM_LOOKBACK)
+    RNNVIZ_AB_BESIDE=scalar ab med "4x16384x256" shipped,m1lb,m1lbd64,m1lbr16 ${ABM:-70}
+    mkdir -p $OUT/r/view-graph; RNNVIZ_TIMING=graph RNNVIZ_SCAN_ACCEL=scalar RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan \
       RNNVIZ_SCAN_DTYPES=fp32 RNNVIZ_SCAN_SHAPES="${SHAPES:-1x65536x64;1x1048576x16;4x16384x256}" \
       RNNVIZ_BENCH_PARTIAL=$OUT/r/view-graph timeout $(( 580 - SECONDS )) python3 -m rnnviz.bench scan \
       --out $OUT/r/view-graph > $OUT/r/bench-view-graph.log 2>&1; echo "bench rc=$? t=$SECONDS"

@@ -64,6 +64,12 @@ MEDIUM_SCAN = {"path": "sequence", "rows": 4, "num_warps": 1, "block_d": 32, "st
                "bwd": {"path": "sequence", "rows": 4, "num_warps": 2, "block_d": 32,
                        "stages": 3, "vec": 0, "programs": 2112, "carry": "scan",
                        "split": False}}
+# At B=4, D=256 the forward by one-chunk look-back: one read of a and b (reduce-then-scan and
+# the look-back segments read them twice, 5 N elements moved for 3 N counted); each program
+# holds one chunk (rows x sub-chunks x channels) in registers while it waits for its carry
+MEDIUM_LOOKBACK = {"m1lb": {"rows": 8, "num_warps": 4, "block_d": 32},
+                   "m1lbd64": {"rows": 8, "num_warps": 4, "block_d": 64},
+                   "m1lbr16": {"rows": 16, "num_warps": 4, "block_d": 32}}
 # Reduce-then-scan with one channel a lane ("ch": vec=1, so S = 1): a row of the tile is one
 # 128-byte load across a warp's lanes (the shipped tile's loads each touch 8 rows, 64 bytes
 # of each), and each lane walks its rows alone, exchanging nothing. 16 rows x 1 warp x 32
@@ -120,6 +126,8 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             # (the backward named: the shipped one inherits the forward's carry)
             **{name: {**FWD64, **tile, "pdl": True, "bwd": {**RTS8_BWD, "carry": "scan"}}
                for name, tile in FWD64_TILES.items()},
+            **{name: {**MEDIUM_SCAN, **tile, "carry": "lookback", "programs": 0, "pdl": True}
+               for name, tile in MEDIUM_LOOKBACK.items()},
             "mediumscan": MEDIUM_SCAN,
             "mediumsplit": {**MEDIUM_SCAN, "split": True,
                             "bwd": {**MEDIUM_SCAN["bwd"], "split": True}}}

@@ -71,8 +71,8 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
     d64 = [n for n in ab.VARIANTS if not n.startswith("medium") and n != "split16"]
     for shape, names, elem in [((1, 65536, 64), d64, 4), ((1, 65536, 64), ["ch64h", "ch64hr8", "ch64hr32", "rtsh"], 2),
                                ((1, 2 ** 20, 16), ["shipped", "split16", "ch32", "ch32f"], 4),
-                               ((4, 16384, 256), ["shipped", "mediumscan", "mediumsplit", "ch32"],
-                                4),
+                               ((4, 16384, 256), ["shipped", "mediumscan", "mediumsplit", "ch32",
+                                                  *ab.MEDIUM_LOOKBACK], 4),
                                ((4, 131072, 256), ["shipped", "mediumscan", "mediumsplit", "ch32"],
                                 4)]:
         for variant in names:
