@@ -89,7 +89,7 @@
 #   bash scripts/gpu_next.sh view    after that view became Triton 3.6's default (3.7 on compile the tiles as laid out): the
 #                                    scan's and minGRU's GPU tests, the fused minGRU kernel off and on
 #                                    (scripts/mingru_kernel_ab.py), the D=64 forward's tiles again (FWD64_TILES), then the
-#                                    scan bench as graph replays (TL, AB, ABM: the parts' seconds; END: the call's)
+#                                    scan bench as graph replays (TL, AB, ABH, ABM: the parts' seconds; END: the call's)
 #   bash scripts/gpu_next.sh bf16carry after the H100's bf16 entry (reduce-then-scan, two channels a lane): the GPU tests of
 #                                    the H100's table on any Hopper (its shapes both ways, fp32 and bf16), then the bf16
 #                                    A/B at B=1, D=64 (T=65536, 131072) of that entry against reduce-then-scan with
@@ -290,6 +290,8 @@ case "$1" in
         echo "mg-$e rc=$? t=$SECONDS"; grep "^{" $OUT/r/mg-$e.log | cut -c1-150 ); done; pack
     # the D=64 forward's tile again under the view (scan_entry_ab.py's FWD64_TILES)
     RNNVIZ_AB_BESIDE=scalar ab fwd64 "1x65536x64" shipped,f8,f16,fw2,f4d32,f8d32,f8s2,fp1056,fp4224,flb,f1lb ${AB:-150}
+    # bf16carry's second half: reduce-then-scan with 16-byte loads against the bf16 entry, under the view
+    RNNVIZ_AB_DTYPE=bf16 RNNVIZ_AB_BESIDE=scalar ab bf16 "1x65536x64" shipped,rtsh ${ABH:-45}
     # the medium shape's forward by one-chunk look-back (scan_entry_ab.py MEDIUM_LOOKBACK)
     RNNVIZ_AB_BESIDE=scalar ab med "4x16384x256" shipped,m1lb,m1lbd64,m1lbr16 ${ABM:-70}
     mkdir -p $OUT/r/view-graph; RNNVIZ_TIMING=graph RNNVIZ_SCAN_ACCEL=scalar RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan \
