@@ -43,7 +43,6 @@ import triton
 import triton.language as tl
 
 
-
 def subchunk_major_default(version: str, setting: str | None) -> bool:
     """Whether to load the tiles through their [S, R, BLOCK_D] view under Triton ``version``,
     with RNNVIZ_SUBCHUNK_MAJOR_LOADS = ``setting`` (None: unset)."""
