@@ -89,7 +89,7 @@
 #   bash scripts/gpu_next.sh view    after that view became Triton 3.6's default (3.7 on compile the tiles as laid out): the
 #                                    scan's and minGRU's GPU tests, the fused minGRU kernel off and on
 #                                    (scripts/mingru_kernel_ab.py), the D=64 forward's tiles again (FWD64_TILES), then the
-#                                    scan bench as graph replays (TL, AB, ABH, ABM: the parts' seconds; END: the call's)
+#                                    scan bench as graph replays (TL, MG, AB, ABH, ABM: the parts' seconds; END: the call's)
 #   bash scripts/gpu_next.sh bf16carry after the H100's bf16 entry (reduce-then-scan, two channels a lane): the GPU tests of
 #                                    the H100's table on any Hopper (its shapes both ways, fp32 and bf16), then the bf16
 #                                    A/B at B=1, D=64 (T=65536, 131072) of that entry against reduce-then-scan with
@@ -283,22 +283,27 @@ case "$1" in
     # A/B): the scan's and minGRU's GPU tests on it, the fused minGRU kernel with the view off and on
     # (a process each), then the scan bench at the few-channel and medium shapes (or SHAPES). (The scan's
     # own GPU tests ran on the view in 'subchunk': 282 passed at 854edb1)
-    kept_tests ${TL:-150} tests/models/test_mingru.py tests/models/test_compile.py
-    for e in off default; do mkdir -p $OUT/r/mg-$e
+    # (each part's seconds: TL, MG, AB, ABH, ABM, 0 to skip it; END: the call's; COMPILE_TESTS="" leaves
+    # torch.compile's tests out)
+    kept_tests ${TL:-150} tests/models/test_mingru.py ${COMPILE_TESTS-tests/models/test_compile.py}
+    if [ "${MG:-60}" -gt 0 ]; then for e in off default; do mkdir -p $OUT/r/mg-$e
       ( [ $e = off ] && export RNNVIZ_SUBCHUNK_MAJOR_LOADS=0
-        timeout 60 python3 scripts/mingru_kernel_ab.py --out $OUT/r/mg-$e --name $e > $OUT/r/mg-$e.log 2>&1
-        echo "mg-$e rc=$? t=$SECONDS"; grep "^{" $OUT/r/mg-$e.log | cut -c1-150 ); done; pack
+        timeout ${MG:-60} python3 scripts/mingru_kernel_ab.py --out $OUT/r/mg-$e --name $e > $OUT/r/mg-$e.log 2>&1
+        echo "mg-$e rc=$? t=$SECONDS"; grep "^{" $OUT/r/mg-$e.log | cut -c1-150 ); done; pack; fi
     # the D=64 forward's tile again under the view (scan_entry_ab.py's FWD64_TILES)
-    RNNVIZ_AB_BESIDE=scalar ab fwd64 "1x65536x64" shipped,f8,f16,fw2,f4d32,f8d32,f8s2,fp1056,fp4224,flb,f1lb ${AB:-150}
+    [ "${AB:-150}" -gt 0 ] && RNNVIZ_AB_BESIDE=scalar ab fwd64 "1x65536x64" \
+      shipped,f8,f16,fw2,f4d32,f8d32,f8s2,fp1056,fp4224,flb,f1lb ${AB:-150}
     # bf16carry's second half: reduce-then-scan with 16-byte loads against the bf16 entry, under the view
-    RNNVIZ_AB_DTYPE=bf16 RNNVIZ_AB_BESIDE=scalar ab bf16 "1x65536x64" shipped,rtsh ${ABH:-45}
+    [ "${ABH:-45}" -gt 0 ] && RNNVIZ_AB_DTYPE=bf16 RNNVIZ_AB_BESIDE=scalar ab bf16 "1x65536x64" shipped,rtsh ${ABH:-45}
     # the medium shape's forward by one-chunk look-back (scan_entry_ab.py MEDIUM_LOOKBACK)
-    RNNVIZ_AB_BESIDE=scalar ab med "4x16384x256" shipped,m1lb,m1lbd64,m1lbr16 ${ABM:-70}
-    mkdir -p $OUT/r/view-graph; RNNVIZ_TIMING=graph RNNVIZ_SCAN_ACCEL=scalar RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan \
-      RNNVIZ_SCAN_DTYPES=fp32 RNNVIZ_SCAN_SHAPES="${SHAPES:-1x65536x64;1x1048576x16;4x16384x256}" \
-      RNNVIZ_BENCH_PARTIAL=$OUT/r/view-graph timeout $(( ${END:-580} - SECONDS )) python3 -m rnnviz.bench scan \
-      --out $OUT/r/view-graph > $OUT/r/bench-view-graph.log 2>&1; echo "bench rc=$? t=$SECONDS"
-    grep -E "(rnnviz-(scan|time)|accelerated-scan[a-z-]*) +fwd(\+bwd)? +fp32" $OUT/r/bench-view-graph.log | cut -c1-160; pack ;;
+    [ "${ABM:-70}" -gt 0 ] && RNNVIZ_AB_BESIDE=scalar ab med "4x16384x256" shipped,m1lb,m1lbd64,m1lbr16 ${ABM:-70}
+    if [ $(( ${END:-580} - SECONDS )) -gt 30 ]; then mkdir -p $OUT/r/view-graph
+      RNNVIZ_TIMING=graph RNNVIZ_SCAN_ACCEL=scalar RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan \
+        RNNVIZ_SCAN_DTYPES=fp32 RNNVIZ_SCAN_SHAPES="${SHAPES:-1x65536x64;1x1048576x16;4x16384x256}" \
+        RNNVIZ_BENCH_PARTIAL=$OUT/r/view-graph timeout $(( ${END:-580} - SECONDS )) python3 -m rnnviz.bench scan \
+        --out $OUT/r/view-graph > $OUT/r/bench-view-graph.log 2>&1; echo "bench rc=$? t=$SECONDS"
+      grep -E "(rnnviz-(scan|time)|accelerated-scan[a-z-]*) +fwd(\+bwd)? +fp32" $OUT/r/bench-view-graph.log | cut -c1-160
+    fi; pack ;;
   bf16carry)
     kept_tests 110 tests/ops/test_linear_scan.py::test_gpu_the_h100_table_on_any_hopper
     RNNVIZ_AB_DTYPE=bf16 ab d64bf16 "1x65536x64;1x131072x64" shipped,rtsh $(( ${LIMIT:-575} - SECONDS - 10 )) ;;
