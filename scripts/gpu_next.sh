@@ -86,7 +86,8 @@
 #                                    blocks.py): on the device's Triton 3.6 the view that keeps each sub-chunk's rows in a
 #                                    thread (144 -> 16 shuffles a loop at D=64, compiled here). Its scan GPU tests, then the
 #                                    shipped entries off and on (a process each): D=64 and D=16 fp32, D=64 bf16, B=4 D=256
-#   bash scripts/gpu_next.sh view    after that view became Triton 3.6's default (3.7 on compile the tiles as laid out): the
+#   bash scripts/gpu_next.sh view    after that view became Triton 3.6's default (3.7 on compile the tiles as laid out), and
+#                                    after `git revert 6bdd79b` (minGRU's kernels through the view): the
 #                                    scan's and minGRU's GPU tests, the fused minGRU kernel off and on
 #                                    (scripts/mingru_kernel_ab.py), the D=64 forward's tiles again (FWD64_TILES), then the
 #                                    scan bench as graph replays (TL, MG, AB, ABH, ABM: the parts' seconds; END: the call's)
@@ -280,7 +281,8 @@ case "$1" in
     for e in 0 1; do RNNVIZ_SUBCHUNK_MAJOR_LOADS=$e ab sub$e-medium "4x16384x256" shipped $(( (${LIMIT:-575} - SECONDS - 10) / 2 )); done ;;
   view)
     # after the [S, R, BLOCK_D] view became Triton 3.6's default (blocks.SUBCHUNK_MAJOR, the 'subchunk'
-    # A/B): the scan's and minGRU's GPU tests on it, the fused minGRU kernel with the view off and on
+    # A/B) and `git revert 6bdd79b` gave the fused minGRU kernels its loads and stores again: minGRU's
+    # GPU tests on it, the fused minGRU kernel with the view off and on
     # (a process each), then the scan bench at the few-channel and medium shapes (or SHAPES). (The scan's
     # own GPU tests ran on the view in 'subchunk': 282 passed at 854edb1)
     # (each part's seconds: TL, MG, AB, ABH, ABM, 0 to skip it; END: the call's; COMPILE_TESTS="" leaves
