@@ -79,6 +79,8 @@ CH = {"path": "sequence", "rows": 16, "num_warps": 1, "block_d": 32, "stages": 1
       "programs": 2112, "carry": "scan", "pdl": True, "split": False}
 
 
+# The H100's D=64 forward as shipped (reduce-then-scan, 4 rows x 16 channels x 1 warp), for
+# the variants of its tile below
 FWD64 = {"path": "sequence", "rows": 4, "num_warps": 1, "block_d": 16, "stages": 1, "vec": 0,
          "programs": 2112, "carry": "scan", "split": False}
 FWD64_TILES = {"f8": {"rows": 8}, "f16": {"rows": 16}, "fw2": {"num_warps": 2},
@@ -122,8 +124,8 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             # the D=64 forward's tile under the [S, R, BLOCK_D] view (blocks.SUBCHUNK_MAJOR,
             # Triton 3.6's default since 2026-12-07): the shipped 4 rows x 16 channels x 1 warp
             # was chosen when 3.6 gave its rows the lanes. More rows, wider rows, two warps,
-            # longer or shorter segments; the backward as shipped
-            # (the backward named: the shipped one inherits the forward's carry)
+            # longer or shorter segments, look-back; the backward the shipped one, named here
+            # because an entry's backward takes the forward's carry where it names none
             **{name: {**FWD64, **tile, "pdl": True, "bwd": {**RTS8_BWD, "carry": "scan"}}
                for name, tile in FWD64_TILES.items()},
             **{name: {**MEDIUM_SCAN, **tile, "carry": "lookback", "programs": 0, "pdl": True}
@@ -245,7 +247,7 @@ def main() -> None:
         # a fault ends every later call of the process, so in bf16 only the scalar kernel)
         # (RNNVIZ_AB_BESIDE names which: "warp,scalar" by default; the warp kernel's build
         # takes a fresh machine over a minute, which a short A/B of rnnviz alone can spare)
-        beside = os.environ.get("RNNVIZ_AB_BESIDE", "warp,scalar").split(",")
+        beside = _narrowed("RNNVIZ_AB_BESIDE", ["warp", "scalar"])
         for kind in ("warp", "scalar") if T <= 65536 and elem == 4 else ("scalar",):
             if kind not in beside:
                 continue
