@@ -288,17 +288,18 @@ case "$1" in
     # (each part's seconds: TL, MG, AB, ABH, ABM, 0 to skip it; END: the call's; COMPILE_TESTS="" leaves
     # torch.compile's tests out)
     kept_tests ${TL:-150} tests/models/test_mingru.py ${COMPILE_TESTS-tests/models/test_compile.py}
+    export RNNVIZ_AB_BESIDE=scalar  # (accelerated-scan's warp kernel's build alone takes over a minute)
     if [ "${MG:-60}" -gt 0 ]; then for e in off default; do mkdir -p $OUT/r/mg-$e
       ( [ $e = off ] && export RNNVIZ_SUBCHUNK_MAJOR_LOADS=0
         timeout ${MG:-60} python3 scripts/mingru_kernel_ab.py --out $OUT/r/mg-$e --name $e > $OUT/r/mg-$e.log 2>&1
         echo "mg-$e rc=$? t=$SECONDS"; grep "^{" $OUT/r/mg-$e.log | cut -c1-150 ); done; pack; fi
     # the D=64 forward's tile again under the view (scan_entry_ab.py's FWD64_TILES)
-    [ "${AB:-150}" -gt 0 ] && RNNVIZ_AB_BESIDE=scalar ab fwd64 "1x65536x64" \
+    [ "${AB:-150}" -gt 0 ] && ab fwd64 "1x65536x64" \
       shipped,f8,f16,fw2,f4d32,f8d32,f8s2,fp1056,fp4224,flb,f1lb ${AB:-150}
     # bf16carry's second half: reduce-then-scan with 16-byte loads against the bf16 entry, under the view
-    [ "${ABH:-45}" -gt 0 ] && RNNVIZ_AB_DTYPE=bf16 RNNVIZ_AB_BESIDE=scalar ab bf16 "1x65536x64" shipped,rtsh ${ABH:-45}
+    [ "${ABH:-45}" -gt 0 ] && RNNVIZ_AB_DTYPE=bf16 ab bf16 "1x65536x64" shipped,rtsh ${ABH:-45}
     # the medium shape's forward by one-chunk look-back (scan_entry_ab.py MEDIUM_LOOKBACK)
-    [ "${ABM:-70}" -gt 0 ] && RNNVIZ_AB_BESIDE=scalar ab med "4x16384x256" shipped,m1lb,m1lbd64,m1lbr16 ${ABM:-70}
+    [ "${ABM:-70}" -gt 0 ] && ab med "4x16384x256" shipped,m1lb,m1lbd64,m1lbr16 ${ABM:-70}
     if [ $(( ${END:-580} - SECONDS )) -gt 30 ]; then mkdir -p $OUT/r/view-graph
       RNNVIZ_TIMING=graph RNNVIZ_SCAN_ACCEL=scalar RNNVIZ_SCAN_METHODS=rnnviz-scan,rnnviz-time,accelerated-scan \
         RNNVIZ_SCAN_DTYPES=fp32 RNNVIZ_SCAN_SHAPES="${SHAPES:-1x65536x64;1x1048576x16;4x16384x256}" \

@@ -18,8 +18,6 @@ import argparse
 import statistics
 import sys
 
-import torch
-
 from rnnviz.bench.core import bench_device, copy_bandwidth_gbs, write_result
 from rnnviz.bench.mingru import kernel_rows
 from rnnviz.kernels.linear_scan import blocks
@@ -50,7 +48,7 @@ def main() -> int:
         print({k: row.get(k) for k in ("B", "H", "pass", "what", "ms", "frac_copy")}, flush=True)
     write_result("mingru-kernel-ab", rows,
                  {"setting": args.name, "subchunk_major": bool(blocks.SUBCHUNK_MAJOR),
-                  "copy_gbs": copy, "rounds": ROUNDS, "torch_cuda": torch.version.cuda},
+                  "copy_gbs": copy, "rounds": ROUNDS},
                  out_dir=args.out)
     return 0
 
