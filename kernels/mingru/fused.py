@@ -36,7 +36,8 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from ..linear_scan.blocks import chunk_apply, chunk_steps, chunk_summary, step_time
+from ..linear_scan.blocks import (chunk_apply, chunk_steps, chunk_summary, load_rows, step_time,
+                                  store_rows)
 from ..linear_scan.seqpar import AGGREGATE, INCLUSIVE, lookback_carry, publish, release_status
 from .gates import candidate, coefficients, gate_grads, load_preacts
 
@@ -110,13 +111,13 @@ def min_rnn_fwd_kernel(
         b = tl.where(m, w * ht, 0.0)
         h, local, carry_in, carry = scan_tile(a, b, carry, c, FLAGS, VALS, SCRATCH, tile, n_tiles,
                                               offs, SEQPAR, R, S, BLOCK_D, W)
-        tl.store(o_ptr + t * s_ot, h.to(O.dtype.element_ty), mask=m)
+        store_rows(o_ptr + t * s_ot, h.to(O.dtype.element_ty), m)
         if RECORD:
             r = rec_off + t * H
-            tl.store(ZW + r, w, mask=m)
+            store_rows(ZW + r, w, m)
             if KIND == 1:
-                tl.store(ZA + r, a, mask=m)
-            tl.store(LOC + r, local, mask=m)
+                store_rows(ZA + r, a, m)
+            store_rows(LOC + r, local, m)
             tl.store(CAR + (pid_b * n_chunks + c) * H + d, carry_in, mask=dmask)
     if SEQPAR:
         release_status(FLAGS, COUNTER)
@@ -168,22 +169,22 @@ def min_rnn_bwd_kernel(
         an, _, _, _ = coefficients(kn1, kn2, KIND)
         an = tl.where(mn, an, 0.0)
         an = tl.where(live, an, 1.0)  # padding steps are the identity
-        gh = tl.load(g_ptr + t * s_gt, mask=m, other=0.0).to(tl.float32)
+        gh = load_rows(g_ptr + t * s_gt, m, 0.0).to(tl.float32)
         G, _, _, carry = scan_tile(an, gh, carry, c, FLAGS, VALS, SCRATCH, tile, n_tiles, offs,
                                    SEQPAR, R, S, BLOCK_D, W)
         # h_{t-1} of the forward: the step after s in this walk, or h0 at the walk's end
         tp, lp = step_time(s + 1, T, REVERSE)
-        hp = tl.load(o_ptr + tp * s_ot, mask=lp & m, other=0.0).to(tl.float32)
+        hp = load_rows(o_ptr + tp * s_ot, lp & m, 0.0).to(tl.float32)
         hp = tl.where(s + 1 == T, h0[None, None, :], hp)
         k1, k2, hc = load_preacts(G1 + p_off, G2 + p_off, C + p_off, t * s_pt, m, KIND)
         a, w, s1, s2 = coefficients(k1, k2, KIND)
         ht, dht = candidate(hc, POSITIVE)
         dk1, dk2, dhc = gate_grads(G, hp, ht, dht, a, w, s1, s2, KIND)
         off = t * s_dt
-        tl.store(D1 + d_off + off, dk1.to(D1.dtype.element_ty), mask=m)
-        tl.store(DC + d_off + off, dhc.to(DC.dtype.element_ty), mask=m)
+        store_rows(D1 + d_off + off, dk1.to(D1.dtype.element_ty), m)
+        store_rows(DC + d_off + off, dhc.to(DC.dtype.element_ty), m)
         if KIND == 1:
-            tl.store(D2 + d_off + off, dk2.to(D2.dtype.element_ty), mask=m)
+            store_rows(D2 + d_off + off, dk2.to(D2.dtype.element_ty), m)
         if HAS_DB:
             sum1 += tl.sum(tl.sum(tl.where(m, dk1, 0.0), axis=0), axis=0)
             sumc += tl.sum(tl.sum(tl.where(m, dhc, 0.0), axis=0), axis=0)

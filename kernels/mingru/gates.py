@@ -19,12 +19,14 @@ total gradient of h_t and q_t = G_t (h~_t - h_{t-1}) a_t w_t:
     minLSTM  dL/dkf_t = -q_t sigmoid(-kf_t),   dL/dki_t = q_t sigmoid(-ki_t)
     both     dL/dhc_t = G_t w_t g'(hc_t)
 
-Compute only: imports triton, nothing of rnnviz.
+Compute only: imports triton and the scan's tile loads (``linear_scan.blocks``), nothing of rnnviz.
 """
 from __future__ import annotations
 
 import triton
 import triton.language as tl
+
+from ..linear_scan.blocks import load_rows
 
 MINGRU = tl.constexpr(0)
 MINLSTM = tl.constexpr(1)
@@ -53,12 +55,13 @@ def candidate(hc, POSITIVE: tl.constexpr):
 
 @triton.jit
 def load_preacts(g1_ptr, g2_ptr, c_ptr, off, m, KIND: tl.constexpr):
-    """The pre-activations at element offsets ``off`` (a [BLOCK_T, BLOCK_D] tile), float32:
-    (k1, k2, hc) = (k, unused, hc) for minGRU, (kf, ki, hc) for minLSTM."""
-    k1 = tl.load(g1_ptr + off, mask=m, other=0.0).to(tl.float32)
-    hc = tl.load(c_ptr + off, mask=m, other=0.0).to(tl.float32)
+    """The pre-activations at element offsets ``off`` (a [R, S, BLOCK_D] scan tile, loaded
+    as ``linear_scan.blocks.load_rows`` loads it), float32: (k1, k2, hc) = (k, unused, hc) for
+    minGRU, (kf, ki, hc) for minLSTM."""
+    k1 = load_rows(g1_ptr + off, m, 0.0).to(tl.float32)
+    hc = load_rows(c_ptr + off, m, 0.0).to(tl.float32)
     if KIND == 1:
-        k2 = tl.load(g2_ptr + off, mask=m, other=0.0).to(tl.float32)
+        k2 = load_rows(g2_ptr + off, m, 0.0).to(tl.float32)
     else:
         k2 = k1
     return k1, k2, hc

@@ -333,6 +333,20 @@ def test_fused_kernel_matches_reference(kernel_device, cell, path, block_t, bloc
 
 
 @pytest.mark.interpreter
+@pytest.mark.parametrize("case", [KERNEL_CASES[2], KERNEL_CASES[3], KERNEL_CASES[5]])
+def test_fused_kernel_subchunk_major_loads(kernel_device, case, monkeypatch):
+    """The same, with the tiles loaded and stored through their [S, R, BLOCK_D] view
+    (``linear_scan.blocks.SUBCHUNK_MAJOR``, Triton 3.6's default): pipelined, minLSTM with one
+    sub-chunk, sequence-parallel. (The interpreter only, as the scan's own test of it.)"""
+    import triton.language as tl
+
+    from rnnviz.kernels.linear_scan import blocks
+
+    monkeypatch.setattr(blocks, "SUBCHUNK_MAJOR", tl.constexpr(True))
+    test_fused_kernel_matches_reference(kernel_device, *case, reverse=True)
+
+
+@pytest.mark.interpreter
 @pytest.mark.gpu
 @pytest.mark.parametrize("cell,batch_first", [("mingru", False), ("minlstm", False),
                                               ("mingru", True)])

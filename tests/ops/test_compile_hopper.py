@@ -246,6 +246,29 @@ def test_d64_walks_keep_their_rows_in_a_thread_on_this_triton(subchunk_major):
         assert max(walks) <= 16, out.stdout
 
 
+@pytest.mark.parametrize("target", ["mingru-fwd", "mingru-bwd"])
+def test_mingru_walks_keep_their_rows_in_a_thread(target):
+    """The fused minGRU kernels at the bench's shape (B=16, T=4096, H=1024), compiled for
+    sm_90 by this Triton with the view it chooses (``blocks.SUBCHUNK_MAJOR``): the carried
+    state's one layout change a loop (4 shuffles), none for the rows. Under Triton 3.6 without
+    the view the loop had 36 (scripts/sass_loop.py mingru-fwd)."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TRITON_INTERPRET", "RNNVIZ_SUBCHUNK_MAJOR_LOADS")}
+    out = subprocess.run([sys.executable, str(root / "scripts" / "sass_loop.py"), target,
+                          "float32"], capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    loops = [int(n) for n in re.findall(r"^  loop \d+: \d+ instructions, (\d+) shuffles", out.stdout,
+                                        flags=re.M)]
+    assert loops and max(loops) <= 4, out.stdout
+
+
 def test_overlapping_launches_compile_for_hopper():
     """Reduce-then-scan with pdl (launch.ScanConfig.pdl), forward and backward: the reduce
     kernel lets the next launch start, the summaries' scan and the apply kernel are launched
