@@ -296,8 +296,10 @@ case "$1" in
     # the D=64 forward's tile again under the view (scan_entry_ab.py's FWD64_TILES)
     [ "${AB:-150}" -gt 0 ] && ab fwd64 "1x65536x64" \
       shipped,f8,f16,fw2,f4d32,f8d32,f8s2,fp1056,fp4224,flb,f1lb ${AB:-150}
-    # bf16carry's second half: reduce-then-scan with 16-byte loads against the bf16 entry, under the view
-    [ "${ABH:-45}" -gt 0 ] && RNNVIZ_AB_DTYPE=bf16 ab bf16 "1x65536x64" shipped,rtsh ${ABH:-45}
+    # bf16carry's second half: reduce-then-scan with 16-byte loads against the bf16 entry, under the
+    # view; and the look-back forwards (one launch: bf16's 34% of copy is half the bytes in about 70%
+    # of fp32's time, so the launches' and the summaries' fixed cost weighs)
+    [ "${ABH:-60}" -gt 0 ] && RNNVIZ_AB_DTYPE=bf16 ab bf16 "1x65536x64" shipped,rtsh,flb,f1lb ${ABH:-60}
     # the medium shape's forward by one-chunk look-back (scan_entry_ab.py MEDIUM_LOOKBACK)
     [ "${ABM:-70}" -gt 0 ] && ab med "4x16384x256" shipped,m1lb,m1lbd64,m1lbr16 ${ABM:-70}
     if [ $(( ${END:-580} - SECONDS )) -gt 30 ]; then mkdir -p $OUT/r/view-graph
