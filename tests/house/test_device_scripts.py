@@ -72,9 +72,9 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
     for shape, names, elem in [((1, 65536, 64), d64, 4), ((1, 65536, 64), ["ch64h", "ch64hr8", "ch64hr32", "rtsh"], 2),
                                ((1, 2 ** 20, 16), ["shipped", "split16", "ch32", "ch32f"], 4),
                                ((4, 16384, 256), ["shipped", "mediumscan", "mediumsplit", "ch32",
-                                                  *ab.MEDIUM_LOOKBACK], 4),
-                               ((4, 131072, 256), ["shipped", "mediumscan", "mediumsplit", "ch32"],
-                                4)]:
+                                                  *ab.MEDIUM_LOOKBACK, "m1lbr16b", "lbseg"], 4),
+                               ((4, 131072, 256), ["shipped", "mediumscan", "mediumsplit", "ch32",
+                                                   "m1lbr16", "m1lbr16b", "lbseg"], 4)]:
         for variant in names:
             launch._tuned_for = shipped
             ab.use(variant, *shape, elem)

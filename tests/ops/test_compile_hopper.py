@@ -129,18 +129,20 @@ def test_h100_own_fp32_entries_compile_for_hopper():
     """The H100's own entries for fp32. B * D <= 256, T > 32768: the forward in reduce-then-
     scan's three launches (the summaries' scan in 4-channel programs); the backward by
     reduce-then-scan too (32-channel segments, 3 in flight) at 64 channels, by the one-chunk
-    look-back under 64 ("|few"). B * D <= 4096, 2048 < T <= 32768: the look-back forward,
+    look-back under 64 ("|few"). B * D <= 4096, T > 2048: the one-chunk look-back forward,
     the backward by reduce-then-scan (32-channel segments, 3 in flight, overlapping)."""
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
     from rnnviz.kernels.linear_scan.launch import bucket, tuned_key
     from rnnviz.kernels.linear_scan.tuned import TABLE
 
     assert {k for k in TABLE["H100"] if k.startswith("4|")} == {
-        bucket(1, 65536, 64, 4), tuned_key(1, 2 ** 20, 16, 4), bucket(4, 16384, 256, 4)}
+        bucket(1, 65536, 64, 4), tuned_key(1, 2 ** 20, 16, 4), bucket(4, 16384, 256, 4),
+        bucket(4, 131072, 256, 4)}
     three = ["scan_reduce_kernel", "scan_channel_kernel", "scan_apply_kernel"]
     for shape, forward, backward in (((1, 65536, 64), three, three),
                                      ((1, 2 ** 20, 16), three, ["scan_seqpar_kernel"]),
-                                     ((4, 16384, 256), ["scan_segment_kernel"], three)):
+                                     ((4, 16384, 256), ["scan_seqpar_kernel"], three),
+                                     ((4, 131072, 256), ["scan_seqpar_kernel"], three)):
         with tuned_for("H100"), recorded_launches() as made:
             a = torch.empty(shape)
             h = scan_fwd(a, a).h
