@@ -112,6 +112,14 @@ T=16384 (graph), 563 and 1750 at T=131072 (rnnviz on [B, D, T] memory takes the 
 ``launch_time.py``). Segments whose lanes each walk a sub-segment of their own ("split",
 ``reduce_scan.py``) were no faster there (307.2 us) and slower at D=64 (forward 41.2 against
 38.8 us): not taken.
+H100, fp32, B * D <= 4096, T > 2048, the forward since 2026-12-07 (benchmarks/scan-entry-ab-medlb*-h100.json,
+through the op at B=4, D=256, graph replays, gradients checked against float64 first): the one-chunk
+look-back (16 rows x 4 warps x 32 channels a program, one launch) instead of look-back segments. It
+reads a and b once, where the segments and reduce-then-scan read them twice (5 N elements moved for
+the 3 N counted): T=16384 forward 120.8 -> 90.7 us (55 -> 73% of copy), forward+backward 291.5 ->
+259.2; T=131072 942 -> 659 and 2275 -> 2000. Its neighbours: 32 rows slower (100.6 / 731 us),
+8 warps or 16 channels within 5%. accelerated-scan's scalar kernel on [B, D, T] copies, the same
+rounds: 67.6 and 214.4 us at T=16384. The entry for T > 32768 is new (the H200's before).
 H100, bf16, B * D in 64..256, T > 32768 (2026-12-07, benchmarks/scan-entry-ab-chlane-bf16-h100*.json,
 through the op at B=1, D=64, graph replays, gradients checked against float64 first):
 reduce-then-scan with pdl both ways, 16 rows x 1 warp x 64 channels, two channels a lane
