@@ -19,7 +19,7 @@ __all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_
            "tile_rows", "tile_figure", "entry_ab_rows", "entry_ab_figure", "LANES_AB",
            "lanes_ab_figure", "lane_steps", "lane_walk_figure", "WARP_TILES", "warp_load",
            "CHLANE_AB", "CHLANE_AB_BF16", "chlane_ab_figure",
-           "warp_load_figure", "VIEW_AB", "view_ab_figure"]
+           "warp_load_figure", "VIEW_AB", "view_ab_figure", "ONE_READ_AB", "one_read_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
@@ -58,6 +58,9 @@ ENTRY_NAMES = {"table": "3 launches<br>one after another",
                "ch64h": "two channels a lane,<br>reduce-then-scan",
                "laid_out": "tiles loaded<br>as laid out",
                "view": "through their<br>[S, R, D] view",
+               "m1lb": "one chunk a program<br>(8 rows), look-back",
+               "m1lbd64": "one chunk a program<br>(8 rows, 64 ch)",
+               "m1lbr16": "one chunk a program<br>(16 rows), look-back",
                "warp": "accelerated-scan<br>warp (CUDA C++)",
                "scalar": "accelerated-scan<br>scalar (Triton)"}
 # the same script's run of the split walk (reduce_scan.py SPLIT) against the shipped entry
@@ -69,6 +72,9 @@ CHLANE_AB_BF16 = "scan-entry-ab-chlane-bf16-h100"
 # ... and of the shipped entries with their tiles loaded as laid out and through their
 # [S, R, BLOCK_D] view (blocks.SUBCHUNK_MAJOR), a process each, under the device's Triton 3.6
 VIEW_AB = "scan-subchunk-h100"
+# ... and of a few hundred channels' forward by one-chunk look-back (one read of a and b) against
+# the entry then shipped (look-back segments: two reads), B=4, T=16384, D=256
+ONE_READ_AB = "scan-entry-ab-medlb-h100"
 ENTRY_PASSES = {"fwd": ("forward", "#9ecae1"), "fwd+bwd": ("forward + backward", "#08519c")}
 # The same bf16 tiles of the wide forward swept on both GPUs of one chip (scripts/scan_sweep.py)
 TILE_SWEEPS = ("scan-sweep-h100-bf16-wide", "scan-sweep-stages-h200-bf16")
@@ -388,26 +394,27 @@ def tile_figure(refs: list[Reference] | None = None, B: int = 16, T: int = 16384
 
 
 def entry_ab_rows(refs: list[Reference], T: int = 65536, timing: str = "graph",
-                  dtype: str = "float32") -> list[dict[str, Any]]:
-    """Per run of ``refs`` and candidate at ``T`` (B=1, D=64, ``dtype``), in the order run: its
-    median µs of each pass (``timing``: graph replays, the GPU alone, or back to back)."""
+                  dtype: str = "float32", B: int = 1, D: int = 64) -> list[dict[str, Any]]:
+    """Per run of ``refs`` and candidate at (``B``, ``T``, ``D``, ``dtype``), in the order run:
+    its median µs of each pass (``timing``: graph replays, the GPU alone, or back to back)."""
     out: dict[tuple, dict[str, Any]] = {}
     for i, ref in enumerate(refs):
         for r in ref.rows:
-            if (r["T"], r["timing"], r["dtype"]) == (T, timing, dtype):
+            if ((r["T"], r["timing"], r["dtype"], r.get("B", 1), r.get("D", 64))
+                    == (T, timing, dtype, B, D)):
                 c = out.setdefault((i, r["variant"]), {"run": i + 1, "variant": r["variant"]})
                 c[r["pass"]] = r["us"]
     return [c for c in out.values() if all(p in c for p in ENTRY_PASSES)]
 
 
 def entry_ab_figure(refs: list[Reference] | None = None, T: int = 65536,
-                    title: str = "Three launches, overlapped", dtype: str = "float32"
-                    ) -> go.Figure:
-    """What the few-channel scan's launches cost on the GPU: each candidate of the H100's
-    entry at B=1, D=64, forward and forward + backward as graph replays, beside
+                    title: str = "Three launches, overlapped", dtype: str = "float32",
+                    B: int = 1, D: int = 64) -> go.Figure:
+    """What the scan's launches cost on the GPU: each candidate of an H100 entry (by default
+    the few-channel one, B=1, D=64), forward and forward + backward as graph replays, beside
     accelerated-scan's kernels timed in the same rounds, run by run."""
     refs = refs or [shipped_file(name) for name in ENTRY_ABS]
-    rows = entry_ab_rows(refs, T, dtype=dtype)
+    rows = entry_ab_rows(refs, T, dtype=dtype, B=B, D=D)
     names = [f"run {r['run']}<br>{ENTRY_NAMES.get(r['variant'], r['variant'])}" for r in rows]
     fig = go.Figure()
     for pss, (label, col) in ENTRY_PASSES.items():
@@ -416,7 +423,7 @@ def entry_ab_figure(refs: list[Reference] | None = None, T: int = 65536,
                     hovertemplate="%{x}: %{y:.1f} µs<extra>" + label + "</extra>")
     fig.update_layout(barmode="group", yaxis_title="µs per call (graph replays)",
                       xaxis_tickangle=0)
-    return style(fig, f"{title}: the scan at B=1, T={T}, D=64 ({dtype})",
+    return style(fig, f"{title}: the scan at B={B}, T={T}, D={D} ({dtype})",
                  [line for ref in refs for line in _source(ref)], height=520)
 
 
@@ -471,6 +478,15 @@ def view_ab_figure(dtype: str = "float32", ref: Reference | None = None) -> go.F
     backward as graph replays, accelerated-scan's scalar kernel beside each."""
     return entry_ab_figure([ref or shipped_file(VIEW_AB)], title="One relabelling",
                            dtype=dtype)
+
+
+def one_read_figure(ref: Reference | None = None) -> go.Figure:
+    """A few hundred channels (B=4, T=16384, D=256): the forward by look-back segments (each
+    segment read twice, to summarise it and to apply its carry) against one chunk a program
+    held in registers while it looks back (read once), both passes as graph replays,
+    accelerated-scan's scalar kernel on its own [B, D, T] layout beside them."""
+    return entry_ab_figure([ref or shipped_file(ONE_READ_AB)], T=16384, B=4, D=256,
+                           title="One read, not two")
 
 
 def lanes_ab_figure(ref: Reference | None = None) -> go.Figure:

@@ -333,6 +333,24 @@ scan_kernels.view_ab_figure("float32")
 # line: the source says what to compute; where each value lives is the compiler's, and it can
 # change under you with a version number.
 #
+# ### One read, not two
+#
+# Between one sequence and thousands of channels lies the middle: $B = 4$, $D = 256$, 1024
+# channels, too few for the channel walk to fill the GPU, so $T$ is cut too. The joins above read
+# every segment twice, once to summarise it and once to apply its carry: for $N$ elements of $h$
+# they move $5N$ elements where the scan needs $3N$. A program that holds its one chunk in
+# registers while it looks back for its carry reads it once (section 4's kernel, 16 rows x 4 warps
+# x 32 channels a program). On the H100, against the entry shipped until then:
+
+# %%
+scan_kernels.one_read_figure()
+
+# %% [markdown]
+# The forward went from 120.9 to 90.9 µs (55% to 73% of copy), and at $T = 131072$ from 942 to
+# 659 µs: it is now the H100's forward for these shapes. `accelerated-scan`, one read on its own
+# `[B, D, T]` layout, is still faster here (67.6 µs): the look-back's waits and a backward that
+# still reads twice are what is left.
+#
 # ## 5. The same scan on the other layout
 #
 # Everything so far read $a$ and $b$ as `[B, T, D]`: one time step's $D$ channels side by side in
@@ -421,7 +439,7 @@ scan_layouts.join_figure()
 #   and as a graph replay, and compare packages both ways.
 # * Few channels and long $T$: cut $T$ among programs and join the pieces' carries, in one launch (look-back) or
 #   three (reduce-then-scan); the kernel's own clock shows where the time goes, and only a measurement says which
-#   join wins: fewer launches and fewer bytes lost on the H200.
+#   join wins: fewer launches and fewer bytes lost on the H200 at 16 channels, and one read won on the H100 at 1024.
 # * Check the stopwatch before the kernel: a flush that leaves dirty lines in the L2 charged every 50 MB call
 #   3-9 µs, and a flush queued before the call hides up to its own time of the host's work.
 # * Store a sequence so that its loads are wide: on `[B, D, T]` a chunk of one channel is one load.
