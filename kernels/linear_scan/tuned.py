@@ -112,14 +112,20 @@ T=16384 (graph), 563 and 1750 at T=131072 (rnnviz on [B, D, T] memory takes the 
 ``launch_time.py``). Segments whose lanes each walk a sub-segment of their own ("split",
 ``reduce_scan.py``) were no faster there (307.2 us) and slower at D=64 (forward 41.2 against
 38.8 us): not taken.
-H100, fp32, B * D <= 4096, T > 2048, the forward since 2026-12-07 (benchmarks/scan-entry-ab-medlb*-h100.json,
-through the op at B=4, D=256, graph replays, gradients checked against float64 first): the one-chunk
-look-back (16 rows x 4 warps x 32 channels a program, one launch) instead of look-back segments. It
-reads a and b once, where the segments and reduce-then-scan read them twice (5 N elements moved for
-the 3 N counted): T=16384 forward 120.8 -> 90.7 us (55 -> 73% of copy), forward+backward 291.5 ->
-259.2; T=131072 942 -> 659 and 2275 -> 2000. Its neighbours: 32 rows slower (100.6 / 731 us),
-8 warps or 16 channels within 5%. accelerated-scan's scalar kernel on [B, D, T] copies, the same
-rounds: 67.6 and 214.4 us at T=16384. The entry for T > 32768 is new (the H200's before).
+H100, fp32, B * D <= 4096, T > 2048, since 2026-12-07 (benchmarks/scan-entry-ab-medlb*-h100.json,
+through the op, graph replays, gradients checked against float64 first): the one-chunk look-back both
+ways (16 rows x 4 warps x 32 channels a program, one launch a pass) instead of look-back segments
+forward and reduce-then-scan backward. It reads its inputs once, where the segments and
+reduce-then-scan read them twice (the forward moved 5 N elements for the 3 N counted). At B=4, D=256,
+T=16384 forward 125.2 -> 91.9 us (54 -> 73% of copy), forward+backward 300.9 -> 218.6 (60 -> 82%),
+accelerated-scan's scalar kernel on [B, D, T] copies in the same rounds 69.4 and 217.4; T=131072 942
+-> 668 and 2275 -> 1649. The same at the class's other shapes, forward and forward+backward against
+the entry before: (16, 10000, 128) 149.0 -> 106.4 and 365.9 -> 262.8; (4, 4096, 1024) 120.1 -> 83.7
+and 296.3 -> 204.3; (2, 8192, 512) 65.3 -> 51.0 and 151.2 -> 114.5; (8, 65536, 128) 487.5 -> 337.1 and
+1183.7 -> 834.7 (accelerated-scan 879.0); (3, 40001, 300) 347.5 -> 224.5 and 2039 -> 630. Its
+neighbours, forward: 32 rows slower (100.6 / 731 us), 8 warps or 16 channels within 6%. The forward
+was taken first (the 'view' call), the backward after (the 'medlb' call). The entry for T > 32768 is
+new (the H200's before).
 H100, bf16, B * D in 64..256, T > 32768 (2026-12-07, benchmarks/scan-entry-ab-chlane-bf16-h100*.json,
 through the op at B=1, D=64, graph replays, gradients checked against float64 first):
 reduce-then-scan with pdl both ways, 16 rows x 1 warp x 64 channels, two channels a lane
@@ -186,12 +192,11 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 64,
                                   'vec': 0},
           '4|bd<=4096|T<=32768': {'block_d': 32,
                                   'bwd': {'block_d': 32,
-                                          'carry': 'scan',
-                                          'num_warps': 2,
+                                          'carry': 'lookback',
+                                          'num_warps': 4,
                                           'path': 'sequence',
-                                          'pdl': True,
-                                          'programs': 2112,
-                                          'rows': 4,
+                                          'programs': 0,
+                                          'rows': 16,
                                           'stages': 3,
                                           'vec': 0},
                                   'carry': 'lookback',
@@ -203,12 +208,11 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 64,
                                   'vec': 0},
           '4|bd<=4096|T>32768': {'block_d': 32,
                                   'bwd': {'block_d': 32,
-                                          'carry': 'scan',
-                                          'num_warps': 2,
+                                          'carry': 'lookback',
+                                          'num_warps': 4,
                                           'path': 'sequence',
-                                          'pdl': True,
-                                          'programs': 2112,
-                                          'rows': 4,
+                                          'programs': 0,
+                                          'rows': 16,
                                           'stages': 3,
                                           'vec': 0},
                                   'carry': 'lookback',

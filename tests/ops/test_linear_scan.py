@@ -569,8 +569,8 @@ def test_gpu_auto_paths_large(gpu, shape, dtype):
 def test_gpu_the_h100_table_on_any_hopper(gpu, shape):
     """The H100's own entries for few channels and long T (reduce-then-scan with pdl, its
     backward's 8-row tiles; the "|few" class's one-chunk backward) and for a few hundred to
-    4096 channels (its backward by reduce-then-scan with pdl), run on whatever GPU runs the
-    tests as if it were an H100: exact both ways, fp32 and bf16."""
+    4096 channels (one-chunk look-back both ways), run on whatever GPU runs the tests as if
+    it were an H100: exact both ways, fp32 and bf16."""
     import rnnviz.kernels.linear_scan.launch as launch
     from rnnviz.bench.sass import tuned_for
 
@@ -579,7 +579,10 @@ def test_gpu_the_h100_table_on_any_hopper(gpu, shape):
     with tuned_for("H100"):  # (its choices forgotten on the way in and out)
         a, b, h0 = make(*shape, torch.float32, device=gpu)
         cfg = launch.choose_config(*shape, 4, backward=True)
-        assert cfg.carry == ("scan" if shape[0] * shape[2] >= launch.FEW_ROWS else "lookback")
+        # reduce-then-scan's backward at 64..256 channels; the one-chunk look-back under 64
+        # ("|few") and from 257 ("medium", since 2026-12-07)
+        assert cfg.carry == ("scan" if launch.FEW_ROWS <= shape[0] * shape[2] <= 256
+                             else "lookback")
         for dtype in (torch.float32, torch.bfloat16):
             check_op_both_ways(0.9 + 0.1 * a, b, h0, dtype)
 
