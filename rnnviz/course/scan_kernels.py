@@ -72,9 +72,15 @@ CHLANE_AB_BF16 = "scan-entry-ab-chlane-bf16-h100"
 # ... and of the shipped entries with their tiles loaded as laid out and through their
 # [S, R, BLOCK_D] view (blocks.SUBCHUNK_MAJOR), a process each, under the device's Triton 3.6
 VIEW_AB = "scan-subchunk-h100"
-# ... and of a few hundred channels' forward by one-chunk look-back (one read of a and b) against
-# the entry then shipped (look-back segments: two reads), B=4, T=16384, D=256
-ONE_READ_AB = "scan-entry-ab-medlb-h100"
+# ... and of a few hundred channels by one-chunk look-back (one read of the inputs) against the
+# entry before (look-back segments forward, reduce-then-scan backward: two reads), at B=4,
+# T=16384, D=256 among the class's shapes; "shipped" in that run: the one-read forward alone
+ONE_READ_AB = "scan-entry-ab-medlb-class-h100"
+ONE_READ_NAMES = {"lbseg": "the entry before:<br>both passes read twice",
+                  "shipped": "forward reads once,<br>backward twice",
+                  "m1lbr16b": "both passes<br>read once",
+                  "m1lbr16d16": "read once forward,<br>16 channels",
+                  "m1lbr16w8": "read once forward,<br>8 warps"}
 ENTRY_PASSES = {"fwd": ("forward", "#9ecae1"), "fwd+bwd": ("forward + backward", "#08519c")}
 # The same bf16 tiles of the wide forward swept on both GPUs of one chip (scripts/scan_sweep.py)
 TILE_SWEEPS = ("scan-sweep-h100-bf16-wide", "scan-sweep-stages-h200-bf16")
@@ -409,13 +415,15 @@ def entry_ab_rows(refs: list[Reference], T: int = 65536, timing: str = "graph",
 
 def entry_ab_figure(refs: list[Reference] | None = None, T: int = 65536,
                     title: str = "Three launches, overlapped", dtype: str = "float32",
-                    B: int = 1, D: int = 64) -> go.Figure:
+                    B: int = 1, D: int = 64, names: dict[str, str] | None = None) -> go.Figure:
     """What the scan's launches cost on the GPU: each candidate of an H100 entry (by default
     the few-channel one, B=1, D=64), forward and forward + backward as graph replays, beside
-    accelerated-scan's kernels timed in the same rounds, run by run."""
+    accelerated-scan's kernels timed in the same rounds, run by run; ``names`` labels the
+    candidates over ``ENTRY_NAMES``."""
     refs = refs or [shipped_file(name) for name in ENTRY_ABS]
     rows = entry_ab_rows(refs, T, dtype=dtype, B=B, D=D)
-    names = [f"run {r['run']}<br>{ENTRY_NAMES.get(r['variant'], r['variant'])}" for r in rows]
+    label = {**ENTRY_NAMES, **(names or {})}
+    names = [f"run {r['run']}<br>{label.get(r['variant'], r['variant'])}" for r in rows]
     fig = go.Figure()
     for pss, (label, col) in ENTRY_PASSES.items():
         fig.add_bar(x=names, y=[r[pss] for r in rows], name=label, marker_color=col,
@@ -481,12 +489,13 @@ def view_ab_figure(dtype: str = "float32", ref: Reference | None = None) -> go.F
 
 
 def one_read_figure(ref: Reference | None = None) -> go.Figure:
-    """A few hundred channels (B=4, T=16384, D=256): the forward by look-back segments (each
-    segment read twice, to summarise it and to apply its carry) against one chunk a program
-    held in registers while it looks back (read once), both passes as graph replays,
-    accelerated-scan's scalar kernel on its own [B, D, T] layout beside them."""
+    """A few hundred channels (B=4, T=16384, D=256): look-back segments forward and
+    reduce-then-scan backward (each segment read twice, to summarise it and to apply its
+    carry) against one chunk a program held in registers while it looks back (read once),
+    forward only and both ways, as graph replays, accelerated-scan's scalar kernel on its own
+    [B, D, T] layout beside them."""
     return entry_ab_figure([ref or shipped_file(ONE_READ_AB)], T=16384, B=4, D=256,
-                           title="One read, not two")
+                           title="One read, not two", names=ONE_READ_NAMES)
 
 
 def lanes_ab_figure(ref: Reference | None = None) -> go.Figure:

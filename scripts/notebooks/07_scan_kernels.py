@@ -340,16 +340,19 @@ scan_kernels.view_ab_figure("float32")
 # every segment twice, once to summarise it and once to apply its carry: for $N$ elements of $h$
 # they move $5N$ elements where the scan needs $3N$. A program that holds its one chunk in
 # registers while it looks back for its carry reads it once (section 4's kernel, 16 rows x 4 warps
-# x 32 channels a program). On the H100, against the entry shipped until then:
+# x 32 channels a program), and so can the backward, itself a reverse scan. On the H100, against
+# the entry shipped until then:
 
 # %%
 scan_kernels.one_read_figure()
 
 # %% [markdown]
-# The forward went from 120.9 to 90.9 µs (55% to 73% of copy), and at $T = 131072$ from 942 to
-# 659 µs: it is now the H100's forward for these shapes. `accelerated-scan`, one read on its own
-# `[B, D, T]` layout, is still faster here (67.6 µs): the look-back's waits and a backward that
-# still reads twice are what is left.
+# Reading once took the forward from 125.2 to 91.9 µs (54% to 73% of copy), and the forward +
+# backward from 300.9 to 218.6 µs once the backward read once too. It is now the H100's entry for
+# 257 to 4096 channels: forward + backward 1.3-3.2x faster than the entry before at the six shapes
+# timed against it (`benchmarks/scan-entry-ab-medlb-*-h100.json`). Forward + backward it now matches
+# `accelerated-scan` on its own `[B, D, T]` layout (217.4 µs); its forward is still faster (69.4 µs):
+# the look-back's waits are what is left.
 #
 # ## 5. The same scan on the other layout
 #
@@ -439,7 +442,7 @@ scan_layouts.join_figure()
 #   and as a graph replay, and compare packages both ways.
 # * Few channels and long $T$: cut $T$ among programs and join the pieces' carries, in one launch (look-back) or
 #   three (reduce-then-scan); the kernel's own clock shows where the time goes, and only a measurement says which
-#   join wins: fewer launches and fewer bytes lost on the H200 at 16 channels, and one read won on the H100 at 1024.
+#   join wins: fewer launches and fewer bytes lost on the H200 at 16 channels, and one read won on the H100 at 257 to 4096 channels.
 # * Check the stopwatch before the kernel: a flush that leaves dirty lines in the L2 charged every 50 MB call
 #   3-9 µs, and a flush queued before the call hides up to its own time of the host's work.
 # * Store a sequence so that its loads are wide: on `[B, D, T]` a chunk of one channel is one load.

@@ -796,20 +796,22 @@ def test_view_ab_figure_shows_what_notebook_7_says():
 
 
 def test_one_read_figure_shows_what_notebook_7_says():
-    """Notebook 7's run of the one-chunk look-back at B=4, T=16384, D=256, fp32: the forward
-    120.9 -> 90.9 us against the look-back segments then shipped (forward + backward 291.9 ->
-    259.9), accelerated-scan's scalar kernel 67.6 beside them; no row of another shape."""
+    """Notebook 7's run of the one-chunk look-back at B=4, T=16384, D=256, fp32: the entry
+    before 125.2 us forward and 300.9 forward + backward; reading once forward 91.9 and
+    265.0; both ways 218.6, accelerated-scan's scalar kernel 69.4 and 217.4 beside them; no row
+    of another shape."""
     from rnnviz.course import scan_kernels
     from rnnviz.course.reference import shipped_file
 
     ref = shipped_file(scan_kernels.ONE_READ_AB)
     rows = {r["variant"]: r for r in scan_kernels.entry_ab_rows([ref], T=16384, B=4, D=256)}
-    assert [round(rows[v]["fwd"], 1) for v in ("shipped", "m1lbr16", "scalar")] == [120.9, 90.9, 67.6]
-    assert [round(rows[v]["fwd+bwd"], 1) for v in ("shipped", "m1lbr16")] == [291.9, 259.9]
+    assert [round(rows[v]["fwd"], 1) for v in ("lbseg", "shipped", "scalar")] == [125.2, 91.9, 69.4]
+    assert [round(rows[v]["fwd+bwd"], 1) for v in ("lbseg", "shipped", "m1lbr16b", "scalar")] == [
+        300.9, 265.0, 218.6, 217.4]
     assert scan_kernels.entry_ab_rows([ref], T=16384) == []  # (B=1, D=64 by default)
     fig = scan_kernels.one_read_figure()
     assert "One read, not two" in fig.layout.title.text and "B=4, T=16384, D=256" in fig.layout.title.text
-    assert len(fig.data) == 2 and len(fig.data[0].x) == 5
+    assert len(fig.data) == 2 and any("both passes<br>read once" in x for x in fig.data[0].x)
 
 
 def test_chlane_ab_figures_show_what_notebook_7_says():
