@@ -125,7 +125,9 @@ and 296.3 -> 204.3; (2, 8192, 512) 65.3 -> 51.0 and 151.2 -> 114.5; (8, 65536, 1
 1183.7 -> 834.7 (accelerated-scan 879.0); (3, 40001, 300) 347.5 -> 224.5 and 2039 -> 630. Its
 neighbours, forward: 32 rows slower (100.6 / 731 us), 8 warps or 16 channels within 6%. The forward
 was taken first (the 'view' call), the backward after (the 'medlb' call). The entry for T > 32768 is
-new (the H200's before).
+new (the H200's before). In bf16 the same kernel both ways was slower at three shapes of four
+(benchmarks/scan-entry-ab-medlb-bf16-h100.json: at B=4, T=16384, D=256 80.8 / 193.5 us against the
+H200's entries' 64.9 / 185.4), so bf16 keeps those.
 H100, bf16, B * D in 64..256, T > 32768 (2026-12-07, benchmarks/scan-entry-ab-chlane-bf16-h100*.json,
 through the op at B=1, D=64, graph replays, gradients checked against float64 first):
 reduce-then-scan with pdl both ways, 16 rows x 1 warp x 64 channels, two channels a lane
