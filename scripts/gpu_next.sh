@@ -94,6 +94,8 @@
 #   bash scripts/gpu_next.sh medlb   after the H100's B * D <= 4096 entries took the one-chunk look-back forward (m1lbr16):
 #                                    the A/B at the class's other shapes (shipped, the entry before "lbseg", m1lbr16's
 #                                    neighbours, the backward by look-back too), then the scan's GPU tests (END: the call's)
+#   bash scripts/gpu_next.sh medbf16 bf16 at B * D <= 4096: the one-read kernel with bf16 tiles of its own (two channels a
+#                                    lane, MEDIUM_LOOKBACK_BF16) against the entry and fp32's tile, then the scan's GPU tests
 #   bash scripts/gpu_next.sh bf16carry after the H100's bf16 entry (reduce-then-scan, two channels a lane): the GPU tests of
 #                                    the H100's table on any Hopper (its shapes both ways, fp32 and bf16), then the bf16
 #                                    A/B at B=1, D=64 (T=65536, 131072) of that entry against reduce-then-scan with
@@ -109,7 +111,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|bf16carry|adopted"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|bf16carry|adopted"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -321,6 +323,14 @@ case "$1" in
     ab medlb "${SHAPES:-4x16384x256;16x10000x128;4x4096x1024;2x8192x512;8x65536x128}" \
       shipped,lbseg,m1lbr16d16,m1lbr16w8,m1lbr16b ${AB:-150}
     kept_tests $(( ${END:-420} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
+  medbf16)
+    # bf16 at B * D <= 4096: the one-read kernel both ways with tiles of its own for 2-byte elements
+    # (scan_entry_ab.py MEDIUM_LOOKBACK_BF16) against the entry (the H200's) and fp32's tile (m1lbr16b,
+    # slower at three shapes of four on 2026-12-07); then the scan's GPU tests in what is left of END
+    export RNNVIZ_AB_BESIDE=scalar
+    RNNVIZ_AB_DTYPE=bf16 ab medbf16 "${SHAPES:-4x16384x256;16x10000x128;3x40001x300;4x131072x256}" \
+      shipped,m1lbr16b,mh16,mh8,mh32,mh16v1 ${AB:-150}
+    kept_tests $(( ${END:-400} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
   bf16carry)
     kept_tests 110 tests/ops/test_linear_scan.py::test_gpu_the_h100_table_on_any_hopper
     RNNVIZ_AB_DTYPE=bf16 ab d64bf16 "1x65536x64;1x131072x64" shipped,rtsh $(( ${LIMIT:-575} - SECONDS - 10 )) ;;

@@ -76,6 +76,10 @@ MEDIUM_LOOKBACK = {"m1lb": {"rows": 8, "num_warps": 4, "block_d": 32},
                    "m1lbr16w8": {"rows": 16, "num_warps": 8, "block_d": 32},
                    "m1lbr32w8": {"rows": 32, "num_warps": 8, "block_d": 32},
                    "m1lbr16d16": {"rows": 16, "num_warps": 4, "block_d": 16}}
+MEDIUM_LOOKBACK_BF16 = {"mh16": {"rows": 16, "num_warps": 4, "block_d": 64, "vec": 2},
+                        "mh8": {"rows": 8, "num_warps": 4, "block_d": 64, "vec": 2},
+                        "mh32": {"rows": 32, "num_warps": 4, "block_d": 64, "vec": 2},
+                        "mh16v1": {"rows": 16, "num_warps": 4, "block_d": 32, "vec": 1}}
 # Reduce-then-scan with one channel a lane ("ch": vec=1, so S = 1): a row of the tile is one
 # 128-byte load across a warp's lanes (the shipped tile's loads each touch 8 rows, 64 bytes
 # of each), and each lane walks its rows alone, exchanging nothing. 16 rows x 1 warp x 32
@@ -141,6 +145,13 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
                          "programs": 0, "pdl": True,
                          "bwd": {**MEDIUM_SCAN["bwd"], **MEDIUM_LOOKBACK["m1lbr16"],
                                  "carry": "lookback", "programs": 0}},
+            # bf16 (RNNVIZ_AB_DTYPE=bf16) at B * D <= 4096, where m1lbr16b was slower than the
+            # H200's entries (2026-12-07 06:40): the one-read kernel both ways with tiles of their
+            # own for 2-byte elements, two channels a lane (a row of 64 channels is one 128-byte
+            # load, as in the bf16 D=64 entry), or one
+            **{name: {**MEDIUM_SCAN, **tile, "carry": "lookback", "programs": 0, "pdl": True,
+                      "bwd": {**MEDIUM_SCAN["bwd"], **tile, "carry": "lookback", "programs": 0}}
+               for name, tile in MEDIUM_LOOKBACK_BF16.items()},
             # the H100's B * D <= 4096 entry before m1lbr16 took its forward (look-back segments)
             "lbseg": {**MEDIUM_SCAN, "carry": "lookback"},
             "mediumscan": MEDIUM_SCAN,

@@ -73,6 +73,7 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
                                ((1, 2 ** 20, 16), ["shipped", "split16", "ch32", "ch32f"], 4),
                                ((4, 16384, 256), ["shipped", "mediumscan", "mediumsplit", "ch32",
                                                   *ab.MEDIUM_LOOKBACK, "m1lbr16b", "lbseg"], 4),
+                               ((4, 16384, 256), ["shipped", "m1lbr16b", *ab.MEDIUM_LOOKBACK_BF16], 2),
                                ((4, 131072, 256), ["shipped", "mediumscan", "mediumsplit", "ch32",
                                                    "m1lbr16", "m1lbr16b", "lbseg"], 4)]:
         for variant in names:
