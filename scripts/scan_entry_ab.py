@@ -103,6 +103,13 @@ FWD64_TILES = {"f8": {"rows": 8}, "f16": {"rows": 16}, "fw2": {"num_warps": 2},
                "f1lb": {"carry": "lookback", "programs": 0, "rows": 8, "num_warps": 4}}
 
 
+def _read_once(tile: dict) -> dict:
+    """The medium class by one-chunk look-back both ways, in ``tile``: one launch a pass, each
+    program holding its chunk while it waits for its carry, so the inputs are read once."""
+    one = {**tile, "carry": "lookback", "programs": 0}
+    return {**MEDIUM_SCAN, **one, "pdl": True, "bwd": {**MEDIUM_SCAN["bwd"], **one}}
+
+
 def _both(**tile) -> dict:
     return {**CH, **tile, "bwd": {**CH, **tile}}
 
@@ -140,18 +147,14 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
                for name, tile in FWD64_TILES.items()},
             **{name: {**MEDIUM_SCAN, **tile, "carry": "lookback", "programs": 0, "pdl": True}
                for name, tile in MEDIUM_LOOKBACK.items()},
-            # ... and the backward so too (one read of its inputs)
-            "m1lbr16b": {**MEDIUM_SCAN, **MEDIUM_LOOKBACK["m1lbr16"], "carry": "lookback",
-                         "programs": 0, "pdl": True,
-                         "bwd": {**MEDIUM_SCAN["bwd"], **MEDIUM_LOOKBACK["m1lbr16"],
-                                 "carry": "lookback", "programs": 0}},
+            # ... and the backward so too (one read of its inputs; the H100's fp32 entry since
+            # 2026-12-07)
+            "m1lbr16b": _read_once(MEDIUM_LOOKBACK["m1lbr16"]),
             # bf16 (RNNVIZ_AB_DTYPE=bf16) at B * D <= 4096, where m1lbr16b was slower than the
             # H200's entries (2026-12-07 06:40): the one-read kernel both ways with tiles of their
             # own for 2-byte elements, two channels a lane (a row of 64 channels is one 128-byte
             # load, as in the bf16 D=64 entry), or one
-            **{name: {**MEDIUM_SCAN, **tile, "carry": "lookback", "programs": 0, "pdl": True,
-                      "bwd": {**MEDIUM_SCAN["bwd"], **tile, "carry": "lookback", "programs": 0}}
-               for name, tile in MEDIUM_LOOKBACK_BF16.items()},
+            **{name: _read_once(tile) for name, tile in MEDIUM_LOOKBACK_BF16.items()},
             # the H100's B * D <= 4096 entry before m1lbr16 took its forward (look-back segments)
             "lbseg": {**MEDIUM_SCAN, "carry": "lookback"},
             "mediumscan": MEDIUM_SCAN,
