@@ -4,8 +4,8 @@
     python scripts/mingru_kernel_ab.py --out DIR --name default
 
 Run once per setting, a process each (``linear_scan.blocks.SUBCHUNK_MAJOR`` is read at import),
-with the fused kernels loading through ``blocks.load_rows`` (fb85298; set aside in 6bdd79b until a
-GPU has run them, so ``git revert 6bdd79b`` first: without it both settings time the same code):
+with the fused kernels loading through ``blocks.load_rows`` (fb85298; set aside in 6bdd79b, back
+since 4db5e66, after the 2026-12-07 'view' call ran them):
 the tiles loaded as laid out against through their [S, R, BLOCK_D] view, the view Triton 3.6
 needs (scripts/sass_loop.py mingru-fwd: 36 shuffles a loop against 4 under 3.6). The rows are
 ``rnnviz.bench.mingru.kernel_rows`` (fwd, bwd and the unfused forward at T = 4096, (B, H) =

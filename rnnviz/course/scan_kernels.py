@@ -422,11 +422,11 @@ def entry_ab_figure(refs: list[Reference] | None = None, T: int = 65536,
     candidates over ``ENTRY_NAMES``."""
     refs = refs or [shipped_file(name) for name in ENTRY_ABS]
     rows = entry_ab_rows(refs, T, dtype=dtype, B=B, D=D)
-    label = {**ENTRY_NAMES, **(names or {})}
-    names = [f"run {r['run']}<br>{label.get(r['variant'], r['variant'])}" for r in rows]
+    labels = {**ENTRY_NAMES, **(names or {})}
+    bars = [f"run {r['run']}<br>{labels.get(r['variant'], r['variant'])}" for r in rows]
     fig = go.Figure()
     for pss, (label, col) in ENTRY_PASSES.items():
-        fig.add_bar(x=names, y=[r[pss] for r in rows], name=label, marker_color=col,
+        fig.add_bar(x=bars, y=[r[pss] for r in rows], name=label, marker_color=col,
                     text=[f"{r[pss]:.1f}" for r in rows], textposition="outside",
                     hovertemplate="%{x}: %{y:.1f} µs<extra>" + label + "</extra>")
     fig.update_layout(barmode="group", yaxis_title="µs per call (graph replays)",

@@ -321,8 +321,8 @@ scan_kernels.chlane_ab_figure("bfloat16")
 # load and store through the tile's `[S, R, BLOCK_D]` view (`tl.permute` of the pointers, a
 # relabelling: no element moves, the same bytes are read) and permute back. Under 3.6 the loop is
 # then 150 instructions and 16 shuffles, as 3.9 compiles the tile as written. It is
-# `blocks.SUBCHUNK_MAJOR`, on where Triton is older than 3.7. Timed on the device, a process
-# each:
+# `blocks.SUBCHUNK_MAJOR`, on where Triton is older than 3.7, and the fused minGRU kernels load
+# through it too. Timed on the device, a process each:
 
 # %%
 scan_kernels.view_ab_figure("float32")

@@ -581,7 +581,7 @@ def test_gpu_the_h100_table_on_any_hopper(gpu, shape):
         cfg = launch.choose_config(*shape, 4, backward=True)
         # reduce-then-scan's backward at 64..256 channels; the one-chunk look-back under 64
         # ("|few") and from 257 ("medium", since 2026-12-07)
-        assert cfg.carry == ("scan" if launch.FEW_ROWS <= shape[0] * shape[2] <= 256
+        assert cfg.carry == ("scan" if launch.FEW_ROWS <= shape[0] * shape[2] <= launch.SMALL_BD
                              else "lookback")
         for dtype in (torch.float32, torch.bfloat16):
             check_op_both_ways(0.9 + 0.1 * a, b, h0, dtype)
