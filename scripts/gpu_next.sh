@@ -96,6 +96,9 @@
 #                                    neighbours, the backward by look-back too), then the scan's GPU tests (END: the call's)
 #   bash scripts/gpu_next.sh medbf16 bf16 at B * D <= 4096: the one-read kernel with bf16 tiles of its own (two channels a
 #                                    lane, MEDIUM_LOOKBACK_BF16) against the entry and fp32's tile, then the scan's GPU tests
+#   bash scripts/gpu_next.sh packed  the look-back's states as tagged 64-bit words (ScanConfig.packed, one round trip a
+#                                    look-back round): the medium class through the op, fp32 (the shipped entry so, windows
+#                                    of 8 and 16) and bf16 (mh32 so), then the scan's GPU tests (END: the call's)
 #   bash scripts/gpu_next.sh medclock where the medium forward's time goes (one-chunk look-back, 73% of copy at B=4, D=256):
 #                                    the kernel's own clock, scripts/seqpar_timeline.py, the shipped entry first
 #   bash scripts/gpu_next.sh bf16carry after the H100's bf16 entry (reduce-then-scan, two channels a lane): the GPU tests of
@@ -113,7 +116,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|medclock|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|medclock|bf16carry|adopted"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|medclock|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|medclock|bf16carry|adopted"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -333,6 +336,15 @@ case "$1" in
     RNNVIZ_AB_DTYPE=bf16 ab medbf16 "${SHAPES:-4x16384x256;16x10000x128;3x40001x300;4x131072x256}" \
       shipped,m1lbr16b,mh16,mh8,mh32,mh16v1 ${AB:-150}
     kept_tests $(( ${END:-400} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
+  packed)
+    # one look-back round trip instead of three (tagged words, no flags): fp32's shipped medium entry
+    # and bf16's mh32 (its best backward on 2026-12-07 08:28) with windows of 8 and 16, against them
+    export RNNVIZ_AB_BESIDE=scalar
+    ab packed "${SHAPES:-4x16384x256;16x10000x128;3x40001x300;4x131072x256;8x65536x128}" \
+      shipped,mediumpk8,mediumpk16 ${AB:-120}
+    RNNVIZ_AB_DTYPE=bf16 ab packedbf16 "${SHAPES:-4x16384x256;16x10000x128;3x40001x300;4x131072x256}" \
+      shipped,mh32,mh32pk8,mh32pk16 ${AB:-120}
+    kept_tests $(( ${END:-560} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
   medclock)
     # where the medium forward's time goes (73% of copy at B=4, T=16384, D=256 by one-chunk look-back,
     # against accelerated-scan's 97% on [B, D, T]): the kernel's own clock (seqpar_timeline.py), the

@@ -155,6 +155,13 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             # own for 2-byte elements, two channels a lane (a row of 64 channels is one 128-byte
             # load, as in the bf16 D=64 entry), or one
             **{name: _read_once(tile) for name, tile in MEDIUM_LOOKBACK_BF16.items()},
+            # the look-back's states as tagged 64-bit words (ScanConfig.packed): one round trip
+            # a look-back round where the flags take three; with a window of 8 or 16 chunks
+            # (the words of a 32-chunk window took 255 registers and spilled): the shipped
+            # fp32 entry so, and mh32 (the best bf16 backward of 2026-12-07 08:28)
+            **{f"mediumpk{w}": {"packed": True, "lookback": w} for w in (8, 16)},
+            **{f"mh32pk{w}": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "packed": True,
+                                          "lookback": w}) for w in (8, 16)},
             # the H100's B * D <= 4096 entry before m1lbr16 took its forward (look-back segments)
             "lbseg": {**MEDIUM_SCAN, "carry": "lookback"},
             "mediumscan": MEDIUM_SCAN,
@@ -198,7 +205,8 @@ def kernels_launched(fn) -> list[tuple[str, bool]]:
 
     def launch_(self, grid, args, kw, static=None):
         name = getattr(self.kernel, "fn", self.kernel).__name__
-        made.append((name, bool(kw.get("launch_pdl")), bool(kw.get("SPLIT")), kw.get("VEC", 0)))
+        made.append((name, bool(kw.get("launch_pdl")), bool(kw.get("SPLIT")), kw.get("VEC", 0),
+                     bool(kw.get("PACKED"))))
         return inner(self, grid, args, kw, static)
 
     CachedLaunch.launch = launch_
@@ -217,12 +225,13 @@ def ran_as_asked(variant: str, made: list[tuple[str, bool]]) -> bool:
     asked = VARIANTS[variant]
     if not asked:
         return True
-    names = [name for name, _, _, _ in made]
-    segment, overlapped = "scan_segment_kernel" in names, any(p for _, p, _, _ in made)
-    split = any(s for _, _, s, _ in made)
+    names = [name for name, *_ in made]
+    segment, overlapped = "scan_segment_kernel" in names, any(p for _, p, *_ in made)
+    split = any(s for _, _, s, *_ in made)
     # the sequence kernels' vector widths, forward then backward (1 kernel in 3 is the
     # summaries' channel scan, whose tile is its own)
-    vecs = {v for name, _, _, v in made if name != "scan_channel_kernel"}
+    vecs = {v for name, _, _, v, *_ in made if name != "scan_channel_kernel"}
+    packed = any(pk for *_, pk in made)
     bwd = asked.get("bwd", {})
     passes = (asked, {**asked, **bwd})  # the backward takes what its "bwd" does not name
 
@@ -232,10 +241,15 @@ def ran_as_asked(variant: str, made: list[tuple[str, bool]]) -> bool:
     def three_launches(cfg: dict) -> bool:
         return cfg.get("carry") != "lookback" and cfg.get("programs", 1) > 0
 
-    return ((segment, overlapped, split, vecs)
-            == (any(map(segments, passes)), asked["pdl"] and any(map(three_launches, passes)),
+    def packs(cfg: dict) -> bool:  # (a variant that names no carry keeps the look-back)
+        return cfg.get("packed", False) and not (cfg.get("carry") == "scan"
+                                                 and cfg.get("programs", 1) > 0)
+
+    return ((segment, overlapped, split, vecs, packed)
+            == (any(map(segments, passes)), asked.get("pdl", False)
+                and any(map(three_launches, passes)),
                 bool(asked.get("split") or bwd.get("split")),
-                {asked.get("vec", 0), bwd.get("vec", 0)}))
+                {asked.get("vec", 0), bwd.get("vec", 0)}, any(map(packs, passes))))
 
 
 def rel_err(x: torch.Tensor, ref: torch.Tensor) -> float:

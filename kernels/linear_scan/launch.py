@@ -77,6 +77,10 @@ class ScanConfig:
     # exchanges nothing between lanes (``reduce_scan.py``, SPLIT); the lanes meet once a
     # segment. Chosen by a tuned entry's "split"
     split: bool = False
+    # carry="lookback": the states published as tagged 64-bit words, no flags (``seqpar.py``,
+    # PACKED): a look-back round is one round trip to memory, not three. Chosen by a tuned
+    # entry's "packed"
+    packed: bool = False
 
     def __post_init__(self):
         if self.path not in ("channel", "sequence"):
@@ -95,6 +99,9 @@ class ScanConfig:
         if self.split and self.carry != "scan":
             raise ValueError("split (lanes walking sub-segments) needs carry='scan', got "
                              f"carry={self.carry!r}")
+        if self.packed and (self.path != "sequence" or self.carry != "lookback"):
+            raise ValueError("packed (tagged look-back words) needs the sequence path with "
+                             f"carry='lookback', got path={self.path!r}, carry={self.carry!r}")
         if self.carry not in ("lookback", "scan"):
             raise ValueError(f"carry must be 'lookback' or 'scan', got {self.carry!r}")
         if self.carry == "scan" and not self.segment:
@@ -266,7 +273,9 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
             cfg = segment_for(B, T, D, cfg, entry["programs"])
         scan = cfg.carry == "scan"  # (a backward's one-launch carry takes neither)
         return dataclasses.replace(cfg, pdl=bool(entry.get("pdl")) and scan,
-                                   split=bool(entry.get("split")) and scan)
+                                   split=bool(entry.get("split")) and scan,
+                                   packed=bool(entry.get("packed")) and not scan
+                                   and cfg.path == "sequence")
     # The formula. Channel path: the sweep's best tile for wide problems, narrowed (fewer
     # warps, fewer channels) while it gives fewer programs than the table asks for.
     if B * D >= CHANNEL_MIN_BD or T <= SHORT_T:
@@ -297,7 +306,8 @@ class _Plan(LaunchPlan):
         self.cfg = cfg
         self.fits = fits  # a chunk's row offsets fit in int32 (_rows_fit)
         self.n_chunks = n_chunks
-        self.status = status  # sequence path: status_buffers(n_parts, n_tiles, block_d, window)
+        # sequence path: (n_parts, n_tiles, block_d, window, packed) for status_buffers
+        self.status = status
         # carry="scan": (the reduce launch's plan, the summary scan's plan, n_parts), the
         # launches before this (apply) one
         self.before = before
@@ -364,8 +374,9 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
         return _Plan(cfg, _APPLY, grid, common + tuple(s_hf),
                      dict(kw, STAGES=cfg.stages, **pdl, **split, **vec), fits, n_chunks, None,
                      (reduce, summary, n_parts))
-    status = (n_parts, B * n_dt, cfg.block_d, cfg.lookback)
-    kw = dict(kw, W=cfg.lookback, TIMELINE=timeline, **vec)
+    status = (n_parts, B * n_dt, cfg.block_d, cfg.lookback, cfg.packed)
+    packed = {"PACKED": True} if cfg.packed else {}
+    kw = dict(kw, W=cfg.lookback, TIMELINE=timeline, **vec, **packed)
     if cfg.segment:
         return _Plan(cfg, _SEGMENT, (n_parts * B * n_dt,),
                      (T, D, n_dt, B * n_dt, cfg.segment, *strides), dict(kw, STAGES=cfg.stages),
@@ -422,8 +433,8 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, con
     if plan.status is None:
         plan.launch(args)
         return cfg, loc, car, None
-    n_parts, n_tiles, block_d, window = plan.status
-    status = status_buffers(n_parts, n_tiles, block_d, a.device, window)
+    n_parts, n_tiles, block_d, window, packed = plan.status
+    status = status_buffers(n_parts, n_tiles, block_d, a.device, window, packed)
     tl_buf = (torch.zeros(plan.grid[0], len(TIMELINE_COLUMNS), dtype=torch.int64,
                           device=a.device) if timeline else None)
     plan.launch((*args, *status, tl_buf if timeline else out))

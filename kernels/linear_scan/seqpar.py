@@ -29,6 +29,16 @@ only then loads the values the flags vouch for. The last program of a launch to 
 zeroes the flags and the counters, leaving them ready for the next launch on the stream
 (``release_status``, ``status_buffers``): no memset launch per call.
 
+PACKED (a constexpr, ``launch.ScanConfig.packed``) publishes without flags: each published
+float goes out as one 64-bit word, its bits in the low half and the launch's tag in the high
+half (``word``), so a reader that sees the tag sees the value stored with it (an aligned
+64-bit store is single-copy atomic). Publishing is then plain stores, with no barrier and no
+atomic exchange; a look-back round is one load of the window's words, each channel deciding
+alone from what it loaded (``lookback_words``), where the flags take three dependent round
+trips (the flags, the copy that makes the threads agree, the values). The tag is the launch's
+epoch + 1, read from the counters at the start; the last program to finish advances it
+instead of zeroing flags, so words left by earlier launches never carry the current tag.
+
 The backward and RECORD work as in ``chunk.py`` (same tile loads and stores).
 
 ``scan_segment_kernel`` is the same protocol over *segments* of several chunks: a program
@@ -164,20 +174,135 @@ def lookback_carry(FLAGS, VALS, SCRATCH, tile, n_tiles, c, carry0, BLOCK_D: tl.c
 
 
 @triton.jit
-def release_status(FLAGS, COUNTER):
+def release_status(FLAGS, COUNTER, PACKED: tl.constexpr = False):
     """A program's last act: count itself done; the last program of the launch zeroes the
-    flags and both counters, so the buffers are ready for the next launch on the stream and
-    no memset has to run before it (a launch of its own: microseconds of host time for
-    every call of a small scan). Every program has finished its look-back when it counts
-    itself, so no flag is read after the zeroing starts."""
+    flags (PACKED: advances the epoch, so this launch's words are stale to the next) and
+    both counters, so the buffers are ready for the next launch on the stream and no memset
+    has to run before it (a launch of its own: microseconds of host time for every call of
+    a small scan). Every program has finished its look-back when it counts itself, so no
+    flag is read after the zeroing starts."""
     tl.debug_barrier()  # every thread of this program is done with the flags
     done = tl.atomic_add(COUNTER + 1, 1)
     n = tl.num_programs(0)  # one chunk slot per program: n flags
     if done == n - 1:
-        for i in range(0, n, 1024):
-            offs = i + tl.arange(0, 1024)
-            tl.store(FLAGS + offs, 0, mask=offs < n)
+        if PACKED:
+            tl.store(COUNTER + EPOCH, tl.load(COUNTER + EPOCH, volatile=True) + 1)
+        else:
+            for i in range(0, n, 1024):
+                offs = i + tl.arange(0, 1024)
+                tl.store(FLAGS + offs, 0, mask=offs < n)
         tl.store(COUNTER + tl.arange(0, 2), 0)
+
+
+EPOCH = tl.constexpr(2)  # PACKED: the counters' third int32 counts the launches finished
+
+
+@triton.jit
+def launch_tag(COUNTER):
+    """PACKED: this launch's tag, epoch + 1 (the words start zeroed: tag 0 is never current).
+    Read once at a program's start; it changes only after every program has finished."""
+    return tl.load(COUNTER + EPOCH, volatile=True) + 1
+
+
+@triton.jit
+def word(x, tag):
+    """float32 x and the launch's tag as one int64 word: the tag high, x's bits low."""
+    bits = x.to(tl.int32, bitcast=True).to(tl.uint32, bitcast=True).to(tl.int64)
+    return (tag.to(tl.int64) << 32) | bits
+
+
+@triton.jit
+def word_value(w, tag):
+    """(the float in word w, whether w carries ``tag``: written in this launch)."""
+    return w.to(tl.int32).to(tl.float32, bitcast=True), (w >> 32).to(tl.int32) == tag
+
+
+@triton.jit
+def publish_words(VALS, idx, x, y, offs, tag, FLAG: tl.constexpr, BLOCK_D: tl.constexpr):
+    """PACKED's ``publish``: the aggregate (x, y) or the inclusive state x of chunk-slot
+    ``idx`` as tagged words, [ca | cb | inclusive] a slot. Plain stores: a word is valid
+    the moment it is seen, so there is no flag to order them against."""
+    base = VALS + idx * 3 * BLOCK_D
+    if FLAG == 1:
+        tl.store(base + offs, word(x, tag))
+        tl.store(base + BLOCK_D + offs, word(y, tag))
+    else:
+        tl.store(base + 2 * BLOCK_D + offs, word(x, tag))
+
+
+@triton.jit
+def lookback_words(VALS, tag, tile, n_tiles, c, carry0, BLOCK_D: tl.constexpr, W: tl.constexpr):
+    """PACKED's ``lookback_carry``: the state entering chunk ``c``, each channel on its own.
+
+    A round loads the words of the W chunks before each channel's newest chunk not yet
+    composed, all three kinds at once. A channel whose window holds an inclusive state with
+    every aggregate after it valid takes it (composed with them) and is done; one whose
+    window is all aggregates composes them and moves W back; one that sees a word not yet
+    written polls again. Every decision is a thread's own, from values it loaded itself
+    (a reduction over the window hands its result to the channel's threads alike), so no
+    copy through memory is needed for the threads to agree. Returns (carry, rounds)."""
+    offs = tl.arange(0, BLOCK_D)
+    w = tl.arange(0, W)[:, None]
+    acc_a = tl.full([BLOCK_D], 1.0, tl.float32)
+    acc_b = tl.zeros([BLOCK_D], dtype=tl.float32)
+    carry = carry0
+    hi = c - 1 + tl.zeros([BLOCK_D], tl.int32)  # each channel's newest chunk not yet composed
+    pending = ((c > 0) + tl.zeros([BLOCK_D], tl.int32)) > 0
+    rounds = tl.zeros([], tl.int32)
+    while tl.max(pending.to(tl.int32), axis=0) > 0:
+        rounds += 1
+        j = hi[None, :] - (W - 1) + w  # [W, BLOCK_D], oldest first
+        live = (j >= 0) & pending[None, :]
+        p = VALS + (j.to(tl.int64) * n_tiles + tile) * 3 * BLOCK_D + offs[None, :]
+        ga, va = word_value(tl.load(p, mask=live, other=0, volatile=True), tag)
+        gb, vb = word_value(tl.load(p + BLOCK_D, mask=live, other=0, volatile=True), tag)
+        inc, vi = word_value(tl.load(p + 2 * BLOCK_D, mask=live, other=0, volatile=True), tag)
+        newest_inc = tl.max(tl.where(vi & live, w, -1), axis=0)  # [BLOCK_D]
+        after = w > newest_inc[None, :]
+        use = after & va & vb & live
+        blocked = tl.max((after & (j >= 0) & ~(va & vb)).to(tl.int32), axis=0) > 0
+        run_a, run_b = tl.associative_scan((tl.where(use, ga, 1.0), tl.where(use, gb, 0.0)), 0,
+                                           scan_combine)
+        win_a = last_of_subchunks(run_a, W)  # the window after newest_inc, as one step
+        win_b = last_of_subchunks(run_b, W)
+        inc = tl.sum(tl.where(w == newest_inc[None, :], inc, 0.0), axis=0)
+        go = pending & ~blocked
+        found = go & (newest_inc >= 0)
+        new_b = acc_a * win_b + acc_b  # (window, then what was composed before)
+        new_a = acc_a * win_a
+        carry = tl.where(found, new_a * inc + new_b, carry)
+        acc_a = tl.where(go, new_a, acc_a)
+        acc_b = tl.where(go, new_b, acc_b)
+        hi = tl.where(go, hi - W, hi)
+        pending = pending & ~found
+    return carry, rounds
+
+
+@triton.jit
+def part_carry(FLAGS, VALS, SCRATCH, tag, own, tile, n_tiles, c, ca, cb, carry0, offs,
+               BLOCK_D: tl.constexpr, W: tl.constexpr, PACKED: tl.constexpr,
+               TIMELINE: tl.constexpr):
+    """The look-back protocol for part ``c`` of a channel tile, summarised as (ca, cb):
+    publish its aggregate (part 0 has none: its inclusive state is known at once), take its
+    carry from the earlier parts, publish its inclusive state. Returns (carry, look-back
+    rounds, the clock when the aggregate was out: TIMELINE's, else 0)."""
+    t_aggregate = tl.zeros([], tl.int64)
+    if PACKED:
+        if c > 0:
+            publish_words(VALS, own, ca, cb, offs, tag, AGGREGATE, BLOCK_D)
+        if TIMELINE:
+            t_aggregate = clock_ns()
+        carry, rounds = lookback_words(VALS, tag, tile, n_tiles, c, carry0, BLOCK_D, W)
+        publish_words(VALS, own, ca * carry + cb, cb, offs, tag, INCLUSIVE, BLOCK_D)
+    else:
+        if c > 0:
+            publish(FLAGS, VALS, own, ca, cb, offs, AGGREGATE, BLOCK_D)
+        if TIMELINE:
+            t_aggregate = clock_ns()
+        carry, rounds = lookback_carry(FLAGS, VALS, SCRATCH, tile, n_tiles, c, carry0, BLOCK_D,
+                                       W)
+        publish(FLAGS, VALS, own, ca * carry + cb, cb, offs, INCLUSIVE, BLOCK_D)
+    return carry, rounds, t_aggregate
 
 
 @triton.jit
@@ -212,10 +337,13 @@ def scan_seqpar_kernel(
     HAS_H0: tl.constexpr, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
     R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr,
-    TIMELINE: tl.constexpr = False, VEC: tl.constexpr = 0,
+    TIMELINE: tl.constexpr = False, VEC: tl.constexpr = 0, PACKED: tl.constexpr = False,
 ):
     ticket, c, tile, pid_b, offs, d, dmask = take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D,
                                                            VEC)
+    tag = tl.zeros([], tl.int32)
+    if PACKED:
+        tag = launch_tag(COUNTER)
     if TIMELINE:
         t_start = clock_ns()
     n_chunks = tl.cdiv(T, R * S)
@@ -231,13 +359,10 @@ def scan_seqpar_kernel(
         carry0 = tl.load(H0 + pid_b * D + d, mask=dmask, other=0.0).to(tl.float32)
     else:
         carry0 = tl.zeros([BLOCK_D], dtype=tl.float32)
-    if c > 0:
-        publish(FLAGS, VALS, own, ca, cb, offs, AGGREGATE, BLOCK_D)
-    if TIMELINE:
-        t_aggregate = clock_ns()  # (chunk 0 publishes no aggregate: its loads may be in flight)
-    carry, rounds = lookback_carry(FLAGS, VALS, SCRATCH + ticket.to(tl.int64) * W, tile, n_tiles,
-                                   c, carry0, BLOCK_D, W)
-    publish(FLAGS, VALS, own, ca * carry + cb, cb, offs, INCLUSIVE, BLOCK_D)
+    # (chunk 0 publishes no aggregate: its TIMELINE aggregate_ns is with its loads in flight)
+    carry, rounds, t_aggregate = part_carry(FLAGS, VALS, SCRATCH + ticket.to(tl.int64) * W, tag,
+                                            own, tile, n_tiles, c, ca, cb, carry0, offs, BLOCK_D,
+                                            W, PACKED, TIMELINE)
     if TIMELINE:
         t_inclusive = clock_ns()
 
@@ -255,7 +380,7 @@ def scan_seqpar_kernel(
     if TIMELINE:
         timeline_row(TL + ticket.to(tl.int64) * 8, c, tile, t_start, t_aggregate, t_inclusive,
                      rounds)
-    release_status(FLAGS, COUNTER)
+    release_status(FLAGS, COUNTER, PACKED)
 
 
 @triton.jit
@@ -288,6 +413,7 @@ def scan_segment_kernel(
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
     R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr,
     STAGES: tl.constexpr = 1, TIMELINE: tl.constexpr = False, VEC: tl.constexpr = 0,
+    PACKED: tl.constexpr = False,
 ):
     """The sequence-parallel scan over segments of ``seg`` chunks, in two passes: a program
     walks its segment once to summarise it (reading a and b), takes its carry by look-back
@@ -297,6 +423,9 @@ def scan_segment_kernel(
     over the look-back."""
     ticket, g, tile, pid_b, offs, d, dmask = take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D,
                                                            VEC)
+    tag = tl.zeros([], tl.int32)
+    if PACKED:
+        tag = launch_tag(COUNTER)
     if TIMELINE:
         t_start = clock_ns()
     n_chunks = tl.cdiv(T, R * S)
@@ -315,13 +444,9 @@ def scan_segment_kernel(
     # every later segment's look-back ends on)
     ca, cb = segment_aggregate(a_base, b_base, c_lo, c_hi, off, T, s_at, s_bt, dmask,
                                REVERSE, SHIFT_A, R, S, STAGES, BLOCK_D)
-    if g > 0:
-        publish(FLAGS, VALS, own, ca, cb, offs, AGGREGATE, BLOCK_D)
-    if TIMELINE:
-        t_aggregate = clock_ns()
-    carry, rounds = lookback_carry(FLAGS, VALS, SCRATCH + ticket.to(tl.int64) * W, tile, n_tiles,
-                                   g, carry0, BLOCK_D, W)
-    publish(FLAGS, VALS, own, ca * carry + cb, cb, offs, INCLUSIVE, BLOCK_D)
+    carry, rounds, t_aggregate = part_carry(FLAGS, VALS, SCRATCH + ticket.to(tl.int64) * W, tag,
+                                            own, tile, n_tiles, g, ca, cb, carry0, offs, BLOCK_D,
+                                            W, PACKED, TIMELINE)
     if TIMELINE:
         t_inclusive = clock_ns()
     walk_part(carry, c_lo, c_hi, a_base, b_base, off, H, GA, HF, HF0, LOC, CAR, pid_b, d, dmask,
@@ -330,7 +455,7 @@ def scan_segment_kernel(
     if TIMELINE:
         timeline_row(TL + ticket.to(tl.int64) * 8, g, tile, t_start, t_aggregate, t_inclusive,
                      rounds)
-    release_status(FLAGS, COUNTER)
+    release_status(FLAGS, COUNTER, PACKED)
 
 
 @triton.jit
@@ -370,17 +495,24 @@ LOOKBACK = 32  # chunks examined at once by the look-back
 
 
 def status_buffers(n_chunks: int, n_tiles: int, block_d: int, device: torch.device,
-                   window: int = LOOKBACK
+                   window: int = LOOKBACK, packed: bool = False
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(flags, values, scratch, counters) for a launch of n_chunks * n_tiles programs with a
-    look-back of ``window`` chunks at once; counters = [ticket, programs done].
+    look-back of ``window`` chunks at once; counters = [ticket, programs done, epoch].
+    ``packed`` (PACKED): the values are int64 words, zeroed once, and there is no scratch
+    (the values stand in for it).
 
     Flags and counters must be zero when a launch starts; the launch leaves them zero
     (``release_status``). So one set of buffers per (device, stream) is kept and reused:
     launches on one stream run one after the other. A CUDA graph being captured gets
     buffers of its own, zeroed inside the graph: its replays may run on any stream, at
-    any time."""
+    any time. Packed words are kept apart from the flags' values (a float or a scratch
+    flag left there could read as a tag)."""
     n = n_chunks * n_tiles
+    if packed:
+        words = n * 3 * block_d
+        bufs = _stream_buffers(n, 2 * words, device, _STATUS_PACKED)
+        return bufs.packed_views(n, words)
     n_vals = n * (3 * block_d + window)
     return _stream_buffers(n, n_vals, device).views(n, block_d, n_vals)
 
@@ -402,27 +534,53 @@ def _padded(m: int) -> int:
     return cdiv(m, 4) * 4
 
 
-def _stream_buffers(n: int, n_vals: int, device: torch.device) -> _StatusBuffers:
-    """The buffers of the current (device, stream), grown to n flags and n_vals values."""
+def _stream_buffers(n: int, n_vals: int, device: torch.device, cache: dict | None = None
+                    ) -> _StatusBuffers:
+    """The buffers of the current (device, stream) in ``cache`` (the flags' own by default),
+    grown to n flags and n_vals values."""
+    cache = _STATUS if cache is None else cache
+    zeroed = cache is _STATUS_PACKED
+
     def grown(old):  # geometrically: a run of growing problems reallocates a few times
         have = (old.flags.numel() - HEADER, old.vals.numel()) if old else (0, 0)
-        return _StatusBuffers(max(n, 2 * have[0]), max(n_vals, 2 * have[1]), device)
+        return _StatusBuffers(max(n, 2 * have[0]), max(n_vals, 2 * have[1]), device, zeroed)
 
-    return stream_cached(_STATUS, STATUS_STREAMS, device,
+    return stream_cached(cache, STATUS_STREAMS, device,
                          lambda b: b.flags.numel() >= n + HEADER and b.vals.numel() >= n_vals,
                          grown)
 
 
-HEADER = 4  # int32s before the flags: the 2 counters, padded so the flags are 16-byte aligned
+HEADER = 4  # int32s before the flags: the 2 counters and the epoch, padded to 16 bytes
+# PACKED: launches a set of buffers serves before its words are zeroed again and its epoch
+# restarts, well before the int32 tag could come round to a value left in a word
+EPOCHS = 2 ** 30
 
 
 class _StatusBuffers:
     """Zeroed flags (the counters, then one flag per program) and uninitialised values."""
 
-    def __init__(self, n: int, n_vals: int, device: torch.device):
+    def __init__(self, n: int, n_vals: int, device: torch.device, zeroed: bool = False):
         self.flags = torch.zeros(n + HEADER, dtype=torch.int32, device=device)
-        self.vals = torch.empty(n_vals, dtype=torch.float32, device=device)
+        self.vals = (torch.zeros if zeroed else torch.empty)(n_vals, dtype=torch.float32,
+                                                             device=device)
         self._views: dict = {}
+        self.launches = 0  # packed: launches since the words were zeroed
+
+    def packed_views(self, n: int, words: int) -> tuple:
+        """(flags, words, words, counters) of a packed launch of n programs: ``words`` int64
+        values (in the scratch's place too: there is none). Every EPOCHS launches the words
+        and the epoch are zeroed (two memsets, host-side)."""
+        self.launches += 1
+        if self.launches >= EPOCHS:
+            self.vals.zero_()
+            self.flags.zero_()
+            self.launches = 1
+        v = self._views.get(("packed", n, words))
+        if v is None:
+            vals = self.vals.view(torch.int64)[:words]
+            v = self._views[("packed", n, words)] = (self.flags[HEADER:HEADER + n], vals, vals,
+                                                     self.flags[:HEADER])
+        return v
 
     def views(self, n: int, block_d: int, n_vals: int) -> tuple:
         """(flags, values, scratch, counters) of a launch of n programs, made once per
@@ -450,4 +608,5 @@ class _StatusBuffers:
 
 
 _STATUS: dict = {}  # (device, stream) -> _StatusBuffers, least recently used first
+_STATUS_PACKED: dict = {}  # the same for PACKED launches (tagged words)
 STATUS_STREAMS = 8

@@ -65,15 +65,18 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
         plan = launch._plan(cfg, (B, T, D), s, s, s, flags, False)
         plans = [*plan.before[:2], plan] if plan.before else [plan]
         return [(p.kernel.kernel.fn.__name__, bool(p.constexprs.get("launch_pdl")),
-                 bool(p.constexprs.get("SPLIT")), p.constexprs.get("VEC", 0)) for p in plans]
+                 bool(p.constexprs.get("SPLIT")), p.constexprs.get("VEC", 0),
+                 bool(p.constexprs.get("PACKED"))) for p in plans]
 
     shipped = launch._tuned_for
     d64 = [n for n in ab.VARIANTS if not n.startswith("medium") and n != "split16"]
     for shape, names, elem in [((1, 65536, 64), d64, 4), ((1, 65536, 64), ["ch64h", "ch64hr8", "ch64hr32", "rtsh"], 2),
                                ((1, 2 ** 20, 16), ["shipped", "split16", "ch32", "ch32f"], 4),
                                ((4, 16384, 256), ["shipped", "mediumscan", "mediumsplit", "ch32",
-                                                  *ab.MEDIUM_LOOKBACK, "m1lbr16b", "lbseg"], 4),
-                               ((4, 16384, 256), ["shipped", "m1lbr16b", *ab.MEDIUM_LOOKBACK_BF16], 2),
+                                                  *ab.MEDIUM_LOOKBACK, "m1lbr16b", "lbseg",
+                                                  "mediumpk8", "mediumpk16"], 4),
+                               ((4, 16384, 256), ["shipped", "m1lbr16b", *ab.MEDIUM_LOOKBACK_BF16,
+                                                  "mh32pk8", "mh32pk16"], 2),
                                ((4, 131072, 256), ["shipped", "mediumscan", "mediumsplit", "ch32",
                                                    "m1lbr16", "m1lbr16b", "lbseg"], 4)]:
         for variant in names:
@@ -84,6 +87,7 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
     launch._tuned_for = shipped
     launch.forget_choices()
     # and it does refuse launches not its own
-    assert not ab.ran_as_asked("split", [("scan_reduce_kernel", True, False, 0)])
-    assert not ab.ran_as_asked("ch32", [("scan_reduce_kernel", True, False, 0),
-                                        ("scan_apply_kernel", True, False, 0)])
+    assert not ab.ran_as_asked("split", [("scan_reduce_kernel", True, False, 0, False)])
+    assert not ab.ran_as_asked("ch32", [("scan_reduce_kernel", True, False, 0, False),
+                                        ("scan_apply_kernel", True, False, 0, False)])
+    assert not ab.ran_as_asked("mediumpk8", [("scan_seqpar_kernel", False, False, 0, False)] * 2)

@@ -175,6 +175,30 @@ def test_split_walk_compiles_for_hopper():
     assert compile_all(made) == 5  # (the summaries' scan is the same launch both ways)
 
 
+@pytest.mark.parametrize("tile,segment,dtype", [((16, 4, 32, 0), 0, torch.float32),
+                                                ((32, 4, 64, 2), 0, torch.bfloat16),
+                                                ((8, 1, 32, 0), 1, torch.float32)])
+def test_packed_lookback_compiles_for_hopper(tile, segment, dtype):
+    """The look-back by tagged words (``ScanConfig.packed``, a window of 8), one chunk a
+    program (the medium class's tiles, fp32 and bf16) and segments, both ways, for sm_90."""
+    import dataclasses
+
+    from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd, tile_config
+    from rnnviz.kernels.linear_scan.launch import segment_for
+
+    (B, T, D), (rows, warps, block_d, vec) = (4, 16384, 256), tile
+    cfg = tile_config("sequence", T, D, dtype.itemsize, rows, warps, block_d, vec=vec,
+                      segment=segment)
+    cfg = segment_for(B, T, D, cfg, 2112) if segment else cfg
+    cfg = dataclasses.replace(cfg, packed=True, lookback=8)
+    with recorded_launches() as made:
+        a = torch.empty(B, T, D, dtype=dtype)
+        h = scan_fwd(a, a, config=cfg).h
+        scan_bwd(a, h, None, torch.empty_like(h), config=cfg)
+    assert all(kw["PACKED"] and kw["W"] == 8 for _, _, kw in made) and len(made) == 2
+    assert compile_all(made) == 2
+
+
 @pytest.mark.parametrize("D,block_d,num_warps,vec,dtype", [(64, 32, 1, 1, torch.float32),
                                                             (64, 64, 2, 1, torch.float32),
                                                             (64, 64, 1, 2, torch.bfloat16)])

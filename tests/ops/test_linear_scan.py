@@ -17,7 +17,7 @@ triton = pytest.importorskip("triton")
 import triton.language as tl  # noqa: E402
 
 import rnnviz  # noqa: E402
-from rnnviz.kernels.linear_scan.seqpar import lookback_carry  # noqa: E402
+from rnnviz.kernels.linear_scan.seqpar import lookback_carry, lookback_words  # noqa: E402
 from rnnviz.ops.linear_scan import (chunked_scan, doubling_scan, linear_scan,  # noqa: E402
                                     linear_scan_reference)
 
@@ -283,19 +283,23 @@ def kernel_test(f):
 # "segment": the sequence path's two-pass kernel, 2 chunks per program (or 3, see below);
 # "reduce": the same segments, their carries from a scan of their summaries (carry="scan");
 # "split": reduce-then-scan with each lane group walking a sub-segment of its own
-PATHS = ["channel", "sequence", "segment", "reduce", "split"]
+# "packed", "segpacked": the one-chunk and segment look-backs with their states published as
+# tagged words (ScanConfig.packed), a window of 4 chunks
+PATHS = ["channel", "sequence", "segment", "reduce", "split", "packed", "segpacked"]
+SEQUENCE_PATHS = ("segment", "reduce", "split", "packed", "segpacked")
 
 
 def small_config(path, block_t=8, block_d=4, block_s=1, stages=1, vec=0, segment=2):
     from rnnviz.kernels.linear_scan import ScanConfig
 
-    if path in ("segment", "reduce", "split"):
+    packed = dict(packed=True, lookback=4) if path in ("packed", "segpacked") else {}
+    if path in ("segment", "reduce", "split", "segpacked"):
         return ScanConfig("sequence", block_t=block_t, block_d=block_d, num_warps=4,
                           block_s=block_s, stages=stages, vec=vec, segment=segment,
-                          carry="lookback" if path == "segment" else "scan",
-                          split=path == "split")
-    return ScanConfig(path, block_t=block_t, block_d=block_d, num_warps=4, block_s=block_s,
-                      stages=stages, vec=vec)
+                          carry="scan" if path in ("reduce", "split") else "lookback",
+                          split=path == "split", **packed)
+    return ScanConfig("sequence" if packed else path, block_t=block_t, block_d=block_d,
+                      num_warps=4, block_s=block_s, stages=stages, vec=vec, **packed)
 
 
 def reference_grads(a, b, h0, g, reverse):
@@ -310,7 +314,8 @@ def reference_grads(a, b, h0, g, reverse):
                                              ("segment", 1, 0), ("segment", 2, 0),
                                              ("reduce", 1, 0), ("reduce", 2, 0),
                                              ("reduce", 1, 1), ("split", 1, 0),
-                                             ("split", 2, 0)])
+                                             ("split", 2, 0), ("packed", 1, 0),
+                                             ("segpacked", 2, 0)])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("use_h0", [False, True])
 @pytest.mark.parametrize("shape,block_s", [((2, 37, 5), 1), ((2, 37, 5), 4), ((1, 1, 3), 2),
@@ -408,18 +413,24 @@ def test_kernel_leaves_status_zeroed(kernel_device, path):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("segment,carry,pdl", [(0, "lookback", False), (8, "scan", False),
-                                               (8, "scan", True)])
-def test_gpu_lookback_in_a_graph_and_eagerly(gpu, segment, carry, pdl):
+@pytest.mark.parametrize("segment,carry,pdl,packed", [(0, "lookback", False, False),
+                                                      (8, "scan", False, False),
+                                                      (8, "scan", True, False),
+                                                      (0, "lookback", False, True),
+                                                      (8, "lookback", False, True)])
+def test_gpu_lookback_in_a_graph_and_eagerly(gpu, segment, carry, pdl, packed):
     """A captured sequence-path scan has buffers of its own (look-back status, or
     reduce-then-scan's summaries): its replays and eager calls on the same stream,
-    interleaved, are all exact, with reduce-then-scan's launches overlapping (pdl) too."""
+    interleaved, are all exact, with reduce-then-scan's launches overlapping (pdl) too, and
+    with the look-back's tagged words (packed: the graph zeroes its words each replay, the
+    eager calls advance the stream's epoch)."""
     from rnnviz.kernels.linear_scan import ScanConfig, scan_fwd
 
     a, b, h0 = make(1, 40_000, 16, torch.float32, device=gpu)
     ref = linear_scan(a.double(), b.double(), h0.double(), backend="torch")
     cfg = ScanConfig("sequence", block_t=64, block_d=16, num_warps=1, block_s=8,
-                     segment=segment, carry=carry, pdl=pdl)
+                     segment=segment, carry=carry, pdl=pdl, packed=packed,
+                     lookback=8 if packed else 32)
     out = {"h": scan_fwd(a, b, h0, config=cfg).h}  # warm up (compile) outside the capture
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
@@ -430,13 +441,13 @@ def test_gpu_lookback_in_a_graph_and_eagerly(gpu, segment, carry, pdl):
         torch.cuda.synchronize()
         assert rel_err(out["h"], ref) < 1e-4 and rel_err(eager, ref) < 1e-4
     # buffers are kept for the latest few streams only
-    from rnnviz.kernels.linear_scan.seqpar import _STATUS, STATUS_STREAMS
+    from rnnviz.kernels.linear_scan.seqpar import _STATUS, _STATUS_PACKED, STATUS_STREAMS
 
     for _ in range(2 * STATUS_STREAMS):
         with torch.cuda.stream(torch.cuda.Stream()):
             scan_fwd(a, b, h0, config=cfg)
     torch.cuda.synchronize()
-    assert len(_STATUS) <= STATUS_STREAMS
+    assert len(_STATUS) <= STATUS_STREAMS and len(_STATUS_PACKED) <= STATUS_STREAMS
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -506,7 +517,7 @@ def test_kernel_records_its_chunks(kernel_device, path, reverse, monkeypatch):
     (rec,) = tr.filter(op="linear_scan", kind="chunks")
     assert rec.meta["chunk"] == 8 and rec.meta["backend"] == "triton"
     check_chunk_record(rec, a.cpu(), b.cpu(), h0.cpu(), reverse,
-                       "sequence" if path in ("segment", "reduce", "split") else path)
+                       "sequence" if path in SEQUENCE_PATHS else path)
 
 
 @triton.jit
@@ -547,6 +558,53 @@ def test_lookback_composes_aggregates(kernel_device):
         expect = h0 if c == 0 else incl[c - 1]
         assert torch.allclose(out, expect, atol=1e-5), c
         assert rounds.item() == expect_rounds[c], c
+
+
+@triton.jit
+def _probe_lookback_words(VALS, H0, OUT, ROUNDS, CP, TAG, BLOCK_D: tl.constexpr,
+                          W: tl.constexpr):
+    offs = tl.arange(0, BLOCK_D)
+    carry, rounds = lookback_words(VALS, tl.load(TAG), 0, 1, tl.load(CP), tl.load(H0 + offs),
+                                   BLOCK_D, W)
+    tl.store(OUT + offs, carry)
+    tl.store(ROUNDS, rounds)
+
+
+@kernel_test
+def test_lookback_words_take_this_launch_only(kernel_device):
+    """The packed look-back (tagged words, no flags): a word counts only if it carries this
+    launch's tag, and each channel decides alone. Chunk 3 has its inclusive state out for
+    channel 0 alone; chunk 6's inclusive words are an earlier launch's (tag 4), which would
+    give wrong carries if taken."""
+    BD, n, W, tag = 4, 11, 4, 5
+    agg_a = torch.rand(n, BD, dtype=torch.float64)
+    agg_b = torch.randn(n, BD, dtype=torch.float64)
+    h0 = torch.randn(BD)
+    incl, h = [], h0.double()
+    for j in range(n):
+        h = agg_a[j] * h + agg_b[j]
+        incl.append(h)
+    values = torch.stack([agg_a, agg_b, torch.stack(incl)], 1).float()  # [n, 3, BD]
+    tags = torch.full((n, 3, BD), tag, dtype=torch.int64)
+    tags[:, 2] = 0  # no inclusive state out ...
+    tags[0, 2] = tag  # ... but chunk 0's,
+    tags[3, 2, 0] = tag  # chunk 3's for channel 0,
+    tags[6, 2] = tag - 1  # and chunk 6's, from an earlier launch (a stale value)
+    values[6, 2] = 1e6
+    bits = values.view(torch.int32).to(torch.int64) & 0xFFFFFFFF
+    words = ((tags << 32) | bits).to(kernel_device).contiguous()
+    out = torch.empty(BD, device=kernel_device)
+    rounds = torch.empty(1, dtype=torch.int32, device=kernel_device)
+    t = torch.tensor([tag], dtype=torch.int32, device=kernel_device)
+    for c in range(n):
+        cp = torch.tensor([c], dtype=torch.int32, device=kernel_device)
+        _probe_lookback_words[(1,)](words, h0.to(kernel_device), out, rounds, cp, t, BLOCK_D=BD,
+                                    W=W)
+        expect = h0.double() if c == 0 else incl[c - 1]
+        assert torch.allclose(out.cpu().double(), expect, rtol=1e-5, atol=1e-5), c
+        # chunk 0 needs no look-back; 1..4 see chunk 0 in their first window; 5..8 compose
+        # a window and then see it; 9, 10 need a third round (chunk 6's words stale)
+        assert rounds.item() == [0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3][c], c
 
 
 # ---------------------------------------------------------------------------------------
@@ -609,18 +667,23 @@ def check_op_both_ways(a, b, h0, dtype, check_h=lambda h: None):
 @pytest.mark.parametrize("D,block_d,block_s,vec", [(16, 16, 32, 0), (64, 64, 8, 0),
                                                    (64, 16, 32, 0), (5, 8, 64, 0),
                                                    (64, 32, 1, 1)])
-def test_gpu_lookback_under_contention(gpu, D, block_d, block_s, vec):
+@pytest.mark.parametrize("packed", [False, True])
+def test_gpu_lookback_under_contention(gpu, D, block_d, block_s, vec, packed):
     """Many small chunks racing through the look-back, repeated: every run exact (vec=1:
-    one channel a lane, 16-step chunks)."""
+    one channel a lane, 16-step chunks), with flags and with tagged words (packed, a window
+    of 8: most chunks compose aggregates over several rounds), both directions."""
     from rnnviz.kernels.linear_scan import ScanConfig, scan_fwd
 
     a, b, h0 = make(2, 50_000, D, torch.float32, device=gpu)
     a = 0.99 + 0.01 * a
-    ref = linear_scan(a.double(), b.double(), h0.double(), backend="torch")
     cfg = ScanConfig("sequence", block_t=16 if vec else 2 * block_s, block_d=block_d,
-                     num_warps=1 if vec else 4, block_s=block_s, vec=vec)
-    for _ in range(10):
-        assert rel_err(scan_fwd(a, b, h0, config=cfg).h, ref) < 1e-4
+                     num_warps=1 if vec else 4, block_s=block_s, vec=vec, packed=packed,
+                     lookback=8 if packed else 32)
+    for reverse in (False, True):
+        ref = linear_scan(a.double(), b.double(), h0.double(), reverse=reverse,
+                          backend="torch")
+        for _ in range(10):
+            assert rel_err(scan_fwd(a, b, h0, reverse=reverse, config=cfg).h, ref) < 1e-4
 
 
 @pytest.mark.gpu
@@ -1067,6 +1130,10 @@ def test_config_rejects_bad_stages_and_vec():
         ScanConfig("sequence", block_t=8, block_d=8, segment=2, carry="tree")
     with pytest.raises(ValueError, match="segment >= 1"):
         ScanConfig("sequence", block_t=8, block_d=8, carry="scan")
+    with pytest.raises(ValueError, match="packed .* needs the sequence path with carry='lookback'"):
+        ScanConfig("channel", block_t=8, block_d=8, packed=True)
+    with pytest.raises(ValueError, match="packed .* got path='sequence', carry='scan'"):
+        ScanConfig("sequence", block_t=8, block_d=8, segment=2, carry="scan", packed=True)
 
 
 @pytest.mark.interpreter
