@@ -99,6 +99,9 @@
 #   bash scripts/gpu_next.sh packed  the look-back's states as tagged 64-bit words (ScanConfig.packed, one round trip a
 #                                    look-back round): the medium class through the op, fp32 (the shipped entry so, windows
 #                                    of 8 and 16) and bf16 (mh32 so), then the scan's GPU tests (END: the call's)
+#   bash scripts/gpu_next.sh packed2 after the H100's bf16 entry for B * D <= 4096, T > 32768 took mh32pk8: that entry
+#                                    against the H200's ('h200long'); packed backwards alone (mediumpk8b, mh32pk8b) and a
+#                                    window of 4 (mediumpk4); then the scan's GPU tests (END: the call's)
 #   bash scripts/gpu_next.sh medclock where the medium forward's time goes (one-chunk look-back, 73% of copy at B=4, D=256):
 #                                    the kernel's own clock, scripts/seqpar_timeline.py, the shipped entry first
 #   bash scripts/gpu_next.sh bf16carry after the H100's bf16 entry (reduce-then-scan, two channels a lane): the GPU tests of
@@ -116,7 +119,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|medclock|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|medclock|bf16carry|adopted"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|medclock|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|medclock|bf16carry|adopted"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -344,6 +347,14 @@ case "$1" in
       shipped,mediumpk8,mediumpk16 ${AB:-120}
     RNNVIZ_AB_DTYPE=bf16 ab packedbf16 "${SHAPES:-4x16384x256;16x10000x128;3x40001x300;4x131072x256}" \
       shipped,mh32,mh32pk8,mh32pk16 ${AB:-120}
+    kept_tests $(( ${END:-560} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
+  packed2)
+    # the adopted bf16 entry (T > 32768) against the one before; the packed backward alone under each
+    # class's forward; fp32 with a window of 4
+    export RNNVIZ_AB_BESIDE=scalar
+    RNNVIZ_AB_DTYPE=bf16 ab adoptbf16 "3x40001x300;4x131072x256;2x65536x512" shipped,h200long,mh32 ${AB:-90}
+    RNNVIZ_AB_DTYPE=bf16 ab bwdbf16 "4x16384x256;16x10000x128;2x8192x512" shipped,mh32pk8,mh32pk8b ${AB:-90}
+    ab bwdfp32 "4x16384x256;16x10000x128;3x40001x300;4x131072x256" shipped,mediumpk4,mediumpk8b ${AB:-90}
     kept_tests $(( ${END:-560} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
   medclock)
     # where the medium forward's time goes (73% of copy at B=4, T=16384, D=256 by one-chunk look-back,

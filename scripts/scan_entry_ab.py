@@ -41,6 +41,7 @@ import rnnviz.kernels.linear_scan.launch as launch
 from rnnviz.bench.core import TIMING_PER_ROW, copy_bandwidth_gbs, time_ms, write_result
 from rnnviz.bench.scan import _bytes, _make, _narrowed, _shapes_from_env, _step
 from rnnviz.ops import linear_scan
+from rnnviz.kernels.linear_scan.tuned import TABLE
 
 SHAPES = [(1, 65536, 64), (1, 131072, 64)]
 ROUNDS = 5
@@ -106,7 +107,7 @@ FWD64_TILES = {"f8": {"rows": 8}, "f16": {"rows": 16}, "fw2": {"num_warps": 2},
 def _read_once(tile: dict) -> dict:
     """The medium class by one-chunk look-back both ways, in ``tile``: one launch a pass, each
     program holding its chunk while it waits for its carry, so the inputs are read once."""
-    one = {**tile, "carry": "lookback", "programs": 0}
+    one = {"packed": False, "lookback": 32, **tile, "carry": "lookback", "programs": 0}
     return {**MEDIUM_SCAN, **one, "pdl": True, "bwd": {**MEDIUM_SCAN["bwd"], **one}}
 
 
@@ -159,9 +160,17 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             # a look-back round where the flags take three; with a window of 8 or 16 chunks
             # (the words of a 32-chunk window took 255 registers and spilled): the shipped
             # fp32 entry so, and mh32 (the best bf16 backward of 2026-12-07 08:28)
-            **{f"mediumpk{w}": {"packed": True, "lookback": w} for w in (8, 16)},
+            **{f"mediumpk{w}": {"packed": True, "lookback": w} for w in (4, 8, 16)},
             **{f"mh32pk{w}": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "packed": True,
                                           "lookback": w}) for w in (8, 16)},
+            # ... the backward alone so (packed backwards were faster at every shape of
+            # 2026-12-07 09:59, the forwards slower at T <= 32768), each entry's forward kept
+            "mediumpk8b": {"bwd": {**_read_once(MEDIUM_LOOKBACK["m1lbr16"])["bwd"],
+                                   "packed": True, "lookback": 8}},
+            "mh32pk8b": {"bwd": {**_read_once(MEDIUM_LOOKBACK_BF16["mh32"])["bwd"],
+                                 "packed": True, "lookback": 8}},
+            # bf16, T > 32768: the H200's entry, the H100's until mh32pk8 took the class
+            "h200long": {**TABLE["H200"]["2|bd<=4096|T>32768"], "packed": False},
             # the H100's B * D <= 4096 entry before m1lbr16 took its forward (look-back segments)
             "lbseg": {**MEDIUM_SCAN, "carry": "lookback"},
             "mediumscan": MEDIUM_SCAN,

@@ -101,15 +101,19 @@ def test_h100_own_scan_tiles_compile_for_hopper():
 def test_h100_own_bf16_sequence_entries_compile_for_hopper():
     """The H100's own bf16 entries for few channels and long T: B * D in 64..256 by
     reduce-then-scan with pdl both ways, two channels a lane (VEC=2, 64-channel tiles); fewer
-    than 64 channels ("|few") by the H200's one-chunk look-back, as before the entry came."""
+    than 64 channels ("|few") by the H200's one-chunk look-back, as before the entry came;
+    B * D <= 4096, T > 32768 by the one-chunk look-back with tagged words (PACKED, a window
+    of 8), two channels a lane."""
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
     from rnnviz.kernels.linear_scan.launch import bucket, tuned_key
     from rnnviz.kernels.linear_scan.tuned import TABLE
 
     assert {k for k in TABLE["H100"] if k.startswith("2|bd<=")} == {
-        bucket(1, 65536, 64, 2), tuned_key(1, 2 ** 20, 16, 2)}
+        bucket(1, 65536, 64, 2), tuned_key(1, 2 ** 20, 16, 2), bucket(4, 131072, 256, 2)}
     three = ["scan_reduce_kernel", "scan_channel_kernel", "scan_apply_kernel"]
-    for shape, names in (((1, 65536, 64), three * 2), ((1, 2 ** 20, 16), ["scan_seqpar_kernel"] * 2)):
+    one = ["scan_seqpar_kernel"] * 2
+    for shape, names in (((1, 65536, 64), three * 2), ((1, 2 ** 20, 16), one),
+                         ((4, 131072, 256), one)):
         with tuned_for("H100"), recorded_launches() as made:
             a = torch.empty(shape, dtype=torch.bfloat16)
             h = scan_fwd(a, a).h
@@ -119,8 +123,11 @@ def test_h100_own_bf16_sequence_entries_compile_for_hopper():
         if names == three * 2:
             assert all((kw["VEC"], kw["BLOCK_D"], kw["S"]) == (2, 64, 1) for kw in walks)
             assert all(kw.get("launch_pdl") for _, _, kw in made[1:3])
+        elif shape[2] == 16:
+            assert all(kw.get("VEC", 0) == 0 and not kw.get("PACKED") for kw in walks)
         else:
-            assert all(kw.get("VEC", 0) == 0 for kw in walks)
+            assert all((kw["VEC"], kw["BLOCK_D"], kw["R"], kw["W"], kw["PACKED"])
+                       == (2, 64, 32, 8, True) for kw in walks)
         # (each pass's walks are launches of their own; the summaries' scan is one both ways)
         assert compile_all(made) == (5 if names == three * 2 else 2)
 
