@@ -231,16 +231,32 @@ def publish_words(VALS, idx, x, y, offs, tag, FLAG: tl.constexpr, BLOCK_D: tl.co
 
 
 @triton.jit
-def lookback_words(VALS, tag, tile, n_tiles, c, carry0, BLOCK_D: tl.constexpr, W: tl.constexpr):
+def same_words(x, SCRATCH, W: tl.constexpr, BLOCK_D: tl.constexpr):
+    """``same_for_all_threads`` for a [W, BLOCK_D] tile of words: where the tile has fewer
+    elements than the program has threads, several threads load each word, and a word being
+    written may be seen by one and not another; their reductions over the window would
+    then mix two views of it (a GPU run at 4 x 4 words, 4 warps, took a stale carry)."""
+    offs = tl.arange(0, W)[:, None] * BLOCK_D + tl.arange(0, BLOCK_D)[None, :]
+    tl.store(SCRATCH + offs, x)
+    tl.debug_barrier()
+    y = tl.load(SCRATCH + offs, volatile=True)
+    tl.debug_barrier()
+    return y
+
+
+@triton.jit
+def lookback_words(VALS, SCRATCH, tag, tile, n_tiles, c, carry0, BLOCK_D: tl.constexpr,
+                   W: tl.constexpr):
     """PACKED's ``lookback_carry``: the state entering chunk ``c``, each channel on its own.
 
     A round loads the words of the W chunks before each channel's newest chunk not yet
-    composed, all three kinds at once. A channel whose window holds an inclusive state with
-    every aggregate after it valid takes it (composed with them) and is done; one whose
-    window is all aggregates composes them and moves W back; one that sees a word not yet
-    written polls again. Every decision is a thread's own, from values it loaded itself
-    (a reduction over the window hands its result to the channel's threads alike), so no
-    copy through memory is needed for the threads to agree. Returns (carry, rounds)."""
+    composed, all three kinds at once, and passes them through this program's SCRATCH
+    (3 W BLOCK_D words) so that every thread decides from the same copy. A channel whose
+    window holds an inclusive state with every aggregate after it valid takes it (composed
+    with them) and is done; one whose window is all aggregates composes them and moves W
+    back; one that sees a word not yet written polls again. Two round trips a round (the
+    words, the copy) where the flags take four (the flags, their copy, the aggregates, the
+    inclusive state). Returns (carry, rounds)."""
     offs = tl.arange(0, BLOCK_D)
     w = tl.arange(0, W)[:, None]
     acc_a = tl.full([BLOCK_D], 1.0, tl.float32)
@@ -254,9 +270,12 @@ def lookback_words(VALS, tag, tile, n_tiles, c, carry0, BLOCK_D: tl.constexpr, W
         j = hi[None, :] - (W - 1) + w  # [W, BLOCK_D], oldest first
         live = (j >= 0) & pending[None, :]
         p = VALS + (j.to(tl.int64) * n_tiles + tile) * 3 * BLOCK_D + offs[None, :]
-        ga, va = word_value(tl.load(p, mask=live, other=0, volatile=True), tag)
-        gb, vb = word_value(tl.load(p + BLOCK_D, mask=live, other=0, volatile=True), tag)
-        inc, vi = word_value(tl.load(p + 2 * BLOCK_D, mask=live, other=0, volatile=True), tag)
+        wa = tl.load(p, mask=live, other=0, volatile=True)
+        wb = tl.load(p + BLOCK_D, mask=live, other=0, volatile=True)
+        wi = tl.load(p + 2 * BLOCK_D, mask=live, other=0, volatile=True)
+        ga, va = word_value(same_words(wa, SCRATCH, W, BLOCK_D), tag)
+        gb, vb = word_value(same_words(wb, SCRATCH + W * BLOCK_D, W, BLOCK_D), tag)
+        inc, vi = word_value(same_words(wi, SCRATCH + 2 * W * BLOCK_D, W, BLOCK_D), tag)
         newest_inc = tl.max(tl.where(vi & live, w, -1), axis=0)  # [BLOCK_D]
         after = w > newest_inc[None, :]
         use = after & va & vb & live
@@ -279,7 +298,7 @@ def lookback_words(VALS, tag, tile, n_tiles, c, carry0, BLOCK_D: tl.constexpr, W
 
 
 @triton.jit
-def part_carry(FLAGS, VALS, SCRATCH, tag, own, tile, n_tiles, c, ca, cb, carry0, offs,
+def part_carry(FLAGS, VALS, SCRATCH, ticket, tag, own, tile, n_tiles, c, ca, cb, carry0, offs,
                BLOCK_D: tl.constexpr, W: tl.constexpr, PACKED: tl.constexpr,
                TIMELINE: tl.constexpr):
     """The look-back protocol for part ``c`` of a channel tile, summarised as (ca, cb):
@@ -292,15 +311,16 @@ def part_carry(FLAGS, VALS, SCRATCH, tag, own, tile, n_tiles, c, ca, cb, carry0,
             publish_words(VALS, own, ca, cb, offs, tag, AGGREGATE, BLOCK_D)
         if TIMELINE:
             t_aggregate = clock_ns()
-        carry, rounds = lookback_words(VALS, tag, tile, n_tiles, c, carry0, BLOCK_D, W)
+        carry, rounds = lookback_words(VALS, SCRATCH + ticket.to(tl.int64) * 3 * W * BLOCK_D,
+                                       tag, tile, n_tiles, c, carry0, BLOCK_D, W)
         publish_words(VALS, own, ca * carry + cb, cb, offs, tag, INCLUSIVE, BLOCK_D)
     else:
         if c > 0:
             publish(FLAGS, VALS, own, ca, cb, offs, AGGREGATE, BLOCK_D)
         if TIMELINE:
             t_aggregate = clock_ns()
-        carry, rounds = lookback_carry(FLAGS, VALS, SCRATCH, tile, n_tiles, c, carry0, BLOCK_D,
-                                       W)
+        carry, rounds = lookback_carry(FLAGS, VALS, SCRATCH + ticket.to(tl.int64) * W, tile,
+                                       n_tiles, c, carry0, BLOCK_D, W)
         publish(FLAGS, VALS, own, ca * carry + cb, cb, offs, INCLUSIVE, BLOCK_D)
     return carry, rounds, t_aggregate
 
@@ -360,7 +380,7 @@ def scan_seqpar_kernel(
     else:
         carry0 = tl.zeros([BLOCK_D], dtype=tl.float32)
     # (chunk 0 publishes no aggregate: its TIMELINE aggregate_ns is with its loads in flight)
-    carry, rounds, t_aggregate = part_carry(FLAGS, VALS, SCRATCH + ticket.to(tl.int64) * W, tag,
+    carry, rounds, t_aggregate = part_carry(FLAGS, VALS, SCRATCH, ticket, tag,
                                             own, tile, n_tiles, c, ca, cb, carry0, offs, BLOCK_D,
                                             W, PACKED, TIMELINE)
     if TIMELINE:
@@ -444,7 +464,7 @@ def scan_segment_kernel(
     # every later segment's look-back ends on)
     ca, cb = segment_aggregate(a_base, b_base, c_lo, c_hi, off, T, s_at, s_bt, dmask,
                                REVERSE, SHIFT_A, R, S, STAGES, BLOCK_D)
-    carry, rounds, t_aggregate = part_carry(FLAGS, VALS, SCRATCH + ticket.to(tl.int64) * W, tag,
+    carry, rounds, t_aggregate = part_carry(FLAGS, VALS, SCRATCH, ticket, tag,
                                             own, tile, n_tiles, g, ca, cb, carry0, offs, BLOCK_D,
                                             W, PACKED, TIMELINE)
     if TIMELINE:
@@ -509,10 +529,10 @@ def status_buffers(n_chunks: int, n_tiles: int, block_d: int, device: torch.devi
     any time. Packed words are kept apart from the flags' values (a float or a scratch
     flag left there could read as a tag)."""
     n = n_chunks * n_tiles
-    if packed:
-        words = n * 3 * block_d
-        bufs = _stream_buffers(n, 2 * words, device, _STATUS_PACKED)
-        return bufs.packed_views(n, words)
+    if packed:  # (the scratch: 3 W BLOCK_D words a program, after the values)
+        words, scratch = n * 3 * block_d, n * 3 * window * block_d
+        bufs = _stream_buffers(n, 2 * (words + scratch), device, _STATUS_PACKED)
+        return bufs.packed_views(n, words, scratch)
     n_vals = n * (3 * block_d + window)
     return _stream_buffers(n, n_vals, device).views(n, block_d, n_vals)
 
@@ -566,20 +586,21 @@ class _StatusBuffers:
         self._views: dict = {}
         self.launches = 0  # packed: launches since the words were zeroed
 
-    def packed_views(self, n: int, words: int) -> tuple:
-        """(flags, words, words, counters) of a packed launch of n programs: ``words`` int64
-        values (in the scratch's place too: there is none). Every EPOCHS launches the words
-        and the epoch are zeroed (two memsets, host-side)."""
+    def packed_views(self, n: int, words: int, scratch: int) -> tuple:
+        """(flags, words, scratch, counters) of a packed launch of n programs: ``words`` and
+        ``scratch`` int64s. Every EPOCHS launches the words and the epoch are zeroed (two
+        memsets, host-side)."""
         self.launches += 1
         if self.launches >= EPOCHS:
             self.vals.zero_()
             self.flags.zero_()
             self.launches = 1
-        v = self._views.get(("packed", n, words))
+        v = self._views.get(("packed", n, words, scratch))
         if v is None:
-            vals = self.vals.view(torch.int64)[:words]
-            v = self._views[("packed", n, words)] = (self.flags[HEADER:HEADER + n], vals, vals,
-                                                     self.flags[:HEADER])
+            vals = self.vals.view(torch.int64)
+            v = self._views[("packed", n, words, scratch)] = (
+                self.flags[HEADER:HEADER + n], vals[:words], vals[words:words + scratch],
+                self.flags[:HEADER])
         return v
 
     def views(self, n: int, block_d: int, n_vals: int) -> tuple:

@@ -561,11 +561,11 @@ def test_lookback_composes_aggregates(kernel_device):
 
 
 @triton.jit
-def _probe_lookback_words(VALS, H0, OUT, ROUNDS, CP, TAG, BLOCK_D: tl.constexpr,
+def _probe_lookback_words(VALS, SCRATCH, H0, OUT, ROUNDS, CP, TAG, BLOCK_D: tl.constexpr,
                           W: tl.constexpr):
     offs = tl.arange(0, BLOCK_D)
-    carry, rounds = lookback_words(VALS, tl.load(TAG), 0, 1, tl.load(CP), tl.load(H0 + offs),
-                                   BLOCK_D, W)
+    carry, rounds = lookback_words(VALS, SCRATCH, tl.load(TAG), 0, 1, tl.load(CP),
+                                   tl.load(H0 + offs), BLOCK_D, W)
     tl.store(OUT + offs, carry)
     tl.store(ROUNDS, rounds)
 
@@ -596,10 +596,11 @@ def test_lookback_words_take_this_launch_only(kernel_device):
     out = torch.empty(BD, device=kernel_device)
     rounds = torch.empty(1, dtype=torch.int32, device=kernel_device)
     t = torch.tensor([tag], dtype=torch.int32, device=kernel_device)
+    scratch = torch.empty(3 * W * BD, dtype=torch.int64, device=kernel_device)
     for c in range(n):
         cp = torch.tensor([c], dtype=torch.int32, device=kernel_device)
-        _probe_lookback_words[(1,)](words, h0.to(kernel_device), out, rounds, cp, t, BLOCK_D=BD,
-                                    W=W)
+        _probe_lookback_words[(1,)](words, scratch, h0.to(kernel_device), out, rounds, cp, t,
+                                    BLOCK_D=BD, W=W)
         expect = h0.double() if c == 0 else incl[c - 1]
         assert torch.allclose(out.cpu().double(), expect, rtol=1e-5, atol=1e-5), c
         # chunk 0 needs no look-back; 1..4 see chunk 0 in their first window; 5..8 compose
@@ -661,6 +662,23 @@ def check_op_both_ways(a, b, h0, dtype, check_h=lambda h: None):
         assert rel_err(h, ref) < tol
         for mine, r in zip(leaves, ref_leaves):
             assert rel_err(mine.grad, r.grad) < tol * 10
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("path", ["packed", "segpacked"])
+def test_gpu_packed_lookback_with_more_threads_than_words(gpu, path):
+    """A window of 4 x 4 words in a program of 4 warps: several threads load each word. Before
+    they agreed on one copy (``seqpar.same_words``) this took a stale carry (hypothesis found
+    T=16, one step a chunk, on an H100: 2e-4 off)."""
+    from rnnviz.kernels.linear_scan import scan_fwd
+
+    for T in (16, 61, 300):
+        a, b, h0 = make(1, T, 1, torch.float32, device=gpu)
+        cfg = small_config(path, block_t=1, block_d=4)
+        for reverse in (False, True):
+            ref = linear_scan_reference(a.cpu(), b.cpu(), h0.cpu(), reverse)
+            for _ in range(20):
+                assert rel_err(scan_fwd(a, b, h0, reverse=reverse, config=cfg).h, ref) < 1e-5
 
 
 @pytest.mark.gpu
