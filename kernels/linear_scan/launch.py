@@ -78,8 +78,8 @@ class ScanConfig:
     # segment. Chosen by a tuned entry's "split"
     split: bool = False
     # carry="lookback": the states published as tagged 64-bit words, no flags (``seqpar.py``,
-    # PACKED): a look-back round is one round trip to memory, not three. Chosen by a tuned
-    # entry's "packed"
+    # PACKED): a look-back round is two round trips to memory, not four. Chosen by a tuned
+    # entry's "packed" (none takes it: slower than the flags on the H100, 2026-12-07)
     packed: bool = False
 
     def __post_init__(self):

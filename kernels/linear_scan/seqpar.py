@@ -33,11 +33,16 @@ PACKED (a constexpr, ``launch.ScanConfig.packed``) publishes without flags: each
 float goes out as one 64-bit word, its bits in the low half and the launch's tag in the high
 half (``word``), so a reader that sees the tag sees the value stored with it (an aligned
 64-bit store is single-copy atomic). Publishing is then plain stores, with no barrier and no
-atomic exchange; a look-back round is one load of the window's words, each channel deciding
-alone from what it loaded (``lookback_words``), where the flags take three dependent round
-trips (the flags, the copy that makes the threads agree, the values). The tag is the launch's
-epoch + 1, read from the counters at the start; the last program to finish advances it
-instead of zeroing flags, so words left by earlier launches never carry the current tag.
+atomic exchange; a look-back round loads the window's words once, all three kinds, and copies
+them through the program's scratch so that its threads decide from one view
+(``lookback_words``, ``same_words``): two round trips where the flags take four (the flags,
+their copy, the aggregates, then the inclusive state). The tag is the launch's epoch + 1, read
+from the counters at the start; the last program to finish advances it instead of zeroing
+flags, so words left by earlier launches never carry the current tag. Measured on the H100
+(benchmarks/scan-entry-ab-packed3-*-h100.json) it was slower than the flags at every shape of
+a few hundred channels, so no tuned entry takes it; without the copy it was faster in bf16,
+and wrong: where a window has fewer words than the program has threads, several threads load
+each word, and one can see it written when another does not.
 
 The backward and RECORD work as in ``chunk.py`` (same tile loads and stores).
 

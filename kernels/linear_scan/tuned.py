@@ -140,18 +140,20 @@ but there the device's Triton 3.6 gave the tile's rows the lanes (256 shuffles a
 scripts/sass_loop.py), where this bf16 tile keeps them in a thread. Reduce-then-scan with 16-byte
 loads in bf16 is not yet timed. Fewer than 64 channels ("|few", D=16) keep the H200's entry, written out here so that
 the new coarse entry does not take them unmeasured.
-H100, bf16, B * D <= 4096, T > 32768 (2026-12-07, benchmarks/scan-entry-ab-packed-bf16-h100.json,
+H100, bf16, B * D <= 4096, T > 32768 (2026-12-07, benchmarks/scan-entry-ab-packed3-adoptbf16-h100.json,
 through the op, graph replays, gradients checked against float64 first): the one-chunk look-back
 both ways, 32 rows x 4 warps x 64 channels, two channels a lane (a row of 64 bf16 channels is one
-128-byte load), its states published as tagged 64-bit words with a window of 8 chunks
-("mh32pk8", ``seqpar.py`` PACKED), instead of the H200's reduce-then-scan both ways. One read of
-the inputs, one launch a pass. Forward / forward+backward against the H200's entries in the same
-rounds: (3, 40001, 300) 183.1 / 563.7 -> 180.3 / 433.4 us (accelerated-scan's scalar kernel on
-[B, D, T] copies 215.9 / 516.5); (4, 131072, 256) 566.5 / 1438.1 -> 503.6 / 1206.9 (341.0 /
-1022.8). The same tile with flags (mh32) took 202.2 / 534.3 and 536.4 / 1222.4, and with a
-window of 16 words 246.4 / 576.1 and 740.1 / 1619.6 (a window of 32 spilled registers). At
-T <= 32768 it was slower forward (69.6 against 64.8 us at B=4, T=16384, D=256): the H200's
-entry stays there.
+128-byte load) ("mh32"), instead of the H200's reduce-then-scan both ways: one read of the inputs,
+one launch a pass. Forward / forward+backward against the H200's entry in the same rounds:
+(3, 40001, 300) 182.4 / 563.5 -> 202.8 / 534.8 us (the forward 11% slower); (4, 131072, 256)
+573.0 / 1453.0 -> 535.6 / 1222.4; (2, 65536, 512) 274.4 / 700.4 -> 275.0 / 622.3
+(accelerated-scan's scalar kernel on [B, D, T] copies: 216.3 / 517.1, 340.1 / 1019.6, 168.8 /
+510.2). The earlier runs agree (scan-entry-ab-medbf16-h100.json, scan-entry-ab-packed-bf16-h100.json).
+Its states published as tagged words (``seqpar.py`` PACKED) were faster in the first run (180.3 /
+433.4 and 503.6 / 1206.9) but without the threads agreeing on one copy of the words, and a GPU
+test then took a stale carry; with the copy they were slower than the flags (228.8 / 523.2,
+614.9 / 1390.2, 312.6 / 701.6): not taken. At T <= 32768 mh32 was slower forward (77.9 against
+64.8 us at B=4, T=16384, D=256): the H200's entry stays there.
 """
 TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 64,
                                 'carry': 'scan',
@@ -171,18 +173,14 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 64,
           '2|bd<=4096|T>32768': {'block_d': 64,
                                  'bwd': {'block_d': 64,
                                          'carry': 'lookback',
-                                         'lookback': 8,
                                          'num_warps': 4,
-                                         'packed': True,
                                          'path': 'sequence',
                                          'programs': 0,
                                          'rows': 32,
                                          'stages': 1,
                                          'vec': 2},
                                  'carry': 'lookback',
-                                 'lookback': 8,
                                  'num_warps': 4,
-                                 'packed': True,
                                  'path': 'sequence',
                                  'programs': 0,
                                  'rows': 32,
