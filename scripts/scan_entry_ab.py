@@ -171,6 +171,14 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
                                  "packed": True, "lookback": 8}},
             # bf16, T > 32768: the H200's entry, the H100's until mh32pk8 took the class
             "h200long": {**TABLE["H200"]["2|bd<=4096|T>32768"], "packed": False},
+            # the one-read kernel with a look-back window of 8 or 4 chunks instead of 32: fewer
+            # registers (compiled for sm_90 under 3.6, forward: 16 rows 254 -> 219, 8 rows 167 ->
+            # 128, so four programs an SM; bf16 mh16 168 -> 124 at 4, mh32 255 -> 234 at 8), more
+            # programs an SM to cover each other's waits (2 an SM as shipped, medclock)
+            **{f"m1lbr{r}lb{w}": _read_once({**MEDIUM_LOOKBACK["m1lb"], "rows": r, "lookback": w})
+               for r, w in ((8, 8), (8, 4), (16, 8))},
+            "mh16lb4": _read_once({**MEDIUM_LOOKBACK_BF16["mh16"], "lookback": 4}),
+            "mh32lb8": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "lookback": 8}),
             # the H100's B * D <= 4096 entry before m1lbr16 took its forward (look-back segments)
             "lbseg": {**MEDIUM_SCAN, "carry": "lookback"},
             "mediumscan": MEDIUM_SCAN,

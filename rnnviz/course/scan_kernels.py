@@ -19,13 +19,16 @@ __all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_
            "tile_rows", "tile_figure", "entry_ab_rows", "entry_ab_figure", "LANES_AB",
            "lanes_ab_figure", "lane_steps", "lane_walk_figure", "WARP_TILES", "warp_load",
            "CHLANE_AB", "CHLANE_AB_BF16", "chlane_ab_figure",
-           "warp_load_figure", "VIEW_AB", "view_ab_figure", "ONE_READ_AB", "one_read_figure"]
+           "warp_load_figure", "VIEW_AB", "view_ab_figure", "ONE_READ_AB", "one_read_figure",
+           "MEDIUM_TIMELINE", "medium_timeline_figure", "medium_wait"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
 TIMING_MODES = "timing-modes-h200"  # scripts/timing_modes.py on the H200
 # scripts/seqpar_timeline.py on the H200: the sequence kernel's own per-program clock stamps
 LOOKBACK_TIMELINE = "seqpar-timeline-h200"
+# ... and on the H100 at B=4, T=16384, D=256, fp32: the one-read entry of 257-4096 channels
+MEDIUM_TIMELINE = "seqpar-timeline-medclock-h100"
 # scripts/scan_carry_ab.py on the H200: look-back against reduce-then-scan, same segments
 CARRY_AB = "scan-carry-h200"
 CARRY_NAMES = {"lookback": "look-back (1 launch)", "scan": "reduce-then-scan (3 launches)"}
@@ -215,12 +218,7 @@ def lookback_timeline_figure(data: dict[str, Any] | None = None, D: int = 64,
     """The sequence-parallel scan, program by program, as the kernel itself clocked it: one
     row per program (one chunk of channels), a bar per phase: loading and summarising its
     chunk, the look-back for its carry, applying the carry and storing."""
-    if data is None:
-        import json
-
-        from rnnviz.bench.core import shipped_results
-
-        data = json.loads(shipped_results()[LOOKBACK_TIMELINE].read_text())
+    data = _timeline(LOOKBACK_TIMELINE) if data is None else data
     p = timeline_programs(data, D, tile)
     n = len(p["start"])
     phases = [("load + summarise", "#1f77b4", p["start"], p["aggregate"]),
@@ -241,6 +239,36 @@ def lookback_timeline_figure(data: dict[str, Any] | None = None, D: int = 64,
     title = (f"The look-back scan, program by program: B={p['B']}, T={p['T']}, D={p['D']}, "
              f"{p['dtype']}, chunks of {p['block_t']} steps x {p['block_d']} channels")
     return style(fig, title, note)
+
+
+def medium_timeline_figure() -> go.Figure:
+    """The H100's one-read entry at B=4, T=16384, D=256 (fp32), program by program, as its
+    kernel clocked it (``lookback_timeline_figure`` of ``MEDIUM_TIMELINE``)."""
+    return lookback_timeline_figure(_timeline(MEDIUM_TIMELINE), D=256)
+
+
+def medium_wait() -> dict[str, Any]:
+    """What the medium entry's timeline says in numbers: programs, the most in flight at once
+    and per SM, and the median µs of a program's load + summary and of its look-back."""
+    import statistics
+
+    data = _timeline(MEDIUM_TIMELINE)
+    p = timeline_programs(data, D=256)
+    row = next(r for r in data["rows"] if r["D"] == 256 and r["tile"] == "auto")
+    load = [b - a for a, b in zip(p["start"], p["aggregate"])]
+    wait = [b - a for a, b in zip(p["aggregate"], p["inclusive"])]
+    return {"programs": len(p["start"]), "in_flight": row["timeline"]["max_in_flight"],
+            "per_sm": row["timeline"]["max_in_flight"] / row["timeline"]["sms_used"],
+            "load_us": statistics.median(load), "lookback_us": statistics.median(wait),
+            "frac_copy": row["frac_copy"]}
+
+
+def _timeline(name: str) -> dict[str, Any]:
+    import json
+
+    from rnnviz.bench.core import shipped_results
+
+    return json.loads(shipped_results()[name].read_text())
 
 
 def carry_rows(ref: Reference) -> list[dict[str, Any]]:

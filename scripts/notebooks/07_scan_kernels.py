@@ -352,7 +352,23 @@ scan_kernels.one_read_figure()
 # 257 to 4096 channels: forward + backward 1.3-3.2x faster than the entry before at the six shapes
 # timed against it (`benchmarks/scan-entry-ab-medlb-*-h100.json`). Forward + backward it now matches
 # `accelerated-scan` on its own `[B, D, T]` layout (217.4 µs); its forward is still faster (69.4 µs):
-# the look-back's waits are what is left.
+# the look-back's waits are what is left. Here they are, as that kernel clocked them on the H100:
+
+# %%
+scan_kernels.medium_timeline_figure()
+
+# %% [markdown]
+# 2048 programs, never more than 264 at once: two per SM, because holding a 256-step chunk of 32
+# channels takes 254 registers a thread. A program spends about 4.7 µs loading and summarising its
+# chunk and about 3.5 µs in the look-back, and while both programs of an SM wait for their carries,
+# nothing on that SM is loading. One way to shorten the wait was to cut its round trips: publish
+# each value and a launch tag in one 64-bit word, so a word seen is a value written, with no flags
+# to read first (`ScanConfig.packed`). Its first run was faster in bfloat16, and then a GPU test
+# failed: where a window has fewer words than the program has threads, several threads load each
+# word, one can see it written while another does not, and the reductions over the window mixed the
+# two views into a stale carry. With the threads agreeing on one copy first, as the flags always
+# did, it was slower than the flags (`benchmarks/README.md`, nineteenth session). The wait is the
+# latency of the loads in flight, not how many round trips the look-back takes.
 #
 # ## 5. The same scan on the other layout
 #

@@ -814,6 +814,19 @@ def test_one_read_figure_shows_what_notebook_7_says():
     assert len(fig.data) == 2 and any("both passes<br>read once" in x for x in fig.data[0].x)
 
 
+def test_medium_timeline_shows_what_notebook_7_says():
+    """Notebook 7's clock of the one-read entry at B=4, T=16384, D=256 on the H100: 2048
+    programs, at most 264 at once (two an SM), about 4.7 µs loading and 3.5 µs in the
+    look-back (medians)."""
+    from rnnviz.course import scan_kernels
+
+    w = scan_kernels.medium_wait()
+    assert (w["programs"], w["in_flight"], w["per_sm"]) == (2048, 264, 2.0)
+    assert round(w["load_us"], 1) == 4.7 and round(w["lookback_us"], 1) == 3.5
+    fig = scan_kernels.medium_timeline_figure()
+    assert "B=4, T=16384, D=256" in fig.layout.title.text and len(fig.data[0].x) == 2048
+
+
 def test_chlane_ab_figures_show_what_notebook_7_says():
     """Notebook 7's runs of one channel a lane, as its text reads them: in fp32 about 2.2x
     slower than the shipped entry, forward; in bf16 about 1.5x faster than the entry shipped
