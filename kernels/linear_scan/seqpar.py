@@ -35,7 +35,7 @@ half (``word``), so a reader that sees the tag sees the value stored with it (an
 64-bit store is single-copy atomic). Publishing is then plain stores, with no barrier and no
 atomic exchange; a look-back round loads the window's words once, all three kinds, and copies
 them through the program's scratch so that its threads decide from one view
-(``lookback_words``, ``same_words``): two round trips where the flags take four (the flags,
+(``lookback_words``, ``same_for_all_threads``): two round trips where the flags take four (the flags,
 their copy, the aggregates, then the inclusive state). The tag is the launch's epoch + 1, read
 from the counters at the start; the last program to finish advances it instead of zeroing
 flags, so words left by earlier launches never carry the current tag. Measured on the H100
@@ -113,11 +113,13 @@ def publish(FLAGS, VALS, idx, x, y, offs, FLAG: tl.constexpr, BLOCK_D: tl.conste
 
 
 @triton.jit
-def same_for_all_threads(x, SCRATCH, W: tl.constexpr):
-    """x [W] as every thread of the program sees it: a value loaded by several threads (a
-    flag being written concurrently) may differ between them; one copy is written to this
-    program's scratch and read back by all, so the decisions taken from it agree."""
-    offs = tl.arange(0, W)
+def same_for_all_threads(x, SCRATCH, offs):
+    """x as every thread of the program sees it: a value loaded by several threads (a flag
+    or a tagged word being written concurrently) may differ between them; one copy is
+    written to this program's scratch (at ``offs``, x's shape) and read back by all, so the
+    decisions taken from it agree. (Where a tile has fewer elements than the program has
+    threads, several threads load each one: a GPU run of the packed look-back at 4 x 4
+    words and 4 warps, without this copy, took a stale carry.)"""
     tl.store(SCRATCH + offs, x)
     tl.debug_barrier()
     y = tl.load(SCRATCH + offs, volatile=True)
@@ -151,7 +153,7 @@ def lookback_carry(FLAGS, VALS, SCRATCH, tile, n_tiles, c, carry0, BLOCK_D: tl.c
         j = hi - (W - 1) + w  # the window, oldest first
         idx = j.to(tl.int64) * n_tiles + tile
         f = tl.load(FLAGS + idx, mask=j >= 0, other=AGGREGATE, volatile=True)
-        f = same_for_all_threads(f, SCRATCH, W)
+        f = same_for_all_threads(f, SCRATCH, w)
         newest_inc = tl.max(tl.where(f == INCLUSIVE, w, -1), axis=0)
         after = w > newest_inc
         blocked = tl.max(tl.where(after & (f == 0), 1, 0), axis=0)
@@ -236,20 +238,6 @@ def publish_words(VALS, idx, x, y, offs, tag, FLAG: tl.constexpr, BLOCK_D: tl.co
 
 
 @triton.jit
-def same_words(x, SCRATCH, W: tl.constexpr, BLOCK_D: tl.constexpr):
-    """``same_for_all_threads`` for a [W, BLOCK_D] tile of words: where the tile has fewer
-    elements than the program has threads, several threads load each word, and a word being
-    written may be seen by one and not another; their reductions over the window would
-    then mix two views of it (a GPU run at 4 x 4 words, 4 warps, took a stale carry)."""
-    offs = tl.arange(0, W)[:, None] * BLOCK_D + tl.arange(0, BLOCK_D)[None, :]
-    tl.store(SCRATCH + offs, x)
-    tl.debug_barrier()
-    y = tl.load(SCRATCH + offs, volatile=True)
-    tl.debug_barrier()
-    return y
-
-
-@triton.jit
 def lookback_words(VALS, SCRATCH, tag, tile, n_tiles, c, carry0, BLOCK_D: tl.constexpr,
                    W: tl.constexpr):
     """PACKED's ``lookback_carry``: the state entering chunk ``c``, each channel on its own.
@@ -278,9 +266,10 @@ def lookback_words(VALS, SCRATCH, tag, tile, n_tiles, c, carry0, BLOCK_D: tl.con
         wa = tl.load(p, mask=live, other=0, volatile=True)
         wb = tl.load(p + BLOCK_D, mask=live, other=0, volatile=True)
         wi = tl.load(p + 2 * BLOCK_D, mask=live, other=0, volatile=True)
-        ga, va = word_value(same_words(wa, SCRATCH, W, BLOCK_D), tag)
-        gb, vb = word_value(same_words(wb, SCRATCH + W * BLOCK_D, W, BLOCK_D), tag)
-        inc, vi = word_value(same_words(wi, SCRATCH + 2 * W * BLOCK_D, W, BLOCK_D), tag)
+        at = w * BLOCK_D + offs[None, :]  # (the window's words in the scratch)
+        ga, va = word_value(same_for_all_threads(wa, SCRATCH, at), tag)
+        gb, vb = word_value(same_for_all_threads(wb, SCRATCH + W * BLOCK_D, at), tag)
+        inc, vi = word_value(same_for_all_threads(wi, SCRATCH + 2 * W * BLOCK_D, at), tag)
         newest_inc = tl.max(tl.where(vi & live, w, -1), axis=0)  # [BLOCK_D]
         after = w > newest_inc[None, :]
         use = after & va & vb & live

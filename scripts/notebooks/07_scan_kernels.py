@@ -367,8 +367,10 @@ scan_kernels.medium_timeline_figure()
 # failed: where a window has fewer words than the program has threads, several threads load each
 # word, one can see it written while another does not, and the reductions over the window mixed the
 # two views into a stale carry. With the threads agreeing on one copy first, as the flags always
-# did, it was slower than the flags (`benchmarks/README.md`, nineteenth session). The wait is the
-# latency of the loads in flight, not how many round trips the look-back takes.
+# did, it was slower than the flags (`benchmarks/README.md`, nineteenth session). So were
+# persistent programs that load their next chunk while they wait: holding two chunks halves each,
+# and every chunk costs a look-back. The lever left is to load ahead into shared memory, where the
+# chunk held does not take the registers of the one arriving.
 #
 # ## 5. The same scan on the other layout
 #

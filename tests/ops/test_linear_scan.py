@@ -668,7 +668,7 @@ def check_op_both_ways(a, b, h0, dtype, check_h=lambda h: None):
 @pytest.mark.parametrize("path", ["packed", "segpacked"])
 def test_gpu_packed_lookback_with_more_threads_than_words(gpu, path):
     """A window of 4 x 4 words in a program of 4 warps: several threads load each word. Before
-    they agreed on one copy (``seqpar.same_words``) this took a stale carry (hypothesis found
+    they agreed on one copy (``seqpar.same_for_all_threads``) this took a stale carry (hypothesis found
     T=16, one step a chunk, on an H100: 2e-4 off)."""
     from rnnviz.kernels.linear_scan import scan_fwd
 
