@@ -1154,6 +1154,26 @@ def test_config_rejects_bad_stages_and_vec():
         ScanConfig("sequence", block_t=8, block_d=8, segment=2, carry="scan", packed=True)
 
 
+def test_packed_buffers_restart_their_epoch_before_it_wraps(monkeypatch):
+    """The packed look-back's words carry the launch's epoch + 1 in 32 bits: every EPOCHS
+    launches a set of buffers zeroes its words and its epoch (host-side), so a tag can never
+    come round to a value a word still holds. The words and the scratch are separate views."""
+    from rnnviz.kernels.linear_scan import seqpar
+
+    monkeypatch.setattr(seqpar, "EPOCHS", 3)
+    bufs = seqpar._StatusBuffers(4, 2 * (12 + 48), torch.device("cpu"), zeroed=True)
+    assert not bufs.vals.any()
+    flags, words, scratch, counters = bufs.packed_views(4, 12, 48)
+    assert (words.dtype, words.numel(), scratch.numel(), counters.numel()) == (
+        torch.int64, 12, 48, seqpar.HEADER)
+    words.fill_(7)
+    counters[seqpar.EPOCH.value] = 5
+    bufs.packed_views(4, 12, 48)
+    assert words.eq(7).all()  # (the second launch: kept)
+    bufs.packed_views(4, 12, 48)  # the third: zeroed, the epoch restarted
+    assert not words.any() and counters[seqpar.EPOCH.value] == 0 and bufs.launches == 1
+
+
 @pytest.mark.interpreter
 def test_timeline_needs_a_gpu():
     """The timeline reads the GPU's clock: under the interpreter it is refused, clearly."""
