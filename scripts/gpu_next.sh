@@ -96,12 +96,12 @@
 #                                    neighbours, the backward by look-back too), then the scan's GPU tests (END: the call's)
 #   bash scripts/gpu_next.sh medbf16 bf16 at B * D <= 4096: the one-read kernel with bf16 tiles of its own (two channels a
 #                                    lane, MEDIUM_LOOKBACK_BF16) against the entry and fp32's tile, then the scan's GPU tests
-#   bash scripts/gpu_next.sh packed  the look-back's states as tagged 64-bit words (ScanConfig.packed, one round trip a
-#                                    look-back round): the medium class through the op, fp32 (the shipped entry so, windows
+#   bash scripts/gpu_next.sh packed  the look-back's states as tagged 64-bit words (ScanConfig.packed, two round trips a
+#                                    look-back round, not four): the medium class through the op, fp32 (the shipped entry so, windows
 #                                    of 8 and 16) and bf16 (mh32 so), then the scan's GPU tests (END: the call's)
-#   bash scripts/gpu_next.sh packed2 after the H100's bf16 entry for B * D <= 4096, T > 32768 took mh32pk8: that entry
-#                                    against the H200's ('h200long'); packed backwards alone (mediumpk8b, mh32pk8b) and a
-#                                    window of 4 (mediumpk4); then the scan's GPU tests (END: the call's)
+#   bash scripts/gpu_next.sh packed2 the H100's bf16 entry for B * D <= 4096, T > 32768 ('shipped', mh32 since 8a16cd0)
+#                                    against the H200's ('h200long') and mh32; packed backwards alone (mediumpk8b,
+#                                    mh32pk8b) and a window of 4 (mediumpk4); then the scan's GPU tests (END: the call's)
 #   bash scripts/gpu_next.sh window  the one-read kernel with a look-back window of 8 or 4 chunks (fewer registers, more programs
 #                                    an SM): fp32 at B * D <= 4096 (rows 8 and 16) and bf16 at T > 32768 (mh16, mh32)
 #   bash scripts/gpu_next.sh medclock where the medium forward's time goes (one-chunk look-back, 73% of copy at B=4, D=256):
@@ -342,8 +342,8 @@ case "$1" in
       shipped,m1lbr16b,mh16,mh8,mh32,mh16v1 ${AB:-150}
     kept_tests $(( ${END:-400} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
   packed)
-    # one look-back round trip instead of three (tagged words, no flags): fp32's shipped medium entry
-    # and bf16's mh32 (its best backward on 2026-12-07 08:28) with windows of 8 and 16, against them
+    # fewer look-back round trips (tagged words, no flags): fp32's shipped medium entry and bf16's
+    # mh32 (its best backward on 2026-12-07 08:27) with windows of 8 and 16, against them
     export RNNVIZ_AB_BESIDE=scalar
     ab packed "${SHAPES:-4x16384x256;16x10000x128;3x40001x300;4x131072x256;8x65536x128}" \
       shipped,mediumpk8,mediumpk16 ${AB:-120}
@@ -351,7 +351,7 @@ case "$1" in
       shipped,mh32,mh32pk8,mh32pk16 ${AB:-120}
     kept_tests $(( ${END:-560} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
   packed2)
-    # the adopted bf16 entry (T > 32768) against the one before; the packed backward alone under each
+    # the bf16 entry at T > 32768 against the H200's and mh32; the packed backward alone under each
     # class's forward; fp32 with a window of 4
     export RNNVIZ_AB_BESIDE=scalar
     RNNVIZ_AB_DTYPE=bf16 ab adoptbf16 "3x40001x300;4x131072x256;2x65536x512" shipped,h200long,mh32 ${AB:-90}

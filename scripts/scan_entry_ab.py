@@ -156,20 +156,22 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             # own for 2-byte elements, two channels a lane (a row of 64 channels is one 128-byte
             # load, as in the bf16 D=64 entry), or one
             **{name: _read_once(tile) for name, tile in MEDIUM_LOOKBACK_BF16.items()},
-            # the look-back's states as tagged 64-bit words (ScanConfig.packed): one round trip
-            # a look-back round where the flags take three; with a window of 8 or 16 chunks
+            # the look-back's states as tagged 64-bit words (ScanConfig.packed): two round trips
+            # a look-back round where the flags take four; with a window of 4, 8 or 16 chunks
             # (the words of a 32-chunk window took 255 registers and spilled): the shipped
-            # fp32 entry so, and mh32 (the best bf16 backward of 2026-12-07 08:28)
+            # fp32 entry so, and mh32 (the best bf16 backward of 2026-12-07 08:27). Slower than
+            # the flags (benchmarks/scan-entry-ab-packed3-*-h100.json)
             **{f"mediumpk{w}": {"packed": True, "lookback": w} for w in (4, 8, 16)},
             **{f"mh32pk{w}": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "packed": True,
                                           "lookback": w}) for w in (8, 16)},
             # ... the backward alone so (packed backwards were faster at every shape of
-            # 2026-12-07 09:59, the forwards slower at T <= 32768), each entry's forward kept
+            # 2026-12-07 08:38, before the threads agreed on one copy of the words; the forwards
+            # slower at T <= 32768), each entry's forward kept
             "mediumpk8b": {"bwd": {**_read_once(MEDIUM_LOOKBACK["m1lbr16"])["bwd"],
                                    "packed": True, "lookback": 8}},
             "mh32pk8b": {"bwd": {**_read_once(MEDIUM_LOOKBACK_BF16["mh32"])["bwd"],
                                  "packed": True, "lookback": 8}},
-            # bf16, T > 32768: the H200's entry, the H100's until mh32pk8 took the class
+            # bf16, T > 32768: the H200's entry, the H100's until mh32 took the class
             "h200long": {**TABLE["H200"]["2|bd<=4096|T>32768"], "packed": False},
             # the one-read kernel with a look-back window of 8 or 4 chunks instead of 32: fewer
             # registers (compiled for sm_90 under 3.6, forward: 16 rows 254 -> 219, 8 rows 167 ->
