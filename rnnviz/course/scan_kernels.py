@@ -20,7 +20,8 @@ __all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_
            "lanes_ab_figure", "lane_steps", "lane_walk_figure", "WARP_TILES", "warp_load",
            "CHLANE_AB", "CHLANE_AB_BF16", "chlane_ab_figure",
            "warp_load_figure", "VIEW_AB", "view_ab_figure", "ONE_READ_AB", "one_read_figure",
-           "MEDIUM_TIMELINE", "medium_timeline_figure", "medium_wait"]
+           "MEDIUM_TIMELINE", "medium_timeline_figure", "medium_wait", "PACKED_ABS",
+           "packed_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
@@ -449,9 +450,39 @@ def entry_ab_figure(refs: list[Reference] | None = None, T: int = 65536,
     accelerated-scan's kernels timed in the same rounds, run by run; ``names`` labels the
     candidates over ``ENTRY_NAMES``."""
     refs = refs or [shipped_file(name) for name in ENTRY_ABS]
-    rows = entry_ab_rows(refs, T, dtype=dtype, B=B, D=D)
     labels = {**ENTRY_NAMES, **(names or {})}
-    bars = [f"run {r['run']}<br>{labels.get(r['variant'], r['variant'])}" for r in rows]
+    return _entry_bars(entry_ab_rows(refs, T, dtype=dtype, B=B, D=D),
+                       lambda r: labels.get(r["variant"], r["variant"]),
+                       f"{title}: the scan at B={B}, T={T}, D={D} ({dtype})", refs)
+
+
+# The look-back with tagged words (``ScanConfig.packed``), bf16 at B * D <= 4096, T > 32768:
+# its first run, each thread deciding from the words it loaded (a GPU test then failed), and
+# the run after the threads agreed on one copy, each beside the flags (mh32) in its rounds
+PACKED_ABS = ("scan-entry-ab-packed-bf16-h100", "scan-entry-ab-packed3-adoptbf16-h100")
+PACKED_NAMES = {(1, "shipped"): "the H200's entry<br>(reduce-then-scan)",
+                (1, "mh32"): "one read,<br>flags", (2, "mh32"): "one read,<br>flags",
+                (1, "mh32pk8"): "one read, words:<br>threads not agreed<br>(wrong)",
+                (2, "shipped"): "one read, words:<br>threads agreed",
+                (2, "scalar"): ENTRY_NAMES["scalar"]}
+
+
+def packed_figure(refs: list[Reference] | None = None, T: int = 131072) -> go.Figure:
+    """The look-back with tagged words against the flags, bf16 at B=4, D=256, run by run
+    (``PACKED_ABS``): the fast bar of the first run is the one that was wrong."""
+    refs = refs or [shipped_file(name) for name in PACKED_ABS]
+    rows = [r for r in entry_ab_rows(refs, T, dtype="bfloat16", B=4, D=256)
+            if (r["run"], r["variant"]) in PACKED_NAMES]
+    return _entry_bars(rows, lambda r: PACKED_NAMES[(r["run"], r["variant"])],
+                       f"Fewer round trips, one view: the scan at B=4, T={T}, D=256 (bfloat16)",
+                       refs)
+
+
+def _entry_bars(rows: list[dict[str, Any]], label, title: str, refs: list[Reference]
+                ) -> go.Figure:
+    """``entry_ab_rows``' rows as grouped bars, forward and forward + backward, each named
+    "run N" and ``label(row)``."""
+    bars = [f"run {r['run']}<br>{label(r)}" for r in rows]
     fig = go.Figure()
     for pss, (label, col) in ENTRY_PASSES.items():
         fig.add_bar(x=bars, y=[r[pss] for r in rows], name=label, marker_color=col,
@@ -459,8 +490,7 @@ def entry_ab_figure(refs: list[Reference] | None = None, T: int = 65536,
                     hovertemplate="%{x}: %{y:.1f} µs<extra>" + label + "</extra>")
     fig.update_layout(barmode="group", yaxis_title="µs per call (graph replays)",
                       xaxis_tickangle=0)
-    return style(fig, f"{title}: the scan at B={B}, T={T}, D={D} ({dtype})",
-                 [line for ref in refs for line in _source(ref)], height=520)
+    return style(fig, title, [line for ref in refs for line in _source(ref)], height=520)
 
 
 def lane_steps(R: int, S: int, seg: int, split: bool) -> list[list[int]]:

@@ -363,14 +363,20 @@ scan_kernels.medium_timeline_figure()
 # chunk and about 3.5 µs in the look-back, and while both programs of an SM wait for their carries,
 # nothing on that SM is loading. One way to shorten the wait was to cut its round trips: publish
 # each value and a launch tag in one 64-bit word, so a word seen is a value written, with no flags
-# to read first (`ScanConfig.packed`). Its first run was faster in bfloat16, and then a GPU test
-# failed: where a window has fewer words than the program has threads, several threads load each
-# word, one can see it written while another does not, and the reductions over the window mixed the
-# two views into a stale carry. With the threads agreeing on one copy first, as the flags always
-# did, it was slower than the flags (`benchmarks/README.md`, nineteenth session). So were
-# persistent programs that load their next chunk while they wait: holding two chunks halves each,
-# and every chunk costs a look-back. The lever left is to load ahead into shared memory, where the
-# chunk held does not take the registers of the one arriving.
+# to read first (`ScanConfig.packed`). Here it is in bfloat16 beside the flags, in two runs:
+
+# %%
+scan_kernels.packed_figure()
+
+# %% [markdown]
+# In the first run the words beat the flags (503.6 against 536.4 µs forward), and in the same call
+# a GPU test failed: where a window has fewer words than the program has threads, several threads
+# load each word, one can see it written while another does not, and the reductions over the window
+# mixed the two views into a stale carry. With the threads agreeing on one copy first, as the flags
+# always did, the words were slower than the flags (614.9 against 535.6 µs). So were persistent
+# programs that load their next chunk while they wait (`benchmarks/README.md`, nineteenth session):
+# holding two chunks halves each, and every chunk costs a look-back. The lever left is to load ahead
+# into shared memory, where the chunk held does not take the registers of the one arriving.
 #
 # ## 5. The same scan on the other layout
 #

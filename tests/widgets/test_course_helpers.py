@@ -827,6 +827,23 @@ def test_medium_timeline_shows_what_notebook_7_says():
     assert "B=4, T=16384, D=256" in fig.layout.title.text and len(fig.data[0].x) == 2048
 
 
+def test_packed_figure_shows_what_notebook_7_says():
+    """Notebook 7's two runs of the look-back with tagged words, bf16 at B=4, T=131072, D=256:
+    the words before the threads agreed 503.6 us forward against the flags' 536.4; after,
+    614.9 against 535.6."""
+    from rnnviz.course import scan_kernels
+
+    fig = scan_kernels.packed_figure()
+    fwd = dict(zip(fig.data[0].x, fig.data[0].y))
+    got = {k.split("<br>", 1)[0] + " " + k.split("<br>", 1)[1].replace("<br>", " "): round(v, 1)
+           for k, v in fwd.items()}
+    assert got["run 1 one read, words: threads not agreed (wrong)"] == 503.6
+    assert got["run 1 one read, flags"] == 536.4
+    assert got["run 2 one read, words: threads agreed"] == 614.9
+    assert got["run 2 one read, flags"] == 535.6
+    assert "bfloat16" in fig.layout.title.text and len(fig.data) == 2
+
+
 def test_chlane_ab_figures_show_what_notebook_7_says():
     """Notebook 7's runs of one channel a lane, as its text reads them: in fp32 about 2.2x
     slower than the shipped entry, forward; in bf16 about 1.5x faster than the entry shipped
