@@ -20,7 +20,8 @@ __all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_
            "lanes_ab_figure", "lane_steps", "lane_walk_figure", "WARP_TILES", "warp_load",
            "CHLANE_AB", "CHLANE_AB_BF16", "chlane_ab_figure",
            "warp_load_figure", "VIEW_AB", "view_ab_figure", "ONE_READ_AB", "one_read_figure",
-           "MEDIUM_TIMELINE", "medium_timeline_figure", "medium_wait", "PACKED_ABS",
+           "MEDIUM_TIMELINE", "medium_timeline_figure", "medium_wait", "phase_counts",
+           "medium_phases_figure", "PACKED_ABS",
            "packed_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
@@ -262,6 +263,45 @@ def medium_wait() -> dict[str, Any]:
             "per_sm": row["timeline"]["max_in_flight"] / row["timeline"]["sms_used"],
             "load_us": statistics.median(load), "lookback_us": statistics.median(wait),
             "frac_copy": row["frac_copy"]}
+
+
+def phase_counts(data: dict[str, Any], D: int = 256, tile: Any = "auto", step_us: float = 0.25
+                 ) -> dict[str, Any]:
+    """From a timeline (``timeline_programs``): every ``step_us``, how many programs were
+    loading and summarising their chunk, waiting in the look-back, and alive at all (started,
+    not yet ended); and the most that were ever alive at once (the GPU's room for them)."""
+    p = timeline_programs(data, D, tile)
+    span = max(p["end"])
+    times = [i * step_us for i in range(int(span / step_us) + 1)]
+
+    def count(lo: list[float], hi: list[float]) -> list[int]:
+        return [sum(a <= t < b for a, b in zip(lo, hi)) for t in times]
+
+    alive = count(p["start"], p["end"])
+    return {"t": times, "loading": count(p["start"], p["aggregate"]),
+            "waiting": count(p["aggregate"], p["inclusive"]), "alive": alive,
+            "room": max(alive)}
+
+
+def medium_phases_figure() -> go.Figure:
+    """``phase_counts`` of the H100's one-read entry at B=4, T=16384, D=256: the waves of
+    loads and look-backs, and the room the programs leave empty."""
+    data = _timeline(MEDIUM_TIMELINE)
+    c = phase_counts(data)
+    fig = go.Figure()
+    for key, name, col in (("alive", "alive (started, not ended)", "#7f7f7f"),
+                           ("loading", "loading + summarising", "#1f77b4"),
+                           ("waiting", "in the look-back", "#ff7f0e")):
+        fig.add_scatter(x=c["t"], y=c[key], mode="lines", name=name, line=dict(color=col),
+                        hovertemplate="%{x:.2f} µs: %{y} programs<extra>" + name + "</extra>")
+    fig.add_scatter(x=[0, c["t"][-1]], y=[c["room"]] * 2, mode="lines",
+                    name=f"room: {c['room']} at once", line=dict(color="black", dash="dot"))
+    fig.update_layout(xaxis_title="µs from the first program's start",
+                      yaxis_title="programs")
+    prov = data.get("provenance", {})
+    return style(fig, "Where the one read's time goes: programs by phase, B=4, T=16384, D=256",
+                 [f"{(prov.get('gpu') or '').replace('NVIDIA ', '')}, measured on "
+                  f"{str(prov.get('date', ''))[:10]}: {prov.get('command', '')[:90]}"])
 
 
 def _timeline(name: str) -> dict[str, Any]:

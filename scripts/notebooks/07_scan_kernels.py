@@ -361,9 +361,20 @@ scan_kernels.medium_timeline_figure()
 # 2048 programs, never more than 264 at once: two per SM, because holding a 256-step chunk of 32
 # channels takes 254 registers a thread. A program spends about 4.7 µs loading and summarising its
 # chunk and about 3.5 µs in the look-back, and while both programs of an SM wait for their carries,
-# nothing on that SM is loading. One way to shorten the wait was to cut its round trips: publish
-# each value and a launch tag in one 64-bit word, so a word seen is a value written, with no flags
-# to read first (`ScanConfig.packed`). Here it is in bfloat16 beside the flags, in two runs:
+# nothing on that SM is loading. Counted over time, program by phase:
+
+# %%
+scan_kernels.medium_phases_figure()
+
+# %% [markdown]
+# The first wave loads all at once and then waits all at once, and the waves die down only slowly.
+# The room is not full either: on average 200 programs are alive of the 264 that fit, because a
+# program's place on its SM is free for the next one only some time after its last store is issued.
+# Both are what a faster forward has to win back.
+#
+# One way to shorten the wait was to cut its round trips: publish each value and a launch tag in
+# one 64-bit word, so a word seen is a value written, with no flags to read first
+# (`ScanConfig.packed`). Here it is in bfloat16 beside the flags, in two runs:
 
 # %%
 scan_kernels.packed_figure()

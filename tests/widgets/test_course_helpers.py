@@ -827,6 +827,31 @@ def test_medium_timeline_shows_what_notebook_7_says():
     assert "B=4, T=16384, D=256" in fig.layout.title.text and len(fig.data[0].x) == 2048
 
 
+def test_medium_phases_show_what_notebook_7_says():
+    """Notebook 7's count of the one-read entry's programs by phase: room for 264, all 264 of
+    the first wave loading at once, 200 alive on average; and phase_counts on a made-up
+    timeline of two programs."""
+    import statistics
+
+    from rnnviz.course import scan_kernels
+
+    c = scan_kernels.phase_counts(scan_kernels._timeline(scan_kernels.MEDIUM_TIMELINE))
+    assert c["room"] == 264 and max(c["loading"]) == 264
+    assert round(statistics.mean(c["alive"])) == 200
+    cols = ["chunk", "tile", "sm", "start_ns", "aggregate_ns", "inclusive_ns", "end_ns", "rounds"]
+    data = {"columns": cols, "timelines": [{
+        "B": 1, "T": 64, "D": 16, "dtype": "float32", "tile": "auto", "block_t": 32,
+        "block_d": 16, "num_warps": 4, "rows": [[0, 0, 0, 0, 1000, 1500, 2000, 0],
+                                                [1, 0, 1, 500, 1500, 2500, 3000, 1]]}]}
+    c = scan_kernels.phase_counts(data, D=16, step_us=0.5)
+    assert c["t"] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
+    assert c["loading"] == [1, 2, 1, 0, 0, 0, 0] and c["waiting"] == [0, 0, 1, 1, 1, 0, 0]
+    assert c["alive"] == [1, 2, 2, 2, 1, 1, 0] and c["room"] == 2
+    fig = scan_kernels.medium_phases_figure()
+    assert [t.name for t in fig.data][:3] == ["alive (started, not ended)", "loading + summarising",
+                                              "in the look-back"]
+
+
 def test_packed_figure_shows_what_notebook_7_says():
     """Notebook 7's two runs of the look-back with tagged words, bf16 at B=4, T=131072, D=256:
     the words before the threads agreed 503.6 us forward against the flags' 536.4; after,
