@@ -107,7 +107,8 @@ FWD64_TILES = {"f8": {"rows": 8}, "f16": {"rows": 16}, "fw2": {"num_warps": 2},
 def _read_once(tile: dict) -> dict:
     """The medium class by one-chunk look-back both ways, in ``tile``: one launch a pass, each
     program holding its chunk while it waits for its carry, so the inputs are read once."""
-    one = {"packed": False, "lookback": 32, **tile, "carry": "lookback", "programs": 0}
+    one = {"packed": False, "lookback": 32, "persist": 0, **tile, "carry": "lookback",
+           "programs": 0}
     return {**MEDIUM_SCAN, **one, "pdl": True, "bwd": {**MEDIUM_SCAN["bwd"], **one}}
 
 
@@ -181,6 +182,15 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
                for r, w in ((8, 8), (8, 4), (16, 8))},
             "mh16lb4": _read_once({**MEDIUM_LOOKBACK_BF16["mh16"], "lookback": 4}),
             "mh32lb8": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "lookback": 8}),
+            # persistent programs (ScanConfig.persist, seqpar.scan_stream_kernel), one chunk at a
+            # time: a program keeps its place on its SM between chunks (one program a chunk left
+            # a quarter of the room empty, medclock), as many as fit (compiled for sm_90 under
+            # 3.6, forward / backward registers): fp32's shipped tile (255 / 255, the backward
+            # spilling 80 bytes: two an SM), 8 rows (168 / 255: three an SM forward), bf16 16
+            # rows (254 / 255; mh32 spilled hundreds of bytes)
+            "persist16": _read_once({**MEDIUM_LOOKBACK["m1lbr16"], "persist": 264}),
+            "persist8": _read_once({**MEDIUM_LOOKBACK["m1lb"], "persist": 396}),
+            "persisth16": _read_once({**MEDIUM_LOOKBACK_BF16["mh16"], "persist": 264}),
             # the H100's B * D <= 4096 entry before m1lbr16 took its forward (look-back segments)
             "lbseg": {**MEDIUM_SCAN, "carry": "lookback"},
             "mediumscan": MEDIUM_SCAN,
@@ -251,6 +261,7 @@ def ran_as_asked(variant: str, made: list[tuple[str, bool]]) -> bool:
     # summaries' channel scan, whose tile is its own)
     vecs = {v for name, _, _, v, *_ in made if name != "scan_channel_kernel"}
     packed = any(pk for *_, pk in made)
+    stream = "scan_stream_kernel" in names
     bwd = asked.get("bwd", {})
     passes = (asked, {**asked, **bwd})  # the backward takes what its "bwd" does not name
 
@@ -264,11 +275,12 @@ def ran_as_asked(variant: str, made: list[tuple[str, bool]]) -> bool:
         return cfg.get("packed", False) and not (cfg.get("carry") == "scan"
                                                  and cfg.get("programs", 1) > 0)
 
-    return ((segment, overlapped, split, vecs, packed)
+    return ((segment, overlapped, split, vecs, packed, stream)
             == (any(map(segments, passes)), asked.get("pdl", False)
                 and any(map(three_launches, passes)),
                 bool(asked.get("split") or bwd.get("split")),
-                {asked.get("vec", 0), bwd.get("vec", 0)}, any(map(packs, passes))))
+                {asked.get("vec", 0), bwd.get("vec", 0)}, any(map(packs, passes)),
+                any(cfg.get("persist", 0) > 0 for cfg in passes)))
 
 
 def rel_err(x: torch.Tensor, ref: torch.Tensor) -> float:

@@ -78,11 +78,11 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
                                                   *ab.MEDIUM_LOOKBACK, "m1lbr16b", "lbseg",
                                                   "mediumpk4", "mediumpk8", "mediumpk16",
                                                   "mediumpk8b", "m1lbr8lb8", "m1lbr8lb4",
-                                                  "m1lbr16lb8"], 4),
+                                                  "m1lbr16lb8", "persist16", "persist8"], 4),
                                ((4, 16384, 256), ["shipped", "m1lbr16b", *ab.MEDIUM_LOOKBACK_BF16,
                                                   "mh32pk8", "mh32pk16", "mh32pk8b"], 2),
                                ((4, 131072, 256), ["shipped", "h200long", "mh32", "mh32pk8",
-                                                   "mh16lb4", "mh32lb8"], 2),
+                                                   "mh16lb4", "mh32lb8", "persisth16"], 2),
                                ((4, 131072, 256), ["shipped", "mediumscan", "mediumsplit", "ch32",
                                                    "m1lbr16", "m1lbr16b", "lbseg"], 4)]:
         for variant in names:

@@ -206,6 +206,26 @@ def test_packed_lookback_compiles_for_hopper(tile, segment, dtype):
     assert compile_all(made) == 2
 
 
+@pytest.mark.parametrize("tile,dtype", [((16, 4, 32, 0), torch.float32),
+                                        ((16, 4, 64, 2), torch.bfloat16)])
+def test_persistent_lookback_compiles_for_hopper(tile, dtype):
+    """The one-chunk look-back by persistent programs (``ScanConfig.persist``), in the medium
+    class's tiles, both ways, for sm_90."""
+    import dataclasses
+
+    from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd, tile_config
+
+    (B, T, D), (rows, warps, block_d, vec) = (4, 16384, 256), tile
+    cfg = tile_config("sequence", T, D, dtype.itemsize, rows, warps, block_d, vec=vec)
+    cfg = dataclasses.replace(cfg, persist=264)
+    with recorded_launches() as made:
+        a = torch.empty(B, T, D, dtype=dtype)
+        h = scan_fwd(a, a, config=cfg).h
+        scan_bwd(a, h, None, torch.empty_like(h), config=cfg)
+    assert [k.fn.__name__ for k, _, _ in made] == ["scan_stream_kernel"] * 2
+    assert compile_all(made) == 2
+
+
 @pytest.mark.parametrize("D,block_d,num_warps,vec,dtype", [(64, 32, 1, 1, torch.float32),
                                                             (64, 64, 2, 1, torch.float32),
                                                             (64, 64, 1, 2, torch.bfloat16)])

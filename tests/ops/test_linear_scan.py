@@ -285,8 +285,9 @@ def kernel_test(f):
 # "split": reduce-then-scan with each lane group walking a sub-segment of its own
 # "packed", "segpacked": the one-chunk and segment look-backs with their states published as
 # tagged words (ScanConfig.packed), a window of 4 chunks
-PATHS = ["channel", "sequence", "segment", "reduce", "split", "packed", "segpacked"]
-SEQUENCE_PATHS = ("segment", "reduce", "split", "packed", "segpacked")
+# "stream": the one-chunk look-back by 3 persistent programs (ScanConfig.persist)
+PATHS = ["channel", "sequence", "segment", "reduce", "split", "packed", "segpacked", "stream"]
+SEQUENCE_PATHS = ("segment", "reduce", "split", "packed", "segpacked", "stream")
 
 
 def small_config(path, block_t=8, block_d=4, block_s=1, stages=1, vec=0, segment=2):
@@ -298,8 +299,10 @@ def small_config(path, block_t=8, block_d=4, block_s=1, stages=1, vec=0, segment
                           block_s=block_s, stages=stages, vec=vec, segment=segment,
                           carry="scan" if path in ("reduce", "split") else "lookback",
                           split=path == "split", **packed)
-    return ScanConfig("sequence" if packed else path, block_t=block_t, block_d=block_d,
-                      num_warps=4, block_s=block_s, stages=stages, vec=vec, **packed)
+    persist = dict(persist=3) if path == "stream" else {}
+    return ScanConfig("sequence" if packed or persist else path, block_t=block_t,
+                      block_d=block_d, num_warps=4, block_s=block_s, stages=stages, vec=vec,
+                      **packed, **persist)
 
 
 def reference_grads(a, b, h0, g, reverse):
@@ -315,7 +318,7 @@ def reference_grads(a, b, h0, g, reverse):
                                              ("reduce", 1, 0), ("reduce", 2, 0),
                                              ("reduce", 1, 1), ("split", 1, 0),
                                              ("split", 2, 0), ("packed", 1, 0),
-                                             ("segpacked", 2, 0)])
+                                             ("segpacked", 2, 0), ("stream", 1, 0)])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("use_h0", [False, True])
 @pytest.mark.parametrize("shape,block_s", [((2, 37, 5), 1), ((2, 37, 5), 4), ((1, 1, 3), 2),
@@ -417,7 +420,8 @@ def test_kernel_leaves_status_zeroed(kernel_device, path):
                                                       (8, "scan", False, False),
                                                       (8, "scan", True, False),
                                                       (0, "lookback", False, True),
-                                                      (8, "lookback", False, True)])
+                                                      (8, "lookback", False, True),
+                                                      (0, "lookback", False, "persist")])
 def test_gpu_lookback_in_a_graph_and_eagerly(gpu, segment, carry, pdl, packed):
     """A captured sequence-path scan has buffers of its own (look-back status, or
     reduce-then-scan's summaries): its replays and eager calls on the same stream,
@@ -428,9 +432,11 @@ def test_gpu_lookback_in_a_graph_and_eagerly(gpu, segment, carry, pdl, packed):
 
     a, b, h0 = make(1, 40_000, 16, torch.float32, device=gpu)
     ref = linear_scan(a.double(), b.double(), h0.double(), backend="torch")
+    persist = 100 if packed == "persist" else 0  # (and by 100 persistent programs)
+    packed = packed is True
     cfg = ScanConfig("sequence", block_t=64, block_d=16, num_warps=1, block_s=8,
                      segment=segment, carry=carry, pdl=pdl, packed=packed,
-                     lookback=8 if packed else 32)
+                     lookback=8 if packed else 32, persist=persist)
     out = {"h": scan_fwd(a, b, h0, config=cfg).h}  # warm up (compile) outside the capture
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
@@ -685,18 +691,19 @@ def test_gpu_packed_lookback_with_more_threads_than_words(gpu, path):
 @pytest.mark.parametrize("D,block_d,block_s,vec", [(16, 16, 32, 0), (64, 64, 8, 0),
                                                    (64, 16, 32, 0), (5, 8, 64, 0),
                                                    (64, 32, 1, 1)])
-@pytest.mark.parametrize("packed", [False, True])
-def test_gpu_lookback_under_contention(gpu, D, block_d, block_s, vec, packed):
+@pytest.mark.parametrize("packed,persist", [(False, 0), (True, 0), (False, 264), (False, 7)])
+def test_gpu_lookback_under_contention(gpu, D, block_d, block_s, vec, packed, persist):
     """Many small chunks racing through the look-back, repeated: every run exact (vec=1:
     one channel a lane, 16-step chunks), with flags and with tagged words (packed, a window
-    of 8: most chunks compose aggregates over several rounds), both directions."""
+    of 8: most chunks compose aggregates over several rounds), and by persistent programs
+    (264: two an SM of an H100; 7: each walks thousands of chunks), both directions."""
     from rnnviz.kernels.linear_scan import ScanConfig, scan_fwd
 
     a, b, h0 = make(2, 50_000, D, torch.float32, device=gpu)
     a = 0.99 + 0.01 * a
     cfg = ScanConfig("sequence", block_t=16 if vec else 2 * block_s, block_d=block_d,
                      num_warps=1 if vec else 4, block_s=block_s, vec=vec, packed=packed,
-                     lookback=8 if packed else 32)
+                     lookback=8 if packed else 32, persist=persist)
     for reverse in (False, True):
         ref = linear_scan(a.double(), b.double(), h0.double(), reverse=reverse,
                           backend="torch")
@@ -1152,6 +1159,10 @@ def test_config_rejects_bad_stages_and_vec():
         ScanConfig("channel", block_t=8, block_d=8, packed=True)
     with pytest.raises(ValueError, match="packed .* got path='sequence', carry='scan'"):
         ScanConfig("sequence", block_t=8, block_d=8, segment=2, carry="scan", packed=True)
+    with pytest.raises(ValueError, match="persist .* one chunk a program .* segment=2"):
+        ScanConfig("sequence", block_t=8, block_d=8, segment=2, persist=4)
+    with pytest.raises(ValueError, match="persist .* got persist=-1"):
+        ScanConfig("sequence", block_t=8, block_d=8, persist=-1)
 
 
 def test_packed_buffers_restart_their_epoch_before_it_wraps(monkeypatch):
