@@ -416,24 +416,22 @@ def test_kernel_leaves_status_zeroed(kernel_device, path):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("segment,carry,pdl,packed", [(0, "lookback", False, False),
-                                                      (8, "scan", False, False),
-                                                      (8, "scan", True, False),
-                                                      (0, "lookback", False, True),
-                                                      (8, "lookback", False, True),
-                                                      (0, "lookback", False, "persist")])
-def test_gpu_lookback_in_a_graph_and_eagerly(gpu, segment, carry, pdl, packed):
+@pytest.mark.parametrize("segment,carry,pdl,packed,persist", [(0, "lookback", False, False, 0),
+                                                              (8, "scan", False, False, 0),
+                                                              (8, "scan", True, False, 0),
+                                                              (0, "lookback", False, True, 0),
+                                                              (8, "lookback", False, True, 0),
+                                                              (0, "lookback", False, False, 100)])
+def test_gpu_lookback_in_a_graph_and_eagerly(gpu, segment, carry, pdl, packed, persist):
     """A captured sequence-path scan has buffers of its own (look-back status, or
     reduce-then-scan's summaries): its replays and eager calls on the same stream,
     interleaved, are all exact, with reduce-then-scan's launches overlapping (pdl) too, and
     with the look-back's tagged words (packed: the graph zeroes its words each replay, the
-    eager calls advance the stream's epoch)."""
+    eager calls advance the stream's epoch), and by 100 persistent programs."""
     from rnnviz.kernels.linear_scan import ScanConfig, scan_fwd
 
     a, b, h0 = make(1, 40_000, 16, torch.float32, device=gpu)
     ref = linear_scan(a.double(), b.double(), h0.double(), backend="torch")
-    persist = 100 if packed == "persist" else 0  # (and by 100 persistent programs)
-    packed = packed is True
     cfg = ScanConfig("sequence", block_t=64, block_d=16, num_warps=1, block_s=8,
                      segment=segment, carry=carry, pdl=pdl, packed=packed,
                      lookback=8 if packed else 32, persist=persist)
