@@ -107,8 +107,8 @@ FWD64_TILES = {"f8": {"rows": 8}, "f16": {"rows": 16}, "fw2": {"num_warps": 2},
 def _read_once(tile: dict) -> dict:
     """The medium class by one-chunk look-back both ways, in ``tile``: one launch a pass, each
     program holding its chunk while it waits for its carry, so the inputs are read once."""
-    one = {"packed": False, "lookback": 32, "persist": 0, **tile, "carry": "lookback",
-           "programs": 0}
+    one = {"packed": False, "lookback": 32, "ahead": 0, "keep": False, **tile,
+           "carry": "lookback", "programs": 0}
     return {**MEDIUM_SCAN, **one, "pdl": True, "bwd": {**MEDIUM_SCAN["bwd"], **one}}
 
 
@@ -182,15 +182,16 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
                for r, w in ((8, 8), (8, 4), (16, 8))},
             "mh16lb4": _read_once({**MEDIUM_LOOKBACK_BF16["mh16"], "lookback": 4}),
             "mh32lb8": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "lookback": 8}),
-            # persistent programs (ScanConfig.persist, seqpar.scan_stream_kernel), one chunk at a
-            # time: a program keeps its place on its SM between chunks (one program a chunk left
-            # a quarter of the room empty, medclock), as many as fit (compiled for sm_90 under
-            # 3.6, forward / backward registers): fp32's shipped tile (255 / 255, the backward
-            # spilling 80 bytes: two an SM), 8 rows (168 / 255: three an SM forward), bf16 16
-            # rows (254 / 255; mh32 spilled hundreds of bytes)
-            "persist16": _read_once({**MEDIUM_LOOKBACK["m1lbr16"], "persist": 264}),
-            "persist8": _read_once({**MEDIUM_LOOKBACK["m1lb"], "persist": 396}),
-            "persisth16": _read_once({**MEDIUM_LOOKBACK_BF16["mh16"], "persist": 264}),
+            # the one-read kernel asking the L2, once its chunk is in registers, for the chunk
+            # of the program this many tickets on (ScanConfig.ahead: 264 = the programs that fit
+            # at once, two an SM; "k": kept over other lines, evict_last): the memory works
+            # while the programs that fit wait for their carries (medclock: 3.5 us a program)
+            **{f"pf{n}": _read_once({**MEDIUM_LOOKBACK["m1lbr16"], "ahead": n})
+               for n in (132, 264, 528)},
+            "pf264k": _read_once({**MEDIUM_LOOKBACK["m1lbr16"], "ahead": 264, "keep": True}),
+            **{f"pfh{n}": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "ahead": n})
+               for n in (264, 528)},
+            "pfh264k": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "ahead": 264, "keep": True}),
             # the H100's B * D <= 4096 entry before m1lbr16 took its forward (look-back segments)
             "lbseg": {**MEDIUM_SCAN, "carry": "lookback"},
             "mediumscan": MEDIUM_SCAN,
@@ -235,7 +236,7 @@ def kernels_launched(fn) -> list[tuple[str, bool]]:
     def launch_(self, grid, args, kw, static=None):
         name = getattr(self.kernel, "fn", self.kernel).__name__
         made.append((name, bool(kw.get("launch_pdl")), bool(kw.get("SPLIT")), kw.get("VEC", 0),
-                     bool(kw.get("PACKED"))))
+                     bool(kw.get("PACKED")), (kw.get("AHEAD", 0), bool(kw.get("EVICT_LAST")))))
         return inner(self, grid, args, kw, static)
 
     CachedLaunch.launch = launch_
@@ -260,8 +261,8 @@ def ran_as_asked(variant: str, made: list[tuple[str, bool]]) -> bool:
     # the sequence kernels' vector widths, forward then backward (1 kernel in 3 is the
     # summaries' channel scan, whose tile is its own)
     vecs = {v for name, _, _, v, *_ in made if name != "scan_channel_kernel"}
-    packed = any(pk for *_, pk in made)
-    stream = "scan_stream_kernel" in names
+    packed = any(pk for *_, pk, _ in made)
+    ahead = {pf for *_, pf in made}  # (prefetch distance, evict_last) of each launch
     bwd = asked.get("bwd", {})
     passes = (asked, {**asked, **bwd})  # the backward takes what its "bwd" does not name
 
@@ -275,12 +276,17 @@ def ran_as_asked(variant: str, made: list[tuple[str, bool]]) -> bool:
         return cfg.get("packed", False) and not (cfg.get("carry") == "scan"
                                                  and cfg.get("programs", 1) > 0)
 
-    return ((segment, overlapped, split, vecs, packed, stream)
-            == (any(map(segments, passes)), asked.get("pdl", False)
-                and any(map(three_launches, passes)),
+    def prefetches(cfg: dict) -> tuple[int, bool]:  # (one chunk a program only)
+        one = cfg.get("programs", 1) == 0
+        return (cfg.get("ahead", 0) if one else 0, bool(cfg.get("keep")) and one)
+
+    # (reduce-then-scan's middle launch, the summaries' channel scan, never prefetches)
+    three = any(map(three_launches, passes))
+    return ((segment, overlapped, split, vecs, packed, ahead)
+            == (any(map(segments, passes)), asked.get("pdl", False) and three,
                 bool(asked.get("split") or bwd.get("split")),
                 {asked.get("vec", 0), bwd.get("vec", 0)}, any(map(packs, passes)),
-                any(cfg.get("persist", 0) > 0 for cfg in passes)))
+                set(map(prefetches, passes)) | ({(0, False)} if three else set())))
 
 
 def rel_err(x: torch.Tensor, ref: torch.Tensor) -> float:

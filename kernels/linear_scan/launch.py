@@ -27,7 +27,7 @@ from .chunk import scan_channel_kernel
 from .launch_time import FEW_ROWS, TimeConfig, as_time_dense, launch_time, time_dense
 from .reduce_scan import scan_apply_kernel, scan_reduce_kernel
 from .seqpar import (LOOKBACK, TIMELINE_COLUMNS, scan_segment_kernel, scan_seqpar_kernel,
-                     scan_stream_kernel, status_buffers, summary_buffers)
+                     status_buffers, summary_buffers)
 
 # Below this many channels (B * D) the channel grid leaves the GPU idle and long sequences
 # go sequence-parallel.
@@ -81,11 +81,14 @@ class ScanConfig:
     # PACKED): a look-back round is two round trips to memory, not four. Chosen by a tuned
     # entry's "packed" (none takes it: slower than the flags on the H100, 2026-12-07)
     packed: bool = False
-    # sequence path, one chunk a program (segment=0): > 0 launches this many persistent
-    # programs instead, each taking chunks one after another, so that it keeps its place on
-    # its SM between them (``seqpar.scan_stream_kernel``). Chosen by a tuned entry's "persist"
-    # (none yet: not run on a GPU in this form)
-    persist: int = 0
+    # sequence path, one chunk a program (segment=0): > 0 has each program, once its chunk is
+    # in registers and before it looks back, ask the L2 for the chunk of the program this many
+    # tickets later (about the programs that fit at once: the next wave), so that the memory
+    # works while the programs that fit wait for their carries (``seqpar.prefetch_chunk``).
+    # ``keep`` marks those lines to stay in the L2 over others (evict_last). GPU only: 0 under
+    # Triton's interpreter. Chosen by a tuned entry's "ahead" (and "keep")
+    ahead: int = 0
+    keep: bool = False
 
     def __post_init__(self):
         if self.path not in ("channel", "sequence"):
@@ -107,9 +110,9 @@ class ScanConfig:
         if self.packed and (self.path != "sequence" or self.carry != "lookback"):
             raise ValueError("packed (tagged look-back words) needs the sequence path with "
                              f"carry='lookback', got path={self.path!r}, carry={self.carry!r}")
-        if self.persist < 0 or (self.persist and (self.path != "sequence" or self.segment)):
-            raise ValueError("persist (persistent programs) needs the sequence path with one "
-                             f"chunk a program (segment=0), got persist={self.persist}, "
+        if self.ahead < 0 or (self.ahead and (self.path != "sequence" or self.segment)):
+            raise ValueError("ahead (prefetching a later chunk) needs the sequence path with one "
+                             f"chunk a program (segment=0), got ahead={self.ahead}, "
                              f"path={self.path!r}, segment={self.segment}")
         if self.carry not in ("lookback", "scan"):
             raise ValueError(f"carry must be 'lookback' or 'scan', got {self.carry!r}")
@@ -181,7 +184,6 @@ def segment_for(B: int, T: int, D: int, cfg: ScanConfig, programs: int) -> ScanC
 _CHANNEL = CachedLaunch(scan_channel_kernel)
 _SEGMENT = CachedLaunch(scan_segment_kernel)
 _SEQPAR = CachedLaunch(scan_seqpar_kernel)
-_STREAM = CachedLaunch(scan_stream_kernel)
 _REDUCE = CachedLaunch(scan_reduce_kernel)
 _APPLY = CachedLaunch(scan_apply_kernel)
 
@@ -282,12 +284,13 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
         if entry.get("programs"):
             cfg = segment_for(B, T, D, cfg, entry["programs"])
         scan = cfg.carry == "scan"  # (a backward's one-launch carry takes neither)
+        one_chunk = cfg.path == "sequence" and not cfg.segment
         return dataclasses.replace(cfg, pdl=bool(entry.get("pdl")) and scan,
                                    split=bool(entry.get("split")) and scan,
                                    packed=bool(entry.get("packed")) and not scan
                                    and cfg.path == "sequence",
-                                   persist=int(entry.get("persist", 0))
-                                   if cfg.path == "sequence" and not cfg.segment else 0)
+                                   ahead=entry.get("ahead", 0) if one_chunk else 0,
+                                   keep=bool(entry.get("keep")) and one_chunk)
     # The formula. Channel path: the sweep's best tile for wide problems, narrowed (fewer
     # warps, fewer channels) while it gives fewer programs than the table asks for.
     if B * D >= CHANNEL_MIN_BD or T <= SHORT_T:
@@ -393,11 +396,9 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
         return _Plan(cfg, _SEGMENT, (n_parts * B * n_dt,),
                      (T, D, n_dt, B * n_dt, cfg.segment, *strides), dict(kw, STAGES=cfg.stages),
                      fits, n_chunks, status)
-    n_items = n_parts * B * n_dt
-    if cfg.persist:
-        return _Plan(cfg, _STREAM, (min(cfg.persist, n_items),),
-                     (T, D, n_dt, B * n_dt, *strides), kw, fits, n_chunks, status)
-    return _Plan(cfg, _SEQPAR, (n_items,), (T, D, n_dt, B * n_dt, *strides), kw, fits,
+    if cfg.ahead and not interpreting():  # (the prefetch is PTX, which the interpreter has not)
+        kw = dict(kw, AHEAD=cfg.ahead, **({"EVICT_LAST": True} if cfg.keep else {}))
+    return _Plan(cfg, _SEQPAR, (n_parts * B * n_dt,), (T, D, n_dt, B * n_dt, *strides), kw, fits,
                  n_chunks, status)
 
 
@@ -451,8 +452,8 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, con
         return cfg, loc, car, None
     n_parts, n_tiles, block_d, window, packed = plan.status
     status = status_buffers(n_parts, n_tiles, block_d, a.device, window, packed)
-    tl_buf = (torch.zeros(n_parts * n_tiles, len(TIMELINE_COLUMNS), dtype=torch.int64,
-                          device=a.device) if timeline else None)  # (a row a part)
+    tl_buf = (torch.zeros(plan.grid[0], len(TIMELINE_COLUMNS), dtype=torch.int64,
+                          device=a.device) if timeline else None)
     plan.launch((*args, *status, tl_buf if timeline else out))
     return cfg, loc, car, tl_buf
 

@@ -181,7 +181,7 @@ def lookback_carry(FLAGS, VALS, SCRATCH, tile, n_tiles, c, carry0, BLOCK_D: tl.c
 
 
 @triton.jit
-def release_status(FLAGS, COUNTER, PACKED: tl.constexpr = False, n_flags=-1):
+def release_status(FLAGS, COUNTER, PACKED: tl.constexpr = False):
     """A program's last act: count itself done; the last program of the launch zeroes the
     flags (PACKED: advances the epoch, so this launch's words are stale to the next) and
     both counters, so the buffers are ready for the next launch on the stream and no memset
@@ -190,16 +190,14 @@ def release_status(FLAGS, COUNTER, PACKED: tl.constexpr = False, n_flags=-1):
     flag is read after the zeroing starts."""
     tl.debug_barrier()  # every thread of this program is done with the flags
     done = tl.atomic_add(COUNTER + 1, 1)
-    n = tl.num_programs(0)
+    n = tl.num_programs(0)  # one chunk slot per program: n flags
     if done == n - 1:
-        # one chunk slot a program, or n_flags (a persistent launch's chunks)
-        n_slots = tl.where(n_flags < 0, n, n_flags)
         if PACKED:
             tl.store(COUNTER + EPOCH, tl.load(COUNTER + EPOCH, volatile=True) + 1)
         else:
-            for i in range(0, n_slots, 1024):
+            for i in range(0, n, 1024):
                 offs = i + tl.arange(0, 1024)
-                tl.store(FLAGS + offs, 0, mask=offs < n_slots)
+                tl.store(FLAGS + offs, 0, mask=offs < n)
         tl.store(COUNTER + tl.arange(0, 2), 0)
 
 
@@ -346,6 +344,51 @@ def take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D: tl.constexpr, VEC: tl.conste
     return ticket, part, tile, pid_b, offs, d, dmask
 
 
+# ($0: a dummy result, inline asm must return one; $1: the address; $2: whether to ask)
+_PREFETCH = "{{ .reg .pred p; setp.ne.b32 p, $2, 0; @p prefetch.global.L2{} [$1]; mov.b32 $0, 0; }}"
+PREFETCH_L2 = tl.constexpr(_PREFETCH.format(""))
+PREFETCH_L2_KEEP = tl.constexpr(_PREFETCH.format("::evict_last"))
+
+
+@triton.jit
+def prefetch_l2(ptr, ok, EVICT_LAST: tl.constexpr):
+    """Ask the L2 for the line holding each pointer where ``ok``: the load is the memory's,
+    no register waits for it, nothing is returned (PTX ``prefetch.global.L2``; EVICT_LAST
+    asks the L2 to keep the line over lines marked to go first). The GPU's only: Triton's
+    interpreter runs no PTX, and the launcher passes AHEAD = 0 there."""
+    if EVICT_LAST:
+        tl.inline_asm_elementwise(PREFETCH_L2_KEEP, "=r,l,r",
+                                  [ptr, ok.to(tl.int32)], dtype=tl.int32, is_pure=False, pack=1)
+    else:
+        tl.inline_asm_elementwise(PREFETCH_L2, "=r,l,r", [ptr, ok.to(tl.int32)],
+                                  dtype=tl.int32, is_pure=False, pack=1)
+
+
+@triton.jit
+def prefetch_chunk(A, Bv, ticket, n_items, n_tiles, n_dt, T, D, s_ab, s_at, s_ad, s_bb, s_bt,
+                   s_bd, ROWS: tl.constexpr, BLOCK_D: tl.constexpr, REVERSE: tl.constexpr,
+                   EVICT_LAST: tl.constexpr):
+    """Bring the a and b of the chunk that ``ticket`` will be into the L2 (``launch.ScanConfig.ahead``):
+    ROWS rows of BLOCK_D channels, one prefetch per 128-byte line of a row.
+
+    Why: one program a chunk holds its chunk in registers while it waits for its carry, two
+    programs an SM, and the programs that fit start, load and wait together: on the H100 at
+    B=4, T=16384, D=256 (fp32) each spent 4.7 us loading and 3.5 us looking back, and while
+    they looked back the memory had little to do (benchmarks/seqpar-timeline-medclock-h100.json).
+    A program about one wave of programs later (AHEAD tickets) then finds its chunk in the L2.
+    With SHIFT_A (the backward) a is read one row off: one row of the chunk is not brought."""
+    LINES: tl.constexpr = (BLOCK_D * A.dtype.element_ty.primitive_bitwidth + 1023) // 1024
+    part, tile, pid_b, _, _, _ = place(ticket, n_tiles, n_dt, D, BLOCK_D, 0)
+    rows = part * ROWS + tl.arange(0, ROWS)[:, None]
+    t = (T - 1 - rows) if REVERSE else rows
+    ch = tl.minimum((tile % n_dt) * BLOCK_D + tl.arange(0, LINES)[None, :] * (BLOCK_D // LINES),
+                    D - 1)
+    ok = (rows < T) & (ticket < n_items) & (ch >= 0)  # ([ROWS, LINES], as the pointers)
+    t = tl.where(ok, t, 0).to(tl.int64)
+    prefetch_l2(A + pid_b * s_ab + t * s_at + ch * s_ad, ok, EVICT_LAST)
+    prefetch_l2(Bv + pid_b * s_bb + t * s_bt + ch * s_bd, ok, EVICT_LAST)
+
+
 @triton.jit
 def scan_seqpar_kernel(
     A, Bv, H0, H, GA, HF, HF0, LOC, CAR, FLAGS, VALS, SCRATCH, COUNTER, TL,
@@ -354,81 +397,25 @@ def scan_seqpar_kernel(
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
     R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr,
     TIMELINE: tl.constexpr = False, VEC: tl.constexpr = 0, PACKED: tl.constexpr = False,
+    AHEAD: tl.constexpr = 0, EVICT_LAST: tl.constexpr = False,
 ):
     ticket, c, tile, pid_b, offs, d, dmask = take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D,
                                                            VEC)
     tag = tl.zeros([], tl.int32)
     if PACKED:
         tag = launch_tag(COUNTER)
-    t_start = tl.zeros([], tl.int64)
     if TIMELINE:
         t_start = clock_ns()
-    a, b, m = load_step_tile(A + pid_b * s_ab + d * s_ad, Bv + pid_b * s_bb + d * s_bd,
-                             c * (R * S), chunk_offsets(R, S), T, s_at, s_bt, dmask, REVERSE,
-                             SHIFT_A)
-    one_chunk(a, b, m, ticket, c, tile, pid_b, offs, d, dmask, t_start, tag,
-              H0, H, GA, HF, HF0, LOC, CAR, FLAGS, VALS, SCRATCH, TL, T, D, n_tiles,
-              s_hfb, s_hft, s_hfd, HAS_H0, HAS_HF0, REVERSE, GRAD_A, RECORD, R, S, BLOCK_D, W,
-              TIMELINE, PACKED)
-    release_status(FLAGS, COUNTER, PACKED)
-
-
-@triton.jit
-def scan_stream_kernel(
-    A, Bv, H0, H, GA, HF, HF0, LOC, CAR, FLAGS, VALS, SCRATCH, COUNTER, TL,
-    T, D, n_dt, n_tiles, s_ab, s_at, s_ad, s_bb, s_bt, s_bd, s_hfb, s_hft, s_hfd,
-    HAS_H0: tl.constexpr, HAS_HF0: tl.constexpr, REVERSE: tl.constexpr,
-    SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
-    R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr,
-    TIMELINE: tl.constexpr = False, VEC: tl.constexpr = 0, PACKED: tl.constexpr = False,
-):
-    """``scan_seqpar_kernel``'s chunks, taken one after another by fewer, persistent programs
-    (``launch.ScanConfig.persist``), one chunk at a time, so that a program keeps its place on
-    its SM from chunk to chunk. With a program a chunk, a finished program's place is free for
-    the next only some time after its last store is issued: on the H100 at B=4, T=16384, D=256
-    200 programs were alive on average of the 264 that fit
-    (benchmarks/seqpar-timeline-medclock-h100.json, ``rnnviz.course.scan_kernels.phase_counts``).
-
-    Chunks still come from the atomic ticket, in order, and a program takes its next only when
-    it is done with the one it holds, so it only ever waits for chunks taken before its own.
-    (Loading the next chunk ahead, through the look-back, held two chunks in registers, so each
-    was half the size, and it was slower at every shape: git show c3762ac,
-    benchmarks/scan-entry-ab-stream-*-h100.json.)"""
-    n_items = n_tiles * tl.cdiv(T, R * S)
-    off = chunk_offsets(R, S)
-    tag = tl.zeros([], tl.int32)
-    if PACKED:
-        tag = launch_tag(COUNTER)
-    ticket, c, tile, pid_b, offs, d, dmask = take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D,
-                                                           VEC)
-    while ticket < n_items:
-        t_start = tl.zeros([], tl.int64)
-        if TIMELINE:
-            t_start = clock_ns()
-        a, b, m = load_step_tile(A + pid_b * s_ab + d * s_ad, Bv + pid_b * s_bb + d * s_bd,
-                                 c * (R * S), off, T, s_at, s_bt, dmask, REVERSE, SHIFT_A)
-        one_chunk(a, b, m, ticket, c, tile, pid_b, offs, d, dmask, t_start, tag,
-                  H0, H, GA, HF, HF0, LOC, CAR, FLAGS, VALS, SCRATCH, TL, T, D, n_tiles,
-                  s_hfb, s_hft, s_hfd, HAS_H0, HAS_HF0, REVERSE, GRAD_A, RECORD, R, S, BLOCK_D,
-                  W, TIMELINE, PACKED)
-        ticket, c, tile, pid_b, offs, d, dmask = take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D,
-                                                               VEC)
-    release_status(FLAGS, COUNTER, PACKED, n_items)
-
-
-@triton.jit
-def one_chunk(a, b, m, ticket, c, tile, pid_b, offs, d, dmask, t_start, tag,
-              H0, H, GA, HF, HF0, LOC, CAR, FLAGS, VALS, SCRATCH, TL, T, D, n_tiles,
-              s_hfb, s_hft, s_hfd, HAS_H0: tl.constexpr, HAS_HF0: tl.constexpr,
-              REVERSE: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
-              R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr,
-              TIMELINE: tl.constexpr, PACKED: tl.constexpr):
-    """One loaded chunk (a, b, m) of ``ticket``: summarise it, take its carry by the
-    look-back, publish, store h (and grad_a, the records, its TIMELINE row)."""
     n_chunks = tl.cdiv(T, R * S)
+
     s0 = c * (R * S)
     off = chunk_offsets(R, S)
+    a, b, m = load_step_tile(A + pid_b * s_ab + d * s_ad, Bv + pid_b * s_bb + d * s_bd,
+                             s0, off, T, s_at, s_bt, dmask, REVERSE, SHIFT_A)
     A_, L, xa, xb, ca, cb = chunk_summary(a, b, R, S)
+    if AHEAD > 0:  # (this chunk is in registers now: the bus is free while the look-back waits)
+        prefetch_chunk(A, Bv, ticket + AHEAD, n_chunks * n_tiles, n_tiles, n_dt, T, D, s_ab,
+                       s_at, s_ad, s_bb, s_bt, s_bd, R * S, BLOCK_D, REVERSE, EVICT_LAST)
 
     own = c.to(tl.int64) * n_tiles + tile
     if HAS_H0:
@@ -439,7 +426,6 @@ def one_chunk(a, b, m, ticket, c, tile, pid_b, offs, d, dmask, t_start, tag,
     carry, rounds, t_aggregate = part_carry(FLAGS, VALS, SCRATCH, ticket, tag,
                                             own, tile, n_tiles, c, ca, cb, carry0, offs, BLOCK_D,
                                             W, PACKED, TIMELINE)
-    t_inclusive = tl.zeros([], tl.int64)
     if TIMELINE:
         t_inclusive = clock_ns()
 
@@ -457,6 +443,7 @@ def one_chunk(a, b, m, ticket, c, tile, pid_b, offs, d, dmask, t_start, tag,
     if TIMELINE:
         timeline_row(TL + ticket.to(tl.int64) * 8, c, tile, t_start, t_aggregate, t_inclusive,
                      rounds)
+    release_status(FLAGS, COUNTER, PACKED)
 
 
 @triton.jit

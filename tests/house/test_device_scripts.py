@@ -66,7 +66,9 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
         plans = [*plan.before[:2], plan] if plan.before else [plan]
         return [(p.kernel.kernel.fn.__name__, bool(p.constexprs.get("launch_pdl")),
                  bool(p.constexprs.get("SPLIT")), p.constexprs.get("VEC", 0),
-                 bool(p.constexprs.get("PACKED"))) for p in plans]
+                 bool(p.constexprs.get("PACKED")),
+                 (p.constexprs.get("AHEAD", 0), bool(p.constexprs.get("EVICT_LAST"))))
+                for p in plans]
 
     shipped = launch._tuned_for
     # (variants that keep the rest of their own class's entry are checked in that class)
@@ -78,13 +80,16 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
                                                   *ab.MEDIUM_LOOKBACK, "m1lbr16b", "lbseg",
                                                   "mediumpk4", "mediumpk8", "mediumpk16",
                                                   "mediumpk8b", "m1lbr8lb8", "m1lbr8lb4",
-                                                  "m1lbr16lb8", "persist16", "persist8"], 4),
+                                                  "m1lbr16lb8", "pf132", "pf264", "pf528",
+                                                  "pf264k"], 4),
                                ((4, 16384, 256), ["shipped", "m1lbr16b", *ab.MEDIUM_LOOKBACK_BF16,
-                                                  "mh32pk8", "mh32pk16", "mh32pk8b"], 2),
+                                                  "mh32pk8", "mh32pk16", "mh32pk8b", "pfh264",
+                                                  "pfh264k"], 2),
                                ((4, 131072, 256), ["shipped", "h200long", "mh32", "mh32pk8",
-                                                   "mh16lb4", "mh32lb8", "persisth16"], 2),
+                                                   "mh16lb4", "mh32lb8", "pfh264", "pfh528",
+                                                   "pfh264k"], 2),
                                ((4, 131072, 256), ["shipped", "mediumscan", "mediumsplit", "ch32",
-                                                   "m1lbr16", "m1lbr16b", "lbseg"], 4)]:
+                                                   "m1lbr16", "m1lbr16b", "lbseg", "pf264"], 4)]:
         for variant in names:
             launch._tuned_for = shipped
             ab.use(variant, *shape, elem)
@@ -93,7 +98,11 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
     launch._tuned_for = shipped
     launch.forget_choices()
     # and it does refuse launches not its own
-    assert not ab.ran_as_asked("split", [("scan_reduce_kernel", True, False, 0, False)])
-    assert not ab.ran_as_asked("ch32", [("scan_reduce_kernel", True, False, 0, False),
-                                        ("scan_apply_kernel", True, False, 0, False)])
-    assert not ab.ran_as_asked("mediumpk8", [("scan_seqpar_kernel", False, False, 0, False)] * 2)
+    none = (0, False)
+    assert not ab.ran_as_asked("split", [("scan_reduce_kernel", True, False, 0, False, none)])
+    assert not ab.ran_as_asked("ch32", [("scan_reduce_kernel", True, False, 0, False, none),
+                                        ("scan_apply_kernel", True, False, 0, False, none)])
+    assert not ab.ran_as_asked("mediumpk8",
+                               [("scan_seqpar_kernel", False, False, 0, False, none)] * 2)
+    assert not ab.ran_as_asked("pf264k",
+                               [("scan_seqpar_kernel", False, False, 0, False, (264, False))] * 2)

@@ -206,24 +206,30 @@ def test_packed_lookback_compiles_for_hopper(tile, segment, dtype):
     assert compile_all(made) == 2
 
 
-@pytest.mark.parametrize("tile,dtype", [((16, 4, 32, 0), torch.float32),
-                                        ((16, 4, 64, 2), torch.bfloat16)])
-def test_persistent_lookback_compiles_for_hopper(tile, dtype):
-    """The one-chunk look-back by persistent programs (``ScanConfig.persist``), in the medium
-    class's tiles, both ways, for sm_90."""
+@pytest.mark.parametrize("tile,keep,dtype", [((16, 4, 32, 0), False, torch.float32),
+                                             ((16, 4, 32, 0), True, torch.float32),
+                                             ((32, 4, 64, 2), False, torch.bfloat16)])
+def test_prefetch_ahead_compiles_for_hopper(tile, keep, dtype):
+    """The one-chunk look-back asking the L2 for a later program's chunk
+    (``ScanConfig.ahead``), the medium class's tiles, both ways: the PTX has the prefetches
+    (one 128-byte line a row of the tile: 32 fp32 or 64 bf16 channels), evict_last with
+    ``keep``, and the launch compiles for sm_90."""
     import dataclasses
 
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd, tile_config
 
     (B, T, D), (rows, warps, block_d, vec) = (4, 16384, 256), tile
     cfg = tile_config("sequence", T, D, dtype.itemsize, rows, warps, block_d, vec=vec)
-    cfg = dataclasses.replace(cfg, persist=264)
+    cfg = dataclasses.replace(cfg, ahead=264, keep=keep)
     with recorded_launches() as made:
         a = torch.empty(B, T, D, dtype=dtype)
         h = scan_fwd(a, a, config=cfg).h
         scan_bwd(a, h, None, torch.empty_like(h), config=cfg)
-    assert [k.fn.__name__ for k, _, _ in made] == ["scan_stream_kernel"] * 2
-    assert compile_all(made) == 2
+    assert [kw["AHEAD"] for _, _, kw in made] == [264, 264]
+    for kernel, args, kw in made:
+        ptx = compile_for_hopper(kernel, args, kw).asm["ptx"]
+        hint = "prefetch.global.L2::evict_last" if keep else "prefetch.global.L2 "
+        assert ptx.count(hint) >= 2 and (keep or "evict_last" not in ptx)
 
 
 @pytest.mark.parametrize("D,block_d,num_warps,vec,dtype", [(64, 32, 1, 1, torch.float32),

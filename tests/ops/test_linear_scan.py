@@ -285,9 +285,8 @@ def kernel_test(f):
 # "split": reduce-then-scan with each lane group walking a sub-segment of its own
 # "packed", "segpacked": the one-chunk and segment look-backs with their states published as
 # tagged words (ScanConfig.packed), a window of 4 chunks
-# "stream": the one-chunk look-back by 3 persistent programs (ScanConfig.persist)
-PATHS = ["channel", "sequence", "segment", "reduce", "split", "packed", "segpacked", "stream"]
-SEQUENCE_PATHS = ("segment", "reduce", "split", "packed", "segpacked", "stream")
+PATHS = ["channel", "sequence", "segment", "reduce", "split", "packed", "segpacked"]
+SEQUENCE_PATHS = ("segment", "reduce", "split", "packed", "segpacked")
 
 
 def small_config(path, block_t=8, block_d=4, block_s=1, stages=1, vec=0, segment=2):
@@ -299,10 +298,8 @@ def small_config(path, block_t=8, block_d=4, block_s=1, stages=1, vec=0, segment
                           block_s=block_s, stages=stages, vec=vec, segment=segment,
                           carry="scan" if path in ("reduce", "split") else "lookback",
                           split=path == "split", **packed)
-    persist = dict(persist=3) if path == "stream" else {}
-    return ScanConfig("sequence" if packed or persist else path, block_t=block_t,
-                      block_d=block_d, num_warps=4, block_s=block_s, stages=stages, vec=vec,
-                      **packed, **persist)
+    return ScanConfig("sequence" if packed else path, block_t=block_t, block_d=block_d,
+                      num_warps=4, block_s=block_s, stages=stages, vec=vec, **packed)
 
 
 def reference_grads(a, b, h0, g, reverse):
@@ -318,7 +315,7 @@ def reference_grads(a, b, h0, g, reverse):
                                              ("reduce", 1, 0), ("reduce", 2, 0),
                                              ("reduce", 1, 1), ("split", 1, 0),
                                              ("split", 2, 0), ("packed", 1, 0),
-                                             ("segpacked", 2, 0), ("stream", 1, 0)])
+                                             ("segpacked", 2, 0)])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("use_h0", [False, True])
 @pytest.mark.parametrize("shape,block_s", [((2, 37, 5), 1), ((2, 37, 5), 4), ((1, 1, 3), 2),
@@ -416,25 +413,24 @@ def test_kernel_leaves_status_zeroed(kernel_device, path):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("segment,carry,pdl,packed,persist", [(0, "lookback", False, False, 0),
-                                                              (8, "scan", False, False, 0),
-                                                              (8, "scan", True, False, 0),
-                                                              (0, "lookback", False, True, 0),
-                                                              (8, "lookback", False, True, 0),
-                                                              (0, "lookback", False, False, 100)])
-def test_gpu_lookback_in_a_graph_and_eagerly(gpu, segment, carry, pdl, packed, persist):
+@pytest.mark.parametrize("segment,carry,pdl,packed", [(0, "lookback", False, False),
+                                                      (8, "scan", False, False),
+                                                      (8, "scan", True, False),
+                                                      (0, "lookback", False, True),
+                                                      (8, "lookback", False, True)])
+def test_gpu_lookback_in_a_graph_and_eagerly(gpu, segment, carry, pdl, packed):
     """A captured sequence-path scan has buffers of its own (look-back status, or
     reduce-then-scan's summaries): its replays and eager calls on the same stream,
     interleaved, are all exact, with reduce-then-scan's launches overlapping (pdl) too, and
     with the look-back's tagged words (packed: the graph zeroes its words each replay, the
-    eager calls advance the stream's epoch), and by 100 persistent programs."""
+    eager calls advance the stream's epoch)."""
     from rnnviz.kernels.linear_scan import ScanConfig, scan_fwd
 
     a, b, h0 = make(1, 40_000, 16, torch.float32, device=gpu)
     ref = linear_scan(a.double(), b.double(), h0.double(), backend="torch")
     cfg = ScanConfig("sequence", block_t=64, block_d=16, num_warps=1, block_s=8,
                      segment=segment, carry=carry, pdl=pdl, packed=packed,
-                     lookback=8 if packed else 32, persist=persist)
+                     lookback=8 if packed else 32)
     out = {"h": scan_fwd(a, b, h0, config=cfg).h}  # warm up (compile) outside the capture
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
@@ -452,6 +448,42 @@ def test_gpu_lookback_in_a_graph_and_eagerly(gpu, segment, carry, pdl, packed, p
             scan_fwd(a, b, h0, config=cfg)
     torch.cuda.synchronize()
     assert len(_STATUS) <= STATUS_STREAMS and len(_STATUS_PACKED) <= STATUS_STREAMS
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype,tile,ahead,keep", [
+    (torch.float32, (16, 4, 32, 0), 264, False), (torch.float32, (16, 4, 32, 0), 264, True),
+    (torch.float32, (8, 4, 32, 0), 7, False), (torch.bfloat16, (32, 4, 64, 2), 264, False),
+    (torch.bfloat16, (32, 4, 64, 2), 100_000, True)])
+@pytest.mark.parametrize("shape", [(3, 40_001, 300), (1, 5, 7), (2, 4097, 64)])
+def test_gpu_prefetch_ahead_is_exact(gpu, dtype, tile, ahead, keep, shape):
+    """The one-chunk look-back asking the L2 for a later program's chunk (``ahead`` tickets
+    on, past the last chunk too; keep: evict_last), both ways, with h0, odd lengths and
+    channels (the prefetch's rows and lines past T and D are not asked for): the prefetch is
+    a hint, the scan the same as without it, against float64."""
+    import dataclasses
+
+    from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd, tile_config
+    from rnnviz.kernels.linear_scan.seqpar import _STATUS
+
+    B, T, D = shape
+    rows, warps, block_d, vec = tile
+    cfg = dataclasses.replace(tile_config("sequence", T, D, dtype.itemsize, rows, warps, block_d,
+                                          vec=vec), ahead=ahead, keep=keep)
+    a, b, h0 = make(B, T, D, dtype, device=gpu)
+    h = scan_fwd(a, b, h0, config=cfg).h
+    ref = linear_scan_reference(a.cpu().double(), b.cpu().double(), h0.cpu().double())
+    tol = 1e-4 if dtype == torch.float32 else TOL[dtype]  # (fp32 over 40001 steps)
+    assert rel_err(h, ref) < tol
+    g = torch.randn(a.shape, device=gpu, dtype=dtype)
+    ga, gb, gh0 = scan_bwd(a, h, h0, g, config=cfg)
+    for mine, r in zip((ga, gb, gh0), reference_grads(a.cpu().double(), b.cpu().double(),
+                                                      h0.cpu().double(), g.cpu().double(),
+                                                      False)):
+        assert rel_err(mine, r) < 3 * tol
+    torch.cuda.synchronize()
+    for buf in _STATUS.values():
+        assert not buf.flags.any()
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -689,19 +721,18 @@ def test_gpu_packed_lookback_with_more_threads_than_words(gpu, path):
 @pytest.mark.parametrize("D,block_d,block_s,vec", [(16, 16, 32, 0), (64, 64, 8, 0),
                                                    (64, 16, 32, 0), (5, 8, 64, 0),
                                                    (64, 32, 1, 1)])
-@pytest.mark.parametrize("packed,persist", [(False, 0), (True, 0), (False, 264), (False, 7)])
-def test_gpu_lookback_under_contention(gpu, D, block_d, block_s, vec, packed, persist):
+@pytest.mark.parametrize("packed", [False, True])
+def test_gpu_lookback_under_contention(gpu, D, block_d, block_s, vec, packed):
     """Many small chunks racing through the look-back, repeated: every run exact (vec=1:
     one channel a lane, 16-step chunks), with flags and with tagged words (packed, a window
-    of 8: most chunks compose aggregates over several rounds), and by persistent programs
-    (264: two an SM of an H100; 7: each walks thousands of chunks), both directions."""
+    of 8: most chunks compose aggregates over several rounds), both directions."""
     from rnnviz.kernels.linear_scan import ScanConfig, scan_fwd
 
     a, b, h0 = make(2, 50_000, D, torch.float32, device=gpu)
     a = 0.99 + 0.01 * a
     cfg = ScanConfig("sequence", block_t=16 if vec else 2 * block_s, block_d=block_d,
                      num_warps=1 if vec else 4, block_s=block_s, vec=vec, packed=packed,
-                     lookback=8 if packed else 32, persist=persist)
+                     lookback=8 if packed else 32)
     for reverse in (False, True):
         ref = linear_scan(a.double(), b.double(), h0.double(), reverse=reverse,
                           backend="torch")
@@ -1157,10 +1188,34 @@ def test_config_rejects_bad_stages_and_vec():
         ScanConfig("channel", block_t=8, block_d=8, packed=True)
     with pytest.raises(ValueError, match="packed .* got path='sequence', carry='scan'"):
         ScanConfig("sequence", block_t=8, block_d=8, segment=2, carry="scan", packed=True)
-    with pytest.raises(ValueError, match="persist .* one chunk a program .* segment=2"):
-        ScanConfig("sequence", block_t=8, block_d=8, segment=2, persist=4)
-    with pytest.raises(ValueError, match="persist .* got persist=-1"):
-        ScanConfig("sequence", block_t=8, block_d=8, persist=-1)
+    with pytest.raises(ValueError, match="ahead .* one chunk a program .* segment=2"):
+        ScanConfig("sequence", block_t=8, block_d=8, segment=2, ahead=264)
+    with pytest.raises(ValueError, match="ahead .* path='channel'"):
+        ScanConfig("channel", block_t=8, block_d=8, ahead=264)
+    with pytest.raises(ValueError, match="ahead=-1"):
+        ScanConfig("sequence", block_t=8, block_d=8, ahead=-1)
+
+
+def test_prefetch_ahead_reaches_the_kernel_on_a_gpu_only(monkeypatch):
+    """``ahead`` (the L2 prefetch of a later program's chunk) comes from a tuned entry to the
+    one-chunk kernel's constexprs, with ``keep`` as EVICT_LAST; a segment entry drops it;
+    under Triton's interpreter (no PTX) the launch goes without it, the same scan."""
+    import rnnviz.kernels.linear_scan.launch as launch
+
+    entry = {"path": "sequence", "rows": 16, "num_warps": 4, "block_d": 32, "ahead": 264,
+             "keep": True}
+    monkeypatch.setattr(launch, "tuned_entry", lambda _table, *args: dict(entry))
+    monkeypatch.setattr(launch, "interpreting", lambda: False)
+    cfg = launch.choose_config(4, 65536, 256, 4)
+    assert (cfg.ahead, cfg.keep, cfg.segment) == (264, True, 0)
+    s = (65536 * 256, 256, 1)
+    plan = launch._plan(cfg, (4, 65536, 256), s, s, s, (False,) * 6, False)
+    assert plan.constexprs["AHEAD"] == 264 and plan.constexprs["EVICT_LAST"]
+    entry["programs"] = 2112  # segments: nothing to prefetch for
+    assert launch.choose_config(4, 65536, 256, 4).ahead == 0
+    monkeypatch.setattr(launch, "interpreting", lambda: True)
+    plan = launch._plan.__wrapped__(cfg, (4, 65536, 256), s, s, s, (False,) * 6, False)  # (uncached)
+    assert "AHEAD" not in plan.constexprs and "EVICT_LAST" not in plan.constexprs
 
 
 def test_packed_buffers_restart_their_epoch_before_it_wraps(monkeypatch):
