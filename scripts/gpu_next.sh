@@ -107,6 +107,8 @@
 #   bash scripts/gpu_next.sh ahead   the one-read kernel asking the L2 for the chunk of the program 132/264/528 tickets on while
 #                                    it looks back (ScanConfig.ahead; "k": evict_last), fp32 at B * D <= 4096 and bf16 (mh32),
 #                                    against the shipped entries, then its GPU tests and the scan's
+#   bash scripts/gpu_next.sh aheadbf16 after the H100's bf16 entry at T > 32768 took the prefetch (pfh264k): it against mh32
+#                                    without and with the forward's prefetch only (pfh264kf), then the scan's GPU tests
 #   bash scripts/gpu_next.sh medclock where the medium forward's time goes (one-chunk look-back, 73% of copy at B=4, D=256):
 #                                    the kernel's own clock, scripts/seqpar_timeline.py, the shipped entry first
 #   bash scripts/gpu_next.sh bf16carry after the H100's bf16 entry (reduce-then-scan, two channels a lane): the GPU tests of
@@ -124,7 +126,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|aheadbf16|medclock|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|aheadbf16|medclock|bf16carry|adopted"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -374,6 +376,10 @@ case "$1" in
     export RNNVIZ_AB_BESIDE=scalar
     ab ahead "${SHAPES:-4x16384x256;16x10000x128;3x40001x300;4x131072x256}" shipped,pf132,pf264,pf528,pf264k ${AB:-150}
     RNNVIZ_AB_DTYPE=bf16 ab aheadbf16 "4x16384x256;3x40001x300;4x131072x256;2x65536x512" shipped,pfh264,pfh528,pfh264k ${AB:-110}
+    kept_tests $(( ${END:-560} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
+  aheadbf16)
+    export RNNVIZ_AB_BESIDE=scalar
+    RNNVIZ_AB_DTYPE=bf16 ab adopted "3x40001x300;4x131072x256;2x65536x512" shipped,mh32,pfh264kf ${AB:-100}
     kept_tests $(( ${END:-560} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
   medclock)
     # where the medium forward's time goes (73% of copy at B=4, T=16384, D=256 by one-chunk look-back,

@@ -192,6 +192,11 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             **{f"pfh{n}": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "ahead": n})
                for n in (264, 528)},
             "pfh264k": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "ahead": 264, "keep": True}),
+            # ... its forward alone so (the backward's prefetch lost 1% at D=300, 2026-12-07
+            # 10:55, and gained 3% at T=131072 and 65536)
+            "pfh264kf": {**_read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "ahead": 264,
+                                       "keep": True}),
+                         "bwd": _read_once(MEDIUM_LOOKBACK_BF16["mh32"])["bwd"]},
             # the H100's B * D <= 4096 entry before m1lbr16 took its forward (look-back segments)
             "lbseg": {**MEDIUM_SCAN, "carry": "lookback"},
             "mediumscan": MEDIUM_SCAN,

@@ -154,6 +154,13 @@ Its states published as tagged words (``seqpar.py`` PACKED) were faster in the f
 test then took a stale carry; with the copy they were slower than the flags (228.8 / 523.2,
 614.9 / 1390.2, 312.6 / 701.6): not taken. At T <= 32768 mh32 was slower forward (77.9 against
 64.8 us at B=4, T=16384, D=256): the H200's entry stays there.
+Since 2026-12-07 11:00 (benchmarks/scan-entry-ab-ahead-bf16-h100.json) mh32 also asks the L2,
+once its chunk is in registers and before it looks back, for the chunk of the program 264
+tickets on (the programs that fit at once, two an SM), kept over other lines (evict_last)
+("ahead", "keep": ``seqpar.prefetch_chunk``). Against mh32 without, in the same rounds: forward
+202.9 -> 188.5, 535.0 -> 520.5, 274.4 -> 267.3 us; forward+backward 534.5 -> 539.9 (1% slower),
+1222.9 -> 1188.3, 620.0 -> 601.6. 528 tickets on was slower; in fp32 (16 rows x 32 channels,
+132, 264 or 528 on) it was slower at every shape but one (benchmarks/scan-entry-ab-ahead-h100.json).
 """
 TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 64,
                                 'carry': 'scan',
@@ -170,9 +177,12 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 64,
                                     'rows': 8,
                                     'stages': 1,
                                     'vec': 0},
-          '2|bd<=4096|T>32768': {'block_d': 64,
-                                 'bwd': {'block_d': 64,
+          '2|bd<=4096|T>32768': {'ahead': 264,
+                                 'block_d': 64,
+                                 'bwd': {'ahead': 264,
+                                         'block_d': 64,
                                          'carry': 'lookback',
+                                         'keep': True,
                                          'num_warps': 4,
                                          'path': 'sequence',
                                          'programs': 0,
@@ -180,6 +190,7 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 64,
                                          'stages': 1,
                                          'vec': 2},
                                  'carry': 'lookback',
+                                 'keep': True,
                                  'num_warps': 4,
                                  'path': 'sequence',
                                  'programs': 0,

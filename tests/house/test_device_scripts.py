@@ -87,7 +87,7 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
                                                   "pfh264k"], 2),
                                ((4, 131072, 256), ["shipped", "h200long", "mh32", "mh32pk8",
                                                    "mh16lb4", "mh32lb8", "pfh264", "pfh528",
-                                                   "pfh264k"], 2),
+                                                   "pfh264k", "pfh264kf"], 2),
                                ((4, 131072, 256), ["shipped", "mediumscan", "mediumsplit", "ch32",
                                                    "m1lbr16", "m1lbr16b", "lbseg", "pf264"], 4)]:
         for variant in names:

@@ -103,7 +103,7 @@ def test_h100_own_bf16_sequence_entries_compile_for_hopper():
     reduce-then-scan with pdl both ways, two channels a lane (VEC=2, 64-channel tiles); fewer
     than 64 channels ("|few") by the H200's one-chunk look-back, as before the entry came;
     B * D <= 4096, T > 32768 by the one-chunk look-back, 32 rows x 64 channels, two channels
-    a lane."""
+    a lane, prefetching a later program's chunk into the L2."""
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
     from rnnviz.kernels.linear_scan.launch import bucket, tuned_key
     from rnnviz.kernels.linear_scan.tuned import TABLE
@@ -125,9 +125,9 @@ def test_h100_own_bf16_sequence_entries_compile_for_hopper():
             assert all(kw.get("launch_pdl") for _, _, kw in made[1:3])
         elif shape[2] == 16:
             assert all(kw.get("VEC", 0) == 0 and not kw.get("PACKED") for kw in walks)
-        else:
-            assert all((kw["VEC"], kw["BLOCK_D"], kw["R"], kw.get("PACKED", False))
-                       == (2, 64, 32, False) for kw in walks)
+        else:  # (asking the L2 for the chunk 264 tickets on, kept: ``ScanConfig.ahead``)
+            assert all((kw["VEC"], kw["BLOCK_D"], kw["R"], kw.get("PACKED", False), kw["AHEAD"],
+                        kw["EVICT_LAST"]) == (2, 64, 32, False, 264, True) for kw in walks)
         # (each pass's walks are launches of their own; the summaries' scan is one both ways)
         assert compile_all(made) == (5 if names == three * 2 else 2)
 
