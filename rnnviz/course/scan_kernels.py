@@ -22,7 +22,7 @@ __all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_
            "warp_load_figure", "VIEW_AB", "view_ab_figure", "ONE_READ_AB", "one_read_figure",
            "MEDIUM_TIMELINE", "medium_timeline_figure", "medium_wait", "phase_counts",
            "medium_phases_figure", "PACKED_ABS",
-           "packed_figure"]
+           "packed_figure", "PREFETCH_ABS", "prefetch_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
@@ -516,6 +516,28 @@ def packed_figure(refs: list[Reference] | None = None, T: int = 131072) -> go.Fi
     return _entry_bars(rows, lambda r: PACKED_NAMES[(r["run"], r["variant"])],
                        f"Fewer round trips, one view: the scan at B=4, T={T}, D=256 (bfloat16)",
                        refs)
+
+
+# The one-read kernel asking the L2 for a later program's chunk while it looks back
+# (``ScanConfig.ahead``, "keep": evict_last), H100, one run each dtype: (file, B, T, D)
+PREFETCH_ABS = {"bfloat16": ("scan-entry-ab-ahead-bf16-h100", 4, 131072, 256),
+                "float32": ("scan-entry-ab-ahead-h100", 4, 16384, 256)}
+PREFETCH_NAMES = {"shipped": "no prefetch<br>(shipped then)",
+                  **{f"pf{k}{n}": f"{n} tickets on" for n in (132, 264, 528) for k in ("", "h")},
+                  **{f"pf{k}264k": "264 on,<br>kept in the L2" for k in ("", "h")},
+                  "scalar": ENTRY_NAMES["scalar"]}
+
+
+def prefetch_figure(dtype: str = "bfloat16", ref: Reference | None = None) -> go.Figure:
+    """The one-read kernel with and without the prefetch of the chunk ``n`` tickets on, in
+    one run (``PREFETCH_ABS``): bfloat16 at T=131072 (faster with it), float32 at T=16384
+    (slower)."""
+    name, B, T, D = PREFETCH_ABS[dtype]
+    ref = ref or shipped_file(name)
+    rows = [r for r in entry_ab_rows([ref], T, dtype=dtype, B=B, D=D)
+            if r["variant"] in PREFETCH_NAMES]
+    return _entry_bars(rows, lambda r: PREFETCH_NAMES[r["variant"]],
+                       f"Asking the L2 ahead while waiting: B={B}, T={T}, D={D} ({dtype})", [ref])
 
 
 def _entry_bars(rows: list[dict[str, Any]], label, title: str, refs: list[Reference]

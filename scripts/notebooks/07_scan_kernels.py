@@ -385,9 +385,32 @@ scan_kernels.packed_figure()
 # load each word, one can see it written while another does not, and the reductions over the window
 # mixed the two views into a stale carry. With the threads agreeing on one copy first, as the flags
 # always did, the words were slower than the flags (614.9 against 535.6 µs). So were persistent
-# programs that load their next chunk while they wait (`benchmarks/README.md`, nineteenth session):
-# holding two chunks halves each, and every chunk costs a look-back. The lever left is to load ahead
-# into shared memory, where the chunk held does not take the registers of the one arriving.
+# programs that load their next chunk while they wait (holding two chunks halves each), and
+# persistent programs that take one chunk at a time (`benchmarks/README.md`, nineteenth and
+# twentieth sessions). Loading ahead into shared memory is what Triton's software pipeliner does
+# for a `for` loop, but compiled for the H100 it leaves any loop alone that has the look-back's
+# polling loop inside.
+#
+# What a program can do without a register to spare is ask: `prefetch.global.L2` names an address
+# and returns at once, and the L2 fetches the line while the program goes on. Here each program,
+# once its own chunk is in registers and before it looks back, asks for the chunk of the program
+# `n` tickets later, about one wave of the programs that fit (`ScanConfig.ahead`,
+# `seqpar.prefetch_chunk`):
+
+# %%
+scan_kernels.prefetch_figure("bfloat16")
+
+# %%
+scan_kernels.prefetch_figure("float32")
+
+# %% [markdown]
+# In bfloat16 asking 264 tickets ahead made the forward 2.7% faster here (7% at B=3, T=40001,
+# D=300), and the H100's bfloat16 entry for a few hundred channels at T > 32768 takes it. Asking
+# twice as far was slower: lines asked for that early have longer to be pushed out of the L2
+# before their program comes (our reading; the run measured only the time). In float32 every
+# distance was slower. There a program's chunk is twice the bytes (32 KB of each input against
+# 16 KB), and by our reading the prefetches only lengthened a queue of loads that was already
+# long.
 #
 # ## 5. The same scan on the other layout
 #

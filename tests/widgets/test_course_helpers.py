@@ -869,6 +869,26 @@ def test_packed_figure_shows_what_notebook_7_says():
     assert "bfloat16" in fig.layout.title.text and len(fig.data) == 2
 
 
+def test_prefetch_figures_show_what_notebook_7_says():
+    """Notebook 7's prefetch runs as its text reads them: bf16 at B=4, T=131072, D=256 535.0 us
+    forward without, 520.5 with 264 tickets on (2.7% faster), slower at 528; fp32 at T=16384
+    slower at every distance."""
+    from rnnviz.course import scan_kernels
+
+    def fwd(dtype):
+        fig = scan_kernels.prefetch_figure(dtype)
+        return {k.split("<br>", 1)[1].replace("<br>", " "): round(v, 1)
+                for k, v in zip(fig.data[0].x, fig.data[0].y)}
+
+    bf16 = fwd("bfloat16")
+    assert bf16["no prefetch (shipped then)"] == 535.0 and bf16["264 tickets on"] == 520.5
+    assert round(1 - 520.5 / 535.0, 3) == 0.027 and bf16["528 tickets on"] > 535.0
+    fp32 = fwd("float32")
+    base = fp32.pop("no prefetch (shipped then)")
+    fp32.pop("accelerated-scan scalar (Triton)")
+    assert len(fp32) == 4 and min(fp32.values()) > base
+
+
 def test_chlane_ab_figures_show_what_notebook_7_says():
     """Notebook 7's runs of one channel a lane, as its text reads them: in fp32 about 2.2x
     slower than the shipped entry, forward; in bf16 about 1.5x faster than the entry shipped
