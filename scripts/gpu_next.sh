@@ -108,7 +108,8 @@
 #                                    it looks back (ScanConfig.ahead; "k": evict_last), fp32 at B * D <= 4096 and bf16 (mh32),
 #                                    against the shipped entries, then its GPU tests and the scan's
 #   bash scripts/gpu_next.sh aheadbf16 after the H100's bf16 entry at T > 32768 took the prefetch (pfh264k): it against mh32
-#                                    without and with the forward's prefetch only (pfh264kf), then the scan's GPU tests
+#                                    without and with the forward's prefetch only (pfh264kf), then the GPU tests of the
+#                                    prefetch, the H100's table and the automatic paths (about 250 s)
 #   bash scripts/gpu_next.sh medclock where the medium forward's time goes (one-chunk look-back, 73% of copy at B=4, D=256):
 #                                    the kernel's own clock, scripts/seqpar_timeline.py, the shipped entry first
 #   bash scripts/gpu_next.sh bf16carry after the H100's bf16 entry (reduce-then-scan, two channels a lane): the GPU tests of
@@ -379,8 +380,11 @@ case "$1" in
     kept_tests $(( ${END:-560} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
   aheadbf16)
     export RNNVIZ_AB_BESIDE=scalar
-    RNNVIZ_AB_DTYPE=bf16 ab adopted "3x40001x300;4x131072x256;2x65536x512" shipped,mh32,pfh264kf ${AB:-100}
-    kept_tests $(( ${END:-560} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
+    RNNVIZ_AB_DTYPE=bf16 ab adopted "3x40001x300;4x131072x256;2x65536x512" shipped,mh32,pfh264kf ${AB:-80}
+    # (the rest of the scan's GPU tests ran at 130173c, the prefetch's hung in its reference then)
+    f=tests/ops/test_linear_scan.py
+    kept_tests $(( ${END:-330} - SECONDS - 20 )) $f::test_gpu_prefetch_ahead_is_exact \
+      $f::test_gpu_the_h100_table_on_any_hopper $f::test_gpu_auto_paths_large ;;
   medclock)
     # where the medium forward's time goes (73% of copy at B=4, T=16384, D=256 by one-chunk look-back,
     # against accelerated-scan's 97% on [B, D, T]): the kernel's own clock (seqpar_timeline.py), the
