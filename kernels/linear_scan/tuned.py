@@ -154,7 +154,7 @@ Its states published as tagged words (``seqpar.py`` PACKED) were faster in the f
 test then took a stale carry; with the copy they were slower than the flags (228.8 / 523.2,
 614.9 / 1390.2, 312.6 / 701.6): not taken. At T <= 32768 mh32 was slower forward (77.9 against
 64.8 us at B=4, T=16384, D=256): the H200's entry stays there.
-Since 2026-12-07 11:00 (benchmarks/scan-entry-ab-ahead-bf16-h100.json) mh32 also asks the L2,
+Since 2026-12-07 10:56 (benchmarks/scan-entry-ab-ahead-bf16-h100.json) mh32 also asks the L2,
 once its chunk is in registers and before it looks back, for the chunk of the program 264
 tickets on (the programs that fit at once, two an SM), kept over other lines (evict_last)
 ("ahead", "keep": ``seqpar.prefetch_chunk``). Against mh32 without, in the same rounds: forward
