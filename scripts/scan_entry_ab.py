@@ -197,6 +197,11 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             "pfh264kf": {**_read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "ahead": 264,
                                        "keep": True}),
                          "bwd": _read_once(MEDIUM_LOOKBACK_BF16["mh32"])["bwd"]},
+            # bf16 at T <= 32768 (the H200's entries): their forward, mh32's prefetched backward
+            # (pfh264k both ways gave 76.7 / 166.5 us against 64.9 / 185.7 at B=4, T=16384,
+            # D=256: the backward faster, the forward slower)
+            "pfh264kb": {"bwd": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "ahead": 264,
+                                            "keep": True})["bwd"]},
             # the H100's B * D <= 4096 entry before m1lbr16 took its forward (look-back segments)
             "lbseg": {**MEDIUM_SCAN, "carry": "lookback"},
             "mediumscan": MEDIUM_SCAN,

@@ -73,7 +73,7 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
     shipped = launch._tuned_for
     # (variants that keep the rest of their own class's entry are checked in that class)
     d64 = [n for n in ab.VARIANTS
-           if not n.startswith("medium") and n not in ("split16", "mh32pk8b", "h200long")]
+           if not n.startswith("medium") and n not in ("split16", "mh32pk8b", "h200long", "pfh264kb")]
     for shape, names, elem in [((1, 65536, 64), d64, 4), ((1, 65536, 64), ["ch64h", "ch64hr8", "ch64hr32", "rtsh"], 2),
                                ((1, 2 ** 20, 16), ["shipped", "split16", "ch32", "ch32f"], 4),
                                ((4, 16384, 256), ["shipped", "mediumscan", "mediumsplit", "ch32",
@@ -84,7 +84,7 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
                                                   "pf264k"], 4),
                                ((4, 16384, 256), ["shipped", "m1lbr16b", *ab.MEDIUM_LOOKBACK_BF16,
                                                   "mh32pk8", "mh32pk16", "mh32pk8b", "pfh264",
-                                                  "pfh264k"], 2),
+                                                  "pfh264k", "pfh264kb"], 2),
                                ((4, 131072, 256), ["shipped", "h200long", "mh32", "mh32pk8",
                                                    "mh16lb4", "mh32lb8", "pfh264", "pfh528",
                                                    "pfh264k", "pfh264kf"], 2),
