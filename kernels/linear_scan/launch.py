@@ -86,7 +86,8 @@ class ScanConfig:
     # tickets later (about the programs that fit at once: the next wave), so that the memory
     # works while the programs that fit wait for their carries (``seqpar.prefetch_chunk``).
     # ``keep`` marks those lines to stay in the L2 over others (evict_last). GPU only: 0 under
-    # Triton's interpreter. Chosen by a tuned entry's "ahead" (and "keep")
+    # Triton's interpreter. Chosen by a tuned entry's "ahead" (and "keep"): the H100's bf16
+    # entry for B * D <= 4096, T > 32768 (2.6-7.1% faster forward); slower in fp32
     ahead: int = 0
     keep: bool = False
 

@@ -44,6 +44,15 @@ a few hundred channels, so no tuned entry takes it; without the copy it was fast
 and wrong: where a window has fewer words than the program has threads, several threads load
 each word, and one can see it written when another does not.
 
+AHEAD (a constexpr, ``launch.ScanConfig.ahead``) has each one-chunk program, once its chunk is
+in registers and before it looks back, ask the L2 for the chunk of the program AHEAD tickets on
+(``prefetch_chunk``: ``prefetch.global.L2``, no register waits for it), so that the memory works
+while the programs that fit wait for their carries. On the H100 it made the bf16 forward of a
+few hundred channels 2.6-7.1% faster and every fp32 setting slower
+(benchmarks/scan-entry-ab-ahead-*h100.json). Loading ahead into shared memory instead is out of
+reach: Triton's software pipeliner leaves a loop alone that has the look-back's polling loop
+inside.
+
 The backward and RECORD work as in ``chunk.py`` (same tile loads and stores).
 
 ``scan_segment_kernel`` is the same protocol over *segments* of several chunks: a program
