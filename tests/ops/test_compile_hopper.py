@@ -458,3 +458,51 @@ def test_deer_launches_compile_for_hopper(jit_launches):
             "_chunk_apply_lanes", "_gru_linearize", "_gru_gemm", "_rnn_linearize",
             "_lstm_linearize"} <= names
     assert compile_all(jit_launches) >= 20, "fewer distinct launches than the cases above make"
+
+
+tl = triton.language  # (for the kernel below)
+
+
+@triton.jit
+def _chunks_with_a_poll(X, Y, FLAGS, n, P, D, R: tl.constexpr, BD: tl.constexpr,
+                        POLL: tl.constexpr):
+    """Program p walks chunks p, p + P, ... (R rows of BD channels) in a loop pipelined for
+    three stages; with POLL each chunk first waits for its predecessor's flag, in a loop of
+    its own, as a look-back does."""
+    pid = tl.program_id(0)
+    rows, cols = tl.arange(0, R)[:, None], tl.arange(0, BD)[None, :]
+    carry = tl.zeros([BD], tl.float32)
+    for k in tl.range(0, tl.cdiv(n - pid, P), num_stages=3):
+        item = pid + k * P
+        x = tl.load(X + (item * R + rows).to(tl.int64) * D + cols)
+        if POLL:
+            while tl.load(FLAGS + item - 1, volatile=True) == 0:
+                pass
+            tl.atomic_xchg(FLAGS + item, 1)
+        carry += tl.sum(x, axis=0)
+        tl.store(Y + (item * R + rows).to(tl.int64) * D + cols, x + carry[None, :])
+
+
+def test_the_pipeliner_leaves_a_loop_with_a_polling_loop_alone():
+    """Why the look-back cannot load ahead through shared memory (seqpar.py, notebook 7):
+    Triton's software pipeliner stages a `for` loop's loads with cp.async, but not in a loop
+    that has another loop inside, such as the look-back's polling."""
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    sig = {"X": "*fp32", "Y": "*fp32", "FLAGS": "*i32", "n": "i32", "P": "i32", "D": "i32",
+           "R": "constexpr", "BD": "constexpr", "POLL": "constexpr"}
+    aligned = {(i,): [["tt.divisibility", 16]] for i in (0, 1, 5)}
+    counts = []
+    for poll in (False, True):
+        src = ASTSource(fn=_chunks_with_a_poll, signature=sig, attrs=aligned,
+                        constexprs={(6,): 64, (7,): 32, (8,): poll})
+        try:
+            ptx = triton.compile(src, target=GPUTarget("cuda", 90, 32),
+                                 options={"num_warps": 4}).asm["ptx"]
+        except Exception as e:  # noqa: BLE001 - no ptxas here: say so
+            if "ptxas" in str(e) and "not found" in str(e).lower():
+                pytest.skip(f"this Triton has no ptxas to compile for a GPU: {e}")
+            raise
+        counts.append(ptx.count("cp.async.cg.shared.global") + ptx.count("cp.async.ca.shared"))
+    assert counts[0] > 0 and counts[1] == 0, counts
