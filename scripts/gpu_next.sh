@@ -110,6 +110,7 @@
 #   bash scripts/gpu_next.sh aheadbf16 after the H100's bf16 entry at T > 32768 took the prefetch (pfh264k): it against mh32
 #                                    without and with the forward's prefetch only (pfh264kf), then the GPU tests of the
 #                                    prefetch, the H100's table and the automatic paths (about 250 s)
+#   bash scripts/gpu_next.sh ahead2   aheadbf16 and aheadbwd in one call, then aheadbf16's GPU tests (to 560 s)
 #   bash scripts/gpu_next.sh aheadbwd bf16 at T <= 32768 (the H200's entries): their forward with mh32's prefetched backward
 #                                    (pfh264kb), and both ways (pfh264k), at B=4, D=256 and B=16, D=128
 #   bash scripts/gpu_next.sh medclock where the medium forward's time goes (one-chunk look-back, 73% of copy at B=4, D=256):
@@ -129,7 +130,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|aheadbf16|aheadbwd|medclock|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|aheadbf16|aheadbwd|medclock|bf16carry|adopted"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|aheadbf16|aheadbwd|ahead2|medclock|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|aheadbf16|aheadbwd|ahead2|medclock|bf16carry|adopted"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -391,6 +392,14 @@ case "$1" in
     export RNNVIZ_AB_BESIDE=scalar
     RNNVIZ_AB_DTYPE=bf16 ab aheadbwd "4x16384x256;16x10000x128;2x8192x512" shipped,pfh264kb,pfh264k ${AB:-90}
     kept_tests $(( ${END:-330} - SECONDS - 20 )) tests/ops/test_linear_scan.py::test_gpu_the_h100_table_on_any_hopper ;;
+  ahead2)
+    # aheadbf16 and aheadbwd in one call (a fresh machine costs a minute; they came rarely on 2026-12-07)
+    export RNNVIZ_AB_BESIDE=scalar
+    RNNVIZ_AB_DTYPE=bf16 ab adopted "3x40001x300;4x131072x256;2x65536x512" shipped,mh32,pfh264kf ${AB:-80}
+    RNNVIZ_AB_DTYPE=bf16 ab aheadbwd "4x16384x256;16x10000x128;2x8192x512" shipped,pfh264kb,pfh264k ${AB:-90}
+    f=tests/ops/test_linear_scan.py
+    kept_tests $(( ${END:-560} - SECONDS - 20 )) $f::test_gpu_prefetch_ahead_is_exact \
+      $f::test_gpu_the_h100_table_on_any_hopper $f::test_gpu_auto_paths_large ;;
   medclock)
     # where the medium forward's time goes (73% of copy at B=4, T=16384, D=256 by one-chunk look-back,
     # against accelerated-scan's 97% on [B, D, T]): the kernel's own clock (seqpar_timeline.py), the
