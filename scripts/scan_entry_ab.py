@@ -107,7 +107,7 @@ FWD64_TILES = {"f8": {"rows": 8}, "f16": {"rows": 16}, "fw2": {"num_warps": 2},
 def _read_once(tile: dict) -> dict:
     """The medium class by one-chunk look-back both ways, in ``tile``: one launch a pass, each
     program holding its chunk while it waits for its carry, so the inputs are read once."""
-    one = {"packed": False, "lookback": 32, "ahead": 0, "keep": False, **tile,
+    one = {"packed": False, "lookback": 32, "ahead": 0, "keep": False, "fewer_trips": False, **tile,
            "carry": "lookback", "programs": 0}
     return {**MEDIUM_SCAN, **one, "pdl": True, "bwd": {**MEDIUM_SCAN["bwd"], **one}}
 
@@ -202,6 +202,19 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             # D=256: the backward faster, the forward slower)
             "pfh264kb": {"bwd": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "ahead": 264,
                                             "keep": True})["bwd"]},
+            # the look-back in two trips to the L2 a round, not four (ScanConfig.fewer_trips: the
+            # flags' copy read back through the L1, the inclusive state asked with the
+            # aggregates): fp32's shipped entry so (m1lbr16 both ways), bf16's at T > 32768
+            # (pfh264k), at T <= 32768 pfh264kb's backward so, and the few-channel look-back
+            # (D=16's "|few" entries: fp32's backward, bf16's both ways) so
+            "ft": _read_once({**MEDIUM_LOOKBACK["m1lbr16"], "fewer_trips": True}),
+            "pfh264kft": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "ahead": 264, "keep": True,
+                                     "fewer_trips": True}),
+            "pfh264kbft": {"bwd": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "ahead": 264,
+                                              "keep": True, "fewer_trips": True})["bwd"]},
+            "ftfew": {"pdl": True,
+                      "bwd": {**TABLE["H100"]["4|bd<=256|T>32768|few"]["bwd"], "fewer_trips": True}},
+            "ftfewh": {**TABLE["H100"]["2|bd<=256|T>32768|few"], "programs": 0, "fewer_trips": True},
             # the H100's B * D <= 4096 entry before m1lbr16 took its forward (look-back segments)
             "lbseg": {**MEDIUM_SCAN, "carry": "lookback"},
             "mediumscan": MEDIUM_SCAN,
@@ -235,6 +248,9 @@ def use(variant: str, B: int, T: int, D: int, elem: int = 4) -> None:
     launch.forget_choices()
 
 
+LOOKBACK_KERNELS = ("scan_seqpar_kernel", "scan_segment_kernel")  # (those that take FEWER_TRIPS)
+
+
 def kernels_launched(fn) -> list[tuple[str, bool]]:
     """The Triton kernels one call of ``fn`` launches, in order, each with whether it was
     launched to overlap the one before (pdl) and whether its lanes walk sub-segments (split):
@@ -246,7 +262,8 @@ def kernels_launched(fn) -> list[tuple[str, bool]]:
     def launch_(self, grid, args, kw, static=None):
         name = getattr(self.kernel, "fn", self.kernel).__name__
         made.append((name, bool(kw.get("launch_pdl")), bool(kw.get("SPLIT")), kw.get("VEC", 0),
-                     bool(kw.get("PACKED")), (kw.get("AHEAD", 0), bool(kw.get("EVICT_LAST")))))
+                     bool(kw.get("PACKED")), (kw.get("AHEAD", 0), bool(kw.get("EVICT_LAST"))),
+                     bool(kw.get("FEWER_TRIPS"))))
         return inner(self, grid, args, kw, static)
 
     CachedLaunch.launch = launch_
@@ -271,8 +288,9 @@ def ran_as_asked(variant: str, made: list[tuple[str, bool]]) -> bool:
     # the sequence kernels' vector widths, forward then backward (1 kernel in 3 is the
     # summaries' channel scan, whose tile is its own)
     vecs = {v for name, _, _, v, *_ in made if name != "scan_channel_kernel"}
-    packed = any(pk for *_, pk, _ in made)
-    ahead = {pf for *_, pf in made}  # (prefetch distance, evict_last) of each launch
+    packed = any(launch[4] for launch in made)
+    ahead = {launch[5] for launch in made}  # (prefetch distance, evict_last) of each launch
+    trips = {launch[6] for launch in made if launch[0] in LOOKBACK_KERNELS}
     bwd = asked.get("bwd", {})
     passes = (asked, {**asked, **bwd})  # the backward takes what its "bwd" does not name
 
@@ -292,11 +310,16 @@ def ran_as_asked(variant: str, made: list[tuple[str, bool]]) -> bool:
 
     # (reduce-then-scan's middle launch, the summaries' channel scan, never prefetches)
     three = any(map(three_launches, passes))
-    return ((segment, overlapped, split, vecs, packed, ahead)
+    # (a pass the variant leaves to its class's entry may still look back: D=16's backward)
+    asked_trips = {bool(cfg.get("fewer_trips")) for cfg in passes if not three_launches(cfg)}
+    if not asked_trips:
+        trips, asked_trips = {any(trips)}, {False}
+    return ((segment, overlapped, split, vecs, packed, ahead, trips)
             == (any(map(segments, passes)), asked.get("pdl", False) and three,
                 bool(asked.get("split") or bwd.get("split")),
                 {asked.get("vec", 0), bwd.get("vec", 0)}, any(map(packs, passes)),
-                set(map(prefetches, passes)) | ({(0, False)} if three else set())))
+                set(map(prefetches, passes)) | ({(0, False)} if three else set()),
+                asked_trips))
 
 
 def rel_err(x: torch.Tensor, ref: torch.Tensor) -> float:

@@ -90,6 +90,11 @@ class ScanConfig:
     # entry for B * D <= 4096, T > 32768 (2.6-7.1% faster forward); slower in fp32
     ahead: int = 0
     keep: bool = False
+    # carry="lookback", flags (not packed): a look-back round reads its flags' copy back
+    # through the L1 and asks for the inclusive state with the aggregates, so it waits on
+    # the L2 twice, not four times (``seqpar.lookback_carry``, FEWER_TRIPS). Chosen by a
+    # tuned entry's "fewer_trips"
+    fewer_trips: bool = False
 
     def __post_init__(self):
         if self.path not in ("channel", "sequence"):
@@ -117,6 +122,11 @@ class ScanConfig:
                              f"path={self.path!r}, segment={self.segment}")
         if self.carry not in ("lookback", "scan"):
             raise ValueError(f"carry must be 'lookback' or 'scan', got {self.carry!r}")
+        if self.fewer_trips and (self.path != "sequence" or self.carry != "lookback"
+                                 or self.packed):
+            raise ValueError("fewer_trips (the flags' look-back in two trips to the L2) needs the "
+                             "sequence path with carry='lookback' and packed=False, got "
+                             f"path={self.path!r}, carry={self.carry!r}, packed={self.packed}")
         if self.carry == "scan" and not self.segment:
             raise ValueError("carry='scan' works on segments: it needs segment >= 1")
         if self.vec and (self.vec & (self.vec - 1) or self.vec > self.block_d):
@@ -291,7 +301,9 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
                                    packed=bool(entry.get("packed")) and not scan
                                    and cfg.path == "sequence",
                                    ahead=entry.get("ahead", 0) if one_chunk else 0,
-                                   keep=bool(entry.get("keep")) and one_chunk)
+                                   keep=bool(entry.get("keep")) and one_chunk,
+                                   fewer_trips=bool(entry.get("fewer_trips")) and not scan
+                                   and cfg.path == "sequence" and not entry.get("packed"))
     # The formula. Channel path: the sweep's best tile for wide problems, narrowed (fewer
     # warps, fewer channels) while it gives fewer programs than the table asks for.
     if B * D >= CHANNEL_MIN_BD or T <= SHORT_T:
@@ -392,7 +404,8 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
                      (reduce, summary, n_parts))
     status = (n_parts, B * n_dt, cfg.block_d, cfg.lookback, cfg.packed)
     packed = {"PACKED": True} if cfg.packed else {}
-    kw = dict(kw, W=cfg.lookback, TIMELINE=timeline, **vec, **packed)
+    trips = {"FEWER_TRIPS": True} if cfg.fewer_trips else {}
+    kw = dict(kw, W=cfg.lookback, TIMELINE=timeline, **vec, **packed, **trips)
     if cfg.segment:
         return _Plan(cfg, _SEGMENT, (n_parts * B * n_dt,),
                      (T, D, n_dt, B * n_dt, cfg.segment, *strides), dict(kw, STAGES=cfg.stages),

@@ -122,23 +122,31 @@ def publish(FLAGS, VALS, idx, x, y, offs, FLAG: tl.constexpr, BLOCK_D: tl.conste
 
 
 @triton.jit
-def same_for_all_threads(x, SCRATCH, offs):
+def same_for_all_threads(x, SCRATCH, offs, NEAR: tl.constexpr = False):
     """x as every thread of the program sees it: a value loaded by several threads (a flag
     or a tagged word being written concurrently) may differ between them; one copy is
     written to this program's scratch (at ``offs``, x's shape) and read back by all, so the
     decisions taken from it agree. (Where a tile has fewer elements than the program has
     threads, several threads load each one: a GPU run of the packed look-back at 4 x 4
-    words and 4 warps, without this copy, took a stale carry.)"""
+    words and 4 warps, without this copy, took a stale carry.)
+
+    NEAR reads the copy back with a plain load, which the SM's L1 may serve, instead of a
+    volatile one, which goes to the L2: the barrier already makes every thread's store
+    visible to the program's other threads (PTX's memory model: bar.sync orders them at the
+    CTA's scope), and the stores and loads of one SM pass through its one L1."""
     tl.store(SCRATCH + offs, x)
     tl.debug_barrier()
-    y = tl.load(SCRATCH + offs, volatile=True)
+    if NEAR:
+        y = tl.load(SCRATCH + offs)
+    else:
+        y = tl.load(SCRATCH + offs, volatile=True)
     tl.debug_barrier()
     return y
 
 
 @triton.jit
 def lookback_carry(FLAGS, VALS, SCRATCH, tile, n_tiles, c, carry0, BLOCK_D: tl.constexpr,
-                   W: tl.constexpr):
+                   W: tl.constexpr, FEWER_TRIPS: tl.constexpr = False):
     """The state entering chunk ``c`` of channel tile ``tile``.
 
     Looks at the W chunks before the newest one not yet accounted for, all at once. If one
@@ -148,6 +156,11 @@ def lookback_carry(FLAGS, VALS, SCRATCH, tile, n_tiles, c, carry0, BLOCK_D: tl.c
     (acc_a, acc_b) and the walk moves W chunks back; if some have nothing out yet, poll
     again. Chunk 0 starts from ``carry0`` (h0) and publishes only its inclusive state.
     Returns (carry, look-back rounds polled).
+
+    A round waits on memory four times: the flags, their copy (``same_for_all_threads``),
+    the aggregates, then the inclusive state. FEWER_TRIPS reads the copy through the L1
+    (NEAR) and asks for the inclusive state with the aggregates (what it needs is known
+    from the flags alone), so two of the four are round trips to the L2.
     """
     offs = tl.arange(0, BLOCK_D)
     w = tl.arange(0, W)
@@ -162,10 +175,16 @@ def lookback_carry(FLAGS, VALS, SCRATCH, tile, n_tiles, c, carry0, BLOCK_D: tl.c
         j = hi - (W - 1) + w  # the window, oldest first
         idx = j.to(tl.int64) * n_tiles + tile
         f = tl.load(FLAGS + idx, mask=j >= 0, other=AGGREGATE, volatile=True)
-        f = same_for_all_threads(f, SCRATCH, w)
+        f = same_for_all_threads(f, SCRATCH, w, FEWER_TRIPS)
         newest_inc = tl.max(tl.where(f == INCLUSIVE, w, -1), axis=0)
         after = w > newest_inc
         blocked = tl.max(tl.where(after & (f == 0), 1, 0), axis=0)
+        found = newest_inc >= 0
+        j_inc = (hi - (W - 1) + newest_inc).to(tl.int64) * n_tiles + tile
+        inc_mask = (tl.zeros_like(offs) + found.to(tl.int32) * (1 - blocked)) > 0
+        inc_ptr = VALS + j_inc * 3 * BLOCK_D + 2 * BLOCK_D + offs
+        if FEWER_TRIPS:  # (in flight with the aggregates)
+            inc = tl.load(inc_ptr, mask=inc_mask, other=0.0, volatile=True)
         use = (after & (f == AGGREGATE) & (j >= 0))[:, None] & (offs >= 0)[None, :]
         vp = VALS + idx[:, None] * 3 * BLOCK_D + offs[None, :]
         agg_a = tl.load(vp, mask=use, other=1.0, volatile=True)
@@ -173,11 +192,8 @@ def lookback_carry(FLAGS, VALS, SCRATCH, tile, n_tiles, c, carry0, BLOCK_D: tl.c
         run_a, run_b = tl.associative_scan((agg_a, agg_b), 0, scan_combine)
         win_a = last_of_subchunks(run_a, W)  # the window after newest_inc, as one step
         win_b = last_of_subchunks(run_b, W)
-        found = newest_inc >= 0
-        j_inc = (hi - (W - 1) + newest_inc).to(tl.int64) * n_tiles + tile
-        inc_mask = (tl.zeros_like(offs) + found.to(tl.int32) * (1 - blocked)) > 0
-        inc = tl.load(VALS + j_inc * 3 * BLOCK_D + 2 * BLOCK_D + offs, mask=inc_mask, other=0.0,
-                      volatile=True)
+        if not FEWER_TRIPS:
+            inc = tl.load(inc_ptr, mask=inc_mask, other=0.0, volatile=True)
         go = blocked == 0
         new_b = acc_a * win_b + acc_b  # (window, then what was composed before)
         new_a = acc_a * win_a
@@ -303,7 +319,7 @@ def lookback_words(VALS, SCRATCH, tag, tile, n_tiles, c, carry0, BLOCK_D: tl.con
 @triton.jit
 def part_carry(FLAGS, VALS, SCRATCH, ticket, tag, own, tile, n_tiles, c, ca, cb, carry0, offs,
                BLOCK_D: tl.constexpr, W: tl.constexpr, PACKED: tl.constexpr,
-               TIMELINE: tl.constexpr):
+               TIMELINE: tl.constexpr, FEWER_TRIPS: tl.constexpr = False):
     """The look-back protocol for part ``c`` of a channel tile, summarised as (ca, cb):
     publish its aggregate (part 0 has none: its inclusive state is known at once), take its
     carry from the earlier parts, publish its inclusive state. Returns (carry, look-back
@@ -323,7 +339,7 @@ def part_carry(FLAGS, VALS, SCRATCH, ticket, tag, own, tile, n_tiles, c, ca, cb,
         if TIMELINE:
             t_aggregate = clock_ns()
         carry, rounds = lookback_carry(FLAGS, VALS, SCRATCH + ticket.to(tl.int64) * W, tile,
-                                       n_tiles, c, carry0, BLOCK_D, W)
+                                       n_tiles, c, carry0, BLOCK_D, W, FEWER_TRIPS)
         publish(FLAGS, VALS, own, ca * carry + cb, cb, offs, INCLUSIVE, BLOCK_D)
     return carry, rounds, t_aggregate
 
@@ -407,6 +423,7 @@ def scan_seqpar_kernel(
     R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr,
     TIMELINE: tl.constexpr = False, VEC: tl.constexpr = 0, PACKED: tl.constexpr = False,
     AHEAD: tl.constexpr = 0, EVICT_LAST: tl.constexpr = False,
+    FEWER_TRIPS: tl.constexpr = False,
 ):
     ticket, c, tile, pid_b, offs, d, dmask = take_ticket(COUNTER, n_tiles, n_dt, D, BLOCK_D,
                                                            VEC)
@@ -434,7 +451,7 @@ def scan_seqpar_kernel(
     # (chunk 0 publishes no aggregate: its TIMELINE aggregate_ns is with its loads in flight)
     carry, rounds, t_aggregate = part_carry(FLAGS, VALS, SCRATCH, ticket, tag,
                                             own, tile, n_tiles, c, ca, cb, carry0, offs, BLOCK_D,
-                                            W, PACKED, TIMELINE)
+                                            W, PACKED, TIMELINE, FEWER_TRIPS)
     if TIMELINE:
         t_inclusive = clock_ns()
 
@@ -485,7 +502,7 @@ def scan_segment_kernel(
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, RECORD: tl.constexpr,
     R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr,
     STAGES: tl.constexpr = 1, TIMELINE: tl.constexpr = False, VEC: tl.constexpr = 0,
-    PACKED: tl.constexpr = False,
+    PACKED: tl.constexpr = False, FEWER_TRIPS: tl.constexpr = False,
 ):
     """The sequence-parallel scan over segments of ``seg`` chunks, in two passes: a program
     walks its segment once to summarise it (reading a and b), takes its carry by look-back
@@ -518,7 +535,7 @@ def scan_segment_kernel(
                                REVERSE, SHIFT_A, R, S, STAGES, BLOCK_D)
     carry, rounds, t_aggregate = part_carry(FLAGS, VALS, SCRATCH, ticket, tag,
                                             own, tile, n_tiles, g, ca, cb, carry0, offs, BLOCK_D,
-                                            W, PACKED, TIMELINE)
+                                            W, PACKED, TIMELINE, FEWER_TRIPS)
     if TIMELINE:
         t_inclusive = clock_ns()
     walk_part(carry, c_lo, c_hi, a_base, b_base, off, H, GA, HF, HF0, LOC, CAR, pid_b, d, dmask,

@@ -67,27 +67,30 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
         return [(p.kernel.kernel.fn.__name__, bool(p.constexprs.get("launch_pdl")),
                  bool(p.constexprs.get("SPLIT")), p.constexprs.get("VEC", 0),
                  bool(p.constexprs.get("PACKED")),
-                 (p.constexprs.get("AHEAD", 0), bool(p.constexprs.get("EVICT_LAST"))))
+                 (p.constexprs.get("AHEAD", 0), bool(p.constexprs.get("EVICT_LAST"))),
+                 bool(p.constexprs.get("FEWER_TRIPS")))
                 for p in plans]
 
     shipped = launch._tuned_for
     # (variants that keep the rest of their own class's entry are checked in that class)
     d64 = [n for n in ab.VARIANTS
-           if not n.startswith("medium") and n not in ("split16", "mh32pk8b", "h200long", "pfh264kb")]
+           if not n.startswith("medium") and n not in ("split16", "mh32pk8b", "h200long", "pfh264kb",
+                                                           "pfh264kbft", "ftfew", "ftfewh")]
     for shape, names, elem in [((1, 65536, 64), d64, 4), ((1, 65536, 64), ["ch64h", "ch64hr8", "ch64hr32", "rtsh"], 2),
-                               ((1, 2 ** 20, 16), ["shipped", "split16", "ch32", "ch32f"], 4),
+                               ((1, 2 ** 20, 16), ["shipped", "split16", "ch32", "ch32f", "ftfew"], 4),
+                               ((1, 2 ** 20, 16), ["shipped", "ftfewh"], 2),
                                ((4, 16384, 256), ["shipped", "mediumscan", "mediumsplit", "ch32",
                                                   *ab.MEDIUM_LOOKBACK, "m1lbr16b", "lbseg",
                                                   "mediumpk4", "mediumpk8", "mediumpk16",
                                                   "mediumpk8b", "m1lbr8lb8", "m1lbr8lb4",
                                                   "m1lbr16lb8", "pf132", "pf264", "pf528",
-                                                  "pf264k"], 4),
+                                                  "pf264k", "ft"], 4),
                                ((4, 16384, 256), ["shipped", "m1lbr16b", *ab.MEDIUM_LOOKBACK_BF16,
                                                   "mh32pk8", "mh32pk16", "mh32pk8b", "pfh264",
-                                                  "pfh264k", "pfh264kb"], 2),
+                                                  "pfh264k", "pfh264kb", "pfh264kbft"], 2),
                                ((4, 131072, 256), ["shipped", "h200long", "mh32", "mh32pk8",
                                                    "mh16lb4", "mh32lb8", "pfh264", "pfh528",
-                                                   "pfh264k", "pfh264kf"], 2),
+                                                   "pfh264k", "pfh264kf", "pfh264kft"], 2),
                                ((4, 131072, 256), ["shipped", "mediumscan", "mediumsplit", "ch32",
                                                    "m1lbr16", "m1lbr16b", "lbseg", "pf264"], 4)]:
         for variant in names:
@@ -99,10 +102,11 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
     launch.forget_choices()
     # and it does refuse launches not its own
     none = (0, False)
-    assert not ab.ran_as_asked("split", [("scan_reduce_kernel", True, False, 0, False, none)])
-    assert not ab.ran_as_asked("ch32", [("scan_reduce_kernel", True, False, 0, False, none),
-                                        ("scan_apply_kernel", True, False, 0, False, none)])
+    assert not ab.ran_as_asked("split", [("scan_reduce_kernel", True, False, 0, False, none, False)])
+    assert not ab.ran_as_asked("ch32", [("scan_reduce_kernel", True, False, 0, False, none, False),
+                                        ("scan_apply_kernel", True, False, 0, False, none, False)])
     assert not ab.ran_as_asked("mediumpk8",
-                               [("scan_seqpar_kernel", False, False, 0, False, none)] * 2)
+                               [("scan_seqpar_kernel", False, False, 0, False, none, False)] * 2)
     assert not ab.ran_as_asked("pf264k",
-                               [("scan_seqpar_kernel", False, False, 0, False, (264, False))] * 2)
+                               [("scan_seqpar_kernel", False, False, 0, False, (264, False), False)] * 2)
+    assert not ab.ran_as_asked("ft", [("scan_seqpar_kernel", False, False, 0, False, none, False)] * 2)

@@ -232,6 +232,36 @@ def test_prefetch_ahead_compiles_for_hopper(tile, keep, dtype):
         assert ptx.count(hint) >= 2 and (keep or "evict_last" not in ptx)
 
 
+@pytest.mark.parametrize("tile,dtype", [((16, 4, 32, 0), torch.float32),
+                                        ((32, 4, 64, 2), torch.bfloat16)])
+def test_fewer_trips_compiles_for_hopper(tile, dtype):
+    """The look-back in two trips to the L2 a round (``ScanConfig.fewer_trips``), the medium
+    class's tiles: it compiles for sm_90, its flags' copy is read back by plain loads (the
+    volatile ones go to the L2; under 3.6 13 volatile loads of the copy became 3 plain ones
+    at fp32's tile) and the inclusive state is asked before the aggregates are used, so the
+    look-back loop of ``scan_seqpar_kernel`` has fewer volatile loads than without."""
+    import dataclasses
+    import re
+
+    from rnnviz.kernels.linear_scan import scan_fwd, tile_config
+
+    (B, T, D), (rows, warps, block_d, vec) = (4, 16384, 256), tile
+    volatile = {}
+    for fewer in (False, True):
+        cfg = dataclasses.replace(tile_config("sequence", T, D, dtype.itemsize, rows, warps,
+                                              block_d, vec=vec), fewer_trips=fewer)
+        with recorded_launches() as made:
+            a = torch.empty(B, T, D, dtype=dtype)
+            scan_fwd(a, a, config=cfg)
+        ((kernel, args, kw),) = made
+        assert bool(kw.get("FEWER_TRIPS")) is fewer
+        ptx = compile_for_hopper(kernel, args, kw).asm["ptx"]
+        loop = ptx[ptx.index("Inner Loop Header"):]  # the look-back's polling loop onwards
+        loop = loop[:loop.index("bra")]
+        volatile[fewer] = len(re.findall(r"ld\.volatile", loop))
+    assert 0 < volatile[True] < volatile[False]
+
+
 @pytest.mark.parametrize("D,block_d,num_warps,vec,dtype", [(64, 32, 1, 1, torch.float32),
                                                             (64, 64, 2, 1, torch.float32),
                                                             (64, 64, 1, 2, torch.bfloat16)])

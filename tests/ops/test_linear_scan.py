@@ -285,15 +285,20 @@ def kernel_test(f):
 # "split": reduce-then-scan with each lane group walking a sub-segment of its own
 # "packed", "segpacked": the one-chunk and segment look-backs with their states published as
 # tagged words (ScanConfig.packed), a window of 4 chunks
-PATHS = ["channel", "sequence", "segment", "reduce", "split", "packed", "segpacked"]
-SEQUENCE_PATHS = ("segment", "reduce", "split", "packed", "segpacked")
+# "trips", "segtrips": the one-chunk and segment look-backs with the flags' copy read through
+# the L1 and the inclusive state asked with the aggregates (ScanConfig.fewer_trips)
+PATHS = ["channel", "sequence", "segment", "reduce", "split", "packed", "segpacked", "trips",
+         "segtrips"]
+SEQUENCE_PATHS = ("segment", "reduce", "split", "packed", "segpacked", "trips", "segtrips")
 
 
 def small_config(path, block_t=8, block_d=4, block_s=1, stages=1, vec=0, segment=2):
     from rnnviz.kernels.linear_scan import ScanConfig
 
     packed = dict(packed=True, lookback=4) if path in ("packed", "segpacked") else {}
-    if path in ("segment", "reduce", "split", "segpacked"):
+    if path in ("trips", "segtrips"):
+        packed = dict(fewer_trips=True)
+    if path in ("segment", "reduce", "split", "segpacked", "segtrips"):
         return ScanConfig("sequence", block_t=block_t, block_d=block_d, num_warps=4,
                           block_s=block_s, stages=stages, vec=vec, segment=segment,
                           carry="scan" if path in ("reduce", "split") else "lookback",
@@ -315,7 +320,8 @@ def reference_grads(a, b, h0, g, reverse):
                                              ("reduce", 1, 0), ("reduce", 2, 0),
                                              ("reduce", 1, 1), ("split", 1, 0),
                                              ("split", 2, 0), ("packed", 1, 0),
-                                             ("segpacked", 2, 0)])
+                                             ("segpacked", 2, 0), ("trips", 1, 0),
+                                             ("segtrips", 2, 0)])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("use_h0", [False, True])
 @pytest.mark.parametrize("shape,block_s", [((2, 37, 5), 1), ((2, 37, 5), 4), ((1, 1, 3), 2),
@@ -461,6 +467,26 @@ def test_gpu_prefetch_ahead_is_exact(gpu, dtype, tile, ahead, keep, shape):
     on, past the last chunk too; keep: evict_last), both ways, with h0, odd lengths and
     channels (the prefetch's rows and lines past T and D are not asked for): the prefetch is
     a hint, the scan the same as without it, against float64."""
+    check_one_chunk_config(gpu, dtype, tile, shape, ahead=ahead, keep=keep)
+
+
+@pytest.mark.parametrize("dtype,tile,ahead", [
+    (torch.float32, (16, 4, 32, 0), 0), (torch.float32, (8, 4, 16, 0), 0),
+    (torch.bfloat16, (32, 4, 64, 2), 264), (torch.bfloat16, (8, 4, 16, 0), 0)])
+@pytest.mark.parametrize("shape", [(3, 40_001, 300), (1, 5, 7), (2, 4097, 64), (1, 65539, 16)])
+def test_gpu_fewer_trips_is_exact(gpu, dtype, tile, ahead, shape):
+    """The look-back in two trips to the L2 a round (``fewer_trips``: the flags' copy read
+    back through the L1, the inclusive state asked with the aggregates), one chunk a program
+    (the medium and the few-channel tiles, with and without the prefetch), both ways, with
+    h0, against float64; and a round of programs racing over thousands of chunks at
+    (1, 65539, 16)."""
+    check_one_chunk_config(gpu, dtype, tile, shape, ahead=ahead, fewer_trips=True)
+
+
+def check_one_chunk_config(gpu, dtype, tile, shape, **options):
+    """The one-chunk look-back with ``tile`` (rows, warps, channels, vec) and ``options``
+    (ScanConfig's), forward and backward with h0, against float64; the status buffers left
+    zeroed."""
     import dataclasses
 
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd, tile_config
@@ -469,7 +495,7 @@ def test_gpu_prefetch_ahead_is_exact(gpu, dtype, tile, ahead, keep, shape):
     B, T, D = shape
     rows, warps, block_d, vec = tile
     cfg = dataclasses.replace(tile_config("sequence", T, D, dtype.itemsize, rows, warps, block_d,
-                                          vec=vec), ahead=ahead, keep=keep)
+                                          vec=vec), **options)
     a, b, h0 = make(B, T, D, dtype, device=gpu)
     h = scan_fwd(a, b, h0, config=cfg).h
     a64, b64, h064 = (x.cpu().double() for x in (a, b, h0))
@@ -562,19 +588,21 @@ def test_kernel_records_its_chunks(kernel_device, path, reverse, monkeypatch):
 
 @triton.jit
 def _probe_lookback(FLAGS, VALS, SCRATCH, H0, OUT, ROUNDS, CP, BLOCK_D: tl.constexpr,
-                    W: tl.constexpr):
+                    W: tl.constexpr, FEWER_TRIPS: tl.constexpr):
     offs = tl.arange(0, BLOCK_D)
     c = tl.load(CP)  # a runtime chunk index, as the kernel's ticket gives it
-    carry, rounds = lookback_carry(FLAGS, VALS, SCRATCH, 0, 1, c, tl.load(H0 + offs), BLOCK_D, W)
+    carry, rounds = lookback_carry(FLAGS, VALS, SCRATCH, 0, 1, c, tl.load(H0 + offs), BLOCK_D, W,
+                                   FEWER_TRIPS)
     tl.store(OUT + offs, carry)
     tl.store(ROUNDS, rounds)
 
 
 @kernel_test
-def test_lookback_composes_aggregates(kernel_device):
+@pytest.mark.parametrize("fewer_trips", [False, True])
+def test_lookback_composes_aggregates(kernel_device, fewer_trips):
     """Chunks whose inclusive state is not yet published are passed by composing their
     aggregates, a window of W at a time (on a GPU the race decides; here the flags are set
-    by hand)."""
+    by hand); the same in two trips to the L2 a round (FEWER_TRIPS)."""
     BD, n, W = 4, 11, 4
     agg_a = torch.rand(n, BD, device=kernel_device)
     agg_b = torch.randn(n, BD, device=kernel_device)
@@ -594,7 +622,8 @@ def test_lookback_composes_aggregates(kernel_device):
     expect_rounds = [0, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2]
     for c in range(n):
         cp = torch.tensor([c], dtype=torch.int32, device=kernel_device)
-        _probe_lookback[(1,)](flags, vals, scratch, h0, out, rounds, cp, BLOCK_D=BD, W=W)
+        _probe_lookback[(1,)](flags, vals, scratch, h0, out, rounds, cp, BLOCK_D=BD, W=W,
+                              FEWER_TRIPS=fewer_trips)
         expect = h0 if c == 0 else incl[c - 1]
         assert torch.allclose(out, expect, atol=1e-5), c
         assert rounds.item() == expect_rounds[c], c
