@@ -408,9 +408,14 @@ case "$1" in
     # entries: fp32 at B * D <= 4096; bf16 at T > 32768 (with the forward-only prefetch, pfh264kf,
     # aheadbf16's question) and at T <= 32768 (mh32's prefetched backward with and without,
     # aheadbwd's); then the GPU tests of both and of the H100's table
+    # (on an H200 the shipped entries are its own: the H100's, without fewer_trips, beside them)
     export RNNVIZ_AB_BESIDE=scalar
-    ab trips "${SHAPES:-4x16384x256;16x10000x128;3x40001x300;4x131072x256}" shipped,ft ${AB:-90}
-    RNNVIZ_AB_DTYPE=bf16 ab tripsbf16 "3x40001x300;4x131072x256;2x65536x512" shipped,pfh264kft,pfh264kf ${AB:-80}
+    case "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)" in
+      *H100*) fp32=shipped,ft; bf16=shipped,pfh264kft,pfh264kf ;;
+      *) fp32=shipped,m1lbr16b,ft; bf16=shipped,pfh264k,pfh264kft ;;
+    esac
+    ab trips "${SHAPES:-4x16384x256;16x10000x128;3x40001x300;4x131072x256}" $fp32 ${AB:-90}
+    RNNVIZ_AB_DTYPE=bf16 ab tripsbf16 "3x40001x300;4x131072x256;2x65536x512" $bf16 ${AB:-80}
     RNNVIZ_AB_DTYPE=bf16 ab tripsbwd "4x16384x256;16x10000x128;2x8192x512" shipped,pfh264kb,pfh264kbft ${AB:-80}
     ids=$(python3 -m pytest -m gpu --collect-only -q -p no:cacheprovider tests/ops/test_linear_scan.py \
       -k "trips or prefetch_ahead or h100_table_on_any or auto_paths_large or lookback_composes" | grep ::)
