@@ -114,6 +114,7 @@
 #   bash scripts/gpu_next.sh trips   the look-back in two trips to the L2 a round (ScanConfig.fewer_trips) against the shipped
 #                                    entries (fp32 and bf16, B * D <= 4096; with ahead2's questions), then its GPU tests (to 560 s)
 #   bash scripts/gpu_next.sh tripsfew the same at D=16, T=2^20 (the "|few" entries), fp32 and bf16
+#   bash scripts/gpu_next.sh tripsadopt after the H100's entries took fewer_trips: tripsfew, then the scan's GPU tests (to 560 s)
 #   bash scripts/gpu_next.sh aheadbwd bf16 at T <= 32768 (the H200's entries): their forward with mh32's prefetched backward
 #                                    (pfh264kb), and both ways (pfh264k), at B=4, D=256 and B=16, D=128
 #   bash scripts/gpu_next.sh medclock where the medium forward's time goes (one-chunk look-back, 73% of copy at B=4, D=256):
@@ -133,7 +134,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|aheadbf16|aheadbwd|ahead2|trips|tripsfew|medclock|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|aheadbf16|aheadbwd|ahead2|trips|tripsfew|medclock|bf16carry|adopted"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|aheadbf16|aheadbwd|ahead2|trips|tripsfew|tripsadopt|medclock|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|aheadbf16|aheadbwd|ahead2|trips|tripsfew|tripsadopt|medclock|bf16carry|adopted"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -425,6 +426,13 @@ case "$1" in
     export RNNVIZ_AB_BESIDE=scalar
     ab tripsfew "1x1048576x16" shipped,ftfew ${AB:-60}
     RNNVIZ_AB_DTYPE=bf16 ab tripsfewh "1x1048576x16" shipped,ftfewh ${AB:-60} ;;
+  tripsadopt)
+    # after the H100's look-back entries took fewer_trips (and bf16 at T <= 32768 mh32's backward):
+    # D=16's A/B (tripsfew), then the scan's GPU tests, the new entries among them
+    export RNNVIZ_AB_BESIDE=scalar
+    ab tripsfew "1x1048576x16" shipped,ftfew ${AB:-60}
+    RNNVIZ_AB_DTYPE=bf16 ab tripsfewh "1x1048576x16" shipped,ftfewh ${AB:-60}
+    kept_tests $(( ${END:-560} - SECONDS - 20 )) tests/ops/test_linear_scan.py ;;
   medclock)
     # where the medium forward's time goes (73% of copy at B=4, T=16384, D=256 by one-chunk look-back,
     # against accelerated-scan's 97% on [B, D, T]): the kernel's own clock (seqpar_timeline.py), the

@@ -103,17 +103,19 @@ def test_h100_own_bf16_sequence_entries_compile_for_hopper():
     reduce-then-scan with pdl both ways, two channels a lane (VEC=2, 64-channel tiles); fewer
     than 64 channels ("|few") by the H200's one-chunk look-back, as before the entry came;
     B * D <= 4096, T > 32768 by the one-chunk look-back, 32 rows x 64 channels, two channels
-    a lane, prefetching a later program's chunk into the L2."""
+    a lane, prefetching a later program's chunk into the L2, in two trips to the L2 a look-back
+    round; at T <= 32768 the H200's forward with that backward."""
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
     from rnnviz.kernels.linear_scan.launch import bucket, tuned_key
     from rnnviz.kernels.linear_scan.tuned import TABLE
 
     assert {k for k in TABLE["H100"] if k.startswith("2|bd<=")} == {
-        bucket(1, 65536, 64, 2), tuned_key(1, 2 ** 20, 16, 2), bucket(4, 131072, 256, 2)}
+        bucket(1, 65536, 64, 2), tuned_key(1, 2 ** 20, 16, 2), bucket(4, 131072, 256, 2),
+        bucket(4, 16384, 256, 2)}
     three = ["scan_reduce_kernel", "scan_channel_kernel", "scan_apply_kernel"]
     one = ["scan_seqpar_kernel"] * 2
     for shape, names in (((1, 65536, 64), three * 2), ((1, 2 ** 20, 16), one),
-                         ((4, 131072, 256), one)):
+                         ((4, 131072, 256), one), ((4, 16384, 256), three + one[:1])):
         with tuned_for("H100"), recorded_launches() as made:
             a = torch.empty(shape, dtype=torch.bfloat16)
             h = scan_fwd(a, a).h
@@ -126,10 +128,13 @@ def test_h100_own_bf16_sequence_entries_compile_for_hopper():
         elif shape[2] == 16:
             assert all(kw.get("VEC", 0) == 0 and not kw.get("PACKED") for kw in walks)
         else:  # (asking the L2 for the chunk 264 tickets on, kept: ``ScanConfig.ahead``)
+            looks = [kw for kw in walks if "AHEAD" in kw]
+            assert len(looks) == names.count("scan_seqpar_kernel")
             assert all((kw["VEC"], kw["BLOCK_D"], kw["R"], kw.get("PACKED", False), kw["AHEAD"],
-                        kw["EVICT_LAST"]) == (2, 64, 32, False, 264, True) for kw in walks)
+                        kw["EVICT_LAST"], kw["FEWER_TRIPS"]) == (2, 64, 32, False, 264, True, True)
+                       for kw in looks)
         # (each pass's walks are launches of their own; the summaries' scan is one both ways)
-        assert compile_all(made) == (5 if names == three * 2 else 2)
+        assert compile_all(made) == {(1, 65536, 64): 5, (4, 16384, 256): 4}.get(shape, 2)
 
 
 def test_h100_own_fp32_entries_compile_for_hopper():
