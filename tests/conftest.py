@@ -40,6 +40,11 @@ def _seed():
 
 
 def pytest_collection_modifyitems(config, items):
+    # A test that takes the ``gpu`` fixture is a GPU test whether or not it says so: the
+    # device scripts collect with ``-m gpu``, and a forgotten marker would leave it unrun
+    for item in items:
+        if "gpu" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("gpu"):
+            item.add_marker(pytest.mark.gpu)
     # Under the interpreter only the kernel tests make sense (everything else would run
     # in the normal process anyway), so deselect the rest instead of running it twice.
     if INTERPRET:

@@ -470,6 +470,7 @@ def test_gpu_prefetch_ahead_is_exact(gpu, dtype, tile, ahead, keep, shape):
     check_one_chunk_config(gpu, dtype, tile, shape, ahead=ahead, keep=keep)
 
 
+@pytest.mark.gpu
 @pytest.mark.parametrize("dtype,tile,ahead", [
     (torch.float32, (16, 4, 32, 0), 0), (torch.float32, (8, 4, 16, 0), 0),
     (torch.bfloat16, (32, 4, 64, 2), 264), (torch.bfloat16, (8, 4, 16, 0), 0)])
