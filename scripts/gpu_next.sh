@@ -428,11 +428,19 @@ case "$1" in
     RNNVIZ_AB_DTYPE=bf16 ab tripsfewh "1x1048576x16" shipped,ftfewh ${AB:-60} ;;
   tripsadopt)
     # after the H100's look-back entries took fewer_trips (and bf16 at T <= 32768 mh32's backward):
-    # D=16's A/B (tripsfew), then the scan's GPU tests, the new entries among them
+    # the GPU tests of fewer_trips and of the H100's table (on any Hopper), then on an H100 D=16's
+    # A/B (tripsfew), then the rest of the scan's GPU tests
+    f=tests/ops/test_linear_scan.py
+    gpu_tests 150 $f::test_gpu_fewer_trips_is_exact $f::test_gpu_the_h100_table_on_any_hopper
+    mkdir -p $OUT/r/first && mv $OUT/r/tests-*.log $OUT/r/first/; pack
     export RNNVIZ_AB_BESIDE=scalar
-    ab tripsfew "1x1048576x16" shipped,ftfew ${AB:-60}
-    RNNVIZ_AB_DTYPE=bf16 ab tripsfewh "1x1048576x16" shipped,ftfewh ${AB:-60}
-    kept_tests $(( ${END:-560} - SECONDS - 20 )) tests/ops/test_linear_scan.py ;;
+    case "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)" in *H100*)
+      ab tripsfew "1x1048576x16" shipped,ftfew ${AB:-60}
+      RNNVIZ_AB_DTYPE=bf16 ab tripsfewh "1x1048576x16" shipped,ftfewh ${AB:-60} ;;
+    esac
+    ids=$(python3 -m pytest -m gpu --collect-only -q -p no:cacheprovider $f \
+      -k "not fewer_trips_is_exact and not h100_table_on_any" | grep ::)
+    kept_tests $(( ${END:-560} - SECONDS - 20 )) $ids ;;
   medclock)
     # where the medium forward's time goes (73% of copy at B=4, T=16384, D=256 by one-chunk look-back,
     # against accelerated-scan's 97% on [B, D, T]): the kernel's own clock (seqpar_timeline.py), the
