@@ -22,7 +22,8 @@ __all__ = ["in_flight_rows", "in_flight_figure", "host_share_rows", "host_share_
            "warp_load_figure", "VIEW_AB", "view_ab_figure", "ONE_READ_AB", "one_read_figure",
            "MEDIUM_TIMELINE", "medium_timeline_figure", "medium_wait", "phase_counts",
            "medium_phases_figure", "PACKED_ABS",
-           "packed_figure", "PREFETCH_ABS", "prefetch_figure"]
+           "packed_figure", "PREFETCH_ABS", "prefetch_figure", "TRIPS_ABS",
+           "trips_figure"]
 
 # The shipped block-size sweep that measured the channel walk with 1-4 chunks in flight.
 STAGES_SWEEP = "scan-sweep-stages-h200"
@@ -538,6 +539,28 @@ def prefetch_figure(dtype: str = "bfloat16", ref: Reference | None = None) -> go
             if r["variant"] in PREFETCH_NAMES]
     return _entry_bars(rows, lambda r: PREFETCH_NAMES[r["variant"]],
                        f"Asking the L2 ahead while waiting: B={B}, T={T}, D={D} ({dtype})", [ref])
+
+
+# The look-back in two trips to the L2 a round (``ScanConfig.fewer_trips``) beside four, in one
+# run on the H100 at B=3, T=40001, D=300 (the shipped entries of then and the same with it)
+TRIPS_ABS = {"bfloat16": "scan-entry-ab-trips-bf16-h100", "float32": "scan-entry-ab-trips-h100"}
+TRIPS_NAMES = {"shipped": "four trips a round<br>(shipped then)",
+               "ft": "two trips a round", "pfh264kft": "two trips a round",
+               "pfh264kf": "four, the backward<br>not prefetching",
+               "scalar": ENTRY_NAMES["scalar"]}
+
+
+def trips_figure(dtype: str = "bfloat16", ref: Reference | None = None,
+                 shape: tuple[int, int, int] = (3, 40001, 300)) -> go.Figure:
+    """The one-read kernel's look-back waiting on the L2 four times a round and twice
+    (``TRIPS_ABS``), forward and forward + backward, beside accelerated-scan in the same rounds."""
+    B, T, D = shape
+    ref = ref or shipped_file(TRIPS_ABS[dtype])
+    rows = [r for r in entry_ab_rows([ref], T, dtype=dtype, B=B, D=D)
+            if r["variant"] in TRIPS_NAMES]
+    return _entry_bars(rows, lambda r: TRIPS_NAMES[r["variant"]],
+                       f"Two trips to the L2 a look-back round: B={B}, T={T}, D={D} ({dtype})",
+                       [ref])
 
 
 def _entry_bars(rows: list[dict[str, Any]], label, title: str, refs: list[Reference]
