@@ -107,16 +107,11 @@
 #   bash scripts/gpu_next.sh ahead   the one-read kernel asking the L2 for the chunk of the program 132/264/528 tickets on while
 #                                    it looks back (ScanConfig.ahead; "k": evict_last), fp32 at B * D <= 4096 and bf16 (mh32),
 #                                    against the shipped entries, then its GPU tests and the scan's
-#   bash scripts/gpu_next.sh aheadbf16 after the H100's bf16 entry at T > 32768 took the prefetch (pfh264k): it against mh32
-#                                    without and with the forward's prefetch only (pfh264kf), then the GPU tests of the
-#                                    prefetch, the H100's table and the automatic paths (about 250 s)
-#   bash scripts/gpu_next.sh ahead2   aheadbf16 and aheadbwd in one call, then aheadbf16's GPU tests (to 560 s)
 #   bash scripts/gpu_next.sh trips   the look-back in two trips to the L2 a round (ScanConfig.fewer_trips) against the shipped
-#                                    entries (fp32 and bf16, B * D <= 4096; with ahead2's questions), then its GPU tests (to 560 s)
+#                                    entries (fp32 and bf16, B * D <= 4096: with the forward-only prefetch, pfh264kf, and mh32's prefetched backward at T <= 32768, pfh264kb), then its GPU tests (to 560 s)
 #   bash scripts/gpu_next.sh tripsfew the same at D=16, T=2^20 (the "|few" entries), fp32 and bf16
-#   bash scripts/gpu_next.sh tripsadopt after the H100's entries took fewer_trips: tripsfew, then the scan's GPU tests (to 560 s)
-#   bash scripts/gpu_next.sh aheadbwd bf16 at T <= 32768 (the H200's entries): their forward with mh32's prefetched backward
-#                                    (pfh264kb), and both ways (pfh264k), at B=4, D=256 and B=16, D=128
+#   bash scripts/gpu_next.sh tripsadopt after the H100's entries took fewer_trips: the GPU tests of fewer_trips and of the
+#                                    H100's table, on an H100 tripsfew, then the scan's other GPU tests (to END, 560 s)
 #   bash scripts/gpu_next.sh medclock where the medium forward's time goes (one-chunk look-back, 73% of copy at B=4, D=256):
 #                                    the kernel's own clock, scripts/seqpar_timeline.py, the shipped entry first
 #   bash scripts/gpu_next.sh bf16carry after the H100's bf16 entry (reduce-then-scan, two channels a lane): the GPU tests of
@@ -134,7 +129,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|aheadbf16|aheadbwd|ahead2|trips|tripsfew|tripsadopt|medclock|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|aheadbf16|aheadbwd|ahead2|trips|tripsfew|tripsadopt|medclock|bf16carry|adopted"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|trips|tripsfew|tripsadopt|medclock|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|trips|tripsfew|tripsadopt|medclock|bf16carry|adopted"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -385,30 +380,11 @@ case "$1" in
     ab ahead "${SHAPES:-4x16384x256;16x10000x128;3x40001x300;4x131072x256}" shipped,pf132,pf264,pf528,pf264k ${AB:-150}
     RNNVIZ_AB_DTYPE=bf16 ab aheadbf16 "4x16384x256;3x40001x300;4x131072x256;2x65536x512" shipped,pfh264,pfh528,pfh264k ${AB:-110}
     kept_tests $(( ${END:-560} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
-  aheadbf16)
-    export RNNVIZ_AB_BESIDE=scalar
-    RNNVIZ_AB_DTYPE=bf16 ab adopted "3x40001x300;4x131072x256;2x65536x512" shipped,mh32,pfh264kf ${AB:-80}
-    # (the rest of the scan's GPU tests ran at 130173c, the prefetch's hung in its reference then)
-    f=tests/ops/test_linear_scan.py
-    kept_tests $(( ${END:-330} - SECONDS - 20 )) $f::test_gpu_prefetch_ahead_is_exact \
-      $f::test_gpu_the_h100_table_on_any_hopper $f::test_gpu_auto_paths_large ;;
-  aheadbwd)
-    export RNNVIZ_AB_BESIDE=scalar
-    RNNVIZ_AB_DTYPE=bf16 ab aheadbwd "4x16384x256;16x10000x128;2x8192x512" shipped,pfh264kb,pfh264k ${AB:-90}
-    kept_tests $(( ${END:-330} - SECONDS - 20 )) tests/ops/test_linear_scan.py::test_gpu_the_h100_table_on_any_hopper ;;
-  ahead2)
-    # aheadbf16 and aheadbwd in one call (a fresh machine costs a minute; they came rarely on 2026-12-07)
-    export RNNVIZ_AB_BESIDE=scalar
-    RNNVIZ_AB_DTYPE=bf16 ab adopted "3x40001x300;4x131072x256;2x65536x512" shipped,mh32,pfh264kf ${AB:-80}
-    RNNVIZ_AB_DTYPE=bf16 ab aheadbwd "4x16384x256;16x10000x128;2x8192x512" shipped,pfh264kb,pfh264k ${AB:-90}
-    f=tests/ops/test_linear_scan.py
-    kept_tests $(( ${END:-560} - SECONDS - 20 )) $f::test_gpu_prefetch_ahead_is_exact \
-      $f::test_gpu_the_h100_table_on_any_hopper $f::test_gpu_auto_paths_large ;;
   trips)
     # the look-back in two trips to the L2 a round (ScanConfig.fewer_trips) against the shipped
-    # entries: fp32 at B * D <= 4096; bf16 at T > 32768 (with the forward-only prefetch, pfh264kf,
-    # aheadbf16's question) and at T <= 32768 (mh32's prefetched backward with and without,
-    # aheadbwd's); then the GPU tests of both and of the H100's table
+    # entries: fp32 at B * D <= 4096; bf16 at T > 32768 (and the forward-only prefetch, pfh264kf)
+    # and at T <= 32768 (mh32's prefetched backward with and without); then the GPU tests of both
+    # and of the H100's table (ran at a30198e)
     # (on an H200 the shipped entries are its own: the H100's, without fewer_trips, beside them)
     export RNNVIZ_AB_BESIDE=scalar
     case "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)" in
