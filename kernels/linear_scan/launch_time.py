@@ -26,7 +26,8 @@ _TIME = CachedLaunch(scan_time_kernel)
 class TimeConfig:
     """Chunks of ``block_t`` steps of ``block_r`` rows per program; ``programs`` > 0: cut
     the rows into parts until about that many programs run (0: one part per row), joined
-    by reduce-then-scan, or by the look-back when ``lookback``."""
+    by reduce-then-scan, or by the look-back when ``lookback`` (in two trips to the L2 a
+    round when ``fewer_trips``: ``seqpar.lookback_carry``'s FEWER_TRIPS)."""
 
     block_t: int
     block_r: int = 1
@@ -34,6 +35,7 @@ class TimeConfig:
     stages: int = 1
     programs: int = 0
     lookback: bool = False
+    fewer_trips: bool = False
 
     def __post_init__(self):
         for name in ("block_t", "block_r", "num_warps"):
@@ -43,6 +45,9 @@ class TimeConfig:
         if self.stages < 1 or self.programs < 0:
             raise ValueError(f"stages must be >= 1 and programs >= 0, got {self.stages} and "
                              f"{self.programs}")
+        if self.fewer_trips and not self.lookback:
+            raise ValueError("fewer_trips (the look-back in two trips to the L2) needs "
+                             "lookback=True, got lookback=False")
 
 
 def time_dense(x: torch.Tensor) -> bool:
@@ -112,7 +117,8 @@ def tuned_time_config(table: dict, B: int, T: int, D: int, elem_size: int = 4,
     block_t = min(entry["block_t"], next_pow2(T))
     return TimeConfig(block_t, entry["block_r"],
                       _vector_warps(block_t, entry["num_warps"], elem_size), entry["stages"],
-                      entry["programs"], entry.get("lookback", False))
+                      entry["programs"], entry.get("lookback", False),
+                      entry.get("fewer_trips", False))
 
 
 class _TimePlan(LaunchPlan):
@@ -151,6 +157,8 @@ def _time_plan(cfg: TimeConfig, shape: tuple, flags: tuple) -> _TimePlan:
               SUMMARISE=False, CARRIED=n_parts > 1 and not cfg.lookback, BLOCK_R=cfg.block_r,
               BLOCK_T=cfg.block_t, STAGES=cfg.stages, LOOKBACK_PARTS=n_parts > 1 and cfg.lookback,
               HOLD=n_parts > 1 and cfg.lookback and seg == 1, num_warps=cfg.num_warps)
+    if n_parts > 1 and cfg.fewer_trips:  # (named only when on: the plans of before, unchanged)
+        kw["FEWER_TRIPS"] = True
     grid = (n_parts * n_rb,)
     scalars = (T, n_rows, n_rb, seg)
     if n_parts == 1 or cfg.lookback:

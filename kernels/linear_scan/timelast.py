@@ -118,6 +118,7 @@ def scan_time_kernel(
     SHIFT_A: tl.constexpr, GRAD_A: tl.constexpr, SUMMARISE: tl.constexpr,
     CARRIED: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_T: tl.constexpr,
     STAGES: tl.constexpr = 1, LOOKBACK_PARTS: tl.constexpr = False, HOLD: tl.constexpr = False,
+    FEWER_TRIPS: tl.constexpr = False,
 ):
     """One program per (part, block of BLOCK_R rows); every tensor is [rows, T] dense
     (h0, hf0: [rows]).
@@ -129,7 +130,8 @@ def scan_time_kernel(
     COUNTER (``seqpar.status_buffers``); stored at H (and grad_a at GA). HOLD (with
     LOOKBACK_PARTS, parts of one chunk): the chunk's local scan stays in registers over the
     look-back and takes the carry there, Merrill & Garland's single pass: read once, scanned
-    once."""
+    once. FEWER_TRIPS (with LOOKBACK_PARTS): each look-back round waits on the L2 twice, not
+    four times (``seqpar.lookback_carry``)."""
     if LOOKBACK_PARTS:
         # parts in the order programs start (an atomic ticket), so a program only ever
         # waits for programs that are running
@@ -171,7 +173,7 @@ def scan_time_kernel(
             if g > 0:
                 publish(FLAGS, VALS, own, ca, cb, lanes, AGGREGATE, BLOCK_R)
             carry, _ = lookback_carry(FLAGS, VALS, SCRATCH + ticket.to(tl.int64) * WINDOW, rb,
-                                      n_rb, g, carry, BLOCK_R, WINDOW)
+                                      n_rb, g, carry, BLOCK_R, WINDOW, FEWER_TRIPS)
             publish(FLAGS, VALS, own, ca * carry + cb, cb, lanes, INCLUSIVE, BLOCK_R)
         hf0 = tl.zeros([BLOCK_R], dtype=tl.float32)
         if HAS_HF0:

@@ -56,13 +56,15 @@ def _tile_of_program(COUNTER, n_tiles, n_chunks, SEQPAR: tl.constexpr):
 
 @triton.jit
 def scan_tile(a, b, carry, c, FLAGS, VALS, SCRATCH, tile, n_tiles, offs, SEQPAR: tl.constexpr,
-              R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr):
+              R: tl.constexpr, S: tl.constexpr, BLOCK_D: tl.constexpr, W: tl.constexpr,
+              FEWER_TRIPS: tl.constexpr):
     """Scan chunk ``c`` of one channel tile: (h, local, carry entering, carry leaving), where
     ``local`` is the chunk's scan from a zero state (what a trace shows).
 
     Channel-parallel: ``carry`` is the state entering the chunk. Sequence-parallel:
     ``carry`` is the initial state of chunk 0; the chunk publishes its aggregate, looks back
-    for its carry and publishes its inclusive state (the protocol of ``seqpar.py``)."""
+    for its carry and publishes its inclusive state (the protocol of ``seqpar.py``; FEWER_TRIPS:
+    each look-back round waits on the L2 twice, not four times)."""
     A_, L, xa, xb, ca, cb = chunk_summary(a, b, R, S)
     if SEQPAR:
         c = tile * 0 + c  # a tensor also where range() yields Python ints (interpreter)
@@ -70,7 +72,7 @@ def scan_tile(a, b, carry, c, FLAGS, VALS, SCRATCH, tile, n_tiles, offs, SEQPAR:
         if c > 0:
             publish(FLAGS, VALS, own, ca, cb, offs, AGGREGATE, BLOCK_D)
         carry, _ = lookback_carry(FLAGS, VALS, SCRATCH + own * W, tile, n_tiles, c, carry,
-                                  BLOCK_D, W)
+                                  BLOCK_D, W, FEWER_TRIPS)
         publish(FLAGS, VALS, own, ca * carry + cb, cb, offs, INCLUSIVE, BLOCK_D)
     h = chunk_apply(A_, L, xa, xb, carry)
     return h, A_ * xb[None, :, :] + L, carry, ca * carry + cb
@@ -83,6 +85,7 @@ def min_rnn_fwd_kernel(
     KIND: tl.constexpr, POSITIVE: tl.constexpr, REVERSE: tl.constexpr, HAS_H0: tl.constexpr,
     RECORD: tl.constexpr, SEQPAR: tl.constexpr, R: tl.constexpr, S: tl.constexpr,
     BLOCK_D: tl.constexpr, W: tl.constexpr, STAGES: tl.constexpr = 1,
+    FEWER_TRIPS: tl.constexpr = False,
 ):
     """h of one direction. G1, G2, C: the gate and candidate pre-activations [B, T, H] (one
     layout, strides s_pb, s_pt, channels contiguous); O: h, strides s_ob, s_ot; H0 [B, H]."""
@@ -110,7 +113,7 @@ def min_rnn_fwd_kernel(
         a = tl.where(m, a, 1.0)  # padding steps are the identity
         b = tl.where(m, w * ht, 0.0)
         h, local, carry_in, carry = scan_tile(a, b, carry, c, FLAGS, VALS, SCRATCH, tile, n_tiles,
-                                              offs, SEQPAR, R, S, BLOCK_D, W)
+                                              offs, SEQPAR, R, S, BLOCK_D, W, FEWER_TRIPS)
         store_rows(o_ptr + t * s_ot, h.to(O.dtype.element_ty), m)
         if RECORD:
             r = rec_off + t * H
@@ -130,6 +133,7 @@ def min_rnn_bwd_kernel(
     KIND: tl.constexpr, POSITIVE: tl.constexpr, REVERSE: tl.constexpr, HAS_H0: tl.constexpr,
     HAS_DB: tl.constexpr, SEQPAR: tl.constexpr, R: tl.constexpr, S: tl.constexpr,
     BLOCK_D: tl.constexpr, W: tl.constexpr, STAGES: tl.constexpr = 1,
+    FEWER_TRIPS: tl.constexpr = False,
 ):
     """Gradients of one direction. REVERSE is the direction of *this* walk (the opposite of
     the forward's): step s is forward step T - 1 - s. Reads the pre-activations, the
@@ -171,7 +175,7 @@ def min_rnn_bwd_kernel(
         an = tl.where(live, an, 1.0)  # padding steps are the identity
         gh = load_rows(g_ptr + t * s_gt, m, 0.0).to(tl.float32)
         G, _, _, carry = scan_tile(an, gh, carry, c, FLAGS, VALS, SCRATCH, tile, n_tiles, offs,
-                                   SEQPAR, R, S, BLOCK_D, W)
+                                   SEQPAR, R, S, BLOCK_D, W, FEWER_TRIPS)
         # h_{t-1} of the forward: the step after s in this walk, or h0 at the walk's end
         tp, lp = step_time(s + 1, T, REVERSE)
         hp = load_rows(o_ptr + tp * s_ot, lp & m, 0.0).to(tl.float32)

@@ -124,7 +124,8 @@ def min_rnn_fwd(g1: torch.Tensor, g2: torch.Tensor | None, c: torch.Tensor, h0: 
         T, H, n_dt, n_tiles, c.stride(0), c.stride(1), out.stride(0), out.stride(1),
         KIND=KINDS[kind], POSITIVE=positive, REVERSE=reverse, HAS_H0=h0 is not None,
         RECORD=record, SEQPAR=cfg.path == "sequence", R=cfg.rows, S=cfg.block_s,
-        BLOCK_D=cfg.block_d, W=LOOKBACK, STAGES=cfg.stages, num_warps=cfg.num_warps)
+        BLOCK_D=cfg.block_d, W=LOOKBACK, STAGES=cfg.stages, FEWER_TRIPS=cfg.fewer_trips,
+        num_warps=cfg.num_warps)
     return rec
 
 
@@ -160,7 +161,8 @@ def min_rnn_bwd(g1: torch.Tensor, g2: torch.Tensor | None, c: torch.Tensor, h0: 
         grad_out.stride(0), grad_out.stride(1), dc.stride(0), dc.stride(1),
         KIND=KINDS[kind], POSITIVE=positive, REVERSE=not reverse, HAS_H0=h0 is not None,
         HAS_DB=parts is not None, SEQPAR=cfg.path == "sequence", R=cfg.rows, S=cfg.block_s,
-        BLOCK_D=cfg.block_d, W=LOOKBACK, STAGES=cfg.stages, num_warps=cfg.num_warps)
+        BLOCK_D=cfg.block_d, W=LOOKBACK, STAGES=cfg.stages, FEWER_TRIPS=cfg.fewer_trips,
+        num_warps=cfg.num_warps)
     if parts is not None:
         torch.sum(parts, 0, out=grad_bias)
     return dh0

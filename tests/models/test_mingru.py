@@ -278,28 +278,32 @@ def test_errors_are_clear():
 
 
 # -- the fused Triton kernel: interpreter on the CPU, and the GPU ------------------------------
-KERNEL_CASES = [  # (cell, path, block_t, block_d, block_s, stages, T, H)
-    ("mingru", "channel", 4, 4, 2, 1, 11, 5),
-    ("minlstm", "channel", 8, 4, 1, 1, 9, 3),
-    ("mingru", "channel", 4, 4, 2, 3, 23, 5),  # pipelined: loads 2 chunks ahead
-    ("minlstm", "channel", 2, 8, 1, 2, 7, 6),
-    ("mingru", "sequence", 4, 4, 2, 1, 13, 5),
-    ("minlstm", "sequence", 4, 8, 1, 1, 10, 6),
+KERNEL_CASES = [  # (cell, path, block_t, block_d, block_s, stages, T, H, fewer_trips)
+    ("mingru", "channel", 4, 4, 2, 1, 11, 5, False),
+    ("minlstm", "channel", 8, 4, 1, 1, 9, 3, False),
+    ("mingru", "channel", 4, 4, 2, 3, 23, 5, False),  # pipelined: loads 2 chunks ahead
+    ("minlstm", "channel", 2, 8, 1, 2, 7, 6, False),
+    ("mingru", "sequence", 4, 4, 2, 1, 13, 5, False),
+    ("minlstm", "sequence", 4, 8, 1, 1, 10, 6, False),
+    # the look-back in two trips to the L2 a round (``seqpar.lookback_carry``'s FEWER_TRIPS)
+    ("mingru", "sequence", 4, 4, 2, 1, 13, 5, True),
+    ("minlstm", "sequence", 2, 8, 1, 1, 21, 6, True),
 ]
 
 
 @pytest.mark.interpreter
 @pytest.mark.gpu
-@pytest.mark.parametrize("cell,path,block_t,block_d,block_s,stages,T,H", KERNEL_CASES)
+@pytest.mark.parametrize("cell,path,block_t,block_d,block_s,stages,T,H,fewer_trips", KERNEL_CASES)
 @pytest.mark.parametrize("reverse", [False, True])
 def test_fused_kernel_matches_reference(kernel_device, cell, path, block_t, block_d, block_s,
-                                        stages, T, H, reverse):
+                                        stages, T, H, fewer_trips, reverse):
     """Both walks of the kernel (channel- and sequence-parallel), both directions, h0,
     positive, forward and backward, against autograd through the float64 loop."""
     from rnnviz.kernels.linear_scan import ScanConfig
     from rnnviz.kernels.mingru import min_rnn_bwd, min_rnn_fwd
 
-    cfg = ScanConfig(path, block_t, block_d, block_s=block_s, stages=stages)
+    cfg = ScanConfig(path, block_t, block_d, block_s=block_s, stages=stages,
+                     fewer_trips=fewer_trips)
     B, K = 2, (3 if cell == "minlstm" else 2)
     P = (2 * torch.randn(B, T, K * H, dtype=torch.float64)).requires_grad_(True)
     h0 = torch.randn(B, H, dtype=torch.float64, requires_grad=True)

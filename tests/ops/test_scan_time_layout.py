@@ -31,16 +31,19 @@ def made(shape, dtype=torch.float32, device="cpu", growth=True):
 
 # one part per row; parts of 2 chunks (reduce-then-scan: programs asks for more); 2 rows a
 # program; pipelined loads; parts joined by the look-back: of one chunk (held in registers)
-# and of several (walked twice)
+# and of several (walked twice); the look-back in two trips to the L2 a round, both joins
 CONFIGS = [TimeConfig(8), TimeConfig(8, programs=64), TimeConfig(16, block_r=2, programs=64),
            TimeConfig(8, block_r=4, stages=2, programs=16),
            TimeConfig(8, programs=64, lookback=True),
            TimeConfig(16, block_r=2, stages=2, programs=64, lookback=True),
-           TimeConfig(4, programs=24, lookback=True)]
+           TimeConfig(4, programs=24, lookback=True),
+           TimeConfig(8, programs=64, lookback=True, fewer_trips=True),
+           TimeConfig(4, programs=24, lookback=True, fewer_trips=True)]
 
 
 def config_id(c: TimeConfig) -> str:
-    return f"t{c.block_t}r{c.block_r}p{c.programs}" + ("lb" if c.lookback else "")
+    return (f"t{c.block_t}r{c.block_r}p{c.programs}" + ("lb" if c.lookback else "")
+            + ("ft" if c.fewer_trips else ""))
 
 
 @kernel_test
@@ -61,7 +64,9 @@ def test_time_kernel_forward_backward(kernel_device, cfg, reverse, use_h0, shape
 @kernel_test
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("cfg", [TimeConfig(8, programs=128, lookback=True),
-                                 TimeConfig(4, programs=80, lookback=True)], ids=config_id)
+                                 TimeConfig(4, programs=80, lookback=True),
+                                 TimeConfig(8, programs=128, lookback=True, fewer_trips=True)],
+                         ids=config_id)
 def test_time_kernel_lookback_over_many_parts(kernel_device, reverse, cfg):
     """38 parts a row (of one chunk, held; of two, walked twice): the look-back walks more
     than one window of 32 parts back, composing the summaries it passes; twice in a row, so
@@ -185,7 +190,8 @@ def test_time_config_rejects_bad_values():
     for kw, word in [(dict(block_t=12), "block_t"), (dict(block_t=8, block_r=3), "block_r"),
                      (dict(block_t=8, num_warps=0), "num_warps"),
                      (dict(block_t=8, stages=0), "stages"),
-                     (dict(block_t=8, programs=-1), "programs")]:
+                     (dict(block_t=8, programs=-1), "programs"),
+                     (dict(block_t=8, programs=64, fewer_trips=True), "needs lookback=True")]:
         with pytest.raises(ValueError, match=word):
             TimeConfig(**kw)
 
@@ -205,7 +211,8 @@ def test_choose_time_config_formula_and_table(monkeypatch):
                                    "stages": 3, "programs": 0,
                                    "bwd": {"num_warps": 4, "stages": 2, "programs": 2112}},
         "time|4|bd<=256|T>32768|few": {"block_t": 1024, "block_r": 1, "num_warps": 4,
-                                       "stages": 1, "programs": 1056},
+                                       "stages": 1, "programs": 1056,
+                                       "bwd": {"lookback": True, "fewer_trips": True}},
         "time|2|bd>=32768|T<=2048": {"block_t": 2048, "block_r": 1, "num_warps": 8,
                                      "stages": 3, "programs": 0}})
     monkeypatch.setattr("rnnviz.kernels.linear_scan.launch_time.interpreting", lambda: False)
@@ -213,6 +220,8 @@ def test_choose_time_config_formula_and_table(monkeypatch):
     assert choose_time_config(1, 65536, 64, 4, backward=True) == TimeConfig(4096, 1, 4, 2, 2112)
     # fewer than 64 rows: a class of their own
     assert choose_time_config(1, 2 ** 20, 16, 4) == TimeConfig(1024, 1, 4, 1, 1056)
+    assert choose_time_config(1, 2 ** 20, 16, 4, backward=True) == TimeConfig(
+        1024, 1, 4, 1, 1056, lookback=True, fewer_trips=True)
     # a chunk capped by T keeps a 16-byte vector per thread: bf16 1024 steps, 4 warps
     assert choose_time_config(16, 1024, 4096, 2) == TimeConfig(1024, 1, 4, 3, 0)
     # no entry: the formula, chunks no longer than the sequence, one vector a thread
