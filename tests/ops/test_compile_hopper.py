@@ -396,38 +396,47 @@ def test_overlapping_launches_compile_for_hopper():
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_time_kernel_joins_compile_for_hopper(launches, dtype):
     """The time kernel's parts joined by reduce-then-scan and by the look-back (walked
-    twice, and one chunk held), which the tuned table may not pick."""
+    twice, and one chunk held; in two trips to the L2 a round), which the tuned table may
+    not pick."""
     from rnnviz.kernels.linear_scan import TimeConfig, scan_bwd, scan_fwd
 
     a = torch.empty(1, 16, 65536, dtype=dtype).transpose(1, 2)
     for cfg in (TimeConfig(1024, 1, 4, 1, 1056), TimeConfig(512, 2, 4, 2, 64, lookback=True),
-                TimeConfig(2048, 1, 8, 1, 4224, lookback=True)):
+                TimeConfig(2048, 1, 8, 1, 4224, lookback=True),
+                TimeConfig(512, 2, 4, 2, 64, lookback=True, fewer_trips=True)):
         h = scan_fwd(a, a, None, config=cfg).h
         scan_bwd(a, h, None, torch.empty_like(h), config=cfg)
     assert {kw.get("LOOKBACK_PARTS") for _, _, kw in launches} >= {True, False}
     assert any(kw.get("HOLD") for _, _, kw in launches)
+    assert any(kw.get("FEWER_TRIPS") for _, _, kw in launches)
     compile_all(launches)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_mingru_and_sru_launches_compile_for_hopper(launches, dtype):
-    """minGRU and minLSTM's fused kernels (the paper's shape and a wide one), and SRU's
+    """minGRU and minLSTM's fused kernels (the paper's shape and a wide one: the channel
+    walk; few channels: the look-back, also in two trips to the L2 a round), and SRU's
     recurrence (with and without the projected skip input), forward and backward."""
-    from rnnviz.kernels.mingru import min_rnn_bwd, min_rnn_fwd
+    import dataclasses
+
+    from rnnviz.kernels.mingru import choose_config, min_rnn_bwd, min_rnn_fwd
     from rnnviz.kernels.sru import sru_bwd, sru_fwd
 
-    for B, T, H in ((64, 4096, 128), (16, 4096, 1024)):
+    few = choose_config(2, 4096, 64, dtype.itemsize)
+    for B, T, H, cfg in ((64, 4096, 128, None), (16, 4096, 1024, None), (2, 4096, 64, None),
+                         (2, 4096, 64, dataclasses.replace(few, fewer_trips=True))):
         for kind, K in (("mingru", 2), ("minlstm", 3)):
             P = torch.empty(B, T, K * H, dtype=dtype)
             v = [P[..., j * H:(j + 1) * H] for j in range(K)]
             h0, out = torch.empty(B, H, dtype=dtype), torch.empty(B, T, H, dtype=dtype)
             g2 = v[1] if K == 3 else None
-            min_rnn_fwd(v[0], g2, v[-1], h0, out, kind=kind, positive=False, reverse=False)
+            min_rnn_fwd(v[0], g2, v[-1], h0, out, kind=kind, positive=False, reverse=False,
+                        config=cfg)
             dP = torch.empty_like(P)
             dv = [dP[..., j * H:(j + 1) * H] for j in range(K)]
             min_rnn_bwd(v[0], g2, v[-1], h0, out, torch.empty_like(out), dv[0],
                         dv[1] if K == 3 else None, dv[-1], kind=kind, positive=False,
-                        reverse=False, grad_bias=torch.empty(3, H))
+                        reverse=False, grad_bias=torch.empty(3, H), config=cfg)
     T, B, H, D = 64, 4, 128, 2
     for K in (3, 4):
         U = torch.empty(T, B, D * H * K, dtype=dtype)
@@ -444,6 +453,9 @@ def test_mingru_and_sru_launches_compile_for_hopper(launches, dtype):
     assert {k.fn.__name__ for k, _, _ in launches} >= {"sru_fwd_kernel", "sru_bwd_kernel",
                                                         "min_rnn_fwd_kernel",
                                                         "min_rnn_bwd_kernel"}
+    mingru = [kw for k, _, kw in launches if k.fn.__name__.startswith("min_rnn")]
+    assert {(kw["SEQPAR"], kw["FEWER_TRIPS"]) for kw in mingru} == {
+        (False, False), (True, False), (True, True)}
     compile_all(launches)
 
 
