@@ -404,10 +404,13 @@ case "$1" in
     RNNVIZ_AB_DTYPE=bf16 ab tripsfewh "1x1048576x16" shipped,ftfewh ${AB:-60} ;;
   tripsadopt)
     # after the H100's look-back entries took fewer_trips (and bf16 at T <= 32768 mh32's backward):
-    # the GPU tests of fewer_trips and of the H100's table (on any Hopper), then on an H100 D=16's
-    # A/B (tripsfew), then the rest of the scan's GPU tests
+    # the GPU tests of fewer_trips (the scan's, minGRU's fused look-back's, the time layout's) and
+    # of the H100's table (on any Hopper), then on an H100 D=16's A/B (tripsfew), then the rest of
+    # the scan's GPU tests
     f=tests/ops/test_linear_scan.py
-    gpu_tests 150 $f::test_gpu_fewer_trips_is_exact $f::test_gpu_the_h100_table_on_any_hopper
+    gpu_tests 160 $f::test_gpu_fewer_trips_is_exact $f::test_gpu_the_h100_table_on_any_hopper \
+      tests/models/test_mingru.py::test_fused_kernel_matches_reference \
+      tests/ops/test_scan_time_layout.py::test_time_kernel_lookback_over_many_parts
     mkdir -p $OUT/r/first && mv $OUT/r/tests-*.log $OUT/r/first/; pack
     export RNNVIZ_AB_BESIDE=scalar
     case "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)" in *H100*)
