@@ -143,9 +143,11 @@ gpu_tests() {  # compiling is CPU work and the host has 16 cores: ten processes 
   split -n r/10 /tmp/ids /tmp/ids.; echo "== $(wc -l < /tmp/ids) gpu tests"
   # SIGINT at the limit: pytest stops as on Ctrl-C and still prints what passed and failed
   # (fewer ids than ten: skip the empty parts, since pytest with no ids would collect all of tests/)
-  for f in /tmp/ids.*; do [ -s $f ] || continue; timeout -s INT -k 20 $limit python3 -m pytest -v -p no:cacheprovider -m gpu $(cat $f) > $OUT/r/tests-${f##*.}.log 2>&1 & done; wait
-  for f in $OUT/r/tests-*.log; do  # (a stopped process prints no summary: count its lines)
-    echo "${f##*/}: $(grep -c ' PASSED' $f) passed, $(grep -cE ' (FAILED|ERROR)' $f) failed | $(tail -n1 $f | cut -c1-90)"
+  # (its loop variable is its own: a stage's $f once lost its test file to it, 2026-12-07 15:47)
+  local part
+  for part in /tmp/ids.*; do [ -s $part ] || continue; timeout -s INT -k 20 $limit python3 -m pytest -v -p no:cacheprovider -m gpu $(cat $part) > $OUT/r/tests-${part##*.}.log 2>&1 & done; wait
+  for part in $OUT/r/tests-*.log; do  # (a stopped process prints no summary: count its lines)
+    echo "${part##*/}: $(grep -c ' PASSED' $part) passed, $(grep -cE ' (FAILED|ERROR)' $part) failed | $(tail -n1 $part | cut -c1-90)"
   done; echo "t=$SECONDS"
 }
 kept_tests() {  # gpu_tests, its logs packed and set aside in $OUT/r/tests (what follows writes $OUT/r too)

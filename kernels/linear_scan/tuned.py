@@ -178,6 +178,12 @@ the H200's forward (reduce-then-scan), the backward by the one-chunk look-back o
 the prefetch and fewer_trips) instead of the H200's channel walk. Forward+backward: (4, 16384, 256)
 186.3 -> 154.6 us; (2, 8192, 512) 98.4 -> 81.0; (16, 10000, 128) 186.9 -> 188.3 (0.8% slower); without
 fewer_trips 157.6, 82.8 and 192.2.
+H100, fewer than 64 rows (the "|few" class, D=16, T=2^20), since 2026-12-07 15:48
+(benchmarks/scan-entry-ab-tripsfew-h100.json, -tripsfew-bf16-): the one-chunk look-backs in two
+trips a round too, fp32's backward and bf16's both ways. Forward / forward+backward in us, graph
+replays, before -> after: fp32 116.9 / 275.9 -> 116.6 / 270.6 (the forward, reduce-then-scan,
+unchanged; accelerated-scan's scalar kernel 761.2 / 2172.0); bf16 96.5 / 208.2 -> 92.4 / 200.3
+(689.4 / 2047.6).
 """
 TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 64,
                                 'carry': 'scan',
