@@ -10,7 +10,8 @@
 # two L2 flushes ('flush', scripts/flush_ab.py) at b1a6dc8; the D=64 scan kernel by kernel ('breakdown',
 # scripts/scan_breakdown.py) and the reduce-then-scan forward at D=64 through the op ('carry64') at a537034; the scan
 # bench at the few-channel long-T shapes with the defaults of f1096b2 ('defaults') at f1096b2; reduce-then-scan's backward
-# at D=64 and D=16 ('bwd64') at f1096b2 and 9ca7039.
+# at D=64 and D=16 ('bwd64') at f1096b2 and 9ca7039; the look-back in two trips a round ('trips', 'tripsfew',
+# 'tripsadopt') at c8bc431.
 #   bash scripts/gpu_next.sh first   where one call may be all a session gets: the full scan bench (to 330 s; the
 #                                    H100's own wide bf16 tile in one full run), then the scan's and torch.compile's
 #                                    GPU tests (to 560 s)
@@ -107,11 +108,6 @@
 #   bash scripts/gpu_next.sh ahead   the one-read kernel asking the L2 for the chunk of the program 132/264/528 tickets on while
 #                                    it looks back (ScanConfig.ahead; "k": evict_last), fp32 at B * D <= 4096 and bf16 (mh32),
 #                                    against the shipped entries, then its GPU tests and the scan's
-#   bash scripts/gpu_next.sh trips   the look-back in two trips to the L2 a round (ScanConfig.fewer_trips) against the shipped
-#                                    entries (fp32 and bf16, B * D <= 4096: with the forward-only prefetch, pfh264kf, and mh32's prefetched backward at T <= 32768, pfh264kb), then its GPU tests (to 560 s)
-#   bash scripts/gpu_next.sh tripsfew the same at D=16, T=2^20 (the "|few" entries), fp32 and bf16
-#   bash scripts/gpu_next.sh tripsadopt after the H100's entries took fewer_trips: the GPU tests of fewer_trips and of the
-#                                    H100's table, on an H100 tripsfew, then the scan's other GPU tests (to END, 560 s)
 #   bash scripts/gpu_next.sh medclock where the medium forward's time goes (one-chunk look-back, 73% of copy at B=4, D=256):
 #                                    the kernel's own clock, scripts/seqpar_timeline.py, the shipped entry first
 #   bash scripts/gpu_next.sh bf16carry after the H100's bf16 entry (reduce-then-scan, two channels a lane): the GPU tests of
@@ -129,7 +125,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|trips|tripsfew|tripsadopt|medclock|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|trips|tripsfew|tripsadopt|medclock|bf16carry|adopted"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -382,46 +378,6 @@ case "$1" in
     ab ahead "${SHAPES:-4x16384x256;16x10000x128;3x40001x300;4x131072x256}" shipped,pf132,pf264,pf528,pf264k ${AB:-150}
     RNNVIZ_AB_DTYPE=bf16 ab aheadbf16 "4x16384x256;3x40001x300;4x131072x256;2x65536x512" shipped,pfh264,pfh528,pfh264k ${AB:-110}
     kept_tests $(( ${END:-560} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
-  trips)
-    # the look-back in two trips to the L2 a round (ScanConfig.fewer_trips) against the shipped
-    # entries: fp32 at B * D <= 4096; bf16 at T > 32768 (and the forward-only prefetch, pfh264kf)
-    # and at T <= 32768 (mh32's prefetched backward with and without); then the GPU tests of both
-    # and of the H100's table (ran at a30198e)
-    # (on an H200 the shipped entries are its own: the H100's, without fewer_trips, beside them)
-    export RNNVIZ_AB_BESIDE=scalar
-    case "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)" in
-      *H100*) fp32=shipped,ft; bf16=shipped,pfh264kft,pfh264kf ;;
-      *) fp32=shipped,m1lbr16b,ft; bf16=shipped,pfh264k,pfh264kft ;;
-    esac
-    ab trips "${SHAPES:-4x16384x256;16x10000x128;3x40001x300;4x131072x256}" $fp32 ${AB:-90}
-    RNNVIZ_AB_DTYPE=bf16 ab tripsbf16 "3x40001x300;4x131072x256;2x65536x512" $bf16 ${AB:-80}
-    RNNVIZ_AB_DTYPE=bf16 ab tripsbwd "4x16384x256;16x10000x128;2x8192x512" shipped,pfh264kb,pfh264kbft ${AB:-80}
-    ids=$(python3 -m pytest -m gpu --collect-only -q -p no:cacheprovider tests/ops/test_linear_scan.py \
-      -k "trips or prefetch_ahead or h100_table_on_any or auto_paths_large or lookback_composes" | grep ::)
-    kept_tests $(( ${END:-560} - SECONDS - 20 )) $ids ;;
-  tripsfew)
-    # the same at D=16, T=2^20 (the "|few" entries: fp32's backward, bf16's both ways)
-    export RNNVIZ_AB_BESIDE=scalar
-    ab tripsfew "1x1048576x16" shipped,ftfew ${AB:-60}
-    RNNVIZ_AB_DTYPE=bf16 ab tripsfewh "1x1048576x16" shipped,ftfewh ${AB:-60} ;;
-  tripsadopt)
-    # after the H100's look-back entries took fewer_trips (and bf16 at T <= 32768 mh32's backward):
-    # the GPU tests of fewer_trips (the scan's, minGRU's fused look-back's, the time layout's) and
-    # of the H100's table (on any Hopper), then on an H100 D=16's A/B (tripsfew), then the rest of
-    # the scan's GPU tests
-    f=tests/ops/test_linear_scan.py
-    gpu_tests 160 $f::test_gpu_fewer_trips_is_exact $f::test_gpu_the_h100_table_on_any_hopper \
-      tests/models/test_mingru.py::test_fused_kernel_matches_reference \
-      tests/ops/test_scan_time_layout.py::test_time_kernel_lookback_over_many_parts
-    mkdir -p $OUT/r/first && mv $OUT/r/tests-*.log $OUT/r/first/; pack
-    export RNNVIZ_AB_BESIDE=scalar
-    case "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)" in *H100*)
-      ab tripsfew "1x1048576x16" shipped,ftfew ${AB:-60}
-      RNNVIZ_AB_DTYPE=bf16 ab tripsfewh "1x1048576x16" shipped,ftfewh ${AB:-60} ;;
-    esac
-    ids=$(python3 -m pytest -m gpu --collect-only -q -p no:cacheprovider $f \
-      -k "not fewer_trips_is_exact and not h100_table_on_any" | grep ::)
-    kept_tests $(( ${END:-560} - SECONDS - 20 )) $ids ;;
   medclock)
     # where the medium forward's time goes (73% of copy at B=4, T=16384, D=256 by one-chunk look-back,
     # against accelerated-scan's 97% on [B, D, T]): the kernel's own clock (seqpar_timeline.py), the
