@@ -121,11 +121,15 @@
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
 #                                    at l=128, d=256 after the host path's trims
+#   bash scripts/gpu_next.sh fewtrips the look-backs that take fewer_trips but no entry asks it of: minGRU's fused kernels
+#                                    at few channels (scripts/mingru_trips_ab.py, fp32 and bf16, exact to the bit first),
+#                                    then the time layout's sweep at the few-channel shapes with the look-back join in
+#                                    one and two trips a round (--join trips, --no-write), to END (560 s)
 # .whl must hold the wheels (accelerated_scan, mingru_pytorch, sru) and, for "ab", linear_scan_base/:
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -378,6 +382,13 @@ case "$1" in
     ab ahead "${SHAPES:-4x16384x256;16x10000x128;3x40001x300;4x131072x256}" shipped,pf132,pf264,pf528,pf264k ${AB:-150}
     RNNVIZ_AB_DTYPE=bf16 ab aheadbf16 "4x16384x256;3x40001x300;4x131072x256;2x65536x512" shipped,pfh264,pfh528,pfh264k ${AB:-110}
     kept_tests $(( ${END:-560} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
+  fewtrips)
+    timeout ${LIMIT:-200} python3 scripts/mingru_trips_ab.py --out $OUT/r > $OUT/r/mingru-trips.log 2>&1
+    echo "mingru rc=$? t=$SECONDS"; grep -E "^\{|equal|Exit|Error" $OUT/r/mingru-trips.log | cut -c1-160; pack
+    timeout $(( ${END:-560} - SECONDS - 10 )) python3 scripts/scan_time_sweep.py --join trips --no-write \
+      --budget $(( ${END:-560} - SECONDS - 40 )) \
+      --shapes "${SHAPES:-1x65536x64;1x131072x64;1x1048576x16}" --out $OUT/r > $OUT/r/time-sweep.log 2>&1
+    echo "time sweep rc=$? t=$SECONDS"; tail -30 $OUT/r/time-sweep.log | cut -c1-200; pack ;;
   medclock)
     # where the medium forward's time goes (73% of copy at B=4, T=16384, D=256 by one-chunk look-back,
     # against accelerated-scan's 97% on [B, D, T]): the kernel's own clock (seqpar_timeline.py), the

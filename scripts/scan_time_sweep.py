@@ -2,16 +2,18 @@
 
     python scripts/scan_time_sweep.py [--budget SECONDS] [--out DIR] [--no-write]
                                       [--shapes "1x65536x64;..."] [--dtypes float32,bfloat16]
+                                      [--join both|reduce|lookback|trips|all] [--baselines]
 
 For each shape and dtype, times ``scan_fwd`` and ``scan_bwd`` on [B, T, D] views of [B, D, T]
 memory under candidate TimeConfigs (steps per chunk, rows per program, warps, pipeline
-stages, programs to aim for, parts joined by reduce-then-scan or by the look-back), each checked against the float64 torch scan, as CUDA graph
-replays (the kernels alone) and back to back (the calls: reduce-then-scan's three launches
-cost the host more than one). With --baselines, alongside, `accelerated-scan`'s scalar
-kernel on the same memory, the layout it is written for. Per coarse class of problem (``launch_time.time_bucket``) the
-candidate with the best total fraction of copy bandwidth as graph replays, forward and
-backward, goes into kernels/linear_scan/tuned.py under ``launch_time.time_bucket`` (merged with
-the rest);
+stages, programs to aim for, parts joined by reduce-then-scan or by the look-back, the
+latter also in two trips to the L2 a round with --join trips or all), each checked against
+the float64 torch scan, as CUDA graph replays (the kernels alone) and back to back (the
+calls: reduce-then-scan's three launches cost the host more than one). With --baselines,
+alongside, `accelerated-scan`'s scalar kernel on the same memory, the layout it is written
+for. Per coarse class of problem (``launch_time.time_bucket``) the candidate with the best
+total fraction of copy bandwidth as graph replays, forward and backward, goes into
+kernels/linear_scan/tuned.py under ``launch_time.time_bucket`` (merged with the rest);
 scan-time-sweep.json goes to --out.
 """
 from __future__ import annotations
@@ -42,15 +44,18 @@ PROGRAMS = (0, 1056, 2112, 4224)
 def candidates(B: int, T: int, D: int, joins=(False, True)) -> list[TimeConfig]:
     """Every (tile, stages, programs, join), less those that come out the same at this
     shape (chunks capped by T; a target of programs that the rows already exceed, where
-    there is nothing to join). ``joins``: the ``lookback`` values to try."""
+    there is nothing to join). ``joins``: the joins to try, False (reduce-then-scan), True
+    (the look-back) or "trips" (the look-back in two trips to the L2 a round)."""
     out, seen = [], set()
-    for (bt, br, w), st, p, lb in itertools.product(TILES, STAGES, PROGRAMS, joins):
+    for (bt, br, w), st, p, join in itertools.product(TILES, STAGES, PROGRAMS, joins):
         bt = min(bt, 1 << max(0, T - 1).bit_length())
         parts, _ = time_parts(TimeConfig(bt, br, w, st, p), B, T, D)
-        key = (bt, br, w, st, parts, lb and parts > 1)
+        join = join if parts > 1 else False
+        key = (bt, br, w, st, parts, join)
         if key not in seen:
             seen.add(key)
-            out.append(TimeConfig(bt, br, w, st, p, key[-1]))
+            out.append(TimeConfig(bt, br, w, st, p, lookback=bool(join),
+                                  fewer_trips=join == "trips"))
     return out
 
 
@@ -81,10 +86,14 @@ def main() -> None:
     p = sweep_arguments(300.0)
     p.add_argument("--baselines", action="store_true",
                    help="also time accelerated-scan's scalar kernel on the same memory")
-    p.add_argument("--join", choices=("both", "reduce", "lookback"), default="both",
-                   help="how parts are joined in the candidates (default: both ways)")
+    p.add_argument("--join", choices=("both", "reduce", "lookback", "trips", "all"),
+                   default="both",
+                   help="how parts are joined in the candidates: reduce-then-scan, the "
+                        "look-back, the look-back in two trips a round; both: the first two "
+                        "(the default); all: the three")
     args = p.parse_args()
-    joins = {"both": (False, True), "reduce": (False,), "lookback": (True,)}[args.join]
+    joins = {"both": (False, True), "reduce": (False,), "lookback": (True,),
+             "trips": (True, "trips"), "all": (False, True, "trips")}[args.join]
     shapes, dtypes = parse_problems(args, SHAPES)
     dev, t0, copy = start()
     rows: list[dict] = []

@@ -110,3 +110,21 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
     assert not ab.ran_as_asked("pf264k",
                                [("scan_seqpar_kernel", False, False, 0, False, (264, False), False)] * 2)
     assert not ab.ran_as_asked("ft", [("scan_seqpar_kernel", False, False, 0, False, none, False)] * 2)
+
+
+def test_mingru_trips_ab_shapes_take_the_look_back(monkeypatch):
+    """scripts/mingru_trips_ab.py times minGRU's look-back: each of its shapes, in each dtype,
+    must take the sequence path (it stops at one that does not, on the GPU, after its start)."""
+    import sys
+
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    monkeypatch.delitem(sys.modules, "mingru_trips_ab", raising=False)
+    import mingru_trips_ab
+
+    from rnnviz.kernels.mingru import choose_config
+
+    for B, T, H in mingru_trips_ab.shapes_from_env():
+        for dtype in mingru_trips_ab.DTYPES.values():
+            assert choose_config(B, T, H, dtype.itemsize).path == "sequence", (B, T, H, dtype)
+    monkeypatch.setenv("RNNVIZ_AB_SHAPES", "1x4096x64;2x1024x8")
+    assert mingru_trips_ab.shapes_from_env() == [(1, 4096, 64), (2, 1024, 8)]

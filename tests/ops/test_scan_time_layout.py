@@ -248,6 +248,10 @@ def test_time_sweep_candidates_and_shared_options(monkeypatch):
     only = scan_time_sweep.candidates(1, 65536, 64, joins=(True,))
     assert {c.lookback for c in only if c.programs} == {True}
     assert any(not c.programs for c in only)  # one part per row: nothing to join
+    trips = scan_time_sweep.candidates(1, 65536, 64, joins=(True, "trips"))
+    assert {(c.lookback, c.fewer_trips) for c in trips if c.programs} == {(True, False),
+                                                                          (True, True)}
+    assert not any(c.fewer_trips for c in trips if not c.programs)
     wide = scan_time_sweep.candidates(16, 1024, 4096)  # 65536 rows: every target gives 1 part
     assert all(c.block_t <= 1024 and not c.lookback for c in wide)
     assert len(wide) == len({(c.block_t, c.block_r, c.num_warps, c.stages) for c in wide})
