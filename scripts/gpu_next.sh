@@ -121,7 +121,8 @@
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
 #                                    at l=128, d=256 after the host path's trims
-#   bash scripts/gpu_next.sh fewtrips the look-backs that take fewer_trips but no entry asks it of: minGRU's fused kernels
+#   bash scripts/gpu_next.sh fewtrips the look-backs that take fewer_trips but no entry asks it of: bf16 at B=1, D=64,
+#                                    T=65536 by one-chunk look-back in two trips (f1lbft, d64lbft), minGRU's fused kernels
 #                                    at few channels (scripts/mingru_trips_ab.py, fp32 and bf16, exact to the bit first),
 #                                    then the time layout's sweep at the few-channel shapes with the look-back join in
 #                                    one and two trips a round (--join trips, --no-write), to END (560 s)
@@ -383,6 +384,7 @@ case "$1" in
     RNNVIZ_AB_DTYPE=bf16 ab aheadbf16 "4x16384x256;3x40001x300;4x131072x256;2x65536x512" shipped,pfh264,pfh528,pfh264k ${AB:-110}
     kept_tests $(( ${END:-560} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
   fewtrips)
+    RNNVIZ_AB_BESIDE=scalar RNNVIZ_AB_DTYPE=bf16 ab d64trips "1x65536x64" shipped,f1lbft,d64lbft ${AB:-70}
     timeout ${LIMIT:-200} python3 scripts/mingru_trips_ab.py --out $OUT/r > $OUT/r/mingru-trips.log 2>&1
     echo "mingru rc=$? t=$SECONDS"; grep -E "^\{|equal|Exit|Error" $OUT/r/mingru-trips.log | cut -c1-160; pack
     timeout $(( ${END:-560} - SECONDS - 10 )) python3 scripts/scan_time_sweep.py --join trips --no-write \

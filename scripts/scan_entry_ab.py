@@ -147,6 +147,12 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             # because an entry's backward takes the forward's carry where it names none
             **{name: {**FWD64, **tile, "pdl": True, "bwd": {**RTS8_BWD, "carry": "scan"}}
                for name, tile in FWD64_TILES.items()},
+            # bf16 at D=64 (34.6% of copy forward, about 15 us of it a fixed cost): the one-chunk
+            # look-back forward, 30.8 us against 24.1 in four trips a round (2026-12-07 05:38),
+            # now in two; and the one-read look-back both ways at bf16's medium tile, in two
+            "f1lbft": {**FWD64, **FWD64_TILES["f1lb"], "fewer_trips": True, "pdl": True,
+                       "bwd": {**RTS8_BWD, "carry": "scan"}},
+            "d64lbft": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "fewer_trips": True}),
             **{name: {**MEDIUM_SCAN, **tile, "carry": "lookback", "programs": 0, "pdl": True}
                for name, tile in MEDIUM_LOOKBACK.items()},
             # ... and the backward so too (one read of its inputs; the H100's fp32 entry since
