@@ -25,7 +25,9 @@ import sys
 import torch
 
 from rnnviz.bench.core import bench_device, copy_bandwidth_gbs, time_ms, write_result
-from rnnviz.kernels.mingru import choose_config, min_rnn_bwd, min_rnn_fwd
+from rnnviz.bench.mingru import fused_calls
+from rnnviz.bench.scan import _narrowed, _shapes_from_env
+from rnnviz.kernels.mingru import choose_config
 
 SHAPES = [(1, 65536, 64), (4, 16384, 256), (2, 8192, 1024)]  # (B, T, H): B * H < 8192
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
@@ -33,30 +35,7 @@ ROUNDS = 5
 
 
 def shapes_from_env() -> list[tuple[int, int, int]]:
-    text = os.environ.get("RNNVIZ_AB_SHAPES", "")
-    return [tuple(int(v) for v in s.split("x")) for s in text.split(";") if s] or SHAPES
-
-
-def calls(B: int, T: int, H: int, dtype: torch.dtype, device: torch.device):
-    """(forward, forward then backward) of minGRU's fused kernels on time-major
-    pre-activations (as the model lays them out), each taking a config, and the tensors
-    they write (h, dP)."""
-    P = torch.randn(T, B, 2 * H, device=device, dtype=dtype).transpose(0, 1)
-    k, hc = P[..., :H], P[..., H:]
-    out = torch.empty(T, B, H, device=device, dtype=dtype).transpose(0, 1)
-    go = torch.randn_like(out)
-    dP = torch.empty_like(P)
-
-    def fwd(cfg):
-        min_rnn_fwd(k, None, hc, None, out, kind="mingru", positive=False, reverse=False,
-                    config=cfg)
-
-    def both(cfg):
-        fwd(cfg)
-        min_rnn_bwd(k, None, hc, None, out, go, dP[..., :H], None, dP[..., H:], kind="mingru",
-                    positive=False, reverse=False, config=cfg)
-
-    return fwd, both, out, dP
+    return _shapes_from_env("RNNVIZ_AB_SHAPES") or SHAPES
 
 
 def main() -> int:
@@ -66,7 +45,7 @@ def main() -> int:
     device = bench_device()
     if device.type != "cuda":
         raise SystemExit("mingru_trips_ab.py times the Triton kernels: it needs a CUDA GPU")
-    names = os.environ.get("RNNVIZ_AB_DTYPES", "fp32,bf16").split(",")
+    names = _narrowed("RNNVIZ_AB_DTYPES", DTYPES)
     copy = copy_bandwidth_gbs(device)
     rows = []
     for B, T, H in shapes_from_env():
@@ -77,7 +56,12 @@ def main() -> int:
                 raise SystemExit(f"{(B, T, H)} takes the channel walk: no look-back to time")
             configs = {"shipped": shipped,
                        "fewer_trips": dataclasses.replace(shipped, fewer_trips=True)}
-            fwd, both, out, dP = calls(B, T, H, dtype, device)
+            fwd, bwd, _, _, out, dP = fused_calls(B, T, H, device, dtype)
+
+            def both(cfg):
+                fwd(cfg)
+                bwd(cfg)
+
             made = {}
             for variant, cfg in configs.items():
                 both(cfg)

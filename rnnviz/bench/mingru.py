@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import torch
 import torch.nn as nn
@@ -221,6 +221,41 @@ def _derive(group: list[dict]) -> None:
                 r[f"speedup_vs_{other}"] = ms[other] / r["ms"]
 
 
+class FusedCalls(NamedTuple):
+    """minGRU's fused kernels on one problem's tensors: ``fwd(cfg=None)`` writes ``out`` (h)
+    from the pre-activations (k, hc), ``bwd(cfg=None)`` writes their gradients into ``dP``."""
+
+    fwd: Callable[..., Any]
+    bwd: Callable[..., Any]
+    k: torch.Tensor
+    hc: torch.Tensor
+    out: torch.Tensor
+    dP: torch.Tensor
+
+
+def fused_calls(B: int, T: int, H: int, device: torch.device,
+                dtype: torch.dtype = torch.float32) -> FusedCalls:
+    """The fused kernels' calls on random time-major pre-activations [B, T, 2H] (as the
+    model lays them out) and a random output gradient, each call taking a ``ScanConfig``."""
+    from rnnviz.kernels.mingru import min_rnn_bwd, min_rnn_fwd
+
+    P = torch.randn(T, B, 2 * H, device=device, dtype=dtype).transpose(0, 1)
+    k, hc = P[..., :H], P[..., H:]
+    out = torch.empty(T, B, H, device=device, dtype=dtype).transpose(0, 1)
+    go = torch.randn_like(out)
+    dP = torch.empty_like(P)
+
+    def fwd(cfg=None):
+        min_rnn_fwd(k, None, hc, None, out, kind="mingru", positive=False, reverse=False,
+                    config=cfg)
+
+    def bwd(cfg=None):
+        min_rnn_bwd(k, None, hc, None, out, go, dP[..., :H], None, dP[..., H:], kind="mingru",
+                    positive=False, reverse=False, config=cfg)
+
+    return FusedCalls(fwd, bwd, k, hc, out, dP)
+
+
 def kernel_rows(quick: bool, device: torch.device, copy_gbs: float) -> list[dict]:
     """The fused recurrence alone (fp32), in GB/s against the copy bandwidth, beside the
     unfused route (gates in torch, then ``linear_scan``'s kernel) and a block-size sweep."""
@@ -228,24 +263,14 @@ def kernel_rows(quick: bool, device: torch.device, copy_gbs: float) -> list[dict
         return [{"method": "rnnviz-mingru", "scope": "kernel", "pass": "fwd", "dtype": "fp32",
                  "ms": None, "error": "skipped: the Triton kernels need a CUDA GPU"}]
     from rnnviz.kernels.linear_scan import tile_config
-    from rnnviz.kernels.mingru import min_rnn_bwd, min_rnn_fwd
     from rnnviz.ops.linear_scan import linear_scan
     from rnnviz.ops.mingru.gates import coefficients
 
     rows = []
     for B, H in SHAPES:
         T = 4096
-        P = torch.randn(T, B, 2 * H, device=device).transpose(0, 1)  # time-major, as the model
-        k, hc = P[..., :H], P[..., H:]
-        out = torch.empty(T, B, H, device=device).transpose(0, 1)
-        go = torch.randn_like(out)
-        dP = torch.empty_like(P)
+        fwd, bwd, k, hc, _, _ = fused_calls(B, T, H, device)
         n, e = B * T * H, 4
-        fwd = lambda cfg=None: min_rnn_fwd(k, None, hc, None, out, kind="mingru",  # noqa: E731
-                                           positive=False, reverse=False, config=cfg)
-        bwd = lambda cfg=None: min_rnn_bwd(k, None, hc, None, out, go, dP[..., :H], None,  # noqa: E731
-                                           dP[..., H:], kind="mingru", positive=False,
-                                           reverse=False, config=cfg)
 
         def unfused():
             a, w = coefficients("mingru", k, None)
