@@ -242,8 +242,9 @@ def test_prefetch_ahead_compiles_for_hopper(tile, keep, dtype):
                                         ((8, 4, 16, 0), torch.bfloat16)])
 def test_fewer_trips_compiles_for_hopper(tile, dtype):
     """The look-back in two trips to the L2 a round (``ScanConfig.fewer_trips``), the medium
-    class's tiles (and the one-chunk D=64 forward's, ``scan_entry_ab.py``'s f1lbft): it compiles for sm_90, and its look-back loop has fewer volatile loads (the
-    ones that go to the L2) than without, its flags' copy being read back by plain ones.
+    class's tiles and the one-chunk D=64 forward's (``scan_entry_ab.py``'s f1lbft): it
+    compiles for sm_90, and its look-back loop has fewer volatile loads (the ones that go to
+    the L2) than without, its flags' copy being read back by plain ones.
     (Under 3.6 at fp32's tile the copy's 13 volatile loads became 3 plain ones, and the
     inclusive state's load moved ahead of the aggregates' scan: read from the PTX, not
     asserted here.)"""
