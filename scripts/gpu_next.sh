@@ -122,7 +122,9 @@
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
 #                                    at l=128, d=256 after the host path's trims
 #   bash scripts/gpu_next.sh fewtrips the look-backs that take fewer_trips but no entry asks it of: bf16 at B=1, D=64,
-#                                    T=65536 by one-chunk look-back in two trips (f1lbft, d64lbft), minGRU's fused kernels
+#                                    T=65536 by one-chunk look-back in two trips (f1lbft, d64lbft), and fp32 at D=64 by the
+#                                    one-read look-back both ways (ft), each as graphs and back to back (one launch a pass
+#                                    where the shipped entry makes three: for an eager entry), minGRU's fused kernels
 #                                    at few channels (scripts/mingru_trips_ab.py, fp32 and bf16, exact to the bit first),
 #                                    then the time layout's sweep at the few-channel shapes with the look-back join in
 #                                    one and two trips a round (--join trips, --no-write), to END (560 s)
@@ -166,8 +168,8 @@ scan_modes() {  # the scan bench at shapes $2 as graph replays, then back to bac
     grep -E "(rnnviz-(scan|time)|accelerated-scan[a-z-]*) +fwd(\+bwd)? +fp32" $OUT/r/bench-$1-$m.log | cut -c1-160
   done
 }
-ab() {  # scripts/scan_entry_ab.py as graph replays. $1: a name; $2: shapes; $3: candidates; $4: seconds
-  mkdir -p $OUT/r/$1; RNNVIZ_AB_SHAPES="$2" RNNVIZ_AB_MODES=graph RNNVIZ_AB_VARIANTS="$3" timeout $4 \
+ab() {  # scripts/scan_entry_ab.py as graph replays (or AB_MODES). $1: a name; $2: shapes; $3: candidates; $4: seconds
+  mkdir -p $OUT/r/$1; RNNVIZ_AB_SHAPES="$2" RNNVIZ_AB_MODES=${AB_MODES:-graph} RNNVIZ_AB_VARIANTS="$3" timeout $4 \
     python3 scripts/scan_entry_ab.py --out $OUT/r/$1 > $OUT/r/ab-$1.log 2>&1; echo "$1 rc=$? t=$SECONDS"
   grep "^{" $OUT/r/ab-$1.log | cut -c1-110; grep -E "SystemExit|Error|gradients off|not its own" $OUT/r/ab-$1.log | tail -3; pack
 }
@@ -384,8 +386,12 @@ case "$1" in
     RNNVIZ_AB_DTYPE=bf16 ab aheadbf16 "4x16384x256;3x40001x300;4x131072x256;2x65536x512" shipped,pfh264,pfh528,pfh264k ${AB:-110}
     kept_tests $(( ${END:-560} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
   fewtrips)
-    RNNVIZ_AB_BESIDE=scalar RNNVIZ_AB_DTYPE=bf16 ab d64trips "1x65536x64" shipped,f1lbft,d64lbft ${AB:-70}
-    timeout ${LIMIT:-200} python3 scripts/mingru_trips_ab.py --out $OUT/r > $OUT/r/mingru-trips.log 2>&1
+    # graph replays and back to back: a one-launch entry that loses as graphs may win where the
+    # host paces the call (six launches a step against two): the case for an eager entry
+    AB_MODES=graph,back-to-back RNNVIZ_AB_BESIDE=scalar RNNVIZ_AB_DTYPE=bf16 ab d64trips "1x65536x64" \
+      shipped,f1lbft,d64lbft ${AB:-90}
+    AB_MODES=graph,back-to-back RNNVIZ_AB_BESIDE=warp,scalar ab d64eager "1x65536x64;1x131072x64" shipped,ft ${AB:-90}
+    timeout ${LIMIT:-150} python3 scripts/mingru_trips_ab.py --out $OUT/r > $OUT/r/mingru-trips.log 2>&1
     echo "mingru rc=$? t=$SECONDS"; grep -E "^\{|equal|Exit|Error" $OUT/r/mingru-trips.log | cut -c1-160; pack
     timeout $(( ${END:-560} - SECONDS - 10 )) python3 scripts/scan_time_sweep.py --join trips --no-write \
       --budget $(( ${END:-560} - SECONDS - 40 )) \
