@@ -127,7 +127,8 @@
 #                                    where the shipped entry makes three: for an eager entry), minGRU's fused kernels
 #                                    at few channels (scripts/mingru_trips_ab.py, fp32 and bf16, exact to the bit first),
 #                                    then the time layout's sweep at the few-channel shapes with the look-back join in
-#                                    one and two trips a round (--join trips, --no-write), to END (560 s)
+#                                    one and two trips a round (--join trips, --no-write), to END (560 s); first the GPU
+#                                    test of an entry's eager part (launch.pass_entry: graph and eager calls interleaved)
 # .whl must hold the wheels (accelerated_scan, mingru_pytorch, sru) and, for "ab", linear_scan_base/:
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
@@ -386,6 +387,7 @@ case "$1" in
     RNNVIZ_AB_DTYPE=bf16 ab aheadbf16 "4x16384x256;3x40001x300;4x131072x256;2x65536x512" shipped,pfh264,pfh528,pfh264k ${AB:-110}
     kept_tests $(( ${END:-560} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
   fewtrips)
+    kept_tests 90 tests/ops/test_linear_scan.py::test_gpu_an_eager_part_runs_eagerly_and_the_entry_in_a_graph
     # graph replays and back to back: a one-launch entry that loses as graphs may win where the
     # host paces the call (six launches a step against two): the case for an eager entry
     AB_MODES=graph,back-to-back RNNVIZ_AB_BESIDE=scalar RNNVIZ_AB_DTYPE=bf16 ab d64trips "1x65536x64" \

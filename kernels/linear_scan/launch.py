@@ -265,8 +265,22 @@ WIDE = {4: {"fwd": (16, 4, 512, 2, 0), "bwd": (8, 4, 512, 3, 0)},
         2: {"fwd": (16, 4, 1024, 3, 0), "bwd": (8, 4, 512, 3, 4)}}
 
 
+def pass_entry(entry: dict, backward: bool = False, eager: bool = False) -> dict:
+    """What ``entry`` asks of one pass: its keys, then for the backward its "bwd" part's; for
+    an ``eager`` call (no CUDA graph capturing it) then its "eager" part's keys, and for the
+    backward that part's own "bwd". So an eager part's keys hold for both passes, over the
+    entry's backward too."""
+    eager_part = entry.get("eager", {}) if eager else {}
+    parts = (entry.get("bwd", {}), eager_part, eager_part.get("bwd", {})) if backward \
+        else (eager_part,)
+    out = dict(entry)
+    for part in parts:
+        out.update(part)
+    return out
+
+
 def choose_config(B: int, T: int, D: int, elem_size: int = 4,
-                  backward: bool = False) -> ScanConfig:
+                  backward: bool = False, eager: bool = False) -> ScanConfig:
     """Path and block sizes for a [B, T, D] scan of ``elem_size``-byte elements, forward or
     (``backward``) the gradient's reverse scan.
 
@@ -276,10 +290,15 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
     vector width (an entry's "bwd" overrides them for the backward); ``tile_config`` fits it
     to D. No table entry (another GPU, the interpreter): a formula. No tuning runs at call
     time, so small problems pay no extra launches.
+
+    ``eager``: the call is not being captured into a CUDA graph, so the host paces it where
+    the GPU's work is short: an entry's "eager" part (``pass_entry``) then applies. The
+    table ranks entries by graph replays; where one that makes more launches wins there, an
+    "eager" part can ask for fewer when the host's time per launch is the cost.
     """
     entry = None if interpreting() else tuned_entry(_tuned_for(gpu_key()), B, T, D, elem_size)
-    if entry and backward:
-        entry = {**entry, **entry.get("bwd", {})}
+    if entry:
+        entry = pass_entry(entry, backward, eager)
     if entry and entry["path"] == "sequence" and T <= SHORT_T:
         entry = None  # its class was measured at longer T; this short a walk needs no look-back
     if (entry and entry["path"] == "channel" and B * D > SMALL_BD
@@ -418,10 +437,11 @@ def _plan(cfg: ScanConfig, shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, fl
 
 @functools.lru_cache(maxsize=1024)
 def _auto_plan(shape: tuple, s_a: tuple, s_b: tuple, s_hf: tuple, flags: tuple, timeline: bool,
-               elem_size: int, device_index: int | None, backward: bool) -> _Plan:
+               elem_size: int, device_index: int | None, backward: bool,
+               eager: bool = False) -> _Plan:
     """The plan under the automatic config: one lookup per call for both."""
     B, T, D = shape
-    cfg = _auto_config(B, T, D, elem_size, device_index, backward)
+    cfg = _auto_config(B, T, D, elem_size, device_index, backward, eager)
     if timeline and cfg.carry == "scan":  # the timeline is the look-back kernels' own clock
         cfg = dataclasses.replace(cfg, carry="lookback")
     return _plan(cfg, shape, s_a, s_b, s_hf, flags, timeline)
@@ -435,8 +455,9 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, con
     hf_ = hf if hf is not None else out  # (absent tensors: ``out`` stands in, never touched)
     flags = (h0 is not None, hf0 is not None, reverse, shift_a, grad_a_out is not None, record)
     if config is None:
+        index = a.device.index if a.is_cuda else None
         plan = _auto_plan(a.shape, a.stride(), b.stride(), hf_.stride(), flags, timeline,
-                          a.element_size(), a.device.index if a.is_cuda else None, backward)
+                          a.element_size(), index, backward, _eager(index))
     else:
         plan = _plan(config, a.shape, a.stride(), b.stride(), hf_.stride(), flags, timeline)
     cfg = plan.cfg
@@ -493,15 +514,30 @@ def forget_choices() -> None:
     outlives its config's cache: clearing one alone leaves the old choice running.)"""
     from .launch_time import _auto_time_config
 
-    for cached in (_auto_plan, _auto_config, _auto_time_config):
+    for cached in (_auto_plan, _auto_config, _auto_time_config, _has_eager_entries):
         cached.cache_clear()
 
 
 @functools.lru_cache(maxsize=4096)
 def _auto_config(B: int, T: int, D: int, elem_size: int, device_index: int | None,
-                 backward: bool) -> ScanConfig:
+                 backward: bool, eager: bool = False) -> ScanConfig:
     with torch.cuda.device(device_index) if device_index is not None else _no_device():
-        return choose_config(B, T, D, elem_size, backward)
+        return choose_config(B, T, D, elem_size, backward, eager)
+
+
+@functools.lru_cache(maxsize=None)
+def _has_eager_entries(device_index: int) -> bool:
+    """Whether the tuned table of this GPU has an entry with an "eager" part."""
+    with torch.cuda.device(device_index):
+        return any("eager" in e for e in _tuned_for(gpu_key()).values())
+
+
+def _eager(device_index: int | None) -> bool:
+    """Whether a scan on this device now takes its entry's eager part (``choose_config``):
+    on a GPU whose table has any (else the question costs nothing), outside graph capture.
+    (The capture check is a call into the CUDA runtime, about a microsecond.)"""
+    return (device_index is not None and _has_eager_entries(device_index)
+            and not torch.cuda.is_current_stream_capturing())
 
 
 class _no_device:

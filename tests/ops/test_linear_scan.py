@@ -457,6 +457,72 @@ def test_gpu_lookback_in_a_graph_and_eagerly(gpu, segment, carry, pdl, packed):
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_gpu_an_eager_part_runs_eagerly_and_the_entry_in_a_graph(gpu, dtype, monkeypatch):
+    """An entry with an "eager" part (here: reduce-then-scan, three launches a pass, and the
+    one-chunk look-back, one, eagerly): through the op, eager calls launch the eager part's
+    kernel and a captured call the entry's, forward and backward, each against float64, the
+    graph replayed between eager calls on the same stream."""
+    import rnnviz.kernels.linear_scan.launch as launch
+    from rnnviz.kernels.cached_launch import CachedLaunch
+
+    B, T, D = 1, 65536 + 3, 64
+    key = launch.tuned_key(B, T, D, dtype.itemsize)
+    rts = {"path": "sequence", "rows": 4, "num_warps": 1, "block_d": 16, "stages": 1, "vec": 0,
+           "programs": 2112, "carry": "scan", "pdl": True}
+    one = {"carry": "lookback", "programs": 0, "pdl": False, "rows": 16, "num_warps": 4,
+           "block_d": 32, "fewer_trips": True}
+    table = {**launch._tuned_for(launch.gpu_key()), key: {**rts, "bwd": {"rows": 8, "stages": 3},
+                                                         "eager": one}}
+    monkeypatch.setattr(launch, "_tuned_for", lambda k: table)
+    launch.forget_choices()
+    made, inner = [], CachedLaunch.launch
+
+    def launch_(self, grid, args, kw, static=None):
+        made.append(getattr(self.kernel, "fn", self.kernel).__name__)
+        return inner(self, grid, args, kw, static)
+
+    monkeypatch.setattr(CachedLaunch, "launch", launch_)
+    a, b, h0 = make(B, T, D, dtype, device=gpu)
+    a.requires_grad_(True)
+    g = torch.randn(B, T, D, device=gpu, dtype=dtype)
+    a64 = a.detach().double().requires_grad_(True)
+    ref = linear_scan(a64, b.double(), h0.double(), backend="torch")
+    (ref_ga,) = torch.autograd.grad(ref, a64, g.double())
+    tol = 1e-4 if dtype == torch.float32 else 2e-2
+
+    def step():
+        h = linear_scan(a, b, h0)
+        (grad_a,) = torch.autograd.grad(h, a, g)
+        return h, grad_a
+
+    try:
+        h, _ = step()
+        assert made == ["scan_seqpar_kernel"] * 2  # eagerly: one launch a pass
+        made.clear()
+        out = {}
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            step()  # (warm up the captured path's kernels outside the capture)
+        torch.cuda.current_stream().wait_stream(side)
+        made.clear()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            out["h"], out["ga"] = step()
+        # captured: reduce-then-scan's three launches a pass (reduce, summaries, apply)
+        assert len(made) == 6 and "scan_seqpar_kernel" not in made, made
+        for _ in range(3):
+            graph.replay()
+            h, grad_a = step()
+            torch.cuda.synchronize()
+            for x, want in ((out["h"], ref), (h, ref), (out["ga"], ref_ga), (grad_a, ref_ga)):
+                assert rel_err(x, want) < tol
+    finally:
+        launch.forget_choices()
+
+
+@pytest.mark.gpu
 @pytest.mark.parametrize("dtype,tile,ahead,keep", [
     (torch.float32, (16, 4, 32, 0), 264, False), (torch.float32, (16, 4, 32, 0), 264, True),
     (torch.float32, (8, 4, 32, 0), 7, False), (torch.bfloat16, (32, 4, 64, 2), 264, False),
@@ -1167,6 +1233,45 @@ def test_choose_config_small_classes(monkeypatch):
     assert launch.choose_config(1, launch.SHORT_T, 64).path == "channel"  # the formula
     assert launch.choose_config(1, 1024, 256, 2).block_d == 8  # 32 programs, smallest class
     assert launch.choose_config(1, 1024, 400).path == "sequence"  # 50 programs: the formula
+
+
+def test_an_eager_part_applies_outside_graph_capture_only(monkeypatch):
+    """An entry's "eager" part (``launch.pass_entry``) replaces its keys, the backward's
+    included (its own "bwd" then for the backward alone), for calls no CUDA graph captures; a
+    captured call, or a GPU whose table has no eager part, takes the entry as it is."""
+    import rnnviz.kernels.linear_scan.launch as launch
+
+    rts = {"path": "sequence", "rows": 4, "num_warps": 1, "block_d": 16, "programs": 2112,
+           "carry": "scan", "pdl": True, "bwd": {"rows": 8, "stages": 3}}
+    one = {"carry": "lookback", "programs": 0, "rows": 16, "num_warps": 4, "block_d": 32,
+           "fewer_trips": True, "bwd": {"stages": 3}}
+    entry = {**rts, "eager": one}
+    assert {k: v for k, v in launch.pass_entry(entry, True).items() if k not in ("bwd", "eager")} \
+        == {**{k: v for k, v in rts.items() if k != "bwd"}, "rows": 8, "stages": 3}
+    eager_bwd = launch.pass_entry(entry, True, eager=True)
+    assert (eager_bwd["rows"], eager_bwd["stages"], eager_bwd["carry"]) == (16, 3, "lookback")
+    assert "stages" not in launch.pass_entry(entry, eager=True)  # (the eager "bwd": backward only)
+    key = launch.tuned_key(1, 65536, 64, 4)
+    monkeypatch.setattr(launch, "interpreting", lambda: False)
+    monkeypatch.setattr(launch, "gpu_key", lambda index=None: "X")
+    monkeypatch.setattr(launch, "_tuned_for", lambda k: {key: {**rts, "eager": one}})
+    for backward in (False, True):
+        graph = launch.choose_config(1, 65536, 64, 4, backward)
+        eager = launch.choose_config(1, 65536, 64, 4, backward, eager=True)
+        assert (graph.carry, graph.segment > 0, graph.pdl) == ("scan", True, True)
+        assert (eager.carry, eager.segment, eager.pdl, eager.fewer_trips) == ("lookback", 0, False, True)
+        assert eager.block_t == 16 * eager.block_s and eager.block_d == 32
+        assert graph.rows == (8 if backward else 4) and graph.stages == (3 if backward else 1)
+    # which part a call takes: outside capture on a GPU whose table has one, the eager part
+    monkeypatch.setattr(launch, "_has_eager_entries", lambda index: True)
+    monkeypatch.setattr(torch.cuda, "is_current_stream_capturing", lambda: False)
+    assert launch._eager(0) and not launch._eager(None)  # (None: the CPU, the interpreter)
+    monkeypatch.setattr(torch.cuda, "is_current_stream_capturing", lambda: True)
+    assert not launch._eager(0)
+    monkeypatch.setattr(launch, "_has_eager_entries", lambda index: False)
+    monkeypatch.setattr(torch.cuda, "is_current_stream_capturing",
+                        lambda: pytest.fail("asked about capture with no eager part to choose"))
+    assert not launch._eager(0)
 
 
 def test_rows_fit_int32_offsets():
