@@ -121,6 +121,10 @@
 #                                    the shape where the scan still loses to accelerated-scan (B=1, T=65536, D=64: fp32
 #                                    forward+backward 505 us against bf16's 243 us on one host, eabdf13) and SRU's step
 #                                    at l=128, d=256 after the host path's trims
+#   bash scripts/gpu_next.sh eager    the GPU tests of the scan's eager parts (launch.pass_entry), of minGRU (its look-back in
+#                                    two trips by default) and the H100's table, then the D=64 A/Bs as graphs and back to
+#                                    back: fp32 shipped against ft (one launch a pass), bf16 shipped (its eager part) against
+#                                    d64lbft, at T = 65536 and 131072
 #   bash scripts/gpu_next.sh fewtrips the look-backs that take fewer_trips but no entry asks it of: bf16 at B=1, D=64,
 #                                    T=65536 by one-chunk look-back in two trips (f1lbft, d64lbft), and fp32 at D=64 by the
 #                                    one-read look-back both ways (ft), each as graphs and back to back (one launch a pass
@@ -133,7 +137,7 @@
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips|eager) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips|eager"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -386,6 +390,17 @@ case "$1" in
     ab ahead "${SHAPES:-4x16384x256;16x10000x128;3x40001x300;4x131072x256}" shipped,pf132,pf264,pf528,pf264k ${AB:-150}
     RNNVIZ_AB_DTYPE=bf16 ab aheadbf16 "4x16384x256;3x40001x300;4x131072x256;2x65536x512" shipped,pfh264,pfh528,pfh264k ${AB:-110}
     kept_tests $(( ${END:-560} - SECONDS - 30 )) tests/ops/test_linear_scan.py ;;
+  eager)
+    # after the first eager part (bf16, B * D in 64..256, T > 32768) and minGRU's look-back in two
+    # trips by default: their GPU tests and the H100's table; then fp32 at D=64 by the one-read
+    # look-back both ways (ft) and the bf16 entry with its eager part against d64lbft, both as
+    # graphs and back to back, at T = 65536 and 131072
+    kept_tests ${LIMIT:-150} tests/ops/test_linear_scan.py::test_gpu_an_eager_part_runs_eagerly_and_the_entry_in_a_graph \
+      tests/ops/test_linear_scan.py::test_an_eager_part_first_runs_what_a_graph_would \
+      tests/ops/test_linear_scan.py::test_gpu_the_h100_table_on_any_hopper tests/models/test_mingru.py
+    AB_MODES=graph,back-to-back RNNVIZ_AB_BESIDE=scalar ab d64eager "1x65536x64;1x131072x64" shipped,ft ${AB:-110}
+    AB_MODES=graph,back-to-back RNNVIZ_AB_BESIDE=scalar RNNVIZ_AB_DTYPE=bf16 ab d64eagerh "1x65536x64;1x131072x64" \
+      shipped,d64lbft ${AB:-110} ;;
   fewtrips)
     kept_tests 90 tests/ops/test_linear_scan.py::test_gpu_an_eager_part_runs_eagerly_and_the_entry_in_a_graph
     # graph replays and back to back: a one-launch entry that loses as graphs may win where the

@@ -257,6 +257,8 @@ def use(variant: str, B: int, T: int, D: int, elem: int = 4) -> None:
         entry["fewer_trips"] = False
         if "bwd" in entry and "bwd" not in asked:
             entry["bwd"] = {**entry["bwd"], "fewer_trips": False}
+    if asked and "eager" not in asked:
+        entry.pop("eager", None)  # (a candidate runs as itself back to back too)
     table[key] = entry
     launch._tuned_for = (lambda k, table=table: table)
     launch.forget_choices()

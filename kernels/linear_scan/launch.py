@@ -344,7 +344,7 @@ class _Plan(LaunchPlan):
     """A scan's launch, the same for every call of one shape, layout, config and set of
     flags: made once (``_plan``), so a small scan's call does not redo it."""
 
-    __slots__ = ("cfg", "fits", "n_chunks", "status", "before")
+    __slots__ = ("cfg", "fits", "n_chunks", "status", "before", "graph_ready")
 
     def __init__(self, cfg: ScanConfig, kernel: CachedLaunch, grid: tuple, scalars: tuple,
                  constexprs: dict, fits: bool, n_chunks: int, status: tuple | None,
@@ -358,6 +358,9 @@ class _Plan(LaunchPlan):
         # carry="scan": (the reduce launch's plan, the summary scan's plan, n_parts), the
         # launches before this (apply) one
         self.before = before
+        # an eager part's plan: whether the plan a CUDA graph of the same call takes has run
+        # (``_launch``)
+        self.graph_ready = False
 
 
 # The scan of the segments' summaries (carry="scan"): a channel walk of a few thousand steps,
@@ -456,8 +459,22 @@ def _launch(a, b, h0, out, *, reverse, shift_a, grad_a_out, hf, hf0, record, con
     flags = (h0 is not None, hf0 is not None, reverse, shift_a, grad_a_out is not None, record)
     if config is None:
         index = a.device.index if a.is_cuda else None
-        plan = _auto_plan(a.shape, a.stride(), b.stride(), hf_.stride(), flags, timeline,
-                          a.element_size(), index, backward, _eager(index))
+        where = (a.shape, a.stride(), b.stride(), hf_.stride(), flags, timeline,
+                 a.element_size(), index, backward)
+        eager = _eager(index)
+        plan = _auto_plan(*where, eager)
+        if eager and not plan.graph_ready:
+            plan.graph_ready = True
+            graph = _auto_plan(*where, False)
+            if graph.cfg != plan.cfg:
+                # Run once what a CUDA graph of this call will launch: a kernel's first launch
+                # loads its module, which a stream capture forbids ("operation would make the
+                # legacy stream depend on a capturing blocking stream"), and the usual capture
+                # (torch.cuda.graphs' recipe, torch.compile's cudagraphs) warms up eagerly
+                # first, which runs the eager part. The eager plan then writes the results.
+                _launch(a, b, h0, out, reverse=reverse, shift_a=shift_a, grad_a_out=grad_a_out,
+                        hf=hf, hf0=hf0, record=record, config=graph.cfg, backward=backward,
+                        timeline=timeline)
     else:
         plan = _plan(config, a.shape, a.stride(), b.stride(), hf_.stride(), flags, timeline)
     cfg = plan.cfg

@@ -184,9 +184,28 @@ trips a round too, fp32's backward and bf16's both ways. Forward / forward+backw
 replays, before -> after: fp32 116.9 / 275.9 -> 116.6 / 270.6 (the forward, reduce-then-scan,
 unchanged; accelerated-scan's scalar kernel 761.2 / 2172.0); bf16 96.5 / 208.2 -> 92.4 / 200.3
 (689.4 / 2047.6).
+An entry's "eager" part (``launch.pass_entry``) is what calls no CUDA graph captures take: the
+table ranks by graph replays, where fewer launches matter less than where the host paces each
+call. H100, bf16, B * D in 64..256, T > 32768, since 2026-12-07 18:43 (benchmarks/scan-entry-ab-eager-bf16-h100.json,
+through the op at B=1, T=65536, D=64, gradients checked against float64 first, a slow host:
+sum(range(10000)) took 262 us): eagerly, the one-read look-back both ways in two trips a round
+(mh32's tile, one launch a pass: "d64lbft") instead of reduce-then-scan's three. Back to back,
+forward 104.2 -> 57.5 us and forward+backward 491.6 -> 309.6, faster in each of five alternating
+rounds (accelerated-scan's scalar kernel: 60.2 and 266.8); as graph replays it is slower (24.3 ->
+34.3 and 49.8 -> 67.9), so graphs keep the entry. The one-chunk look-back forward alone
+("f1lbft") gave 64.8 and 438.3 back to back, 29.8 and 58.1 as graphs. A sweep that rewrites an
+entry drops its eager part, as it drops "pdl".
 """
 TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 64,
                                 'carry': 'scan',
+                                'eager': {'bwd': {'stages': 3},
+                                          'carry': 'lookback',
+                                          'fewer_trips': True,
+                                          'num_warps': 4,
+                                          'programs': 0,
+                                          'rows': 32,
+                                          'stages': 1,
+                                          'vec': 2},
                                 'num_warps': 1,
                                 'path': 'sequence',
                                 'pdl': True,

@@ -17,10 +17,14 @@ sub-chunk in one thread, 16-byte vectors along the channels) with sizes of its o
   here: these kernels keep about three times as many tiles live (pre-activations, gates,
   candidate, their derivatives).
 
-The look-back window is 8 chunks rather than the scan's 32 (fewer registers).
+The look-back window is 8 chunks rather than the scan's 32 (fewer registers), in two trips
+to the L2 a round (``fewer_trips``, since 2026-12-07: the h and gradients equal to the bit,
+forward 7-19% and forward+backward 2-10% faster at (1, 65536, 64), (4, 16384, 256) and
+(2, 8192, 1024), fp32 and bf16, on the H100; benchmarks/mingru-trips-ab-h100.json).
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import NamedTuple
 
@@ -63,8 +67,10 @@ def choose_config(B: int, T: int, H: int, elem_size: int = 4) -> ScanConfig:
         rows = 4 if B * H < 2 * CHANNEL_MIN_BH else 2  # fewer programs: deeper tiles
         return tile_config("channel", T, H, elem_size, rows=rows if wide else rows // 2,
                            num_warps=4, block_d=32, stages=WALK_STAGES)
-    return tile_config("sequence", T, H, elem_size, rows=4 if wide else 2, num_warps=4,
-                       block_d=16)
+    # the look-back in two trips to the L2 a round (``ScanConfig.fewer_trips``): the same
+    # bits, faster at every shape timed (benchmarks/mingru-trips-ab-h100.json)
+    return dataclasses.replace(tile_config("sequence", T, H, elem_size, rows=4 if wide else 2,
+                                           num_warps=4, block_d=16), fewer_trips=True)
 
 
 def config_for(B: int, T: int, H: int, elem_size: int, config: ScanConfig | None = None) -> ScanConfig:

@@ -137,6 +137,30 @@ def test_h100_own_bf16_sequence_entries_compile_for_hopper():
         assert compile_all(made) == {(1, 65536, 64): 5, (4, 16384, 256): 4}.get(shape, 2)
 
 
+def test_h100_eager_parts_compile_for_hopper(monkeypatch):
+    """The H100's "eager" parts, what a call that no CUDA graph captures takes
+    (``launch.pass_entry``): bf16 at B * D in 64..256, T > 32768 by the one-read look-back both
+    ways (32 rows x 64 channels, two a lane, in two trips to the L2 a round), after the first
+    call has run the entry's own reduce-then-scan once (its kernels loaded before any capture)."""
+    from rnnviz.kernels.linear_scan import launch, scan_bwd, scan_fwd
+    from rnnviz.kernels.linear_scan.tuned import TABLE
+
+    assert [k for k, e in TABLE["H100"].items() if "eager" in e] == [launch.bucket(1, 65536, 64, 2)]
+    monkeypatch.setattr(launch, "_eager", lambda index: True)  # (a CPU tensor: as on the GPU)
+    three = ["scan_reduce_kernel", "scan_channel_kernel", "scan_apply_kernel"]
+    with tuned_for("H100"), recorded_launches() as made:
+        a = torch.empty(1, 65536, 64, dtype=torch.bfloat16)
+        for _ in range(2):
+            h = scan_fwd(a, a).h
+            scan_bwd(a, h, None, torch.empty_like(h))
+    names = [kernel.fn.__name__ for kernel, _, _ in made]
+    assert names == (three + ["scan_seqpar_kernel"]) * 2 + ["scan_seqpar_kernel"] * 2, names
+    looks = [kw for kernel, _, kw in made if kernel.fn.__name__ == "scan_seqpar_kernel"]
+    assert all((kw["VEC"], kw["BLOCK_D"], kw["R"], kw["FEWER_TRIPS"], kw.get("AHEAD", 0))
+               == (2, 64, 32, True, 0) for kw in looks)
+    assert compile_all([m for m in made if m[0].fn.__name__ == "scan_seqpar_kernel"]) == 2
+
+
 def test_h100_own_fp32_entries_compile_for_hopper():
     """The H100's own entries for fp32. B * D <= 256, T > 32768: the forward in reduce-then-
     scan's three launches (the summaries' scan in 4-channel programs); the backward by
@@ -417,7 +441,8 @@ def test_time_kernel_joins_compile_for_hopper(launches, dtype):
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_mingru_and_sru_launches_compile_for_hopper(launches, dtype):
     """minGRU and minLSTM's fused kernels (the paper's shape and a wide one: the channel
-    walk; few channels: the look-back, also in two trips to the L2 a round), and SRU's
+    walk; few channels: the look-back, in two trips to the L2 a round as chosen and in
+    four), and SRU's
     recurrence (with and without the projected skip input), forward and backward."""
     import dataclasses
 
@@ -426,7 +451,7 @@ def test_mingru_and_sru_launches_compile_for_hopper(launches, dtype):
 
     few = choose_config(2, 4096, 64, dtype.itemsize)
     for B, T, H, cfg in ((64, 4096, 128, None), (16, 4096, 1024, None), (2, 4096, 64, None),
-                         (2, 4096, 64, dataclasses.replace(few, fewer_trips=True))):
+                         (2, 4096, 64, dataclasses.replace(few, fewer_trips=False))):
         for kind, K in (("mingru", 2), ("minlstm", 3)):
             P = torch.empty(B, T, K * H, dtype=dtype)
             v = [P[..., j * H:(j + 1) * H] for j in range(K)]

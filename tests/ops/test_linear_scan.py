@@ -462,7 +462,10 @@ def test_gpu_an_eager_part_runs_eagerly_and_the_entry_in_a_graph(gpu, dtype, mon
     """An entry with an "eager" part (here: reduce-then-scan, three launches a pass, and the
     one-chunk look-back, one, eagerly): through the op, eager calls launch the eager part's
     kernel and a captured call the entry's, forward and backward, each against float64, the
-    graph replayed between eager calls on the same stream."""
+    graph replayed between eager calls on the same stream. The capture follows torch's
+    recipe (warmed up eagerly on a side stream), so the entry's kernels first launch outside
+    it only because the first eager call ran them (a first launch inside a capture fails:
+    "operation would make the legacy stream depend on a capturing blocking stream")."""
     import rnnviz.kernels.linear_scan.launch as launch
     from rnnviz.kernels.cached_launch import CachedLaunch
 
@@ -496,15 +499,18 @@ def test_gpu_an_eager_part_runs_eagerly_and_the_entry_in_a_graph(gpu, dtype, mon
         (grad_a,) = torch.autograd.grad(h, a, g)
         return h, grad_a
 
+    twin = ["scan_reduce_kernel", "scan_channel_kernel", "scan_apply_kernel"]
     try:
-        h, _ = step()
-        assert made == ["scan_seqpar_kernel"] * 2  # eagerly: one launch a pass
+        step()  # the first eager call runs each pass's graph twin first (it loads its kernels)
+        assert made == (twin + ["scan_seqpar_kernel"]) * 2, made
         made.clear()
+        step()
+        assert made == ["scan_seqpar_kernel"] * 2  # eagerly: one launch a pass
         out = {}
-        side = torch.cuda.Stream()
+        side = torch.cuda.Stream()  # (the capture recipe: warmed up eagerly on a side stream)
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
-            step()  # (warm up the captured path's kernels outside the capture)
+            step()
         torch.cuda.current_stream().wait_stream(side)
         made.clear()
         graph = torch.cuda.CUDAGraph()
@@ -1272,6 +1278,39 @@ def test_an_eager_part_applies_outside_graph_capture_only(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_current_stream_capturing",
                         lambda: pytest.fail("asked about capture with no eager part to choose"))
     assert not launch._eager(0)
+
+
+@kernel_test
+def test_an_eager_part_first_runs_what_a_graph_would(kernel_device, monkeypatch):
+    """The first eager call of a plan whose graph twin differs runs that twin first (a
+    kernel's first launch loads its module, which a CUDA graph capture forbids, and a capture
+    is warmed up eagerly), then its own plan, whose results it returns; later calls run their
+    own plan alone."""
+    import functools
+
+    import rnnviz.kernels.linear_scan.launch as launch
+    from rnnviz.kernels.cached_launch import CachedLaunch
+    from rnnviz.kernels.linear_scan import scan_fwd
+
+    graph_cfg, eager_cfg = small_config("reduce", block_t=8), small_config("sequence", block_t=4)
+    monkeypatch.setattr(launch, "_auto_config", lambda *args: eager_cfg if args[-1] else graph_cfg)
+    monkeypatch.setattr(launch, "_auto_plan", functools.lru_cache()(launch._auto_plan.__wrapped__))
+    monkeypatch.setattr(launch, "_eager", lambda index: True)
+    made, inner = [], CachedLaunch.launch
+
+    def launch_(self, grid, args, kw, static=None):
+        made.append(getattr(self.kernel, "fn", self.kernel).__name__)
+        return inner(self, grid, args, kw, static)
+
+    monkeypatch.setattr(CachedLaunch, "launch", launch_)
+    a, b, h0 = make(2, 37, 5, torch.float32, device=kernel_device)
+    ref = linear_scan_reference(a.cpu(), b.cpu(), h0.cpu())
+    for call in range(3):
+        made.clear()
+        out = scan_fwd(a, b, h0)
+        assert rel_err(out.h, ref) < 1e-5 and out.chunk == 4  # (the eager plan's chunk)
+        twin = ["scan_reduce_kernel", "scan_channel_kernel", "scan_apply_kernel"]
+        assert made == (twin if call == 0 else []) + ["scan_seqpar_kernel"], made
 
 
 def test_rows_fit_int32_offsets():
