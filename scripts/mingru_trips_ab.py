@@ -88,7 +88,7 @@ def main() -> int:
                            if k in ("T", "H", "dtype", "pass", "variant", "us", "frac_copy")},
                           flush=True)
     write_result("mingru-trips-ab", rows,
-                 {"timing": "graph replays", "copy_gbs": copy, "rounds": ROUNDS,
+                 {"timing": "graph", "copy_gbs": copy, "rounds": ROUNDS,
                   "bytes": "fwd: 3 N elements (k, hc, h); fwd+bwd: 9 N (and k, hc, h, dh, dk, dhc)"},
                  out_dir=args.out)
     return 0
