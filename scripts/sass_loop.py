@@ -4,7 +4,9 @@
                                                        scan-d64-fwd, scan-d64-bwd, mingru-fwd,
                                                        mingru-bwd)
 
-"scan-d64-*" is the H100's entry at B=1, T=65536, D=64 (reduce-then-scan), printed with each
+"scan-d64-*" is reduce-then-scan at B=1, T=65536, D=64 as the H100's entry takes it (bf16's;
+fp32's tile of 4 rows x 1 warp x 16 channels forward, 8 x 1 x 32 backward, which was the fp32
+entry until 2026-12-07 19:33 and is named here since the one-read look-back took it), printed with each
 launch's register layouts (``#ttg.blocked``): which of the tile's [R, S, BLOCK_D] dimensions the
 lanes take. The compiler chooses them, and Triton versions choose differently. Run it under the
 device's Triton from its wheel (pip download --no-deps triton==3.6.0, unzip to DIR, then
@@ -58,7 +60,22 @@ def launch(target: str, dtype: torch.dtype) -> None:
         from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
         shape = (1, 65536, 64) if target.startswith("scan-d64") else (16, 16384, 4096)
         a = torch.empty(shape, dtype=dtype)
-        scan_fwd(a, a) if target.endswith("fwd") else scan_bwd(a, a, None, a)
+        cfg = d64_reduce_then_scan(target.endswith("bwd")) \
+            if target.startswith("scan-d64") and dtype == torch.float32 else None
+        scan_fwd(a, a, config=cfg) if target.endswith("fwd") else scan_bwd(a, a, None, a, config=cfg)
+
+
+def d64_reduce_then_scan(backward: bool):
+    """fp32 reduce-then-scan at B=1, T=65536, D=64 with pdl, the H100's entry until 2026-12-07."""
+    import dataclasses
+
+    from rnnviz.kernels.linear_scan import tile_config
+    from rnnviz.kernels.linear_scan.launch import segment_for
+
+    rows, warps, block_d, stages = (8, 1, 32, 3) if backward else (4, 1, 16, 1)
+    cfg = tile_config("sequence", 65536, 64, 4, rows, warps, block_d, stages, segment=1,
+                      carry="scan")
+    return dataclasses.replace(segment_for(1, 65536, 64, cfg, 2112), pdl=True)
 
 
 def main() -> None:

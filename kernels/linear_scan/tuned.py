@@ -184,6 +184,14 @@ trips a round too, fp32's backward and bf16's both ways. Forward / forward+backw
 replays, before -> after: fp32 116.9 / 275.9 -> 116.6 / 270.6 (the forward, reduce-then-scan,
 unchanged; accelerated-scan's scalar kernel 761.2 / 2172.0); bf16 96.5 / 208.2 -> 92.4 / 200.3
 (689.4 / 2047.6).
+H100, fp32, B * D in 64..256, T > 32768, since 2026-12-07 19:33 (benchmarks/scan-entry-ab-ft-h100.json,
+through the op at B=1, D=64, gradients checked against float64 first): the one-chunk look-back both
+ways in two trips a round, the entry of B * D <= 4096 ("ft": 16 rows x 4 warps x 32 channels, one
+read of the inputs, one launch a pass), instead of reduce-then-scan with pdl. As graph replays,
+forward / forward+backward: T=65536 33.0 / 77.7 -> 32.9 / 69.5 us; T=131072 65.7 / 153.6 -> 54.2 /
+121.6 (accelerated-scan's scalar kernel 54.4 / 149.1 and 106.6 / 297.1). Back to back (a slow host,
+sum(range(10000)) in 292.6 us): 69.7 / 473.7 -> 54.8 / 306.9 and 92.8 / 485.9 -> 63.4 /
+271.5. The "|few" class (D=16) keeps its entry.
 An entry's "eager" part (``launch.pass_entry``) is what calls no CUDA graph captures take: the
 table ranks by graph replays, where fewer launches matter less than where the host paces each
 call. H100, bf16, B * D in 64..256, T > 32768, since 2026-12-07 18:43 (benchmarks/scan-entry-ab-eager-bf16-h100.json,
@@ -298,19 +306,22 @@ TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 64,
                                   'rows': 8,
                                   'stages': 4,
                                   'vec': 0},
-          '4|bd<=256|T>32768': {'block_d': 16,
+          '4|bd<=256|T>32768': {'block_d': 32,
                                 'bwd': {'block_d': 32,
-                                        'num_warps': 1,
-                                        'programs': 2112,
-                                        'rows': 8,
+                                        'carry': 'lookback',
+                                        'fewer_trips': True,
+                                        'num_warps': 4,
+                                        'path': 'sequence',
+                                        'programs': 0,
+                                        'rows': 16,
                                         'stages': 3,
                                         'vec': 0},
-                                'carry': 'scan',
-                                'num_warps': 1,
+                                'carry': 'lookback',
+                                'fewer_trips': True,
+                                'num_warps': 4,
                                 'path': 'sequence',
-                                'pdl': True,
-                                'programs': 2112,
-                                'rows': 4,
+                                'programs': 0,
+                                'rows': 16,
                                 'stages': 1,
                                 'vec': 0},
           '4|bd<=256|T>32768|few': {'block_d': 16,

@@ -768,10 +768,11 @@ def test_gpu_auto_paths_large(gpu, shape, dtype):
 @pytest.mark.parametrize("shape", [(1, 65536, 64), (1, 2 ** 16 + 3, 16), (2, 40000, 100),
                                    (4, 16384, 256), (3, 40001, 300)])
 def test_gpu_the_h100_table_on_any_hopper(gpu, shape):
-    """The H100's own entries for few channels and long T (reduce-then-scan with pdl, its
-    backward's 8-row tiles; the "|few" class's one-chunk backward) and for a few hundred to
-    4096 channels (one-chunk look-back both ways), run on whatever GPU runs the tests as if
-    it were an H100: exact both ways, fp32 and bf16."""
+    """The H100's own entries for few channels and long T (fp32 at D=64 by the one-chunk
+    look-back both ways, bf16's reduce-then-scan with pdl and its eager part; the "|few"
+    class's one-chunk backward) and for a few hundred to 4096 channels (one-chunk look-back
+    both ways), run on whatever GPU runs the tests as if it were an H100: exact both ways, fp32
+    and bf16."""
     import rnnviz.kernels.linear_scan.launch as launch
     from rnnviz.bench.sass import tuned_for
 
@@ -1121,14 +1122,18 @@ def test_overlapping_launches_only_with_reduce_then_scan(monkeypatch):
     fwd = launch.choose_config(1, 65536, 64, 4)
     bwd = launch.choose_config(1, 65536, 64, 4, backward=True)  # one launch: nothing to overlap
     assert (fwd.carry, fwd.pdl) == ("scan", True) and not bwd.pdl
-    # the H100's own table: D=64 overlaps both ways (benchmarks/scan-entry-ab-h100.json);
-    # D=16 ("|few") its forward, its backward being the one-launch look-back
+    # the H100's own table: bf16 at D=64 overlaps both ways as graphs
+    # (benchmarks/scan-entry-ab-chlane-bf16-h100.json); fp32 at D=64 looks back in one launch a
+    # pass since 2026-12-07 (scan-entry-ab-ft-h100.json), nothing to overlap; D=16 ("|few")
+    # overlaps its forward, its backward being the one-launch look-back
     monkeypatch.setattr(launch, "_tuned_for", tuned_for)
     monkeypatch.setattr(launch, "gpu_key", lambda: "H100")
     for backward in (False, True):
+        h64 = launch.choose_config(1, 65536, 64, 2, backward=backward)
         d64 = launch.choose_config(1, 65536, 64, 4, backward=backward)
         d16 = launch.choose_config(1, 2 ** 20, 16, 4, backward=backward)
-        assert (d64.carry, d64.pdl) == ("scan", True)
+        assert (h64.carry, h64.pdl) == ("scan", True)
+        assert (d64.carry, d64.pdl, d64.segment) == ("lookback", False, 0)
         assert (d16.carry, d16.pdl) == (("lookback", False) if backward else ("scan", True))
 
 
