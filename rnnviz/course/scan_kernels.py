@@ -563,6 +563,41 @@ def trips_figure(dtype: str = "bfloat16", ref: Reference | None = None,
                        [ref])
 
 
+# One kernel for graphs, another eagerly: the D=64 entries' candidates at B=1, T=65536, timed
+# both ways in one run on the H100 (each file's rounds alternate the candidates)
+EAGER_ABS = {"bfloat16": "scan-entry-ab-eager-bf16-h100", "float32": "scan-entry-ab-ft-h100"}
+EAGER_NAMES = {"shipped": "reduce-then-scan<br>(3 launches a pass)",
+               "f1lbft": "look-back forward,<br>reduce-then-scan back",
+               "d64lbft": "one read, look-back<br>(1 launch a pass)",
+               "ft": "one read, look-back<br>(1 launch a pass)",
+               "scalar": ENTRY_NAMES["scalar"]}
+EAGER_TIMINGS = {"graph": "graph replays: the GPU alone",
+                 "back-to-back": "back to back: the host paces each call"}
+
+
+def eager_figure(dtype: str = "bfloat16", ref: Reference | None = None, T: int = 65536
+                 ) -> go.Figure:
+    """The D=64 entry's candidates (``EAGER_ABS``) as graph replays and back to back, side by
+    side: the ranking the tuned table keeps, and the one an eager call meets."""
+    from plotly.subplots import make_subplots
+
+    ref = ref or shipped_file(EAGER_ABS[dtype])
+    fig = make_subplots(rows=1, cols=2, subplot_titles=list(EAGER_TIMINGS.values()),
+                        horizontal_spacing=0.08)
+    for col, timing in enumerate(EAGER_TIMINGS, start=1):
+        rows = [r for r in entry_ab_rows([ref], T, timing=timing, dtype=dtype)
+                if r["variant"] in EAGER_NAMES]
+        for pss, (label, colr) in ENTRY_PASSES.items():
+            fig.add_bar(x=[EAGER_NAMES[r["variant"]] for r in rows], y=[r[pss] for r in rows],
+                        name=label, marker_color=colr, showlegend=col == 1, legendgroup=pss,
+                        text=[f"{r[pss]:.0f}" for r in rows], textposition="outside",
+                        hovertemplate="%{x}: %{y:.1f} µs<extra>" + label + "</extra>",
+                        row=1, col=col)
+    fig.update_layout(barmode="group", yaxis_title="µs per call")
+    return style(fig, f"Graphs and eager calls rank differently: B=1, T={T}, D=64 ({dtype})",
+                 _source(ref), height=520)
+
+
 def _entry_bars(rows: list[dict[str, Any]], label, title: str, refs: list[Reference]
                 ) -> go.Figure:
     """``entry_ab_rows``' rows as grouped bars, forward and forward + backward, each named

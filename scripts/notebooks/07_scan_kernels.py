@@ -435,6 +435,28 @@ scan_kernels.trips_figure("float32")
 # 16 channels and T = 2^20 found the same: bfloat16 4% faster both ways, and float32 2% faster
 # forward + backward (there only its backward looks back); those entries take it too.
 #
+# Two trips also changed the answer at 64 channels. There every entry so far ranked its
+# candidates as graph replays, the GPU's time alone, and reduce-then-scan won: three launches a
+# pass, overlapped. Timed back to back as well, where the host issues each call and pays for each
+# launch, the same candidates rank differently (one run each, the host a slow one):
+
+# %%
+scan_kernels.eager_figure("bfloat16")
+
+# %%
+scan_kernels.eager_figure("float32")
+
+# %% [markdown]
+# In bfloat16 reduce-then-scan stays the fastest on the GPU (24 µs against 34), but eagerly the
+# one-launch look-back is 1.8x faster forward and 1.6x faster forward + backward: the host's
+# launches, not the GPU, set that pace. So an entry of the tuned table can carry an *eager part*,
+# which calls that no CUDA graph captures take (`launch.pass_entry`; the op asks
+# `torch.cuda.is_current_stream_capturing()`). Its first GPU test failed: a kernel's first launch
+# loads its module, and a capture warmed up eagerly had never launched the graph's kernels, so
+# now an eager part's first call runs the graph's plan once too. In float32 the one-read look-back
+# in two trips wins both ways (forward + backward 69.5 µs against 77.7 as graphs), so it simply
+# became the entry.
+#
 # ## 5. The same scan on the other layout
 #
 # Everything so far read $a$ and $b$ as `[B, T, D]`: one time step's $D$ channels side by side in

@@ -912,6 +912,34 @@ def test_trips_figures_show_what_notebook_7_says():
             assert both["four, the backward not prefetching"] == 533.3
 
 
+def test_eager_figures_show_what_notebook_7_says():
+    """Notebook 7's graph-or-eager passage as its text reads it: bf16 at B=1, T=65536, D=64,
+    reduce-then-scan fastest as graphs (24 against 34 us forward) and the one-launch look-back
+    1.8x faster forward and 1.6x forward + backward back to back; fp32's one-read look-back
+    faster both ways (69.5 against 77.7 us forward + backward as graphs)."""
+    from rnnviz.course import scan_kernels
+
+    def panels(dtype):
+        fig = scan_kernels.eager_figure(dtype)
+        got = {}
+        for trace in fig.data:
+            timing = "graph" if trace.xaxis == "x" else "back-to-back"
+            for k, v in zip(trace.x, trace.y):
+                got[(timing, trace.name, k)] = v
+        return got
+
+    fwd, both = (scan_kernels.ENTRY_PASSES[p][0] for p in ("fwd", "fwd+bwd"))
+    rts, one = scan_kernels.EAGER_NAMES["shipped"], scan_kernels.EAGER_NAMES["d64lbft"]
+    h = panels("bfloat16")
+    assert (round(h[("graph", fwd, rts)]), round(h[("graph", fwd, one)])) == (24, 34)
+    assert round(h[("back-to-back", fwd, rts)] / h[("back-to-back", fwd, one)], 1) == 1.8
+    assert round(h[("back-to-back", both, rts)] / h[("back-to-back", both, one)], 1) == 1.6
+    f = panels("float32")
+    assert (round(f[("graph", both, one)], 1), round(f[("graph", both, rts)], 1)) == (69.5, 77.7)
+    assert all(f[(t, p, one)] < f[(t, p, rts)] for t in ("graph", "back-to-back")
+               for p in (fwd, both))
+
+
 def test_tripsfew_runs_read_as_notebook_7_says():
     """Notebook 7's sentence on the two-trip look-back at B=1, T=2^20, D=16: bf16 4% faster
     both ways, fp32 2% faster forward + backward (its forward, without a look-back, within
