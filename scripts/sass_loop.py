@@ -66,16 +66,13 @@ def launch(target: str, dtype: torch.dtype) -> None:
 
 
 def d64_reduce_then_scan(backward: bool):
-    """fp32 reduce-then-scan at B=1, T=65536, D=64 with pdl, the H100's entry until 2026-12-07."""
-    import dataclasses
+    """fp32 reduce-then-scan at B=1, T=65536, D=64 with pdl, the H100's entry until 2026-12-07
+    (``scan_entry_ab.D64_BEFORE``, beside this script)."""
+    from scan_entry_ab import D64_BEFORE
 
-    from rnnviz.kernels.linear_scan import tile_config
-    from rnnviz.kernels.linear_scan.launch import segment_for
+    from rnnviz.kernels.linear_scan.launch import entry_config
 
-    rows, warps, block_d, stages = (8, 1, 32, 3) if backward else (4, 1, 16, 1)
-    cfg = tile_config("sequence", 65536, 64, 4, rows, warps, block_d, stages, segment=1,
-                      carry="scan")
-    return dataclasses.replace(segment_for(1, 65536, 64, cfg, 2112), pdl=True)
+    return entry_config(D64_BEFORE, 1, 65536, 64, 4, backward)
 
 
 def main() -> None:

@@ -297,6 +297,13 @@ def choose_config(B: int, T: int, D: int, elem_size: int = 4,
     "eager" part can ask for fewer when the host's time per launch is the cost.
     """
     entry = None if interpreting() else tuned_entry(_tuned_for(gpu_key()), B, T, D, elem_size)
+    return entry_config(entry, B, T, D, elem_size, backward, eager)
+
+
+def entry_config(entry: dict | None, B: int, T: int, D: int, elem_size: int = 4,
+                 backward: bool = False, eager: bool = False) -> ScanConfig:
+    """The config a tuned ``entry`` (``tuned.py``'s form; None: the formula) gives a [B, T, D]
+    scan, forward or (``backward``) the gradient's, eager or captured (``choose_config``)."""
     if entry:
         entry = pass_entry(entry, backward, eager)
     if entry and entry["path"] == "sequence" and T <= SHORT_T:
