@@ -552,8 +552,7 @@ def _auto_config(B: int, T: int, D: int, elem_size: int, device_index: int | Non
 @functools.lru_cache(maxsize=None)
 def _has_eager_entries(device_index: int) -> bool:
     """Whether the tuned table of this GPU has an entry with an "eager" part."""
-    with torch.cuda.device(device_index):
-        return any("eager" in e for e in _tuned_for(gpu_key()).values())
+    return any("eager" in e for e in _tuned_for(gpu_key(device_index)).values())
 
 
 def _eager(device_index: int | None) -> bool:
