@@ -133,11 +133,17 @@
 #                                    then the time layout's sweep at the few-channel shapes with the look-back join in
 #                                    one and two trips a round (--join trips, --no-write), to END (560 s); first the GPU
 #                                    test of an entry's eager part (launch.pass_entry: graph and eager calls interleaved)
+#   bash scripts/gpu_next.sh recheck  fp32's "|few" forward (D=16, T=2^20) by the one-chunk look-back in two trips
+#                                    (ftfew32r8/r16/r32), bf16's forward at B * D <= 4096, T <= 32768 by the one-read
+#                                    kernel (pfh264kft: an eager part?), both as graphs and back to back; then every
+#                                    op's GPU tests (LIMIT, 230 s: none since 2026-12-07 06:16, before fewer_trips, the
+#                                    eager parts and fp32's D=64 entry); then fp32 at D=64 back to back beside
+#                                    accelerated-scan's warp kernel (its build about 90 s), to END (570)
 # .whl must hold the wheels (accelerated_scan, mingru_pytorch, sru) and, for "ab", linear_scan_base/:
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips|eager) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips|eager"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips|eager|recheck) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips|eager|recheck"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -414,6 +420,14 @@ case "$1" in
       --budget $(( ${END:-560} - SECONDS - 40 )) \
       --shapes "${SHAPES:-1x65536x64;1x131072x64;1x1048576x16}" --out $OUT/r > $OUT/r/time-sweep.log 2>&1
     echo "time sweep rc=$? t=$SECONDS"; tail -30 $OUT/r/time-sweep.log | cut -c1-200; pack ;;
+  recheck)
+    AB_MODES=graph,back-to-back RNNVIZ_AB_BESIDE=scalar ab few32 "1x1048576x16" \
+      shipped,ftfew32r8,ftfew32r16,ftfew32r32 ${AB:-100}
+    AB_MODES=graph,back-to-back RNNVIZ_AB_BESIDE=scalar RNNVIZ_AB_DTYPE=bf16 ab medeagerh \
+      "4x16384x256;16x10000x128;2x8192x512" shipped,pfh264kft ${AB:-100}
+    kept_tests ${LIMIT:-230}
+    AB_MODES=back-to-back RNNVIZ_AB_BESIDE=warp,scalar ab d64warp "1x65536x64" shipped \
+      $(( ${END:-570} - SECONDS - 10 )) ;;
   medclock)
     # where the medium forward's time goes (73% of copy at B=4, T=16384, D=256 by one-chunk look-back,
     # against accelerated-scan's 97% on [B, D, T]): the kernel's own clock (seqpar_timeline.py), the

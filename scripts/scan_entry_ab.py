@@ -221,6 +221,12 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             "ftfew": {"pdl": True,
                       "bwd": {**TABLE["H100"]["4|bd<=256|T>32768|few"]["bwd"], "fewer_trips": True}},
             "ftfewh": {**TABLE["H100"]["2|bd<=256|T>32768|few"], "programs": 0, "fewer_trips": True},
+            # fp32's "|few" forward (D=16) by the one-chunk look-back in two trips, the tile
+            # of bf16's entry and of fp32's own backward (8 rows x 4 warps x 16 channels), or
+            # 16 or 32 rows: one read of the inputs where reduce-then-scan reads them twice
+            **{f"ftfew32r{r}": {"carry": "lookback", "programs": 0, "rows": r, "num_warps": 4,
+                                "block_d": 16, "vec": 0, "stages": 1, "pdl": False,
+                                "fewer_trips": True} for r in (8, 16, 32)},
             # the H100's B * D <= 4096 entry before m1lbr16 took its forward (look-back segments)
             "lbseg": {**MEDIUM_SCAN, "carry": "lookback"},
             "mediumscan": MEDIUM_SCAN,
