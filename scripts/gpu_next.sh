@@ -136,7 +136,7 @@
 #   bash scripts/gpu_next.sh recheck  fp32's "|few" forward (D=16, T=2^20) by the one-chunk look-back in two trips
 #                                    (ftfew32r8/r16/r32), bf16's forward at B * D <= 4096, T <= 32768 by the one-read
 #                                    kernel (pfh264kft: an eager part?), both as graphs and back to back; then every
-#                                    op's GPU tests (LIMIT, 230 s: none since 2026-12-07 06:16, before fewer_trips, the
+#                                    op's GPU tests (LIMIT, 230 s: the last full run, 2026-12-07 15:45, was before the
 #                                    eager parts and fp32's D=64 entry); then fp32 at D=64 back to back beside
 #                                    accelerated-scan's warp kernel (its build about 90 s), to END (570)
 # .whl must hold the wheels (accelerated_scan, mingru_pytorch, sru) and, for "ab", linear_scan_base/:

@@ -258,15 +258,24 @@ D64_BEFORE = {"path": "sequence", "rows": 4, "num_warps": 1, "block_d": 16, "sta
               "vec": 0, "programs": 2112, "carry": "scan", "pdl": True,
               "bwd": {"rows": 8, "num_warps": 1, "block_d": 32, "stages": 3, "vec": 0,
                       "programs": 2112}}
+# ... and its fp32 "|few" entry (D=16) until the one-chunk look-back took its forward too
+# (ftfew32r16, 2026-12-07's second session): reduce-then-scan with pdl forward, which the D=16
+# candidates above ("split16", "ch32", "ftfew") change a key or two of
+FEW16_BEFORE = {**TABLE["H100"]["4|bd<=256|T>32768|few"], "carry": "scan", "num_warps": 1,
+                "pdl": True, "programs": 2112, "rows": 4}
+FEW16_BEFORE.pop("fewer_trips", None)
 
 
 def use(variant: str, B: int, T: int, D: int, elem: int = 4) -> None:
     """Make the op choose ``variant``'s entry (``VARIANTS``: the shipped one, updated; at fp32's
-    D=64 class ``D64_BEFORE``, updated) for problems of this class of ``elem``-byte elements."""
+    D=64 and D=16 classes ``D64_BEFORE`` and ``FEW16_BEFORE``, updated) for problems of this
+    class of ``elem``-byte elements."""
     table = dict(launch._tuned_for(launch.gpu_key()))
     key = launch.tuned_key(B, T, D, elem)
     asked = VARIANTS[variant]
-    base = D64_BEFORE if asked and key == launch.bucket(1, 65536, 64, 4) else table[key]
+    before = {launch.bucket(1, 65536, 64, 4): D64_BEFORE,
+              launch.tuned_key(1, 2 ** 20, 16, 4): FEW16_BEFORE}
+    base = before.get(key, table[key]) if asked else table[key]
     entry = {**base, **asked}
     if asked and "fewer_trips" not in asked:
         # (a candidate that does not ask for the two-trip look-back runs as it was first timed,

@@ -139,34 +139,40 @@ def test_h100_own_bf16_sequence_entries_compile_for_hopper():
 
 def test_h100_eager_parts_compile_for_hopper(monkeypatch):
     """The H100's "eager" parts, what a call that no CUDA graph captures takes
-    (``launch.pass_entry``): bf16 at B * D in 64..256, T > 32768 by the one-read look-back both
-    ways (32 rows x 64 channels, two a lane, in two trips to the L2 a round), after the first
-    call has run the entry's own reduce-then-scan once (its kernels loaded before any capture)."""
+    (``launch.pass_entry``), after the first call has run the entry's own plan once (its
+    kernels loaded before any capture): bf16 at B * D in 64..256, T > 32768 by the one-read
+    look-back both ways (32 rows x 64 channels, two a lane, in two trips to the L2 a round);
+    bf16 at B * D <= 4096, 2048 < T <= 32768, whose forward is reduce-then-scan's three
+    launches, the same tile prefetching the chunk 264 tickets on (its backward's already)."""
     from rnnviz.kernels.linear_scan import launch, scan_bwd, scan_fwd
     from rnnviz.kernels.linear_scan.tuned import TABLE
 
-    assert [k for k, e in TABLE["H100"].items() if "eager" in e] == [launch.bucket(1, 65536, 64, 2)]
+    assert [k for k, e in TABLE["H100"].items() if "eager" in e] == [
+        launch.bucket(1, 65536, 64, 2), launch.bucket(4, 16384, 256, 2)]
     monkeypatch.setattr(launch, "_eager", lambda index: True)  # (a CPU tensor: as on the GPU)
     three = ["scan_reduce_kernel", "scan_channel_kernel", "scan_apply_kernel"]
-    with tuned_for("H100"), recorded_launches() as made:
-        a = torch.empty(1, 65536, 64, dtype=torch.bfloat16)
-        for _ in range(2):
-            h = scan_fwd(a, a).h
-            scan_bwd(a, h, None, torch.empty_like(h))
-    names = [kernel.fn.__name__ for kernel, _, _ in made]
-    assert names == (three + ["scan_seqpar_kernel"]) * 2 + ["scan_seqpar_kernel"] * 2, names
-    looks = [kw for kernel, _, kw in made if kernel.fn.__name__ == "scan_seqpar_kernel"]
-    assert all((kw["VEC"], kw["BLOCK_D"], kw["R"], kw["FEWER_TRIPS"], kw.get("AHEAD", 0))
-               == (2, 64, 32, True, 0) for kw in looks)
-    assert compile_all([m for m in made if m[0].fn.__name__ == "scan_seqpar_kernel"]) == 2
+    one = ["scan_seqpar_kernel"]
+    # the first call: each pass's graph twin, then the eager plan; the second: the eager plan
+    for shape, twins, ahead in (((1, 65536, 64), (three + one) * 2, 0),
+                                ((4, 16384, 256), three + one + one, 264)):
+        with tuned_for("H100"), recorded_launches() as made:
+            a = torch.empty(shape, dtype=torch.bfloat16)
+            for _ in range(2):
+                h = scan_fwd(a, a).h
+                scan_bwd(a, h, None, torch.empty_like(h))
+        names = [kernel.fn.__name__ for kernel, _, _ in made]
+        assert names == twins + one * 2, (shape, names)
+        looks = [kw for kernel, _, kw in made[-2:]]
+        assert all((kw["VEC"], kw["BLOCK_D"], kw["R"], kw["FEWER_TRIPS"], kw.get("AHEAD", 0))
+                   == (2, 64, 32, True, ahead) for kw in looks), shape
+        assert compile_all(made[-2:]) == 2
 
 
 def test_h100_own_fp32_entries_compile_for_hopper():
     """The H100's own entries for fp32. B * D in 64..256, T > 32768, and B * D <= 4096,
     T > 2048: the one-chunk look-back both ways (16 rows x 4 warps x 32 channels, in two trips
-    to the L2 a round). Fewer than 64 channels ("|few"): the forward in reduce-then-scan's three
-    launches (the summaries' scan in 4-channel programs), the backward by the one-chunk
-    look-back."""
+    to the L2 a round). Fewer than 64 channels ("|few"): the one-chunk look-back both ways too,
+    16-channel tiles, 16 rows forward and 8 backward."""
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
     from rnnviz.kernels.linear_scan.launch import bucket, tuned_key
     from rnnviz.kernels.linear_scan.tuned import TABLE
@@ -174,23 +180,17 @@ def test_h100_own_fp32_entries_compile_for_hopper():
     assert {k for k in TABLE["H100"] if k.startswith("4|")} == {
         bucket(1, 65536, 64, 4), tuned_key(1, 2 ** 20, 16, 4), bucket(4, 16384, 256, 4),
         bucket(4, 131072, 256, 4)}
-    three = ["scan_reduce_kernel", "scan_channel_kernel", "scan_apply_kernel"]
-    for shape, forward, backward in (((1, 65536, 64), ["scan_seqpar_kernel"], ["scan_seqpar_kernel"]),
-                                     ((1, 2 ** 20, 16), three, ["scan_seqpar_kernel"]),
-                                     ((4, 16384, 256), ["scan_seqpar_kernel"], ["scan_seqpar_kernel"]),
-                                     ((4, 131072, 256), ["scan_seqpar_kernel"], ["scan_seqpar_kernel"])):
+    for shape in ((1, 65536, 64), (1, 2 ** 20, 16), (4, 16384, 256), (4, 131072, 256)):
         with tuned_for("H100"), recorded_launches() as made:
             a = torch.empty(shape)
             h = scan_fwd(a, a).h
             scan_bwd(a, h, None, torch.empty_like(h))
         names = [kernel.fn.__name__ for kernel, _, _ in made]
-        assert names == forward + backward, shape
-        if forward == three:
-            assert made[1][2]["BLOCK_D"] == 4
-        looks = [kw for kernel, _, kw in made if kernel.fn.__name__ == "scan_seqpar_kernel"]
+        assert names == ["scan_seqpar_kernel"] * 2, shape
+        looks = [kw for _, _, kw in made]
         assert all(kw["FEWER_TRIPS"] for kw in looks), shape
-        if shape[2] > 16:
-            assert all((kw["R"], kw["BLOCK_D"]) == (16, 32) for kw in looks)
+        tiles = [(16, 16), (8, 16)] if shape[2] == 16 else [(16, 32)] * 2
+        assert [(kw["R"], kw["BLOCK_D"]) for kw in looks] == tiles, shape
         assert compile_all(made) == len(names)
 
 

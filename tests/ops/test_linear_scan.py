@@ -768,11 +768,11 @@ def test_gpu_auto_paths_large(gpu, shape, dtype):
 @pytest.mark.parametrize("shape", [(1, 65536, 64), (1, 2 ** 16 + 3, 16), (2, 40000, 100),
                                    (4, 16384, 256), (3, 40001, 300)])
 def test_gpu_the_h100_table_on_any_hopper(gpu, shape):
-    """The H100's own entries for few channels and long T (fp32 at D=64 by the one-chunk
-    look-back both ways, bf16's reduce-then-scan with pdl and its eager part; the "|few"
-    class's one-chunk backward) and for a few hundred to 4096 channels (one-chunk look-back
-    both ways), run on whatever GPU runs the tests as if it were an H100: exact both ways, fp32
-    and bf16."""
+    """The H100's own entries for few channels and long T (fp32 by the one-chunk look-back
+    both ways, at D=64 and, since 2026-12-07, in the "|few" class too; bf16's reduce-then-scan
+    with pdl and its eager part at D=64) and for a few hundred to 4096 channels (one-chunk
+    look-back both ways; bf16 at T <= 32768 reduce-then-scan forward, with an eager part), run
+    on whatever GPU runs the tests as if it were an H100: exact both ways, fp32 and bf16."""
     import rnnviz.kernels.linear_scan.launch as launch
     from rnnviz.bench.sass import tuned_for
 
@@ -780,11 +780,11 @@ def test_gpu_the_h100_table_on_any_hopper(gpu, shape):
         pytest.skip("pdl (griddepcontrol) needs sm_90 or later")
     with tuned_for("H100"):  # (its choices forgotten on the way in and out)
         a, b, h0 = make(*shape, torch.float32, device=gpu)
-        cfg = launch.choose_config(*shape, 4, backward=True)
-        # reduce-then-scan's backward at 64..256 channels; the one-chunk look-back under 64
-        # ("|few") and from 257 ("medium", since 2026-12-07)
-        assert cfg.carry == ("scan" if launch.FEW_ROWS <= shape[0] * shape[2] <= launch.SMALL_BD
-                             else "lookback")
+        # every fp32 class here looks back both ways, one launch a pass (the D=64 class since
+        # 2026-12-07 19:33, the "|few" forward since the second session of that day)
+        for backward in (False, True):
+            cfg = launch.choose_config(*shape, 4, backward=backward)
+            assert (cfg.carry, cfg.segment) == ("lookback", 0), (shape, backward)
         for dtype in (torch.float32, torch.bfloat16):
             check_op_both_ways(0.9 + 0.1 * a, b, h0, dtype)
 
@@ -1124,17 +1124,16 @@ def test_overlapping_launches_only_with_reduce_then_scan(monkeypatch):
     assert (fwd.carry, fwd.pdl) == ("scan", True) and not bwd.pdl
     # the H100's own table: bf16 at D=64 overlaps both ways as graphs
     # (benchmarks/scan-entry-ab-chlane-bf16-h100.json); fp32 at D=64 looks back in one launch a
-    # pass since 2026-12-07 (scan-entry-ab-ft-h100.json), nothing to overlap; D=16 ("|few")
-    # overlaps its forward, its backward being the one-launch look-back
+    # pass since 2026-12-07 (scan-entry-ab-ft-h100.json), and D=16 ("|few") too since that
+    # day's second session (scan-entry-ab-few32-h100.json): nothing to overlap
     monkeypatch.setattr(launch, "_tuned_for", tuned_for)
     monkeypatch.setattr(launch, "gpu_key", lambda: "H100")
     for backward in (False, True):
         h64 = launch.choose_config(1, 65536, 64, 2, backward=backward)
-        d64 = launch.choose_config(1, 65536, 64, 4, backward=backward)
-        d16 = launch.choose_config(1, 2 ** 20, 16, 4, backward=backward)
         assert (h64.carry, h64.pdl) == ("scan", True)
-        assert (d64.carry, d64.pdl, d64.segment) == ("lookback", False, 0)
-        assert (d16.carry, d16.pdl) == (("lookback", False) if backward else ("scan", True))
+        for shape in ((1, 65536, 64), (1, 2 ** 20, 16)):
+            cfg = launch.choose_config(*shape, 4, backward=backward)
+            assert (cfg.carry, cfg.pdl, cfg.segment) == ("lookback", False, 0), shape
 
 
 def test_summary_buffers_are_kept_and_aligned():
