@@ -139,11 +139,15 @@
 #                                    op's GPU tests (LIMIT, 230 s: the last full run, 2026-12-07 15:45, was before the
 #                                    eager parts and fp32's D=64 entry); then fp32 at D=64 back to back beside
 #                                    accelerated-scan's warp kernel (its build about 90 s), to END (570)
+#   bash scripts/gpu_next.sh verify   after recheck's adoptions (fp32's "|few" forward by the look-back, bf16's eager part at
+#                                    B * D <= 4096, T <= 32768): the H100's table, the shipped entries' GPU tests and
+#                                    those recheck's limit stopped (SRU, minGRU, torch.compile: LIMIT, 330 s), then the
+#                                    "|few" class in 16 or 32 rows: fp32's backward (ftfew32r16b), bf16 both ways (ftfewh16/32)
 # .whl must hold the wheels (accelerated_scan, mingru_pytorch, sru) and, for "ab", linear_scan_base/:
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips|eager|recheck) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips|eager|recheck"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips|eager|recheck|verify) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips|eager|recheck|verify"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -428,6 +432,15 @@ case "$1" in
     kept_tests ${LIMIT:-230}
     AB_MODES=back-to-back RNNVIZ_AB_BESIDE=warp,scalar ab d64warp "1x65536x64" shipped \
       $(( ${END:-570} - SECONDS - 10 )) ;;
+  verify)
+    kept_tests ${LIMIT:-330} tests/ops/test_linear_scan.py::test_gpu_the_h100_table_on_any_hopper \
+      tests/ops/test_linear_scan.py::test_gpu_auto_paths_large \
+      tests/ops/test_linear_scan.py::test_gpu_an_eager_part_runs_eagerly_and_the_entry_in_a_graph \
+      tests/ops/test_sru.py tests/models/test_sru.py tests/models/test_mingru.py tests/models/test_compile.py \
+      tests/ops/test_expanded_grads.py tests/ops/test_cached_launch.py
+    AB_MODES=graph,back-to-back RNNVIZ_AB_BESIDE=scalar ab few16 "1x1048576x16" shipped,ftfew32r16b ${AB:-80}
+    AB_MODES=graph,back-to-back RNNVIZ_AB_BESIDE=scalar RNNVIZ_AB_DTYPE=bf16 ab few16h "1x1048576x16" \
+      shipped,ftfewh16,ftfewh32 ${AB:-80} ;;
   medclock)
     # where the medium forward's time goes (73% of copy at B=4, T=16384, D=256 by one-chunk look-back,
     # against accelerated-scan's 97% on [B, D, T]): the kernel's own clock (seqpar_timeline.py), the

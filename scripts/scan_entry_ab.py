@@ -227,6 +227,12 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             **{f"ftfew32r{r}": {"carry": "lookback", "programs": 0, "rows": r, "num_warps": 4,
                                 "block_d": 16, "vec": 0, "stages": 1, "pdl": False,
                                 "fewer_trips": True} for r in (8, 16, 32)},
+            # ... ftfew32r16 (fp32's "|few" forward since 2026-12-07 21:50) with its backward in
+            # 16 rows too; bf16's "|few" entry (8 rows both ways) in 16 or 32 rows
+            "ftfew32r16b": {**TABLE["H100"]["4|bd<=256|T>32768|few"],
+                            "bwd": {**TABLE["H100"]["4|bd<=256|T>32768|few"]["bwd"], "rows": 16}},
+            **{f"ftfewh{r}": {**TABLE["H100"]["2|bd<=256|T>32768|few"], "programs": 0,
+                              "fewer_trips": True, "rows": r} for r in (16, 32)},
             # the H100's B * D <= 4096 entry before m1lbr16 took its forward (look-back segments)
             "lbseg": {**MEDIUM_SCAN, "carry": "lookback"},
             "mediumscan": MEDIUM_SCAN,

@@ -76,11 +76,12 @@ def test_scan_entry_ab_variants_launch_what_they_ask(monkeypatch):
     d64 = [n for n in ab.VARIANTS
            if not n.startswith("medium") and n not in ("split16", "mh32pk8b", "h200long", "pfh264kb",
                                                            "pfh264kbft", "ftfew", "ftfewh")
-           and not n.startswith("ftfew32")]
+           and not n.startswith(("ftfew32", "ftfewh"))]
     for shape, names, elem in [((1, 65536, 64), d64, 4), ((1, 65536, 64), ["ch64h", "ch64hr8", "ch64hr32", "rtsh"], 2),
                                ((1, 2 ** 20, 16), ["shipped", "split16", "ch32", "ch32f", "ftfew",
                                                  "ftfew32r8", "ftfew32r16", "ftfew32r32"], 4),
-                               ((1, 2 ** 20, 16), ["shipped", "ftfewh"], 2),
+                               ((1, 2 ** 20, 16), ["shipped", "ftfew32r16b"], 4),
+                               ((1, 2 ** 20, 16), ["shipped", "ftfewh", "ftfewh16", "ftfewh32"], 2),
                                ((4, 16384, 256), ["shipped", "mediumscan", "mediumsplit", "ch32",
                                                   *ab.MEDIUM_LOOKBACK, "m1lbr16b", "lbseg",
                                                   "mediumpk4", "mediumpk8", "mediumpk16",
