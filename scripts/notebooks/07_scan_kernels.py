@@ -433,7 +433,10 @@ scan_kernels.trips_figure("float32")
 # same run answered a smaller question: the middle bar drops the backward's prefetch, 1% faster
 # here and 2% slower at the class's two other shapes, so the backward keeps it. A later run at
 # 16 channels and T = 2^20 found the same: bfloat16 4% faster both ways, and float32 2% faster
-# forward + backward (there only its backward looks back); those entries take it too.
+# forward + backward (there only its backward looks back); those entries take it too. With two
+# trips a round the look-back then won float32's forward at those 16 channels as well, in chunks
+# of 16 rows: 102 µs against reduce-then-scan's 117 (66% of copy), forward + backward 254 against
+# 273, so that class now reads its inputs once both ways.
 #
 # Two trips also changed the answer at 64 channels. There every entry so far ranked its
 # candidates as graph replays, the GPU's time alone, and reduce-then-scan won: three launches a
@@ -455,7 +458,9 @@ scan_kernels.eager_figure("float32")
 # loads its module, and a capture warmed up eagerly had never launched the graph's kernels, so
 # now an eager part's first call runs the graph's plan once too. In float32 the one-read look-back
 # in two trips wins both ways (forward + backward 69.5 µs against 77.7 as graphs), so it simply
-# became the entry.
+# became the entry. A later run found the same split in bfloat16 at a few hundred channels and
+# T <= 32768 (B=2, T=8192, D=512: forward 34 µs by reduce-then-scan against 44 by the one-read
+# look-back as graphs, but 99 against 57 back to back), so that class got an eager part too.
 #
 # ## 5. The same scan on the other layout
 #

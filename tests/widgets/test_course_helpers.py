@@ -957,6 +957,28 @@ def test_tripsfew_runs_read_as_notebook_7_says():
     assert gain(bf16, "bfloat16", "ftfewh", "fwd+bwd") == 0.04
     assert gain(fp32, "float32", "ftfew", "fwd+bwd") == 0.02
     assert abs(gain(fp32, "float32", "ftfew", "fwd")) <= 0.01
+    # ... and the look-back forward in 16 rows that followed (102 against 117 us, 66% of copy;
+    # 254 against 273 forward + backward)
+    rows = {r["variant"]: r for r in scan_kernels.entry_ab_rows(
+        [shipped_file("scan-entry-ab-few32-h100")], 2 ** 20, dtype="float32", B=1, D=16)}
+    assert [round(rows[v]["fwd"]) for v in ("ftfew32r16", "shipped")] == [102, 117]
+    assert [round(rows[v]["fwd+bwd"]) for v in ("ftfew32r16", "shipped")] == [254, 273]
+    copy = shipped_file("scan-entry-ab-few32-h100").rows
+    assert [round(r["frac_copy"], 2) for r in copy if r["variant"] == "ftfew32r16"
+            and r["pass"] == "fwd" and r["timing"] == "graph"] == [0.66]
+
+
+def test_medium_bf16_eager_run_reads_as_notebook_7_says():
+    """Notebook 7's sentence on bf16 at B=2, T=8192, D=512: forward 34 us by reduce-then-scan
+    against 44 by the one-read look-back as graphs, 99 against 57 back to back."""
+    from rnnviz.course import scan_kernels
+    from rnnviz.course.reference import shipped_file
+
+    ref = [shipped_file("scan-entry-ab-medeager-bf16-h100")]
+    for timing, want in (("graph", [34, 44]), ("back-to-back", [99, 57])):
+        rows = {r["variant"]: r for r in scan_kernels.entry_ab_rows(
+            ref, 8192, timing=timing, dtype="bfloat16", B=2, D=512)}
+        assert [round(rows[v]["fwd"]) for v in ("shipped", "pfh264kft")] == want, timing
 
 
 def test_chlane_ab_figures_show_what_notebook_7_says():
