@@ -227,7 +227,7 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             **{f"ftfew32r{r}": {"carry": "lookback", "programs": 0, "rows": r, "num_warps": 4,
                                 "block_d": 16, "vec": 0, "stages": 1, "pdl": False,
                                 "fewer_trips": True} for r in (8, 16, 32)},
-            # ... ftfew32r16 (fp32's "|few" forward since 2026-12-07 21:50) with its backward in
+            # ... ftfew32r16 (fp32's "|few" forward since 2026-12-07 21:25) with its backward in
             # 16 rows too; bf16's "|few" entry (8 rows both ways) in 16 or 32 rows
             "ftfew32r16b": {**TABLE["H100"]["4|bd<=256|T>32768|few"],
                             "bwd": {**TABLE["H100"]["4|bd<=256|T>32768|few"]["bwd"], "rows": 16}},

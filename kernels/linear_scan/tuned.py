@@ -203,7 +203,7 @@ rounds (accelerated-scan's scalar kernel: 60.2 and 266.8); as graph replays it i
 34.3 and 49.8 -> 67.9), so graphs keep the entry. The one-chunk look-back forward alone
 ("f1lbft") gave 64.8 and 438.3 back to back, 29.8 and 58.1 as graphs. A sweep that rewrites an
 entry drops its eager part, as it drops "pdl".
-Since 2026-12-07 21:50 (benchmarks/scan-entry-ab-medeager-bf16-h100.json, the same kind of run, a
+Since 2026-12-07 21:25 (benchmarks/scan-entry-ab-medeager-bf16-h100.json, the same kind of run, a
 slow host: sum(range(10000)) in 236 us) the H100's bf16 entry for B * D <= 4096, 2048 < T <= 32768
 has one too: eagerly its forward is the one-read look-back of its backward (mh32's tile with the
 prefetch, in two trips a round) instead of reduce-then-scan's three launches. Back to back,
@@ -211,7 +211,7 @@ forward / forward+backward at (4, 16384, 256): 100.9 / 411.9 -> 79.3 / 380.0 us;
 128): 99.2 / 374.7 -> 95.3 / 288.8; (2, 8192, 512): 99.0 / 377.1 -> 57.3 / 298.8. As graph
 replays it is slower (65.0 / 153.8 -> 74.5 / 161.9; 81.5 / 188.4 -> 87.3 / 192.4; 33.6 / 81.7 ->
 44.2 / 89.3), so graphs keep the entry.
-H100, fp32, the "|few" class (D=16, T=2^20), since 2026-12-07 21:50
+H100, fp32, the "|few" class (D=16, T=2^20), since 2026-12-07 21:25
 (benchmarks/scan-entry-ab-few32-h100.json, through the op, gradients checked against float64
 first): the forward by the one-chunk look-back in two trips a round, 16 rows x 4 warps x 16
 channels, instead of reduce-then-scan with pdl. Forward / forward+backward, graph replays: 116.9
