@@ -116,6 +116,14 @@ def _both(**tile) -> dict:
     return {**CH, **tile, "bwd": {**CH, **tile}}
 
 
+# ... and its fp32 "|few" entry (D=16) until the one-chunk look-back took its forward too
+# (ftfew32r16, 2026-12-07's second session): reduce-then-scan with pdl forward, which the D=16
+# candidates below ("split16", "ch32", "ftfew") change a key or two of
+FEW16_BEFORE = {**TABLE["H100"]["4|bd<=256|T>32768|few"], "carry": "scan", "num_warps": 1,
+                "pdl": True, "programs": 2112, "rows": 4}
+FEW16_BEFORE.pop("fewer_trips", None)
+
+
 VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             "table": {"bwd": FOUR_ROW_BWD, "pdl": False},
             "lookback": {"bwd": LOOKBACK_BWD, "pdl": False},
@@ -229,6 +237,7 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
                                 "fewer_trips": True} for r in (8, 16, 32)},
             # ... ftfew32r16 (fp32's "|few" forward since 2026-12-07 21:25) with its backward in
             # 16 rows too; bf16's "|few" entry (8 rows both ways) in 16 or 32 rows
+            "rtsfew": FEW16_BEFORE,  # (the entry before, for the class's other shapes)
             "ftfew32r16b": {**TABLE["H100"]["4|bd<=256|T>32768|few"],
                             "bwd": {**TABLE["H100"]["4|bd<=256|T>32768|few"]["bwd"], "rows": 16}},
             **{f"ftfewh{r}": {**TABLE["H100"]["2|bd<=256|T>32768|few"], "programs": 0,
@@ -264,12 +273,6 @@ D64_BEFORE = {"path": "sequence", "rows": 4, "num_warps": 1, "block_d": 16, "sta
               "vec": 0, "programs": 2112, "carry": "scan", "pdl": True,
               "bwd": {"rows": 8, "num_warps": 1, "block_d": 32, "stages": 3, "vec": 0,
                       "programs": 2112}}
-# ... and its fp32 "|few" entry (D=16) until the one-chunk look-back took its forward too
-# (ftfew32r16, 2026-12-07's second session): reduce-then-scan with pdl forward, which the D=16
-# candidates above ("split16", "ch32", "ftfew") change a key or two of
-FEW16_BEFORE = {**TABLE["H100"]["4|bd<=256|T>32768|few"], "carry": "scan", "num_warps": 1,
-                "pdl": True, "programs": 2112, "rows": 4}
-FEW16_BEFORE.pop("fewer_trips", None)
 
 
 def use(variant: str, B: int, T: int, D: int, elem: int = 4) -> None:
