@@ -141,14 +141,15 @@
 #                                    accelerated-scan's warp kernel (its build about 90 s), to END (570)
 #   bash scripts/gpu_next.sh verify   after recheck's adoptions (fp32's "|few" forward by the look-back, bf16's eager part at
 #                                    B * D <= 4096, T <= 32768): the H100's table, the shipped entries' GPU tests and
-#                                    those recheck's limit stopped (SRU, minGRU, torch.compile: LIMIT, 300 s), then the
-#                                    "|few" class in 16 or 32 rows: fp32's backward (ftfew32r16b; against the entry before,
-#                                    rtsfew, at the class's other shapes too), bf16 both ways (ftfewh16/32)
+#                                    those recheck's limit stopped (SRU, minGRU, torch.compile: LIMIT, 250 s), then the
+#                                    full scan bench, every entry as shipped, in one run (to END, 580)
+#   bash scripts/gpu_next.sh fewrows  the "|few" class in 16 or 32 rows: fp32's backward (ftfew32r16b; against the entry
+#                                    before, rtsfew, at the class's other shapes too), bf16 both ways (ftfewh16/32)
 # .whl must hold the wheels (accelerated_scan, mingru_pytorch, sru) and, for "ab", linear_scan_base/:
 # the kernels before the summaries read last chunk first, made here by
 #   mkdir -p .whl/linear_scan_base && for f in $(git ls-tree --name-only 20d1f46 kernels/linear_scan/); do
 #     git show 20d1f46:$f > .whl/linear_scan_base/$(basename $f); done
-case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips|eager|recheck|verify) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips|eager|recheck|verify"; exit 2 ;; esac
+case "$1" in tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips|eager|recheck|verify|fewrows) ;; *) echo "usage: bash scripts/gpu_next.sh tests|first|bench|sru|sru0|ncu|ab|small|launch|targets|step|paced|entryab|split|probe|host|pdl|few|rts8|tiles|medium|lanes|chlane|subchunk|view|medlb|medbf16|packed|packed2|window|ahead|medclock|bf16carry|adopted|fewtrips|eager|recheck|verify|fewrows"; exit 2 ;; esac
 export OUT; TESTS=none SUITES=none bash scripts/gpu_check.sh >/dev/null 2>&1; export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 # the device's .git is stale: provenance takes the commit from the file written before the call
 [ -f .whl/tree-commit ] && export TREE_COMMIT=$(cat .whl/tree-commit)
@@ -434,11 +435,16 @@ case "$1" in
     AB_MODES=back-to-back RNNVIZ_AB_BESIDE=warp,scalar ab d64warp "1x65536x64" shipped \
       $(( ${END:-570} - SECONDS - 10 )) ;;
   verify)
-    kept_tests ${LIMIT:-300} tests/ops/test_linear_scan.py::test_gpu_the_h100_table_on_any_hopper \
+    kept_tests ${LIMIT:-250} tests/ops/test_linear_scan.py::test_gpu_the_h100_table_on_any_hopper \
       tests/ops/test_linear_scan.py::test_gpu_auto_paths_large \
       tests/ops/test_linear_scan.py::test_gpu_an_eager_part_runs_eagerly_and_the_entry_in_a_graph \
       tests/ops/test_sru.py tests/models/test_sru.py tests/models/test_mingru.py tests/models/test_compile.py \
       tests/ops/test_expanded_grads.py tests/ops/test_cached_launch.py
+    # the full scan bench, every entry as shipped now, in one run (a run cut at END keeps its rows)
+    RNNVIZ_BENCH_PARTIAL=$OUT/r/bench timeout $(( ${END:-580} - SECONDS )) python3 -m rnnviz.bench scan \
+      --out $OUT/r/bench > $OUT/r/bench-scan.log 2>&1; echo "bench rc=$? t=$SECONDS"
+    grep -E "rnnviz-(scan|time) +fwd" $OUT/r/bench-scan.log | cut -c1-160 | head -40; pack ;;
+  fewrows)
     AB_MODES=graph,back-to-back RNNVIZ_AB_BESIDE=scalar ab few16 "1x1048576x16;1x65536x16;1x262144x32;2x131072x8" \
       shipped,rtsfew,ftfew32r16b ${AB:-130}
     AB_MODES=graph,back-to-back RNNVIZ_AB_BESIDE=scalar RNNVIZ_AB_DTYPE=bf16 ab few16h "1x1048576x16" \
