@@ -117,11 +117,14 @@ def _both(**tile) -> dict:
 
 
 # ... and its fp32 "|few" entry (D=16) until the one-chunk look-back took its forward too
-# (ftfew32r16, 2026-12-07's second session): reduce-then-scan with pdl forward, which the D=16
-# candidates below ("split16", "ch32", "ftfew") change a key or two of
-FEW16_BEFORE = {**TABLE["H100"]["4|bd<=256|T>32768|few"], "carry": "scan", "num_warps": 1,
-                "pdl": True, "programs": 2112, "rows": 4}
-FEW16_BEFORE.pop("fewer_trips", None)
+# (ftfew32r16, 2026-12-07 21:25) and then 16-row chunks its backward (ftfew32r16b, 22:05):
+# reduce-then-scan with pdl forward, the one-chunk look-back in 8-row chunks backward, which the
+# D=16 candidates below ("split16", "ch32", "ftfew") change a key or two of. Each candidate
+# names its own backward, so that it means what it meant when it was timed
+FEW16_BWD8 = {"block_d": 16, "fewer_trips": True, "num_warps": 4, "programs": 0, "rows": 8,
+              "stages": 1, "vec": 0}
+FEW16_BEFORE = {"block_d": 16, "bwd": FEW16_BWD8, "carry": "scan", "num_warps": 1,
+                "path": "sequence", "pdl": True, "programs": 2112, "rows": 4, "stages": 1, "vec": 0}
 
 
 VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
@@ -226,20 +229,22 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
                                      "fewer_trips": True}),
             "pfh264kbft": {"bwd": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "ahead": 264,
                                               "keep": True, "fewer_trips": True})["bwd"]},
-            "ftfew": {"pdl": True,
-                      "bwd": {**TABLE["H100"]["4|bd<=256|T>32768|few"]["bwd"], "fewer_trips": True}},
-            "ftfewh": {**TABLE["H100"]["2|bd<=256|T>32768|few"], "programs": 0, "fewer_trips": True},
+            "ftfew": {"pdl": True, "bwd": FEW16_BWD8},
+            "ftfewh": {**TABLE["H100"]["2|bd<=256|T>32768|few"], "programs": 0, "fewer_trips": True,
+                       "rows": 8},
             # fp32's "|few" forward (D=16) by the one-chunk look-back in two trips, the tile
             # of bf16's entry and of fp32's own backward (8 rows x 4 warps x 16 channels), or
             # 16 or 32 rows: one read of the inputs where reduce-then-scan reads them twice
             **{f"ftfew32r{r}": {"carry": "lookback", "programs": 0, "rows": r, "num_warps": 4,
                                 "block_d": 16, "vec": 0, "stages": 1, "pdl": False,
-                                "fewer_trips": True} for r in (8, 16, 32)},
+                                "fewer_trips": True, "bwd": FEW16_BWD8} for r in (8, 16, 32)},
             # ... ftfew32r16 (fp32's "|few" forward since 2026-12-07 21:25) with its backward in
-            # 16 rows too; bf16's "|few" entry (8 rows both ways) in 16 or 32 rows
+            # 16 rows too (the entry since 22:05); bf16's "|few" entry as it was (8 rows both
+            # ways) in 16 (the entry since 22:05) or 32 rows
             "rtsfew": FEW16_BEFORE,  # (the entry before, for the class's other shapes)
-            "ftfew32r16b": {**TABLE["H100"]["4|bd<=256|T>32768|few"],
-                            "bwd": {**TABLE["H100"]["4|bd<=256|T>32768|few"]["bwd"], "rows": 16}},
+            "ftfew32r16b": {"carry": "lookback", "programs": 0, "rows": 16, "num_warps": 4,
+                            "block_d": 16, "vec": 0, "stages": 1, "pdl": False, "fewer_trips": True,
+                            "bwd": {**FEW16_BWD8, "rows": 16}},
             **{f"ftfewh{r}": {**TABLE["H100"]["2|bd<=256|T>32768|few"], "programs": 0,
                               "fewer_trips": True, "rows": r} for r in (16, 32)},
             # the H100's B * D <= 4096 entry before m1lbr16 took its forward (look-back segments)

@@ -217,6 +217,15 @@ first): the forward by the one-chunk look-back in two trips a round, 16 rows x 4
 channels, instead of reduce-then-scan with pdl. Forward / forward+backward, graph replays: 116.9
 / 272.5 -> 102.1 / 253.6 us (8 rows: 127.5 / 279.4; 32 rows: 105.9 / 259.2; accelerated-scan's
 scalar kernel 768.1 / 2195.1); back to back 130.0 / 331.7 -> 112.6 / 290.5.
+Since 2026-12-07 22:05 (benchmarks/scan-entry-ab-fewrows-h100.json, -fewrows-bf16-, graph
+replays, gradients checked against float64 first) the "|few" class looks back in 16-row chunks
+both ways, fp32's backward (8 before) and bf16's both ways (8 before). fp32 forward+backward,
+against the entry before that call (8-row backward) and reduce-then-scan's forward: (1, 2^20,
+16) 252.3 -> 232.6 (270.9); (1, 65536, 16) 34.1 -> 32.3 (35.9); (1, 262144, 32) 135.2 -> 126.2
+(145.0); (2, 131072, 8) 50.5 -> 46.3 (53.3); the forward look-back beat reduce-then-scan at all
+four (101.7, 17.4, 56.5, 21.9 against 116.6, 19.4, 62.6, 24.9 us). Back to back the backward's
+change was within the host's noise (311.1 -> 316.0, 222.4 -> 225.0, 222.0 -> 237.3, 236.3 ->
+233.7). bf16 at (1, 2^20, 16): 92.3 / 200.4 -> 78.9 / 184.8 (32 rows: 295.0 / 1199.2).
 """
 TABLE: dict = {'H100': {'2|bd<=256|T>32768': {'block_d': 64,
                                 'carry': 'scan',

@@ -101,7 +101,7 @@ def test_h100_own_scan_tiles_compile_for_hopper():
 def test_h100_own_bf16_sequence_entries_compile_for_hopper():
     """The H100's own bf16 entries for few channels and long T: B * D in 64..256 by
     reduce-then-scan with pdl both ways, two channels a lane (VEC=2, 64-channel tiles); fewer
-    than 64 channels ("|few") by the H200's one-chunk look-back, as before the entry came;
+    than 64 channels ("|few") by the one-chunk look-back in 16-row chunks (since 2026-12-07);
     B * D <= 4096, T > 32768 by the one-chunk look-back, 32 rows x 64 channels, two channels
     a lane, prefetching a later program's chunk into the L2, in two trips to the L2 a look-back
     round; at T <= 32768 the H200's forward with that backward."""
@@ -126,7 +126,8 @@ def test_h100_own_bf16_sequence_entries_compile_for_hopper():
             assert all((kw["VEC"], kw["BLOCK_D"], kw["S"]) == (2, 64, 1) for kw in walks)
             assert all(kw.get("launch_pdl") for _, _, kw in made[1:3])
         elif shape[2] == 16:
-            assert all(kw.get("VEC", 0) == 0 and not kw.get("PACKED") for kw in walks)
+            assert all(kw.get("VEC", 0) == 0 and not kw.get("PACKED") and kw["R"] == 16
+                       for kw in walks)
         else:  # (asking the L2 for the chunk 264 tickets on, kept: ``ScanConfig.ahead``)
             looks = [kw for kw in walks if "AHEAD" in kw]
             assert len(looks) == names.count("scan_seqpar_kernel")
@@ -172,7 +173,7 @@ def test_h100_own_fp32_entries_compile_for_hopper():
     """The H100's own entries for fp32. B * D in 64..256, T > 32768, and B * D <= 4096,
     T > 2048: the one-chunk look-back both ways (16 rows x 4 warps x 32 channels, in two trips
     to the L2 a round). Fewer than 64 channels ("|few"): the one-chunk look-back both ways too,
-    16-channel tiles, 16 rows forward and 8 backward."""
+    16 rows x 16 channels."""
     from rnnviz.kernels.linear_scan import scan_bwd, scan_fwd
     from rnnviz.kernels.linear_scan.launch import bucket, tuned_key
     from rnnviz.kernels.linear_scan.tuned import TABLE
@@ -189,7 +190,7 @@ def test_h100_own_fp32_entries_compile_for_hopper():
         assert names == ["scan_seqpar_kernel"] * 2, shape
         looks = [kw for _, _, kw in made]
         assert all(kw["FEWER_TRIPS"] for kw in looks), shape
-        tiles = [(16, 16), (8, 16)] if shape[2] == 16 else [(16, 32)] * 2
+        tiles = [(16, 16)] * 2 if shape[2] == 16 else [(16, 32)] * 2
         assert [(kw["R"], kw["BLOCK_D"]) for kw in looks] == tiles, shape
         assert compile_all(made) == len(names)
 

@@ -966,6 +966,16 @@ def test_tripsfew_runs_read_as_notebook_7_says():
     copy = shipped_file("scan-entry-ab-few32-h100").rows
     assert [round(r["frac_copy"], 2) for r in copy if r["variant"] == "ftfew32r16"
             and r["pass"] == "fwd" and r["timing"] == "graph"] == [0.66]
+    # ... then the backward in 16-row chunks too (233 us, 77% of copy), and bf16's both ways
+    # (79 / 185 against 92 / 200)
+    rows = shipped_file("scan-entry-ab-fewrows-h100").rows
+    [b16] = [r for r in rows if (r["variant"], r["pass"], r["timing"], r["T"]) ==
+             ("ftfew32r16b", "fwd+bwd", "graph", 2 ** 20)]
+    assert (round(b16["us"]), round(b16["frac_copy"], 2)) == (233, 0.77)
+    h = {(r["variant"], r["pass"]): round(r["us"]) for r in shipped_file(
+        "scan-entry-ab-fewrows-bf16-h100").rows if r["timing"] == "graph"}
+    assert [h[("ftfewh16", p)] for p in ("fwd", "fwd+bwd")] == [79, 185]
+    assert [h[("shipped", p)] for p in ("fwd", "fwd+bwd")] == [92, 200]
 
 
 def test_medium_bf16_eager_run_reads_as_notebook_7_says():
