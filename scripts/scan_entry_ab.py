@@ -127,6 +127,13 @@ FEW16_BEFORE = {"block_d": 16, "bwd": FEW16_BWD8, "carry": "scan", "num_warps": 
                 "path": "sequence", "pdl": True, "programs": 2112, "rows": 4, "stages": 1, "vec": 0}
 
 
+def _few_lookback(rows: int, bwd_rows: int = 8) -> dict:
+    """fp32's "|few" class by the one-chunk look-back both ways in two trips a round, ``rows``
+    rows forward and ``bwd_rows`` backward, 4 warps x 16 channels."""
+    return {**FEW16_BWD8, "carry": "lookback", "rows": rows, "pdl": False,
+            "bwd": {**FEW16_BWD8, "rows": bwd_rows}}
+
+
 VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             "table": {"bwd": FOUR_ROW_BWD, "pdl": False},
             "lookback": {"bwd": LOOKBACK_BWD, "pdl": False},
@@ -235,16 +242,12 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             # fp32's "|few" forward (D=16) by the one-chunk look-back in two trips, the tile
             # of bf16's entry and of fp32's own backward (8 rows x 4 warps x 16 channels), or
             # 16 or 32 rows: one read of the inputs where reduce-then-scan reads them twice
-            **{f"ftfew32r{r}": {"carry": "lookback", "programs": 0, "rows": r, "num_warps": 4,
-                                "block_d": 16, "vec": 0, "stages": 1, "pdl": False,
-                                "fewer_trips": True, "bwd": FEW16_BWD8} for r in (8, 16, 32)},
+            **{f"ftfew32r{r}": _few_lookback(r) for r in (8, 16, 32)},
             # ... ftfew32r16 (fp32's "|few" forward since 2026-12-07 21:25) with its backward in
             # 16 rows too (the entry since 22:05); bf16's "|few" entry as it was (8 rows both
             # ways) in 16 (the entry since 22:05) or 32 rows
             "rtsfew": FEW16_BEFORE,  # (the entry before, for the class's other shapes)
-            "ftfew32r16b": {"carry": "lookback", "programs": 0, "rows": 16, "num_warps": 4,
-                            "block_d": 16, "vec": 0, "stages": 1, "pdl": False, "fewer_trips": True,
-                            "bwd": {**FEW16_BWD8, "rows": 16}},
+            "ftfew32r16b": _few_lookback(16, bwd_rows=16),
             **{f"ftfewh{r}": {**TABLE["H100"]["2|bd<=256|T>32768|few"], "programs": 0,
                               "fewer_trips": True, "rows": r} for r in (16, 32)},
             # the H100's B * D <= 4096 entry before m1lbr16 took its forward (look-back segments)
