@@ -128,8 +128,8 @@ FEW16_BEFORE = {"block_d": 16, "bwd": FEW16_BWD8, "carry": "scan", "num_warps": 
 
 
 def _few_lookback(rows: int, bwd_rows: int = 8) -> dict:
-    """fp32's "|few" class by the one-chunk look-back both ways in two trips a round, ``rows``
-    rows forward and ``bwd_rows`` backward, 4 warps x 16 channels."""
+    """The "|few" class (either dtype) by the one-chunk look-back both ways in two trips a
+    round, ``rows`` rows forward and ``bwd_rows`` backward, 4 warps x 16 channels."""
     return {**FEW16_BWD8, "carry": "lookback", "rows": rows, "pdl": False,
             "bwd": {**FEW16_BWD8, "rows": bwd_rows}}
 
@@ -237,8 +237,7 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             "pfh264kbft": {"bwd": _read_once({**MEDIUM_LOOKBACK_BF16["mh32"], "ahead": 264,
                                               "keep": True, "fewer_trips": True})["bwd"]},
             "ftfew": {"pdl": True, "bwd": FEW16_BWD8},
-            "ftfewh": {**TABLE["H100"]["2|bd<=256|T>32768|few"], "programs": 0, "fewer_trips": True,
-                       "rows": 8},
+            "ftfewh": _few_lookback(8, bwd_rows=8),
             # fp32's "|few" forward (D=16) by the one-chunk look-back in two trips, the tile
             # of bf16's entry and of fp32's own backward (8 rows x 4 warps x 16 channels), or
             # 16 or 32 rows: one read of the inputs where reduce-then-scan reads them twice
@@ -248,8 +247,7 @@ VARIANTS = {"shipped": {},  # the table as it is, whatever it holds
             # ways) in 16 (the entry since 22:05) or 32 rows
             "rtsfew": FEW16_BEFORE,  # (the entry before, for the class's other shapes)
             "ftfew32r16b": _few_lookback(16, bwd_rows=16),
-            **{f"ftfewh{r}": {**TABLE["H100"]["2|bd<=256|T>32768|few"], "programs": 0,
-                              "fewer_trips": True, "rows": r} for r in (16, 32)},
+            **{f"ftfewh{r}": _few_lookback(r, bwd_rows=r) for r in (16, 32)},
             # the H100's B * D <= 4096 entry before m1lbr16 took its forward (look-back segments)
             "lbseg": {**MEDIUM_SCAN, "carry": "lookback"},
             "mediumscan": MEDIUM_SCAN,
